@@ -1,0 +1,18 @@
+import { SwitchboardError } from '../core/errors.js';
+import { USER_ID_PATTERN } from '../core/names.js';
+import type { Principal } from '../core/types.js';
+import type { Authenticator, Credentials } from './authenticator.js';
+
+/** Development mode: a client names itself. Listening beyond loopback is refused elsewhere. */
+export class OpenAuthenticator implements Authenticator {
+  readonly mode = 'open';
+
+  async authenticate(credentials: Credentials): Promise<Principal> {
+    const user = credentials.user;
+    if (user === undefined) throw new SwitchboardError('unauthorized', 'Name yourself: pass `user` (open mode).');
+    if (!USER_ID_PATTERN.test(user)) {
+      throw new SwitchboardError('bad_request', 'A user name is 1-64 characters of letters, digits, _ . @ -.');
+    }
+    return { kind: 'user', userId: user, name: user, roles: [] };
+  }
+}

@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** Transports this version can serve. */
+export const TRANSPORTS = ['ws', 'http'] as const;
+export type TransportName = (typeof TRANSPORTS)[number];
+
+/** Every setting with its default. Overridden by a config file, then env, then flags. */
+export const defaultConfig = {
+  /** Address to listen on. `open` auth refuses anything but loopback. */
+  host: '127.0.0.1',
+  port: 8080,
+  /** `sqlite:PATH`, a bare path, or `postgres://...`. */
+  databaseUrl: 'sqlite:./data/switchboard.db',
+  /** Unset: the in-process broker (one node). */
+  redisUrl: null as string | null,
+  auth: 'open' as 'open' | 'accounts' | 'jwt',
+  /** Serve `open` auth beyond loopback anyway (logged loudly). For demos on a trusted LAN. */
+  allowOpenAuthOnNetwork: false,
+  transports: [...TRANSPORTS] as TransportName[],
+  logLevel: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
+  /** Interval of WebSocket pings; a client silent for two intervals is dropped. */
+  heartbeatMs: 30_000,
+  /** Longest wait for clients and commits on shutdown before exiting anyway. */
+  shutdownTimeoutMs: 10_000,
+  limits: {
+    /** Largest WebSocket frame accepted; larger ones close the connection with 1009. */
+    maxFrameBytes: 64 * 1024,
+    maxTextLength: 4000,
+    maxSubscriptionsPerSession: 100,
+    maxHistoryPage: 200,
+    /** Bytes queued for one client before it is disconnected as a slow consumer (4408). */
+    sendQueueBytes: 4 * 1024 * 1024,
+    messagesPerSecond: 100,
+    messageBurst: 200,
+    /** Frames rejected for rate in a row before the connection is closed (4429). */
+    floodCloseAfter: 100,
+    authTimeoutMs: 10_000,
+    maxCommitBatch: 1000,
+  },
+};
+
+export type Config = typeof defaultConfig;
+
+const positiveInt = z.coerce.number().int().positive();
+
+const configSchema = z.strictObject({
+  host: z.string().min(1),
+  port: z.coerce.number().int().min(0).max(65535),
+  databaseUrl: z.string().min(1),
+  redisUrl: z.string().min(1).nullable(),
+  auth: z.enum(['open', 'accounts', 'jwt']),
+  allowOpenAuthOnNetwork: z.boolean(),
+  transports: z.array(z.enum(TRANSPORTS)).min(1),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  heartbeatMs: positiveInt,
+  shutdownTimeoutMs: positiveInt,
+  limits: z.strictObject({
+    maxFrameBytes: positiveInt,
+    maxTextLength: positiveInt,
+    maxSubscriptionsPerSession: positiveInt,
+    maxHistoryPage: positiveInt,
+    sendQueueBytes: positiveInt,
+    messagesPerSecond: positiveInt,
+    messageBurst: positiveInt,
+    floodCloseAfter: positiveInt,
+    authTimeoutMs: positiveInt,
+    maxCommitBatch: positiveInt,
+  }),
+});
+
+/** A bad setting: one sentence that names it. The CLI prints it and exits with 1. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigSources {
+  readonly file?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, already named as config keys. */
+  readonly flags?: Partial<Record<'host' | 'port' | 'databaseUrl' | 'redisUrl' | 'transports' | 'auth', string>>;
+  readonly overrides?: DeepPartial<Config>;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** Merges defaults, file, env and flags; validates once; returns a frozen Config. */
+export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
+  let merged: Record<string, unknown> = structuredClone(defaultConfig);
+  if (sources.file) merged = deepMerge(merged, readConfigFile(sources.file));
+  merged = deepMerge(merged, fromEnv(sources.env ?? {}));
+  merged = deepMerge(merged, fromFlags(sources.flags ?? {}));
+  if (sources.overrides) merged = deepMerge(merged, sources.overrides as Record<string, unknown>);
+
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`Invalid setting ${issue.path.join('.') || '(root)'}: ${issue.message}.`);
+  }
+  const config = parsed.data as Config;
+  if (config.auth !== 'open') {
+    throw new ConfigError(`Auth mode "${config.auth}" is not available in this version yet; use "open".`);
+  }
+  if (config.auth === 'open' && !isLoopback(config.host) && !config.allowOpenAuthOnNetwork) {
+    throw new ConfigError(
+      `Auth mode "open" lets anyone claim any name, so it listens on loopback only; host ${config.host} needs auth "accounts" or "jwt" (or allowOpenAuthOnNetwork: true).`,
+    );
+  }
+  return deepFreeze(config);
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read config file ${path}: ${(error as Error).message}.`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`Config file ${path} is not a JSON object: ${(error as Error).message}.`);
+  }
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (env.PORT) out.port = env.PORT;
+  if (env.HOST) out.host = env.HOST;
+  if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
+  if (env.REDIS_URL) out.redisUrl = env.REDIS_URL;
+  if (env.SWITCHBOARD_AUTH) out.auth = env.SWITCHBOARD_AUTH;
+  if (env.SWITCHBOARD_TRANSPORTS) out.transports = splitList(env.SWITCHBOARD_TRANSPORTS);
+  if (env.SWITCHBOARD_LOG_LEVEL) out.logLevel = env.SWITCHBOARD_LOG_LEVEL;
+  return out;
+}
+
+function fromFlags(flags: NonNullable<ConfigSources['flags']>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...flags };
+  if (flags.transports !== undefined) out.transports = splitList(flags.transports);
+  for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
+  return out;
+}
+
+/** `all` (seed 001's mode that starts every adapter) is the full list. */
+function splitList(value: string): string[] {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  return names.length === 1 && names[0] === 'all' ? [...TRANSPORTS] : names;
+}
+
+function deepMerge(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = out[key];
+    out[key] =
+      isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

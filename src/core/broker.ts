@@ -1,0 +1,43 @@
+import type {
+  ChannelEvent,
+  ChannelId,
+  EphemeralEvent,
+  NodeId,
+  PresenceMember,
+  SessionId,
+  UserId,
+} from './types.js';
+
+/** What nodes tell each other. A node never receives its own messages back. */
+export type BrokerMessage =
+  | { readonly type: 'event'; readonly event: ChannelEvent }
+  | { readonly type: 'ephemeral'; readonly event: EphemeralEvent };
+
+/**
+ * Carries committed events and ephemeral events to the other nodes of a cluster.
+ * Delivery is best effort: the hub heals gaps from the store, so a broker may drop or
+ * reorder. `publish` never throws: failures are the broker's to log and count.
+ */
+export interface Broker {
+  readonly nodeId: NodeId;
+  readonly presence: PresenceRegistry;
+  start(onMessage: (message: BrokerMessage) => void): Promise<void>;
+  publish(message: BrokerMessage): void;
+  /** Interest in a channel's traffic, so a broker may route only what a node needs. */
+  watch(channel: ChannelId): void;
+  unwatch(channel: ChannelId): void;
+  /** Resolves when the broker is connected and usable (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Who is subscribed where, across all nodes. `add` tells whether this was the user's
+ * first session in the channel (`join`) or another one (`add`); `remove` likewise
+ * (`leave` for the last, `remove` otherwise, null if the session was not there).
+ */
+export interface PresenceRegistry {
+  add(channel: ChannelId, user: UserId, session: SessionId): Promise<'join' | 'add'>;
+  remove(channel: ChannelId, user: UserId, session: SessionId): Promise<'leave' | 'remove' | null>;
+  list(channel: ChannelId): Promise<PresenceMember[]>;
+}

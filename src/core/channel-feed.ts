@@ -1,0 +1,131 @@
+import { Delivery } from './delivery.js';
+import type { Session } from './session.js';
+import type { Store } from './store.js';
+import type { ChannelEvent, ChannelId, Seq } from './types.js';
+
+/** A session's subscription to one channel on this node. */
+export interface Subscriber {
+  readonly session: Session;
+  /** While true, live events are held in `buffer` until the catch-up read is sent. */
+  catchingUp: boolean;
+  buffer: ChannelEvent[];
+  active: boolean;
+}
+
+const HEAL_PAGE = 1000;
+const HEAL_RETRY_MS = 50;
+
+/**
+ * The live stream of one channel on this node. Hands every subscriber each seq once, in
+ * order. Events may arrive from the broker late, twice or out of order: anything already
+ * delivered is dropped, and a jump ahead is healed by reading the missing seqs from the
+ * store before delivering further.
+ */
+export class ChannelFeed {
+  readonly channel: ChannelId;
+  readonly subscribers = new Map<string, Subscriber>();
+  readonly ready: Promise<void>;
+  #lastSeq: Seq = 0;
+  #isReady = false;
+  #pending = new Map<Seq, ChannelEvent>();
+  #healing = false;
+  #closed = false;
+  readonly #store: Store;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(channel: ChannelId, store: Store, onError: (error: unknown) => void) {
+    this.channel = channel;
+    this.#store = store;
+    this.#onError = onError;
+    this.ready = this.#init();
+  }
+
+  /** The highest seq delivered to live subscribers; everything up to it is in the store. */
+  get lastSeq(): Seq {
+    return this.#lastSeq;
+  }
+
+  async #init(): Promise<void> {
+    const channel = await this.#store.getChannel(this.channel);
+    this.#lastSeq = channel?.lastSeq ?? 0;
+    this.#isReady = true;
+    for (const seq of [...this.#pending.keys()]) if (seq <= this.#lastSeq) this.#pending.delete(seq);
+    this.#drainPending();
+  }
+
+  offer(event: ChannelEvent): void {
+    if (this.#closed) return;
+    if (!this.#isReady) {
+      this.#pending.set(event.seq, event);
+      return;
+    }
+    if (event.seq <= this.#lastSeq) return;
+    if (event.seq === this.#lastSeq + 1) {
+      this.#deliver(event);
+      this.#drainPending();
+      return;
+    }
+    this.#pending.set(event.seq, event);
+    void this.#heal();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#pending.clear();
+  }
+
+  #deliver(event: ChannelEvent): void {
+    this.#lastSeq = event.seq;
+    if (this.subscribers.size === 0) return;
+    const delivery = new Delivery({ type: 'event', event });
+    for (const subscriber of this.subscribers.values()) {
+      if (subscriber.catchingUp) subscriber.buffer.push(event);
+      else subscriber.session.sink.deliver(delivery);
+    }
+  }
+
+  #drainPending(): void {
+    this.#drainContiguous();
+    if (this.#pending.size > 0) void this.#heal();
+  }
+
+  /** Reads the seqs between what was delivered and what arrived from the store. */
+  async #heal(): Promise<void> {
+    if (this.#healing) return;
+    this.#healing = true;
+    try {
+      while (!this.#closed && this.#pending.size > 0) {
+        const missing = await this.#store.readEvents(this.channel, { after: this.#lastSeq, limit: HEAL_PAGE });
+        let progressed = false;
+        for (const event of missing) {
+          if (event.seq === this.#lastSeq + 1) {
+            this.#pending.delete(event.seq);
+            this.#deliver(event);
+            progressed = true;
+          }
+        }
+        this.#drainContiguous();
+        if (!progressed && this.#pending.size > 0) {
+          // Seen on the broker but not yet readable: another node's commit is in flight.
+          await new Promise((resolve) => setTimeout(resolve, HEAL_RETRY_MS));
+        }
+      }
+    } catch (error) {
+      this.#onError(error);
+      if (!this.#closed && this.#pending.size > 0) setTimeout(() => void this.#heal(), HEAL_RETRY_MS * 4);
+    } finally {
+      this.#healing = false;
+    }
+  }
+
+  #drainContiguous(): void {
+    if (this.#pending.size === 0) return;
+    let next = this.#pending.get(this.#lastSeq + 1);
+    while (next) {
+      this.#pending.delete(next.seq);
+      this.#deliver(next);
+      next = this.#pending.get(this.#lastSeq + 1);
+    }
+    for (const seq of this.#pending.keys()) if (seq <= this.#lastSeq) this.#pending.delete(seq);
+  }
+}

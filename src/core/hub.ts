@@ -1,0 +1,556 @@
+import { randomUUID } from 'node:crypto';
+import {
+  assertCanPublish,
+  assertCanRead,
+  canChangeMessage,
+  canManageMembers,
+  canRead,
+  inboxChannelOf,
+} from './access.js';
+import type { Broker, BrokerMessage } from './broker.js';
+import { ChannelFeed, type Subscriber } from './channel-feed.js';
+import { Delivery } from './delivery.js';
+import { SwitchboardError } from './errors.js';
+import { GroupCommitter } from './group-commit.js';
+import type { Logger } from './logger.js';
+import { directChannelId, isReservedChannelId, MAX_DIRECT_MEMBERS } from './names.js';
+import type { Session, SessionSink } from './session.js';
+import type { AppendRequest, Store } from './store.js';
+import type {
+  Channel,
+  ChannelEvent,
+  ChannelId,
+  ChannelType,
+  EphemeralEvent,
+  Member,
+  MemberRole,
+  PresenceMember,
+  Principal,
+  PublishPolicy,
+  Seq,
+  SessionId,
+  UserId,
+} from './types.js';
+
+export interface HubLimits {
+  /** Longest message text, in characters. */
+  readonly maxTextLength: number;
+  readonly maxSubscriptionsPerSession: number;
+  /** Largest page a history request may ask for. */
+  readonly maxHistoryPage: number;
+  /** Most appends written in one transaction. */
+  readonly maxCommitBatch: number;
+}
+
+export const defaultHubLimits: HubLimits = {
+  maxTextLength: 4000,
+  maxSubscriptionsPerSession: 100,
+  maxHistoryPage: 200,
+  maxCommitBatch: 1000,
+};
+
+export interface HubOptions {
+  readonly store: Store;
+  readonly broker: Broker;
+  readonly logger: Logger;
+  readonly limits?: Partial<HubLimits>;
+}
+
+export interface CreateChannelInput {
+  readonly id?: ChannelId;
+  readonly type: Exclude<ChannelType, 'inbox'>;
+  readonly title?: string | null;
+  readonly publish?: PublishPolicy;
+  /** Other users to add (for direct channels: the other participants). */
+  readonly members?: readonly UserId[];
+}
+
+export interface PublishInput {
+  readonly channel: ChannelId;
+  readonly text?: string | null;
+  readonly data?: unknown;
+  readonly cid?: string | null;
+  readonly replyTo?: Seq | null;
+}
+
+export interface PublishResult {
+  readonly event: ChannelEvent;
+  /** True when the `cid` had been stored before: nothing new was written or sent. */
+  readonly duplicate: boolean;
+}
+
+export interface HistoryInput {
+  readonly channel: ChannelId;
+  readonly before?: Seq;
+  readonly after?: Seq;
+  readonly limit?: number;
+}
+
+const CATCH_UP_PAGE = 500;
+
+class HubSession implements Session {
+  readonly id: SessionId;
+  readonly principal: Principal;
+  readonly transport: string;
+  readonly sink: SessionSink;
+  readonly channels = new Set<ChannelId>();
+  closed = false;
+
+  constructor(principal: Principal, transport: string, sink: SessionSink) {
+    this.id = randomUUID();
+    this.principal = principal;
+    this.transport = transport;
+    this.sink = sink;
+  }
+}
+
+/**
+ * The heart of a node: sessions, channels, subscriptions, fan-out, presence and resume.
+ * Every transport calls these methods with a Principal (who asks) and gets plain values
+ * back or a SwitchboardError; the rules live here and in access.ts, nowhere else.
+ */
+export class Hub {
+  readonly limits: HubLimits;
+  readonly #store: Store;
+  readonly #broker: Broker;
+  readonly #logger: Logger;
+  readonly #committer: GroupCommitter;
+  readonly #sessions = new Map<SessionId, HubSession>();
+  readonly #feeds = new Map<ChannelId, ChannelFeed>();
+  readonly #channelCache = new Map<ChannelId, Channel>();
+  #closing = false;
+
+  constructor(options: HubOptions) {
+    this.limits = { ...defaultHubLimits, ...options.limits };
+    this.#store = options.store;
+    this.#broker = options.broker;
+    this.#logger = options.logger;
+    this.#committer = new GroupCommitter(this.#store, { maxBatch: this.limits.maxCommitBatch });
+  }
+
+  async start(): Promise<void> {
+    await this.#broker.start((message) => this.#onBrokerMessage(message));
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  // --- sessions -------------------------------------------------------------------
+
+  async connect(principal: Principal, transport: string, sink: SessionSink): Promise<Session> {
+    if (this.#closing) throw new SwitchboardError('unavailable', 'The server is shutting down.');
+    if (principal.kind === 'user') await this.#store.upsertUser({ id: principal.userId, name: principal.name });
+    const session = new HubSession(principal, transport, sink);
+    this.#sessions.set(session.id, session);
+    return session;
+  }
+
+  async disconnect(session: Session): Promise<void> {
+    const state = this.#sessions.get(session.id);
+    if (!state || state.closed) return;
+    state.closed = true;
+    this.#sessions.delete(session.id);
+    await Promise.all([...state.channels].map((channel) => this.#detach(state, channel)));
+  }
+
+  /**
+   * Tells every session the node is going away (with `close`), then waits for appends in
+   * flight to commit. Transports close their connections afterwards.
+   */
+  async shutdown(reason: string): Promise<void> {
+    this.#closing = true;
+    const notice = new Delivery({ type: 'close', reason, reconnect: true });
+    for (const session of this.#sessions.values()) session.sink.deliver(notice);
+    await this.#committer.idle();
+  }
+
+  // --- channels and members -------------------------------------------------------
+
+  async createChannel(principal: Principal, input: CreateChannelInput): Promise<Channel> {
+    if (input.type === 'direct') return this.#openDirect(principal, input.members ?? []);
+    const id = input.id ?? `c-${randomUUID().slice(0, 8)}`;
+    if (isReservedChannelId(id)) {
+      throw new SwitchboardError('bad_request', 'Channel ids starting with "user:" or "dm:" are reserved.');
+    }
+    const creator = principal.kind === 'user' ? principal.userId : null;
+    const members = new Map<UserId, MemberRole>();
+    for (const user of input.members ?? []) members.set(user, 'member');
+    if (creator) members.set(creator, 'owner');
+    const channel = await this.#store.createChannel({
+      id,
+      type: input.type,
+      title: input.title ?? null,
+      publish: input.publish ?? (input.type === 'public' ? 'anyone' : 'members'),
+      createdBy: creator,
+      members: [...members].map(([user, role]) => ({ user, role })),
+    });
+    if (!channel) throw new SwitchboardError('conflict', `Channel ${id} already exists.`);
+    return channel;
+  }
+
+  async getChannel(principal: Principal, id: ChannelId): Promise<Channel> {
+    const channel = await this.#requireChannel(id);
+    assertCanRead(principal, channel, await this.#memberFor(principal, channel));
+    return channel;
+  }
+
+  listChannels(principal: Principal, options: { limit: number; after?: ChannelId }): Promise<Channel[]> {
+    const visibleTo = principal.kind === 'server' ? null : principal.userId;
+    return this.#store.listChannels({ visibleTo, limit: options.limit, after: options.after });
+  }
+
+  /** Joins a public channel as a member. Other channels take members only from their owners. */
+  async join(principal: Principal, id: ChannelId): Promise<Member> {
+    const channel = await this.#requireChannel(id);
+    const existing = await this.#store.getMember(id, principal.userId);
+    if (existing) return existing;
+    if (channel.type !== 'public') {
+      throw new SwitchboardError('forbidden', `Channel ${id} is ${channel.type}: an owner must add you.`);
+    }
+    return this.#store.addMember(id, principal.userId, 'member');
+  }
+
+  async leave(principal: Principal, id: ChannelId): Promise<void> {
+    await this.#requireChannel(id);
+    if (!(await this.#store.removeMember(id, principal.userId))) {
+      throw new SwitchboardError('not_found', `You are not a member of ${id}.`);
+    }
+  }
+
+  async addMember(principal: Principal, id: ChannelId, user: UserId, role: MemberRole = 'member'): Promise<Member> {
+    const channel = await this.#requireChannel(id);
+    this.#assertCanManage(principal, channel, await this.#memberFor(principal, channel));
+    return this.#store.addMember(id, user, role);
+  }
+
+  async removeMember(principal: Principal, id: ChannelId, user: UserId): Promise<void> {
+    const channel = await this.#requireChannel(id);
+    if (user !== principal.userId) {
+      this.#assertCanManage(principal, channel, await this.#memberFor(principal, channel));
+    }
+    if (!(await this.#store.removeMember(id, user))) {
+      throw new SwitchboardError('not_found', `${user} is not a member of ${id}.`);
+    }
+  }
+
+  async listMembers(principal: Principal, id: ChannelId): Promise<Member[]> {
+    const channel = await this.#requireChannel(id);
+    assertCanRead(principal, channel, await this.#memberFor(principal, channel));
+    return this.#store.listMembers(id);
+  }
+
+  // --- messages -------------------------------------------------------------------
+
+  async publish(principal: Principal, input: PublishInput): Promise<PublishResult> {
+    const text = input.text ?? null;
+    const data = input.data ?? null;
+    if (text === null && data === null) throw new SwitchboardError('bad_request', 'A message needs text or data.');
+    this.#assertTextLength(text);
+    const channel = await this.#requireChannel(input.channel);
+    assertCanPublish(principal, channel, await this.#memberFor(principal, channel));
+    const result = await this.#append({
+      kind: 'message',
+      channel: channel.id,
+      author: this.#authorOf(principal),
+      text,
+      data,
+      cid: input.cid ?? null,
+      replyTo: input.replyTo ?? null,
+    });
+    return result;
+  }
+
+  async edit(
+    principal: Principal,
+    input: { channel: ChannelId; seq: Seq; text?: string | null; data?: unknown },
+  ): Promise<ChannelEvent> {
+    this.#assertTextLength(input.text ?? null);
+    const channel = await this.#requireChannel(input.channel);
+    const target = await this.#changeableMessage(principal, channel, input.seq);
+    const result = await this.#append({
+      kind: 'edit',
+      channel: channel.id,
+      author: this.#authorOf(principal),
+      target: target.seq,
+      text: input.text === undefined ? target.text : input.text,
+      data: input.data === undefined ? target.data : input.data,
+    });
+    return result.event;
+  }
+
+  async delete(principal: Principal, input: { channel: ChannelId; seq: Seq }): Promise<ChannelEvent> {
+    const channel = await this.#requireChannel(input.channel);
+    const target = await this.#changeableMessage(principal, channel, input.seq);
+    const result = await this.#append({
+      kind: 'delete',
+      channel: channel.id,
+      author: this.#authorOf(principal),
+      target: target.seq,
+    });
+    return result.event;
+  }
+
+  /** Messages in their current state (edited text, tombstones), oldest first. */
+  async history(principal: Principal, input: HistoryInput): Promise<{ events: ChannelEvent[]; hasMore: boolean }> {
+    const channel = await this.#requireChannel(input.channel);
+    assertCanRead(principal, channel, await this.#memberFor(principal, channel));
+    const limit = Math.min(Math.max(input.limit ?? 50, 1), this.limits.maxHistoryPage);
+    const events = await this.#store.readEvents(channel.id, {
+      after: input.after,
+      before: input.before,
+      limit: limit + 1,
+      messagesOnly: true,
+    });
+    const hasMore = events.length > limit;
+    if (!hasMore) return { events, hasMore };
+    // Paging back (before only) keeps the newest `limit`; paging forward keeps the oldest.
+    return { events: input.after === undefined ? events.slice(1) : events.slice(0, limit), hasMore };
+  }
+
+  // --- subscriptions, presence, signals -----------------------------------------
+
+  /**
+   * Subscribes a session. With `since`, every event after that seq is sent first (in
+   * order), then live events, with no gap and no duplicate. Resolves with the seq the
+   * session is at when it goes live.
+   */
+  async subscribe(session: Session, id: ChannelId, since?: Seq): Promise<{ channel: Channel; seq: Seq }> {
+    const state = this.#liveSession(session);
+    if (state.channels.has(id)) throw new SwitchboardError('conflict', `Already subscribed to ${id}.`);
+    if (state.channels.size >= this.limits.maxSubscriptionsPerSession) {
+      throw new SwitchboardError(
+        'too_many_subscriptions',
+        `At most ${this.limits.maxSubscriptionsPerSession} subscriptions per connection.`,
+      );
+    }
+    const channel = await this.#requireChannel(id);
+    assertCanRead(state.principal, channel, await this.#memberFor(state.principal, channel));
+
+    const feed = this.#feedFor(id);
+    state.channels.add(id);
+    const subscriber: Subscriber = { session: state, catchingUp: since !== undefined, buffer: [], active: true };
+    feed.subscribers.set(state.id, subscriber);
+    try {
+      await feed.ready;
+      const seq = since === undefined ? feed.lastSeq : await this.#catchUp(feed, subscriber, since);
+      if (state.principal.kind === 'user' && subscriber.active) {
+        const action = await this.#broker.presence.add(id, state.principal.userId, state.id);
+        this.#broadcastEphemeral(this.#presenceEvent(id, action, state));
+      }
+      return { channel, seq };
+    } catch (error) {
+      await this.#detach(state, id);
+      throw error;
+    }
+  }
+
+  async unsubscribe(session: Session, id: ChannelId): Promise<void> {
+    const state = this.#liveSession(session);
+    if (!state.channels.has(id)) throw new SwitchboardError('not_found', `Not subscribed to ${id}.`);
+    await this.#detach(state, id);
+  }
+
+  async presence(principal: Principal, id: ChannelId): Promise<PresenceMember[]> {
+    const channel = await this.#requireChannel(id);
+    assertCanRead(principal, channel, await this.#memberFor(principal, channel));
+    return this.#broker.presence.list(id);
+  }
+
+  /** A typing signal to the channel's other subscribers: live only, never stored. */
+  typing(session: Session, id: ChannelId): void {
+    const state = this.#liveSession(session);
+    if (!state.channels.has(id)) throw new SwitchboardError('forbidden', `Subscribe to ${id} before typing in it.`);
+    this.#broadcastEphemeral({ type: 'typing', channel: id, user: state.principal.userId, at: Date.now() }, state.id);
+  }
+
+  // --- internals ------------------------------------------------------------------
+
+  async #append(request: AppendRequest): Promise<{ event: ChannelEvent; duplicate: boolean }> {
+    const result = await this.#committer.append(request);
+    if (!result.ok) throw new SwitchboardError(result.code, result.message);
+    if (!result.duplicate) {
+      this.#feeds.get(result.event.channel)?.offer(result.event);
+      this.#broker.publish({ type: 'event', event: result.event });
+    }
+    return result;
+  }
+
+  async #catchUp(feed: ChannelFeed, subscriber: Subscriber, since: Seq): Promise<Seq> {
+    const target = feed.lastSeq;
+    let sent = since;
+    while (subscriber.active && sent < target) {
+      const events = await this.#store.readEvents(feed.channel, { after: sent, limit: CATCH_UP_PAGE });
+      if (events.length === 0) break;
+      for (const event of events) {
+        subscriber.session.sink.deliver(new Delivery({ type: 'event', event }));
+        sent = event.seq;
+      }
+      if (subscriber.session.sink.whenWritable) await subscriber.session.sink.whenWritable();
+    }
+    // Synchronous from here: no live event can slip between the buffer and going live.
+    for (const event of subscriber.buffer) {
+      if (event.seq <= sent) continue;
+      subscriber.session.sink.deliver(new Delivery({ type: 'event', event }));
+      sent = event.seq;
+    }
+    subscriber.buffer = [];
+    subscriber.catchingUp = false;
+    return Math.max(sent, feed.lastSeq);
+  }
+
+  async #detach(state: HubSession, id: ChannelId): Promise<void> {
+    state.channels.delete(id);
+    const feed = this.#feeds.get(id);
+    const subscriber = feed?.subscribers.get(state.id);
+    if (!feed || !subscriber) return;
+    subscriber.active = false;
+    feed.subscribers.delete(state.id);
+    if (feed.subscribers.size === 0) {
+      feed.close();
+      this.#feeds.delete(id);
+      this.#broker.unwatch(id);
+    }
+    if (state.principal.kind !== 'user') return;
+    try {
+      const action = await this.#broker.presence.remove(id, state.principal.userId, state.id);
+      if (action) this.#broadcastEphemeral(this.#presenceEvent(id, action, state));
+    } catch (error) {
+      this.#logger.warn({ err: error, channel: id }, 'presence removal failed');
+    }
+  }
+
+  #feedFor(id: ChannelId): ChannelFeed {
+    let feed = this.#feeds.get(id);
+    if (!feed) {
+      feed = new ChannelFeed(id, this.#store, (error) =>
+        this.#logger.warn({ err: error, channel: id }, 'gap healing failed; retrying'),
+      );
+      this.#feeds.set(id, feed);
+      this.#broker.watch(id);
+    }
+    return feed;
+  }
+
+  #onBrokerMessage(message: BrokerMessage): void {
+    switch (message.type) {
+      case 'event':
+        this.#feeds.get(message.event.channel)?.offer(message.event);
+        return;
+      case 'ephemeral':
+        this.#deliverEphemeral(message.event, null);
+        return;
+    }
+  }
+
+  #broadcastEphemeral(event: EphemeralEvent, except: SessionId | null = null): void {
+    this.#deliverEphemeral(event, except);
+    this.#broker.publish({ type: 'ephemeral', event });
+  }
+
+  #deliverEphemeral(event: EphemeralEvent, except: SessionId | null): void {
+    const feed = this.#feeds.get(event.channel);
+    if (!feed) return;
+    const delivery = new Delivery(event, except);
+    for (const subscriber of feed.subscribers.values()) {
+      if (subscriber.session.id !== except) subscriber.session.sink.deliver(delivery);
+    }
+  }
+
+  #presenceEvent(channel: ChannelId, action: 'join' | 'add' | 'remove' | 'leave', state: HubSession): EphemeralEvent {
+    return { type: 'presence', channel, action, user: state.principal.userId, session: state.id, at: Date.now() };
+  }
+
+  async #openDirect(principal: Principal, others: readonly UserId[]): Promise<Channel> {
+    const users = [...new Set([principal.userId, ...others])];
+    if (principal.kind !== 'user') throw new SwitchboardError('bad_request', 'Direct channels belong to users.');
+    if (users.length < 2) throw new SwitchboardError('bad_request', 'A direct channel needs another user.');
+    if (users.length > MAX_DIRECT_MEMBERS) {
+      throw new SwitchboardError('bad_request', `A direct channel has at most ${MAX_DIRECT_MEMBERS} users.`);
+    }
+    const id = directChannelId(users);
+    const created = await this.#store.createChannel({
+      id,
+      type: 'direct',
+      title: null,
+      publish: 'members',
+      createdBy: principal.userId,
+      members: users.map((user) => ({ user, role: 'member' as const })),
+    });
+    return created ?? (await this.#requireChannel(id));
+  }
+
+  async #requireChannel(id: ChannelId): Promise<Channel> {
+    const cached = this.#channelCache.get(id);
+    if (cached) return cached;
+    let channel = await this.#store.getChannel(id);
+    if (!channel && id.startsWith('user:')) channel = await this.#createInbox(id);
+    if (!channel) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
+    if (this.#channelCache.size > 10_000) this.#channelCache.clear();
+    this.#channelCache.set(id, channel);
+    return channel;
+  }
+
+  /** A user's inbox exists from the first time anyone refers to it. */
+  async #createInbox(id: ChannelId): Promise<Channel | undefined> {
+    const user = id.slice('user:'.length);
+    if (inboxChannelOf(user) !== id || user.length === 0) return undefined;
+    const created = await this.#store.createChannel({
+      id,
+      type: 'inbox',
+      title: null,
+      publish: 'server',
+      createdBy: null,
+      members: [{ user, role: 'member' }],
+    });
+    return created ?? (await this.#store.getChannel(id));
+  }
+
+  /** The principal's membership, looked up only when the channel's rules depend on it. */
+  async #memberFor(principal: Principal, channel: Channel): Promise<Member | undefined> {
+    if (principal.kind === 'server') return undefined;
+    if (channel.type === 'public' && channel.publish === 'anyone') return undefined;
+    if (channel.type === 'inbox') return undefined;
+    return this.#store.getMember(channel.id, principal.userId);
+  }
+
+  #assertCanManage(principal: Principal, channel: Channel, member: Member | undefined): void {
+    if (!canManageMembers(principal, channel, member)) {
+      throw new SwitchboardError('forbidden', `Only owners and admins manage the members of ${channel.id}.`);
+    }
+  }
+
+  async #changeableMessage(principal: Principal, channel: Channel, seq: Seq): Promise<ChannelEvent> {
+    const member = await this.#memberFor(principal, channel);
+    if (!canRead(principal, channel, member)) {
+      throw new SwitchboardError('forbidden', `You may not read channel ${channel.id}.`);
+    }
+    const target = await this.#store.getEvent(channel.id, seq);
+    if (!target || target.kind !== 'message') {
+      throw new SwitchboardError('not_found', `No message with seq ${seq} in ${channel.id}.`);
+    }
+    if (target.deletedAt !== null) throw new SwitchboardError('conflict', `Message ${seq} is deleted.`);
+    if (!canChangeMessage(principal, target)) {
+      throw new SwitchboardError('forbidden', 'You may change only your own messages.');
+    }
+    return target;
+  }
+
+  #authorOf(principal: Principal): UserId | null {
+    return principal.kind === 'user' ? principal.userId : null;
+  }
+
+  #assertTextLength(text: string | null): void {
+    if (text !== null && text.length > this.limits.maxTextLength) {
+      throw new SwitchboardError('too_large', `Text is longer than ${this.limits.maxTextLength} characters.`, {
+        limit: this.limits.maxTextLength,
+      });
+    }
+  }
+
+  #liveSession(session: Session): HubSession {
+    const state = this.#sessions.get(session.id);
+    if (!state || state.closed) throw new SwitchboardError('unavailable', 'The session is closed.');
+    return state;
+  }
+}

@@ -1,0 +1,19 @@
+import type { Delivery } from './delivery.js';
+import type { ChannelId, Principal, SessionId } from './types.js';
+
+/** How the hub hands messages to one connected client. Implemented by each transport. */
+export interface SessionSink {
+  /** Queue a message for the client. Must not throw. */
+  deliver(delivery: Delivery): void;
+  /** Resolves when the client's outbound queue has room again (flow control for catch-up). */
+  whenWritable?(): Promise<void>;
+}
+
+/** One connection of a user. A user may have many sessions at once. */
+export interface Session {
+  readonly id: SessionId;
+  readonly principal: Principal;
+  readonly transport: string;
+  readonly sink: SessionSink;
+  readonly channels: ReadonlySet<ChannelId>;
+}

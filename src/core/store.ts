@@ -1,0 +1,91 @@
+import type {
+  Channel,
+  ChannelEvent,
+  ChannelId,
+  ChannelType,
+  Member,
+  MemberRole,
+  Millis,
+  PublishPolicy,
+  Seq,
+  User,
+  UserId,
+} from './types.js';
+import type { ErrorCode } from './errors.js';
+
+export interface NewChannel {
+  readonly id: ChannelId;
+  readonly type: ChannelType;
+  readonly title: string | null;
+  readonly publish: PublishPolicy;
+  readonly createdBy: UserId | null;
+  readonly members: readonly { user: UserId; role: MemberRole }[];
+}
+
+/** One write to a channel's log. The store assigns `seq`, `id` and times. */
+export type AppendRequest =
+  | {
+      readonly kind: 'message';
+      readonly channel: ChannelId;
+      readonly author: UserId | null;
+      readonly text: string | null;
+      readonly data: unknown;
+      readonly cid: string | null;
+      readonly replyTo: Seq | null;
+    }
+  | {
+      readonly kind: 'edit';
+      readonly channel: ChannelId;
+      readonly author: UserId | null;
+      readonly target: Seq;
+      readonly text: string | null;
+      readonly data: unknown;
+    }
+  | { readonly kind: 'delete'; readonly channel: ChannelId; readonly author: UserId | null; readonly target: Seq };
+
+/** `duplicate` is true when a message with the same `cid` was already stored. */
+export type AppendResult =
+  | { readonly ok: true; readonly event: ChannelEvent; readonly duplicate: boolean }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+export interface EventRange {
+  /** Events with seq strictly greater than this. */
+  readonly after?: Seq;
+  /** Events with seq strictly less than this. */
+  readonly before?: Seq;
+  readonly limit: number;
+  /** Only `message` rows (the history view); otherwise every log entry (resume). */
+  readonly messagesOnly?: boolean;
+}
+
+/**
+ * Durable state. One implementation per database, all written once with Kysely.
+ * `appendBatch` is the hot path: one transaction for the whole batch, results in
+ * request order, each request failing or succeeding on its own.
+ */
+export interface Store {
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  upsertUser(user: { id: UserId; name: string }): Promise<User>;
+  getUser(id: UserId): Promise<User | undefined>;
+
+  /** Creates the channel, or returns undefined when the id is taken. */
+  createChannel(channel: NewChannel): Promise<Channel | undefined>;
+  getChannel(id: ChannelId): Promise<Channel | undefined>;
+  /** Channels the user may see in a list: public ones and those the user belongs to. */
+  listChannels(options: { visibleTo: UserId | null; limit: number; after?: ChannelId }): Promise<Channel[]>;
+
+  addMember(channel: ChannelId, user: UserId, role: MemberRole): Promise<Member>;
+  /** Returns false when the user was not a member. */
+  removeMember(channel: ChannelId, user: UserId): Promise<boolean>;
+  getMember(channel: ChannelId, user: UserId): Promise<Member | undefined>;
+  listMembers(channel: ChannelId): Promise<Member[]>;
+
+  appendBatch(requests: readonly AppendRequest[]): Promise<AppendResult[]>;
+  /** With `after`: the oldest events after it. Without: the newest (before `before`, if given). Always ascending. */
+  readEvents(channel: ChannelId, range: EventRange): Promise<ChannelEvent[]>;
+  getEvent(channel: ChannelId, seq: Seq): Promise<ChannelEvent | undefined>;
+}
+
+export type Clock = () => Millis;

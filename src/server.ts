@@ -1,0 +1,137 @@
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { pino, type Logger as PinoLogger } from 'pino';
+import type { Authenticator } from './auth/authenticator.js';
+import { OpenAuthenticator } from './auth/open-authenticator.js';
+import { MemoryBroker } from './broker/memory-broker.js';
+import type { Config } from './config.js';
+import type { Broker } from './core/broker.js';
+import { SwitchboardError } from './core/errors.js';
+import { Hub } from './core/hub.js';
+import type { Store } from './core/store.js';
+import { openStore, parseDatabaseUrl } from './store/open-store.js';
+import { registerHealthRoutes } from './transports/http/health-routes.js';
+import { WsTransport } from './transports/ws/ws-transport.js';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly hub: Hub;
+  readonly store: Store;
+  /** Tells clients to reconnect, waits for commits, closes everything. Safe to call twice. */
+  close(reason?: string): Promise<void>;
+}
+
+export interface ServerDependencies {
+  readonly logger?: PinoLogger;
+  /** A broker to use instead of the one config names (tests join nodes on a MemoryBus). */
+  readonly broker?: Broker;
+}
+
+/** The composition root: builds store, broker, hub and the enabled transports from config. */
+export async function startServer(config: Readonly<Config>, deps: ServerDependencies = {}): Promise<RunningServer> {
+  const logger = deps.logger ?? pino({ level: config.logLevel, base: { service: 'switchboard' } });
+  const store = await openConfiguredStore(config.databaseUrl);
+  const broker = deps.broker ?? createBroker(config);
+  const hub = new Hub({
+    store,
+    broker,
+    logger,
+    limits: {
+      maxTextLength: config.limits.maxTextLength,
+      maxSubscriptionsPerSession: config.limits.maxSubscriptionsPerSession,
+      maxHistoryPage: config.limits.maxHistoryPage,
+      maxCommitBatch: config.limits.maxCommitBatch,
+    },
+  });
+  await hub.start();
+  const authenticator: Authenticator = new OpenAuthenticator();
+  if (config.auth === 'open') {
+    logger.warn({ auth: 'open' }, 'auth mode "open": clients name themselves; for development only');
+  }
+
+  // Requests are logged at warn and above only: a chat server's HTTP traffic is mostly health checks.
+  const app = Fastify({ loggerInstance: logger.child({}, { level: 'warn' }) as FastifyBaseLogger });
+  let draining = false;
+  registerHealthRoutes(app, {
+    async check() {
+      if (draining) throw new SwitchboardError('unavailable', 'The node is shutting down.');
+      await store.ping().catch(() => {
+        throw new SwitchboardError('unavailable', 'The database does not answer.');
+      });
+      await broker.ping().catch(() => {
+        throw new SwitchboardError('unavailable', 'The broker does not answer.');
+      });
+    },
+  });
+
+  const ws = config.transports.includes('ws')
+    ? new WsTransport({
+        hub,
+        authenticator,
+        logger,
+        heartbeatMs: config.heartbeatMs,
+        limits: config.limits,
+      })
+    : null;
+  app.server.on('upgrade', (request, socket, head) => {
+    if (ws?.handleUpgrade(request, socket, head)) return;
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, transports: config.transports, database: describeDatabase(config.databaseUrl) }, 'switchboard listening');
+
+  let closing: Promise<void> | null = null;
+  const close = (reason = 'server shutting down') =>
+    (closing ??= (async () => {
+      draining = true;
+      const deadline = setTimeout(() => {
+        logger.warn({}, 'shutdown timed out; closing remaining connections');
+        app.server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      deadline.unref();
+      await hub.shutdown(reason);
+      ws?.closeAll(reason);
+      await app.close();
+      clearTimeout(deadline);
+      await broker.close();
+      await store.close();
+      logger.info({}, 'switchboard stopped');
+    })());
+
+  return { url, port, hub, store, close };
+}
+
+function createBroker(config: Readonly<Config>): Broker {
+  if (config.redisUrl) throw new SwitchboardError('unavailable', 'The Redis broker is not built into this version yet.');
+  return new MemoryBroker();
+}
+
+async function openConfiguredStore(databaseUrl: string): Promise<Store> {
+  try {
+    return await openStore(databaseUrl);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StartupError(`Cannot open the database ${describeDatabase(databaseUrl)}: ${reason}`);
+  }
+}
+
+/** A database URL without its password, fit for logs. */
+function describeDatabase(databaseUrl: string): string {
+  const target = parseDatabaseUrl(databaseUrl);
+  if (target.kind === 'sqlite') return `sqlite:${target.path}`;
+  const url = new URL(target.url);
+  url.password = url.password ? '***' : '';
+  return url.toString();
+}
+
+/** A failure to start that the CLI reports in one line. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}

@@ -1,0 +1,431 @@
+import { randomUUID } from 'node:crypto';
+import { type Kysely, type Selectable, type Transaction, Migrator } from 'kysely';
+import type { AppendRequest, AppendResult, EventRange, NewChannel, Store } from '../core/store.js';
+import type {
+  Channel,
+  ChannelEvent,
+  ChannelId,
+  ChannelType,
+  Member,
+  MemberRole,
+  PublishPolicy,
+  Seq,
+  User,
+  UserId,
+} from '../core/types.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+/** What differs between databases, kept to the smallest place. */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  isUniqueViolation(error: unknown): boolean;
+  close(): Promise<void>;
+}
+
+const INSERT_CHUNK = 200;
+
+type EventRow = Selectable<Database['events']>;
+type ChannelRow = Selectable<Database['channels']>;
+
+/** One Store for every database Kysely speaks; the dialect supplies the few differences. */
+export class KyselyStore implements Store {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: Dialect;
+
+  constructor(db: Kysely<Database>, dialect: Dialect) {
+    this.#db = db;
+    this.#dialect = dialect;
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  }
+
+  async ping(): Promise<void> {
+    await this.#db.selectFrom('channels').select('id').limit(1).execute();
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy();
+    await this.#dialect.close();
+  }
+
+  // --- users ----------------------------------------------------------------------
+
+  async upsertUser(user: { id: UserId; name: string }): Promise<User> {
+    const row = await this.#db
+      .insertInto('users')
+      .values({ id: user.id, name: user.name, created_at: Date.now() })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ name: user.name }))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { id: row.id, name: row.name, createdAt: Number(row.created_at) };
+  }
+
+  async getUser(id: UserId): Promise<User | undefined> {
+    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { id: row.id, name: row.name, createdAt: Number(row.created_at) };
+  }
+
+  // --- channels and members -------------------------------------------------------
+
+  async createChannel(channel: NewChannel): Promise<Channel | undefined> {
+    return this.#db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      const row = await trx
+        .insertInto('channels')
+        .values({
+          id: channel.id,
+          type: channel.type,
+          title: channel.title,
+          publish: channel.publish,
+          created_by: channel.createdBy,
+          created_at: now,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      if (channel.members.length > 0) {
+        await trx
+          .insertInto('members')
+          .values(channel.members.map((m) => ({ channel: channel.id, user_id: m.user, role: m.role, joined_at: now })))
+          .execute();
+      }
+      return toChannel(row);
+    });
+  }
+
+  async getChannel(id: ChannelId): Promise<Channel | undefined> {
+    const row = await this.#db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toChannel(row);
+  }
+
+  async listChannels(options: { visibleTo: UserId | null; limit: number; after?: ChannelId }): Promise<Channel[]> {
+    let query = this.#db.selectFrom('channels').selectAll();
+    const { visibleTo, after } = options;
+    if (visibleTo !== null) {
+      query = query.where((eb) =>
+        eb.or([
+          eb('type', '=', 'public'),
+          eb('id', 'in', eb.selectFrom('members').select('channel').where('user_id', '=', visibleTo)),
+        ]),
+      );
+    }
+    if (after !== undefined) query = query.where('id', '>', after);
+    const rows = await query.orderBy('id').limit(options.limit).execute();
+    return rows.map(toChannel);
+  }
+
+  async addMember(channel: ChannelId, user: UserId, role: MemberRole): Promise<Member> {
+    const row = await this.#db
+      .insertInto('members')
+      .values({ channel, user_id: user, role, joined_at: Date.now() })
+      .onConflict((oc) => oc.columns(['channel', 'user_id']).doUpdateSet({ role }))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toMember(row);
+  }
+
+  async removeMember(channel: ChannelId, user: UserId): Promise<boolean> {
+    const result = await this.#db
+      .deleteFrom('members')
+      .where('channel', '=', channel)
+      .where('user_id', '=', user)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async getMember(channel: ChannelId, user: UserId): Promise<Member | undefined> {
+    const row = await this.#db
+      .selectFrom('members')
+      .selectAll()
+      .where('channel', '=', channel)
+      .where('user_id', '=', user)
+      .executeTakeFirst();
+    return row && toMember(row);
+  }
+
+  async listMembers(channel: ChannelId): Promise<Member[]> {
+    const rows = await this.#db
+      .selectFrom('members')
+      .selectAll()
+      .where('channel', '=', channel)
+      .orderBy('user_id')
+      .execute();
+    return rows.map(toMember);
+  }
+
+  // --- events ---------------------------------------------------------------------
+
+  async appendBatch(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    try {
+      return await this.#db.transaction().execute((trx) => appendInTransaction(trx, requests));
+    } catch (error) {
+      // Another node stored the same cid between our check and our insert: the retry
+      // finds it and answers with the stored copy.
+      if (!this.#dialect.isUniqueViolation(error)) throw error;
+      return this.#db.transaction().execute((trx) => appendInTransaction(trx, requests));
+    }
+  }
+
+  async readEvents(channel: ChannelId, range: EventRange): Promise<ChannelEvent[]> {
+    let query = this.#db.selectFrom('events').selectAll().where('channel', '=', channel);
+    if (range.after !== undefined) query = query.where('seq', '>', range.after);
+    if (range.before !== undefined) query = query.where('seq', '<', range.before);
+    if (range.messagesOnly) query = query.where('kind', '=', 'message');
+    const newestFirst = range.after === undefined;
+    const rows = await query
+      .orderBy('seq', newestFirst ? 'desc' : 'asc')
+      .limit(range.limit)
+      .execute();
+    if (newestFirst) rows.reverse();
+    return rows.map(toEvent);
+  }
+
+  async getEvent(channel: ChannelId, seq: Seq): Promise<ChannelEvent | undefined> {
+    const row = await this.#db
+      .selectFrom('events')
+      .selectAll()
+      .where('channel', '=', channel)
+      .where('seq', '=', seq)
+      .executeTakeFirst();
+    return row && toEvent(row);
+  }
+}
+
+type Planned = { index: number; request: AppendRequest; row?: Database['events'] };
+
+/**
+ * Writes a batch in four steps so that only accepted requests take a seq (seqs never
+ * have holes): find earlier copies by cid, check edit/delete targets, reserve seqs per
+ * channel with one UPDATE ... RETURNING (a row lock across nodes on PostgreSQL), insert.
+ */
+async function appendInTransaction(
+  trx: Transaction<Database>,
+  requests: readonly AppendRequest[],
+): Promise<AppendResult[]> {
+  const results: AppendResult[] = new Array(requests.length);
+  const accepted: Planned[] = [];
+  const firstByCid = new Map<string, number>();
+  /** [index, index of the first request with the same cid in this batch] */
+  const copies: [number, number][] = [];
+  const stored = await findStoredCids(trx, requests);
+  const targets = await findTargets(trx, requests);
+  const deletedInBatch = new Set<string>();
+
+  for (let index = 0; index < requests.length; index++) {
+    const request = requests[index]!;
+    if (request.kind === 'message' && request.cid !== null) {
+      const key = `${request.channel}\u0000${request.cid}`;
+      const earlier = stored.get(key);
+      if (earlier) {
+        results[index] = { ok: true, event: earlier, duplicate: true };
+        continue;
+      }
+      const first = firstByCid.get(key);
+      if (first !== undefined) {
+        copies.push([index, first]);
+        continue;
+      }
+      firstByCid.set(key, index);
+    }
+    if (request.kind !== 'message') {
+      const key = `${request.channel}\u0000${request.target}`;
+      const target = targets.get(key);
+      if (!target || target.kind !== 'message') {
+        results[index] = { ok: false, code: 'not_found', message: `No message with seq ${request.target}.` };
+        continue;
+      }
+      if (target.deletedAt !== null || deletedInBatch.has(key)) {
+        results[index] = { ok: false, code: 'conflict', message: `Message ${request.target} is deleted.` };
+        continue;
+      }
+      if (request.kind === 'delete') deletedInBatch.add(key);
+    }
+    accepted.push({ index, request });
+  }
+
+  const counts = new Map<ChannelId, number>();
+  for (const planned of accepted) counts.set(planned.request.channel, (counts.get(planned.request.channel) ?? 0) + 1);
+  const nextSeq = new Map<ChannelId, number>();
+  for (const [channel, count] of counts) {
+    const row = await trx
+      .updateTable('channels')
+      .set((eb) => ({ last_seq: eb('last_seq', '+', count) }))
+      .where('id', '=', channel)
+      .returning('last_seq')
+      .executeTakeFirst();
+    if (row) nextSeq.set(channel, Number(row.last_seq) - count + 1);
+  }
+
+  const now = Date.now();
+  const rows: Database['events'][] = [];
+  for (const planned of accepted) {
+    const { request, index } = planned;
+    const seq = nextSeq.get(request.channel);
+    if (seq === undefined) {
+      results[index] = { ok: false, code: 'not_found', message: `Channel ${request.channel} does not exist.` };
+      continue;
+    }
+    nextSeq.set(request.channel, seq + 1);
+    const row = toRow(request, seq, now);
+    rows.push(row);
+    results[index] = { ok: true, event: toEvent(row), duplicate: false };
+  }
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await trx.insertInto('events').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  }
+  await applyChanges(trx, accepted, now);
+
+  for (const [index, firstIndex] of copies) {
+    const first = results[firstIndex]!;
+    results[index] = first.ok ? { ok: true, event: first.event, duplicate: true } : first;
+  }
+  return results;
+}
+
+async function findStoredCids(
+  trx: Transaction<Database>,
+  requests: readonly AppendRequest[],
+): Promise<Map<string, ChannelEvent>> {
+  const byChannel = groupByChannel(requests, (r) => (r.kind === 'message' ? r.cid : null));
+  const found = new Map<string, ChannelEvent>();
+  for (const [channel, cids] of byChannel) {
+    const rows = await trx
+      .selectFrom('events')
+      .selectAll()
+      .where('channel', '=', channel)
+      .where('cid', 'in', cids)
+      .execute();
+    for (const row of rows) found.set(`${channel}\u0000${row.cid}`, toEvent(row));
+  }
+  return found;
+}
+
+async function findTargets(
+  trx: Transaction<Database>,
+  requests: readonly AppendRequest[],
+): Promise<Map<string, ChannelEvent>> {
+  const byChannel = groupByChannel(requests, (r) => (r.kind === 'message' ? null : r.target));
+  const found = new Map<string, ChannelEvent>();
+  for (const [channel, seqs] of byChannel) {
+    const rows = await trx
+      .selectFrom('events')
+      .selectAll()
+      .where('channel', '=', channel)
+      .where('seq', 'in', seqs)
+      .execute();
+    for (const row of rows) found.set(`${channel}\u0000${row.seq}`, toEvent(row));
+  }
+  return found;
+}
+
+function groupByChannel<K>(
+  requests: readonly AppendRequest[],
+  keyOf: (request: AppendRequest) => K | null,
+): Map<ChannelId, K[]> {
+  const groups = new Map<ChannelId, K[]>();
+  for (const request of requests) {
+    const key = keyOf(request);
+    if (key === null) continue;
+    let list = groups.get(request.channel);
+    if (!list) groups.set(request.channel, (list = []));
+    list.push(key);
+  }
+  return groups;
+}
+
+/** Brings each edited or deleted message row to its current state. */
+async function applyChanges(trx: Transaction<Database>, accepted: readonly Planned[], now: number): Promise<void> {
+  for (const { request } of accepted) {
+    if (request.kind === 'edit') {
+      await trx
+        .updateTable('events')
+        .set({ text: request.text, data: encodeData(request.data), edited_at: now })
+        .where('channel', '=', request.channel)
+        .where('seq', '=', request.target)
+        .execute();
+    } else if (request.kind === 'delete') {
+      await trx
+        .updateTable('events')
+        .set({ text: null, data: null, deleted_at: now })
+        .where('channel', '=', request.channel)
+        .where('seq', '=', request.target)
+        .execute();
+    }
+  }
+}
+
+function toRow(request: AppendRequest, seq: Seq, now: number): Database['events'] {
+  const base = {
+    channel: request.channel,
+    seq,
+    kind: request.kind,
+    id: randomUUID(),
+    author: request.author,
+    created_at: now,
+    edited_at: null,
+    deleted_at: null,
+  };
+  switch (request.kind) {
+    case 'message':
+      return {
+        ...base,
+        text: request.text,
+        data: encodeData(request.data),
+        cid: request.cid,
+        reply_to: request.replyTo,
+        target: null,
+      };
+    case 'edit':
+      return { ...base, text: request.text, data: encodeData(request.data), cid: null, reply_to: null, target: request.target };
+    case 'delete':
+      return { ...base, text: null, data: null, cid: null, reply_to: null, target: request.target };
+  }
+}
+
+function encodeData(data: unknown): string | null {
+  return data === null || data === undefined ? null : JSON.stringify(data);
+}
+
+function nullableNumber(value: number | string | null): number | null {
+  return value === null ? null : Number(value);
+}
+
+function toEvent(row: EventRow): ChannelEvent {
+  return {
+    channel: row.channel,
+    seq: Number(row.seq),
+    kind: row.kind as ChannelEvent['kind'],
+    id: row.id,
+    author: row.author,
+    text: row.text,
+    data: row.data === null ? null : JSON.parse(row.data),
+    cid: row.cid,
+    replyTo: nullableNumber(row.reply_to),
+    target: nullableNumber(row.target),
+    createdAt: Number(row.created_at),
+    editedAt: nullableNumber(row.edited_at),
+    deletedAt: nullableNumber(row.deleted_at),
+  };
+}
+
+function toChannel(row: ChannelRow): Channel {
+  return {
+    id: row.id,
+    type: row.type as ChannelType,
+    title: row.title,
+    publish: row.publish as PublishPolicy,
+    createdBy: row.created_by,
+    createdAt: Number(row.created_at),
+    lastSeq: Number(row.last_seq),
+  };
+}
+
+function toMember(row: Selectable<Database['members']>): Member {
+  return { channel: row.channel, user: row.user_id, role: row.role as MemberRole, joinedAt: Number(row.joined_at) };
+}

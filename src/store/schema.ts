@@ -1,0 +1,31 @@
+import type { Generated } from 'kysely';
+
+/** Table shapes as Kysely sees them. Times are epoch milliseconds; `data` is JSON text. */
+export interface Database {
+  users: { id: string; name: string; created_at: number };
+  channels: {
+    id: string;
+    type: string;
+    title: string | null;
+    publish: string;
+    created_by: string | null;
+    created_at: number;
+    last_seq: Generated<number>;
+  };
+  members: { channel: string; user_id: string; role: string; joined_at: number };
+  events: {
+    channel: string;
+    seq: number;
+    kind: string;
+    id: string;
+    author: string | null;
+    text: string | null;
+    data: string | null;
+    cid: string | null;
+    reply_to: number | null;
+    target: number | null;
+    created_at: number;
+    edited_at: number | null;
+    deleted_at: number | null;
+  };
+}

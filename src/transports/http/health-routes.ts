@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import { SwitchboardError } from '../../core/errors.js';
+
+export interface Readiness {
+  /** Resolves when every dependency answers; rejects naming the one that does not. */
+  check(): Promise<void>;
+}
+
+/** /healthz: the process is up. /readyz: it can serve (store and broker answer, not draining). */
+export function registerHealthRoutes(app: FastifyInstance, readiness: Readiness): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await readiness.check();
+      return { status: 'ready' };
+    } catch (error) {
+      const message = error instanceof SwitchboardError ? error.message : 'A dependency is not answering.';
+      return reply.code(503).send({ status: 'unavailable', code: 'unavailable', message });
+    }
+  });
+}

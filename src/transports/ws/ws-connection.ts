@@ -1,0 +1,302 @@
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { Authenticator, Credentials } from '../../auth/authenticator.js';
+import type { Delivery } from '../../core/delivery.js';
+import { CLOSE_CODES, SwitchboardError, toSwitchboardError } from '../../core/errors.js';
+import type { Hub } from '../../core/hub.js';
+import type { Logger } from '../../core/logger.js';
+import type { Session, SessionSink } from '../../core/session.js';
+import { TokenBucket } from '../rate-limiter.js';
+import { CLIENT_FRAME_TYPES, type ClientFrame, clientFrameSchema } from './client-frames.js';
+import { encodeError, encodeOk, encodeOutbound, type RequestId } from './server-frames.js';
+import { textFrame } from './text-frame.js';
+
+export interface WsLimits {
+  /** Bytes a client may have waiting to be sent before it is cut off as a slow consumer. */
+  readonly sendQueueBytes: number;
+  readonly messagesPerSecond: number;
+  readonly messageBurst: number;
+  /** Rejected frames in a row (over the rate) before the connection is closed. */
+  readonly floodCloseAfter: number;
+  readonly authTimeoutMs: number;
+}
+
+const WIRE_FORMAT = 'ws-json';
+const TERMINATE_AFTER_CLOSE_MS = 2000;
+
+/** One client on /ws: decodes frames, calls the hub, writes replies and events. */
+export class WsConnection implements SessionSink {
+  readonly #ws: WebSocket;
+  readonly #socket: Duplex;
+  readonly #hub: Hub;
+  readonly #authenticator: Authenticator;
+  readonly #limits: WsLimits;
+  readonly #logger: Logger;
+  readonly #bucket: TokenBucket;
+  #session: Session | null = null;
+  #authenticating: Promise<void> | null = null;
+  #authTimer: NodeJS.Timeout | null = null;
+  #rejectedInARow = 0;
+  #corked = false;
+  #closed = false;
+  alive = true;
+
+  constructor(options: {
+    ws: WebSocket;
+    socket: Duplex;
+    hub: Hub;
+    authenticator: Authenticator;
+    limits: WsLimits;
+    logger: Logger;
+  }) {
+    this.#ws = options.ws;
+    this.#socket = options.socket;
+    this.#hub = options.hub;
+    this.#authenticator = options.authenticator;
+    this.#limits = options.limits;
+    this.#logger = options.logger;
+    this.#bucket = new TokenBucket(this.#limits.messagesPerSecond, this.#limits.messageBurst);
+    this.#ws.on('message', (data, isBinary) => void this.#onMessage(data as Buffer, isBinary));
+    this.#ws.on('pong', () => (this.alive = true));
+    this.#ws.on('close', () => void this.#onClose());
+    this.#ws.on('error', () => {});
+  }
+
+  get session(): Session | null {
+    return this.#session;
+  }
+
+  /** Authenticates from the upgrade request (query string) when it carried credentials. */
+  start(credentials: Credentials | null): void {
+    if (credentials) {
+      this.#authenticating = this.#authenticate(credentials, null);
+      return;
+    }
+    this.#authTimer = setTimeout(() => {
+      if (!this.#session) this.close(CLOSE_CODES.unauthorized, 'authentication timed out');
+    }, this.#limits.authTimeoutMs);
+    this.#authTimer.unref();
+  }
+
+  deliver(delivery: Delivery): void {
+    if (this.#closed) return;
+    this.#write(delivery.encode(WIRE_FORMAT, (m) => textFrame(encodeOutbound(m))));
+  }
+
+  whenWritable(): Promise<void> {
+    if (this.#closed || this.#socket.writableLength < this.#limits.sendQueueBytes / 2) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#socket.off('drain', done);
+        this.#socket.off('close', done);
+        resolve();
+      };
+      this.#socket.on('drain', done);
+      this.#socket.on('close', done);
+    });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#authTimer) clearTimeout(this.#authTimer);
+    this.#ws.close(code, reason);
+    setTimeout(() => this.#ws.terminate(), TERMINATE_AFTER_CLOSE_MS).unref();
+  }
+
+  ping(): void {
+    if (!this.#closed) this.#ws.ping();
+  }
+
+  terminate(): void {
+    this.#closed = true;
+    this.#ws.terminate();
+  }
+
+  #write(frame: Buffer): void {
+    if (this.#socket.writableLength > this.#limits.sendQueueBytes) {
+      this.#logger.warn({ session: this.#session?.id }, 'slow consumer disconnected');
+      this.close(CLOSE_CODES.slowConsumer, 'slow consumer: reconnect and resume');
+      return;
+    }
+    // Frames due in this tick leave in one write.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    this.#socket.write(frame);
+  }
+
+  #reply(id: RequestId, result: unknown): void {
+    if (!this.#closed) this.#write(textFrame(encodeOk(id, result)));
+  }
+
+  #replyError(id: RequestId, error: unknown): void {
+    const failure = toSwitchboardError(error);
+    if (failure.code === 'internal') this.#logger.error({ err: error, session: this.#session?.id }, 'request failed');
+    if (!this.#closed) this.#write(textFrame(encodeError(id, failure)));
+  }
+
+  async #onMessage(data: Buffer, isBinary: boolean): Promise<void> {
+    if (this.#closed) return;
+    if (!this.#bucket.take()) {
+      this.#rejectedInARow++;
+      if (this.#rejectedInARow > this.#limits.floodCloseAfter) {
+        this.close(CLOSE_CODES.rateLimited, 'message flood');
+        return;
+      }
+      this.#replyError(requestIdOf(data), new SwitchboardError('rate_limited', 'Slow down: message rate exceeded.'));
+      return;
+    }
+    this.#rejectedInARow = 0;
+    const decoded = isBinary ? badFrame('Frames are JSON text.') : decodeFrame(data);
+    if (!decoded.ok) {
+      this.#replyError(decoded.id, decoded.error);
+      return;
+    }
+    const frame = decoded.frame;
+    if (this.#authenticating) await this.#authenticating;
+    try {
+      if (frame.type === 'auth') {
+        await this.#authenticate(frame, frame.id);
+        return;
+      }
+      if (frame.type === 'ping') {
+        this.#reply(frame.id, { at: Date.now() });
+        return;
+      }
+      const session = this.#session;
+      if (!session) throw new SwitchboardError('unauthorized', 'Send an auth frame first.');
+      this.#reply(frame.id, await this.#handle(session, frame));
+    } catch (error) {
+      this.#replyError(frame.id, error);
+    }
+  }
+
+  async #authenticate(credentials: Credentials, id: RequestId | null): Promise<void> {
+    if (this.#session) {
+      this.#replyError(id, new SwitchboardError('conflict', 'Already authenticated.'));
+      return;
+    }
+    try {
+      const principal = await this.#authenticator.authenticate(credentials);
+      const session = await this.#hub.connect(principal, 'ws', this);
+      if (this.#closed) {
+        await this.#hub.disconnect(session);
+        return;
+      }
+      this.#session = session;
+      if (this.#authTimer) clearTimeout(this.#authTimer);
+      const welcome = { session: session.id, user: principal.userId, name: principal.name };
+      if (id === null) this.#write(textFrame(JSON.stringify({ type: 'welcome', ...welcome })));
+      else this.#reply(id, welcome);
+    } catch (error) {
+      this.#replyError(id, error);
+      const failure = toSwitchboardError(error);
+      if (id === null) this.close(failure.closeCode, failure.message);
+    } finally {
+      this.#authenticating = null;
+    }
+  }
+
+  async #handle(session: Session, frame: Exclude<ClientFrame, { type: 'auth' | 'ping' }>): Promise<unknown> {
+    const hub = this.#hub;
+    const who = session.principal;
+    switch (frame.type) {
+      case 'channel.create':
+        return hub.createChannel(who, {
+          id: frame.channel,
+          type: frame.channelType,
+          title: frame.title,
+          publish: frame.publish,
+          members: frame.members,
+        });
+      case 'channel.get':
+        return hub.getChannel(who, frame.channel);
+      case 'channel.list':
+        return { channels: await hub.listChannels(who, { limit: frame.limit ?? 100, after: frame.after }) };
+      case 'channel.join':
+        return hub.join(who, frame.channel);
+      case 'channel.leave':
+        return hub.leave(who, frame.channel);
+      case 'members.list':
+        return { members: await hub.listMembers(who, frame.channel) };
+      case 'members.add':
+        return hub.addMember(who, frame.channel, frame.user, frame.role);
+      case 'members.remove':
+        return hub.removeMember(who, frame.channel, frame.user);
+      case 'subscribe': {
+        const { channel, seq } = await hub.subscribe(session, frame.channel, frame.since);
+        return { channel: channel.id, seq };
+      }
+      case 'unsubscribe':
+        return hub.unsubscribe(session, frame.channel);
+      case 'publish': {
+        const { event, duplicate } = await hub.publish(who, frame);
+        return { channel: event.channel, seq: event.seq, id: event.id, createdAt: event.createdAt, duplicate };
+      }
+      case 'edit': {
+        const event = await hub.edit(who, frame);
+        return { channel: event.channel, seq: event.seq, target: event.target };
+      }
+      case 'delete': {
+        const event = await hub.delete(who, frame);
+        return { channel: event.channel, seq: event.seq, target: event.target };
+      }
+      case 'history':
+        return hub.history(who, frame);
+      case 'presence':
+        return { members: await hub.presence(who, frame.channel) };
+      case 'typing':
+        return hub.typing(session, frame.channel);
+    }
+  }
+
+  async #onClose(): Promise<void> {
+    this.#closed = true;
+    if (this.#authTimer) clearTimeout(this.#authTimer);
+    if (this.#authenticating) await this.#authenticating;
+    if (this.#session) await this.#hub.disconnect(this.#session);
+  }
+}
+
+type Decoded = { ok: true; frame: ClientFrame } | { ok: false; id: RequestId; error: SwitchboardError };
+
+function badFrame(message: string, id: RequestId = null): Decoded {
+  return { ok: false, id, error: new SwitchboardError('bad_request', message) };
+}
+
+function decodeFrame(data: Buffer): Decoded {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data.toString('utf8'));
+  } catch {
+    return badFrame('The frame is not valid JSON.');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return badFrame('A frame is a JSON object.');
+  const candidate = raw as { id?: unknown; type?: unknown };
+  const id = typeof candidate.id === 'number' || typeof candidate.id === 'string' ? candidate.id : null;
+  if (typeof candidate.type !== 'string') return badFrame('The frame has no "type".', id);
+  if (!CLIENT_FRAME_TYPES.has(candidate.type)) {
+    return { ok: false, id, error: new SwitchboardError('unknown_command', `Unknown command "${candidate.type}".`) };
+  }
+  const parsed = clientFrameSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? issue.path.join('.') : 'frame';
+    return badFrame(`Invalid ${where}: ${issue.message}.`, id);
+  }
+  return { ok: true, frame: parsed.data };
+}
+
+/** The request id of a frame rejected before decoding, when it is cheap to find. */
+function requestIdOf(data: Buffer): RequestId {
+  const match = /"id"\s*:\s*(\d{1,15}|"[^"]{1,64}")/.exec(data.subarray(0, 256).toString('utf8'));
+  if (!match) return null;
+  const value = match[1]!;
+  return value.startsWith('"') ? value.slice(1, -1) : Number(value);
+}

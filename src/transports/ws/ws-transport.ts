@@ -1,0 +1,84 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Authenticator, Credentials } from '../../auth/authenticator.js';
+import { CLOSE_CODES } from '../../core/errors.js';
+import type { Hub } from '../../core/hub.js';
+import type { Logger } from '../../core/logger.js';
+import { WsConnection, type WsLimits } from './ws-connection.js';
+
+export interface WsTransportOptions {
+  readonly hub: Hub;
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+  readonly limits: WsLimits & { readonly maxFrameBytes: number };
+  readonly heartbeatMs: number;
+}
+
+/** The /ws endpoint: upgrades requests and keeps one WsConnection per socket. */
+export class WsTransport {
+  readonly #options: WsTransportOptions;
+  readonly #server: WebSocketServer;
+  readonly #connections = new Set<WsConnection>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(options: WsTransportOptions) {
+    this.#options = options;
+    this.#server = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.limits.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.#heartbeat = setInterval(() => this.#checkAlive(), options.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Handles an HTTP upgrade for /ws; returns false when the path is not ours. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') return false;
+    this.#server.handleUpgrade(request, socket, head, (ws) => {
+      const connection = new WsConnection({
+        ws,
+        socket,
+        hub: this.#options.hub,
+        authenticator: this.#options.authenticator,
+        limits: this.#options.limits,
+        logger: this.#options.logger,
+      });
+      this.#connections.add(connection);
+      ws.on('close', () => this.#connections.delete(connection));
+      connection.start(credentialsFrom(url));
+    });
+    return true;
+  }
+
+  /** Closes every connection with the code that tells clients to reconnect and resume. */
+  closeAll(reason: string): void {
+    clearInterval(this.#heartbeat);
+    for (const connection of this.#connections) connection.close(CLOSE_CODES.reconnect, reason);
+  }
+
+  #checkAlive(): void {
+    for (const connection of this.#connections) {
+      if (!connection.alive) {
+        connection.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.ping();
+    }
+  }
+}
+
+function credentialsFrom(url: URL): Credentials | null {
+  const user = url.searchParams.get('user') ?? undefined;
+  const ticket = url.searchParams.get('ticket') ?? undefined;
+  if (user === undefined && ticket === undefined) return null;
+  return { user, ticket };
+}

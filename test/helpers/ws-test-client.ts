@@ -1,0 +1,115 @@
+import { WebSocket } from 'ws';
+
+export interface ServerFrame {
+  type: string;
+  id?: number | string | null;
+  [key: string]: unknown;
+}
+
+export interface EventFrame extends ServerFrame {
+  type: 'event';
+  channel: string;
+  seq: number;
+  kind: string;
+  text: string | null;
+}
+
+/**
+ * A bare protocol client for tests: every frame it receives is kept in order, requests
+ * resolve with their reply frame (ok or error), and `waitFor` waits on a condition.
+ */
+export class WsTestClient {
+  readonly frames: ServerFrame[] = [];
+  readonly socket: WebSocket;
+  closeCode: number | null = null;
+  #nextId = 1;
+  #waiters = new Set<() => void>();
+  readonly opened: Promise<void>;
+  readonly closed: Promise<number>;
+
+  constructor(url: string) {
+    this.socket = new WebSocket(url);
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once('open', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => {
+      this.socket.once('close', (code) => {
+        this.closeCode = code;
+        this.#wake();
+        resolve(code);
+      });
+    });
+    this.socket.on('error', () => {});
+    this.socket.on('message', (data) => {
+      this.frames.push(JSON.parse(String(data)) as ServerFrame);
+      this.#wake();
+    });
+  }
+
+  /** Connects as `user` (open mode) and waits for the welcome. */
+  static async connect(baseWsUrl: string, user: string): Promise<WsTestClient> {
+    const client = new WsTestClient(`${baseWsUrl}?user=${encodeURIComponent(user)}`);
+    await client.opened;
+    await client.waitFor((f) => f.type === 'welcome' || f.type === 'error');
+    return client;
+  }
+
+  sendRaw(data: string | Buffer): void {
+    this.socket.send(data);
+  }
+
+  async request(type: string, fields: Record<string, unknown> = {}, timeoutMs = 10_000): Promise<ServerFrame> {
+    const id = this.#nextId++;
+    this.socket.send(JSON.stringify({ type, id, ...fields }));
+    return this.waitFor((f) => f.id === id && (f.type === 'ok' || f.type === 'error'), timeoutMs);
+  }
+
+  /** Like request, but throws unless the reply is ok; returns its result. */
+  async ok<T = Record<string, unknown>>(type: string, fields: Record<string, unknown> = {}): Promise<T> {
+    const reply = await this.request(type, fields);
+    if (reply.type !== 'ok') throw new Error(`${type} failed: ${JSON.stringify(reply)}`);
+    return reply.result as T;
+  }
+
+  events(channel?: string): EventFrame[] {
+    return this.frames.filter(
+      (f): f is EventFrame => f.type === 'event' && (channel === undefined || f.channel === channel),
+    );
+  }
+
+  waitFor(predicate: (frame: ServerFrame) => boolean, timeoutMs = 10_000): Promise<ServerFrame> {
+    return this.waitUntil(() => this.frames.find(predicate), timeoutMs);
+  }
+
+  /** Resolves with the first truthy value of `check`, re-checked on every frame and on close. */
+  waitUntil<T>(check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const attempt = () => {
+        const value = check();
+        if (value) {
+          this.#waiters.delete(attempt);
+          clearTimeout(timer);
+          resolve(value);
+        }
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(attempt);
+        reject(new Error(`timed out after ${timeoutMs} ms; last frames: ${JSON.stringify(this.frames.slice(-3))}`));
+      }, timeoutMs);
+      this.#waiters.add(attempt);
+      attempt();
+    });
+  }
+
+  close(): Promise<number> {
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.close();
+    }
+    return this.closed;
+  }
+
+  #wake(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+}
