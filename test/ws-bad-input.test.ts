@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+import { WsTestClient } from './helpers/ws-test-client.js';
+
+const clients: WsTestClient[] = [];
+async function connect(url: string, user: string): Promise<WsTestClient> {
+  const client = await WsTestClient.connect(url, user);
+  clients.push(client);
+  return client;
+}
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+async function storedCount(server: TestServer, channel: string): Promise<number> {
+  return (await server.store.getChannel(channel))?.lastSeq ?? -1;
+}
+
+async function withChannel(overrides?: Parameters<typeof startTestServer>[0]) {
+  const server = await startTestServer(overrides);
+  const client = await connect(server.wsUrl, 'alice');
+  await client.ok('channel.create', { channel: 'room', channelType: 'public' });
+  return { server, client };
+}
+
+describe('bad input on /ws', () => {
+  it('answers malformed JSON with bad_request and keeps the connection', async () => {
+    const { server, client } = await withChannel();
+    client.sendRaw('{"type":"publish","id":1,"channel":"room","text":');
+    const reply = await client.waitFor((f) => f.type === 'error');
+    expect(reply).toMatchObject({ code: 'bad_request', id: null });
+    expect(reply.message).toMatch(/JSON/);
+    expect(await client.ok('ping')).toHaveProperty('at');
+    expect(await storedCount(server, 'room')).toBe(0);
+  });
+
+  it('answers an unknown command with unknown_command and its id', async () => {
+    const { client } = await withChannel();
+    expect(await client.request('shout', { channel: 'room' })).toMatchObject({
+      type: 'error',
+      code: 'unknown_command',
+    });
+    expect(await client.ok('ping')).toHaveProperty('at');
+  });
+
+  it('answers a missing or unknown field with bad_request naming it, and stores nothing', async () => {
+    const { server, client } = await withChannel();
+    const missing = await client.request('publish', { text: 'no channel' });
+    expect(missing).toMatchObject({ type: 'error', code: 'bad_request' });
+    expect(missing.message).toMatch(/channel/);
+    const extra = await client.request('publish', { channel: 'room', text: 'x', colour: 'red' });
+    expect(extra).toMatchObject({ type: 'error', code: 'bad_request' });
+    const empty = await client.request('publish', { channel: 'room' });
+    expect(empty).toMatchObject({ type: 'error', code: 'bad_request' });
+    const badSeq = await client.request('history', { channel: 'room', before: -1 });
+    expect(badSeq).toMatchObject({ type: 'error', code: 'bad_request' });
+    expect(await storedCount(server, 'room')).toBe(0);
+  });
+
+  it('refuses a text over the limit with too_large and stores nothing', async () => {
+    const { server, client } = await withChannel({ overrides: { limits: { maxTextLength: 100 } } });
+    const reply = await client.request('publish', { channel: 'room', text: 'x'.repeat(101) });
+    expect(reply).toMatchObject({ type: 'error', code: 'too_large', details: { limit: 100 } });
+    expect(await client.ok('publish', { channel: 'room', text: 'x'.repeat(100) })).toMatchObject({ seq: 1 });
+    expect(await storedCount(server, 'room')).toBe(1);
+  });
+
+  it('closes the connection with 1009 on an oversized frame; the server keeps serving', async () => {
+    const { server, client } = await withChannel({ overrides: { limits: { maxFrameBytes: 1024 } } });
+    client.sendRaw(JSON.stringify({ type: 'publish', id: 1, channel: 'room', text: 'x'.repeat(2000) }));
+    expect(await client.closed).toBe(1009);
+    const other = await connect(server.wsUrl, 'bob');
+    expect(await other.ok('ping')).toHaveProperty('at');
+    expect(await storedCount(server, 'room')).toBe(0);
+  });
+
+  it('rate-limits a message flood, then closes the flooding connection with 4429', async () => {
+    const { server, client } = await withChannel({
+      overrides: { limits: { messagesPerSecond: 10, messageBurst: 10, floodCloseAfter: 50 } },
+    });
+    const bystander = await connect(server.wsUrl, 'bob');
+    await bystander.ok('subscribe', { channel: 'room' });
+    for (let i = 0; i < 200; i++) {
+      client.sendRaw(JSON.stringify({ type: 'publish', id: i, channel: 'room', text: `flood ${i}`, cid: `f${i}` }));
+    }
+    expect(await client.closed).toBe(4429);
+    const limited = client.frames.filter((f) => f.type === 'error' && f.code === 'rate_limited');
+    const accepted = client.frames.filter((f) => f.type === 'ok' && (f.result as { seq?: number }).seq !== undefined);
+    expect(limited.length).toBeGreaterThanOrEqual(50);
+    expect(accepted.length).toBeLessThanOrEqual(11);
+    // Every ack stands for a stored message; a publish in flight at the close may be
+    // stored without its ack reaching the client (a retry with its cid finds it).
+    const stored = await storedCount(server, 'room');
+    expect(stored).toBeGreaterThanOrEqual(accepted.length);
+    expect(stored).toBeLessThanOrEqual(11);
+    const history = await bystander.ok<{ events: { seq: number }[] }>('history', { channel: 'room' });
+    const storedSeqs = new Set(history.events.map((e) => e.seq));
+    for (const ack of accepted) expect(storedSeqs.has((ack.result as { seq: number }).seq)).toBe(true);
+    expect(await bystander.ok('publish', { channel: 'room', text: 'still here' })).toMatchObject({
+      seq: stored + 1,
+    });
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+  });
+
+  it('refuses every command before authentication and closes an unnamed client after the timeout', async () => {
+    const server = await startTestServer({ overrides: { limits: { authTimeoutMs: 200 } } });
+    const anonymous = new WsTestClient(server.wsUrl);
+    clients.push(anonymous);
+    await anonymous.opened;
+    expect(await anonymous.request('channel.list')).toMatchObject({ type: 'error', code: 'unauthorized' });
+    expect(await anonymous.closed).toBe(4401);
+    const badName = new WsTestClient(`${server.wsUrl}?user=${encodeURIComponent('no spaces!')}`);
+    clients.push(badName);
+    expect(await badName.closed).toBe(4400);
+  });
+});

@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestServer } from './helpers/test-server.js';
+import { WsTestClient } from './helpers/ws-test-client.js';
+
+const clients: WsTestClient[] = [];
+async function connect(url: string, user: string): Promise<WsTestClient> {
+  const client = await WsTestClient.connect(url, user);
+  clients.push(client);
+  return client;
+}
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+describe('restart', () => {
+  it('tells sessions to reconnect, keeps channels and history, and lets clients resume', async () => {
+    const server = await startTestServer();
+    const alice = await connect(server.wsUrl, 'alice');
+    const bob = await connect(server.wsUrl, 'bob');
+    await alice.ok('channel.create', { channel: 'kept', channelType: 'public', title: 'Kept' });
+    await alice.ok('channel.create', { channel: 'hidden', channelType: 'private', members: ['bob'] });
+    await bob.ok('subscribe', { channel: 'kept' });
+    for (let i = 1; i <= 30; i++) await alice.ok('publish', { channel: 'kept', text: `before ${i}` });
+    await bob.waitUntil(() => bob.events('kept').length === 30);
+
+    await server.restart();
+    expect(await bob.closed).toBe(4503);
+    expect(bob.frames.find((f) => f.type === 'close')).toMatchObject({ reconnect: true });
+
+    const writer = await connect(server.wsUrl, 'alice');
+    for (let i = 31; i <= 40; i++) await writer.ok('publish', { channel: 'kept', text: `after ${i}` });
+    const resumed = await connect(server.wsUrl, 'bob');
+    const lastSeen = bob.events('kept').at(-1)!.seq;
+    await resumed.ok('subscribe', { channel: 'kept', since: lastSeen });
+    expect(resumed.events('kept').map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 31 + i));
+
+    const channels = await resumed.ok<{ channels: { id: string; title: string | null }[] }>('channel.list');
+    expect(channels.channels.map((c) => c.id)).toEqual(['hidden', 'kept']);
+    const history = await resumed.ok<{ events: { seq: number; text: string }[] }>('history', {
+      channel: 'kept',
+      limit: 200,
+    });
+    expect(history.events).toHaveLength(40);
+    expect(history.events[0]).toMatchObject({ seq: 1, text: 'before 1' });
+    const members = await resumed.ok<{ members: { user: string }[] }>('members.list', { channel: 'hidden' });
+    expect(members.members.map((m) => m.user)).toEqual(['alice', 'bob']);
+  });
+});
