@@ -38,6 +38,11 @@ export class KyselyStore implements Store {
     this.#dialect = dialect;
   }
 
+  /** The Kysely instance, for modules with tables of their own (the auth module's AccountStore). */
+  get db(): Kysely<Database> {
+    return this.#db;
+  }
+
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
     const { error } = await migrator.migrateToLatest();
@@ -252,7 +257,8 @@ async function appendInTransaction(
   const counts = new Map<ChannelId, number>();
   for (const planned of accepted) counts.set(planned.request.channel, (counts.get(planned.request.channel) ?? 0) + 1);
   const nextSeq = new Map<ChannelId, number>();
-  for (const [channel, count] of counts) {
+  // Rows are locked in id order so two nodes' batches over the same channels cannot deadlock.
+  for (const [channel, count] of [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const row = await trx
       .updateTable('channels')
       .set((eb) => ({ last_seq: eb('last_seq', '+', count) }))

@@ -1,5 +1,5 @@
-import { SwitchboardError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
+import { openPostgresStore } from './postgres-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 
 /** Where a DATABASE_URL points: `sqlite:PATH`, a bare path, or `postgres://...`. */
@@ -12,5 +12,5 @@ export function parseDatabaseUrl(url: string): { kind: 'sqlite'; path: string } 
 export async function openStore(url: string): Promise<Store> {
   const target = parseDatabaseUrl(url);
   if (target.kind === 'sqlite') return openSqliteStore({ path: target.path });
-  throw new SwitchboardError('unavailable', 'PostgreSQL support is not built into this version yet.');
+  return openPostgresStore({ url: target.url });
 }

@@ -1,0 +1,64 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { KyselyStore } from './kysely-store.js';
+import type { Database } from './schema.js';
+
+export interface PostgresOptions {
+  /** `postgres://user:pass@host:port/db`; `?options=-c search_path=NAME` selects a schema. */
+  readonly url: string;
+  /** Connections per node. Group commit keeps appends to one connection at a time. */
+  readonly maxConnections?: number;
+}
+
+const INT8_OID = 20;
+/** Any fixed number: every node takes this advisory lock while it migrates. */
+const MIGRATION_LOCK = 0x5357_4244;
+
+/**
+ * int8 columns (seqs, epoch milliseconds) as JavaScript numbers instead of strings:
+ * both stay far below 2^53. Scoped to this pool, not pg's global parsers.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+/**
+ * Opens a PostgreSQL store and migrates it. Many nodes may start at once: the advisory
+ * lock lets one migrate while the others wait, then find nothing left to do.
+ */
+export async function openPostgresStore(options: PostgresOptions): Promise<KyselyStore> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    types,
+    connectionTimeoutMillis: 5_000,
+  });
+  // An idle client that loses its server (PostgreSQL restarted) emits 'error' on the pool;
+  // the next query reconnects, so it is not fatal.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const store = new KyselyStore(db, {
+    name: 'postgres',
+    isUniqueViolation: (error) =>
+      typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505',
+    // Kysely's destroy() already ends the pool.
+    close: async () => {},
+  });
+  try {
+    await db.connection().execute(async (connection) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(connection);
+      try {
+        await store.migrate();
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(connection);
+      }
+    });
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  return store;
+}
