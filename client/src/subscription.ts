@@ -1,0 +1,118 @@
+import { callSafely } from './emitter.js';
+import type { ClientError } from './errors.js';
+import type { ChannelEvent, ChannelId, PresenceEvent, Seq, TypingEvent } from './protocol.js';
+
+export interface SubscriptionHandlers {
+  /** Each event of the channel, exactly once and in seq order, across reconnects. */
+  readonly onEvent?: (event: ChannelEvent) => void;
+  /** Users coming and going (live only; never replayed). */
+  readonly onPresence?: (event: PresenceEvent) => void;
+  /** Someone is typing (live only; expire it yourself after a few seconds). */
+  readonly onTyping?: (event: TypingEvent) => void;
+  /**
+   * The subscription could not be restored after a reconnect (for example you were
+   * removed from a private channel): it has ended, `closed` is true.
+   */
+  readonly onError?: (error: ClientError) => void;
+}
+
+export interface SubscribeOptions extends SubscriptionHandlers {
+  /**
+   * Replay every event after this seq before going live (for example the last seq the
+   * app stored). Omit it to start live from now.
+   */
+  readonly since?: Seq;
+  /** Rejects the subscribe promise with `timeout` after this long. Default: the client's. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * One channel the client follows. It remembers the last seq handed to the app, so after
+ * any disconnect the SDK resumes from there: the app sees every event exactly once, in
+ * order, with no gap.
+ */
+export class Subscription {
+  readonly channel: ChannelId;
+  readonly #handlers: SubscriptionHandlers;
+  readonly #unsubscribe: (subscription: Subscription) => Promise<void>;
+  #lastSeq: Seq | null;
+  #closed = false;
+  /** Confirmed by the server once, so it is restored after every reconnect. */
+  confirmed = false;
+  /** Subscribed on the current connection (the server confirmed it there). */
+  live = false;
+  /** Re-subscribing on this connection to heal a gap; further gaps wait for it. */
+  resyncing = false;
+
+  constructor(
+    channel: ChannelId,
+    options: SubscribeOptions,
+    unsubscribe: (subscription: Subscription) => Promise<void>,
+  ) {
+    this.channel = channel;
+    this.#handlers = options;
+    this.#lastSeq = options.since ?? null;
+    this.#unsubscribe = unsubscribe;
+  }
+
+  /** Seq of the last event handed to the app (or the position subscribed at); null before either. */
+  get lastSeq(): Seq | null {
+    return this.#lastSeq;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops delivery at once and tells the server. Safe to call twice. */
+  unsubscribe(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    return this.#unsubscribe(this);
+  }
+
+  /**
+   * Hands an event to the app if it is the next one. Returns `gap` when events are
+   * missing before it (the caller re-subscribes from `lastSeq`); duplicates are dropped.
+   */
+  offer(event: ChannelEvent): 'delivered' | 'duplicate' | 'gap' {
+    if (this.#closed) return 'duplicate';
+    const last = this.#lastSeq;
+    if (last !== null && event.seq <= last) return 'duplicate';
+    if (last !== null && event.seq !== last + 1) return 'gap';
+    this.#lastSeq = event.seq;
+    if (this.#handlers.onEvent) callSafely(this.#handlers.onEvent, event);
+    return 'delivered';
+  }
+
+  /** The server confirmed the subscription at `seq`; a fresh one starts from there. */
+  onSubscribed(seq: Seq): void {
+    this.#lastSeq ??= seq;
+    this.confirmed = true;
+  }
+
+  /** Resume is impossible (the events are no longer retained): go on live from now. */
+  restartLive(): void {
+    this.#lastSeq = null;
+  }
+
+  presence(event: PresenceEvent): void {
+    if (!this.#closed && this.#handlers.onPresence) callSafely(this.#handlers.onPresence, event);
+  }
+
+  typing(event: TypingEvent): void {
+    if (!this.#closed && this.#handlers.onTyping) callSafely(this.#handlers.onTyping, event);
+  }
+
+  /** Ends the subscription because of `error` (the client reports it too). */
+  fail(error: ClientError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#handlers.onError) callSafely(this.#handlers.onError, error);
+  }
+
+  /** Ends it without a word (the client closed). */
+  end(): void {
+    this.#closed = true;
+  }
+}

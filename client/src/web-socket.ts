@@ -1,0 +1,45 @@
+/**
+ * The part of a WebSocket the SDK uses: the browser's WebSocket and the `ws` package's
+ * both fit, so neither's type declarations are needed.
+ */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type SocketConstructor = new (url: string) => SocketLike;
+
+export const OPEN = 1;
+
+// A computed specifier keeps bundlers from pulling `ws` into a browser build; Node resolves it at run time.
+const NODE_WEBSOCKET_MODULE = 'ws';
+
+/**
+ * The platform's WebSocket: the global one (browsers, Deno, Bun, Node 22+), else the `ws`
+ * package, loaded only when needed.
+ */
+export async function resolveWebSocket(): Promise<SocketConstructor> {
+  const global = (globalThis as { WebSocket?: SocketConstructor }).WebSocket;
+  if (global) return global;
+  try {
+    const module = (await import(/* @vite-ignore */ NODE_WEBSOCKET_MODULE)) as {
+      WebSocket?: SocketConstructor;
+      default?: SocketConstructor;
+    };
+    const constructor = module.WebSocket ?? module.default;
+    if (constructor) return constructor;
+  } catch {
+    // Reported below in one sentence.
+  }
+  throw new Error('No WebSocket available: install the `ws` package (npm install ws) or pass `WebSocket` in the options.');
+}
+
+/** Text of a message event: browsers give a string, `ws` a Buffer (whose toString is UTF-8). */
+export function messageText(data: unknown): string {
+  return typeof data === 'string' ? data : String(data);
+}
