@@ -3,6 +3,7 @@ import { pino, type Logger as PinoLogger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
 import { OpenAuthenticator } from './auth/open-authenticator.js';
 import { MemoryBroker } from './broker/memory-broker.js';
+import { RedisBroker } from './broker/redis-broker.js';
 import type { Config } from './config.js';
 import type { Broker } from './core/broker.js';
 import { SwitchboardError } from './core/errors.js';
@@ -31,7 +32,7 @@ export interface ServerDependencies {
 export async function startServer(config: Readonly<Config>, deps: ServerDependencies = {}): Promise<RunningServer> {
   const logger = deps.logger ?? pino({ level: config.logLevel, base: { service: 'switchboard' } });
   const store = await openConfiguredStore(config.databaseUrl);
-  const broker = deps.broker ?? createBroker(config);
+  const broker = deps.broker ?? createBroker(config, logger);
   const hub = new Hub({
     store,
     broker,
@@ -105,8 +106,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   return { url, port, hub, store, close };
 }
 
-function createBroker(config: Readonly<Config>): Broker {
-  if (config.redisUrl) throw new SwitchboardError('unavailable', 'The Redis broker is not built into this version yet.');
+/** Redis joins the nodes of a cluster; without it this node is on its own. */
+function createBroker(config: Readonly<Config>, logger: PinoLogger): Broker {
+  if (config.redisUrl) return new RedisBroker({ url: config.redisUrl, logger });
   return new MemoryBroker();
 }
 

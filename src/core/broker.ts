@@ -8,10 +8,16 @@ import type {
   UserId,
 } from './types.js';
 
-/** What nodes tell each other. A node never receives its own messages back. */
+/**
+ * What nodes tell each other. A node never receives its own messages back. `resync` comes
+ * from a node's own broker, never from another node: traffic for `channel` (null: every
+ * watched channel) may have been lost (a reconnect, a subscription that just took
+ * effect), so the hub compares its feeds with the store and heals what is missing.
+ */
 export type BrokerMessage =
   | { readonly type: 'event'; readonly event: ChannelEvent }
-  | { readonly type: 'ephemeral'; readonly event: EphemeralEvent };
+  | { readonly type: 'ephemeral'; readonly event: EphemeralEvent }
+  | { readonly type: 'resync'; readonly channel: ChannelId | null };
 
 /**
  * Carries committed events and ephemeral events to the other nodes of a cluster.

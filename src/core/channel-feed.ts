@@ -26,6 +26,8 @@ export class ChannelFeed {
   readonly subscribers = new Map<string, Subscriber>();
   readonly ready: Promise<void>;
   #lastSeq: Seq = 0;
+  /** A seq the store is known to have reached; heal up to it even if nothing arrives. */
+  #target: Seq = 0;
   #isReady = false;
   #pending = new Map<Seq, ChannelEvent>();
   #healing = false;
@@ -69,6 +71,16 @@ export class ChannelFeed {
     void this.#heal();
   }
 
+  /**
+   * The store has reached `seq`: deliver everything up to it from the store. For a
+   * broker that lost the newest events, after which no later event would reveal the gap.
+   */
+  catchUpTo(seq: Seq): void {
+    if (this.#closed || seq <= this.#target) return;
+    this.#target = seq;
+    if (this.#isReady && seq > this.#lastSeq) void this.#heal();
+  }
+
   close(): void {
     this.#closed = true;
     this.#pending.clear();
@@ -86,7 +98,11 @@ export class ChannelFeed {
 
   #drainPending(): void {
     this.#drainContiguous();
-    if (this.#pending.size > 0) void this.#heal();
+    if (this.#needsHealing()) void this.#heal();
+  }
+
+  #needsHealing(): boolean {
+    return !this.#closed && (this.#pending.size > 0 || this.#target > this.#lastSeq);
   }
 
   /** Reads the seqs between what was delivered and what arrived from the store. */
@@ -94,7 +110,7 @@ export class ChannelFeed {
     if (this.#healing) return;
     this.#healing = true;
     try {
-      while (!this.#closed && this.#pending.size > 0) {
+      while (this.#needsHealing()) {
         const missing = await this.#store.readEvents(this.channel, { after: this.#lastSeq, limit: HEAL_PAGE });
         let progressed = false;
         for (const event of missing) {
@@ -105,14 +121,17 @@ export class ChannelFeed {
           }
         }
         this.#drainContiguous();
-        if (!progressed && this.#pending.size > 0) {
+        if (!progressed && this.#pending.size === 0) {
+          // The store holds nothing past lastSeq after all (the target was not for us to reach).
+          this.#target = this.#lastSeq;
+        } else if (!progressed) {
           // Seen on the broker but not yet readable: another node's commit is in flight.
           await new Promise((resolve) => setTimeout(resolve, HEAL_RETRY_MS));
         }
       }
     } catch (error) {
       this.#onError(error);
-      if (!this.#closed && this.#pending.size > 0) setTimeout(() => void this.#heal(), HEAL_RETRY_MS * 4);
+      if (this.#needsHealing()) setTimeout(() => void this.#heal(), HEAL_RETRY_MS * 4);
     } finally {
       this.#healing = false;
     }

@@ -440,6 +440,23 @@ export class Hub {
       case 'ephemeral':
         this.#deliverEphemeral(message.event, null);
         return;
+      case 'resync':
+        void this.#resync(message.channel);
+        return;
+    }
+  }
+
+  /** Brings feeds up to the store's last seq: the broker may have lost the newest events. */
+  async #resync(channel: ChannelId | null): Promise<void> {
+    for (const id of channel === null ? [...this.#feeds.keys()] : [channel]) {
+      const feed = this.#feeds.get(id);
+      if (!feed) continue;
+      try {
+        const stored = await this.#store.getChannel(id);
+        if (stored) feed.catchUpTo(stored.lastSeq);
+      } catch (error) {
+        this.#logger.warn({ err: error, channel: id }, 'resync failed; the next one retries');
+      }
     }
   }
 

@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import type { Broker, BrokerMessage, PresenceRegistry } from '../core/broker.js';
+import type { Logger } from '../core/logger.js';
+import type { ChannelId, EphemeralEvent, NodeId, PresenceAction, SessionId, UserId } from '../core/types.js';
+
+export interface ClusterBrokerOptions {
+  readonly logger: Logger;
+  readonly nodeId?: NodeId;
+  /** Prefix of every topic, so clusters (and test runs) sharing one server stay apart. */
+  readonly prefix?: string;
+  /**
+   * How often the hub is asked to compare every watched channel with the store, the last
+   * safety net for an event lost with nothing after it. Default 10 s.
+   */
+  readonly resyncMs?: number;
+}
+
+/** A session that left without saying so: its node stopped heartbeating. */
+export interface Departure {
+  readonly channel: ChannelId;
+  readonly user: UserId;
+  readonly session: SessionId;
+  readonly action: Extract<PresenceAction, 'remove' | 'leave'>;
+}
+
+export interface BrokerStats {
+  published: number;
+  publishFailures: number;
+  received: number;
+  /** Payloads from the bus that were not ours to read (another version, corrupt). */
+  undecodable: number;
+}
+
+interface Envelope {
+  readonly v: 1;
+  readonly node: NodeId;
+  readonly message: BrokerMessage;
+}
+
+/**
+ * The cluster protocol, whatever carries the bytes: one topic per channel, each message
+ * wrapped with its sender so a node drops its own, failures counted and never thrown,
+ * the newest event a node could not send re-sent when the link is back (so the other
+ * nodes see the gap and heal it from the store), and `resync` whenever traffic may have
+ * been lost. A subclass moves bytes: `send` and `listen`, and calls `receive` and
+ * `linkUp` (socket.io-adapter's ClusterAdapter split).
+ *
+ * @example
+ * class NatsBroker extends ClusterBroker {
+ *   protected send(topic, payload) { return nc.publish(topic, payload); }
+ *   protected listen(topic, on) { ... nc.subscribe(topic, (m) => this.receive(m.string())) ... }
+ * }
+ */
+export abstract class ClusterBroker implements Broker {
+  readonly nodeId: NodeId;
+  abstract readonly presence: PresenceRegistry;
+  readonly stats: BrokerStats = { published: 0, publishFailures: 0, received: 0, undecodable: 0 };
+  protected readonly logger: Logger;
+  readonly #prefix: string;
+  readonly #resyncMs: number;
+  readonly #watched = new Set<ChannelId>();
+  /** The newest event per channel that could not be sent; re-sent when the link is back. */
+  readonly #unsent = new Map<ChannelId, BrokerMessage>();
+  #onMessage: ((message: BrokerMessage) => void) | null = null;
+  #resyncTimer: NodeJS.Timeout | null = null;
+  #lastFailureLog = 0;
+
+  constructor(options: ClusterBrokerOptions) {
+    this.nodeId = options.nodeId ?? randomUUID();
+    this.logger = options.logger;
+    this.#prefix = options.prefix ?? 'switchboard:';
+    this.#resyncMs = options.resyncMs ?? 10_000;
+  }
+
+  /** Sends one payload to a topic; rejects when it could not be handed to the bus. */
+  protected abstract send(topic: string, payload: string): Promise<void>;
+  /** Starts (`on`) or stops receiving a topic; payloads come back through `receive`. */
+  protected abstract listen(topic: string, on: boolean): Promise<void>;
+  /** Opens the connections; called once by `start`. */
+  protected abstract connect(): Promise<void>;
+  abstract ping(): Promise<void>;
+  protected abstract disconnect(): Promise<void>;
+
+  async start(onMessage: (message: BrokerMessage) => void): Promise<void> {
+    this.#onMessage = onMessage;
+    await this.connect();
+    await this.listen(this.#clusterTopic, true);
+    this.#resyncTimer = setInterval(() => this.#safetyNet(), this.#resyncMs);
+    this.#resyncTimer.unref();
+  }
+
+  publish(message: BrokerMessage): void {
+    const topic = this.#topicOf(message);
+    if (topic === null) return;
+    const payload = JSON.stringify({ v: 1, node: this.nodeId, message } satisfies Envelope);
+    this.send(topic, payload).then(
+      () => {
+        this.stats.published++;
+      },
+      (error: unknown) => {
+        this.stats.publishFailures++;
+        if (message.type === 'event') this.#unsent.set(message.event.channel, message);
+        this.#logFailure(error, topic);
+      },
+    );
+  }
+
+  watch(channel: ChannelId): void {
+    if (this.#watched.has(channel)) return;
+    this.#watched.add(channel);
+    this.listen(this.#topic(channel), true).then(
+      // Events published before the subscription took effect were not for us: fetch them.
+      () => this.#emit({ type: 'resync', channel }),
+      (error: unknown) => this.logger.warn({ err: error, channel }, 'broker subscribe failed; retried on reconnect'),
+    );
+  }
+
+  unwatch(channel: ChannelId): void {
+    if (!this.#watched.delete(channel)) return;
+    this.listen(this.#topic(channel), false).catch((error: unknown) =>
+      this.logger.warn({ err: error, channel }, 'broker unsubscribe failed'),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#resyncTimer) clearInterval(this.#resyncTimer);
+    this.#resyncTimer = null;
+    await this.disconnect();
+    this.#onMessage = null;
+  }
+
+  /** Called by the subclass for every payload on a topic it listens to. */
+  protected receive(payload: string): void {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(payload) as Envelope;
+      if (envelope.v !== 1 || typeof envelope.node !== 'string' || typeof envelope.message?.type !== 'string') {
+        throw new Error('not a switchboard envelope');
+      }
+    } catch {
+      this.stats.undecodable++;
+      return;
+    }
+    if (envelope.node === this.nodeId || envelope.message.type === 'resync') return;
+    this.stats.received++;
+    this.#emit(envelope.message);
+  }
+
+  /**
+   * Called by the subclass whenever a connection is (re)established: listen again to every
+   * watched topic, re-send what could not be sent, and have the hub check the store for
+   * whatever passed while the link was down.
+   */
+  protected async linkUp(): Promise<void> {
+    await Promise.all(
+      [null, ...this.#watched].map((channel) =>
+        this.listen(channel === null ? this.#clusterTopic : this.#topic(channel), true).catch((error: unknown) =>
+          this.logger.warn({ err: error, channel }, 'broker resubscribe failed'),
+        ),
+      ),
+    );
+    this.#emit({ type: 'resync', channel: null });
+    this.#resendUnsent();
+  }
+
+  /**
+   * Tells every node, this one included, that sessions left because their node died.
+   * The presence registry decides who departed; this turns it into ordinary events.
+   */
+  protected announceDepartures(departures: readonly Departure[]): void {
+    const at = Date.now();
+    for (const { channel, user, session, action } of departures) {
+      const event: EphemeralEvent = { type: 'presence', channel, action, user, session, at };
+      this.#emit({ type: 'ephemeral', event });
+      this.publish({ type: 'ephemeral', event });
+    }
+  }
+
+  #safetyNet(): void {
+    this.#resendUnsent();
+    if (this.#watched.size > 0) this.#emit({ type: 'resync', channel: null });
+  }
+
+  #resendUnsent(): void {
+    const unsent = [...this.#unsent.values()];
+    this.#unsent.clear();
+    for (const message of unsent) this.publish(message);
+  }
+
+  #emit(message: BrokerMessage): void {
+    try {
+      this.#onMessage?.(message);
+    } catch (error) {
+      this.logger.error({ err: error, type: message.type }, 'broker message handler threw');
+    }
+  }
+
+  #topic(channel: ChannelId): string {
+    return `${this.#prefix}ch:${channel}`;
+  }
+
+  /** Every node listens here, for messages about no one channel. */
+  get #clusterTopic(): string {
+    return `${this.#prefix}cluster`;
+  }
+
+  #topicOf(message: BrokerMessage): string | null {
+    switch (message.type) {
+      case 'event':
+      case 'ephemeral':
+        return this.#topic(message.event.channel);
+      case 'resync':
+        return null;
+      default:
+        // Cluster-wide notices (user status, live lists) and whatever is added later.
+        return this.#clusterTopic;
+    }
+  }
+
+  /** At most one log line a second: an outage fails every publish. */
+  #logFailure(error: unknown, topic: string): void {
+    const now = Date.now();
+    if (now - this.#lastFailureLog < 1000) return;
+    this.#lastFailureLog = now;
+    this.logger.warn(
+      { err: error, topic, failures: this.stats.publishFailures },
+      'broker publish failed; stored events reach other nodes when it is back',
+    );
+  }
+}

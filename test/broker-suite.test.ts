@@ -1,0 +1,299 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryBroker } from '../src/broker/memory-broker.js';
+import { MemoryBus } from '../src/broker/memory-bus.js';
+import { RedisBroker } from '../src/broker/redis-broker.js';
+import type { Broker, BrokerMessage } from '../src/core/broker.js';
+import { silentLogger } from '../src/core/logger.js';
+import type { ChannelEvent, EphemeralEvent } from '../src/core/types.js';
+import { PrivateRedis } from './helpers/private-redis.js';
+import { serviceUrl } from './helpers/services.js';
+
+/**
+ * One suite for the Broker seam: the in-process bus and Redis. Each Redis run uses its own
+ * key and topic prefix, so it shares nothing with other runs on the same server.
+ */
+interface Node {
+  readonly broker: Broker;
+  readonly received: BrokerMessage[];
+  waitFor(check: (messages: BrokerMessage[]) => boolean, timeoutMs?: number): Promise<void>;
+}
+
+interface Kit {
+  readonly name: string;
+  readonly available: boolean;
+  /** A cluster of `count` started nodes. */
+  cluster(count: number): Promise<Node[]>;
+}
+
+const redisUrl = serviceUrl('TEST_REDIS_URL');
+const running: Broker[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((broker) => broker.close()));
+});
+
+async function startNode(broker: Broker): Promise<Node> {
+  const received: BrokerMessage[] = [];
+  const waiters = new Set<() => void>();
+  await broker.start((message) => {
+    received.push(message);
+    for (const wake of [...waiters]) wake();
+  });
+  running.push(broker);
+  return {
+    broker,
+    received,
+    waitFor: (check, timeoutMs = 5000) =>
+      new Promise((resolve, reject) => {
+        const attempt = () => {
+          if (!check(received)) return;
+          waiters.delete(attempt);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(attempt);
+          reject(new Error(`timed out; received ${JSON.stringify(received.slice(-3))}`));
+        }, timeoutMs);
+        waiters.add(attempt);
+        attempt();
+      }),
+  };
+}
+
+function redisPrefix(): string {
+  return `test-${randomBytes(4).toString('hex')}:`;
+}
+
+function redisBroker(prefix: string, options: { heartbeatMs?: number; nodeTimeoutMs?: number } = {}): RedisBroker {
+  const url = new URL(redisUrl!);
+  url.searchParams.set('prefix', prefix);
+  return new RedisBroker({ url: url.toString(), logger: silentLogger, ...options });
+}
+
+const kits: Kit[] = [
+  {
+    name: 'memory',
+    available: true,
+    async cluster(count) {
+      const bus = new MemoryBus();
+      return Promise.all(Array.from({ length: count }, (_, i) => startNode(new MemoryBroker(bus, `node-${i}`))));
+    },
+  },
+  {
+    name: 'redis',
+    available: redisUrl !== undefined,
+    async cluster(count) {
+      const prefix = redisPrefix();
+      return Promise.all(Array.from({ length: count }, () => startNode(redisBroker(prefix))));
+    },
+  },
+];
+
+let nextSeq = 1;
+function event(channel: string, text: string): ChannelEvent {
+  return {
+    channel,
+    seq: nextSeq++,
+    kind: 'message',
+    id: `id-${nextSeq}`,
+    author: 'alice',
+    text,
+    data: { nested: [1, 'two', null] },
+    cid: null,
+    replyTo: null,
+    target: null,
+    createdAt: 1_800_000_000_000,
+    editedAt: null,
+    deletedAt: null,
+  };
+}
+
+const eventsOf = (messages: BrokerMessage[], channel: string) =>
+  messages.flatMap((m) => (m.type === 'event' && m.event.channel === channel ? [m.event] : []));
+const presenceOf = (messages: BrokerMessage[]) =>
+  messages.flatMap((m) =>
+    m.type === 'ephemeral' && m.event.type === 'presence' ? [m.event as Extract<EphemeralEvent, { type: 'presence' }>] : [],
+  );
+
+/** Waits until `node` answers `resync` for the channel: its subscription has taken effect. */
+async function watched(node: Node, channel: string): Promise<void> {
+  node.broker.watch(channel);
+  if (node.broker instanceof MemoryBroker) return;
+  await node.waitFor((messages) => messages.some((m) => m.type === 'resync' && m.channel === channel));
+}
+
+for (const kit of kits) {
+  describe.skipIf(!kit.available)(`broker on ${kit.name}`, () => {
+    it('carries events and ephemeral events to the other nodes, intact, never back to the sender', async () => {
+      const [a, b, c] = await kit.cluster(3);
+      await Promise.all([watched(a!, 'room'), watched(b!, 'room'), watched(c!, 'room')]);
+      const sent = [event('room', 'one'), event('room', 'two'), event('room', 'three')];
+      for (const e of sent) a!.broker.publish({ type: 'event', event: e });
+      const typing: EphemeralEvent = { type: 'typing', channel: 'room', user: 'alice', at: 1 };
+      b!.broker.publish({ type: 'ephemeral', event: typing });
+
+      for (const node of [b!, c!]) {
+        await node.waitFor((messages) => eventsOf(messages, 'room').length === 3);
+        expect(eventsOf(node.received, 'room')).toEqual(sent);
+      }
+      await c!.waitFor((messages) => messages.some((m) => m.type === 'ephemeral'));
+      await a!.waitFor((messages) => messages.some((m) => m.type === 'ephemeral'));
+      expect(c!.received.find((m) => m.type === 'ephemeral')).toEqual({ type: 'ephemeral', event: typing });
+      expect(eventsOf(a!.received, 'room')).toEqual([]);
+      expect(b!.received.some((m) => m.type === 'ephemeral')).toBe(false);
+    });
+
+    it('counts presence across nodes: join, add, remove, leave', async () => {
+      const [a, b] = await kit.cluster(2);
+      const pa = a!.broker.presence;
+      const pb = b!.broker.presence;
+      expect(await pa.add('lobby', 'alice', 's1')).toBe('join');
+      expect(await pb.add('lobby', 'alice', 's2')).toBe('add');
+      expect(await pb.add('lobby', 'bob', 's3')).toBe('join');
+      expect(await pa.list('lobby')).toEqual([
+        { user: 'alice', sessions: 2 },
+        { user: 'bob', sessions: 1 },
+      ]);
+      expect(await pa.remove('lobby', 'alice', 's1')).toBe('remove');
+      expect(await pa.remove('lobby', 'alice', 's1')).toBeNull();
+      expect(await pb.remove('lobby', 'alice', 's2')).toBe('leave');
+      expect(await pb.list('lobby')).toEqual([{ user: 'bob', sessions: 1 }]);
+      expect(await pa.list('elsewhere')).toEqual([]);
+    });
+
+    it('answers ping while connected and never throws from publish, even after close', async () => {
+      const [a] = await kit.cluster(1);
+      await expect(a!.broker.ping()).resolves.toBeUndefined();
+      await a!.broker.close();
+      running.splice(running.indexOf(a!.broker), 1);
+      expect(() => a!.broker.publish({ type: 'event', event: event('room', 'after close') })).not.toThrow();
+    });
+  });
+}
+
+describe.skipIf(redisUrl === undefined)('broker on redis: routing and failure', () => {
+  it('routes a channel only to nodes that watch it, and stops after unwatch', async () => {
+    const prefix = redisPrefix();
+    const [a, b, c] = await Promise.all([redisBroker(prefix), redisBroker(prefix), redisBroker(prefix)].map(startNode));
+    await watched(b!, 'only-b');
+    a!.broker.publish({ type: 'event', event: event('only-b', 'first') });
+    await b!.waitFor((messages) => eventsOf(messages, 'only-b').length === 1);
+    b!.broker.unwatch('only-b');
+    await watched(c!, 'only-b');
+    a!.broker.publish({ type: 'event', event: event('only-b', 'second') });
+    await c!.waitFor((messages) => eventsOf(messages, 'only-b').length === 1);
+    expect(eventsOf(c!.received, 'only-b').map((e) => e.text)).toEqual(['second']);
+    // c got "second" and b unsubscribed before it was sent: b never sees it.
+    expect(eventsOf(b!.received, 'only-b').map((e) => e.text)).toEqual(['first']);
+  });
+
+  it('does not hear another cluster that uses a different prefix', async () => {
+    const ourPrefix = redisPrefix();
+    const [ours, theirs, probe] = await Promise.all(
+      [redisBroker(ourPrefix), redisBroker(redisPrefix()), redisBroker(ourPrefix)].map(startNode),
+    );
+    await watched(ours!, 'shared-name');
+    await watched(theirs!, 'shared-name');
+    theirs!.broker.publish({ type: 'event', event: event('shared-name', 'not for you') });
+    expect(await theirs!.broker.presence.add('shared-name', 'eve', 'e1')).toBe('join');
+    expect(await ours!.broker.presence.list('shared-name')).toEqual([]);
+    // A message on our own prefix sent after theirs: once it is here, theirs had its chance.
+    probe!.broker.publish({ type: 'event', event: event('shared-name', 'probe') });
+    await ours!.waitFor((messages) => eventsOf(messages, 'shared-name').length >= 1);
+    expect(eventsOf(ours!.received, 'shared-name').map((e) => e.text)).toEqual(['probe']);
+  });
+
+  it('reaps the sessions of a node that stops heartbeating and tells the survivors who left', async () => {
+    const prefix = redisPrefix();
+    const timing = { heartbeatMs: 100, nodeTimeoutMs: 400 };
+    const survivor = await startNode(redisBroker(prefix, timing));
+    // The doomed node is a raw client that registers like a node, then falls silent.
+    const raw = new Redis(redisUrl!, { lazyConnect: true });
+    await raw.connect();
+    try {
+      const p = `${prefix}presence:`;
+      const [seconds] = await raw.time();
+      await raw.zadd(`${p}nodes`, Number(seconds) * 1000 + 400, 'doomed');
+      await raw.hset(`${p}sessions:lobby`, 'd1', 'dora', 'd2', 'dora');
+      await raw.hset(`${p}users:lobby`, 'dora', '2');
+      await raw.sadd(`${p}node:doomed`, 'lobby\nd1', 'lobby\nd2');
+      expect(await survivor.broker.presence.add('lobby', 'sam', 's1')).toBe('join');
+      expect((await survivor.broker.presence.list('lobby')).map((m) => m.user)).toEqual(['dora', 'sam']);
+
+      const started = Date.now();
+      await survivor.waitFor((messages) => presenceOf(messages).some((e) => e.action === 'leave'), 3000);
+      expect(Date.now() - started).toBeLessThan(400 + 100 * 3 + 500);
+      expect(presenceOf(survivor.received).map((e) => [e.channel, e.user, e.action]).sort()).toEqual([
+        ['lobby', 'dora', 'leave'],
+        ['lobby', 'dora', 'remove'],
+      ]);
+      expect(await survivor.broker.presence.list('lobby')).toEqual([{ user: 'sam', sessions: 1 }]);
+      expect(await raw.exists(`${p}node:doomed`)).toBe(0);
+      expect(await raw.zscore(`${p}nodes`, 'doomed')).toBeNull();
+      expect(await raw.zscore(`${p}nodes`, survivor.broker.nodeId)).not.toBeNull();
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('re-registers its presence after Redis forgot it', async () => {
+    const prefix = redisPrefix();
+    const timing = { heartbeatMs: 100, nodeTimeoutMs: 400 };
+    const [a, b] = await Promise.all([redisBroker(prefix, timing), redisBroker(prefix, timing)].map(startNode));
+    expect(await a!.broker.presence.add('room', 'alice', 'sa')).toBe('join');
+    const raw = new Redis(redisUrl!, { lazyConnect: true });
+    await raw.connect();
+    try {
+      // Redis loses every key of this cluster, as a restart without persistence would.
+      await raw.del(...(await raw.keys(`${prefix}*`)));
+      expect(await b!.broker.presence.list('room')).toEqual([]);
+      await waitUntil(async () => (await b!.broker.presence.list('room')).length === 1, 3000);
+      expect(await b!.broker.presence.list('room')).toEqual([{ user: 'alice', sessions: 1 }]);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('survives a Redis crash: publishes fail without throwing, and are re-sent and resynced after', async () => {
+    const redis = await PrivateRedis.start();
+    try {
+      const url = `${redis.url}/?prefix=${redisPrefix()}`;
+      const make = () => new RedisBroker({ url, logger: silentLogger, resyncMs: 60_000 });
+      const [a, b] = await Promise.all([make(), make()].map(startNode));
+      await watched(b!, 'room');
+      a!.broker.publish({ type: 'event', event: event('room', 'before') });
+      await b!.waitFor((messages) => eventsOf(messages, 'room').length === 1);
+
+      await redis.down();
+      await waitUntil(async () => !(await a!.broker.ping().then(() => true, () => false)), 3000);
+      const resyncsBefore = b!.received.filter((m) => m.type === 'resync' && m.channel === null).length;
+      const lost = event('room', 'during the outage');
+      expect(() => a!.broker.publish({ type: 'event', event: lost })).not.toThrow();
+      const stats = (a!.broker as RedisBroker).stats;
+      await waitUntil(async () => stats.publishFailures >= 1, 3000);
+
+      await redis.up();
+      // a re-sends its newest unsent event; b resubscribes and asks its hub to resync.
+      await b!.waitFor((messages) => eventsOf(messages, 'room').some((e) => e.seq === lost.seq), 10_000);
+      await b!.waitFor(
+        (messages) => messages.filter((m) => m.type === 'resync' && m.channel === null).length > resyncsBefore,
+      );
+      await waitUntil(async () => a!.broker.ping().then(() => true, () => false), 5000);
+      a!.broker.publish({ type: 'event', event: event('room', 'after') });
+      await b!.waitFor((messages) => eventsOf(messages, 'room').some((e) => e.text === 'after'));
+    } finally {
+      await Promise.all(running.splice(0).map((broker) => broker.close()));
+      await redis.stop();
+    }
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
