@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Transports this version can serve. */
-export const TRANSPORTS = ['ws', 'http'] as const;
+export const TRANSPORTS = ['ws', 'http', 'web'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
 
 /** Every setting with its default. Overridden by a config file, then env, then flags. */

@@ -11,6 +11,7 @@ import { Hub } from './core/hub.js';
 import type { Store } from './core/store.js';
 import { openStore, parseDatabaseUrl } from './store/open-store.js';
 import { registerHealthRoutes } from './transports/http/health-routes.js';
+import { registerWebRoutes } from './transports/web/web-routes.js';
 import { WsTransport } from './transports/ws/ws-transport.js';
 
 export interface RunningServer {
@@ -52,6 +53,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
 
   // Requests are logged at warn and above only: a chat server's HTTP traffic is mostly health checks.
   const app = Fastify({ loggerInstance: logger.child({}, { level: 'warn' }) as FastifyBaseLogger });
+  if (config.transports.includes('web')) await registerWebRoutes(app);
   let draining = false;
   registerHealthRoutes(app, {
     async check() {
