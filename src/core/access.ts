@@ -1,5 +1,5 @@
 import { SwitchboardError } from './errors.js';
-import type { Channel, ChannelEvent, Member, Principal } from './types.js';
+import type { Channel, ChannelEvent, Member, MemberRole, Principal } from './types.js';
 
 /** The channel rules, in one place for every transport. */
 
@@ -36,14 +36,35 @@ export function canPublish(principal: Principal, channel: Channel, member: Membe
   }
 }
 
-export function canManageMembers(principal: Principal, channel: Channel, member: Member | undefined): boolean {
+/**
+ * Owners and admins of a channel manage its members; only an owner (or a global admin)
+ * makes someone an owner or removes one, so a channel admin cannot take the channel over.
+ * `targetRole`: the role being granted, or the role of the member being removed.
+ */
+export function canManageMembers(
+  principal: Principal,
+  channel: Channel,
+  member: Member | undefined,
+  targetRole?: MemberRole,
+): boolean {
   if (isAdmin(principal)) return true;
   if (channel.type === 'direct' || channel.type === 'inbox') return false;
+  if (targetRole === 'owner') return member?.role === 'owner';
   return member?.role === 'owner' || member?.role === 'admin';
 }
 
-export function canChangeMessage(principal: Principal, message: ChannelEvent): boolean {
-  return isAdmin(principal) || message.author === principal.userId;
+/**
+ * Authors edit and delete their own messages; global admins (and the server) any message.
+ * A channel's owners and admins may also delete (moderate), but never edit, others' words.
+ */
+export function canChangeMessage(
+  principal: Principal,
+  message: ChannelEvent,
+  change: 'edit' | 'delete' = 'edit',
+  member?: Member,
+): boolean {
+  if (isAdmin(principal) || message.author === principal.userId) return true;
+  return change === 'delete' && (member?.role === 'owner' || member?.role === 'admin');
 }
 
 export function assertCanRead(principal: Principal, channel: Channel, member: Member | undefined): void {

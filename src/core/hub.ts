@@ -220,14 +220,15 @@ export class Hub {
 
   async addMember(principal: Principal, id: ChannelId, user: UserId, role: MemberRole = 'member'): Promise<Member> {
     const channel = await this.#requireChannel(id);
-    this.#assertCanManage(principal, channel, await this.#memberFor(principal, channel));
+    this.#assertCanManage(principal, channel, await this.#membershipOf(principal, channel), role);
     return this.#store.addMember(id, user, role);
   }
 
   async removeMember(principal: Principal, id: ChannelId, user: UserId): Promise<void> {
     const channel = await this.#requireChannel(id);
     if (user !== principal.userId) {
-      this.#assertCanManage(principal, channel, await this.#memberFor(principal, channel));
+      const target = await this.#store.getMember(id, user);
+      this.#assertCanManage(principal, channel, await this.#membershipOf(principal, channel), target?.role);
     }
     if (!(await this.#store.removeMember(id, user))) {
       throw new SwitchboardError('not_found', `${user} is not a member of ${id}.`);
@@ -267,7 +268,7 @@ export class Hub {
   ): Promise<ChannelEvent> {
     this.#assertTextLength(input.text ?? null);
     const channel = await this.#requireChannel(input.channel);
-    const target = await this.#changeableMessage(principal, channel, input.seq);
+    const target = await this.#changeableMessage(principal, channel, input.seq, 'edit');
     const result = await this.#append({
       kind: 'edit',
       channel: channel.id,
@@ -281,7 +282,7 @@ export class Hub {
 
   async delete(principal: Principal, input: { channel: ChannelId; seq: Seq }): Promise<ChannelEvent> {
     const channel = await this.#requireChannel(input.channel);
-    const target = await this.#changeableMessage(principal, channel, input.seq);
+    const target = await this.#changeableMessage(principal, channel, input.seq, 'delete');
     const result = await this.#append({
       kind: 'delete',
       channel: channel.id,
@@ -531,13 +532,24 @@ export class Hub {
     return this.#store.getMember(channel.id, principal.userId);
   }
 
-  #assertCanManage(principal: Principal, channel: Channel, member: Member | undefined): void {
-    if (!canManageMembers(principal, channel, member)) {
-      throw new SwitchboardError('forbidden', `Only owners and admins manage the members of ${channel.id}.`);
+  /** The principal's membership whatever the channel's rules (roles matter on public channels too). */
+  async #membershipOf(principal: Principal, channel: Channel): Promise<Member | undefined> {
+    return principal.kind === 'server' ? undefined : this.#store.getMember(channel.id, principal.userId);
+  }
+
+  #assertCanManage(principal: Principal, channel: Channel, member: Member | undefined, targetRole?: MemberRole): void {
+    if (!canManageMembers(principal, channel, member, targetRole)) {
+      const who = targetRole === 'owner' ? 'owners' : 'owners and admins';
+      throw new SwitchboardError('forbidden', `Only ${who} manage ${targetRole === 'owner' ? 'the owners' : 'the members'} of ${channel.id}.`);
     }
   }
 
-  async #changeableMessage(principal: Principal, channel: Channel, seq: Seq): Promise<ChannelEvent> {
+  async #changeableMessage(
+    principal: Principal,
+    channel: Channel,
+    seq: Seq,
+    change: 'edit' | 'delete',
+  ): Promise<ChannelEvent> {
     const member = await this.#memberFor(principal, channel);
     if (!canRead(principal, channel, member)) {
       throw new SwitchboardError('forbidden', `You may not read channel ${channel.id}.`);
@@ -547,7 +559,8 @@ export class Hub {
       throw new SwitchboardError('not_found', `No message with seq ${seq} in ${channel.id}.`);
     }
     if (target.deletedAt !== null) throw new SwitchboardError('conflict', `Message ${seq} is deleted.`);
-    if (!canChangeMessage(principal, target)) {
+    const moderator = change === 'delete' && target.author !== principal.userId;
+    if (!canChangeMessage(principal, target, change, moderator ? await this.#membershipOf(principal, channel) : member)) {
       throw new SwitchboardError('forbidden', 'You may change only your own messages.');
     }
     return target;

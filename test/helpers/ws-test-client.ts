@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import { type ClientOptions, WebSocket } from 'ws';
 
 export interface ServerFrame {
   type: string;
@@ -27,8 +27,9 @@ export class WsTestClient {
   readonly opened: Promise<void>;
   readonly closed: Promise<number>;
 
-  constructor(url: string) {
-    this.socket = new WebSocket(url);
+  /** `options`: headers (Authorization, Origin) or a local address for the connection. */
+  constructor(url: string, options?: ClientOptions) {
+    this.socket = new WebSocket(url, options);
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
       this.socket.once('error', reject);

@@ -5,6 +5,7 @@ import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import { CLOSE_CODES } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
+import { type ConnectionGuard, rejectUpgrade } from '../connection-guard.js';
 import { WsConnection, type WsLimits } from './ws-connection.js';
 
 export interface WsTransportOptions {
@@ -13,6 +14,8 @@ export interface WsTransportOptions {
   readonly logger: Logger;
   readonly limits: WsLimits & { readonly maxFrameBytes: number };
   readonly heartbeatMs: number;
+  /** Origin allowlist and per-IP limit, checked before upgrading. */
+  readonly guard?: ConnectionGuard;
 }
 
 /** The /ws endpoint: upgrades requests and keeps one WsConnection per socket. */
@@ -42,6 +45,13 @@ export class WsTransport {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') return false;
+    const admission = this.#options.guard?.admit(request);
+    if (admission && !admission.ok) {
+      rejectUpgrade(socket, admission.error);
+      return true;
+    }
+    // The socket closes on every path (refused handshake, client gone, normal close).
+    if (admission) socket.once('close', admission.release);
     this.#server.handleUpgrade(request, socket, head, (ws) => {
       const connection = new WsConnection({
         ws,
@@ -53,7 +63,7 @@ export class WsTransport {
       });
       this.#connections.add(connection);
       ws.on('close', () => this.#connections.delete(connection));
-      connection.start(credentialsFrom(url));
+      connection.start(credentialsFrom(url, request));
     });
     return true;
   }
@@ -76,9 +86,12 @@ export class WsTransport {
   }
 }
 
-function credentialsFrom(url: URL): Credentials | null {
+/** `?ticket=` / `?user=` from the URL, or a token from `Authorization: Bearer` (never a token in the URL). */
+function credentialsFrom(url: URL, request: IncomingMessage): Credentials | null {
   const user = url.searchParams.get('user') ?? undefined;
   const ticket = url.searchParams.get('ticket') ?? undefined;
-  if (user === undefined && ticket === undefined) return null;
-  return { user, ticket };
+  const bearer = /^Bearer +(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  const token = bearer ? bearer[1] : undefined;
+  if (user === undefined && ticket === undefined && token === undefined) return null;
+  return { user, ticket, token };
 }

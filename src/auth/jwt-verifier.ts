@@ -1,0 +1,124 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { SwitchboardError } from '../core/errors.js';
+import { USER_ID_PATTERN } from '../core/names.js';
+import type { Principal } from '../core/types.js';
+
+/** The one kind of key a server checks tokens with. Never more than one: no key confusion. */
+export type VerificationKey =
+  | { readonly kind: 'secret'; readonly secret: Uint8Array }
+  | { readonly kind: 'publicKey'; readonly key: KeyObject; readonly algorithm: 'RS256' | 'ES256' }
+  | { readonly kind: 'jwks'; readonly url: URL };
+
+export interface ClaimRules {
+  /** Required `aud` when set. */
+  readonly audience: string | null;
+  /** Required `iss` when set. */
+  readonly issuer: string | null;
+  readonly clockToleranceSeconds: number;
+}
+
+const MAX_NAME_LENGTH = 200;
+
+/**
+ * Checks a JWT and turns its claims into a Principal: `sub` is the user id, `name` the
+ * display name (default: `sub`), `roles` an optional list. `exp` is required. Only the
+ * algorithm that fits the configured key is accepted, so `alg: none` and an HS256 token
+ * signed with a public key are refused before any signature check.
+ *
+ * @example
+ *   const verifier = new JwtVerifier({ kind: 'secret', secret }, { audience: 'chat', issuer: null, clockToleranceSeconds: 5 });
+ *   const principal = await verifier.verify(token); // or throws SwitchboardError('unauthorized')
+ */
+export class JwtVerifier {
+  readonly #key: Uint8Array | KeyObject | JWTVerifyGetKey;
+  readonly #algorithms: string[];
+  readonly #rules: ClaimRules;
+
+  constructor(key: VerificationKey, rules: ClaimRules) {
+    this.#rules = rules;
+    switch (key.kind) {
+      case 'secret':
+        this.#key = key.secret;
+        this.#algorithms = ['HS256'];
+        break;
+      case 'publicKey':
+        this.#key = key.key;
+        this.#algorithms = [key.algorithm];
+        break;
+      case 'jwks':
+        // jose caches the set, refetches on an unknown `kid` (at most every 30 s) and times out after 5 s.
+        this.#key = createRemoteJWKSet(key.url, { timeoutDuration: 5000, cooldownDuration: 30_000 });
+        this.#algorithms = ['RS256', 'ES256'];
+        break;
+    }
+  }
+
+  async verify(token: string): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#key, {
+        algorithms: this.#algorithms,
+        audience: this.#rules.audience ?? undefined,
+        issuer: this.#rules.issuer ?? undefined,
+        clockTolerance: this.#rules.clockToleranceSeconds,
+        requiredClaims: ['exp', 'sub'],
+      }));
+    } catch (error) {
+      throw verificationError(error);
+    }
+    return principalFrom(payload);
+  }
+}
+
+/** Reads a PEM public key and picks the one algorithm it may verify. */
+export function publicKeyFromPem(pem: string): { key: KeyObject; algorithm: 'RS256' | 'ES256' } {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new Error('jwt.publicKey (SWITCHBOARD_JWT_PUBLIC_KEY) is not a PEM public key.');
+  }
+  if (key.asymmetricKeyType === 'rsa') return { key, algorithm: 'RS256' };
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+    return { key, algorithm: 'ES256' };
+  }
+  throw new Error('jwt.publicKey must be an RSA key (RS256) or an EC P-256 key (ES256).');
+}
+
+function principalFrom(payload: JWTPayload): Principal {
+  const sub = payload.sub!;
+  if (!USER_ID_PATTERN.test(sub)) {
+    throw new SwitchboardError('unauthorized', 'The token\'s "sub" is not a valid user id (1-64 of A-Z a-z 0-9 _ . @ -).');
+  }
+  const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, MAX_NAME_LENGTH) : sub;
+  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+  return { kind: 'user', userId: sub, name, roles };
+}
+
+/** Says why a token failed without echoing the token. */
+function verificationError(error: unknown): SwitchboardError {
+  const fail = (message: string) => new SwitchboardError('unauthorized', message);
+  if (error instanceof SwitchboardError) return error;
+  if (error instanceof errors.JWTExpired) return fail('The token expired.');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'nbf':
+        return fail('The token is not valid yet.');
+      case 'aud':
+        return fail('The token is meant for another audience.');
+      case 'iss':
+        return fail('The token comes from another issuer.');
+      default:
+        return fail(`The token's "${error.claim}" claim is missing or invalid.`);
+    }
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return fail("The token's signing algorithm is not accepted here.");
+  if (error instanceof errors.JWSSignatureVerificationFailed) return fail("The token's signature does not verify.");
+  if (error instanceof errors.JWKSNoMatchingKey) return fail('No key in the JWKS matches the token.');
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) {
+    // The token may be fine; the key set could not be fetched. Retrying later can succeed.
+    return new SwitchboardError('unavailable', 'The key set (JWKS) cannot be fetched right now; retry.');
+  }
+  return fail('The token is malformed.');
+}

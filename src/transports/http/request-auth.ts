@@ -1,0 +1,60 @@
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { Authenticator, Credentials } from '../../auth/authenticator.js';
+import { SwitchboardError } from '../../core/errors.js';
+import type { Principal } from '../../core/types.js';
+
+/**
+ * What an HTTP request presents: `X-Switchboard-Key: <api key>`, `Authorization: Bearer
+ * <token or api key>`, or in auth "open" `X-Switchboard-User: <name>`. Tokens are read
+ * from headers only, never from the URL, and never logged.
+ */
+export function credentialsOf(request: Pick<FastifyRequest, 'headers'>): Credentials {
+  const apiKey = header(request, 'x-switchboard-key');
+  if (apiKey !== undefined) return { apiKey };
+  const authorization = header(request, 'authorization');
+  if (authorization !== undefined) {
+    const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
+    if (!match) throw new SwitchboardError('unauthorized', 'Use "Authorization: Bearer <token>".');
+    return { token: match[1]! };
+  }
+  const user = header(request, 'x-switchboard-user');
+  return user === undefined ? {} : { user };
+}
+
+/** The Principal behind a request, or throws `unauthorized`. */
+export function authenticateRequest(request: Pick<FastifyRequest, 'headers'>, authenticator: Authenticator): Promise<Principal> {
+  return authenticator.authenticate(credentialsOf(request));
+}
+
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/**
+ * A preHandler that authenticates every request of the routes it guards; handlers then
+ * read `principalOf(request)`.
+ *
+ * @example
+ *   app.post('/api/things', { preHandler: requireAuth(authenticator) }, async (request) => {
+ *     const who = principalOf(request);
+ *   });
+ */
+export function requireAuth(authenticator: Authenticator): preHandlerAsyncHookHandler {
+  return async (request) => {
+    principals.set(request, await authenticateRequest(request, authenticator));
+  };
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  const principal = principals.get(request);
+  if (!principal) throw new Error('principalOf() needs the requireAuth() preHandler on this route.');
+  return principal;
+}
+
+/** Backend-only routes: an API key is required. */
+export function assertServer(principal: Principal): void {
+  if (principal.kind !== 'server') throw new SwitchboardError('forbidden', 'Only the app\'s backend (an API key) may do this.');
+}
+
+function header(request: Pick<FastifyRequest, 'headers'>, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
