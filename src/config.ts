@@ -15,6 +15,37 @@ export const defaultConfig = {
   /** Unset: the in-process broker (one node). */
   redisUrl: null as string | null,
   auth: 'open' as 'open' | 'accounts' | 'jwt',
+  /**
+   * Token verification. Auth "jwt": tokens from the app's backend, checked with exactly one
+   * of `secret` (HS256, at least 32 characters), `publicKey` (PEM; RS256 or ES256 by key type)
+   * or `jwksUrl` (RS256/ES256). Auth "accounts": `secret` signs access tokens (default: a
+   * random key kept in the database). `audience`/`issuer`: required `aud`/`iss` when set.
+   */
+  jwt: {
+    secret: null as string | null,
+    publicKey: null as string | null,
+    jwksUrl: null as string | null,
+    audience: null as string | null,
+    issuer: null as string | null,
+    /** Seconds of clock skew tolerated on `exp` and `nbf`. */
+    clockToleranceSeconds: 5,
+  },
+  /** Built-in accounts (auth "accounts"). */
+  accounts: {
+    accessTokenTtlSeconds: 900,
+    refreshTokenTtlSeconds: 30 * 24 * 3600,
+    /** Anyone may register; false: only API-key holders create users. */
+    openRegistration: true,
+  },
+  /** Server API keys (several, so they can be rotated); each at least 16 characters. */
+  apiKeys: [] as string[],
+  /** How long a connect ticket (`/ws?ticket=`) stays valid; it is single-use either way. */
+  ticketTtlMs: 30_000,
+  /**
+   * Browser origins allowed to open /ws and /sse besides the server's own (`*`: any).
+   * Requests without an Origin header (non-browser clients) are not affected.
+   */
+  allowedOrigins: [] as string[],
   /** Serve `open` auth beyond loopback anyway (logged loudly). For demos on a trusted LAN. */
   allowOpenAuthOnNetwork: false,
   transports: [...TRANSPORTS] as TransportName[],
@@ -37,6 +68,10 @@ export const defaultConfig = {
     floodCloseAfter: 100,
     authTimeoutMs: 10_000,
     maxCommitBatch: 1000,
+    /** Open WebSocket/SSE connections from one IP address; more get HTTP 429. */
+    connectionsPerIp: 256,
+    /** Register/login/refresh attempts per minute from one IP address; more get 429. */
+    authAttemptsPerMinute: 30,
   },
 };
 
@@ -50,6 +85,22 @@ const configSchema = z.strictObject({
   databaseUrl: z.string().min(1),
   redisUrl: z.string().min(1).nullable(),
   auth: z.enum(['open', 'accounts', 'jwt']),
+  jwt: z.strictObject({
+    secret: z.string().min(1).nullable(),
+    publicKey: z.string().min(1).nullable(),
+    jwksUrl: z.url({ protocol: /^https?$/ }).nullable(),
+    audience: z.string().min(1).nullable(),
+    issuer: z.string().min(1).nullable(),
+    clockToleranceSeconds: z.coerce.number().int().min(0),
+  }),
+  accounts: z.strictObject({
+    accessTokenTtlSeconds: positiveInt,
+    refreshTokenTtlSeconds: positiveInt,
+    openRegistration: z.boolean(),
+  }),
+  apiKeys: z.array(z.string()),
+  ticketTtlMs: positiveInt,
+  allowedOrigins: z.array(z.string().min(1)),
   allowOpenAuthOnNetwork: z.boolean(),
   transports: z.array(z.enum(TRANSPORTS)).min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -66,6 +117,8 @@ const configSchema = z.strictObject({
     floodCloseAfter: positiveInt,
     authTimeoutMs: positiveInt,
     maxCommitBatch: positiveInt,
+    connectionsPerIp: positiveInt,
+    authAttemptsPerMinute: positiveInt,
   }),
 });
 
@@ -101,15 +154,38 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
     throw new ConfigError(`Invalid setting ${issue.path.join('.') || '(root)'}: ${issue.message}.`);
   }
   const config = parsed.data as Config;
-  if (config.auth !== 'open') {
-    throw new ConfigError(`Auth mode "${config.auth}" is not available in this version yet; use "open".`);
-  }
+  checkAuthSettings(config);
   if (config.auth === 'open' && !isLoopback(config.host) && !config.allowOpenAuthOnNetwork) {
     throw new ConfigError(
       `Auth mode "open" lets anyone claim any name, so it listens on loopback only; host ${config.host} needs auth "accounts" or "jwt" (or allowOpenAuthOnNetwork: true).`,
     );
   }
   return deepFreeze(config);
+}
+
+/** Auth settings that contradict each other or leave a hole: one sentence each. */
+function checkAuthSettings(config: Config): void {
+  const { secret, publicKey, jwksUrl } = config.jwt;
+  const keys = [secret, publicKey, jwksUrl].filter((key) => key !== null).length;
+  if (config.auth === 'jwt' && keys === 0) {
+    throw new ConfigError(
+      'Auth mode "jwt" needs a key: set SWITCHBOARD_JWT_SECRET (HS256), SWITCHBOARD_JWT_PUBLIC_KEY (RS256/ES256) or SWITCHBOARD_JWKS_URL.',
+    );
+  }
+  if (config.auth === 'jwt' && keys > 1) {
+    throw new ConfigError(
+      'Auth mode "jwt" takes exactly one of jwt.secret, jwt.publicKey and jwt.jwksUrl, so a token can never be checked with the wrong kind of key.',
+    );
+  }
+  if (config.auth !== 'jwt' && (publicKey !== null || jwksUrl !== null)) {
+    throw new ConfigError(`jwt.publicKey and jwt.jwksUrl apply to auth "jwt" only; auth is "${config.auth}".`);
+  }
+  if (secret !== null && secret.length < 32) {
+    throw new ConfigError('jwt.secret (SWITCHBOARD_JWT_SECRET) must be at least 32 characters; a short HS256 secret can be guessed.');
+  }
+  if (config.apiKeys.some((key) => key.length < 16)) {
+    throw new ConfigError('Every API key (SWITCHBOARD_API_KEY) must be at least 16 characters.');
+  }
 }
 
 export function isLoopback(host: string): boolean {
@@ -139,6 +215,17 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
   if (env.REDIS_URL) out.redisUrl = env.REDIS_URL;
   if (env.SWITCHBOARD_AUTH) out.auth = env.SWITCHBOARD_AUTH;
+  const jwt: Record<string, unknown> = {};
+  if (env.SWITCHBOARD_JWT_SECRET) jwt.secret = env.SWITCHBOARD_JWT_SECRET;
+  if (env.SWITCHBOARD_JWT_PUBLIC_KEY) jwt.publicKey = env.SWITCHBOARD_JWT_PUBLIC_KEY;
+  if (env.SWITCHBOARD_JWKS_URL) jwt.jwksUrl = env.SWITCHBOARD_JWKS_URL;
+  if (env.SWITCHBOARD_JWT_AUDIENCE) jwt.audience = env.SWITCHBOARD_JWT_AUDIENCE;
+  if (env.SWITCHBOARD_JWT_ISSUER) jwt.issuer = env.SWITCHBOARD_JWT_ISSUER;
+  if (Object.keys(jwt).length > 0) out.jwt = jwt;
+  // A comma-separated list, so a new key can be added before the old one is removed.
+  if (env.SWITCHBOARD_API_KEY) out.apiKeys = env.SWITCHBOARD_API_KEY.split(',').map((k) => k.trim()).filter(Boolean);
+  if (env.SWITCHBOARD_ALLOWED_ORIGINS) out.allowedOrigins = env.SWITCHBOARD_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  if (env.SWITCHBOARD_MAX_CONNECTIONS_PER_IP) out.limits = { connectionsPerIp: env.SWITCHBOARD_MAX_CONNECTIONS_PER_IP };
   if (env.SWITCHBOARD_TRANSPORTS) out.transports = splitList(env.SWITCHBOARD_TRANSPORTS);
   if (env.SWITCHBOARD_LOG_LEVEL) out.logLevel = env.SWITCHBOARD_LOG_LEVEL;
   return out;

@@ -1,7 +1,6 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino, type Logger as PinoLogger } from 'pino';
-import type { Authenticator } from './auth/authenticator.js';
-import { OpenAuthenticator } from './auth/open-authenticator.js';
+import { createAuth } from './auth/create-auth.js';
 import { MemoryBroker } from './broker/memory-broker.js';
 import { RedisBroker } from './broker/redis-broker.js';
 import type { Config } from './config.js';
@@ -10,7 +9,10 @@ import { SwitchboardError } from './core/errors.js';
 import { Hub } from './core/hub.js';
 import type { Store } from './core/store.js';
 import { openStore, parseDatabaseUrl } from './store/open-store.js';
+import { ConnectionGuard } from './transports/connection-guard.js';
+import { registerAuthRoutes } from './transports/http/auth-routes.js';
 import { registerHealthRoutes } from './transports/http/health-routes.js';
+import { httpErrorHandler } from './transports/http/http-errors.js';
 import { registerWebRoutes } from './transports/web/web-routes.js';
 import { WsTransport } from './transports/ws/ws-transport.js';
 
@@ -46,7 +48,16 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     },
   });
   await hub.start();
-  const authenticator: Authenticator = new OpenAuthenticator();
+  const auth = await createAuth(config, store).catch(async (error: unknown) => {
+    await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close()]);
+    throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
+  });
+  const authenticator = auth.authenticator;
+  // One guard for every long-lived transport (/ws, /sse), so the per-IP count covers them all.
+  const guard = new ConnectionGuard({
+    allowedOrigins: config.allowedOrigins,
+    connectionsPerIp: config.limits.connectionsPerIp,
+  });
   if (config.auth === 'open') {
     logger.warn({ auth: 'open' }, 'auth mode "open": clients name themselves; for development only');
   }
@@ -54,6 +65,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   // Requests are logged at warn and above only: a chat server's HTTP traffic is mostly health checks.
   const app = Fastify({ loggerInstance: logger.child({}, { level: 'warn' }) as FastifyBaseLogger });
   if (config.transports.includes('web')) await registerWebRoutes(app);
+  app.setErrorHandler(httpErrorHandler(logger));
   let draining = false;
   registerHealthRoutes(app, {
     async check() {
@@ -66,6 +78,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       });
     },
   });
+  if (config.transports.includes('http')) {
+    registerAuthRoutes(app, { auth, attemptsPerMinute: config.limits.authAttemptsPerMinute });
+  }
 
   const ws = config.transports.includes('ws')
     ? new WsTransport({
@@ -74,6 +89,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         logger,
         heartbeatMs: config.heartbeatMs,
         limits: config.limits,
+        guard,
       })
     : null;
   app.server.on('upgrade', (request, socket, head) => {
