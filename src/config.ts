@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Transports this version can serve. */
-export const TRANSPORTS = ['ws', 'http', 'web'] as const;
+export const TRANSPORTS = ['ws', 'http', 'grpc', 'web'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
 
 /** Every setting with its default. Overridden by a config file, then env, then flags. */
@@ -10,6 +10,8 @@ export const defaultConfig = {
   /** Address to listen on. `open` auth refuses anything but loopback. */
   host: '127.0.0.1',
   port: 8080,
+  /** gRPC (transport `grpc`) listens on its own port, on `host`; 0 for any free port. */
+  grpcPort: 50051,
   /** `sqlite:PATH`, a bare path, or `postgres://...`. */
   databaseUrl: 'sqlite:./data/switchboard.db',
   /** Unset: the in-process broker (one node). */
@@ -82,6 +84,7 @@ const positiveInt = z.coerce.number().int().positive();
 const configSchema = z.strictObject({
   host: z.string().min(1),
   port: z.coerce.number().int().min(0).max(65535),
+  grpcPort: z.coerce.number().int().min(0).max(65535),
   databaseUrl: z.string().min(1),
   redisUrl: z.string().min(1).nullable(),
   auth: z.enum(['open', 'accounts', 'jwt']),
@@ -211,6 +214,7 @@ function readConfigFile(path: string): Record<string, unknown> {
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (env.PORT) out.port = env.PORT;
+  if (env.GRPC_PORT) out.grpcPort = env.GRPC_PORT;
   if (env.HOST) out.host = env.HOST;
   if (env.DATABASE_URL) out.databaseUrl = env.DATABASE_URL;
   if (env.REDIS_URL) out.redisUrl = env.REDIS_URL;

@@ -15,10 +15,13 @@ import { registerHealthRoutes } from './transports/http/health-routes.js';
 import { httpErrorHandler } from './transports/http/http-errors.js';
 import { registerWebRoutes } from './transports/web/web-routes.js';
 import { WsTransport } from './transports/ws/ws-transport.js';
+import { GrpcTransport } from './transports/grpc/grpc-transport.js';
 
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
+  /** The port gRPC listens on; null when the node does not serve `grpc`. */
+  readonly grpcPort: number | null;
   readonly hub: Hub;
   readonly store: Store;
   /** Tells clients to reconnect, waits for commits, closes everything. Safe to call twice. */
@@ -67,7 +70,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   if (config.transports.includes('web')) await registerWebRoutes(app);
   app.setErrorHandler(httpErrorHandler(logger));
   let draining = false;
-  registerHealthRoutes(app, {
+  const readiness = {
     async check() {
       if (draining) throw new SwitchboardError('unavailable', 'The node is shutting down.');
       await store.ping().catch(() => {
@@ -77,7 +80,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         throw new SwitchboardError('unavailable', 'The broker does not answer.');
       });
     },
-  });
+  };
+  registerHealthRoutes(app, readiness);
   if (config.transports.includes('http')) {
     registerAuthRoutes(app, { auth, attemptsPerMinute: config.limits.authAttemptsPerMinute });
   }
@@ -97,11 +101,28 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
 
+  const grpc = config.transports.includes('grpc')
+    ? await GrpcTransport.start({
+        hub,
+        authenticator,
+        logger,
+        ready: () => readiness.check(),
+        host: config.host,
+        port: config.grpcPort,
+        limits: config.limits,
+        heartbeatMs: config.heartbeatMs,
+      }).catch(async (error: unknown) => {
+        await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close()]);
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new StartupError(`Cannot serve gRPC on ${config.host}:${config.grpcPort}: ${reason}`);
+      })
+    : null;
+
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, transports: config.transports, database: describeDatabase(config.databaseUrl) }, 'switchboard listening');
+  logger.info({ url, grpcPort: grpc?.port, transports: config.transports, database: describeDatabase(config.databaseUrl) }, 'switchboard listening');
 
   let closing: Promise<void> | null = null;
   const close = (reason = 'server shutting down') =>
@@ -114,6 +135,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       deadline.unref();
       await hub.shutdown(reason);
       ws?.closeAll(reason);
+      await grpc?.close(reason, config.shutdownTimeoutMs);
       await app.close();
       clearTimeout(deadline);
       await broker.close();
@@ -121,7 +143,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       logger.info({}, 'switchboard stopped');
     })());
 
-  return { url, port, hub, store, close };
+  return { url, port, grpcPort: grpc?.port ?? null, hub, store, close };
 }
 
 /** Redis joins the nodes of a cluster; without it this node is on its own. */

@@ -48,6 +48,9 @@ async function boot(
     get port() {
       return state.current.port;
     },
+    get grpcPort() {
+      return state.current.grpcPort;
+    },
     get hub() {
       return state.current.hub;
     },
@@ -76,7 +79,8 @@ function startOne(
   options: { overrides?: DeepPartial<Config>; broker?: Broker },
 ): Promise<RunningServer> {
   const config = loadConfig({
-    overrides: { ...options.overrides, port, databaseUrl, logLevel: 'silent', host: '127.0.0.1' },
+    // gRPC on a free port too, so test files running in parallel never collide on 50051.
+    overrides: { grpcPort: 0, ...options.overrides, port, databaseUrl, logLevel: 'silent', host: '127.0.0.1' },
   });
   return startServer(config, { broker: options.broker });
 }

@@ -1,0 +1,32 @@
+import type { Metadata } from '@grpc/grpc-js';
+import type { Authenticator, Credentials } from '../../auth/authenticator.js';
+import { SwitchboardError } from '../../core/errors.js';
+import type { Principal } from '../../core/types.js';
+
+/**
+ * What a call presents in metadata, as on HTTP: `x-switchboard-key: <api key>`,
+ * `authorization: Bearer <token or api key>`, or in auth "open" `x-switchboard-user: <name>`.
+ * The authenticator decides what each is worth, so every auth mode works here unchanged.
+ */
+export function credentialsOf(metadata: Metadata): Credentials {
+  const apiKey = first(metadata, 'x-switchboard-key');
+  if (apiKey !== undefined) return { apiKey };
+  const authorization = first(metadata, 'authorization');
+  if (authorization !== undefined) {
+    const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
+    if (!match) throw new SwitchboardError('unauthorized', 'Use "authorization: Bearer <token>" metadata.');
+    return { token: match[1]! };
+  }
+  const user = first(metadata, 'x-switchboard-user');
+  return user === undefined ? {} : { user };
+}
+
+/** The Principal behind a call, or throws `unauthorized`. */
+export async function authenticateCall(metadata: Metadata, authenticator: Authenticator): Promise<Principal> {
+  return authenticator.authenticate(credentialsOf(metadata));
+}
+
+function first(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === 'string' ? value : undefined;
+}

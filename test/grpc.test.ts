@@ -1,0 +1,480 @@
+import { createServer } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { LOADER_OPTIONS, loadSwitchboardProtos } from '../src/transports/grpc/proto-definition.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+import { WsTestClient } from './helpers/ws-test-client.js';
+
+// A real grpc-js client, built from the checked-in .proto files like any generated client.
+const packageObject = grpc.loadPackageDefinition(loadSwitchboardProtos()) as unknown as {
+  switchboard: { v1: { Switchboard: grpc.ServiceClientConstructor } };
+  grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+};
+const reflectionPackage = grpc.loadPackageDefinition(
+  loadSync('grpc/reflection/v1/reflection.proto', {
+    ...LOADER_OPTIONS,
+    includeDirs: [new URL('../node_modules/@grpc/reflection/build/proto/', import.meta.url).pathname],
+  }),
+) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
+
+type Message = Record<string, unknown>;
+interface EventMessage {
+  channel: string;
+  seq: number;
+  kind: string;
+  text?: string;
+  author?: string;
+  data?: unknown;
+}
+
+const API_KEY = 'grpc-test-api-key-0123456789';
+const opened: { close(): void }[] = [];
+const wsClients: WsTestClient[] = [];
+afterEach(async () => {
+  for (const client of opened.splice(0)) client.close();
+  await Promise.all(wsClients.splice(0).map((c) => c.close()));
+});
+
+function grpcClient(server: Pick<TestServer, 'grpcPort'>, port = server.grpcPort): grpc.Client {
+  const client = new packageObject.switchboard.v1.Switchboard(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  opened.push(client);
+  return client;
+}
+
+function as(user: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('x-switchboard-user', user);
+  return metadata;
+}
+
+function withApiKey(): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('x-switchboard-key', API_KEY);
+  return metadata;
+}
+
+/** One unary call; resolves with the response or rejects with the grpc-js ServiceError. */
+function call<T = Message>(client: grpc.Client, method: string, request: Message, metadata = new grpc.Metadata()): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, Function>)[method]!.bind(client);
+    fn(request, metadata, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null, response: T) =>
+      error ? reject(error) : resolve(response),
+    );
+  });
+}
+
+/** The ServiceError a call fails with (fails the test if it succeeds). */
+async function failure(promise: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as grpc.ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** A Subscribe stream whose messages are kept in order; waits on conditions, never on time. */
+class Subscription {
+  readonly messages: Message[] = [];
+  readonly call: grpc.ClientReadableStream<Message>;
+  readonly ended: Promise<grpc.StatusObject>;
+  #waiters = new Set<() => void>();
+  #status: grpc.StatusObject | null = null;
+
+  constructor(client: grpc.Client, request: Message, metadata: grpc.Metadata, method = 'Subscribe') {
+    this.call = (client as unknown as Record<string, Function>)[method]!.call(client, request, metadata);
+    this.call.on('data', (message: Message) => {
+      this.messages.push(message);
+      this.#wake();
+    });
+    this.call.on('error', () => {});
+    this.ended = new Promise((resolve) =>
+      this.call.on('status', (status: grpc.StatusObject) => {
+        this.#status = status;
+        this.#wake();
+        resolve(status);
+      }),
+    );
+  }
+
+  events(): EventMessage[] {
+    return this.messages.flatMap((m) => (m.event ? [m.event as EventMessage] : []));
+  }
+
+  seqs(): number[] {
+    return this.events().map((e) => e.seq);
+  }
+
+  /** Resolves once catch-up is done and the stream is live (the `subscribed` marker). */
+  async live(): Promise<{ channel: string; seq: number; session: string }> {
+    await this.waitUntil(() => this.messages.some((m) => m.subscribed));
+    return this.messages.find((m) => m.subscribed)!.subscribed as { channel: string; seq: number; session: string };
+  }
+
+  waitUntil(check: () => unknown, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const attempt = () => {
+        if (check()) {
+          this.#waiters.delete(attempt);
+          clearTimeout(timer);
+          resolve();
+        } else if (this.#status && !check()) {
+          this.#waiters.delete(attempt);
+          clearTimeout(timer);
+          reject(new Error(`stream ended with ${this.#status.code}: ${this.#status.details}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(attempt);
+        reject(new Error(`timed out; last messages: ${JSON.stringify(this.messages.slice(-2))}`));
+      }, timeoutMs);
+      this.#waiters.add(attempt);
+      attempt();
+    });
+  }
+
+  #wake(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+}
+
+async function wsConnect(server: TestServer, user: string): Promise<WsTestClient> {
+  const client = await WsTestClient.connect(server.wsUrl, user);
+  wsClients.push(client);
+  return client;
+}
+
+describe('gRPC transport', () => {
+  it('delivers a gRPC publish to a WebSocket subscriber and a WebSocket publish to a gRPC stream', async () => {
+    const server = await startTestServer();
+    const client = grpcClient(server);
+    const channel = await call(client, 'CreateChannel', { channel: 'bridge', type: 'CHANNEL_TYPE_PUBLIC', title: 'Bridge' }, as('alice'));
+    expect(channel).toMatchObject({ id: 'bridge', type: 'CHANNEL_TYPE_PUBLIC', publish: 'PUBLISH_POLICY_ANYONE', createdBy: 'alice', title: 'Bridge' });
+
+    const bob = await wsConnect(server, 'bob');
+    await bob.ok('subscribe', { channel: 'bridge' });
+    const stream = new Subscription(client, { channel: 'bridge' }, as('alice'));
+    expect(await stream.live()).toMatchObject({ channel: 'bridge', seq: 0 });
+
+    const published = await call<{ seq: number; duplicate: boolean }>(
+      client,
+      'Publish',
+      { channel: 'bridge', text: 'from grpc', data: { structValue: { fields: { order: { numberValue: 42 } } } }, cid: 'g-1' },
+      as('alice'),
+    );
+    expect(published).toMatchObject({ channel: 'bridge', seq: 1 });
+    await bob.waitUntil(() => bob.events('bridge').length === 1);
+    expect(bob.events('bridge')[0]).toMatchObject({ seq: 1, author: 'alice', text: 'from grpc', data: { order: 42 }, cid: 'g-1' });
+
+    await bob.ok('publish', { channel: 'bridge', text: 'from ws', data: { tags: ['a', true, null] } });
+    await stream.waitUntil(() => stream.events().length === 2);
+    expect(stream.events()).toEqual([
+      expect.objectContaining({ seq: 1, kind: 'EVENT_KIND_MESSAGE', author: 'alice', text: 'from grpc' }),
+      expect.objectContaining({ seq: 2, kind: 'EVENT_KIND_MESSAGE', author: 'bob', text: 'from ws' }),
+    ]);
+    expect(stream.events()[1]!.data).toEqual({
+      structValue: {
+        fields: {
+          tags: {
+            listValue: { values: [{ stringValue: 'a', kind: 'stringValue' }, { boolValue: true, kind: 'boolValue' }, { nullValue: 'NULL_VALUE', kind: 'nullValue' }] },
+            kind: 'listValue',
+          },
+        },
+      },
+      kind: 'structValue',
+    });
+    // The stream's session is present, like a WebSocket's; bob sees alice join.
+    await bob.waitFor((f) => f.type === 'presence' && f.user === 'alice' && f.action === 'join');
+  });
+
+  it('resumes a cancelled Subscribe stream with since and misses nothing while others publish', async () => {
+    const server = await startTestServer();
+    const client = grpcClient(server);
+    await call(client, 'CreateChannel', { channel: 'busy', type: 'CHANNEL_TYPE_PUBLIC' }, as('owner'));
+    const total = 300;
+    const first = new Subscription(client, { channel: 'busy', eventsOnly: true }, as('reader'));
+    await first.live();
+
+    let sent = 0;
+    const publishers = ['p1', 'p2', 'p3'].map(async (user, index) => {
+      for (let i = index; i < total; i += 3) {
+        await call(client, 'Publish', { channel: 'busy', text: `m${i}`, cid: `busy-${i}` }, as(user));
+        sent++;
+      }
+    });
+    await first.waitUntil(() => first.events().length >= 60);
+    first.call.cancel();
+    const status = await first.ended;
+    expect(status.code).toBe(grpc.status.CANCELLED);
+    expect(sent).toBeLessThan(total); // cancelled mid-stream, with publishes still to come
+    const seen = first.seqs();
+    const lastSeen = seen.at(-1)!;
+
+    const resumed = new Subscription(client, { channel: 'busy', since: lastSeen, eventsOnly: true }, as('reader'));
+    await Promise.all(publishers);
+    await resumed.waitUntil(() => resumed.seqs().at(-1) === total, 20_000);
+
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+    expect(resumed.seqs()).toEqual(Array.from({ length: total - lastSeen }, (_, i) => lastSeen + 1 + i));
+    expect(resumed.messages.filter((m) => m.presence || m.typing)).toEqual([]);
+    const texts = new Set([...first.events(), ...resumed.events()].map((e) => e.text));
+    expect(texts.size).toBe(total);
+  });
+
+  it('replays from since: 0, stores a cid once, and edits, deletes and pages history', async () => {
+    const server = await startTestServer();
+    const client = grpcClient(server);
+    const alice = as('alice');
+    await call(client, 'CreateChannel', { channel: 'log', type: 'CHANNEL_TYPE_PUBLIC' }, alice);
+    const a = await call<{ seq: number; duplicate: boolean }>(client, 'Publish', { channel: 'log', text: 'helo', cid: 'c1' }, alice);
+    const again = await call<{ seq: number; duplicate: boolean }>(client, 'Publish', { channel: 'log', text: 'helo', cid: 'c1' }, alice);
+    expect(a).toMatchObject({ seq: 1 });
+    expect(again).toMatchObject({ seq: 1, duplicate: true });
+    await call(client, 'Publish', { channel: 'log', text: 'oops', replyTo: 1 }, alice);
+    expect(await call(client, 'Edit', { channel: 'log', seq: 1, text: 'hello' }, alice)).toMatchObject({ seq: 3, target: 1 });
+    expect(await call(client, 'Delete', { channel: 'log', seq: 2 }, alice)).toMatchObject({ seq: 4, target: 2 });
+
+    const replay = new Subscription(client, { channel: 'log', since: 0 }, as('bob'));
+    expect(await replay.live()).toMatchObject({ seq: 4 });
+    expect(replay.events().map((e) => [e.seq, e.kind])).toEqual([
+      [1, 'EVENT_KIND_MESSAGE'],
+      [2, 'EVENT_KIND_MESSAGE'],
+      [3, 'EVENT_KIND_EDIT'],
+      [4, 'EVENT_KIND_DELETE'],
+    ]);
+
+    const history = await call<{ events: (EventMessage & Message)[]; hasMore?: boolean }>(client, 'History', { channel: 'log' }, alice);
+    expect(history.events.map((e) => [e.seq, e.text])).toEqual([[1, 'hello'], [2, undefined]]);
+    expect(history.events[0]!.editedAt).toEqual(expect.any(Number));
+    expect(history.events[1]).toMatchObject({ replyTo: 1, deletedAt: expect.any(Number) });
+    const page = await call<{ events: EventMessage[]; hasMore?: boolean }>(client, 'History', { channel: 'log', after: 0, limit: 1 }, alice);
+    expect(page.events.map((e) => e.seq)).toEqual([1]);
+    expect(page.hasMore).toBe(true);
+  });
+
+  it('manages channels and members, and reports presence', async () => {
+    const server = await startTestServer();
+    const client = grpcClient(server);
+    const alice = as('alice');
+    await call(client, 'CreateChannel', { channel: 'staff', type: 'CHANNEL_TYPE_PRIVATE', members: ['bob'] }, alice);
+    expect(await call(client, 'AddMember', { channel: 'staff', user: 'carol', role: 'MEMBER_ROLE_ADMIN' }, alice)).toMatchObject({
+      channel: 'staff',
+      user: 'carol',
+      role: 'MEMBER_ROLE_ADMIN',
+      joinedAt: expect.any(Number),
+    });
+    const members = await call<{ members: Message[] }>(client, 'ListMembers', { channel: 'staff' }, as('bob'));
+    expect(members.members.map((m) => [m.user, m.role])).toEqual([
+      ['alice', 'MEMBER_ROLE_OWNER'],
+      ['bob', 'MEMBER_ROLE_MEMBER'],
+      ['carol', 'MEMBER_ROLE_ADMIN'],
+    ]);
+    expect(await call(client, 'RemoveMember', { channel: 'staff', user: 'carol' }, alice)).toEqual({});
+
+    await call(client, 'CreateChannel', { channel: 'lobby', type: 'CHANNEL_TYPE_PUBLIC' }, alice);
+    expect(await call(client, 'JoinChannel', { channel: 'lobby' }, as('dave'))).toMatchObject({ user: 'dave', role: 'MEMBER_ROLE_MEMBER' });
+    expect(await call(client, 'LeaveChannel', { channel: 'lobby' }, as('dave'))).toEqual({});
+    const direct = await call<Message>(client, 'CreateChannel', { type: 'CHANNEL_TYPE_DIRECT', members: ['bob'] }, alice);
+    expect(direct).toMatchObject({ id: 'dm:alice,bob', type: 'CHANNEL_TYPE_DIRECT', publish: 'PUBLISH_POLICY_MEMBERS' });
+    expect(await call(client, 'GetChannel', { channel: 'lobby' }, as('dave'))).toMatchObject({ id: 'lobby', lastSeq: 0 });
+
+    const listed = await call<{ channels: Message[] }>(client, 'ListChannels', {}, as('dave'));
+    expect(listed.channels.map((c) => c.id)).toEqual(['lobby']);
+    const paged = await call<{ channels: Message[] }>(client, 'ListChannels', { after: 'dm:alice,bob', limit: 1 }, alice);
+    expect(paged.channels.map((c) => c.id)).toEqual(['lobby']);
+
+    const phone = new Subscription(client, { channel: 'lobby' }, as('erin'));
+    const laptop = new Subscription(client, { channel: 'lobby' }, as('erin'));
+    await Promise.all([phone.live(), laptop.live()]);
+    const presence = await call<{ members: Message[] }>(client, 'Presence', { channel: 'lobby' }, alice);
+    expect(presence.members).toEqual([{ user: 'erin', sessions: 2 }]);
+    await phone.waitUntil(() =>
+      phone.messages.some((m) => (m.presence as Message | undefined)?.action === 'PRESENCE_ACTION_ADD'),
+    );
+  });
+
+  it('lets an API key in metadata publish to a user inbox, which the user reads on /ws', async () => {
+    const server = await startTestServer({ overrides: { apiKeys: [API_KEY] } });
+    const client = grpcClient(server);
+    const bob = await wsConnect(server, 'bob');
+    await bob.ok('subscribe', { channel: 'user:bob' });
+    const pushed = await call(client, 'Publish', { channel: 'user:bob', text: 'your order shipped' }, withApiKey());
+    expect(pushed).toMatchObject({ channel: 'user:bob', seq: 1 });
+    await bob.waitUntil(() => bob.events('user:bob').length === 1);
+    expect(bob.events('user:bob')[0]).toMatchObject({ text: 'your order shipped', author: null });
+
+    const bearer = new grpc.Metadata();
+    bearer.set('authorization', `Bearer ${API_KEY}`);
+    expect(await call(client, 'Publish', { channel: 'user:bob', text: 'again' }, bearer)).toMatchObject({ seq: 2 });
+    const wrong = new grpc.Metadata();
+    wrong.set('x-switchboard-key', 'not-the-key-at-all-0000');
+    expect((await failure(call(client, 'Publish', { channel: 'user:bob', text: 'x' }, wrong))).code).toBe(grpc.status.UNAUTHENTICATED);
+    // A user may read their inbox but not publish there: only the server does.
+    const denied = await failure(call(client, 'Publish', { channel: 'user:bob', text: 'me' }, as('bob')));
+    expect(denied.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect((await server.store.getChannel('user:bob'))?.lastSeq).toBe(2);
+  });
+});
+
+describe('gRPC errors', () => {
+  it('maps auth, permission, lookup, conflict and size errors to their status codes and stores nothing', async () => {
+    const server = await startTestServer();
+    const client = grpcClient(server);
+    await call(client, 'CreateChannel', { channel: 'secret', type: 'CHANNEL_TYPE_PRIVATE' }, as('alice'));
+    await call(client, 'Publish', { channel: 'secret', text: 'classified' }, as('alice'));
+
+    const cases: [string, Promise<unknown>, grpc.status, string][] = [
+      ['no credentials', call(client, 'Publish', { channel: 'secret', text: 'x' }), grpc.status.UNAUTHENTICATED, 'unauthorized'],
+      ['non-member publish', call(client, 'Publish', { channel: 'secret', text: 'x' }, as('mallory')), grpc.status.PERMISSION_DENIED, 'forbidden'],
+      ['non-member history', call(client, 'History', { channel: 'secret' }, as('mallory')), grpc.status.PERMISSION_DENIED, 'forbidden'],
+      ['non-member add', call(client, 'AddMember', { channel: 'secret', user: 'mallory' }, as('mallory')), grpc.status.PERMISSION_DENIED, 'forbidden'],
+      ['edit of another', call(client, 'Edit', { channel: 'secret', seq: 1, text: 'mine' }, as('mallory')), grpc.status.PERMISSION_DENIED, 'forbidden'],
+      ['missing channel', call(client, 'GetChannel', { channel: 'nowhere' }, as('alice')), grpc.status.NOT_FOUND, 'not_found'],
+      ['existing channel', call(client, 'CreateChannel', { channel: 'secret', type: 'CHANNEL_TYPE_PUBLIC' }, as('bob')), grpc.status.ALREADY_EXISTS, 'conflict'],
+      ['text too long', call(client, 'Publish', { channel: 'secret', text: 'x'.repeat(4001) }, as('alice')), grpc.status.RESOURCE_EXHAUSTED, 'too_large'],
+    ];
+    for (const [name, promise, code, switchboardCode] of cases) {
+      const error = await failure(promise);
+      expect(error.code, name).toBe(code);
+      expect(error.metadata.get('x-switchboard-error'), name).toEqual([switchboardCode]);
+      expect(error.details, name).not.toMatch(/at .*\.ts/);
+    }
+
+    const subscribe = new Subscription(client, { channel: 'secret' }, as('mallory'));
+    const status = await subscribe.ended;
+    expect(status.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(subscribe.messages).toEqual([]);
+    expect((await server.store.getChannel('secret'))?.lastSeq).toBe(1);
+  });
+
+  it('answers invalid input with INVALID_ARGUMENT naming the field, and changes nothing', async () => {
+    const server = await startTestServer();
+    const client = grpcClient(server);
+    const alice = as('alice');
+    await call(client, 'CreateChannel', { channel: 'room', type: 'CHANNEL_TYPE_PUBLIC' }, alice);
+
+    const cases: [string, Message, RegExp][] = [
+      ['Publish', { text: 'no channel' }, /^Invalid channel: is required/],
+      ['Publish', { channel: 'bad channel!', text: 'x' }, /^Invalid channel: must be 1-128/],
+      ['Publish', { channel: 'room' }, /needs text or data/],
+      ['Publish', { channel: 'room', text: 'x', cid: 'c'.repeat(129) }, /^Invalid cid: must be at most 128/],
+      ['Publish', { channel: 'room', data: { numberValue: Number.NaN } }, /^Invalid data: .*finite/],
+      ['Edit', { channel: 'room', text: 'x' }, /^Invalid seq: is required/],
+      ['History', { channel: 'room', limit: 5000 }, /^Invalid limit/],
+      ['CreateChannel', { channel: 'x' }, /^Invalid type: is required/],
+      ['CreateChannel', { channel: 'inbox-ish', type: 'CHANNEL_TYPE_INBOX' }, /^Invalid type: must be one of CHANNEL_TYPE_PUBLIC/],
+      ['CreateChannel', { channel: 'user:me', type: 'CHANNEL_TYPE_PUBLIC' }, /reserved/],
+      ['AddMember', { channel: 'room', user: 'no spaces allowed' }, /^Invalid user: must be 1-64/],
+      ['ListChannels', { limit: 501 }, /^Invalid limit: must be at most 500/],
+    ];
+    for (const [method, request, message] of cases) {
+      const error = await failure(call(client, method, request, alice));
+      expect(error.code, `${method} ${JSON.stringify(request)}`).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(error.details, method).toMatch(message);
+    }
+    const badName = await failure(call(client, 'Publish', { channel: 'room', text: 'x' }, as('not a name')));
+    expect(badName.code).toBe(grpc.status.INVALID_ARGUMENT);
+
+    const badSubscribe = new Subscription(client, { channel: '???' }, alice);
+    expect(await badSubscribe.ended).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+
+    // A request larger than the frame limit is refused by gRPC itself before it is decoded.
+    const huge = await failure(call(client, 'Publish', { channel: 'room', text: 'x'.repeat(70 * 1024) }, alice));
+    expect(huge.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+
+    expect((await server.store.getChannel('room'))?.lastSeq).toBe(0);
+    expect(await call(client, 'Publish', { channel: 'room', text: 'still serving' }, alice)).toMatchObject({ seq: 1 });
+  });
+});
+
+describe('gRPC health, reflection and shutdown', () => {
+  it('answers health checks and lists its services through reflection', async () => {
+    const server = await startTestServer();
+    const health = new packageObject.grpc.health.v1.Health(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+    opened.push(health);
+    expect(await call(health, 'Check', {})).toEqual({ status: 'SERVING' });
+    expect(await call(health, 'Check', { service: 'switchboard.v1.Switchboard' })).toEqual({ status: 'SERVING' });
+    expect((await failure(call(health, 'Check', { service: 'nope.v1.Nope' }))).code).toBe(grpc.status.NOT_FOUND);
+
+    const reflection = new reflectionPackage.grpc.reflection.v1.ServerReflection(
+      `127.0.0.1:${server.grpcPort}`,
+      grpc.credentials.createInsecure(),
+    );
+    opened.push(reflection);
+    const info = (reflection as unknown as Record<string, Function>).ServerReflectionInfo!.call(reflection) as grpc.ClientDuplexStream<Message, Message>;
+    const reply = new Promise<Message>((resolve, reject) => {
+      info.once('data', resolve);
+      info.once('error', reject);
+    });
+    info.write({ listServices: '' });
+    const services = ((await reply).listServicesResponse as { service: { name: string }[] }).service.map((s) => s.name);
+    info.end();
+    expect(services).toEqual(expect.arrayContaining(['switchboard.v1.Switchboard', 'grpc.health.v1.Health']));
+  });
+
+  it('ends open Subscribe streams with UNAVAILABLE and where to resume when the server closes', async () => {
+    const server = await startTestServer();
+    const client = grpcClient(server);
+    await call(client, 'CreateChannel', { channel: 'news', type: 'CHANNEL_TYPE_PUBLIC' }, as('alice'));
+    await call(client, 'Publish', { channel: 'news', text: 'one' }, as('alice'));
+    const stream = new Subscription(client, { channel: 'news', since: 0 }, as('bob'));
+    await stream.live();
+    const health = new packageObject.grpc.health.v1.Health(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+    opened.push(health);
+    const watch = new Subscription(health, {}, new grpc.Metadata(), 'Watch');
+    await watch.waitUntil(() => watch.messages.length === 1);
+
+    await server.close('maintenance');
+    await watch.ended;
+    expect(watch.messages).toEqual([{ status: 'SERVING' }, { status: 'NOT_SERVING' }]);
+    const status = await stream.ended;
+    expect(status.code).toBe(grpc.status.UNAVAILABLE);
+    expect(status.details).toBe('maintenance: reconnect and subscribe again with since=1.');
+    expect(status.metadata.get('x-switchboard-error')).toEqual(['unavailable']);
+  });
+});
+
+describe('choosing transports', () => {
+  it('serves gRPC but refuses WebSocket upgrades on a node started with --transports grpc', async () => {
+    const server = await startTestServer({ overrides: { transports: loadConfig({ flags: { transports: 'grpc' } }).transports } });
+    expect(server.grpcPort).toEqual(expect.any(Number));
+    const ws = new WsTestClient(`${server.wsUrl}?user=alice`);
+    await expect(ws.opened).rejects.toThrow(/404/);
+    const client = grpcClient(server);
+    expect(await call(client, 'CreateChannel', { channel: 'only-grpc', type: 'CHANNEL_TYPE_PUBLIC' }, as('alice'))).toMatchObject({ id: 'only-grpc' });
+  });
+
+  it('opens no gRPC port on a node started with --transports ws', async () => {
+    const port = await freePort();
+    const server = await startTestServer({ overrides: { grpcPort: port, transports: loadConfig({ flags: { transports: 'ws' } }).transports } });
+    expect(server.grpcPort).toBeNull();
+    const client = grpcClient(server, port);
+    const error = await new Promise<Error | undefined>((resolve) => client.waitForReady(Date.now() + 1000, resolve));
+    expect(error?.message).toMatch(/Failed to connect|deadline/i);
+    const ws = await wsConnect(server, 'alice');
+    expect(await ws.ok('ping')).toHaveProperty('at');
+  });
+
+  it('takes grpc in the transport list and GRPC_PORT from the environment, and names an unknown transport', () => {
+    expect(loadConfig({ env: {} }).transports).toContain('grpc');
+    expect(loadConfig({ env: { GRPC_PORT: '6000' } }).grpcPort).toBe(6000);
+    expect(loadConfig({ env: {} }).grpcPort).toBe(50051);
+    expect(loadConfig({ flags: { transports: 'ws,grpc' } }).transports).toEqual(['ws', 'grpc']);
+    expect(() => loadConfig({ flags: { transports: 'ws,grcp' } })).toThrow(ConfigError);
+    expect(() => loadConfig({ flags: { transports: 'ws,grcp' } })).toThrow(/Invalid setting transports\.1/);
+  });
+});
+
+/** A port nothing listens on right now (bound, then released). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
