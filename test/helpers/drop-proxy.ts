@@ -4,7 +4,7 @@ import { type AddressInfo, type Server, type Socket, createConnection, createSer
  * A TCP proxy in front of a server, so a test can cut every connection at once the way a
  * network does (no close frame: clients see 1006). Closed when `close()` is called.
  */
-export class TcpProxy {
+export class DropProxy {
   readonly #server: Server;
   readonly #pairs = new Set<[Socket, Socket]>();
   readonly #targetPort: number;
@@ -14,9 +14,9 @@ export class TcpProxy {
     this.#targetPort = targetPort;
   }
 
-  static async start(targetPort: number): Promise<TcpProxy> {
+  static async start(targetPort: number): Promise<DropProxy> {
     const server = createServer();
-    const proxy = new TcpProxy(server, targetPort);
+    const proxy = new DropProxy(server, targetPort);
     server.on('connection', (client) => proxy.#pipe(client));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
