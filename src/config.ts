@@ -2,8 +2,19 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Transports this version can serve. */
-export const TRANSPORTS = ['ws', 'http', 'grpc', 'web'] as const;
+export const TRANSPORTS = ['ws', 'http', 'pusher', 'grpc', 'web'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
+
+/** One Pusher Channels app: what pusher-js calls the key, and what server SDKs sign with. */
+export interface PusherAppConfig {
+  readonly id: string;
+  readonly key: string;
+  readonly secret: string;
+  /** Prepended to the app's channel names in the hub; must contain ':' unless empty (see docs/pusher.md). */
+  readonly channelPrefix: string;
+  /** URLs that receive this app's webhooks in Pusher's format. */
+  readonly webhooks: readonly string[];
+}
 
 /** Every setting with its default. Overridden by a config file, then env, then flags. */
 export const defaultConfig = {
@@ -56,6 +67,19 @@ export const defaultConfig = {
   heartbeatMs: 30_000,
   /** Longest wait for clients and commits on shutdown before exiting anyway. */
   shutdownTimeoutMs: 10_000,
+  /** The Pusher Channels protocol (`/app/:key` and `/apps/:id/...`); see docs/pusher.md. */
+  pusher: {
+    /** Apps by id/key/secret. Env PUSHER_APP_ID, PUSHER_APP_KEY, PUSHER_APP_SECRET give one. */
+    apps: [] as PusherAppConfig[],
+    /** Seconds of silence before either side pings (sent to clients as `activity_timeout`). */
+    activityTimeoutSeconds: 120,
+    /** How long a ping waits for its pong before the connection is closed with 4201. */
+    pongTimeoutMs: 30_000,
+    /** Distinct users per presence channel. */
+    maxPresenceMembers: 100,
+    /** Client events a connection may send per second; more get error 4301. */
+    clientEventsPerSecond: 10,
+  },
   limits: {
     /** Largest WebSocket frame accepted; larger ones close the connection with 1009. */
     maxFrameBytes: 64 * 1024,
@@ -109,6 +133,21 @@ const configSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   heartbeatMs: positiveInt,
   shutdownTimeoutMs: positiveInt,
+  pusher: z.strictObject({
+    apps: z.array(
+      z.strictObject({
+        id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+        key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+        secret: z.string().min(8),
+        channelPrefix: z.string().regex(/^$|^[A-Za-z0-9_.@,+-]{1,32}:$/).default(''),
+        webhooks: z.array(z.url({ protocol: /^https?$/ })).default([]),
+      }),
+    ),
+    activityTimeoutSeconds: positiveInt,
+    pongTimeoutMs: positiveInt,
+    maxPresenceMembers: positiveInt,
+    clientEventsPerSecond: positiveInt,
+  }),
   limits: z.strictObject({
     maxFrameBytes: positiveInt,
     maxTextLength: positiveInt,
@@ -158,6 +197,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
   }
   const config = parsed.data as Config;
   checkAuthSettings(config);
+  checkPusherApps(config);
   if (config.auth === 'open' && !isLoopback(config.host) && !config.allowOpenAuthOnNetwork) {
     throw new ConfigError(
       `Auth mode "open" lets anyone claim any name, so it listens on loopback only; host ${config.host} needs auth "accounts" or "jwt" (or allowOpenAuthOnNetwork: true).`,
@@ -188,6 +228,16 @@ function checkAuthSettings(config: Config): void {
   }
   if (config.apiKeys.some((key) => key.length < 16)) {
     throw new ConfigError('Every API key (SWITCHBOARD_API_KEY) must be at least 16 characters.');
+  }
+}
+
+/** Pusher apps are found by id (HTTP API) and key (WebSocket) and must not share channels. */
+function checkPusherApps(config: Config): void {
+  const apps = config.pusher.apps;
+  for (const field of ['id', 'key', 'channelPrefix'] as const) {
+    if (new Set(apps.map((app) => app[field])).size !== apps.length) {
+      throw new ConfigError(`Every Pusher app needs its own ${field}; two apps share one.`);
+    }
   }
 }
 
@@ -230,6 +280,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.SWITCHBOARD_API_KEY) out.apiKeys = env.SWITCHBOARD_API_KEY.split(',').map((k) => k.trim()).filter(Boolean);
   if (env.SWITCHBOARD_ALLOWED_ORIGINS) out.allowedOrigins = env.SWITCHBOARD_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
   if (env.SWITCHBOARD_MAX_CONNECTIONS_PER_IP) out.limits = { connectionsPerIp: env.SWITCHBOARD_MAX_CONNECTIONS_PER_IP };
+  if (env.PUSHER_APP_ID || env.PUSHER_APP_KEY || env.PUSHER_APP_SECRET) {
+    const webhooks = (env.PUSHER_WEBHOOK_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+    out.pusher = { apps: [{ id: env.PUSHER_APP_ID, key: env.PUSHER_APP_KEY, secret: env.PUSHER_APP_SECRET, webhooks }] };
+  }
   if (env.SWITCHBOARD_TRANSPORTS) out.transports = splitList(env.SWITCHBOARD_TRANSPORTS);
   if (env.SWITCHBOARD_LOG_LEVEL) out.logLevel = env.SWITCHBOARD_LOG_LEVEL;
   return out;

@@ -15,6 +15,8 @@ import { registerHealthRoutes } from './transports/http/health-routes.js';
 import { httpErrorHandler } from './transports/http/http-errors.js';
 import { registerWebRoutes } from './transports/web/web-routes.js';
 import { WsTransport } from './transports/ws/ws-transport.js';
+import { registerPusherRoutes } from './transports/pusher/pusher-http-routes.js';
+import { PusherTransport } from './transports/pusher/pusher-transport.js';
 import { GrpcTransport } from './transports/grpc/grpc-transport.js';
 
 export interface RunningServer {
@@ -96,8 +98,13 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         guard,
       })
     : null;
+  const pusher = config.transports.includes('pusher')
+    ? new PusherTransport({ hub, logger, pusher: config.pusher, limits: config.limits })
+    : null;
+  if (pusher) registerPusherRoutes(app, pusher, logger);
   app.server.on('upgrade', (request, socket, head) => {
     if (ws?.handleUpgrade(request, socket, head)) return;
+    if (pusher?.handleUpgrade(request, socket, head)) return;
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
 
@@ -135,6 +142,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       deadline.unref();
       await hub.shutdown(reason);
       ws?.closeAll(reason);
+      pusher?.closeAll(reason);
       await grpc?.close(reason, config.shutdownTimeoutMs);
       await app.close();
       clearTimeout(deadline);

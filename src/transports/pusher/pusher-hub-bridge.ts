@@ -1,0 +1,109 @@
+import type { Outbound } from '../../core/delivery.js';
+import { SwitchboardError } from '../../core/errors.js';
+import type { Hub } from '../../core/hub.js';
+import type { ChannelEvent, Principal } from '../../core/types.js';
+import { type HubChannelRef, toPusherChannel } from './pusher-channel-names.js';
+
+/**
+ * How a Pusher event sits in a hub channel's log: a message with no text whose `data`
+ * holds the event name, the data string as published, and the socket to leave out.
+ */
+export interface PusherMessageData {
+  readonly pusherEvent: string;
+  readonly data: string;
+  readonly pusherSocketId?: string;
+}
+
+/** The principal the Pusher transport acts as once the app's signature has been checked. */
+export const PUSHER_SERVER: Principal = { kind: 'server', userId: 'pusher', name: 'Pusher API', roles: [] };
+
+/** A cached event older than this is a miss, as on the hosted service. */
+const CACHE_TTL_MS = 30 * 60 * 1000;
+
+export function isPusherMessageData(data: unknown): data is PusherMessageData {
+  if (typeof data !== 'object' || data === null) return false;
+  const candidate = data as Record<string, unknown>;
+  return typeof candidate.pusherEvent === 'string' && typeof candidate.data === 'string';
+}
+
+/**
+ * Publishes into hub channels on behalf of the Pusher API, creating a channel the first
+ * time it is used, so one log serves every protocol.
+ */
+export class PusherHubBridge {
+  readonly #hub: Hub;
+
+  constructor(hub: Hub) {
+    this.#hub = hub;
+  }
+
+  async publish(ref: HubChannelRef, message: PusherMessageData): Promise<ChannelEvent> {
+    const input = { channel: ref.id, data: message };
+    try {
+      return (await this.#hub.publish(PUSHER_SERVER, input)).event;
+    } catch (error) {
+      if (!(error instanceof SwitchboardError) || error.code !== 'not_found') throw error;
+      await this.ensure(ref);
+      return (await this.#hub.publish(PUSHER_SERVER, input)).event;
+    }
+  }
+
+  /** Creates the hub channel unless it exists (a concurrent creation is fine). */
+  async ensure(ref: HubChannelRef): Promise<void> {
+    if (ref.createAs === null) return;
+    try {
+      await this.#hub.getChannel(PUSHER_SERVER, ref.id);
+      return;
+    } catch (error) {
+      if (!(error instanceof SwitchboardError) || error.code !== 'not_found') throw error;
+    }
+    try {
+      await this.#hub.createChannel(PUSHER_SERVER, { id: ref.id, type: ref.createAs });
+    } catch (error) {
+      if (!(error instanceof SwitchboardError) || error.code !== 'conflict') throw error;
+    }
+  }
+
+  /** The seq to resume after so a `cache-` subscriber gets the last event, or null on a miss. */
+  async cachedSince(ref: HubChannelRef): Promise<number | null> {
+    const { events } = await this.#hub.history(PUSHER_SERVER, { channel: ref.id, limit: 1 });
+    const last = events[0];
+    if (!last || last.deletedAt !== null || Date.now() - last.createdAt > CACHE_TTL_MS) return null;
+    return last.seq - 1;
+  }
+}
+
+/**
+ * A hub message as a Pusher frame for an app's connections. Events published through the
+ * Pusher API keep their name and data; native messages arrive as `message`, `edit` or
+ * `delete` (the event's kind) with the event as JSON data. Presence and typing signals of
+ * native clients are not relayed (Pusher presence is its own, see docs/pusher.md).
+ */
+export function encodeHubEvent(prefix: string, message: Outbound): string | null {
+  if (message.type !== 'event') return null;
+  const event = message.event;
+  const channel = toPusherChannel(prefix, event.channel);
+  if (channel === null) return null;
+  if (event.kind === 'message' && isPusherMessageData(event.data)) {
+    return JSON.stringify({ event: event.data.pusherEvent, channel, data: event.data.data });
+  }
+  const data = JSON.stringify({
+    seq: event.seq,
+    id: event.id,
+    author: event.author,
+    text: event.text,
+    data: event.data,
+    replyTo: event.replyTo,
+    target: event.target,
+    createdAt: event.createdAt,
+    editedAt: event.editedAt,
+    deletedAt: event.deletedAt,
+  });
+  return JSON.stringify({ event: event.kind, channel, data });
+}
+
+/** The socket a Pusher API publish asked to leave out (`socket_id`), if any. */
+export function excludedSocketOf(message: Outbound): string | undefined {
+  if (message.type !== 'event' || !isPusherMessageData(message.event.data)) return undefined;
+  return message.event.data.pusherSocketId;
+}
