@@ -7,6 +7,8 @@ import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { createTestSchema } from './helpers/postgres.js';
+import { describeWithServices } from './helpers/services.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { type ServerFrame, WsTestClient } from './helpers/ws-test-client.js';
 
@@ -668,5 +670,56 @@ describe('auth "accounts"', () => {
     const forged = await hs256({ sub: 'alice', aud: 'switchboard', iss: 'switchboard' });
     const mallory = await connectWithToken(server, forged);
     expect(mallory.frames[0]).toMatchObject({ type: 'error', code: 'unauthorized' });
+  });
+});
+
+describeWithServices(['TEST_DATABASE_URL'], 'auth "accounts" on PostgreSQL', () => {
+  it('stores salted hashes, rotates refresh tokens and redeems a ticket once across two nodes', async () => {
+    const schema = await createTestSchema(process.env.TEST_DATABASE_URL!, 'auth');
+    try {
+      const password = 'correct horse battery staple';
+      const first = await startTestServer({ databaseUrl: schema.url, overrides: { auth: 'accounts' } });
+      const second = await startTestServer({ databaseUrl: schema.url, overrides: { auth: 'accounts' } });
+      const registered = await http(first, '/api/auth/register', { username: 'alice', password });
+      expect(registered.status).toBe(201);
+      expect(await http(second, '/api/auth/login', { username: 'alice', password: 'wrong password' })).toMatchObject({
+        status: 401,
+        body: { code: 'unauthorized' },
+      });
+      // Both nodes agree on the signing key kept in the database.
+      const alice = await connectWithToken(second, String(registered.body.accessToken));
+      expect(welcomeOf(alice)).toMatchObject({ user: 'alice' });
+
+      const rotated = await http(second, '/api/auth/refresh', { refreshToken: registered.body.refreshToken });
+      expect(rotated.status).toBe(200);
+      expect(await http(first, '/api/auth/refresh', { refreshToken: registered.body.refreshToken })).toMatchObject({
+        status: 401,
+        body: { code: 'unauthorized' },
+      });
+
+      const ticket = await http(first, '/api/tickets', {}, { authorization: `Bearer ${String(rotated.body.accessToken)}` });
+      const redeemed = open(`${second.wsUrl}?ticket=${String(ticket.body.ticket)}`);
+      expect(await redeemed.waitFor((f) => f.type === 'welcome')).toMatchObject({ user: 'alice' });
+      const again = open(`${first.wsUrl}?ticket=${String(ticket.body.ticket)}`);
+      expect(await again.waitFor((f) => f.type === 'error')).toMatchObject({ code: 'unauthorized' });
+
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: schema.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ password_hash: string }>('select password_hash from accounts');
+        expect(rows).toHaveLength(1);
+        expect(rows[0]!.password_hash).toMatch(/^scrypt\$15\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+        const leaked = await client.query('select 1 from refresh_tokens where token_hash = $1', [rotated.body.refreshToken]);
+        expect(leaked.rowCount).toBe(0);
+      } finally {
+        await client.end();
+      }
+      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await first.close();
+      await second.close();
+    } finally {
+      await schema.drop();
+    }
   });
 });
