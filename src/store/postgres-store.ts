@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 
@@ -36,9 +36,11 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Kysel
     types,
     connectionTimeoutMillis: 5_000,
   });
-  // An idle client that loses its server (PostgreSQL restarted) emits 'error' on the pool;
-  // the next query reconnects, so it is not fatal.
+  // A client that loses its server (PostgreSQL restarted, network cut) emits 'error': on
+  // the pool while idle, on itself while checked out between queries. Unhandled, either
+  // would crash the node; the query in flight fails on its own and the next reconnects.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const store = new KyselyStore(db, {
     name: 'postgres',
@@ -47,18 +49,19 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Kysel
     // Kysely's destroy() already ends the pool.
     close: async () => {},
   });
+  // The lock is held on a connection of its own, so migrating never waits for it in the pool.
+  const lock = new pg.Client({ connectionString: options.url });
+  lock.on('error', () => {});
   try {
-    await db.connection().execute(async (connection) => {
-      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(connection);
-      try {
-        await store.migrate();
-      } finally {
-        await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(connection);
-      }
-    });
+    await lock.connect();
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await store.migrate();
   } catch (error) {
     await store.close().catch(() => {});
     throw error;
+  } finally {
+    // Ending the session releases the advisory lock.
+    await lock.end().catch(() => {});
   }
   return store;
 }
