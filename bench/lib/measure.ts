@@ -1,0 +1,122 @@
+import type { ServerUnderTest } from './server-process.js';
+import { type LatencySummary, mergeCounts, round, sleep, sum, summarize } from './stats.js';
+import type { Worker, WorkerPool } from './worker-pool.js';
+import type { PublishRequest, PublishSummary, WorkerStats } from './worker-protocol.js';
+
+export interface Totals {
+  readonly deliveries: number;
+  readonly bytes: number;
+  readonly frames: number;
+  readonly open: number;
+  readonly clients: number;
+  readonly closeCodes: Record<string, number>;
+  readonly latencies: number[];
+  readonly at: number;
+  readonly cpu: number;
+}
+
+export async function totals(pool: WorkerPool, server: ServerUnderTest): Promise<Totals> {
+  const all = await pool.all<WorkerStats>({ op: 'stats' });
+  return {
+    deliveries: sum(all.map((s) => s.deliveries)),
+    bytes: sum(all.map((s) => s.bytes)),
+    frames: sum(all.map((s) => s.frames)),
+    open: sum(all.map((s) => s.open)),
+    clients: sum(all.map((s) => s.clients)),
+    closeCodes: mergeCounts(all.map((s) => s.closeCodes)),
+    latencies: all.flatMap((s) => s.latencies),
+    at: performance.now(),
+    cpu: server.cpuSeconds(),
+  };
+}
+
+/**
+ * Waits until the clients stop receiving frames (a subscribe storm sends presence to
+ * everyone already there), so a measurement starts from a quiet server. Bounded.
+ */
+export async function settle(pool: WorkerPool, server: ServerUnderTest, timeoutMs = 120_000): Promise<{ millis: number; frames: number }> {
+  const started = performance.now();
+  let last = -1;
+  let quiet = 0;
+  let frames = 0;
+  while (performance.now() - started < timeoutMs) {
+    frames = (await totals(pool, server)).frames;
+    quiet = frames === last ? quiet + 1 : 0;
+    if (quiet >= 2) break;
+    last = frames;
+    await sleep(500);
+  }
+  return { millis: round(performance.now() - started), frames };
+}
+
+export interface StepResult {
+  readonly label: string;
+  readonly mode: PublishRequest['mode'];
+  /** Publishes per second asked for (rate mode). */
+  readonly targetRate: number | null;
+  readonly seconds: number;
+  readonly publishesPerSec: number;
+  readonly deliveriesPerSec: number;
+  /** Deliveries received (after a bounded drain) over acked publishes x receivers. */
+  readonly completeness: number;
+  readonly latency: LatencySummary;
+  readonly ackLatency: LatencySummary;
+  readonly serverCpuPercent: number;
+  readonly serverRssMiB: number;
+  readonly bytesPerDelivery: number;
+  readonly refusals: Record<string, number>;
+  readonly unanswered: number;
+  readonly closeCodes: Record<string, number>;
+}
+
+/**
+ * One measured step: publishes for `seconds` while the subscribers count, snapshots the
+ * counters at the end of the window (the rate), then waits (bounded) for the deliveries
+ * still in flight (completeness and the latency of every probed message).
+ */
+export async function measureStep(options: {
+  label: string;
+  request: PublishRequest;
+  publisher: Worker;
+  pool: WorkerPool;
+  server: ServerUnderTest;
+  receivers: number;
+}): Promise<StepResult> {
+  const { request, pool, server } = options;
+  const before = await totals(pool, server);
+  const publishing = options.publisher.call<PublishSummary>(request);
+  await sleep(request.seconds * 1000);
+  const end = await totals(pool, server);
+  const published = await publishing;
+  const expected = published.acked * options.receivers;
+  let after = end;
+  const drainUntil = performance.now() + 10_000;
+  let previous = -1;
+  const latencies = [...end.latencies];
+  while (performance.now() < drainUntil) {
+    after = await totals(pool, server);
+    latencies.push(...after.latencies);
+    if (after.deliveries - before.deliveries >= expected || after.deliveries === previous) break;
+    previous = after.deliveries;
+    await sleep(250);
+  }
+  const windowSeconds = (end.at - before.at) / 1000;
+  const delivered = after.deliveries - before.deliveries;
+  return {
+    label: options.label,
+    mode: request.mode,
+    targetRate: request.mode === 'rate' ? request.rate : null,
+    seconds: round(windowSeconds, 2),
+    publishesPerSec: round(published.ackedInWindow / (published.elapsedMs / 1000)),
+    deliveriesPerSec: round((end.deliveries - before.deliveries) / windowSeconds),
+    completeness: expected === 0 ? 1 : round(delivered / expected, 4),
+    latency: summarize(latencies),
+    ackLatency: summarize(published.ackLatencies),
+    serverCpuPercent: round(((end.cpu - before.cpu) / windowSeconds) * 100),
+    serverRssMiB: round(server.rssBytes() / 2 ** 20, 1),
+    bytesPerDelivery: delivered === 0 ? 0 : round((after.bytes - before.bytes) / delivered),
+    refusals: published.refusals,
+    unanswered: published.unanswered,
+    closeCodes: after.closeCodes,
+  };
+}

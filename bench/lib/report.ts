@@ -1,0 +1,167 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChatResult } from '../scenarios/chat.js';
+import type { ConnectionsResult } from '../scenarios/connections.js';
+import type { DurableResult } from '../scenarios/durable.js';
+import type { FanoutServerResult } from '../scenarios/fanout.js';
+import type { ResumeResult } from '../scenarios/resume.js';
+import type { MachineInfo } from './machine.js';
+import type { StepResult } from './measure.js';
+
+const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
+
+export interface RunRecord {
+  readonly scenario: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly command: string;
+  readonly machine: MachineInfo & { readonly loadAverageAtEnd: readonly number[] };
+  readonly options: Record<string, unknown>;
+  readonly results: unknown;
+}
+
+/** Writes `<scenario>-<time>.json` and `.md` to bench/results/ and returns their paths. */
+export function writeResults(record: RunRecord): string[] {
+  mkdirSync(RESULTS, { recursive: true });
+  const stamp = record.startedAt.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+  const base = join(RESULTS, `${record.scenario}-${stamp}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify(record, null, 2)}\n`);
+  writeFileSync(`${base}.md`, renderMarkdown(record));
+  const files = [`${base}.json`, `${base}.md`];
+  const svg = renderSvg(record);
+  if (svg) {
+    writeFileSync(`${base}.svg`, svg);
+    files.push(`${base}.svg`);
+  }
+  return files;
+}
+
+export function renderMarkdown(record: RunRecord): string {
+  const m = record.machine;
+  const lines = [
+    `# ${record.scenario}: ${record.startedAt}`,
+    '',
+    `\`${record.command}\``,
+    '',
+    `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}; load average ${m.loadAverage.join(' ')} at start, ${m.loadAverageAtEnd.join(' ')} at the end.`,
+    '',
+    ...renderTables(record),
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function renderTables(record: RunRecord): string[] {
+  switch (record.scenario) {
+    case 'fanout':
+      return fanoutTable(record.results as FanoutServerResult[]);
+    case 'durable':
+      return durableTable(record.results as DurableResult[]);
+    case 'connections':
+      return connectionsTable(record.results as ConnectionsResult[]);
+    case 'chat':
+      return chatTable(record.results as ChatResult[]);
+    case 'resume':
+      return resumeTable(record.results as ResumeResult);
+    default:
+      return ['```json', JSON.stringify(record.results, null, 2), '```'];
+  }
+}
+
+const ms = (value: number | null) => (value === null ? '-' : String(value));
+
+function fanoutTable(results: FanoutServerResult[]): string[] {
+  const out = [
+    '| server | subscribers | step | publishes/s | deliveries/s | p50 ms | p99 ms | p999 ms | complete | server CPU | server RSS MiB | bytes/delivery |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const result of results) {
+    if (result.error) out.push(`| ${result.server} | ${result.subscribers} | failed: ${result.error} | | | | | | | | | |`);
+    for (const step of result.steps) out.push(stepRow(result, step));
+  }
+  out.push('', '| server | subscribers | connect/s | setup settled (ms) | best sustained deliveries/s (p99 within bound) |', '| --- | ---: | ---: | ---: | ---: |');
+  for (const result of results) {
+    const best = result.bestSustained;
+    out.push(
+      `| ${result.server} | ${result.subscribers} | ${result.connect.perSecond} | ${result.settleMillis} | ${best ? `${best.deliveriesPerSec} (at ${best.label}, p99 ${best.latency.p99} ms)` : '-'} |`,
+    );
+  }
+  return out;
+}
+
+function durableTable(results: DurableResult[]): string[] {
+  const out = ['| store | publishers x window | acked publishes/s | ack p50 ms | ack p99 ms | server CPU | refused |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |'];
+  for (const result of results) {
+    if (result.skipped || result.error) out.push(`| ${result.store} | ${result.skipped ? `skipped: ${result.skipped}` : `failed: ${result.error}`} | | | | | |`);
+    for (const step of result.steps) {
+      const refused = Object.values(step.refusals).reduce((n, v) => n + v, 0) + step.unanswered;
+      out.push(`| ${result.store} | ${step.publishers} x ${step.window} | ${step.ackedPerSec} | ${ms(step.ackLatency.p50)} | ${ms(step.ackLatency.p99)} | ${step.serverCpuPercent}% | ${refused} |`);
+    }
+  }
+  return out;
+}
+
+function connectionsTable(results: ConnectionsResult[]): string[] {
+  const out = ['| server | connections | connected | connects/s | RSS before MiB | RSS after MiB | KiB per connection |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  for (const r of results) {
+    out.push(`| ${r.server} | ${r.connections} | ${r.connected}${r.error ? ` (failed: ${r.error})` : ''} | ${r.connectPerSec} | ${r.rssBeforeMiB} | ${r.rssAfterMiB} | ${r.kibPerConnection} |`);
+  }
+  return out;
+}
+
+function chatTable(results: ChatResult[]): string[] {
+  const out = [
+    '| server | users | channels | connects/s | publishes/s | deliveries/s | p50 ms | p99 ms | p999 ms | complete | server CPU | server RSS MiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of results) {
+    out.push(
+      `| ${r.server}${r.error ? ` (failed: ${r.error})` : ''} | ${r.connected}/${r.connections} | ${r.channels} | ${r.connectPerSec} | ${r.publishesPerSec} | ${r.deliveriesPerSec} | ${ms(r.latency.p50)} | ${ms(r.latency.p99)} | ${ms(r.latency.p999)} | ${(r.completeness * 100).toFixed(1)}% | ${r.serverCpuPercent}% | ${r.serverRssMiB} |`,
+    );
+  }
+  return out;
+}
+
+function resumeTable(r: ResumeResult): string[] {
+  return [
+    '| subscribers | missed | restart ms | all caught up ms | per client p50 / p99 ms | caught up | exactly what they missed | failed |',
+    '| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+    `| ${r.subscribers} | ${r.missed} | ${r.restartMillis} | ${r.allCaughtUpMillis} | ${ms(r.perClientCaughtUp.p50)} / ${ms(r.perClientCaughtUp.p99)} | ${r.caughtUp} | ${r.exact} | ${r.failed}${r.firstError ? ` (${r.firstError})` : ''} |`,
+  ];
+}
+
+function stepRow(result: FanoutServerResult, step: StepResult): string {
+  return `| ${result.server} | ${result.subscribers} | ${step.label} | ${step.publishesPerSec} | ${step.deliveriesPerSec} | ${ms(step.latency.p50)} | ${ms(step.latency.p99)} | ${ms(step.latency.p999)} | ${(step.completeness * 100).toFixed(1)}% | ${step.serverCpuPercent}% | ${step.serverRssMiB} | ${step.bytesPerDelivery} |`;
+}
+
+/** A bar chart of the best sustained deliveries/s per server (fanout only). */
+function renderSvg(record: RunRecord): string | null {
+  if (record.scenario !== 'fanout') return null;
+  const results = record.results as FanoutServerResult[];
+  const bars = results.map((r) => ({
+    label: `${r.server} (${r.subscribers} subs)`,
+    value: r.bestSustained?.deliveriesPerSec ?? Math.max(0, ...r.steps.map((s) => s.deliveriesPerSec)),
+    sustained: r.bestSustained !== null,
+  }));
+  if (bars.length === 0) return null;
+  const max = Math.max(1, ...bars.map((b) => b.value));
+  const width = 640;
+  const rowHeight = 36;
+  const left = 200;
+  const height = 50 + bars.length * rowHeight;
+  const rows = bars.map((bar, k) => {
+    const y = 40 + k * rowHeight;
+    const w = Math.round(((width - left - 120) * bar.value) / max);
+    return (
+      `<text x="${left - 8}" y="${y + 18}" text-anchor="end">${bar.label}</text>` +
+      `<rect x="${left}" y="${y}" width="${w}" height="24" fill="${bar.sustained ? '#3b82f6' : '#9ca3af'}"/>` +
+      `<text x="${left + w + 6}" y="${y + 18}">${bar.value.toLocaleString('en-US')}/s</text>`
+    );
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">
+<text x="10" y="22" font-weight="bold">Fan-out: deliveries per second (${record.startedAt}; grey: no rate step held p99 within bound, best window figure shown)</text>
+${rows.join('\n')}
+</svg>
+`;
+}

@@ -1,0 +1,164 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServerKind } from './targets.js';
+
+/**
+ * Settings the benchmark gives Switchboard. The per-connection message rate (default
+ * 100/s) and the per-IP connection cap (default 256) exist to stop abuse from the open
+ * internet; one publisher pushing tens of thousands of messages a second and thousands of
+ * clients from 127.0.0.1 would hit them at once. Everything else stays at its default.
+ */
+export const SWITCHBOARD_BENCH_CONFIG = {
+  logLevel: 'warn',
+  limits: { messagesPerSecond: 1_000_000, messageBurst: 1_000_000, connectionsPerIp: 1_000_000 },
+} as const;
+
+export interface ServerOptions {
+  readonly kind: ServerKind;
+  /** `src` runs TypeScript through tsx; `dist` runs the build (`npm run build` first). */
+  readonly build: 'src' | 'dist';
+  /** Switchboard only: a database URL; default a fresh SQLite file under os.tmpdir(). */
+  readonly databaseUrl?: string;
+  readonly port?: number;
+}
+
+export interface ServerUnderTest {
+  readonly kind: ServerKind;
+  readonly port: number;
+  readonly pid: number;
+  readonly databaseUrl: string | null;
+  readonly command: string;
+  /** CPU seconds (user + system) the server has used so far. */
+  cpuSeconds(): number;
+  /** Resident set size in bytes. */
+  rssBytes(): number;
+  /** SIGTERM, then SIGKILL after a grace period. Keeps the temporary directory. */
+  stop(): Promise<void>;
+  /** Stops the server and removes its temporary directory. */
+  dispose(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts one server under test in its own process and waits until it accepts connections. */
+export async function startServerProcess(options: ServerOptions, dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'))): Promise<ServerUnderTest> {
+  const port = options.port ?? (await freePort());
+  const tsx = options.build === 'src' ? ['--import', 'tsx'] : [];
+  let args: string[];
+  let databaseUrl: string | null = null;
+  switch (options.kind) {
+    case 'switchboard': {
+      const configFile = join(dir, 'bench-config.json');
+      writeFileSync(configFile, JSON.stringify(SWITCHBOARD_BENCH_CONFIG));
+      databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'bench.db')}`;
+      const cli = options.build === 'src' ? 'src/cli.ts' : 'dist/cli.js';
+      args = [...tsx, cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--database', databaseUrl, '--config', configFile];
+      break;
+    }
+    case 'socketio':
+      args = ['--import', 'tsx', 'bench/peers/socketio-server.ts', String(port)];
+      break;
+    case 'ws':
+      args = ['--import', 'tsx', 'bench/peers/ws-broadcast-server.ts', String(port)];
+      break;
+  }
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORT: '', DATABASE_URL: '' } });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await waitForPort(port, child, () => stderr);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  const pid = child.pid!;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    kind: options.kind,
+    port,
+    pid,
+    databaseUrl: databaseUrl?.startsWith('sqlite:') ? 'sqlite (temporary file)' : databaseUrl ? redact(databaseUrl) : null,
+    command: `node ${args.join(' ')}`.replaceAll(dir, '$TMP'),
+    cpuSeconds: () => cpuSecondsOf(pid),
+    rssBytes: () => rssBytesOf(pid),
+    stop,
+    async dispose() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr().trim()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`server did not listen on ${port} within 60 s: ${stderr().trim()}`);
+}
+
+const CLOCK_TICKS = 100;
+
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command name: utime is field 14 and stime 15 of the whole line.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function rssBytesOf(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /VmRSS:\s+(\d+) kB/.exec(status);
+    return match ? Number(match[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres';
+  }
+}

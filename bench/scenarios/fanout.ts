@@ -1,0 +1,146 @@
+import { measureStep, settle, type StepResult, totals } from '../lib/measure.js';
+import { startServerProcess } from '../lib/server-process.js';
+import { round } from '../lib/stats.js';
+import type { ServerKind } from '../lib/targets.js';
+import { Worker, WorkerPool } from '../lib/worker-pool.js';
+import type { ClientSpec, ConnectSummary } from '../lib/worker-protocol.js';
+
+export interface FanoutOptions {
+  readonly servers: readonly ServerKind[];
+  readonly subscribers: number;
+  /** Subscribers that decode and time every message; the rest count bytes. */
+  readonly probes: number;
+  readonly workers: number;
+  readonly build: 'src' | 'dist';
+  /** `window`: as fast as acks allow; `rates`: fixed rates rising until p99 passes maxP99Ms. */
+  readonly modes: readonly ('window' | 'rates')[];
+  readonly window: number;
+  /** Publishes per second per step; empty: derived from target deliveries per second. */
+  readonly rates: readonly number[];
+  readonly stepSeconds: number;
+  readonly payloadBytes: number;
+  readonly maxP99Ms: number;
+}
+
+export interface FanoutServerResult {
+  readonly server: ServerKind;
+  readonly command: string;
+  readonly subscribers: number;
+  readonly connect: ConnectSummary & { readonly perSecond: number };
+  readonly settleMillis: number;
+  readonly setupFrames: number;
+  readonly steps: StepResult[];
+  /** The highest deliveries/s of a rate step with p99 within the bound and nothing lost. */
+  readonly bestSustained: StepResult | null;
+  readonly error?: string;
+}
+
+/** Target deliveries per second for the rising steps; the publish rate is this over N. */
+const DELIVERY_TARGETS = [25_000, 50_000, 100_000, 150_000, 200_000, 300_000, 400_000, 600_000];
+
+export function ratesFor(subscribers: number, explicit: readonly number[]): number[] {
+  if (explicit.length > 0) return [...explicit];
+  return DELIVERY_TARGETS.map((target) => Math.max(1, Math.round(target / subscribers)));
+}
+
+export async function runFanout(options: FanoutOptions, log: (line: string) => void): Promise<FanoutServerResult[]> {
+  const results: FanoutServerResult[] = [];
+  for (const kind of options.servers) {
+    log(`fanout: ${kind}, ${options.subscribers} subscribers`);
+    results.push(await fanoutOne(kind, options, log));
+  }
+  return results;
+}
+
+async function fanoutOne(kind: ServerKind, options: FanoutOptions, log: (line: string) => void): Promise<FanoutServerResult> {
+  const server = await startServerProcess({ kind, build: options.build });
+  const pool = new WorkerPool(options.workers);
+  const publisher = new Worker(options.workers);
+  const channel = 'bench-fanout';
+  const steps: StepResult[] = [];
+  try {
+    await publisher.call({ op: 'openPublishers', kind, port: server.port, channels: [channel], count: 1, create: true });
+    const specs: ClientSpec[] = Array.from({ length: options.subscribers }, (_, k) => ({
+      user: `sub-${k}`,
+      channel,
+      probe: k < options.probes,
+    }));
+    const parts = WorkerPool.spread(specs, options.workers);
+    const connected = await pool.all<ConnectSummary>((worker) => ({
+      op: 'connect',
+      kind,
+      port: server.port,
+      clients: parts[worker.index]!,
+      concurrency: 50,
+    }));
+    const millis = Math.max(...connected.map((c) => c.millis));
+    const connect = {
+      connected: connected.reduce((n, c) => n + c.connected, 0),
+      failed: connected.reduce((n, c) => n + c.failed, 0),
+      firstError: connected.find((c) => c.firstError)?.firstError ?? null,
+      millis: round(millis),
+      perSecond: round((options.subscribers / millis) * 1000),
+    };
+    log(`  connected ${connect.connected}/${options.subscribers} in ${connect.millis} ms${connect.firstError ? ` (first error: ${connect.firstError})` : ''}`);
+    const settled = await settle(pool, server);
+    log(`  settled after ${settled.millis} ms (${settled.frames} setup frames)`);
+    const receivers = (await totals(pool, server)).open;
+
+    if (options.modes.includes('window')) {
+      const step = await measureStep({
+        label: `window ${options.window}`,
+        request: { op: 'publish', mode: 'window', window: options.window, seconds: options.stepSeconds, payloadBytes: options.payloadBytes },
+        publisher,
+        pool,
+        server,
+        receivers,
+      });
+      steps.push(step);
+      log(`  ${describeStep(step)}`);
+    }
+    let bestSustained: StepResult | null = null;
+    if (options.modes.includes('rates')) {
+      for (const rate of ratesFor(options.subscribers, options.rates)) {
+        const step = await measureStep({
+          label: `${rate}/s`,
+          request: { op: 'publish', mode: 'rate', rate, window: 10_000, seconds: options.stepSeconds, payloadBytes: options.payloadBytes },
+          publisher,
+          pool,
+          server,
+          receivers,
+        });
+        steps.push(step);
+        log(`  ${describeStep(step)}`);
+        const sustained = step.latency.p99 !== null && step.latency.p99 <= options.maxP99Ms && step.completeness >= 0.999 && step.publishesPerSec >= rate * 0.95;
+        if (!sustained) break;
+        if (!bestSustained || step.deliveriesPerSec > bestSustained.deliveriesPerSec) bestSustained = step;
+      }
+    }
+    return { server: kind, command: server.command, subscribers: options.subscribers, connect, settleMillis: settled.millis, setupFrames: settled.frames, steps, bestSustained };
+  } catch (error) {
+    log(`  failed: ${(error as Error).message}`);
+    return {
+      server: kind,
+      command: server.command,
+      subscribers: options.subscribers,
+      connect: { connected: 0, failed: options.subscribers, firstError: null, millis: 0, perSecond: 0 },
+      settleMillis: 0,
+      setupFrames: 0,
+      steps,
+      bestSustained: null,
+      error: (error as Error).message,
+    };
+  } finally {
+    await pool.all({ op: 'closeAll' }).catch(() => {});
+    await Promise.all([pool.exit(), publisher.exit()]);
+    await server.dispose();
+  }
+}
+
+export function describeStep(step: StepResult): string {
+  return (
+    `${step.label}: ${step.publishesPerSec} publishes/s, ${step.deliveriesPerSec} deliveries/s, ` +
+    `p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, complete ${(step.completeness * 100).toFixed(1)}%, ` +
+    `server CPU ${step.serverCpuPercent}%, RSS ${step.serverRssMiB} MiB`
+  );
+}
