@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, TRANSPORTS } from './config.js';
 import { SwitchboardError } from './core/errors.js';
 import { startServer, StartupError } from './server.js';
 
@@ -17,7 +17,9 @@ Options for serve (each overrides the environment variable in brackets):
                       default sqlite:./data/switchboard.db)
   --redis URL         Redis for a cluster; unset: one node (REDIS_URL)
   --auth MODE         open | accounts | jwt (SWITCHBOARD_AUTH; default open)
-  --transports LIST   comma list of ws,http, or all (SWITCHBOARD_TRANSPORTS; default all)
+  --transports LIST   comma list of ${TRANSPORTS.join(',')}, or all
+                      (SWITCHBOARD_TRANSPORTS; default all; gRPC listens on GRPC_PORT,
+                      default 50051)
   --config FILE       a JSON file of settings (see docs/configuration.md)
 `;
 
