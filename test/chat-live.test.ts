@@ -1,0 +1,158 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { MemoryBroker } from '../src/broker/memory-broker.js';
+import { MemoryBus } from '../src/broker/memory-bus.js';
+import { startTestServer } from './helpers/test-server.js';
+import { type ServerFrame, WsTestClient } from './helpers/ws-test-client.js';
+
+/** Live lists, offline catch-up, and chat notices across two nodes. */
+const clients: WsTestClient[] = [];
+async function connect(url: string, user: string): Promise<WsTestClient> {
+  const client = await WsTestClient.connect(url, user);
+  clients.push(client);
+  return client;
+}
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+const listFrames = (client: WsTestClient, list: string) =>
+  client.frames.filter((f) => f.type === 'list' && f.list === list) as (ServerFrame & {
+    action: string;
+    channel?: string;
+    item: Record<string, unknown>;
+  })[];
+
+describe('live lists', () => {
+  it('sends the channel list as a snapshot, then adds and removals the user may see', async () => {
+    const server = await startTestServer();
+    const alice = await connect(server.wsUrl, 'alice');
+    const bob = await connect(server.wsUrl, 'bob');
+    await bob.ok('channel.create', { channel: 'old-news', channelType: 'public' });
+    const snapshot = await alice.ok<{ list: string; items: { id: string }[] }>('list.subscribe', { list: 'channels' });
+    expect(snapshot.items.map((c) => c.id)).toEqual(['old-news']);
+
+    await bob.ok('channel.create', { channel: 'hidden', channelType: 'private' });
+    await bob.ok('channel.create', { channel: 'fresh', channelType: 'public' });
+    await alice.waitUntil(() => listFrames(alice, 'channels').length === 1);
+    expect(listFrames(alice, 'channels')[0]).toMatchObject({ action: 'add', item: { id: 'fresh', type: 'public' } });
+
+    // Being added to the private channel makes it appear; being removed makes it go.
+    await bob.ok('members.add', { channel: 'hidden', user: 'alice' });
+    await alice.waitUntil(() => listFrames(alice, 'channels').length === 2);
+    expect(listFrames(alice, 'channels')[1]).toMatchObject({ action: 'add', item: { id: 'hidden' } });
+    await bob.ok('members.remove', { channel: 'hidden', user: 'alice' });
+    await alice.waitUntil(() => listFrames(alice, 'channels').length === 3);
+    expect(listFrames(alice, 'channels')[2]).toMatchObject({ action: 'remove', item: { id: 'hidden' } });
+
+    // A DM between others never shows up for alice.
+    await bob.ok('channel.create', { channelType: 'direct', members: ['carol'] });
+    await bob.ok('channel.create', { channel: 'last', channelType: 'public' });
+    await alice.waitUntil(() => listFrames(alice, 'channels').length === 4);
+    expect(listFrames(alice, 'channels').map((f) => f.item.id)).toEqual(['fresh', 'hidden', 'hidden', 'last']);
+
+    await alice.ok('list.unsubscribe', { list: 'channels' });
+    await bob.ok('channel.create', { channel: 'after', channelType: 'public' });
+    await alice.ok('ping');
+    expect(listFrames(alice, 'channels').map((f) => f.item.id)).not.toContain('after');
+    expect(await alice.request('list.unsubscribe', { list: 'channels' })).toMatchObject({ code: 'not_found' });
+  });
+
+  it("follows a channel's members and users' profiles, and refuses lists the user may not read", async () => {
+    const server = await startTestServer();
+    const alice = await connect(server.wsUrl, 'alice');
+    const bob = await connect(server.wsUrl, 'bob');
+    const eve = await connect(server.wsUrl, 'eve');
+    await alice.ok('channel.create', { channel: 'room', channelType: 'public' });
+    await alice.ok('channel.create', { channel: 'secret', channelType: 'private' });
+    const members = await alice.ok<{ items: { user: string }[] }>('list.subscribe', { list: 'members', channel: 'room' });
+    expect(members.items.map((m) => m.user)).toEqual(['alice']);
+    expect(await eve.request('list.subscribe', { list: 'members', channel: 'secret' })).toMatchObject({
+      code: 'forbidden',
+    });
+    expect(await eve.request('list.subscribe', { list: 'members' })).toMatchObject({ code: 'bad_request' });
+
+    await bob.ok('channel.join', { channel: 'room' });
+    await alice.waitUntil(() => listFrames(alice, 'members').length === 1);
+    await bob.ok('channel.leave', { channel: 'room' });
+    await alice.waitUntil(() => listFrames(alice, 'members').length === 2);
+    expect(listFrames(alice, 'members').map((f) => [f.action, f.channel, f.item.user])).toEqual([
+      ['add', 'room', 'bob'],
+      ['remove', 'room', 'bob'],
+    ]);
+
+    const users = await eve.ok<{ items: { user: string; status: string }[] }>('list.subscribe', {
+      list: 'users',
+      users: ['bob', 'nobody'],
+    });
+    expect(users.items).toEqual([{ user: 'bob', name: 'bob', status: 'online', lastSeen: null }]);
+    await bob.ok('status.set', { status: 'away' });
+    await eve.waitUntil(() => listFrames(eve, 'users').length === 1);
+    expect(listFrames(eve, 'users')[0]).toMatchObject({ action: 'update', item: { user: 'bob', status: 'away' } });
+    // Nothing about the private channel reached eve on any list.
+    expect(eve.frames.filter((f) => f.type === 'list' && JSON.stringify(f).includes('secret'))).toEqual([]);
+  });
+});
+
+describe('offline catch-up', () => {
+  it('tells a returning user what changed since they were last seen: unread channels, DMs, mentions', async () => {
+    const server = await startTestServer();
+    const alice = await connect(server.wsUrl, 'alice');
+    let bob = await connect(server.wsUrl, 'bob');
+    await alice.ok('channel.create', { channel: 'news', channelType: 'public' });
+    await bob.ok('channel.join', { channel: 'news' });
+    await alice.ok('publish', { channel: 'news', text: 'seen before' });
+    await bob.ok('read.mark', { channel: 'news', seq: 1 });
+    await alice.ok('contacts.add', { user: 'bob' });
+    await bob.close();
+    await alice.waitUntil(() => alice.frames.some((f) => f.type === 'status' && f.user === 'bob' && f.status === 'offline'));
+
+    const dm = await alice.ok<{ id: string }>('channel.create', { channelType: 'direct', members: ['bob'] });
+    await alice.ok('publish', { channel: dm.id, text: 'are you there?' });
+    await alice.ok('publish', { channel: 'news', text: 'news one' });
+    await alice.ok('publish', { channel: 'news', text: 'news two for @bob' });
+    bob = await connect(server.wsUrl, 'bob');
+    await bob.ok('subscribe', { channel: 'user:bob', since: 0 });
+    await bob.waitUntil(() => bob.events('user:bob').length === 1);
+
+    type CatchUp = {
+      lastSeen: number | null;
+      channels: { channel: string; unread: number }[];
+      directs: { channel: { id: string }; latest: { text: string } }[];
+      mentions: { data: { channel: string; text: string } }[];
+    };
+    const caughtUp = await bob.ok<CatchUp>('catchup');
+    expect(typeof caughtUp.lastSeen).toBe('number');
+    expect(caughtUp.channels.map((c) => [c.channel, c.unread])).toEqual([
+      [dm.id, 1],
+      ['news', 2],
+      ['user:bob', 1],
+    ]);
+    expect(caughtUp.directs.map((d) => [d.channel.id, d.latest.text])).toEqual([[dm.id, 'are you there?']]);
+    expect(caughtUp.mentions.map((m) => [m.data.channel, m.data.text])).toEqual([['news', 'news two for @bob']]);
+  });
+});
+
+describe('chat notices across nodes', () => {
+  it('carries status and live-list changes to sessions on another node', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-chat-nodes-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const databaseUrl = `sqlite:${join(dir, 'shared.db')}`;
+    const bus = new MemoryBus();
+    const one = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
+    const two = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
+
+    const alice = await connect(one.wsUrl, 'alice');
+    const bob = await connect(two.wsUrl, 'bob');
+    await alice.ok('contacts.add', { user: 'bob' });
+    await alice.ok('list.subscribe', { list: 'channels' });
+    await bob.ok('status.set', { status: 'away' });
+    await alice.waitUntil(() => alice.frames.some((f) => f.type === 'status' && f.user === 'bob' && f.status === 'away'));
+    await bob.ok('channel.create', { channel: 'from-two', channelType: 'public' });
+    await alice.waitUntil(() => listFrames(alice, 'channels').some((f) => f.item.id === 'from-two'));
+    await bob.close();
+    await alice.waitUntil(() => alice.frames.some((f) => f.type === 'status' && f.user === 'bob' && f.status === 'offline'));
+  });
+});
