@@ -5,6 +5,8 @@ import type { Channel, ChannelAuthorizationCallback } from 'pusher-js';
 import type PusherModule from 'pusher-js/types/src/core/pusher.js';
 import PusherServer from 'pusher';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { WebSocket } from 'ws';
+import { loadConfig } from '../src/config.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { WsTestClient } from './helpers/ws-test-client.js';
 
@@ -195,6 +197,61 @@ describe('the Pusher HTTP API', () => {
     expect(good.status).toBe(200);
   });
 
+  it('checks every batch item before publishing any', async () => {
+    const server = await startPusherServer();
+    const response = await signedPost(
+      server,
+      '/batch_events',
+      JSON.stringify({ batch: [{ channel: 'fine', name: 'e', data: '{}' }, { channel: 'not=here', name: 'e', data: '{}' }] }),
+    );
+    expect(response.status).toBe(400);
+    const nothing = await server.hub
+      .history({ kind: 'server', userId: 't', name: 't', roles: [] }, { channel: 'fine' })
+      .catch((error: { code: string }) => error.code);
+    expect(nothing).toBe('not_found');
+  });
+
+  it('relays private-encrypted events as ciphertext, never decrypting them', async () => {
+    const server = await startPusherServer();
+    const masterKey = Buffer.alloc(32, 7).toString('base64');
+    const sdk = new PusherServer({
+      appId: APP.id,
+      key: APP.key,
+      secret: APP.secret,
+      host: '127.0.0.1',
+      port: String(server.port),
+      useTLS: false,
+      encryptionMasterKeyBase64: masterKey,
+    });
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/app/${APP.key}?protocol=7`);
+    const frames: { event: string; channel?: string; data: string }[] = [];
+    const waitFor = (event: string) =>
+      within(
+        new Promise<{ data: string }>((resolve) => {
+          const check = () => {
+            const found = frames.find((f) => f.event === event);
+            if (found) resolve(found);
+            else socket.once('message', check);
+          };
+          check();
+        }),
+        event,
+      );
+    socket.on('message', (data) => frames.push(JSON.parse(String(data)) as (typeof frames)[number]));
+    const { socket_id: socketId } = JSON.parse((await waitFor('pusher:connection_established')).data) as { socket_id: string };
+    const auth = sdk.authorizeChannel(socketId, 'private-encrypted-vault');
+    expect(auth.shared_secret).toBeTruthy();
+    socket.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'private-encrypted-vault', auth: auth.auth } }));
+    await waitFor('pusher_internal:subscription_succeeded');
+    await sdk.trigger('private-encrypted-vault', 'secret', { pin: 1234 });
+    const received = await waitFor('secret');
+    expect(received.data).not.toContain('1234');
+    expect(Object.keys(JSON.parse(received.data) as object).sort()).toEqual(['ciphertext', 'nonce']);
+    const stored = await server.hub.history({ kind: 'server', userId: 't', name: 't', roles: [] }, { channel: 'private-encrypted-vault' });
+    expect((stored.events[0]!.data as { data: string }).data).toBe(received.data);
+    socket.close();
+  });
+
   it('leaves out the socket given as socket_id', async () => {
     const server = await startPusherServer();
     const sender = connectClient(server);
@@ -356,5 +413,28 @@ describe('several Pusher apps', () => {
     await expect(
       new PusherServer({ appId: APP.id, key: other.key, secret: other.secret, host: '127.0.0.1', port: String(server.port), useTLS: false }).trigger('x', 'e', {}),
     ).rejects.toMatchObject({ status: 401 });
+  });
+});
+
+describe('Pusher configuration', () => {
+  it('takes one app from PUSHER_APP_* and refuses two apps with one key', () => {
+    const config = loadConfig({
+      env: { PUSHER_APP_ID: '42', PUSHER_APP_KEY: 'k42', PUSHER_APP_SECRET: 'secret-42-xyz', PUSHER_WEBHOOK_URLS: 'http://127.0.0.1:9/h' },
+    });
+    expect(config.pusher.apps).toEqual([
+      { id: '42', key: 'k42', secret: 'secret-42-xyz', channelPrefix: '', webhooks: ['http://127.0.0.1:9/h'] },
+    ]);
+    expect(() =>
+      loadConfig({
+        overrides: {
+          pusher: {
+            apps: [
+              { id: '1', key: 'same', secret: 'secret-one-1' },
+              { id: '2', key: 'same', secret: 'secret-two-2', channelPrefix: 'b:' },
+            ],
+          },
+        },
+      }),
+    ).toThrow('Every Pusher app needs its own key; two apps share one.');
   });
 });

@@ -4,7 +4,7 @@ import { SwitchboardError, toSwitchboardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { PusherAppState } from './pusher-app-state.js';
 import type { PusherApp } from './pusher-apps.js';
-import { parseChannelName, type PusherChannelName, toHubChannel } from './pusher-channel-names.js';
+import { type HubChannelRef, parseChannelName, type PusherChannelName, toHubChannel } from './pusher-channel-names.js';
 import { byteLength, MAX_EVENT_DATA_BYTES } from './pusher-frames.js';
 import { checkRequestSignature } from './pusher-request-auth.js';
 import type { PusherTransport } from './pusher-transport.js';
@@ -66,19 +66,22 @@ export function registerPusherRoutes(app: FastifyInstance, transport: PusherTran
         throw new SwitchboardError('bad_request', `At most ${MAX_CHANNELS_PER_EVENT} channels per event.`);
       }
       const parsed = channels.map(requireChannel);
-      await publish(transport, state, parsed, event);
+      checkData(event.data);
+      await publish(transport, hubChannels(state, parsed), event);
       return event.info === undefined ? {} : { channels: channelInfo(state, parsed, event.info) };
     });
 
     route('POST', '/apps/:appId/batch_events', async ({ state, body }) => {
       const { batch } = parse(batchSchema, body);
       if (batch.length > MAX_BATCH) throw new SwitchboardError('bad_request', `At most ${MAX_BATCH} events per batch.`);
+      // Every item is checked before any is published, so a bad one changes nothing.
       const targets = batch.map((event) => {
         if (event.channel === undefined) throw new SwitchboardError('bad_request', 'Every batch event needs a channel.');
-        return { event, channel: requireChannel(event.channel) };
+        const channel = requireChannel(event.channel);
+        checkData(event.data);
+        return { event, channel, refs: hubChannels(state, [channel]) };
       });
-      for (const { event } of targets) checkData(event.data);
-      for (const { event, channel } of targets) await publish(transport, state, [channel], event);
+      for (const { event, refs } of targets) await publish(transport, refs, event);
       const wantsInfo = batch.some((event) => event.info !== undefined);
       if (!wantsInfo) return {};
       return {
@@ -172,20 +175,21 @@ function checkData(data: unknown): void {
   }
 }
 
-/** Stores the event in each channel's hub log; the hub fans it out to every protocol. */
-async function publish(
-  transport: PusherTransport,
-  state: PusherAppState,
-  channels: readonly PusherChannelName[],
-  event: { name: string; data: unknown; socket_id?: string },
-): Promise<void> {
-  checkData(event.data);
-  const data = typeof event.data === 'string' ? event.data : JSON.stringify(event.data ?? null);
-  const refs = channels.map((channel) => {
+function hubChannels(state: PusherAppState, channels: readonly PusherChannelName[]): HubChannelRef[] {
+  return channels.map((channel) => {
     const ref = toHubChannel(state.app.channelPrefix, channel);
     if (!ref) throw new SwitchboardError('bad_request', `Channel name "${channel.name}" cannot be used here (see docs/pusher.md).`);
     return ref;
   });
+}
+
+/** Stores the event in each channel's hub log; the hub fans it out to every protocol. */
+async function publish(
+  transport: PusherTransport,
+  refs: readonly HubChannelRef[],
+  event: { name: string; data: unknown; socket_id?: string },
+): Promise<void> {
+  const data = typeof event.data === 'string' ? event.data : JSON.stringify(event.data ?? null);
   await Promise.all(
     refs.map((ref) =>
       transport.bridge.publish(ref, {
