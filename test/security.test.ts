@@ -148,6 +148,13 @@ describe('config: contradictions fail with one sentence', () => {
     expect(config.allowedOrigins).toEqual(['https://chat.example', 'https://admin.example']);
     expect(config.limits.connectionsPerIp).toBe(7);
   });
+
+  it('refuses to start with a public key that is not a PEM key', async () => {
+    const publicKey = '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----';
+    await expect(startTestServer({ overrides: { auth: 'jwt', jwt: { publicKey } } })).rejects.toThrow(
+      'Cannot set up auth "jwt": jwt.publicKey (SWITCHBOARD_JWT_PUBLIC_KEY) is not a PEM public key.',
+    );
+  });
 });
 
 describe('auth "jwt" with an HS256 secret', () => {
