@@ -251,6 +251,9 @@ describeWithServices(['TEST_DATABASE_URL'], 'PostgreSQL outage', () => {
     proxy.cut();
     const failed = await client.request('publish', { channel: 'pg', text: 'two', cid: 'two' });
     expect(failed).toMatchObject({ type: 'error', code: 'unavailable' });
+    // Reads say so too, rather than an internal error.
+    expect(await client.request('history', { channel: 'pg' })).toMatchObject({ type: 'error', code: 'unavailable' });
+    expect(await client.request('channel.get', { channel: 'not-cached' })).toMatchObject({ code: 'unavailable' });
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ code: 'unavailable' });

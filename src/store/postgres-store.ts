@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
+import { SwitchboardError } from '../core/errors.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 
@@ -63,5 +64,41 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Kysel
     // Ending the session releases the advisory lock.
     await lock.end().catch(() => {});
   }
-  return store;
+  return reportingOutages(store);
+}
+
+/**
+ * The store, with every failure to reach PostgreSQL turned into `unavailable` (retry
+ * later, nothing was changed) instead of an internal error: clients and /readyz then say
+ * what is wrong. Other errors (bugs, constraint violations) pass through unchanged.
+ */
+function reportingOutages(store: KyselyStore): KyselyStore {
+  return new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        return result.catch((error: unknown) => {
+          if (!isOutage(error)) throw error;
+          throw new SwitchboardError('unavailable', 'The database is unavailable; nothing was changed. Retry shortly.');
+        });
+      };
+    },
+  });
+}
+
+/** Connection failures, server shutdowns, overload, and transaction conflicts worth a retry. */
+function isOutage(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    // Node socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT ...).
+    if (/^E[A-Z]+$/.test(code)) return true;
+    // SQLSTATE classes: 08 connection, 53 resources, 57P shutdown, 40 rollback (deadlock, serialization).
+    return /^(08|53|57P|40)/.test(code);
+  }
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(message);
 }
