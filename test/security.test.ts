@@ -559,6 +559,13 @@ describe('auth "accounts"', () => {
       status: 400,
       body: { code: 'bad_request' },
     });
+    expect(await http(server, '/api/auth/register', { username: 'carol', password: PASSWORD, admin: true })).toMatchObject({
+      status: 400,
+      body: { code: 'bad_request' },
+    });
+    const huge = await http(server, '/api/auth/register', { username: 'carol', password: PASSWORD, name: 'x'.repeat(2 * 1024 * 1024) });
+    expect(huge).toEqual({ status: 413, body: { code: 'too_large', message: 'Too large.' } });
+    expect(await server.store.getUser('carol')).toBeUndefined();
 
     // The bystander chats with its access token all along.
     const bob = await connectWithToken(server, String(bobRegistered.body.accessToken));
