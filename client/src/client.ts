@@ -338,10 +338,10 @@ export class SwitchboardClient {
     const subscription = new Subscription(channel, options, (sub) => this.#unsubscribe(sub));
     this.#subscriptions.set(channel, subscription);
     try {
-      // Repeated as it is after a drop: the replayed events it brings twice are dropped by seq.
+      // Sent again after a drop from what was delivered meanwhile, so no live event slips between.
       const result = await this.#requests.add<SubscribeResult>(
         'subscribe',
-        { channel, since: options.since },
+        () => ({ channel, since: subscription.lastSeq ?? undefined }),
         { timeoutMs: options.timeoutMs ?? this.#options.requestTimeoutMs, repeatable: true },
       );
       this.#onSubscribed(subscription, result);

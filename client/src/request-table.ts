@@ -20,7 +20,8 @@ export interface RequestOptions {
 interface Pending {
   readonly id: number;
   readonly type: CommandType;
-  readonly frame: string;
+  /** The frame's fields, or a function that gives them afresh for each send. */
+  readonly params: object | (() => object);
   readonly options: RequestOptions;
   sent: boolean;
   retries: number;
@@ -53,14 +54,17 @@ export class RequestTable {
     return this.#pending.size;
   }
 
-  add<T>(type: CommandType, params: object, options: RequestOptions): Promise<T> {
+  /**
+   * Sends a request when a connection can take it. `params` may be a function, called at
+   * each send, for fields that depend on what happened meanwhile (a resubscribe's `since`).
+   */
+  add<T>(type: CommandType, params: object | (() => object), options: RequestOptions): Promise<T> {
     const id = this.#nextId++;
-    const frame = JSON.stringify({ type, id, ...params });
     return new Promise<T>((resolve, reject) => {
       const pending: Pending = {
         id,
         type,
-        frame,
+        params,
         options,
         sent: false,
         retries: 0,
@@ -134,7 +138,9 @@ export class RequestTable {
 
   #trySend(pending: Pending): void {
     if (pending.sent) return;
-    pending.sent = this.#transmit(pending.frame, pending.options.bound === true);
+    const params = typeof pending.params === 'function' ? pending.params() : pending.params;
+    const frame = JSON.stringify({ type: pending.type, id: pending.id, ...params });
+    pending.sent = this.#transmit(frame, pending.options.bound === true);
   }
 
   #settle(pending: Pending): void {
