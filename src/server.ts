@@ -5,6 +5,7 @@ import { MemoryBroker } from './broker/memory-broker.js';
 import { RedisBroker } from './broker/redis-broker.js';
 import type { Config } from './config.js';
 import type { Broker } from './core/broker.js';
+import { Chat } from './core/chat.js';
 import { SwitchboardError } from './core/errors.js';
 import { Hub } from './core/hub.js';
 import type { Store } from './core/store.js';
@@ -53,6 +54,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     },
   });
   await hub.start();
+  const chat = Chat.attach({ hub, store, presence: broker.presence, logger });
   const auth = await createAuth(config, store).catch(async (error: unknown) => {
     await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close()]);
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
@@ -91,6 +93,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   const ws = config.transports.includes('ws')
     ? new WsTransport({
         hub,
+        chat,
         authenticator,
         logger,
         heartbeatMs: config.heartbeatMs,

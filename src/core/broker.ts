@@ -7,6 +7,7 @@ import type {
   SessionId,
   UserId,
 } from './types.js';
+import type { ClusterNotice } from './chat-notices.js';
 
 /**
  * What nodes tell each other. A node never receives its own messages back. `resync` comes
@@ -17,7 +18,9 @@ import type {
 export type BrokerMessage =
   | { readonly type: 'event'; readonly event: ChannelEvent }
   | { readonly type: 'ephemeral'; readonly event: EphemeralEvent }
-  | { readonly type: 'resync'; readonly channel: ChannelId | null };
+  | { readonly type: 'resync'; readonly channel: ChannelId | null }
+  /** Chat features (user status, live lists) telling the other nodes' sessions. */
+  | { readonly type: 'chat'; readonly notice: ClusterNotice };
 
 /**
  * Carries committed events and ephemeral events to the other nodes of a cluster.

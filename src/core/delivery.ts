@@ -1,8 +1,10 @@
+import type { UserNotice } from './chat-notices.js';
 import type { ChannelEvent, EphemeralEvent, SessionId } from './types.js';
 
 export type Outbound =
   | { readonly type: 'event'; readonly event: ChannelEvent }
   | EphemeralEvent
+  | UserNotice
   | { readonly type: 'close'; readonly reason: string; readonly reconnect: boolean };
 
 /**

@@ -8,10 +8,12 @@ import {
   inboxChannelOf,
 } from './access.js';
 import type { Broker, BrokerMessage } from './broker.js';
+import type { ClusterNotice } from './chat-notices.js';
 import { ChannelFeed, type Subscriber } from './channel-feed.js';
 import { Delivery } from './delivery.js';
 import { SwitchboardError } from './errors.js';
 import { GroupCommitter } from './group-commit.js';
+import type { HubObserver } from './hub-observer.js';
 import type { Logger } from './logger.js';
 import { directChannelId, isReservedChannelId, MAX_DIRECT_MEMBERS } from './names.js';
 import type { Session, SessionSink } from './session.js';
@@ -118,6 +120,7 @@ export class Hub {
   readonly #sessions = new Map<SessionId, HubSession>();
   readonly #feeds = new Map<ChannelId, ChannelFeed>();
   readonly #channelCache = new Map<ChannelId, Channel>();
+  readonly #observers: HubObserver[] = [];
   #closing = false;
 
   constructor(options: HubOptions) {
@@ -136,6 +139,11 @@ export class Hub {
     return this.#sessions.size;
   }
 
+  /** Registers hooks for a feature built beside the hub (see HubObserver). */
+  observe(observer: HubObserver): void {
+    this.#observers.push(observer);
+  }
+
   // --- sessions -------------------------------------------------------------------
 
   async connect(principal: Principal, transport: string, sink: SessionSink): Promise<Session> {
@@ -143,6 +151,7 @@ export class Hub {
     if (principal.kind === 'user') await this.#store.upsertUser({ id: principal.userId, name: principal.name });
     const session = new HubSession(principal, transport, sink);
     this.#sessions.set(session.id, session);
+    this.#notify((o) => o.sessionOpened?.(session));
     return session;
   }
 
@@ -151,6 +160,7 @@ export class Hub {
     if (!state || state.closed) return;
     state.closed = true;
     this.#sessions.delete(session.id);
+    this.#notify((o) => o.sessionClosed?.(state));
     await Promise.all([...state.channels].map((channel) => this.#detach(state, channel)));
   }
 
@@ -186,6 +196,7 @@ export class Hub {
       members: [...members].map(([user, role]) => ({ user, role })),
     });
     if (!channel) throw new SwitchboardError('conflict', `Channel ${id} already exists.`);
+    this.#notify((o) => o.channelCreated?.(channel));
     return channel;
   }
 
@@ -208,7 +219,9 @@ export class Hub {
     if (channel.type !== 'public') {
       throw new SwitchboardError('forbidden', `Channel ${id} is ${channel.type}: an owner must add you.`);
     }
-    return this.#store.addMember(id, principal.userId, 'member');
+    const member = await this.#store.addMember(id, principal.userId, 'member');
+    this.#notify((o) => o.memberAdded?.(member));
+    return member;
   }
 
   async leave(principal: Principal, id: ChannelId): Promise<void> {
@@ -216,12 +229,15 @@ export class Hub {
     if (!(await this.#store.removeMember(id, principal.userId))) {
       throw new SwitchboardError('not_found', `You are not a member of ${id}.`);
     }
+    this.#notify((o) => o.memberRemoved?.(id, principal.userId));
   }
 
   async addMember(principal: Principal, id: ChannelId, user: UserId, role: MemberRole = 'member'): Promise<Member> {
     const channel = await this.#requireChannel(id);
     this.#assertCanManage(principal, channel, await this.#membershipOf(principal, channel), role);
-    return this.#store.addMember(id, user, role);
+    const member = await this.#store.addMember(id, user, role);
+    this.#notify((o) => o.memberAdded?.(member));
+    return member;
   }
 
   async removeMember(principal: Principal, id: ChannelId, user: UserId): Promise<void> {
@@ -233,6 +249,7 @@ export class Hub {
     if (!(await this.#store.removeMember(id, user))) {
       throw new SwitchboardError('not_found', `${user} is not a member of ${id}.`);
     }
+    this.#notify((o) => o.memberRemoved?.(id, user));
   }
 
   async listMembers(principal: Principal, id: ChannelId): Promise<Member[]> {
@@ -290,6 +307,43 @@ export class Hub {
       target: target.seq,
     });
     return result.event;
+  }
+
+  /**
+   * Adds or removes the principal's reaction to a message: a `reaction` / `unreaction`
+   * event in the channel's log (so resume carries it). Reacting twice with one emoji, or
+   * removing a reaction that is not there, changes nothing and returns null.
+   */
+  async react(
+    principal: Principal,
+    input: { channel: ChannelId; seq: Seq; emoji: string; remove?: boolean },
+  ): Promise<ChannelEvent | null> {
+    const chat = this.#store.chat;
+    if (!chat) throw new SwitchboardError('unavailable', 'This store keeps no reactions.');
+    if (principal.kind !== 'user') throw new SwitchboardError('bad_request', 'Reactions belong to users.');
+    const channel = await this.#requireChannel(input.channel);
+    if (channel.type === 'inbox') throw new SwitchboardError('forbidden', 'Inbox messages take no reactions.');
+    assertCanRead(principal, channel, await this.#memberFor(principal, channel));
+    const present = await chat.hasReaction(channel.id, input.seq, input.emoji, principal.userId);
+    if (present === !input.remove) return null;
+    const result = await this.#append({
+      kind: input.remove ? 'unreaction' : 'reaction',
+      channel: channel.id,
+      author: principal.userId,
+      target: input.seq,
+      emoji: input.emoji,
+    });
+    return result.event;
+  }
+
+  /** Sends a channel signal (a read receipt) to the channel's subscribers on every node. */
+  signal(event: EphemeralEvent): void {
+    this.#broadcastEphemeral(event);
+  }
+
+  /** Tells the other nodes' chat features about a change (see ClusterNotice). */
+  sendClusterNotice(notice: ClusterNotice): void {
+    this.#broker.publish({ type: 'chat', notice });
   }
 
   /** Messages in their current state (edited text, tombstones), oldest first. */
@@ -373,6 +427,7 @@ export class Hub {
     if (!result.duplicate) {
       this.#feeds.get(result.event.channel)?.offer(result.event);
       this.#broker.publish({ type: 'event', event: result.event });
+      if (this.#observers.length > 0) this.#notify((o) => o.published?.(result.event));
     }
     return result;
   }
@@ -441,6 +496,9 @@ export class Hub {
       case 'ephemeral':
         this.#deliverEphemeral(message.event, null);
         return;
+      case 'chat':
+        this.#notify((o) => o.clusterNotice?.(message.notice));
+        return;
       case 'resync':
         void this.#resync(message.channel);
         return;
@@ -495,6 +553,7 @@ export class Hub {
       createdBy: principal.userId,
       members: users.map((user) => ({ user, role: 'member' as const })),
     });
+    if (created) this.#notify((o) => o.channelCreated?.(created));
     return created ?? (await this.#requireChannel(id));
   }
 
@@ -575,6 +634,16 @@ export class Hub {
       throw new SwitchboardError('too_large', `Text is longer than ${this.limits.maxTextLength} characters.`, {
         limit: this.limits.maxTextLength,
       });
+    }
+  }
+
+  #notify(call: (observer: HubObserver) => void): void {
+    for (const observer of this.#observers) {
+      try {
+        call(observer);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'hub observer failed');
+      }
     }
   }
 

@@ -11,6 +11,7 @@ import type {
   User,
   UserId,
 } from './types.js';
+import type { ChatStore } from './chat-store.js';
 import type { ErrorCode } from './errors.js';
 
 export interface NewChannel {
@@ -41,7 +42,14 @@ export type AppendRequest =
       readonly text: string | null;
       readonly data: unknown;
     }
-  | { readonly kind: 'delete'; readonly channel: ChannelId; readonly author: UserId | null; readonly target: Seq };
+  | { readonly kind: 'delete'; readonly channel: ChannelId; readonly author: UserId | null; readonly target: Seq }
+  | {
+      readonly kind: 'reaction' | 'unreaction';
+      readonly channel: ChannelId;
+      readonly author: UserId;
+      readonly target: Seq;
+      readonly emoji: string;
+    };
 
 /** `duplicate` is true when a message with the same `cid` was already stored. */
 export type AppendResult =
@@ -86,6 +94,9 @@ export interface Store {
   /** With `after`: the oldest events after it. Without: the newest (before `before`, if given). Always ascending. */
   readEvents(channel: ChannelId, range: EventRange): Promise<ChannelEvent[]>;
   getEvent(channel: ChannelId, seq: Seq): Promise<ChannelEvent | undefined>;
+
+  /** The chat features' tables (contacts, read state, reactions, search), where the store has them. */
+  readonly chat?: ChatStore;
 }
 
 export type Clock = () => Millis;

@@ -39,8 +39,11 @@ export interface User {
   readonly createdAt: Millis;
 }
 
-/** What a stored event is: a message, or a change to an earlier one. */
-export type EventKind = 'message' | 'edit' | 'delete';
+/**
+ * What a stored event is: a message, or a change to an earlier one. `reaction` and
+ * `unreaction` carry the emoji in `text` and the message in `target`.
+ */
+export type EventKind = 'message' | 'edit' | 'delete' | 'reaction' | 'unreaction';
 
 /**
  * One entry of a channel's log. A `message` row shows its current state (edited text,
@@ -75,7 +78,9 @@ export type EphemeralEvent =
       readonly session: SessionId;
       readonly at: Millis;
     }
-  | { readonly type: 'typing'; readonly channel: ChannelId; readonly user: UserId; readonly at: Millis };
+  | { readonly type: 'typing'; readonly channel: ChannelId; readonly user: UserId; readonly at: Millis }
+  /** A member read the channel up to `seq` (only in channels that show read receipts). */
+  | { readonly type: 'receipt'; readonly channel: ChannelId; readonly user: UserId; readonly seq: Seq; readonly at: Millis };
 
 /** Who is asking. `server` principals (API keys) pass every channel rule. */
 export interface Principal {

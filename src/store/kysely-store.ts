@@ -13,6 +13,8 @@ import type {
   User,
   UserId,
 } from '../core/types.js';
+import type { ChatStore } from '../core/chat-store.js';
+import { KyselyChatStore } from './chat-store.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -32,10 +34,12 @@ type ChannelRow = Selectable<Database['channels']>;
 export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
   readonly #dialect: Dialect;
+  readonly chat: ChatStore;
 
   constructor(db: Kysely<Database>, dialect: Dialect) {
     this.#db = db;
     this.#dialect = dialect;
+    this.chat = new KyselyChatStore(db, dialect.name);
   }
 
   /** The Kysely instance, for modules with tables of their own (the auth module's AccountStore). */
@@ -362,6 +366,20 @@ async function applyChanges(trx: Transaction<Database>, accepted: readonly Plann
         .where('channel', '=', request.channel)
         .where('seq', '=', request.target)
         .execute();
+    } else if (request.kind === 'reaction') {
+      await trx
+        .insertInto('reactions')
+        .values({ channel: request.channel, seq: request.target, emoji: request.emoji, user_id: request.author, created_at: now })
+        .onConflict((oc) => oc.columns(['channel', 'seq', 'emoji', 'user_id']).doNothing())
+        .execute();
+    } else if (request.kind === 'unreaction') {
+      await trx
+        .deleteFrom('reactions')
+        .where('channel', '=', request.channel)
+        .where('seq', '=', request.target)
+        .where('emoji', '=', request.emoji)
+        .where('user_id', '=', request.author)
+        .execute();
     }
   }
 }
@@ -391,6 +409,9 @@ function toRow(request: AppendRequest, seq: Seq, now: number): Database['events'
       return { ...base, text: request.text, data: encodeData(request.data), cid: null, reply_to: null, target: request.target };
     case 'delete':
       return { ...base, text: null, data: null, cid: null, reply_to: null, target: request.target };
+    case 'reaction':
+    case 'unreaction':
+      return { ...base, text: request.emoji, data: null, cid: null, reply_to: null, target: request.target };
   }
 }
 
@@ -402,7 +423,7 @@ function nullableNumber(value: number | string | null): number | null {
   return value === null ? null : Number(value);
 }
 
-function toEvent(row: EventRow): ChannelEvent {
+export function toEvent(row: EventRow): ChannelEvent {
   return {
     channel: row.channel,
     seq: Number(row.seq),
@@ -420,7 +441,7 @@ function toEvent(row: EventRow): ChannelEvent {
   };
 }
 
-function toChannel(row: ChannelRow): Channel {
+export function toChannel(row: ChannelRow): Channel {
   return {
     id: row.id,
     type: row.type as ChannelType,

@@ -28,4 +28,9 @@ export interface Database {
     edited_at: number | null;
     deleted_at: number | null;
   };
+  // Chat features (migration 0003).
+  contacts: { user_id: string; contact_id: string; created_at: number };
+  user_status: { user_id: string; status: string; last_seen: number | null; updated_at: number };
+  read_state: { channel: string; user_id: string; seq: number; updated_at: number };
+  reactions: { channel: string; seq: number; emoji: string; user_id: string; created_at: number };
 }

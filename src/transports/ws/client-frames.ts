@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHANNEL_ID_PATTERN, USER_ID_PATTERN } from '../../core/names.js';
+import { chatFrameSchemas } from './chat-client-frames.js';
 
 /** Every frame a client may send on /ws. docs/protocol.md shows each with an example. */
 
@@ -48,6 +49,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   }),
   frame('presence', { channel: channelId }),
   frame('typing', { channel: channelId }),
+  ...chatFrameSchemas,
 ]);
 
 export type ClientFrame = z.infer<typeof clientFrameSchema>;

@@ -1,12 +1,15 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
+import type { Chat } from '../../core/chat.js';
 import type { Delivery } from '../../core/delivery.js';
 import { CLOSE_CODES, SwitchboardError, toSwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Session, SessionSink } from '../../core/session.js';
 import { TokenBucket } from '../rate-limiter.js';
+import { isChatFrame } from './chat-client-frames.js';
+import { handleChatFrame } from './chat-commands.js';
 import { CLIENT_FRAME_TYPES, type ClientFrame, clientFrameSchema } from './client-frames.js';
 import { encodeError, encodeOk, encodeOutbound, type RequestId } from './server-frames.js';
 import { textFrame } from './text-frame.js';
@@ -29,6 +32,7 @@ export class WsConnection implements SessionSink {
   readonly #ws: WebSocket;
   readonly #socket: Duplex;
   readonly #hub: Hub;
+  readonly #chat: Chat | null;
   readonly #authenticator: Authenticator;
   readonly #limits: WsLimits;
   readonly #logger: Logger;
@@ -45,6 +49,8 @@ export class WsConnection implements SessionSink {
     ws: WebSocket;
     socket: Duplex;
     hub: Hub;
+    /** The chat features (contacts, receipts, reactions, search ...), when enabled. */
+    chat?: Chat | null;
     authenticator: Authenticator;
     limits: WsLimits;
     logger: Logger;
@@ -52,6 +58,7 @@ export class WsConnection implements SessionSink {
     this.#ws = options.ws;
     this.#socket = options.socket;
     this.#hub = options.hub;
+    this.#chat = options.chat ?? null;
     this.#authenticator = options.authenticator;
     this.#limits = options.limits;
     this.#logger = options.logger;
@@ -205,6 +212,7 @@ export class WsConnection implements SessionSink {
 
   async #handle(session: Session, frame: Exclude<ClientFrame, { type: 'auth' | 'ping' }>): Promise<unknown> {
     const hub = this.#hub;
+    if (isChatFrame(frame)) return handleChatFrame(hub, this.#chat, session, frame);
     const who = session.principal;
     switch (frame.type) {
       case 'channel.create':

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import { CLOSE_CODES } from '../../core/errors.js';
+import type { Chat } from '../../core/chat.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import { type ConnectionGuard, rejectUpgrade } from '../connection-guard.js';
@@ -10,6 +11,8 @@ import { WsConnection, type WsLimits } from './ws-connection.js';
 
 export interface WsTransportOptions {
   readonly hub: Hub;
+  /** The chat features, when the store has their tables. */
+  readonly chat?: Chat | null;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
   readonly limits: WsLimits & { readonly maxFrameBytes: number };
@@ -57,6 +60,7 @@ export class WsTransport {
         ws,
         socket,
         hub: this.#options.hub,
+        chat: this.#options.chat ?? null,
         authenticator: this.#options.authenticator,
         limits: this.#options.limits,
         logger: this.#options.logger,

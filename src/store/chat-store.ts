@@ -1,0 +1,347 @@
+import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import type {
+  ChatStore,
+  DirectConversation,
+  ReactionCount,
+  ReadPosition,
+  SearchQuery,
+  UnreadChannel,
+  UserState,
+  UserStatus,
+} from '../core/chat-store.js';
+import type { Channel, ChannelEvent, ChannelId, Millis, Seq, User, UserId } from '../core/types.js';
+import { toChannel, toEvent } from './kysely-store.js';
+import type { Database } from './schema.js';
+
+/**
+ * The chat features' queries, on the same Kysely instance as the KyselyStore. Only
+ * `search` differs by database (FTS5 on SQLite, tsvector on PostgreSQL).
+ */
+export class KyselyChatStore implements ChatStore {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: 'sqlite' | 'postgres';
+
+  constructor(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
+    this.#db = db;
+    this.#dialect = dialect;
+  }
+
+  // --- contacts and status ------------------------------------------------------
+
+  async addContact(user: UserId, contact: UserId): Promise<boolean> {
+    const now = Date.now();
+    const result = await this.#db
+      .insertInto('contacts')
+      .values([
+        { user_id: user, contact_id: contact, created_at: now },
+        { user_id: contact, contact_id: user, created_at: now },
+      ])
+      .onConflict((oc) => oc.columns(['user_id', 'contact_id']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async removeContact(user: UserId, contact: UserId): Promise<boolean> {
+    const result = await this.#db
+      .deleteFrom('contacts')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('user_id', '=', user), eb('contact_id', '=', contact)]),
+          eb.and([eb('user_id', '=', contact), eb('contact_id', '=', user)]),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async listContacts(user: UserId): Promise<UserState[]> {
+    const rows = await this.#db
+      .selectFrom('contacts as c')
+      .leftJoin('users as u', 'u.id', 'c.contact_id')
+      .leftJoin('user_status as s', 's.user_id', 'c.contact_id')
+      .select(['c.contact_id as user', 'u.name', 's.status', 's.last_seen'])
+      .where('c.user_id', '=', user)
+      .orderBy('c.contact_id')
+      .execute();
+    return rows.map((row) => toState(row.user, row.name, row.status, row.last_seen));
+  }
+
+  async statusAudience(user: UserId): Promise<UserId[]> {
+    const rows = await this.#db
+      .selectFrom('members as mine')
+      .innerJoin('members as other', 'other.channel', 'mine.channel')
+      .innerJoin('channels as c', 'c.id', 'mine.channel')
+      .select('other.user_id as user')
+      .where('mine.user_id', '=', user)
+      .where('c.type', '<>', 'inbox')
+      .where('other.user_id', '<>', user)
+      .union(this.#db.selectFrom('contacts').select('contact_id as user').where('user_id', '=', user))
+      .execute();
+    return [...new Set(rows.map((row) => row.user))];
+  }
+
+  async setStatus(user: UserId, status: UserStatus, at: Millis): Promise<void> {
+    // last_seen records when the user was last online, so it moves only when they go offline.
+    const lastSeen = status === 'offline' ? at : null;
+    await this.#db
+      .insertInto('user_status')
+      .values({ user_id: user, status, last_seen: lastSeen, updated_at: at })
+      .onConflict((oc) =>
+        oc.column('user_id').doUpdateSet(
+          status === 'offline' ? { status, last_seen: at, updated_at: at } : { status, updated_at: at },
+        ),
+      )
+      .execute();
+  }
+
+  async userStates(users: readonly UserId[]): Promise<UserState[]> {
+    if (users.length === 0) return [];
+    const rows = await this.#db
+      .selectFrom('users as u')
+      .leftJoin('user_status as s', 's.user_id', 'u.id')
+      .select(['u.id', 'u.name', 's.status', 's.last_seen'])
+      .where('u.id', 'in', [...users])
+      .execute();
+    const byId = new Map(rows.map((row) => [row.id, toState(row.id, row.name, row.status, row.last_seen)]));
+    return users.flatMap((user) => byId.get(user) ?? []);
+  }
+
+  async findUsers(names: readonly string[]): Promise<User[]> {
+    if (names.length === 0) return [];
+    const rows = await this.#db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', 'in', [...names]), eb('name', 'in', [...names])]))
+      .execute();
+    return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
+  }
+
+  async membersAmong(channel: ChannelId, users: readonly UserId[]): Promise<UserId[]> {
+    if (users.length === 0) return [];
+    const rows = await this.#db
+      .selectFrom('members')
+      .select('user_id')
+      .where('channel', '=', channel)
+      .where('user_id', 'in', [...users])
+      .execute();
+    return rows.map((row) => row.user_id);
+  }
+
+  // --- read state ---------------------------------------------------------------
+
+  async markRead(channel: ChannelId, user: UserId, seq: Seq, at: Millis): Promise<Seq> {
+    const row = await this.#db
+      .insertInto('read_state')
+      .values({ channel, user_id: user, seq, updated_at: at })
+      .onConflict((oc) =>
+        oc.columns(['channel', 'user_id']).doUpdateSet((eb) => ({
+          // A late, older mark from another device never moves the position back.
+          seq: eb
+            .case()
+            .when('read_state.seq', '<', eb.ref('excluded.seq'))
+            .then(eb.ref('excluded.seq'))
+            .else(eb.ref('read_state.seq'))
+            .end(),
+          updated_at: at,
+        })),
+      )
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    return Number(row.seq);
+  }
+
+  async readPositions(channel: ChannelId): Promise<ReadPosition[]> {
+    const rows = await this.#db
+      .selectFrom('read_state')
+      .select(['user_id', 'seq', 'updated_at'])
+      .where('channel', '=', channel)
+      .orderBy('user_id')
+      .execute();
+    return rows.map((row) => ({ user: row.user_id, seq: Number(row.seq), at: Number(row.updated_at) }));
+  }
+
+  async unreadChannels(user: UserId): Promise<UnreadChannel[]> {
+    const rows = await this.#db
+      .selectFrom('members as m')
+      .innerJoin('channels as c', 'c.id', 'm.channel')
+      .leftJoin('read_state as r', (join) => join.onRef('r.channel', '=', 'm.channel').onRef('r.user_id', '=', 'm.user_id'))
+      .innerJoin('events as e', (join) =>
+        join
+          .onRef('e.channel', '=', 'm.channel')
+          .on((eb) => eb('e.seq', '>', eb.fn.coalesce('r.seq', sql.lit(0))))
+          .on('e.kind', '=', 'message')
+          .on('e.deleted_at', 'is', null)
+          .on((eb) => eb.or([eb('e.author', 'is', null), eb('e.author', '<>', user)])),
+      )
+      .select((eb) => [
+        'm.channel',
+        'c.type',
+        'c.last_seq',
+        eb.fn.coalesce('r.seq', sql.lit(0)).as('read_seq'),
+        eb.fn.count('e.seq').as('unread'),
+      ])
+      .where('m.user_id', '=', user)
+      .groupBy(['m.channel', 'c.type', 'c.last_seq', 'r.seq'])
+      .orderBy('m.channel')
+      .execute();
+    return rows.map((row) => ({
+      channel: row.channel,
+      type: row.type as Channel['type'],
+      lastSeq: Number(row.last_seq),
+      readSeq: Number(row.read_seq),
+      unread: Number(row.unread),
+    }));
+  }
+
+  async directConversations(user: UserId, limit: number): Promise<DirectConversation[]> {
+    const channels = await this.#db
+      .selectFrom('channels as c')
+      .innerJoin('members as m', 'm.channel', 'c.id')
+      .selectAll('c')
+      .where('m.user_id', '=', user)
+      .where('c.type', '=', 'direct')
+      .execute();
+    if (channels.length === 0) return [];
+    const ids = channels.map((c) => c.id);
+    const [members, latest] = await Promise.all([
+      this.#db.selectFrom('members').select(['channel', 'user_id']).where('channel', 'in', ids).orderBy('user_id').execute(),
+      this.#db
+        .selectFrom('events as e')
+        .innerJoin(
+          (eb) =>
+            eb
+              .selectFrom('events')
+              .select((inner) => ['channel', inner.fn.max('seq').as('max_seq')])
+              .where('channel', 'in', ids)
+              .where('kind', '=', 'message')
+              .groupBy('channel')
+              .as('newest'),
+          (join) => join.onRef('newest.channel', '=', 'e.channel').onRef('newest.max_seq', '=', 'e.seq'),
+        )
+        .selectAll('e')
+        .execute(),
+    ]);
+    const latestBy = new Map(latest.map((row) => [row.channel, toEvent(row)]));
+    const conversations = channels.map((row) => ({
+      channel: toChannel(row),
+      members: members.filter((m) => m.channel === row.id).map((m) => m.user_id),
+      latest: latestBy.get(row.id) ?? null,
+    }));
+    const activity = (c: DirectConversation) => c.latest?.createdAt ?? c.channel.createdAt;
+    return conversations.sort((a, b) => activity(b) - activity(a)).slice(0, limit);
+  }
+
+  // --- reactions, threads, search -----------------------------------------------
+
+  async reactionsOf(channel: ChannelId, seqs: readonly Seq[]): Promise<Map<Seq, ReactionCount[]>> {
+    const result = new Map<Seq, ReactionCount[]>();
+    if (seqs.length === 0) return result;
+    const rows = await this.#db
+      .selectFrom('reactions')
+      .select(['seq', 'emoji', 'user_id'])
+      .where('channel', '=', channel)
+      .where('seq', 'in', [...seqs])
+      .orderBy('seq')
+      .orderBy('created_at')
+      .orderBy('user_id')
+      .execute();
+    for (const row of rows) {
+      const seq = Number(row.seq);
+      let counts = result.get(seq);
+      if (!counts) result.set(seq, (counts = []));
+      const index = counts.findIndex((c) => c.emoji === row.emoji);
+      const current = counts[index];
+      if (current) counts[index] = { emoji: row.emoji, count: current.count + 1, users: [...current.users, row.user_id] };
+      else counts.push({ emoji: row.emoji, count: 1, users: [row.user_id] });
+    }
+    return result;
+  }
+
+  async hasReaction(channel: ChannelId, seq: Seq, emoji: string, user: UserId): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('reactions')
+      .select('seq')
+      .where('channel', '=', channel)
+      .where('seq', '=', seq)
+      .where('emoji', '=', emoji)
+      .where('user_id', '=', user)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async thread(channel: ChannelId, root: Seq, options: { after?: Seq; limit: number }): Promise<ChannelEvent[]> {
+    let query = this.#db
+      .selectFrom('events')
+      .selectAll()
+      .where('channel', '=', channel)
+      .where('reply_to', '=', root)
+      .where('kind', '=', 'message');
+    if (options.after !== undefined) query = query.where('seq', '>', options.after);
+    const rows = await query.orderBy('seq').limit(options.limit).execute();
+    return rows.map(toEvent);
+  }
+
+  async search(query: SearchQuery): Promise<ChannelEvent[]> {
+    const match = this.#matches(query.text);
+    if (!match) return [];
+    let select = this.#db
+      .selectFrom('events as e')
+      .selectAll('e')
+      .where('e.kind', '=', 'message')
+      .where('e.deleted_at', 'is', null)
+      .where(match);
+    const reader = query.readableBy;
+    if (reader !== null) {
+      select = select.where((eb) =>
+        eb.or([
+          eb('e.channel', 'in', eb.selectFrom('channels').select('id').where('type', '=', 'public')),
+          eb('e.channel', 'in', eb.selectFrom('members').select('channel').where('user_id', '=', reader)),
+        ]),
+      );
+    }
+    if (query.channel !== undefined) select = select.where('e.channel', '=', query.channel);
+    if (query.author !== undefined) select = select.where('e.author', '=', query.author);
+    const before = query.before;
+    if (before) {
+      select = select.where((eb) =>
+        eb.or([
+          eb('e.created_at', '<', before.createdAt),
+          eb.and([eb('e.created_at', '=', before.createdAt), eb('e.channel', '<', before.channel)]),
+          eb.and([
+            eb('e.created_at', '=', before.createdAt),
+            eb('e.channel', '=', before.channel),
+            eb('e.seq', '<', before.seq),
+          ]),
+        ]),
+      );
+    }
+    const rows = await select
+      .orderBy('e.created_at', 'desc')
+      .orderBy('e.channel', 'desc')
+      .orderBy('e.seq', 'desc')
+      .limit(query.limit)
+      .execute();
+    return rows.map(toEvent);
+  }
+
+  /** The full-text condition on `e`, or null when the text has no words to look for. */
+  #matches(text: string): Expression<SqlBool> | null {
+    const words = text.match(/[\p{L}\p{N}_]+/gu);
+    if (!words) return null;
+    if (this.#dialect === 'postgres') {
+      return sql<SqlBool>`to_tsvector('simple', coalesce(e.text, '')) @@ plainto_tsquery('simple', ${words.join(' ')})`;
+    }
+    // Each word quoted, so nothing the user types is read as FTS5 query syntax.
+    const phrase = words.map((word) => `"${word}"`).join(' ');
+    return sql<SqlBool>`e.rowid in (select rowid from events_fts where events_fts match ${phrase})`;
+  }
+}
+
+function toState(user: UserId, name: string | null, status: string | null, lastSeen: number | null): UserState {
+  return {
+    user,
+    name: name ?? user,
+    status: (status ?? 'offline') as UserStatus,
+    lastSeen: lastSeen === null ? null : Number(lastSeen),
+  };
+}

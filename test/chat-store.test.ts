@@ -1,0 +1,232 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatStore } from '../src/core/chat-store.js';
+import type { AppendRequest, AppendResult, NewChannel, Store } from '../src/core/store.js';
+import type { ChannelEvent } from '../src/core/types.js';
+import { openPostgresStore } from '../src/store/postgres-store.js';
+import { openSqliteStore } from '../src/store/sqlite-store.js';
+import { createTestSchema } from './helpers/postgres.js';
+import { serviceUrl } from './helpers/services.js';
+
+/** The chat tables and queries (store.chat), run against every database. */
+const postgresUrl = serviceUrl('TEST_DATABASE_URL');
+
+const backends = [
+  {
+    name: 'sqlite',
+    available: true,
+    async setUp(): Promise<{ store: Store; tearDown(): Promise<void> }> {
+      const dir = mkdtempSync(join(tmpdir(), 'switchboard-chat-'));
+      const store = await openSqliteStore({ path: join(dir, 'chat.db') });
+      return { store, tearDown: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 'postgres',
+    available: postgresUrl !== undefined,
+    async setUp(): Promise<{ store: Store; tearDown(): Promise<void> }> {
+      const schema = await createTestSchema(postgresUrl!, 'chat');
+      const store = await openPostgresStore({ url: schema.url });
+      return { store, tearDown: () => schema.drop() };
+    },
+  },
+];
+
+function channel(id: string, extra: Partial<NewChannel> = {}): NewChannel {
+  return { id, type: 'public', title: null, publish: 'anyone', createdBy: null, members: [], ...extra };
+}
+
+function message(channelId: string, author: string, text: string, replyTo: number | null = null): AppendRequest {
+  return { kind: 'message', channel: channelId, author, text, data: null, cid: null, replyTo };
+}
+
+function ok(result: AppendResult | undefined): ChannelEvent {
+  if (!result?.ok) throw new Error(`expected ok, got ${JSON.stringify(result)}`);
+  return result.event;
+}
+
+for (const backend of backends) {
+  describe.skipIf(!backend.available)(`chat store on ${backend.name}`, () => {
+    let store: Store;
+    let chat: ChatStore;
+    let tearDown: () => Promise<void> = async () => {};
+
+    beforeAll(async () => {
+      const setUp = await backend.setUp();
+      store = setUp.store;
+      chat = store.chat!;
+      tearDown = setUp.tearDown;
+      for (const id of ['alice', 'bob', 'carol', 'dave']) await store.upsertUser({ id, name: id.toUpperCase() });
+    });
+    afterAll(async () => {
+      await store?.close();
+      await tearDown();
+    });
+
+    const append = async (...requests: AppendRequest[]) => (await store.appendBatch(requests)).map(ok);
+
+    it('adds contacts both ways, once, and lists them with their status', async () => {
+      expect(await chat.addContact('alice', 'bob')).toBe(true);
+      expect(await chat.addContact('bob', 'alice')).toBe(false);
+      await chat.setStatus('bob', 'online', 1000);
+      expect(await chat.listContacts('alice')).toEqual([{ user: 'bob', name: 'BOB', status: 'online', lastSeen: null }]);
+      await chat.setStatus('bob', 'offline', 2000);
+      expect(await chat.listContacts('alice')).toEqual([{ user: 'bob', name: 'BOB', status: 'offline', lastSeen: 2000 }]);
+      // Going online again keeps "last seen" (when they were last online before now).
+      await chat.setStatus('bob', 'away', 3000);
+      expect((await chat.userStates(['bob']))[0]).toMatchObject({ status: 'away', lastSeen: 2000 });
+      expect((await chat.listContacts('bob')).map((c) => c.user)).toEqual(['alice']);
+      expect(await chat.userStates(['nobody', 'alice'])).toEqual([
+        { user: 'alice', name: 'ALICE', status: 'offline', lastSeen: null },
+      ]);
+      expect(await chat.removeContact('bob', 'alice')).toBe(true);
+      expect(await chat.listContacts('alice')).toEqual([]);
+      expect(await chat.removeContact('bob', 'alice')).toBe(false);
+    });
+
+    it('finds the status audience: contacts and people who share a channel, not inbox owners or strangers', async () => {
+      await store.createChannel(
+        channel('aud-room', { type: 'private', members: [{ user: 'carol', role: 'owner' }, { user: 'dave', role: 'member' }] }),
+      );
+      await chat.addContact('carol', 'alice');
+      await store.createChannel(channel('user:carol', { type: 'inbox', members: [{ user: 'carol', role: 'member' }] }));
+      expect((await chat.statusAudience('carol')).sort()).toEqual(['alice', 'dave']);
+      expect(await chat.statusAudience('bob')).toEqual([]);
+      expect((await chat.findUsers(['carol', 'DAVE', 'zed'])).map((u) => u.id).sort()).toEqual(['carol', 'dave']);
+      expect(await chat.membersAmong('aud-room', ['alice', 'dave'])).toEqual(['dave']);
+    });
+
+    it('keeps read positions monotonic and counts unread messages from others', async () => {
+      await store.createChannel(
+        channel('rs', { type: 'private', members: [{ user: 'alice', role: 'owner' }, { user: 'bob', role: 'member' }] }),
+      );
+      await append(message('rs', 'alice', 'one'), message('rs', 'bob', 'two'), message('rs', 'alice', 'three'));
+      await append(message('rs', 'alice', 'four'));
+      expect(await chat.markRead('rs', 'bob', 2, 10)).toBe(2);
+      expect(await chat.markRead('rs', 'bob', 1, 11)).toBe(2);
+      expect(await chat.readPositions('rs')).toEqual([{ user: 'bob', seq: 2, at: 11 }]);
+      const unread = (await chat.unreadChannels('bob')).find((c) => c.channel === 'rs');
+      expect(unread).toEqual({ channel: 'rs', type: 'private', lastSeq: 4, readSeq: 2, unread: 2 });
+      // Alice's own messages never count as unread for her; bob's one does.
+      expect((await chat.unreadChannels('alice')).find((c) => c.channel === 'rs')?.unread).toBe(1);
+      await chat.markRead('rs', 'bob', 4, 12);
+      expect((await chat.unreadChannels('bob')).find((c) => c.channel === 'rs')).toBeUndefined();
+    });
+
+    it('lists direct conversations with their newest message, newest first', async () => {
+      const pair = (a: string, b: string) =>
+        channel(`dm:${a},${b}`, { type: 'direct', members: [{ user: a, role: 'member' }, { user: b, role: 'member' }] });
+      await store.createChannel(pair('alice', 'bob'));
+      await store.createChannel(pair('alice', 'dave'));
+      await append(message('dm:alice,bob', 'bob', 'hey'), message('dm:alice,bob', 'alice', 'hi bob'));
+      await append(message('dm:alice,dave', 'dave', 'later one'));
+      const directs = await chat.directConversations('alice', 10);
+      expect(directs.map((d) => [d.channel.id, d.members, d.latest?.text])).toEqual([
+        ['dm:alice,dave', ['alice', 'dave'], 'later one'],
+        ['dm:alice,bob', ['alice', 'bob'], 'hi bob'],
+      ]);
+      expect((await chat.directConversations('carol', 10)).length).toBe(0);
+    });
+
+    it('stores reactions as log events and keeps the per-emoji aggregate in step', async () => {
+      await store.createChannel(channel('rx'));
+      const [target] = await append(message('rx', 'alice', 'react to me'));
+      const react = (author: string, emoji: string, kind: 'reaction' | 'unreaction' = 'reaction'): AppendRequest => ({
+        kind,
+        channel: 'rx',
+        author,
+        target: target!.seq,
+        emoji,
+      });
+      const events = await append(react('bob', '👍'), react('carol', '👍'), react('bob', '🎉'));
+      expect(events.map((e) => [e.seq, e.kind, e.target, e.text, e.author])).toEqual([
+        [2, 'reaction', 1, '👍', 'bob'],
+        [3, 'reaction', 1, '👍', 'carol'],
+        [4, 'reaction', 1, '🎉', 'bob'],
+      ]);
+      expect(await chat.hasReaction('rx', 1, '👍', 'bob')).toBe(true);
+      await append(react('bob', '👍', 'unreaction'));
+      expect(await chat.hasReaction('rx', 1, '👍', 'bob')).toBe(false);
+      const aggregate = await chat.reactionsOf('rx', [1, 99]);
+      expect([...aggregate.keys()]).toEqual([1]);
+      expect(aggregate.get(1)!.sort((x, y) => x.emoji.localeCompare(y.emoji))).toEqual(
+        [
+          { emoji: '👍', count: 1, users: ['carol'] },
+          { emoji: '🎉', count: 1, users: ['bob'] },
+        ].sort((x, y) => x.emoji.localeCompare(y.emoji)),
+      );
+      // The history view (messages only) is unchanged; resume reads every entry.
+      expect((await store.readEvents('rx', { limit: 10, messagesOnly: true })).map((e) => e.seq)).toEqual([1]);
+      expect((await store.readEvents('rx', { after: 0, limit: 10 })).map((e) => e.kind)).toEqual([
+        'message',
+        'reaction',
+        'reaction',
+        'reaction',
+        'unreaction',
+      ]);
+      // A reaction to a deleted message is refused and takes no seq.
+      await append({ kind: 'delete', channel: 'rx', author: 'alice', target: 1 });
+      const [refused] = await store.appendBatch([react('dave', '👀')]);
+      expect(refused).toMatchObject({ ok: false, code: 'conflict' });
+      expect((await store.getChannel('rx'))!.lastSeq).toBe(6);
+    });
+
+    it('pages a thread of replies', async () => {
+      await store.createChannel(channel('th'));
+      const [root] = await append(message('th', 'alice', 'root'));
+      for (let i = 1; i <= 5; i++) await append(message('th', 'bob', `reply ${i}`, root!.seq), message('th', 'carol', `noise ${i}`));
+      const first = await chat.thread('th', root!.seq, { limit: 3 });
+      expect(first.map((e) => e.text)).toEqual(['reply 1', 'reply 2', 'reply 3']);
+      const rest = await chat.thread('th', root!.seq, { after: first.at(-1)!.seq, limit: 3 });
+      expect(rest.map((e) => e.text)).toEqual(['reply 4', 'reply 5']);
+    });
+
+    it('searches whole words in readable channels, with filters, edits, deletes and pages', async () => {
+      await store.createChannel(channel('s-pub'));
+      await store.createChannel(channel('s-priv', { type: 'private', members: [{ user: 'alice', role: 'owner' }] }));
+      await append(
+        message('s-pub', 'alice', 'Banana bread recipe'),
+        message('s-pub', 'bob', 'I like bananas and banana splits'),
+        message('s-priv', 'alice', 'secret banana plan'),
+        message('s-pub', 'carol', 'nothing to see'),
+      );
+      const texts = (events: ChannelEvent[]) => events.map((e) => e.text);
+      const asBob = await chat.search({ text: 'banana', readableBy: 'bob', limit: 10 });
+      expect(texts(asBob).sort()).toEqual(['Banana bread recipe', 'I like bananas and banana splits']);
+      const asAlice = await chat.search({ text: 'BANANA', readableBy: 'alice', limit: 10 });
+      expect(asAlice.map((e) => e.channel).sort()).toEqual(['s-priv', 's-pub', 's-pub']);
+      expect(texts(await chat.search({ text: 'banana', readableBy: null, author: 'bob', limit: 10 }))).toEqual([
+        'I like bananas and banana splits',
+      ]);
+      expect(await chat.search({ text: 'banana', readableBy: 'alice', channel: 's-priv', limit: 10 })).toHaveLength(1);
+      // Every word must match; query syntax is not interpreted (quotes, NOT, stars are just text).
+      expect(texts(await chat.search({ text: 'banana recipe', readableBy: 'bob', limit: 10 }))).toEqual([
+        'Banana bread recipe',
+      ]);
+      expect(await chat.search({ text: '"banana" NOT * OR', readableBy: 'bob', limit: 10 })).toEqual([]);
+      expect(await chat.search({ text: '!!!', readableBy: 'bob', limit: 10 })).toEqual([]);
+
+      const page1 = await chat.search({ text: 'banana', readableBy: 'alice', limit: 2 });
+      const last = page1.at(-1)!;
+      const page2 = await chat.search({
+        text: 'banana',
+        readableBy: 'alice',
+        limit: 2,
+        before: { createdAt: last.createdAt, channel: last.channel, seq: last.seq },
+      });
+      expect(page1).toHaveLength(2);
+      expect(page2).toHaveLength(1);
+      expect(new Set([...page1, ...page2].map((e) => `${e.channel}/${e.seq}`)).size).toBe(3);
+
+      // Edits re-index the message; deletes drop it.
+      const bread = asBob.find((e) => e.text === 'Banana bread recipe')!;
+      await append({ kind: 'edit', channel: 's-pub', author: 'alice', target: bread.seq, text: 'Cherry pie recipe', data: null });
+      expect(texts(await chat.search({ text: 'cherry', readableBy: 'bob', limit: 10 }))).toEqual(['Cherry pie recipe']);
+      expect(texts(await chat.search({ text: 'bread', readableBy: 'bob', limit: 10 }))).toEqual([]);
+      await append({ kind: 'delete', channel: 's-pub', author: 'alice', target: bread.seq });
+      expect(await chat.search({ text: 'cherry', readableBy: 'bob', limit: 10 })).toEqual([]);
+    });
+  });
+}
