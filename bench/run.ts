@@ -77,6 +77,13 @@ function raiseOpenFileLimit(needed: number): void {
   process.exit(result.status ?? 1);
 }
 
+/** The commit measured; "+changes" when the working tree had uncommitted edits to src/. */
+function gitCommit(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).stdout.trim() !== '';
+  return head ? `${head}${dirty ? '+changes' : ''}` : 'unknown';
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -191,6 +198,7 @@ async function main(): Promise<number> {
   }
   const record = {
     scenario,
+    commit: gitCommit(),
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,

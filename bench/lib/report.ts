@@ -13,6 +13,7 @@ const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 
 export interface RunRecord {
   readonly scenario: string;
+  readonly commit: string;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly command: string;
@@ -42,7 +43,7 @@ export function renderMarkdown(record: RunRecord): string {
   const lines = [
     `# ${record.scenario}: ${record.startedAt}`,
     '',
-    `\`${record.command}\``,
+    `\`${record.command}\` at commit ${record.commit}`,
     '',
     `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}; load average ${m.loadAverage.join(' ')} at start, ${m.loadAverageAtEnd.join(' ')} at the end.`,
     '',

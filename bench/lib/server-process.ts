@@ -56,7 +56,9 @@ export async function freePort(): Promise<number> {
 /** Starts one server under test in its own process and waits until it accepts connections. */
 export async function startServerProcess(options: ServerOptions, dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'))): Promise<ServerUnderTest> {
   const port = options.port ?? (await freePort());
-  const tsx = options.build === 'src' ? ['--import', 'tsx'] : [];
+  // e.g. SWITCHBOARD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under test.
+  const extra = (process.env.SWITCHBOARD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const tsx = [...extra, ...(options.build === 'src' ? ['--import', 'tsx'] : [])];
   let args: string[];
   let databaseUrl: string | null = null;
   switch (options.kind) {
@@ -69,10 +71,10 @@ export async function startServerProcess(options: ServerOptions, dir = mkdtempSy
       break;
     }
     case 'socketio':
-      args = ['--import', 'tsx', 'bench/peers/socketio-server.ts', String(port)];
+      args = [...extra, '--import', 'tsx', 'bench/peers/socketio-server.ts', String(port)];
       break;
     case 'ws':
-      args = ['--import', 'tsx', 'bench/peers/ws-broadcast-server.ts', String(port)];
+      args = [...extra, '--import', 'tsx', 'bench/peers/ws-broadcast-server.ts', String(port)];
       break;
   }
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORT: '', DATABASE_URL: '' } });
