@@ -17,7 +17,7 @@ import type { HubObserver } from './hub-observer.js';
 import type { Logger } from './logger.js';
 import { directChannelId, isReservedChannelId, MAX_DIRECT_MEMBERS } from './names.js';
 import type { Session, SessionSink } from './session.js';
-import type { AppendRequest, Store } from './store.js';
+import type { AppendRequest, ChannelChanges, Store } from './store.js';
 import type {
   Channel,
   ChannelEvent,
@@ -31,6 +31,7 @@ import type {
   PublishPolicy,
   Seq,
   SessionId,
+  User,
   UserId,
 } from './types.js';
 
@@ -209,6 +210,58 @@ export class Hub {
   listChannels(principal: Principal, options: { limit: number; after?: ChannelId }): Promise<Channel[]> {
     const visibleTo = principal.kind === 'server' ? null : principal.userId;
     return this.#store.listChannels({ visibleTo, limit: options.limit, after: options.after });
+  }
+
+  /** Changes a channel's title or publish policy: its owners and admins (inboxes and DMs: the server). */
+  async updateChannel(principal: Principal, id: ChannelId, changes: ChannelChanges): Promise<Channel> {
+    const channel = await this.#requireChannel(id);
+    if (channel.type === 'inbox' || channel.type === 'direct') {
+      if (principal.kind !== 'server') throw new SwitchboardError('forbidden', `A ${channel.type} channel has no settings to change.`);
+    } else {
+      this.#assertCanManage(principal, channel, await this.#membershipOf(principal, channel));
+    }
+    const updated = await this.#store.updateChannel(id, changes);
+    this.#channelCache.delete(id);
+    if (!updated) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
+    this.#notify((o) => o.channelUpdated?.(updated));
+    return updated;
+  }
+
+  /** Deletes a channel with its history: its owners (inboxes and DMs: the server). */
+  async deleteChannel(principal: Principal, id: ChannelId): Promise<void> {
+    const channel = await this.#requireChannel(id);
+    const fixed = channel.type === 'inbox' || channel.type === 'direct';
+    const allowed = fixed
+      ? principal.kind === 'server'
+      : canManageMembers(principal, channel, await this.#membershipOf(principal, channel), 'owner');
+    if (!allowed) {
+      throw new SwitchboardError('forbidden', fixed ? `Only the server deletes ${channel.type} channels.` : `Only the owners delete ${id}.`);
+    }
+    this.#channelCache.delete(id);
+    if (!(await this.#store.deleteChannel(id))) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
+    this.#notify((o) => o.channelDeleted?.(id));
+  }
+
+  // --- users ----------------------------------------------------------------------
+
+  async getUser(_principal: Principal, id: UserId): Promise<User> {
+    const user = await this.#store.getUser(id);
+    if (!user) throw new SwitchboardError('not_found', `User ${id} does not exist.`);
+    return user;
+  }
+
+  listUsers(_principal: Principal, options: { limit: number; after?: UserId }): Promise<User[]> {
+    return this.#store.listUsers(options);
+  }
+
+  /** Changes a profile: the user themselves, an admin, or the server. */
+  async updateUser(principal: Principal, id: UserId, changes: { name: string }): Promise<User> {
+    if (principal.kind !== 'server' && principal.userId !== id && !principal.roles.includes('admin')) {
+      throw new SwitchboardError('forbidden', 'You may change only your own profile.');
+    }
+    const user = await this.#store.updateUser(id, changes);
+    if (!user) throw new SwitchboardError('not_found', `User ${id} does not exist.`);
+    return user;
   }
 
   /** Joins a public channel as a member. Other channels take members only from their owners. */
@@ -441,8 +494,9 @@ export class Hub {
       for (const event of events) {
         subscriber.session.sink.deliver(new Delivery({ type: 'event', event }));
         sent = event.seq;
+        // After each event, not each page: a page of large events must not overrun a send queue.
+        if (subscriber.session.sink.whenWritable) await subscriber.session.sink.whenWritable();
       }
-      if (subscriber.session.sink.whenWritable) await subscriber.session.sink.whenWritable();
     }
     // Synchronous from here: no live event can slip between the buffer and going live.
     for (const event of subscriber.buffer) {
@@ -466,6 +520,7 @@ export class Hub {
       feed.close();
       this.#feeds.delete(id);
       this.#broker.unwatch(id);
+      this.#notify((o) => o.channelVacated?.(id));
     }
     if (state.principal.kind !== 'user') return;
     try {
@@ -484,6 +539,7 @@ export class Hub {
       );
       this.#feeds.set(id, feed);
       this.#broker.watch(id);
+      this.#notify((o) => o.channelOccupied?.(id));
     }
     return feed;
   }

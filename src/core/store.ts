@@ -23,6 +23,12 @@ export interface NewChannel {
   readonly members: readonly { user: UserId; role: MemberRole }[];
 }
 
+/** What an update may change on a channel (type and id are fixed for life). */
+export interface ChannelChanges {
+  readonly title?: string | null;
+  readonly publish?: PublishPolicy;
+}
+
 /** One write to a channel's log. The store assigns `seq`, `id` and times. */
 export type AppendRequest =
   | {
@@ -77,10 +83,18 @@ export interface Store {
 
   upsertUser(user: { id: UserId; name: string }): Promise<User>;
   getUser(id: UserId): Promise<User | undefined>;
+  /** Users in id order, after `after` (for the REST user list). */
+  listUsers(options: { limit: number; after?: UserId }): Promise<User[]>;
+  /** Renames an existing user; undefined when there is no such user. */
+  updateUser(id: UserId, changes: { name: string }): Promise<User | undefined>;
 
   /** Creates the channel, or returns undefined when the id is taken. */
   createChannel(channel: NewChannel): Promise<Channel | undefined>;
   getChannel(id: ChannelId): Promise<Channel | undefined>;
+  /** Changes a channel's title or publish policy; undefined when there is no such channel. */
+  updateChannel(id: ChannelId, changes: ChannelChanges): Promise<Channel | undefined>;
+  /** Deletes the channel with its members and log; false when there was no such channel. */
+  deleteChannel(id: ChannelId): Promise<boolean>;
   /** Channels the user may see in a list: public ones and those the user belongs to. */
   listChannels(options: { visibleTo: UserId | null; limit: number; after?: ChannelId }): Promise<Channel[]>;
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, type Selectable, type Transaction, Migrator } from 'kysely';
-import type { AppendRequest, AppendResult, EventRange, NewChannel, Store } from '../core/store.js';
+import type { AppendRequest, AppendResult, ChannelChanges, EventRange, NewChannel, Store } from '../core/store.js';
 import type {
   Channel,
   ChannelEvent,
@@ -79,6 +79,23 @@ export class KyselyStore implements Store {
     return row && { id: row.id, name: row.name, createdAt: Number(row.created_at) };
   }
 
+  async listUsers(options: { limit: number; after?: UserId }): Promise<User[]> {
+    let query = this.#db.selectFrom('users').selectAll();
+    if (options.after !== undefined) query = query.where('id', '>', options.after);
+    const rows = await query.orderBy('id').limit(options.limit).execute();
+    return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
+  }
+
+  async updateUser(id: UserId, changes: { name: string }): Promise<User | undefined> {
+    const row = await this.#db
+      .updateTable('users')
+      .set({ name: changes.name })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row && { id: row.id, name: row.name, createdAt: Number(row.created_at) };
+  }
+
   // --- channels and members -------------------------------------------------------
 
   async createChannel(channel: NewChannel): Promise<Channel | undefined> {
@@ -111,6 +128,21 @@ export class KyselyStore implements Store {
   async getChannel(id: ChannelId): Promise<Channel | undefined> {
     const row = await this.#db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toChannel(row);
+  }
+
+  async updateChannel(id: ChannelId, changes: ChannelChanges): Promise<Channel | undefined> {
+    const set: { title?: string | null; publish?: string } = {};
+    if (changes.title !== undefined) set.title = changes.title;
+    if (changes.publish !== undefined) set.publish = changes.publish;
+    if (Object.keys(set).length === 0) return this.getChannel(id);
+    const row = await this.#db.updateTable('channels').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+    return row && toChannel(row);
+  }
+
+  /** Members, events and the chat tables go with it (ON DELETE CASCADE). */
+  async deleteChannel(id: ChannelId): Promise<boolean> {
+    const result = await this.#db.deleteFrom('channels').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 
   async listChannels(options: { visibleTo: UserId | null; limit: number; after?: ChannelId }): Promise<Channel[]> {

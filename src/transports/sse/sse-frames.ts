@@ -1,0 +1,21 @@
+import type { Outbound } from '../../core/delivery.js';
+
+/**
+ * Server-sent event text for one outbound message, without its `id:` line (each stream
+ * adds its own cursor). Stored events use the default type, so `EventSource.onmessage`
+ * sees them; presence, typing, receipts and notices carry their own `event:` name.
+ * JSON.stringify never emits a raw newline, so one `data:` line always suffices.
+ */
+export function encodeSseFrame(message: Outbound): string {
+  switch (message.type) {
+    case 'event':
+      return `data: ${JSON.stringify(message.event)}\n\n`;
+    case 'close':
+      return `event: close\ndata: ${JSON.stringify({ reason: message.reason, reconnect: message.reconnect })}\n\n`;
+    default:
+      return `event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`;
+  }
+}
+
+/** A comment line: keeps proxies from timing the stream out; EventSource ignores it. */
+export const HEARTBEAT = ': ping\n\n';

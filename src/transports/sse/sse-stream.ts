@@ -1,0 +1,134 @@
+import type { ServerResponse } from 'node:http';
+import type { Delivery } from '../../core/delivery.js';
+import type { SessionSink } from '../../core/session.js';
+import type { ChannelId, Seq } from '../../core/types.js';
+import { formatCursor } from './sse-cursor.js';
+import { encodeSseFrame, HEARTBEAT } from './sse-frames.js';
+
+export interface SseStreamOptions {
+  readonly response: ServerResponse;
+  /** Where the client stands already (from Last-Event-ID): events at or below are not sent again. */
+  readonly cursor: Map<ChannelId, Seq>;
+  /** Bytes queued for the client before it is dropped as a slow consumer (it resumes later). */
+  readonly maxQueuedBytes: number;
+  readonly heartbeatMs: number;
+  /** Called once when the stream ends, whoever ended it. */
+  readonly onEnd: () => void;
+}
+
+/**
+ * One SSE connection as a hub session sink. Stored events carry `id:` with the cursor of
+ * every channel in the stream, so a reconnecting EventSource resumes each where it was.
+ * The event text is encoded once per Delivery and shared by every stream.
+ */
+export class SseStream implements SessionSink {
+  readonly #response: ServerResponse;
+  readonly #cursor: Map<ChannelId, Seq>;
+  readonly #maxQueuedBytes: number;
+  readonly #heartbeat: NodeJS.Timeout;
+  readonly #onEnd: () => void;
+  #corked = false;
+  #ended = false;
+
+  constructor(options: SseStreamOptions) {
+    this.#response = options.response;
+    this.#cursor = options.cursor;
+    this.#maxQueuedBytes = options.maxQueuedBytes;
+    this.#onEnd = options.onEnd;
+    this.#heartbeat = setInterval(() => this.#write(HEARTBEAT), options.heartbeatMs);
+    this.#heartbeat.unref();
+    this.#response.once('close', () => this.#finish());
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Sends the status line and headers, and `retry:` so browsers reconnect quickly. */
+  open(): void {
+    this.#response.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      // nginx would otherwise buffer the stream.
+      'X-Accel-Buffering': 'no',
+    });
+    this.#write('retry: 2000\n: connected\n\n');
+  }
+
+  deliver(delivery: Delivery): void {
+    if (this.#ended) return;
+    const message = delivery.message;
+    const frame = delivery.encode('sse', encodeSseFrame);
+    if (message.type === 'event') {
+      const { channel, seq } = message.event;
+      // A resumed stream may be offered what the client already has: skip, never repeat.
+      if (seq <= (this.#cursor.get(channel) ?? 0)) return;
+      this.#cursor.set(channel, seq);
+      this.#write(`id: ${formatCursor(this.#cursor)}\n${frame}`);
+    } else {
+      this.#write(frame);
+    }
+    if (message.type === 'close') this.end();
+  }
+
+  whenWritable(): Promise<void> {
+    if (this.#ended || !this.#response.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#response.off('drain', done);
+        this.#response.off('close', done);
+        resolve();
+      };
+      this.#response.once('drain', done);
+      this.#response.once('close', done);
+    });
+  }
+
+  /** Records the seq a channel went live at and tells the client, with an id to resume from. */
+  ready(channels: ReadonlyMap<ChannelId, Seq>): void {
+    for (const [channel, seq] of channels) {
+      if (seq > (this.#cursor.get(channel) ?? 0)) this.#cursor.set(channel, seq);
+    }
+    const positions = Object.fromEntries(this.#cursor);
+    this.#write(`id: ${formatCursor(this.#cursor)}\nevent: ready\ndata: ${JSON.stringify({ channels: positions })}\n\n`);
+  }
+
+  /** Sends a final `error` event and ends the stream. */
+  fail(error: { code: string; message: string }): void {
+    this.#write(`event: error\ndata: ${JSON.stringify({ code: error.code, message: error.message })}\n\n`);
+    this.end();
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#response.end();
+    this.#finish();
+  }
+
+  #write(text: string): void {
+    if (this.#ended) return;
+    // Frames due within one tick go out in one write.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#response.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#response.uncork();
+      });
+    }
+    this.#response.write(text);
+    if (this.#response.writableLength > this.#maxQueuedBytes) {
+      // Too far behind: drop it; the client resumes from its Last-Event-ID.
+      this.#response.destroy();
+      this.#finish();
+    }
+  }
+
+  #finish(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearInterval(this.#heartbeat);
+    this.#onEnd();
+  }
+}

@@ -1,0 +1,140 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Authenticator, Credentials } from '../../auth/authenticator.js';
+import { Delivery } from '../../core/delivery.js';
+import { SwitchboardError, toSwitchboardError } from '../../core/errors.js';
+import type { Hub } from '../../core/hub.js';
+import type { Logger } from '../../core/logger.js';
+import { CHANNEL_ID_PATTERN } from '../../core/names.js';
+import type { Session } from '../../core/session.js';
+import type { ChannelId, Principal, Seq } from '../../core/types.js';
+import type { ConnectionGuard } from '../connection-guard.js';
+import { credentialsOf } from '../http/request-auth.js';
+import { parseCursor } from './sse-cursor.js';
+import { SseStream } from './sse-stream.js';
+
+export interface SseTransportOptions {
+  readonly hub: Hub;
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+  /** Origin allowlist and per-IP limit, shared with /ws. */
+  readonly guard?: ConnectionGuard;
+  readonly heartbeatMs: number;
+  readonly maxQueuedBytes: number;
+}
+
+/**
+ * `GET /sse?channels=a,b` and `GET /stream/:channel`: stored events (with resumable ids),
+ * presence and typing as server-sent events. Auth by `?ticket=` (what a browser
+ * EventSource can send), a header, or `?user=` in auth "open". A `Last-Event-ID` header
+ * (or `?lastEventId=`, for polyfills) resumes every channel after its seq.
+ */
+export class SseTransport {
+  readonly #options: SseTransportOptions;
+  readonly #streams = new Set<SseStream>();
+
+  constructor(options: SseTransportOptions) {
+    this.#options = options;
+  }
+
+  get connectionCount(): number {
+    return this.#streams.size;
+  }
+
+  register(app: FastifyInstance): void {
+    app.get('/sse', { schema: { hide: true } }, (request, reply) => {
+      const query = request.query as Record<string, string | undefined>;
+      const channels = (query.channels ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+      return this.#serve(request, reply, channels);
+    });
+    app.get('/stream/:channel', { schema: { hide: true } }, (request, reply) =>
+      this.#serve(request, reply, [(request.params as { channel: string }).channel]),
+    );
+  }
+
+  /** Ends every stream with a `close` event that tells clients to reconnect (and resume). */
+  closeAll(reason: string): void {
+    const notice = new Delivery({ type: 'close', reason, reconnect: true });
+    for (const stream of [...this.#streams]) {
+      stream.deliver(notice);
+      stream.end();
+    }
+  }
+
+  async #serve(request: FastifyRequest, reply: FastifyReply, channels: ChannelId[]): Promise<void> {
+    const { hub, guard } = this.#options;
+    const query = request.query as Record<string, string | undefined>;
+    const unique = [...new Set(channels)];
+    if (unique.length === 0) throw new SwitchboardError('bad_request', 'Name the channels to stream: ?channels=a,b.');
+    const invalid = unique.find((channel) => !CHANNEL_ID_PATTERN.test(channel));
+    if (invalid !== undefined) throw new SwitchboardError('bad_request', `Invalid channel id: ${JSON.stringify(invalid.slice(0, 140))}.`);
+    if (unique.length > hub.limits.maxSubscriptionsPerSession) {
+      throw new SwitchboardError('too_many_subscriptions', `At most ${hub.limits.maxSubscriptionsPerSession} channels per stream.`);
+    }
+    const lastEventId = headerValue(request, 'last-event-id') ?? query.lastEventId;
+    const cursor = lastEventId === undefined || lastEventId === '' ? new Map<ChannelId, Seq>() : parseCursor(lastEventId, unique);
+    if (!cursor) throw new SwitchboardError('bad_request', 'Last-Event-ID is not an id this server sent.');
+
+    const principal = await this.#options.authenticator.authenticate(credentialsFrom(request, query));
+    // Refuse unreadable or unknown channels with a plain HTTP status, before the stream opens.
+    for (const channel of unique) await hub.getChannel(principal, channel);
+
+    const admission = guard?.admit(request.raw);
+    if (admission && !admission.ok) throw admission.error;
+    reply.hijack();
+    let session: Session | null = null;
+    const stream = new SseStream({
+      response: reply.raw,
+      cursor,
+      maxQueuedBytes: this.#options.maxQueuedBytes,
+      heartbeatMs: this.#options.heartbeatMs,
+      onEnd: () => {
+        this.#streams.delete(stream);
+        admission?.release();
+        if (session) void hub.disconnect(session);
+      },
+    });
+    this.#streams.add(stream);
+    stream.open();
+    try {
+      await this.#subscribe(principal, stream, unique, cursor, (opened) => (session = opened));
+    } catch (error) {
+      const failure = toSwitchboardError(error);
+      if (failure.code === 'internal') this.#options.logger.error({ err: error }, 'sse subscribe failed');
+      stream.fail(failure);
+    }
+  }
+
+  async #subscribe(
+    principal: Principal,
+    stream: SseStream,
+    channels: readonly ChannelId[],
+    cursor: ReadonlyMap<ChannelId, Seq>,
+    opened: (session: Session) => void,
+  ): Promise<void> {
+    const { hub } = this.#options;
+    const session = await hub.connect(principal, 'sse', stream);
+    opened(session);
+    // The client left while we were connecting: onEnd ran before the session existed.
+    if (stream.ended) return void hub.disconnect(session);
+    const live = new Map<ChannelId, Seq>();
+    for (const channel of channels) {
+      if (stream.ended) return;
+      const { seq } = await hub.subscribe(session, channel, cursor.get(channel));
+      live.set(channel, seq);
+    }
+    stream.ready(live);
+  }
+}
+
+/** `?ticket=` or `?user=` (open mode) from the URL, else the headers of request-auth.ts. */
+function credentialsFrom(request: FastifyRequest, query: Record<string, string | undefined>): Credentials {
+  if (query.ticket) return { ticket: query.ticket };
+  const headers = credentialsOf(request);
+  if (Object.keys(headers).length > 0) return headers;
+  return query.user ? { user: query.user } : {};
+}
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,42 @@
+import type { Hub } from '../core/hub.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../core/store.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { WebhookEvents } from './webhook-events.js';
+import { WebhookOutbox } from './webhook-outbox.js';
+
+export interface WebhookSettings {
+  readonly urls: readonly string[];
+  readonly secret: string;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+}
+
+export interface Webhooks {
+  /** Stores the events raised so far, then stops sending (pending rows wait for the next start). */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires webhooks into a node: hub changes become events in the outbox, and this node's
+ * dispatcher sends what is due (including rows left over from before a restart).
+ */
+export function startWebhooks(options: { hub: Hub; store: Store; logger: Logger; settings: WebhookSettings }): Webhooks {
+  const { hub, store, logger, settings } = options;
+  const outbox = WebhookOutbox.of(store);
+  const dispatcher = new WebhookDispatcher({ outbox, logger, ...settings });
+  const events = new WebhookEvents(async (entries) => {
+    await outbox.add(entries, settings.urls, Date.now());
+    dispatcher.kick();
+  }, logger);
+  hub.observe(events);
+  dispatcher.start();
+  return {
+    async close() {
+      await events.flushed();
+      await dispatcher.close();
+    },
+  };
+}
