@@ -373,6 +373,13 @@ describe('the Pusher protocol on the wire', () => {
     expect(await closeCode(`/app/${APP.key}?protocol=seven`)).toBe(4006);
   });
 
+  it('tells clients to reconnect elsewhere (4200) when the node shuts down', async () => {
+    const server = await startPusherServer();
+    const raw = await RawPusher.connect(server);
+    await server.close('drain');
+    expect(await raw.closed).toBe(4200);
+  });
+
   it('answers garbage with pusher:error and stays open', async () => {
     const server = await startPusherServer();
     const raw = await RawPusher.connect(server);

@@ -5,7 +5,7 @@ import type { PusherWebhookEvent, PusherWebhookSender } from './pusher-webhooks.
 /** What the app state needs of a connection. */
 export interface PusherPeer {
   readonly socketId: string;
-  send(frame: string): void;
+  send(frame: string | Buffer): void;
   close(code: number, reason: string): void;
 }
 

@@ -47,7 +47,7 @@ interface Subscription {
   /** The presence member this connection is, on presence channels. */
   readonly userId?: string;
   /** Until pusher_internal:subscription_succeeded is sent, events wait here. */
-  held: string[] | null;
+  held: Buffer[] | null;
 }
 
 const TERMINATE_AFTER_CLOSE_MS = 2000;
@@ -129,20 +129,24 @@ export class PusherConnection implements SessionSink, PusherPeer {
     const subscription = name === undefined ? undefined : this.#subscriptions.get(name);
     if (!subscription || excludedSocketOf(message) === this.socketId) return;
     const prefix = this.#state.app.channelPrefix;
-    const frame = delivery.encode(`pusher:${prefix}`, (m) => encodeHubEvent(prefix, m));
+    // Encoded to bytes once per delivery; every connection of the app sends the same buffer.
+    const frame = delivery.encode(`pusher:${prefix}`, (m) => {
+      const text = encodeHubEvent(prefix, m);
+      return text === null ? null : Buffer.from(text, 'utf8');
+    });
     if (frame === null) return;
     if (subscription.held) subscription.held.push(frame);
     else this.send(frame);
   }
 
-  send(frame: string): void {
+  send(frame: string | Buffer): void {
     if (this.#closed) return;
     if (this.#ws.bufferedAmount > this.#limits.sendQueueBytes) {
       this.#logger.warn({ socketId: this.socketId }, 'pusher slow consumer disconnected');
       this.close(PUSHER_CODES.overCapacity, 'Slow consumer: reconnect later');
       return;
     }
-    this.#ws.send(frame);
+    this.#ws.send(frame, { binary: false });
   }
 
   close(code: number, reason: string): void {
