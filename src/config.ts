@@ -59,6 +59,11 @@ export const defaultConfig = {
    * Requests without an Origin header (non-browser clients) are not affected.
    */
   allowedOrigins: [] as string[],
+  /**
+   * Addresses of reverse proxies whose X-Forwarded-For is believed, so per-IP limits count
+   * clients rather than the proxy. Empty: the header is ignored (anyone can forge it).
+   */
+  trustProxy: [] as string[],
   /** Serve `open` auth beyond loopback anyway (logged loudly). For demos on a trusted LAN. */
   allowOpenAuthOnNetwork: false,
   transports: [...TRANSPORTS] as TransportName[],
@@ -131,6 +136,7 @@ const configSchema = z.strictObject({
   apiKeys: z.array(z.string()),
   ticketTtlMs: positiveInt,
   allowedOrigins: z.array(z.string().min(1)),
+  trustProxy: z.array(z.string().min(1)),
   allowOpenAuthOnNetwork: z.boolean(),
   transports: z.array(z.enum(TRANSPORTS)).min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -282,6 +288,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   // A comma-separated list, so a new key can be added before the old one is removed.
   if (env.SWITCHBOARD_API_KEY) out.apiKeys = env.SWITCHBOARD_API_KEY.split(',').map((k) => k.trim()).filter(Boolean);
   if (env.SWITCHBOARD_ALLOWED_ORIGINS) out.allowedOrigins = env.SWITCHBOARD_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  if (env.SWITCHBOARD_TRUST_PROXY) out.trustProxy = env.SWITCHBOARD_TRUST_PROXY.split(',').map((a) => a.trim()).filter(Boolean);
   if (env.SWITCHBOARD_MAX_CONNECTIONS_PER_IP) out.limits = { connectionsPerIp: env.SWITCHBOARD_MAX_CONNECTIONS_PER_IP };
   if (env.PUSHER_APP_ID || env.PUSHER_APP_KEY || env.PUSHER_APP_SECRET) {
     const webhooks = (env.PUSHER_WEBHOOK_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);

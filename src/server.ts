@@ -64,13 +64,18 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   const guard = new ConnectionGuard({
     allowedOrigins: config.allowedOrigins,
     connectionsPerIp: config.limits.connectionsPerIp,
+    trustedProxies: config.trustProxy,
   });
   if (config.auth === 'open') {
     logger.warn({ auth: 'open' }, 'auth mode "open": clients name themselves; for development only');
   }
 
   // Requests are logged at warn and above only: a chat server's HTTP traffic is mostly health checks.
-  const app = Fastify({ loggerInstance: logger.child({}, { level: 'warn' }) as FastifyBaseLogger });
+  const app = Fastify({
+    loggerInstance: logger.child({}, { level: 'warn' }) as FastifyBaseLogger,
+    // request.ip is the client behind a listed proxy (per-IP log-in limits), never a forged header.
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+  });
   if (config.transports.includes('web')) await registerWebRoutes(app);
   app.setErrorHandler(httpErrorHandler(logger));
   let draining = false;

@@ -519,6 +519,22 @@ describe('hardening of /ws', () => {
     expect(welcomeOf(next)).toMatchObject({ user: 'next' });
   });
 
+  it('counts clients behind a trusted proxy by X-Forwarded-For, and ignores the header from anyone else', async () => {
+    const limited = { limits: { connectionsPerIp: 2 } };
+    const proxied = await startTestServer({ overrides: { ...limited, trustProxy: ['127.0.0.1'] } });
+    const via = (client: string) => ({ headers: { 'x-forwarded-for': `${client}, 127.0.0.1` }, localAddress: '127.0.0.1' });
+    const held = [open(`${proxied.wsUrl}?user=a`, via('203.0.113.5')), open(`${proxied.wsUrl}?user=b`, via('203.0.113.5'))];
+    await Promise.all(held.map((c) => c.waitFor((f) => f.type === 'welcome')));
+    expect((await upgradeStatus(`${proxied.wsUrl}?user=c`, via('203.0.113.5'))).status).toBe(429);
+    expect((await upgradeStatus(`${proxied.wsUrl}?user=d`, via('198.51.100.7'))).status).toBe(101);
+
+    // Without a trusted proxy a forged header changes nothing: the socket's address counts.
+    const direct = await startTestServer({ overrides: limited });
+    const forged = [open(`${direct.wsUrl}?user=a`, via('203.0.113.1')), open(`${direct.wsUrl}?user=b`, via('203.0.113.2'))];
+    await Promise.all(forged.map((c) => c.waitFor((f) => f.type === 'welcome')));
+    expect((await upgradeStatus(`${direct.wsUrl}?user=c`, via('203.0.113.3'))).status).toBe(429);
+  });
+
   it('answers a message flood with rate_limited, closes it with 4429, and stores only what was accepted', async () => {
     const server = await startTestServer({ overrides: { limits: { messagesPerSecond: 10, messageBurst: 10, floodCloseAfter: 20 } } });
     const bystander = await connectOpen(server, 'bob', '127.0.0.2');

@@ -9,6 +9,8 @@ export interface ConnectionGuardOptions {
   readonly allowedOrigins: readonly string[];
   /** Open long-lived connections (WebSocket, SSE) one IP address may hold. */
   readonly connectionsPerIp: number;
+  /** Reverse proxies whose X-Forwarded-For names the client. Empty: the header is ignored. */
+  readonly trustedProxies?: readonly string[];
 }
 
 /**
@@ -23,12 +25,14 @@ export class ConnectionGuard {
   readonly #anyOrigin: boolean;
   readonly #origins: ReadonlySet<string>;
   readonly #perIp: number;
+  readonly #proxies: ReadonlySet<string>;
   readonly #open = new Map<string, number>();
 
   constructor(options: ConnectionGuardOptions) {
     this.#anyOrigin = options.allowedOrigins.includes('*');
     this.#origins = new Set(options.allowedOrigins.map(normalizeOrigin));
     this.#perIp = options.connectionsPerIp;
+    this.#proxies = new Set((options.trustedProxies ?? []).map(plainAddress));
   }
 
   admit(request: IncomingMessage): Admission {
@@ -36,7 +40,7 @@ export class ConnectionGuard {
     if (origin !== undefined && !this.#originAllowed(origin, request.headers.host)) {
       return { ok: false, error: new SwitchboardError('forbidden', 'This origin may not connect.') };
     }
-    const ip = request.socket.remoteAddress ?? 'unknown';
+    const ip = this.clientAddress(request);
     const count = this.#open.get(ip) ?? 0;
     if (count >= this.#perIp) {
       return { ok: false, error: new SwitchboardError('rate_limited', 'Too many connections from your address.') };
@@ -53,6 +57,19 @@ export class ConnectionGuard {
         else this.#open.delete(ip);
       },
     };
+  }
+
+  /**
+   * The client's address: the socket's peer, or, when that peer is a trusted proxy, the
+   * nearest X-Forwarded-For hop that is not itself a trusted proxy.
+   */
+  clientAddress(request: IncomingMessage): string {
+    let address = plainAddress(request.socket.remoteAddress ?? 'unknown');
+    if (!this.#proxies.has(address)) return address;
+    const header = request.headers['x-forwarded-for'];
+    const hops = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((hop) => hop.trim()).filter(Boolean);
+    while (this.#proxies.has(address) && hops.length > 0) address = plainAddress(hops.pop()!);
+    return address;
   }
 
   #originAllowed(origin: string, host: string | undefined): boolean {
@@ -79,6 +96,11 @@ export function rejectUpgrade(socket: Duplex, error: SwitchboardError): void {
       'Connection: close\r\n\r\n' +
       body,
   );
+}
+
+/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is `10.0.0.1`. */
+function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
 function normalizeOrigin(origin: string): string {
