@@ -55,7 +55,8 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Kysel
   lock.on('error', () => {});
   try {
     await lock.connect();
-    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    // Keyed by schema too: nodes of one deployment wait for each other, other schemas do not.
+    await lock.query('select pg_advisory_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK]);
     await store.migrate();
   } catch (error) {
     await store.close().catch(() => {});
