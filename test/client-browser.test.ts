@@ -48,7 +48,8 @@ describe.skipIf(chromiumMissing())('client SDK in a real browser', () => {
   });
 
   it('uses the browser WebSocket, and resumes without loss after the connection is cut', async () => {
-    const server = await startTestServer();
+    // The page is about:blank (origin "null"): allow it, as an app would list its own origin.
+    const server = await startTestServer({ overrides: { allowedOrigins: ['*'] } });
     const proxy = await DropProxy.start(server.port);
     const writer = createClient({ url: server.wsUrl, user: 'writer' });
     try {

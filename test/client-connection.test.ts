@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import {
   backoffCeiling,
   backoffDelay,
@@ -75,6 +76,21 @@ describe('client SDK: connection', () => {
     expect(info.error).toMatchObject({ code: 'unauthorized' });
     expect(seen.reconnects).toEqual([]);
     expect(client.state).toBe('disconnected');
+  });
+
+  it('stops when the server refuses the upgrade itself (a foreign Origin gets HTTP 403)', async () => {
+    const server = await startTestServer();
+    // A browser on another site: what the server's Origin check exists to refuse.
+    class ForeignPage extends WebSocket {
+      constructor(url: string) {
+        super(url, { origin: 'https://elsewhere.example' });
+      }
+    }
+    const client = createClient({ url: server.wsUrl, user: 'alice', WebSocket: ForeignPage });
+    const seen = track(client);
+    const info = await seen.stopped;
+    expect(info.error).toMatchObject({ code: 'forbidden', details: { httpStatus: 403 } });
+    expect(seen.reconnects).toEqual([]);
   });
 
   it('reconnects after a cut connection and reports each state', async () => {

@@ -460,8 +460,11 @@ export class SwitchboardClient {
     socket.onclose = (event) => {
       if (this.#socket === socket) this.#onClosed(event.code, event.reason);
     };
-    // Every error is followed by a close event, which does the work.
-    socket.onerror = () => {};
+    // Every error is followed by a close event, which does the work. In Node, `ws` also says
+    // why an upgrade was refused; a browser cannot see the HTTP status, and retries instead.
+    socket.onerror = (event) => {
+      if (this.#socket === socket) this.#serverError = upgradeRefusal(event) ?? this.#serverError;
+    };
   }
 
   #authenticate(socket: SocketLike, token: string): void {
@@ -563,6 +566,7 @@ export class SwitchboardClient {
     const closeReason = reason || this.#serverNotice;
     let stop = fatal;
     if (!stop && fatalCloseError(code, closeReason)) stop = serverError ?? fatalCloseError(code, closeReason);
+    if (!stop && serverError?.details?.httpStatus !== undefined) stop = serverError;
     if (stop) {
       this.#stop(stop, { code, reason: closeReason });
       return;
@@ -809,6 +813,26 @@ function closeSocket(socket: SocketLike): Promise<void> {
     } catch {
       finish();
     }
+  });
+}
+
+/** HTTP statuses that refuse an upgrade for good: the same request cannot succeed later. */
+const REFUSED: ReadonlyMap<number, ClientErrorCode> = new Map<number, ClientErrorCode>([
+  [400, 'bad_request'],
+  [401, 'unauthorized'],
+  [403, 'forbidden'],
+  [404, 'not_found'],
+]);
+
+/** The fatal refusal `ws` reports as "Unexpected server response: 403"; null for anything else. */
+function upgradeRefusal(event: unknown): ClientError | null {
+  const message = (event as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string') return null;
+  const status = /Unexpected server response: (\d{3})/.exec(message)?.[1];
+  const code = status === undefined ? undefined : REFUSED.get(Number(status));
+  if (code === undefined) return null;
+  return new ClientError(code, `The server refused the connection (HTTP ${status}).`, {
+    details: { httpStatus: Number(status) },
   });
 }
 

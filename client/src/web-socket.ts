@@ -6,11 +6,17 @@ export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ readonly data: unknown }> | null;
+  onclose: Handler<{ readonly code: number; readonly reason: string }> | null;
+  onerror: Handler<unknown> | null;
 }
+
+/**
+ * A handler slot checked bivariantly (as methods are), so the DOM's and `ws`'s sockets,
+ * whose handlers take their own richer event types, both fit.
+ */
+type Handler<E> = { handle(event: E): void }['handle'];
 
 export type SocketConstructor = new (url: string) => SocketLike;
 
