@@ -136,6 +136,7 @@ async function publish(request: PublishRequest): Promise<PublishSummary> {
   ackLatencies = [];
   for (const key of Object.keys(refusals)) delete refusals[key];
   let sent = 0;
+  const cpuAtStart = process.cpuUsage();
   const started = performance.now();
   const endAt = started + request.seconds * 1000;
   const send = (publisher: Publisher) => {
@@ -204,6 +205,7 @@ async function publish(request: PublishRequest): Promise<PublishSummary> {
   }
   const elapsedMs = performance.now() - started;
   const ackedInWindow = acked;
+  const cpu = process.cpuUsage(cpuAtStart);
   // Give acks still in flight a moment, bounded.
   const drainUntil = performance.now() + 5000;
   while (publishers.some((publisher) => publisher.pending.size > 0) && performance.now() < drainUntil) {
@@ -216,7 +218,7 @@ async function publish(request: PublishRequest): Promise<PublishSummary> {
   }
   const acks = ackLatencies;
   ackLatencies = [];
-  return { sent, acked, ackedInWindow, refused, refusals: { ...refusals }, unanswered: lost, elapsedMs, ackLatencies: acks };
+  return { sent, acked, ackedInWindow, refused, refusals: { ...refusals }, unanswered: lost, elapsedMs, cpuSeconds: (cpu.user + cpu.system) / 1e6, ackLatencies: acks };
 }
 
 function stats(): WorkerStats {
@@ -232,7 +234,17 @@ function stats(): WorkerStats {
   }
   const drained = latencies;
   latencies = [];
-  return { deliveries, bytes, frames, open, clients: clients.length, closeCodes: { ...closeCodes }, latencies: drained };
+  const cpu = process.cpuUsage();
+  return {
+    deliveries,
+    bytes,
+    frames,
+    open,
+    clients: clients.length,
+    closeCodes: { ...closeCodes },
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    latencies: drained,
+  };
 }
 
 /** Reconnects with `since` and checks that each client gets exactly the seqs it missed. */

@@ -13,6 +13,7 @@ export interface Totals {
   readonly latencies: number[];
   readonly at: number;
   readonly cpu: number;
+  readonly clientCpu: number;
 }
 
 export async function totals(pool: WorkerPool, server: ServerUnderTest): Promise<Totals> {
@@ -27,6 +28,7 @@ export async function totals(pool: WorkerPool, server: ServerUnderTest): Promise
     latencies: all.flatMap((s) => s.latencies),
     at: performance.now(),
     cpu: server.cpuSeconds(),
+    clientCpu: sum(all.map((s) => s.cpuSeconds)),
   };
 }
 
@@ -62,6 +64,9 @@ export interface StepResult {
   readonly latency: LatencySummary;
   readonly ackLatency: LatencySummary;
   readonly serverCpuPercent: number;
+  /** CPU of the receiving workers together (100% = one core) and of the publisher. */
+  readonly clientCpuPercent: number;
+  readonly publisherCpuPercent: number;
   readonly serverRssMiB: number;
   readonly bytesPerDelivery: number;
   readonly refusals: Record<string, number>;
@@ -113,6 +118,8 @@ export async function measureStep(options: {
     latency: summarize(latencies),
     ackLatency: summarize(published.ackLatencies),
     serverCpuPercent: round(((end.cpu - before.cpu) / windowSeconds) * 100),
+    clientCpuPercent: round(((end.clientCpu - before.clientCpu) / windowSeconds) * 100),
+    publisherCpuPercent: round((published.cpuSeconds / (published.elapsedMs / 1000)) * 100),
     serverRssMiB: round(server.rssBytes() / 2 ** 20, 1),
     bytesPerDelivery: delivered === 0 ? 0 : round((after.bytes - before.bytes) / delivered),
     refusals: published.refusals,

@@ -74,11 +74,11 @@ const ms = (value: number | null) => (value === null ? '-' : String(value));
 
 function fanoutTable(results: FanoutServerResult[]): string[] {
   const out = [
-    '| server | subscribers | step | publishes/s | deliveries/s | p50 ms | p99 ms | p999 ms | complete | server CPU | server RSS MiB | bytes/delivery |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | subscribers | step | publishes/s | deliveries/s | p50 ms | p99 ms | p999 ms | complete | server CPU | client CPU | server RSS MiB | bytes/delivery |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const result of results) {
-    if (result.error) out.push(`| ${result.server} | ${result.subscribers} | failed: ${result.error} | | | | | | | | | |`);
+    if (result.error) out.push(`| ${result.server} | ${result.subscribers} | failed: ${result.error} | | | | | | | | | | |`);
     for (const step of result.steps) out.push(stepRow(result, step));
   }
   out.push('', '| server | subscribers | connect/s | setup settled (ms) | best sustained deliveries/s (p99 within bound) |', '| --- | ---: | ---: | ---: | ---: |');
@@ -113,12 +113,12 @@ function connectionsTable(results: ConnectionsResult[]): string[] {
 
 function chatTable(results: ChatResult[]): string[] {
   const out = [
-    '| server | users | channels | connects/s | publishes/s | deliveries/s | p50 ms | p99 ms | p999 ms | complete | server CPU | server RSS MiB |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | users | channels | connects/s | publishes/s | deliveries/s | p50 ms | p99 ms | p999 ms | complete | server CPU | client CPU | server RSS MiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of results) {
     out.push(
-      `| ${r.server}${r.error ? ` (failed: ${r.error})` : ''} | ${r.connected}/${r.connections} | ${r.channels} | ${r.connectPerSec} | ${r.publishesPerSec} | ${r.deliveriesPerSec} | ${ms(r.latency.p50)} | ${ms(r.latency.p99)} | ${ms(r.latency.p999)} | ${(r.completeness * 100).toFixed(1)}% | ${r.serverCpuPercent}% | ${r.serverRssMiB} |`,
+      `| ${r.server}${r.error ? ` (failed: ${r.error})` : ''} | ${r.connected}/${r.connections} | ${r.channels} | ${r.connectPerSec} | ${r.publishesPerSec} | ${r.deliveriesPerSec} | ${ms(r.latency.p50)} | ${ms(r.latency.p99)} | ${ms(r.latency.p999)} | ${(r.completeness * 100).toFixed(1)}% | ${r.serverCpuPercent}% | ${r.clientCpuPercent}% | ${r.serverRssMiB} |`,
     );
   }
   return out;
@@ -133,7 +133,7 @@ function resumeTable(r: ResumeResult): string[] {
 }
 
 function stepRow(result: FanoutServerResult, step: StepResult): string {
-  return `| ${result.server} | ${result.subscribers} | ${step.label} | ${step.publishesPerSec} | ${step.deliveriesPerSec} | ${ms(step.latency.p50)} | ${ms(step.latency.p99)} | ${ms(step.latency.p999)} | ${(step.completeness * 100).toFixed(1)}% | ${step.serverCpuPercent}% | ${step.serverRssMiB} | ${step.bytesPerDelivery} |`;
+  return `| ${result.server} | ${result.subscribers} | ${step.label} | ${step.publishesPerSec} | ${step.deliveriesPerSec} | ${ms(step.latency.p50)} | ${ms(step.latency.p99)} | ${ms(step.latency.p999)} | ${(step.completeness * 100).toFixed(1)}% | ${step.serverCpuPercent}% | ${step.clientCpuPercent}% + ${step.publisherCpuPercent}% | ${step.serverRssMiB} | ${step.bytesPerDelivery} |`;
 }
 
 /** A bar chart of the best sustained deliveries/s per server (fanout only). */

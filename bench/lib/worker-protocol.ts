@@ -50,6 +50,8 @@ export interface PublishSummary {
   /** Publishes with no reply 5 s after the run ended. */
   readonly unanswered: number;
   readonly elapsedMs: number;
+  /** CPU seconds the publishing process used during the run. */
+  readonly cpuSeconds: number;
   readonly ackLatencies: number[];
 }
 
@@ -61,6 +63,8 @@ export interface WorkerStats {
   readonly open: number;
   readonly clients: number;
   readonly closeCodes: Record<string, number>;
+  /** CPU seconds this worker process has used, to show whether the generator saturated. */
+  readonly cpuSeconds: number;
   /** Probe latencies (ms) since the previous stats request. */
   readonly latencies: number[];
 }

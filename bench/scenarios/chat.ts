@@ -30,6 +30,8 @@ export interface ChatResult {
   readonly latency: LatencySummary;
   readonly ackLatency: LatencySummary;
   readonly serverCpuPercent: number;
+  /** CPU of all client workers together (100% = one core). */
+  readonly clientCpuPercent: number;
   readonly serverRssMiB: number;
   readonly refusals: Record<string, number>;
   readonly error?: string;
@@ -98,6 +100,7 @@ export async function runChat(options: ChatOptions, log: (line: string) => void)
         latency: summarize(latencies),
         ackLatency: summarize(published.flatMap((p) => p.ackLatencies)),
         serverCpuPercent: round(((end.cpu - before.cpu) / windowSeconds) * 100),
+        clientCpuPercent: round(((end.clientCpu - before.clientCpu) / windowSeconds) * 100),
         serverRssMiB: round(server.rssBytes() / 2 ** 20, 1),
         refusals,
       };
@@ -111,7 +114,7 @@ export async function runChat(options: ChatOptions, log: (line: string) => void)
       results.push({
         server: kind, command: server.command, connections: options.connections, channels: channelCount, connected: 0, connectPerSec: 0,
         publishesPerSec: 0, deliveriesPerSec: 0, completeness: 0, latency: summarize([]), ackLatency: summarize([]),
-        serverCpuPercent: 0, serverRssMiB: 0, refusals: {}, error: (error as Error).message,
+        serverCpuPercent: 0, clientCpuPercent: 0, serverRssMiB: 0, refusals: {}, error: (error as Error).message,
       });
     } finally {
       await pool.all({ op: 'closeAll' }).catch(() => {});

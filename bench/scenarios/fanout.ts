@@ -141,6 +141,6 @@ export function describeStep(step: StepResult): string {
   return (
     `${step.label}: ${step.publishesPerSec} publishes/s, ${step.deliveriesPerSec} deliveries/s, ` +
     `p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, complete ${(step.completeness * 100).toFixed(1)}%, ` +
-    `server CPU ${step.serverCpuPercent}%, RSS ${step.serverRssMiB} MiB`
+    `server CPU ${step.serverCpuPercent}%, clients ${step.clientCpuPercent}% + publisher ${step.publisherCpuPercent}%, RSS ${step.serverRssMiB} MiB`
   );
 }
