@@ -1,0 +1,86 @@
+import Echo from 'laravel-echo';
+import PusherJs from 'pusher-js';
+import type { ChannelAuthorizationCallback } from 'pusher-js';
+import type PusherModule from 'pusher-js/types/src/core/pusher.js';
+import PusherServer from 'pusher';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+
+// pusher-js is CommonJS: at runtime its default export is the class itself.
+const Pusher = PusherJs as unknown as typeof PusherModule.default;
+
+const APP = { id: '4004', key: 'echo-key', secret: 'echo-secret-0123456789' };
+const echoes: Echo<'pusher'>[] = [];
+afterEach(() => {
+  for (const echo of echoes.splice(0)) echo.disconnect();
+});
+
+/** Laravel Echo as a Laravel app configures it, with /broadcasting/auth played by the pusher SDK. */
+function connectEcho(server: TestServer, user: { id: string; name: string }): Echo<'pusher'> {
+  const sdk = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(server.port), useTLS: false });
+  const client = new Pusher(APP.key, {
+    cluster: '',
+    wsHost: '127.0.0.1',
+    wsPort: server.port,
+    forceTLS: false,
+    enabledTransports: ['ws'],
+    disableStats: true,
+    channelAuthorization: {
+      endpoint: '/broadcasting/auth',
+      transport: 'ajax',
+      customHandler: ({ socketId, channelName }: { socketId: string; channelName: string }, callback: ChannelAuthorizationCallback) =>
+        callback(
+          null,
+          sdk.authorizeChannel(
+            socketId,
+            channelName,
+            channelName.startsWith('presence-') ? { user_id: user.id, user_info: { name: user.name } } : undefined,
+          ),
+        ),
+    },
+  });
+  const echo = new Echo({ broadcaster: 'pusher', key: APP.key, client });
+  echoes.push(echo);
+  return echo;
+}
+
+function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms).unref()),
+  ]);
+}
+
+describe('Laravel Echo over the Pusher protocol', () => {
+  it('listens on a private channel, and joins a presence channel with here, joining and whispers', async () => {
+    const server = await startTestServer({ overrides: { pusher: { apps: [APP] } } });
+    const sdk = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(server.port), useTLS: false });
+    const alice = connectEcho(server, { id: '1', name: 'Alice' });
+    const bob = connectEcho(server, { id: '2', name: 'Bob' });
+
+    const shipped = within(
+      new Promise((resolve) => alice.private('orders.7').listen('OrderShipped', resolve)),
+      'OrderShipped',
+    );
+    await within(
+      new Promise<void>((resolve) => alice.connector.pusher.channel('private-orders.7').bind('pusher:subscription_succeeded', () => resolve())),
+      'private subscription',
+    );
+    // What Laravel's pusher broadcaster sends for `broadcast(new OrderShipped($order))`.
+    await sdk.trigger('private-orders.7', 'App\\Events\\OrderShipped', { order: { id: 7 } });
+    expect(await shipped).toEqual({ order: { id: 7 } });
+
+    const here = within(
+      new Promise<{ id: string; name: string }[]>((resolve) => alice.join('room.1').here(resolve)),
+      'here',
+    );
+    expect(await here).toEqual([{ name: 'Alice' }]);
+    const joining = within(new Promise((resolve) => alice.join('room.1').joining(resolve)), 'joining');
+    const typing = within(new Promise((resolve) => alice.join('room.1').listenForWhisper('typing', resolve)), 'whisper');
+    const bobHere = within(new Promise<unknown[]>((resolve) => bob.join('room.1').here(resolve)), 'bob here');
+    expect(await bobHere).toHaveLength(2);
+    expect(await joining).toEqual({ name: 'Bob' });
+    bob.join('room.1').whisper('typing', { name: 'Bob' });
+    expect(await typing).toEqual({ name: 'Bob' });
+  });
+});
