@@ -47,8 +47,13 @@ export class KyselyStore implements Store {
     return this.#db;
   }
 
-  async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
+  /**
+   * `schema`: where the migration bookkeeping tables live (PostgreSQL). Named explicitly
+   * because Kysely looks for them in every schema, so without it a database holding other
+   * Switchboard schemas (tests, several deployments) would make it skip creating its own.
+   */
+  async migrate(options: { schema?: string } = {}): Promise<void> {
+    const migrator = new Migrator({ db: this.#db, provider: migrationProvider, migrationTableSchema: options.schema });
     const { error } = await migrator.migrateToLatest();
     if (error) throw error;
   }

@@ -57,7 +57,8 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Kysel
     await lock.connect();
     // Keyed by schema too: nodes of one deployment wait for each other, other schemas do not.
     await lock.query('select pg_advisory_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK]);
-    await store.migrate();
+    const { rows } = await lock.query<{ schema: string }>('select current_schema() as schema');
+    await store.migrate({ schema: rows[0]!.schema });
   } catch (error) {
     await store.close().catch(() => {});
     throw error;
