@@ -238,10 +238,11 @@ describe.skipIf(redisUrl === undefined)('broker on redis: routing and failure', 
     }
   });
 
-  it('re-registers its presence after Redis forgot it', async () => {
+  it('re-registers its presence after Redis forgot it, and announces the join', async () => {
     const prefix = redisPrefix();
     const timing = { heartbeatMs: 100, nodeTimeoutMs: 400 };
     const [a, b] = await Promise.all([redisBroker(prefix, timing), redisBroker(prefix, timing)].map(startNode));
+    await watched(b!, 'room');
     expect(await a!.broker.presence.add('room', 'alice', 'sa')).toBe('join');
     const raw = new Redis(redisUrl!, { lazyConnect: true });
     await raw.connect();
@@ -251,6 +252,8 @@ describe.skipIf(redisUrl === undefined)('broker on redis: routing and failure', 
       expect(await b!.broker.presence.list('room')).toEqual([]);
       await waitUntil(async () => (await b!.broker.presence.list('room')).length === 1, 3000);
       expect(await b!.broker.presence.list('room')).toEqual([{ user: 'alice', sessions: 1 }]);
+      // ... and says so, so subscribers that saw her leave (or never saw her) see her back.
+      await b!.waitFor((messages) => presenceOf(messages).some((e) => e.user === 'alice' && e.action === 'join'));
     } finally {
       raw.disconnect();
     }

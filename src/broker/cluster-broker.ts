@@ -15,12 +15,15 @@ export interface ClusterBrokerOptions {
   readonly resyncMs?: number;
 }
 
-/** A session that left without saying so: its node stopped heartbeating. */
-export interface Departure {
+/**
+ * A presence change no hub made: sessions of a node that stopped heartbeating (`leave`,
+ * `remove`), or a node's sessions written back after Redis forgot them (`join`, `add`).
+ */
+export interface PresenceChange {
   readonly channel: ChannelId;
   readonly user: UserId;
   readonly session: SessionId;
-  readonly action: Extract<PresenceAction, 'remove' | 'leave'>;
+  readonly action: PresenceAction;
 }
 
 export interface BrokerStats {
@@ -164,12 +167,12 @@ export abstract class ClusterBroker implements Broker {
   }
 
   /**
-   * Tells every node, this one included, that sessions left because their node died.
-   * The presence registry decides who departed; this turns it into ordinary events.
+   * Tells every node, this one included, about presence changes the registry made on its
+   * own (a dead node's sessions leaving); they become ordinary presence events.
    */
-  protected announceDepartures(departures: readonly Departure[]): void {
+  protected announcePresence(changes: readonly PresenceChange[]): void {
     const at = Date.now();
-    for (const { channel, user, session, action } of departures) {
+    for (const { channel, user, session, action } of changes) {
       const event: EphemeralEvent = { type: 'presence', channel, action, user, session, at };
       this.#emit({ type: 'ephemeral', event });
       this.publish({ type: 'ephemeral', event });

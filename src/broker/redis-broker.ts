@@ -58,7 +58,7 @@ export class RedisBroker extends ClusterBroker {
       logger: this.logger,
       heartbeatMs: options.heartbeatMs,
       nodeTimeoutMs: options.nodeTimeoutMs,
-      onDepartures: (departures) => this.announceDepartures(departures),
+      onChanges: (changes) => this.announcePresence(changes),
     });
   }
 

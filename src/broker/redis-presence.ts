@@ -3,7 +3,7 @@ import type { PresenceRegistry } from '../core/broker.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ChannelId, NodeId, PresenceMember, SessionId, UserId } from '../core/types.js';
-import type { Departure } from './cluster-broker.js';
+import type { PresenceChange } from './cluster-broker.js';
 import { RedisScript } from './redis-script.js';
 
 export interface RedisPresenceOptions {
@@ -16,8 +16,11 @@ export interface RedisPresenceOptions {
   readonly heartbeatMs?: number;
   /** A node silent this long is dead and its sessions leave. Default 5 s. */
   readonly nodeTimeoutMs?: number;
-  /** Sessions removed because their node died (found by this node's reaper). */
-  readonly onDepartures: (departures: Departure[]) => void;
+  /**
+   * Changes this registry made by itself: sessions removed because their node died (found
+   * by this node's reaper), and this node's sessions joining again after Redis lost them.
+   */
+  readonly onChanges: (changes: PresenceChange[]) => void;
 }
 
 /*
@@ -112,7 +115,7 @@ export class RedisPresence implements PresenceRegistry {
   readonly #nodeId: NodeId;
   readonly #keyPrefix: string;
   readonly #logger: Logger;
-  readonly #onDepartures: (departures: Departure[]) => void;
+  readonly #onChanges: (changes: PresenceChange[]) => void;
   readonly #local = new Map<string, Entry>();
   /** Removals that failed while Redis was away, retried on the next heartbeat. */
   readonly #unremoved = new Map<string, Entry>();
@@ -128,7 +131,7 @@ export class RedisPresence implements PresenceRegistry {
     this.#logger = options.logger;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.nodeTimeoutMs = options.nodeTimeoutMs ?? 5000;
-    this.#onDepartures = options.onDepartures;
+    this.#onChanges = options.onChanges;
     if (this.nodeTimeoutMs < 2 * this.heartbeatMs) {
       throw new Error('nodeTimeoutMs must be at least twice heartbeatMs, or live nodes would be reaped.');
     }
@@ -148,7 +151,7 @@ export class RedisPresence implements PresenceRegistry {
     this.#timer = null;
     try {
       const departures = await this.#reap(this.#nodeId);
-      if (departures.length > 0) this.#onDepartures(departures);
+      if (departures.length > 0) this.#onChanges(departures);
     } catch (error) {
       this.#logger.warn({ err: error }, 'presence cleanup on close failed; other nodes reap it on timeout');
     }
@@ -214,14 +217,20 @@ export class RedisPresence implements PresenceRegistry {
       if (fresh === 1 && this.#registered) {
         // We were reaped (a pause longer than the timeout) or Redis restarted empty.
         this.#logger.warn({ sessions: this.#local.size }, 'presence re-registered with Redis');
-        for (const entry of [...this.#local.values()]) await this.#write(ADD, entry);
+        const returned: PresenceChange[] = [];
+        for (const entry of [...this.#local.values()]) {
+          const action = (await this.#write(ADD, entry)) as 'join' | 'add';
+          // 'add' also answers an entry Redis still had: only a real 'join' is news.
+          if (action === 'join') returned.push({ ...entry, action });
+        }
+        if (returned.length > 0) this.#onChanges(returned);
       }
       for (const [key, entry] of [...this.#unremoved]) {
         await this.#write(REMOVE, entry);
         this.#unremoved.delete(key);
       }
       const departures = await this.#reap('');
-      if (departures.length > 0) this.#onDepartures(departures);
+      if (departures.length > 0) this.#onChanges(departures);
     } catch (error) {
       this.#logOutage(error);
     } finally {
@@ -229,9 +238,9 @@ export class RedisPresence implements PresenceRegistry {
     }
   }
 
-  async #reap(node: NodeId | ''): Promise<Departure[]> {
+  async #reap(node: NodeId | ''): Promise<PresenceChange[]> {
     const flat = (await REAP.run(this.#redis, [this.#nodesKey], [this.#keyPrefix, node])) as string[];
-    const departures: Departure[] = [];
+    const departures: PresenceChange[] = [];
     for (let i = 0; i + 3 < flat.length; i += 4) {
       departures.push({
         channel: flat[i]!,
