@@ -93,6 +93,54 @@ describe('client SDK: connection', () => {
     expect(seen.reconnects).toEqual([]);
   });
 
+  it('signs in with a token, and with a fresh single-use ticket for every connection (auth "accounts")', async () => {
+    const server = await startTestServer({ overrides: { auth: 'accounts' } });
+    const proxy = await DropProxy.start(server.port);
+    proxies.push(proxy);
+    const registered = await fetch(`${server.url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: 'correct horse battery staple' }),
+    });
+    const { accessToken } = (await registered.json()) as { accessToken: string };
+
+    const byToken = createClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, token: accessToken });
+    clients.push(byToken);
+    expect(await byToken.ready()).toMatchObject({ user: 'alice' });
+    await byToken.createChannel({ channel: 'lobby', type: 'public' });
+
+    const tickets: string[] = [];
+    const byTicket = createClient({
+      url: `ws://127.0.0.1:${proxy.port}/ws`,
+      backoff: { initialDelayMs: 5 },
+      ticket: async () => {
+        const response = await fetch(`${server.url}/api/tickets`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${accessToken}` },
+        });
+        const { ticket } = (await response.json()) as { ticket: string };
+        tickets.push(ticket);
+        return ticket;
+      },
+    });
+    const seen = track(byTicket);
+    const seqs: number[] = [];
+    await byTicket.subscribe('lobby', (event) => seqs.push(event.seq));
+    await byToken.publish('lobby', 'one');
+
+    const back = new Promise((resolve) => byTicket.once('connected', resolve));
+    proxy.dropAll();
+    await back;
+    const second = new Promise<void>((resolve) => byTicket.on('event', (event) => event.seq === 2 && resolve()));
+    await byToken.publish('lobby', 'two');
+    await second;
+    expect(seqs).toEqual([1, 2]);
+    // The first ticket was used up: the reconnect fetched another.
+    expect(tickets).toHaveLength(2);
+    expect(new Set(tickets).size).toBe(2);
+    expect(seen.states).toEqual(['connected', 'reconnecting', 'connected']);
+  });
+
   it('reconnects after a cut connection and reports each state', async () => {
     const server = await startTestServer();
     const proxy = await DropProxy.start(server.port);
