@@ -308,6 +308,23 @@ describe('one channel, every protocol', () => {
   });
 });
 
+describe('Pusher names over native channels', () => {
+  it('never serves a native private channel under a public Pusher name', async () => {
+    const server = await startPusherServer();
+    const owner = await WsTestClient.connect(server.wsUrl, 'olga');
+    natives.push(owner);
+    await owner.ok('channel.create', { channel: 'staff', channelType: 'private' });
+    const client = connectClient(server);
+    const channel = client.subscribe('staff');
+    const error = await within(
+      new Promise<{ status: number; error: string }>((resolve) => channel.bind('pusher:subscription_error', resolve)),
+      'subscription_error',
+    );
+    expect(error).toMatchObject({ status: 403 });
+    expect(error.error).toMatch(/private/);
+  });
+});
+
 describe('Pusher webhooks', () => {
   it('posts signed webhooks that the pusher package verifies', async () => {
     const received: { events: { name: string; channel: string; user_id?: string; event?: string }[] }[] = [];

@@ -79,3 +79,21 @@ export function toPusherChannel(prefix: string, hubId: string): string | null {
   if (rest.startsWith('user:')) return `${USER_CHANNEL_PREFIX}${rest.slice('user:'.length)}`;
   return rest.includes(':') ? null : rest;
 }
+
+/**
+ * Whether a Pusher channel may be served from an existing hub channel of this type. A
+ * public Pusher name admits anyone, so it may only ever show a public hub channel: a
+ * native private channel named `staff` stays closed to an unsigned `staff` subscription.
+ */
+export function mayServe(kind: PusherChannelKind, hubType: ChannelType): boolean {
+  switch (kind) {
+    case 'public':
+      return hubType === 'public';
+    case 'private':
+    case 'presence':
+    case 'encrypted':
+      return hubType === 'public' || hubType === 'private';
+    case 'user':
+      return hubType === 'inbox' || hubType === 'private';
+  }
+}

@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { Delivery } from '../../core/delivery.js';
-import { toSwitchboardError } from '../../core/errors.js';
+import { SwitchboardError, toSwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import { USER_ID_PATTERN } from '../../core/names.js';
@@ -10,6 +10,7 @@ import type { PusherAppState, PusherPeer } from './pusher-app-state.js';
 import {
   allowsClientEvents,
   type HubChannelRef,
+  mayServe,
   needsSignature,
   parseChannelName,
   type PusherChannelName,
@@ -263,7 +264,10 @@ export class PusherConnection implements SessionSink, PusherPeer {
     this.#byHubChannel.set(hubRef.id, name);
     let cacheMiss = false;
     try {
-      await this.#bridge.ensure(hubRef);
+      const hubChannel = await this.#bridge.ensure(hubRef);
+      if (!mayServe(channel.kind, hubChannel.type)) {
+        throw new SwitchboardError('forbidden', `${name} is a ${hubChannel.type} channel here; its Pusher name needs a private- prefix.`);
+      }
       let since: number | undefined;
       if (channel.cache) {
         const cached = await this.#bridge.cachedSince(hubRef);

@@ -1,7 +1,7 @@
 import type { Outbound } from '../../core/delivery.js';
 import { SwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
-import type { ChannelEvent, Principal } from '../../core/types.js';
+import type { Channel, ChannelEvent, Principal } from '../../core/types.js';
 import { type HubChannelRef, toPusherChannel } from './pusher-channel-names.js';
 
 /**
@@ -48,19 +48,18 @@ export class PusherHubBridge {
     }
   }
 
-  /** Creates the hub channel unless it exists (a concurrent creation is fine). */
-  async ensure(ref: HubChannelRef): Promise<void> {
-    if (ref.createAs === null) return;
+  /** The hub channel, created first unless it exists (a concurrent creation is fine). */
+  async ensure(ref: HubChannelRef): Promise<Channel> {
     try {
-      await this.#hub.getChannel(PUSHER_SERVER, ref.id);
-      return;
+      return await this.#hub.getChannel(PUSHER_SERVER, ref.id);
     } catch (error) {
-      if (!(error instanceof SwitchboardError) || error.code !== 'not_found') throw error;
+      if (!(error instanceof SwitchboardError) || error.code !== 'not_found' || ref.createAs === null) throw error;
     }
     try {
-      await this.#hub.createChannel(PUSHER_SERVER, { id: ref.id, type: ref.createAs });
+      return await this.#hub.createChannel(PUSHER_SERVER, { id: ref.id, type: ref.createAs });
     } catch (error) {
       if (!(error instanceof SwitchboardError) || error.code !== 'conflict') throw error;
+      return this.#hub.getChannel(PUSHER_SERVER, ref.id);
     }
   }
 
