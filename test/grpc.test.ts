@@ -478,3 +478,23 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+describe('gRPC flow control', () => {
+  it('paces a catch-up several times larger than the send queue instead of cutting the reader off', async () => {
+    const sendQueueBytes = 128 * 1024;
+    const server = await startTestServer({ overrides: { limits: { sendQueueBytes } } });
+    const client = grpcClient(server);
+    await call(client, 'CreateChannel', { channel: 'firehose', type: 'CHANNEL_TYPE_PUBLIC' }, as('alice'));
+    const text = 'x'.repeat(1000);
+    const backlog = 600; // ~600 KB: several times the queue bound
+    for (let i = 0; i < backlog; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) => call(client, 'Publish', { channel: 'firehose', text, cid: `b${i + j}` }, as('alice'))),
+      );
+    }
+    const reader = new Subscription(client, { channel: 'firehose', since: 0, eventsOnly: true }, as('reader'));
+    await reader.live();
+    expect(reader.seqs()).toEqual(Array.from({ length: backlog }, (_, i) => i + 1));
+
+  });
+});
