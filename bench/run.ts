@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { updateDocs } from './lib/latest-docs.js';
 import { describeMachine } from './lib/machine.js';
 import { writeResults } from './lib/report.js';
 import { SERVER_KINDS, type ServerKind } from './lib/targets.js';
@@ -27,6 +28,7 @@ Scenarios:
   chat          N users in channels of --room-size, each publishing every --interval ms
   resume        N subscribers reconnect with since after a restart: time to catch up
                 and whether each got exactly what it missed (Switchboard only)
+  docs          rewrite the latest figures in docs/benchmarks.md from bench/results/
 
 Options:
   --servers LIST       switchboard,socketio,ws (default: switchboard for fanout
@@ -113,6 +115,10 @@ async function main(): Promise<number> {
   if (values.help || !scenario) {
     process.stdout.write(HELP);
     return values.help ? 0 : 1;
+  }
+  if ((scenario as string) === 'docs') {
+    process.stdout.write(`docs/benchmarks.md: latest ${updateDocs().join('; ')}\n`);
+    return 0;
   }
   if (!SCENARIOS.includes(scenario)) throw new Error(`Unknown scenario "${scenario}". See npm run bench -- --help.`);
   const int = (name: string, value: string, min: number, max: number) => {

@@ -9,7 +9,7 @@ import type { ResumeResult } from '../scenarios/resume.js';
 import type { MachineInfo } from './machine.js';
 import type { StepResult } from './measure.js';
 
-const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
+export const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 
 export interface RunRecord {
   readonly scenario: string;
@@ -53,7 +53,7 @@ export function renderMarkdown(record: RunRecord): string {
   return `${lines.join('\n')}\n`;
 }
 
-function renderTables(record: RunRecord): string[] {
+export function renderTables(record: RunRecord): string[] {
   switch (record.scenario) {
     case 'fanout':
       return fanoutTable(record.results as FanoutServerResult[]);
@@ -71,6 +71,8 @@ function renderTables(record: RunRecord): string[] {
 }
 
 const ms = (value: number | null) => (value === null ? '-' : String(value));
+/** Older result files lack some columns. */
+const pct = (value: number | undefined) => (value === undefined ? '-' : `${value}%`);
 
 function fanoutTable(results: FanoutServerResult[]): string[] {
   const out = [
@@ -118,7 +120,7 @@ function chatTable(results: ChatResult[]): string[] {
   ];
   for (const r of results) {
     out.push(
-      `| ${r.server}${r.error ? ` (failed: ${r.error})` : ''} | ${r.connected}/${r.connections} | ${r.channels} | ${r.connectPerSec} | ${r.publishesPerSec} | ${r.deliveriesPerSec} | ${ms(r.latency.p50)} | ${ms(r.latency.p99)} | ${ms(r.latency.p999)} | ${(r.completeness * 100).toFixed(1)}% | ${r.serverCpuPercent}% | ${r.clientCpuPercent}% | ${r.serverRssMiB} |`,
+      `| ${r.server}${r.error ? ` (failed: ${r.error})` : ''} | ${r.connected}/${r.connections} | ${r.channels} | ${r.connectPerSec} | ${r.publishesPerSec} | ${r.deliveriesPerSec} | ${ms(r.latency.p50)} | ${ms(r.latency.p99)} | ${ms(r.latency.p999)} | ${(r.completeness * 100).toFixed(1)}% | ${r.serverCpuPercent}% | ${pct(r.clientCpuPercent)} | ${r.serverRssMiB} |`,
     );
   }
   return out;
@@ -133,7 +135,7 @@ function resumeTable(r: ResumeResult): string[] {
 }
 
 function stepRow(result: FanoutServerResult, step: StepResult): string {
-  return `| ${result.server} | ${result.subscribers} | ${step.label} | ${step.publishesPerSec} | ${step.deliveriesPerSec} | ${ms(step.latency.p50)} | ${ms(step.latency.p99)} | ${ms(step.latency.p999)} | ${(step.completeness * 100).toFixed(1)}% | ${step.serverCpuPercent}% | ${step.clientCpuPercent}% + ${step.publisherCpuPercent}% | ${step.serverRssMiB} | ${step.bytesPerDelivery} |`;
+  return `| ${result.server} | ${result.subscribers} | ${step.label} | ${step.publishesPerSec} | ${step.deliveriesPerSec} | ${ms(step.latency.p50)} | ${ms(step.latency.p99)} | ${ms(step.latency.p999)} | ${(step.completeness * 100).toFixed(1)}% | ${step.serverCpuPercent}% | ${pct(step.clientCpuPercent)} + ${pct(step.publisherCpuPercent)} | ${step.serverRssMiB} | ${step.bytesPerDelivery} |`;
 }
 
 /** A bar chart of the best sustained deliveries/s per server (fanout only). */
