@@ -233,7 +233,7 @@ describe('pusher-js against /app/:key', () => {
     expect(alice.connection.state).toBe('connected');
   });
 
-  it('refuses client events from connections that are not subscribed, and rate limits them with 4301', async () => {
+  it('refuses client events from unsubscribed connections and above 10 KB, and rate limits them with 4301', async () => {
     const server = await startPusherServer({ clientEventsPerSecond: 2 });
     const raw = await RawPusher.connect(server);
     raw.send('client-sneaky', { x: 1 }, 'private-closed');
@@ -242,6 +242,9 @@ describe('pusher-js against /app/:key', () => {
 
     raw.send('pusher:subscribe', { channel: 'private-fast', ...raw.sign('private-fast') });
     await raw.waitFor((f) => f.event === 'pusher_internal:subscription_succeeded');
+    raw.send('client-huge', 'z'.repeat(10 * 1024 + 1), 'private-fast');
+    const tooBig = await raw.waitFor((f) => f.event === 'pusher:error' && /larger than/.test(String(f.data)));
+    expect(JSON.parse(tooBig.data as string).message).toMatch(/10240 bytes/);
     for (let i = 0; i < 4; i++) raw.send('client-burst', { i }, 'private-fast');
     const limited = await raw.waitFor((f) => f.event === 'pusher:error' && JSON.parse(f.data as string).code === 4301);
     expect(JSON.parse(limited.data as string).message).toMatch(/rate limit/);
