@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Transports this version can serve. */
-export const TRANSPORTS = ['ws', 'http', 'pusher', 'grpc', 'web'] as const;
+export const TRANSPORTS = ['ws', 'http', 'sse', 'pusher', 'grpc', 'web'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
 
 /** One Pusher Channels app: what pusher-js calls the key, and what server SDKs sign with. */
@@ -75,6 +75,20 @@ export const defaultConfig = {
   heartbeatMs: 15_000,
   /** Longest wait for clients and commits on shutdown before exiting anyway. */
   shutdownTimeoutMs: 10_000,
+  /** Signed POSTs to the app on channel and member changes and new messages; see docs/webhooks.md. */
+  webhooks: {
+    /** Receivers (env SWITCHBOARD_WEBHOOK_URLS, comma-separated). Empty: no webhooks. */
+    urls: [] as string[],
+    /** HMAC-SHA256 key shared with the receivers, at least 16 characters (env SWITCHBOARD_WEBHOOK_SECRET). */
+    secret: null as string | null,
+    /** How long one POST may take. */
+    timeoutMs: 10_000,
+    /** Attempts per event and URL, the first included; after that it is kept in the outbox as failed. */
+    maxAttempts: 12,
+    /** First retry delay; doubled per attempt up to retryMaxMs. */
+    retryBaseMs: 1000,
+    retryMaxMs: 10 * 60_000,
+  },
   /** The Pusher Channels protocol (`/app/:key` and `/apps/:id/...`); see docs/pusher.md. */
   pusher: {
     /** Apps by id/key/secret. Env PUSHER_APP_ID, PUSHER_APP_KEY, PUSHER_APP_SECRET give one. */
@@ -142,6 +156,14 @@ const configSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   heartbeatMs: positiveInt,
   shutdownTimeoutMs: positiveInt,
+  webhooks: z.strictObject({
+    urls: z.array(z.url({ protocol: /^https?$/ })),
+    secret: z.string().nullable(),
+    timeoutMs: positiveInt,
+    maxAttempts: positiveInt,
+    retryBaseMs: positiveInt,
+    retryMaxMs: positiveInt,
+  }),
   pusher: z.strictObject({
     apps: z.array(
       z.strictObject({
@@ -207,6 +229,9 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
   const config = parsed.data as Config;
   checkAuthSettings(config);
   checkPusherApps(config);
+  if (config.webhooks.urls.length > 0 && (config.webhooks.secret ?? '').length < 16) {
+    throw new ConfigError('Webhooks need a signing secret of at least 16 characters: set webhooks.secret (SWITCHBOARD_WEBHOOK_SECRET).');
+  }
   if (config.auth === 'open' && !isLoopback(config.host) && !config.allowOpenAuthOnNetwork) {
     throw new ConfigError(
       `Auth mode "open" lets anyone claim any name, so it listens on loopback only; host ${config.host} needs auth "accounts" or "jwt" (or allowOpenAuthOnNetwork: true).`,
@@ -293,6 +318,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.PUSHER_APP_ID || env.PUSHER_APP_KEY || env.PUSHER_APP_SECRET) {
     const webhooks = (env.PUSHER_WEBHOOK_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
     out.pusher = { apps: [{ id: env.PUSHER_APP_ID, key: env.PUSHER_APP_KEY, secret: env.PUSHER_APP_SECRET, webhooks }] };
+  }
+  if (env.SWITCHBOARD_WEBHOOK_URLS || env.SWITCHBOARD_WEBHOOK_SECRET) {
+    const urls = (env.SWITCHBOARD_WEBHOOK_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+    out.webhooks = { urls, ...(env.SWITCHBOARD_WEBHOOK_SECRET ? { secret: env.SWITCHBOARD_WEBHOOK_SECRET } : {}) };
   }
   if (env.SWITCHBOARD_TRANSPORTS) out.transports = splitList(env.SWITCHBOARD_TRANSPORTS);
   if (env.SWITCHBOARD_LOG_LEVEL) out.logLevel = env.SWITCHBOARD_LOG_LEVEL;

@@ -11,14 +11,19 @@ import { Hub } from './core/hub.js';
 import type { Store } from './core/store.js';
 import { openStore, parseDatabaseUrl } from './store/open-store.js';
 import { ConnectionGuard } from './transports/connection-guard.js';
+import { registerApiDocs } from './transports/http/api-docs.js';
+import { registerApi } from './transports/http/api-routes.js';
 import { registerAuthRoutes } from './transports/http/auth-routes.js';
 import { registerHealthRoutes } from './transports/http/health-routes.js';
 import { httpErrorHandler } from './transports/http/http-errors.js';
+import { authenticateRequest } from './transports/http/request-auth.js';
+import { SseTransport } from './transports/sse/sse-transport.js';
 import { registerWebRoutes } from './transports/web/web-routes.js';
 import { WsTransport } from './transports/ws/ws-transport.js';
 import { registerPusherRoutes } from './transports/pusher/pusher-http-routes.js';
 import { PusherTransport } from './transports/pusher/pusher-transport.js';
 import { GrpcTransport } from './transports/grpc/grpc-transport.js';
+import { startWebhooks } from './webhooks/webhooks.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -55,6 +60,10 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   });
   await hub.start();
   const chat = Chat.attach({ hub, store, presence: broker.presence, logger });
+  const webhooks =
+    config.webhooks.urls.length > 0
+      ? startWebhooks({ hub, store, logger, settings: { ...config.webhooks, secret: config.webhooks.secret! } })
+      : null;
   const auth = await createAuth(config, store).catch(async (error: unknown) => {
     await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close()]);
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
@@ -92,8 +101,21 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   };
   registerHealthRoutes(app, readiness);
   if (config.transports.includes('http')) {
+    await registerApiDocs(app);
     registerAuthRoutes(app, { auth, attemptsPerMinute: config.limits.authAttemptsPerMinute });
+    await registerApi(app, { hub, store, chat, logger, authenticate: (request) => authenticateRequest(request, authenticator) });
   }
+  const sse = config.transports.includes('sse')
+    ? new SseTransport({
+        hub,
+        authenticator,
+        logger,
+        guard,
+        heartbeatMs: config.heartbeatMs,
+        maxQueuedBytes: config.limits.sendQueueBytes,
+      })
+    : null;
+  sse?.register(app);
 
   const ws = config.transports.includes('ws')
     ? new WsTransport({
@@ -151,9 +173,11 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       await hub.shutdown(reason);
       ws?.closeAll(reason);
       pusher?.closeAll(reason);
+      sse?.closeAll(reason);
       await grpc?.close(reason, config.shutdownTimeoutMs);
       await app.close();
       clearTimeout(deadline);
+      await webhooks?.close();
       await broker.close();
       await store.close();
       logger.info({}, 'switchboard stopped');

@@ -1,0 +1,260 @@
+import { type ClientRequest, type IncomingMessage, request } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+
+interface SseFrame {
+  id: string | null;
+  event: string;
+  data: string;
+}
+
+/**
+ * A raw HTTP reader of text/event-stream, parsing frames as a browser EventSource does
+ * (including its `lastEventId`), and keeping the comment lines to see heartbeats.
+ */
+class SseReader {
+  readonly frames: SseFrame[] = [];
+  readonly comments: string[] = [];
+  status = 0;
+  headers: IncomingMessage['headers'] = {};
+  /** The body of a refused request (JSON). */
+  body = '';
+  lastEventId = '';
+  ended = false;
+  readonly #request: ClientRequest;
+  #buffer = '';
+  #waiters = new Set<() => void>();
+  readonly opened: Promise<void>;
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.#request = request(url, { headers: { accept: 'text/event-stream', ...headers } });
+    this.opened = new Promise((resolve, reject) => {
+      this.#request.once('response', (response) => {
+        this.status = response.statusCode ?? 0;
+        this.headers = response.headers;
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          if (this.status !== 200) this.body += chunk;
+          else this.#parse(chunk);
+          this.#wake();
+        });
+        response.once('end', () => {
+          this.ended = true;
+          this.#wake();
+        });
+        response.once('error', () => {});
+        resolve();
+      });
+      this.#request.once('error', reject);
+    });
+    this.#request.end();
+  }
+
+  /** Stored events of a channel, in arrival order. */
+  events(channel?: string): { channel: string; seq: number; text: string | null }[] {
+    return this.frames
+      .filter((f) => f.event === 'message')
+      .map((f) => JSON.parse(f.data) as { channel: string; seq: number; text: string | null })
+      .filter((e) => channel === undefined || e.channel === channel);
+  }
+
+  waitUntil(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const attempt = () => {
+        if (!check()) return;
+        this.#waiters.delete(attempt);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(attempt);
+        reject(new Error(`timed out waiting for ${what}; ${this.frames.length} frames`));
+      }, timeoutMs);
+      this.#waiters.add(attempt);
+      attempt();
+    });
+  }
+
+  /** Drops the connection as a network failure would. */
+  close(): void {
+    this.#request.destroy();
+  }
+
+  #parse(chunk: string): void {
+    this.#buffer += chunk;
+    let end: number;
+    while ((end = this.#buffer.indexOf('\n\n')) >= 0) {
+      const block = this.#buffer.slice(0, end);
+      this.#buffer = this.#buffer.slice(end + 2);
+      const frame: SseFrame = { id: null, event: 'message', data: '' };
+      let hasData = false;
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) {
+          this.comments.push(line.slice(1).trim());
+          continue;
+        }
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'id') frame.id = value;
+        else if (field === 'event') frame.event = value;
+        else if (field === 'data') {
+          frame.data += (hasData ? '\n' : '') + value;
+          hasData = true;
+        }
+      }
+      if (frame.id !== null) this.lastEventId = frame.id;
+      if (hasData) this.frames.push(frame);
+    }
+  }
+
+  #wake(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+}
+
+async function post(server: TestServer, user: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-switchboard-user': user },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+async function open(url: string, headers?: Record<string, string>): Promise<SseReader> {
+  const reader = new SseReader(url, headers);
+  await reader.opened;
+  return reader;
+}
+
+describe('SSE', () => {
+  it('resumes a multi-channel stream with Last-Event-ID after a drop mid-publish: nothing missing, nothing twice', async () => {
+    const server = await startTestServer();
+    const channels = ['alpha', 'beta'];
+    for (const id of channels) await post(server, 'ann', '/api/channels', { id, type: 'public' });
+    const url = `${server.url}/sse?channels=${channels.join(',')}&user=reader`;
+    const first = await open(url);
+    expect(first.status).toBe(200);
+    expect(first.headers['content-type']).toMatch(/^text\/event-stream/);
+    await first.waitUntil(() => first.frames.some((f) => f.event === 'ready'), 'ready');
+
+    // A steady stream of publishes to both channels, running through the drop and the resume.
+    const perChannel = 150;
+    let published = 0;
+    const publisher = (async () => {
+      for (let i = 1; i <= perChannel; i++) {
+        await Promise.all(channels.map((channel) => post(server, 'ann', `/api/channels/${channel}/messages`, { text: `${channel} ${i}` })));
+        published = i;
+      }
+    })();
+
+    await first.waitUntil(() => first.events().length >= 60, '60 events before the drop');
+    first.close();
+    const resumeFrom = first.lastEventId;
+    const before = first.events();
+    // Publishing goes on while the client is away.
+    await waitFor(() => published >= before.length / 2 + 20, 'publishes while disconnected');
+
+    const second = await open(url, { 'last-event-id': resumeFrom });
+    expect(second.status).toBe(200);
+    await publisher;
+    await second.waitUntil(
+      () => channels.every((c) => (second.events(c).at(-1)?.seq ?? 0) >= perChannel),
+      'every event after the resume',
+    );
+    for (const channel of channels) {
+      const seqs = [...before, ...second.events()].filter((e) => e.channel === channel).map((e) => e.seq);
+      expect(seqs).toEqual(Array.from({ length: perChannel }, (_, i) => i + 1));
+    }
+    // The drop really was mid-stream on both sides of the cursor.
+    expect(before.length).toBeGreaterThanOrEqual(60);
+    expect(second.events().length).toBeGreaterThan(0);
+    second.close();
+  });
+
+  it('resumes /stream/:channel from a bare seq, heartbeats with comments, and carries edits and presence', async () => {
+    const server = await startTestServer({ overrides: { heartbeatMs: 100 } });
+    await post(server, 'ann', '/api/channels', { id: 'news', type: 'public' });
+    for (let i = 1; i <= 5; i++) await post(server, 'ann', '/api/channels/news/messages', { text: `n${i}` });
+    const reader = await open(`${server.url}/stream/news`, { 'x-switchboard-user': 'bob', 'last-event-id': '2' });
+    await reader.waitUntil(() => reader.events().length === 3, 'the three missed events');
+    expect(reader.events().map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect(reader.lastEventId).toBe('news=5');
+    await reader.waitUntil(() => reader.comments.includes('ping'), 'a heartbeat comment');
+
+    const presence = reader.frames.find((f) => f.event === 'presence');
+    expect(presence && JSON.parse(presence.data)).toMatchObject({ channel: 'news', action: 'join', user: 'bob' });
+    await fetch(`${server.url}/api/channels/news/messages/1`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'x-switchboard-user': 'ann' },
+      body: JSON.stringify({ text: 'n1, edited' }),
+    });
+    await reader.waitUntil(() => reader.events().length === 4, 'the edit event');
+    expect(reader.events()[3]).toMatchObject({ seq: 6, text: 'n1, edited' });
+    reader.close();
+  });
+
+  it('authenticates by ticket or header and refuses bad requests with HTTP errors before streaming', async () => {
+    const server = await startTestServer();
+    await post(server, 'ann', '/api/channels', { id: 'club', type: 'private' });
+    await post(server, 'ann', '/api/channels', { id: 'open', type: 'public' });
+
+    const anonymous = await open(`${server.url}/sse?channels=open`);
+    expect(anonymous.status).toBe(401);
+    expect(JSON.parse(anonymous.body).code).toBe('unauthorized');
+    const badToken = await open(`${server.url}/sse?channels=open`, { authorization: 'Bearer nope' });
+    expect(badToken.status).toBe(401);
+
+    const ticket = (await post(server, 'ann', '/api/tickets', {})).body.ticket as string;
+    const byTicket = await open(`${server.url}/sse?channels=club&ticket=${ticket}`);
+    expect(byTicket.status).toBe(200);
+    await byTicket.waitUntil(() => byTicket.frames.some((f) => f.event === 'ready'), 'ready');
+    await post(server, 'ann', '/api/channels/club/messages', { text: 'members only' });
+    await byTicket.waitUntil(() => byTicket.events().length === 1, 'the club message');
+    byTicket.close();
+    const reused = await open(`${server.url}/sse?channels=club&ticket=${ticket}`);
+    expect(reused.status).toBe(401);
+
+    const refusals: [string, Record<string, string>, number, string][] = [
+      ['/sse?channels=club&user=bob', {}, 403, 'forbidden'],
+      ['/sse?channels=nowhere&user=bob', {}, 404, 'not_found'],
+      ['/sse?user=bob', {}, 400, 'bad_request'],
+      ['/sse?channels=bad%20id&user=bob', {}, 400, 'bad_request'],
+      ['/sse?channels=open&user=bob', { 'last-event-id': 'garbage=x' }, 400, 'bad_request'],
+      ['/sse?channels=open,club&user=bob', { 'last-event-id': '7' }, 400, 'bad_request'],
+    ];
+    for (const [path, headers, status, code] of refusals) {
+      const refused = await open(`${server.url}${path}`, headers);
+      expect(refused.status, path).toBe(status);
+      expect(JSON.parse(refused.body).code, path).toBe(code);
+    }
+  });
+
+  it('tells streams to reconnect when the server shuts down, and is absent when the transport is off', async () => {
+    const server = await startTestServer();
+    await post(server, 'ann', '/api/channels', { id: 'open', type: 'public' });
+    const reader = await open(`${server.url}/sse?channels=open&user=bob`);
+    await reader.waitUntil(() => reader.frames.some((f) => f.event === 'ready'), 'ready');
+    await server.close('maintenance');
+    await reader.waitUntil(() => reader.ended, 'the end of the stream');
+    const close = reader.frames.find((f) => f.event === 'close');
+    expect(close && JSON.parse(close.data)).toEqual({ reason: 'maintenance', reconnect: true });
+
+    const without = await startTestServer({ overrides: { transports: ['ws', 'http'] } });
+    const missing = await open(`${without.url}/sse?channels=open&user=bob`);
+    expect(missing.status).toBe(404);
+  });
+});
+
+function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = () => {
+      if (check()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(poll, 5);
+    };
+    poll();
+  });
+}
