@@ -29,7 +29,7 @@ export interface UnreadChannel {
 
 export interface DirectConversation {
   readonly channel: Channel;
-  readonly members: readonly UserId[];
+  readonly members: UserId[];
   /** The newest message (in its current state), or null when none was sent yet. */
   readonly latest: ChannelEvent | null;
 }
@@ -37,7 +37,7 @@ export interface DirectConversation {
 export interface ReactionCount {
   readonly emoji: string;
   readonly count: number;
-  readonly users: readonly UserId[];
+  readonly users: UserId[];
 }
 
 export interface SearchQuery {

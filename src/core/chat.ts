@@ -34,11 +34,11 @@ export interface ChatOptions {
 export interface CatchUp {
   /** When the user was last online before this session (null: never). */
   readonly lastSeen: Millis | null;
-  readonly channels: readonly UnreadChannel[];
+  readonly channels: UnreadChannel[];
   /** Direct conversations with a message from someone else since `lastSeen`. */
-  readonly directs: readonly DirectConversation[];
+  readonly directs: DirectConversation[];
   /** Mention notices in the user's inbox after its read position. */
-  readonly mentions: readonly ChannelEvent[];
+  readonly mentions: ChannelEvent[];
 }
 
 export interface SearchInput {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Chat } from '../../core/chat.js';
 import { SwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
@@ -7,6 +8,7 @@ import type { Store } from '../../core/store.js';
 import type { Principal, UserId } from '../../core/types.js';
 import type { ApiContext, AuthenticateRequest } from './api-context.js';
 import { registerChannelRoutes } from './channel-routes.js';
+import { registerChatRoutes } from './chat-routes.js';
 import { httpErrorHandler } from './http-errors.js';
 import { registerMessageRoutes } from './message-routes.js';
 import { registerUserRoutes } from './user-routes.js';
@@ -17,6 +19,8 @@ export interface ApiOptions {
   readonly store: Pick<Store, 'upsertUser'>;
   readonly authenticate: AuthenticateRequest;
   readonly logger: Logger;
+  /** The chat features (contacts, read state, reactions, search ...), when enabled. */
+  readonly chat?: Chat | null;
 }
 
 /**
@@ -62,6 +66,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
     registerChannelRoutes(typed, context);
     registerMessageRoutes(typed, context);
     registerUserRoutes(typed, context);
+    if (options.chat) registerChatRoutes(typed, context, options.chat);
   });
 }
 
