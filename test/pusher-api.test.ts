@@ -1,11 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import PusherJs from 'pusher-js';
 import type { Channel, ChannelAuthorizationCallback } from 'pusher-js';
 import type PusherModule from 'pusher-js/types/src/core/pusher.js';
 import PusherServer from 'pusher';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
+import { MemoryBroker } from '../src/broker/memory-broker.js';
+import { MemoryBus } from '../src/broker/memory-bus.js';
 import { loadConfig } from '../src/config.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { WsTestClient } from './helpers/ws-test-client.js';
@@ -305,6 +310,30 @@ describe('one channel, every protocol', () => {
     natives.push(native);
     const refused = await native.request('subscribe', { channel: 'private-secrets' });
     expect(refused).toMatchObject({ type: 'error', code: 'forbidden' });
+  });
+});
+
+describe('Pusher across nodes', () => {
+  it('delivers a Pusher API publish on one node to pusher-js and native clients on another', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-pusher-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const databaseUrl = `sqlite:${join(dir, 'shared.db')}`;
+    const bus = new MemoryBus();
+    const overrides = { pusher: { apps: [APP] } };
+    const one = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus), overrides });
+    const two = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus), overrides });
+
+    const client = connectClient(two);
+    const channel = await subscribed(client, 'cluster-news');
+    const native = await WsTestClient.connect(two.wsUrl, 'nina');
+    natives.push(native);
+    await native.ok('subscribe', { channel: 'cluster-news' });
+
+    const got = collect(channel, 'flash', 1);
+    await serverSdk(one).trigger('cluster-news', 'flash', { via: 'node one' });
+    expect(await got).toEqual([{ via: 'node one' }]);
+    const event = await native.waitFor((f) => f.type === 'event' && f.channel === 'cluster-news');
+    expect(event).toMatchObject({ data: { pusherEvent: 'flash' } });
   });
 });
 
