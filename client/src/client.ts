@@ -1,7 +1,7 @@
 import { CLOSE_CODES } from '../../src/core/errors.js';
 import { type BackoffOptions, backoffDelay, defaultBackoff } from './backoff.js';
 import { Emitter } from './emitter.js';
-import { ClientError, type ClientErrorCode, fatalCloseError } from './errors.js';
+import { ClientError, type ClientErrorCode, fatalCloseError, upgradeRefusal, withChannel } from './errors.js';
 import { newCid } from './ids.js';
 import {
   type Channel,
@@ -30,7 +30,16 @@ import {
 } from './protocol.js';
 import { RequestTable } from './request-table.js';
 import { type SubscribeOptions, Subscription } from './subscription.js';
-import { OPEN, type SocketConstructor, type SocketLike, messageText, resolveWebSocket } from './web-socket.js';
+import {
+  closeSocket,
+  messageText,
+  OPEN,
+  resolveWebSocket,
+  type SocketConstructor,
+  type SocketLike,
+  silence,
+  socketUrl,
+} from './web-socket.js';
 
 /** A credential, or a function that produces a fresh one for every connection. */
 export type CredentialSource = string | (() => string | Promise<string>);
@@ -135,7 +144,6 @@ const TRANSIENT: ReadonlySet<ClientErrorCode> = new Set<ClientErrorCode>([
 
 /** The close code the SDK uses when it drops a connection itself (dead, or stuck). */
 const CLIENT_DROP = 4000;
-const CLOSE_WAIT_MS = 1000;
 
 /**
  * A Switchboard connection that heals itself: it reconnects with backoff, restores
@@ -348,7 +356,7 @@ export class SwitchboardClient {
       if (subscription.closed) throw this.#closedError('subscribe');
       return subscription;
     } catch (error) {
-      if (this.#subscriptions.get(channel) === subscription) this.#subscriptions.delete(channel);
+      this.#forget(subscription);
       subscription.end();
       throw error;
     }
@@ -633,7 +641,8 @@ export class SwitchboardClient {
     this.#setState('disconnected');
     if (info === null) {
       for (const subscription of subscriptions) subscription.end();
-      this.#emitter.emit('disconnected', { code: CLOSE_CODES.normal, reason: error.message, willReconnect: false, error: null });
+      const info = { code: CLOSE_CODES.normal, reason: error.message, willReconnect: false, error: null };
+      this.#emitter.emit('disconnected', info);
       return;
     }
     for (const subscription of subscriptions) subscription.fail(error);
@@ -717,7 +726,7 @@ export class SwitchboardClient {
       this.#dropConnection(`cannot restore ${subscription.channel}: ${error.message}`);
       return;
     }
-    if (this.#subscriptions.get(subscription.channel) === subscription) this.#subscriptions.delete(subscription.channel);
+    this.#forget(subscription);
     const failure = withChannel(error, subscription.channel);
     subscription.fail(failure);
     this.#emitter.emit('error', failure);
@@ -733,12 +742,18 @@ export class SwitchboardClient {
   }
 
   async #unsubscribe(subscription: Subscription): Promise<void> {
-    if (this.#subscriptions.get(subscription.channel) === subscription) this.#subscriptions.delete(subscription.channel);
+    this.#forget(subscription);
     // Not live here: nothing to undo (the server forgets subscriptions with the connection),
     // or a (re)subscribe is in flight and #onSubscribed undoes it.
     if (!subscription.live || !this.#authenticated) return;
     subscription.live = false;
     await this.#sendUnsubscribe(subscription.channel);
+  }
+
+  /** Removes a subscription from the map, unless another has taken its channel since. */
+  #forget(subscription: Subscription): void {
+    const { channel } = subscription;
+    if (this.#subscriptions.get(channel) === subscription) this.#subscriptions.delete(channel);
   }
 
   /** False when the connection dropped first. */
@@ -772,75 +787,6 @@ export function createClient(options: ClientOptions): SwitchboardClient {
 
 function credential(source: CredentialSource): Promise<string> | string {
   return typeof source === 'function' ? source() : source;
-}
-
-/** The WebSocket URL: http(s) becomes ws(s), a bare host gets `/ws`, credentials go in the query. */
-export function socketUrl(base: string, query: Record<string, string | undefined>): string {
-  const page = (globalThis as { location?: { href: string } }).location?.href;
-  const url = new URL(base, page);
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (url.pathname === '/' || url.pathname === '') url.pathname = '/ws';
-  for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, value);
-  return url.toString();
-}
-
-/** Detaches our handlers from a socket we are done with (an error listener stays: `ws` throws without one). */
-function silence(socket: SocketLike): void {
-  socket.onopen = null;
-  socket.onmessage = null;
-  socket.onclose = null;
-  socket.onerror = () => {};
-}
-
-/** Closes a socket and resolves when it is closed (or after a short wait, which is cleared). */
-function closeSocket(socket: SocketLike): Promise<void> {
-  return new Promise((resolve) => {
-    if (socket.readyState === 3) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(finish, CLOSE_WAIT_MS);
-    function finish(): void {
-      clearTimeout(timer);
-      socket.onclose = null;
-      resolve();
-    }
-    socket.onclose = finish;
-    socket.onerror = () => {};
-    try {
-      socket.close(CLOSE_CODES.normal, 'client closed');
-    } catch {
-      finish();
-    }
-  });
-}
-
-/** HTTP statuses that refuse an upgrade for good: the same request cannot succeed later. */
-const REFUSED: ReadonlyMap<number, ClientErrorCode> = new Map<number, ClientErrorCode>([
-  [400, 'bad_request'],
-  [401, 'unauthorized'],
-  [403, 'forbidden'],
-  [404, 'not_found'],
-]);
-
-/** The fatal refusal `ws` reports as "Unexpected server response: 403"; null for anything else. */
-function upgradeRefusal(event: unknown): ClientError | null {
-  const message = (event as { message?: unknown } | null)?.message;
-  if (typeof message !== 'string') return null;
-  const status = /Unexpected server response: (\d{3})/.exec(message)?.[1];
-  const code = status === undefined ? undefined : REFUSED.get(Number(status));
-  if (code === undefined) return null;
-  return new ClientError(code, `The server refused the connection (HTTP ${status}).`, {
-    details: { httpStatus: Number(status) },
-  });
-}
-
-function withChannel(error: ClientError, channel: ChannelId): ClientError {
-  return new ClientError(error.code, `${channel}: ${error.message}`, {
-    request: error.request,
-    details: { ...error.details, channel },
-  });
 }
 
 /** Compile-time check that every server frame type is handled; new ones are ignored at run time. */

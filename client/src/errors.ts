@@ -57,3 +57,31 @@ export function fatalCloseError(code: number, reason: string): ClientError | nul
   if (code === CLOSE_CODES.normal) return new ClientError('closed', reason || 'The server closed the connection.');
   return null;
 }
+
+/** HTTP statuses that refuse an upgrade for good: the same request cannot succeed later. */
+const REFUSED: ReadonlyMap<number, ClientErrorCode> = new Map<number, ClientErrorCode>([
+  [400, 'bad_request'],
+  [401, 'unauthorized'],
+  [403, 'forbidden'],
+  [404, 'not_found'],
+]);
+
+/** The fatal refusal `ws` reports as "Unexpected server response: 403"; null for anything else. */
+export function upgradeRefusal(event: unknown): ClientError | null {
+  const message = (event as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string') return null;
+  const status = /Unexpected server response: (\d{3})/.exec(message)?.[1];
+  const code = status === undefined ? undefined : REFUSED.get(Number(status));
+  if (code === undefined) return null;
+  return new ClientError(code, `The server refused the connection (HTTP ${status}).`, {
+    details: { httpStatus: Number(status) },
+  });
+}
+
+/** The same error, naming the channel it concerns. */
+export function withChannel(error: ClientError, channel: string): ClientError {
+  return new ClientError(error.code, `${channel}: ${error.message}`, {
+    request: error.request,
+    details: { ...error.details, channel },
+  });
+}

@@ -9,7 +9,6 @@
  */
 export {
   createClient,
-  socketUrl,
   SwitchboardClient,
   type ClientEvents,
   type ClientOptions,
@@ -20,6 +19,6 @@ export {
 export { backoffCeiling, backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 export { ClientError, type ClientErrorCode } from './errors.js';
 export { Subscription, type SubscribeOptions, type SubscriptionHandlers } from './subscription.js';
-export type { SocketConstructor, SocketLike } from './web-socket.js';
+export { socketUrl, type SocketConstructor, type SocketLike } from './web-socket.js';
 export { CLOSE_CODES } from '../../src/core/errors.js';
 export type * from './protocol.js';

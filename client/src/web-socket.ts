@@ -21,6 +21,8 @@ type Handler<E> = { handle(event: E): void }['handle'];
 export type SocketConstructor = new (url: string) => SocketLike;
 
 export const OPEN = 1;
+export const CLOSED = 3;
+const CLOSE_WAIT_MS = 1000;
 
 // A computed specifier keeps bundlers from pulling `ws` into a browser build; Node resolves it at run time.
 const NODE_WEBSOCKET_MODULE = 'ws';
@@ -42,10 +44,54 @@ export async function resolveWebSocket(): Promise<SocketConstructor> {
   } catch {
     // Reported below in one sentence.
   }
-  throw new Error('No WebSocket available: install the `ws` package (npm install ws) or pass `WebSocket` in the options.');
+  throw new Error(
+    'No WebSocket available: install the `ws` package (npm install ws) or pass `WebSocket` in the options.',
+  );
 }
 
 /** Text of a message event: browsers give a string, `ws` a Buffer (whose toString is UTF-8). */
 export function messageText(data: unknown): string {
   return typeof data === 'string' ? data : String(data);
+}
+
+/** The WebSocket URL: http(s) becomes ws(s), a bare host gets `/ws`, credentials go in the query. */
+export function socketUrl(base: string, query: Record<string, string | undefined>): string {
+  const page = (globalThis as { location?: { href: string } }).location?.href;
+  const url = new URL(base, page);
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/ws';
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, value);
+  return url.toString();
+}
+
+/** Detaches our handlers from a socket we are done with (an error listener stays: `ws` throws without one). */
+export function silence(socket: SocketLike): void {
+  socket.onopen = null;
+  socket.onmessage = null;
+  socket.onclose = null;
+  socket.onerror = () => {};
+}
+
+/** Closes a socket and resolves when it is closed (or after a short wait, which is cleared). */
+export function closeSocket(socket: SocketLike): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.readyState === CLOSED) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(finish, CLOSE_WAIT_MS);
+    function finish(): void {
+      clearTimeout(timer);
+      socket.onclose = null;
+      resolve();
+    }
+    socket.onclose = finish;
+    socket.onerror = () => {};
+    try {
+      socket.close(1000, 'client closed');
+    } catch {
+      finish();
+    }
+  });
 }
