@@ -221,6 +221,15 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// Bounded in time whatever the options: a stuck run ends itself (the exit handlers stop
+// the server processes; the workers exit when their IPC channel closes).
+const WATCHDOG_MINUTES = Number(process.env.SWITCHBOARD_BENCH_MAX_MINUTES ?? 20);
+setTimeout(() => {
+  process.stderr.write(`bench: stopped after ${WATCHDOG_MINUTES} minutes (SWITCHBOARD_BENCH_MAX_MINUTES)\n`);
+  process.exit(2);
+}, WATCHDOG_MINUTES * 60_000).unref();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {

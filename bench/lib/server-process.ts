@@ -41,6 +41,12 @@ export interface ServerUnderTest {
   dispose(): Promise<void>;
 }
 
+/** Servers still running; killed if the orchestrator exits for any reason, so none is left behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -78,6 +84,8 @@ export async function startServerProcess(options: ServerOptions, dir = mkdtempSy
       break;
   }
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORT: '', DATABASE_URL: '' } });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
