@@ -80,9 +80,9 @@ async function http(
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
+    method: body === undefined ? 'GET' : 'POST',
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
@@ -239,6 +239,17 @@ describe('auth "jwt" with an HS256 secret', () => {
     const reusedInFrame = open(server.wsUrl);
     await reusedInFrame.opened;
     expect(await reusedInFrame.request('auth', { ticket })).toMatchObject({ code: 'unauthorized' });
+    const reusedOnSse = await fetch(`${server.url}/sse?channels=lobby&ticket=${ticket}`);
+    expect(reusedOnSse.status).toBe(401);
+    expect(await reusedOnSse.json()).toMatchObject({ code: 'unauthorized', message: 'The ticket is unknown or was already used.' });
+    // A fresh ticket opens an SSE stream once.
+    const forSse = await http(server, '/api/tickets', {}, { authorization: `Bearer ${token}` });
+    const stream = new AbortController();
+    const opened = await fetch(`${server.url}/sse?channels=lobby&ticket=${String(forSse.body.ticket)}`, { signal: stream.signal });
+    expect(opened.status).toBe(200);
+    expect(opened.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    stream.abort();
+    expect((await fetch(`${server.url}/sse?channels=lobby&ticket=${String(forSse.body.ticket)}`)).status).toBe(401);
 
     // Users get tickets only for themselves; the backend (API key) names the user.
     expect(await http(server, '/api/tickets', { user: 'bob' }, { authorization: `Bearer ${token}` })).toMatchObject({
@@ -351,6 +362,24 @@ describe('auth "jwt" with an HS256 secret', () => {
         const reply = await mallory.request(type, fields);
         expect(reply, `${type} ${channel}`).toMatchObject({ type: 'error', code: 'forbidden' });
       }
+    }
+    // The same rules hold over REST and SSE: one permission layer for every transport.
+    const asMallory = { authorization: `Bearer ${await hs256(jwtClaims('mallory'))}` };
+    for (const channel of protectedChannels) {
+      const path = `/api/channels/${encodeURIComponent(channel)}`;
+      for (const [what, body] of [
+        ['history', undefined],
+        ['publish', { text: 'let me in' }],
+      ] as const) {
+        const reply = await http(server, `${path}/messages`, body, asMallory);
+        expect(reply, `REST ${what} ${channel}`).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+      }
+      expect(await http(server, `${path}/members`, undefined, asMallory), channel).toMatchObject({ status: 403 });
+      expect(await http(server, `${path}/messages`, undefined), channel).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
+      // /stream/:channel, since a direct channel's id (dm:a,b) holds the comma that separates ?channels=.
+      const sse = await fetch(`${server.url}/stream/${encodeURIComponent(channel)}`, { headers: asMallory });
+      expect(sse.status, `SSE ${channel}`).toBe(403);
+      expect(await sse.json()).toMatchObject({ code: 'forbidden' });
     }
     expect(mallory.events()).toHaveLength(0);
     expect(await Promise.all(protectedChannels.map((c) => lastSeq(server, c)))).toEqual(before);
@@ -486,6 +515,9 @@ describe('hardening of /ws', () => {
     expect(JSON.parse(foreign.body)).toMatchObject({ code: 'forbidden' });
     expect(await server.store.getUser('mallory')).toBeUndefined();
     expect((await upgradeStatus(`${server.wsUrl}?user=x`, { headers: { origin: 'null' } })).status).toBe(403);
+    const foreignSse = await fetch(`${server.url}/sse?channels=lobby&user=mallory`, { headers: { origin: 'https://evil.example' } });
+    expect(foreignSse.status).toBe(403);
+    expect(await foreignSse.json()).toMatchObject({ code: 'forbidden' });
 
     for (const origin of ['https://chat.example', server.url]) {
       const allowed = open(`${server.wsUrl}?user=carol`, { headers: { origin } });
