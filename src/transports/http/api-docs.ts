@@ -46,7 +46,9 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
         { name: 'server', description: 'For the app\'s backend (API key)' },
       ],
     },
-    transform: jsonSchemaTransform,
+    // The Pusher HTTP API (/apps/...) is Pusher's, documented by Pusher; only ours is listed.
+    transform: (document) =>
+      document.url.startsWith('/apps/') ? { schema: { hide: true }, url: document.url } : jsonSchemaTransform(document),
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
