@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { signWebhook, verifyWebhook, WEBHOOK_HEADERS } from '../src/webhooks/webhook-signer.js';
 import { WebhookOutbox } from '../src/webhooks/webhook-outbox.js';
+import { createTestSchema } from './helpers/postgres.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { WsTestClient } from './helpers/ws-test-client.js';
 
@@ -179,5 +180,31 @@ describe('webhooks', () => {
 
   it('refuses webhook URLs without a signing secret', async () => {
     await expect(startTestServer({ overrides: { webhooks: { urls: ['http://127.0.0.1:9/x'] } } })).rejects.toThrow(/signing secret/);
+  });
+});
+
+const databaseUrl = process.env.TEST_DATABASE_URL;
+if (!databaseUrl) console.warn('webhooks on PostgreSQL skipped: TEST_DATABASE_URL is not set');
+
+describe.skipIf(!databaseUrl)('webhooks on PostgreSQL, two nodes sharing one outbox', () => {
+  it('delivers each event once when both nodes send from the same outbox, and keeps retrying after failures', async () => {
+    const schema = await createTestSchema(databaseUrl!, 'webhooks');
+    onTestFinished(() => schema.drop());
+    const receiver = await startReceiver((index) => (index < 3 ? 500 : 200));
+    const overrides = webhookConfig(receiver.url);
+    const first = await startTestServer({ databaseUrl: schema.url, overrides });
+    const second = await startTestServer({ databaseUrl: schema.url, overrides });
+    await post(first, 'ann', '/api/channels', { id: 'room', type: 'public' });
+    const sends = [];
+    for (let i = 1; i <= 20; i++) sends.push(post(i % 2 ? first : second, 'ann', '/api/channels/room/messages', { text: `m${i}` }));
+    expect(new Set(await Promise.all(sends))).toEqual(new Set([201]));
+
+    await receiver.waitUntil(() => receiver.delivered().size === 20, 'twenty events');
+    const seqs = [...receiver.delivered().values()].map((e) => e.data.seq).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const accepted = receiver.requests.filter((r) => r.status < 300).map((r) => JSON.parse(r.body).id);
+    expect(accepted).toHaveLength(20);
+    expect(receiver.requests.every(verifies)).toBe(true);
+    await outboxEmpties(first);
   });
 });

@@ -38,6 +38,8 @@ export class SseStream implements SessionSink {
     this.#heartbeat = setInterval(() => this.#write(HEARTBEAT), options.heartbeatMs);
     this.#heartbeat.unref();
     this.#response.once('close', () => this.#finish());
+    // The client may have gone while we authenticated: 'close' has fired already then.
+    if (!this.#response.socket || this.#response.socket.destroyed) queueMicrotask(() => this.#finish());
   }
 
   get ended(): boolean {
