@@ -242,6 +242,19 @@ describe('client SDK: frame-level behaviour', () => {
     ]);
   });
 
+  it('stops when the server says not to reconnect, and rejects a malformed URL at once', async () => {
+    const c = client();
+    const socket = await scripted.socket(0);
+    socket.accept();
+    await c.ready();
+    const ended = new Promise<unknown>((resolve) => c.on('disconnected', resolve));
+    socket.push({ type: 'close', reason: 'account deleted', reconnect: false });
+    socket.serverClose(4503);
+    expect(await ended).toMatchObject({ code: 4503, reason: 'account deleted', willReconnect: false, error: { code: 'closed' } });
+    expect(() => createClient({ url: 'not a url', user: 'u', WebSocket: ScriptedSocket })).toThrow(TypeError);
+    expect(() => createClient({ url: 'ws://x/ws', WebSocket: ScriptedSocket })).toThrow(/exactly one of/);
+  });
+
   it('pauses after a flood close (4429) for at least half the cap', async () => {
     const c = client({ maxDelayMs: 400 });
     const socket = await scripted.socket(0);

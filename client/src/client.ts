@@ -167,14 +167,17 @@ export class SwitchboardClient {
   #heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
   /** The error frame the server sent just before a fatal close. */
   #serverError: ClientError | null = null;
-  /** The reason of the server's `close` notice (e.g. "server shutting down"). */
-  #serverNotice = '';
+  /** The server refused the upgrade itself (an HTTP status `ws` reports): stop. */
+  #refusal: ClientError | null = null;
+  /** The server's `close` notice (e.g. "server shutting down"), before its close frame. */
+  #notice: { readonly reason: string; readonly reconnect: boolean } | null = null;
   #stopError: ClientError | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: ClientOptions) {
     const credentials = [options.user, options.token, options.ticket].filter((c) => c !== undefined);
     if (credentials.length !== 1) throw new TypeError('Pass exactly one of `user`, `token` or `ticket`.');
+    socketUrl(options.url, {}); // A malformed URL fails here, once, rather than on every retry.
     this.#options = {
       url: options.url,
       user: options.user,
@@ -440,7 +443,7 @@ export class SwitchboardClient {
       if (generation !== this.#generation || this.#state === 'disconnected') return;
       const reason = `Cannot get credentials: ${error instanceof Error ? error.message : String(error)}`;
       this.#emitter.emit('error', new ClientError('unauthorized', reason));
-      this.#retry(1006, reason);
+      this.#retry(1006);
       return;
     }
     if (generation !== this.#generation || this.#state === 'disconnected') return;
@@ -454,7 +457,8 @@ export class SwitchboardClient {
     }
     this.#socket = socket;
     this.#serverError = null;
-    this.#serverNotice = '';
+    this.#refusal = null;
+    this.#notice = null;
     this.#connectTimer = setTimeout(() => {
       this.#connectTimer = null;
       this.#dropConnection(`not connected within ${this.#options.connectTimeoutMs} ms`);
@@ -471,7 +475,7 @@ export class SwitchboardClient {
     // Every error is followed by a close event, which does the work. In Node, `ws` also says
     // why an upgrade was refused; a browser cannot see the HTTP status, and retries instead.
     socket.onerror = (event) => {
-      if (this.#socket === socket) this.#serverError = upgradeRefusal(event) ?? this.#serverError;
+      if (this.#socket === socket) this.#refusal = upgradeRefusal(event) ?? this.#refusal;
     };
   }
 
@@ -552,7 +556,7 @@ export class SwitchboardClient {
         return;
       }
       case 'close':
-        this.#serverNotice = frame.reason;
+        this.#notice = { reason: frame.reason, reconnect: frame.reconnect };
         return;
       default:
         return exhausted(frame);
@@ -569,22 +573,36 @@ export class SwitchboardClient {
 
   #onClosed(code: number, reason: string, fatal: ClientError | null = null): void {
     const serverError = this.#serverError;
+    const refusal = this.#refusal;
+    const notice = this.#notice;
     this.#detachSocket();
     this.#requests.onConnectionLost();
-    const closeReason = reason || this.#serverNotice;
-    let stop = fatal;
-    if (!stop && fatalCloseError(code, closeReason)) stop = serverError ?? fatalCloseError(code, closeReason);
-    if (!stop && serverError?.details?.httpStatus !== undefined) stop = serverError;
+    const closeReason = reason || notice?.reason || '';
+    const stop = fatal ?? refusal ?? this.#fatalClose(code, closeReason, serverError, notice);
     if (stop) {
       this.#stop(stop, { code, reason: closeReason });
       return;
     }
     this.#emitter.emit('disconnected', { code, reason: closeReason, willReconnect: true, error: null });
-    if (this.#state !== 'disconnected') this.#retry(code, closeReason);
+    if (this.#state !== 'disconnected') this.#retry(code);
+  }
+
+  /** Why a close must be the last one, or null to reconnect. */
+  #fatalClose(
+    code: number,
+    reason: string,
+    serverError: ClientError | null,
+    notice: { readonly reconnect: boolean } | null,
+  ): ClientError | null {
+    const byCode = fatalCloseError(code, reason);
+    // The error frame sent just before says more than the close code ("bad user name").
+    if (byCode) return serverError ?? byCode;
+    if (notice?.reconnect === false) return new ClientError('closed', reason || 'The server asked us not to reconnect.');
+    return null;
   }
 
   /** Waits (backoff with full jitter), then connects again. */
-  #retry(code: number, _reason: string): void {
+  #retry(code: number): void {
     if (this.#state === 'disconnected' || this.#reconnectTimer !== null) return;
     let delayMs = backoffDelay(this.#attempt, this.#options.backoff);
     // Flooding clients are told to pause, not to come straight back.
