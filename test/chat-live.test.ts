@@ -53,6 +53,21 @@ describe('live lists', () => {
     await alice.waitUntil(() => listFrames(alice, 'channels').length === 4);
     expect(listFrames(alice, 'channels').map((f) => f.item.id)).toEqual(['fresh', 'hidden', 'hidden', 'last']);
 
+    // Renames and deletions (REST) reach the sessions whose list holds the channel, and no one else.
+    const asBob = (method: string, path: string, body?: unknown) =>
+      fetch(`${server.url}${path}`, {
+        method,
+        headers: { 'x-switchboard-user': 'bob', ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    expect((await asBob('PATCH', '/api/channels/fresh', { title: 'Fresh news' })).status).toBe(200);
+    await alice.waitUntil(() => listFrames(alice, 'channels').length === 5);
+    expect(listFrames(alice, 'channels')[4]).toMatchObject({ action: 'update', item: { id: 'fresh', title: 'Fresh news' } });
+    expect((await asBob('DELETE', '/api/channels/hidden')).status).toBe(204);
+    expect((await asBob('DELETE', '/api/channels/fresh')).status).toBe(204);
+    await alice.waitUntil(() => listFrames(alice, 'channels').length === 6);
+    expect(listFrames(alice, 'channels')[5]).toMatchObject({ action: 'remove', item: { id: 'fresh' } });
+
     await alice.ok('list.unsubscribe', { list: 'channels' });
     await bob.ok('channel.create', { channel: 'after', channelType: 'public' });
     await alice.ok('ping');

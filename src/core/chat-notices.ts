@@ -22,7 +22,8 @@ export type UserNotice =
       /** The channel of a `members` list. */
       readonly channel?: ChannelId;
       readonly action: ListAction;
-      readonly item: Channel | Member | UserState;
+      /** A deleted channel is named only by its id. */
+      readonly item: Channel | Member | UserState | { readonly id: ChannelId };
     };
 
 /**
@@ -31,11 +32,16 @@ export type UserNotice =
  */
 export type ClusterNotice =
   | { readonly kind: 'status'; readonly state: UserState; readonly audience: readonly UserId[]; readonly at: Millis }
-  /** A channel appeared in (add, update) or left (remove) some users' channel lists; null audience: everyone's. */
+  /**
+   * A channel appeared in (add), changed in (update) or left (remove) some users' channel
+   * lists. Null audience: an add reaches everyone (a public channel); an update or remove
+   * reaches only the sessions whose list holds the channel.
+   */
   | {
       readonly kind: 'channels';
       readonly action: ListAction;
       readonly channel: Channel;
       readonly audience: readonly UserId[] | null;
     }
-  | { readonly kind: 'members'; readonly action: ListAction; readonly member: Member };
+  | { readonly kind: 'members'; readonly action: ListAction; readonly member: Member }
+  | { readonly kind: 'channel-deleted'; readonly channel: ChannelId };

@@ -136,6 +136,14 @@ export class Chat implements HubObserver {
     );
   }
 
+  channelUpdated(channel: Channel): void {
+    if (channel.type !== 'inbox') this.#announce({ kind: 'channels', action: 'update', channel, audience: null });
+  }
+
+  channelDeleted(channel: ChannelId): void {
+    this.#announce({ kind: 'channel-deleted', channel });
+  }
+
   memberAdded(member: Member): void {
     this.#announce({ kind: 'members', action: 'add', member });
     void this.#whenNotPublic(member.channel, (channel) =>
@@ -306,7 +314,9 @@ export class Chat implements HubObserver {
     switch (list) {
       case 'channels': {
         this.#lists.follow(session, list, target);
-        return { list, items: await this.#hub.listChannels(who, { limit: 1000 }) };
+        const items = await this.#hub.listChannels(who, { limit: 1000 });
+        this.#lists.remember(session, items.map((c) => c.id));
+        return { list, items };
       }
       case 'members': {
         if (!target.channel) throw new SwitchboardError('bad_request', 'A members list needs a channel.');

@@ -7,6 +7,8 @@ import type { Channel, ChannelId, Member, SessionId, UserId } from './types.js';
 interface Following {
   readonly session: Session;
   channels: boolean;
+  /** Channel ids this session's channel list holds (snapshot plus changes), so updates reach only them. */
+  readonly known: Set<ChannelId>;
   readonly members: Set<ChannelId>;
   readonly users: Set<UserId>;
 }
@@ -27,12 +29,22 @@ export class LiveLists {
     if (list === 'users') for (const user of target.users ?? []) entry.users.add(user);
   }
 
+  /** Records the snapshot a session was sent, so later updates and removals find it. */
+  remember(session: Session, channels: readonly ChannelId[]): void {
+    const entry = this.#following.get(session.id);
+    if (entry?.channels) for (const id of channels) entry.known.add(id);
+  }
+
   /** Returns false when the session did not follow that list. */
   unfollow(session: Session, list: ListName, target: { channel?: ChannelId; users?: readonly UserId[] }): boolean {
     const entry = this.#following.get(session.id);
     if (!entry) return false;
     let changed = false;
-    if (list === 'channels') [changed, entry.channels] = [entry.channels, false];
+    if (list === 'channels') {
+      changed = entry.channels;
+      entry.channels = false;
+      entry.known.clear();
+    }
     if (list === 'members' && target.channel) changed = entry.members.delete(target.channel);
     if (list === 'users') {
       const users = target.users ?? [...entry.users];
@@ -53,6 +65,9 @@ export class LiveLists {
       case 'members':
         this.#memberChanged(notice.action, notice.member);
         return;
+      case 'channel-deleted':
+        this.#channelDeleted(notice.channel);
+        return;
       case 'status':
         this.userChanged(notice.state);
         return;
@@ -72,7 +87,19 @@ export class LiveLists {
     for (const entry of this.#following.values()) {
       if (!entry.channels) continue;
       if (allowed && !allowed.has(entry.session.principal.userId)) continue;
+      if (!allowed && action !== 'add' && !entry.known.has(channel.id)) continue;
+      if (action === 'remove') entry.known.delete(channel.id);
+      else entry.known.add(channel.id);
       entry.session.sink.deliver(delivery);
+    }
+  }
+
+  #channelDeleted(id: ChannelId): void {
+    const delivery = new Delivery({ type: 'list', list: 'channels', action: 'remove', item: { id } });
+    for (const entry of this.#following.values()) {
+      if (entry.known.delete(id)) entry.session.sink.deliver(delivery);
+      // Its members list is gone with it.
+      entry.members.delete(id);
     }
   }
 
@@ -90,7 +117,7 @@ export class LiveLists {
   #entry(session: Session): Following {
     let entry = this.#following.get(session.id);
     if (!entry) {
-      entry = { session, channels: false, members: new Set(), users: new Set() };
+      entry = { session, channels: false, known: new Set(), members: new Set(), users: new Set() };
       this.#following.set(session.id, entry);
     }
     return entry;
