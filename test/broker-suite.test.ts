@@ -7,6 +7,7 @@ import { RedisBroker } from '../src/broker/redis-broker.js';
 import type { Broker, BrokerMessage } from '../src/core/broker.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { ChannelEvent, EphemeralEvent } from '../src/core/types.js';
+import { OutageProxy } from './helpers/outage-proxy.js';
 import { PrivateRedis } from './helpers/private-redis.js';
 import { serviceUrl } from './helpers/services.js';
 
@@ -256,6 +257,43 @@ describe.skipIf(redisUrl === undefined)('broker on redis: routing and failure', 
       await b!.waitFor((messages) => presenceOf(messages).some((e) => e.user === 'alice' && e.action === 'join'));
     } finally {
       raw.disconnect();
+    }
+  });
+
+  it('keeps presence changes made while Redis was unreachable and writes them once it answers', async () => {
+    const target = new URL(redisUrl!);
+    const proxy = await OutageProxy.start(Number(target.port || 6379));
+    try {
+      const prefix = redisPrefix();
+      const viaProxy = new URL(`redis://127.0.0.1:${proxy.port}/`);
+      viaProxy.searchParams.set('prefix', prefix);
+      const timing = { heartbeatMs: 100, nodeTimeoutMs: 2000 };
+      const cut = await startNode(new RedisBroker({ url: viaProxy.toString(), logger: silentLogger, ...timing }));
+      const other = await startNode(redisBroker(prefix, timing));
+      expect(await cut.broker.presence.add('room', 'alice', 'a1')).toBe('join');
+      expect(await cut.broker.presence.add('room', 'carol', 'c1')).toBe('join');
+
+      proxy.cut();
+      await waitUntil(async () => !(await cut.broker.ping().then(() => true, () => false)), 3000);
+      // Answered from the node's own sessions instead of failing the subscribe.
+      expect(await cut.broker.presence.add('room', 'bob', 'b1')).toBe('join');
+      expect(await cut.broker.presence.add('room', 'alice', 'a2')).toBe('add');
+      expect(await cut.broker.presence.remove('room', 'carol', 'c1')).toBe('leave');
+      await expect(cut.broker.presence.list('room')).rejects.toMatchObject({ code: 'unavailable' });
+
+      proxy.restore();
+      const expected = [
+        { user: 'alice', sessions: 2 },
+        { user: 'bob', sessions: 1 },
+      ];
+      const seen = async () => JSON.stringify(await other.broker.presence.list('room'));
+      await waitUntil(async () => (await seen()) === JSON.stringify(expected), 5000).catch(async (error: Error) => {
+        throw new Error(`${error.message}: presence is ${await seen()}`);
+      });
+      expect(await other.broker.presence.list('room')).toEqual(expected);
+    } finally {
+      await Promise.all(running.splice(0).map((broker) => broker.close()));
+      await proxy.close();
     }
   });
 

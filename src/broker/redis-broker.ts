@@ -42,6 +42,9 @@ export class RedisBroker extends ClusterBroker {
       maxRetriesPerRequest: 1,
       autoResendUnfulfilledCommands: false,
       connectTimeout: 5000,
+      // A command written just as the connection drops would otherwise wait for Redis to
+      // come back: a subscribe (presence) or /readyz would hang for the whole outage.
+      commandTimeout: 2000,
       // Reconnect quickly once Redis is back: delivery across nodes waits for it.
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     };

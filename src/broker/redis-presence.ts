@@ -117,11 +117,14 @@ export class RedisPresence implements PresenceRegistry {
   readonly #logger: Logger;
   readonly #onChanges: (changes: PresenceChange[]) => void;
   readonly #local = new Map<string, Entry>();
-  /** Removals that failed while Redis was away, retried on the next heartbeat. */
+  /** Writes that failed while Redis was away, retried on the next heartbeat. */
+  readonly #unadded = new Map<string, Entry>();
   readonly #unremoved = new Map<string, Entry>();
   #timer: NodeJS.Timeout | null = null;
   #beating = false;
   #registered = false;
+  /** Every local entry must be written again (Redis forgot us); cleared once all are. */
+  #rewriteAll = false;
   #lastFailureLog = 0;
 
   constructor(options: RedisPresenceOptions) {
@@ -166,6 +169,7 @@ export class RedisPresence implements PresenceRegistry {
       return (await this.#write(ADD, entry)) as 'join' | 'add';
     } catch (error) {
       this.#logOutage(error);
+      this.#unadded.set(entryKey(entry), entry);
       return this.#localSessions(channel, user) === 1 ? 'join' : 'add';
     }
   }
@@ -173,6 +177,8 @@ export class RedisPresence implements PresenceRegistry {
   async remove(channel: ChannelId, user: UserId, session: SessionId): Promise<'leave' | 'remove' | null> {
     const entry = { channel, user, session };
     const known = this.#local.delete(entryKey(entry));
+    const neverWritten = this.#unadded.delete(entryKey(entry));
+    if (neverWritten) return this.#localSessions(channel, user) === 0 ? 'leave' : 'remove';
     try {
       return (await this.#write(REMOVE, entry)) as 'leave' | 'remove' | null;
     } catch (error) {
@@ -217,13 +223,22 @@ export class RedisPresence implements PresenceRegistry {
       if (fresh === 1 && this.#registered) {
         // We were reaped (a pause longer than the timeout) or Redis restarted empty.
         this.#logger.warn({ sessions: this.#local.size }, 'presence re-registered with Redis');
+        this.#rewriteAll = true;
+      }
+      if (this.#rewriteAll) {
         const returned: PresenceChange[] = [];
         for (const entry of [...this.#local.values()]) {
           const action = (await this.#write(ADD, entry)) as 'join' | 'add';
           // 'add' also answers an entry Redis still had: only a real 'join' is news.
           if (action === 'join') returned.push({ ...entry, action });
         }
+        this.#rewriteAll = false;
+        this.#unadded.clear();
         if (returned.length > 0) this.#onChanges(returned);
+      }
+      for (const [key, entry] of [...this.#unadded]) {
+        await this.#write(ADD, entry);
+        this.#unadded.delete(key);
       }
       for (const [key, entry] of [...this.#unremoved]) {
         await this.#write(REMOVE, entry);
