@@ -1,5 +1,6 @@
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { formatCursor, parseCursor } from '../src/transports/sse/sse-cursor.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 interface SseFrame {
@@ -129,6 +130,21 @@ async function open(url: string, headers?: Record<string, string>): Promise<SseR
 }
 
 describe('SSE', () => {
+  it('writes event ids that name every channel unambiguously, even ids with : and ,', () => {
+    const cursor = new Map([
+      ['dm:ann,bob', 7],
+      ['user:ann', 12],
+      ['x+y@z.q', 3],
+    ]);
+    const id = formatCursor(cursor);
+    expect(id).not.toMatch(/[\r\n]/);
+    expect(parseCursor(id, [...cursor.keys()])).toEqual(cursor);
+    expect(parseCursor('41', ['news'])).toEqual(new Map([['news', 41]]));
+    expect(parseCursor('41', ['a', 'b'])).toBeNull();
+    expect(parseCursor('news=abc', ['news'])).toBeNull();
+    expect(parseCursor('bad%20id=3', ['news'])).toBeNull();
+  });
+
   it('resumes a multi-channel stream with Last-Event-ID after a drop mid-publish: nothing missing, nothing twice', async () => {
     const server = await startTestServer();
     const channels = ['alpha', 'beta'];

@@ -73,6 +73,8 @@ export class SseTransport {
     const lastEventId = headerValue(request, 'last-event-id') ?? query.lastEventId;
     const cursor = lastEventId === undefined || lastEventId === '' ? new Map<ChannelId, Seq>() : parseCursor(lastEventId, unique);
     if (!cursor) throw new SwitchboardError('bad_request', 'Last-Event-ID is not an id this server sent.');
+    // Positions of channels this stream does not carry would only ride along in every id.
+    for (const channel of cursor.keys()) if (!unique.includes(channel)) cursor.delete(channel);
 
     const principal = await this.#options.authenticator.authenticate(credentialsFrom(request, query));
     // Refuse unreadable or unknown channels with a plain HTTP status, before the stream opens.
