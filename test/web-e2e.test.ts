@@ -137,4 +137,33 @@ describe.skipIf(chromiumMissing())('web app in a real browser', () => {
     await alice.context().close();
     await bob.context().close();
   }, 90_000);
+
+  it('registers and signs in with a password in accounts mode, and stays signed in across a reload', async () => {
+    const server = await startTestServer({ overrides: { auth: 'accounts' } });
+    const context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.getByRole('button', { name: 'Create an account' }).click();
+    await page.getByLabel('User name').fill('erin');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.locator('.status', { hasText: 'Connected' }).waitFor(WAIT);
+    await page.getByLabel('Channel name').fill('accounts-room');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByLabel('Message #accounts-room').fill('signed in for real');
+    await page.getByLabel('Message #accounts-room').press('Enter');
+    await page.locator('.messages', { hasText: 'signed in for real' }).waitFor(WAIT);
+
+    await page.reload();
+    await page.locator('.status', { hasText: 'Connected' }).waitFor(WAIT);
+    await page.locator('.messages', { hasText: 'signed in for real' }).waitFor(WAIT);
+    expect(await page.locator('.me strong').textContent()).toBe('erin');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('User name').fill('erin');
+    await page.getByLabel('Password').fill('wrong password!');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong user name or password' }).waitFor(WAIT);
+    await context.close();
+  }, 60_000);
 });

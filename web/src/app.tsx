@@ -1,42 +1,51 @@
 import { useEffect, useState } from 'react';
+import {
+  type AuthConfig,
+  fetchAuthConfig,
+  jwtSession,
+  restoreAccountSession,
+  restoreOpenSession,
+  type SignedIn,
+} from './auth-session.js';
 import { ChatModel } from './chat-model.js';
 import { ChatScreen } from './chat-screen.js';
 import { SignIn } from './sign-in.js';
 
-const USER_KEY = 'switchboard.user';
-
-/** Signs the user in (open mode: a name, remembered across reloads), then shows the chat. */
+/** Finds out how this server signs people in, restores a session if there is one, then chats. */
 export function App() {
-  const [user, setUser] = useState<string | null>(() => localStorage.getItem(USER_KEY));
+  const [config, setConfig] = useState<AuthConfig | null>(null);
+  const [session, setSession] = useState<SignedIn | null>(null);
   const [model, setModel] = useState<ChatModel | null>(null);
 
   useEffect(() => {
-    if (!user) return;
-    const chat = new ChatModel(user);
+    void (async () => {
+      const found = await fetchAuthConfig();
+      if (found.mode === 'open') setSession(restoreOpenSession());
+      else if (found.mode === 'accounts') setSession(await restoreAccountSession());
+      else setSession(jwtSession());
+      setConfig(found);
+    })();
+  }, []);
+
+  useEffect(() => {
+    if (!session) return;
+    const chat = new ChatModel(session.userId, session.credentials);
     setModel(chat);
     return () => {
       void chat.close();
     };
-  }, [user]);
+  }, [session]);
 
-  if (!user) {
-    return (
-      <SignIn
-        onSignIn={(name) => {
-          localStorage.setItem(USER_KEY, name);
-          setUser(name);
-        }}
-      />
-    );
-  }
-  if (!model || model.me !== user) return null;
+  if (!config) return null;
+  if (!session) return <SignIn config={config} onSignIn={setSession} />;
+  if (!model || model.me !== session.userId) return null;
   return (
     <ChatScreen
       model={model}
       onSignOut={() => {
-        localStorage.removeItem(USER_KEY);
+        void session.signOut();
         setModel(null);
-        setUser(null);
+        setSession(null);
       }}
     />
   );

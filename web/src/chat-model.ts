@@ -8,6 +8,7 @@ import {
   type SwitchboardClient,
   type TypingEvent,
 } from '../../client/src/index.js';
+import type { Credentials } from './auth-session.js';
 
 export interface ChatMessage {
   readonly seq: number;
@@ -78,9 +79,9 @@ export class ChatModel {
   #refreshTimer: ReturnType<typeof setInterval> | null = null;
   #typingTimer: ReturnType<typeof setInterval> | null = null;
 
-  constructor(me: string, url = '/ws') {
+  constructor(me: string, credentials: Credentials, url = '/ws') {
     this.me = me;
-    this.#client = createClient({ url, user: me });
+    this.#client = createClient({ url, ...credentials });
     this.#client.on('state', ({ state }) => {
       this.#connection = state;
       this.#changed();

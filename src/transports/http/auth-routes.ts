@@ -27,6 +27,7 @@ export interface AuthRoutesOptions {
 
 /**
  * The auth endpoints:
+ * - `GET /api/auth/config`: the auth mode, so a sign-in page knows what to ask for
  * - `POST /api/auth/register|login|refresh|logout` (auth "accounts")
  * - `POST /api/tickets`: a single-use connect ticket for `/ws?ticket=` and `/sse?ticket=`
  * - `POST /api/users`: the app's backend registers a user and gets a token and its inbox
@@ -45,6 +46,12 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRoutesOpti
     }
     return auth.accounts;
   };
+
+  /** What a sign-in page needs to know: which form to show. */
+  app.get('/api/auth/config', async () => ({
+    mode: auth.authenticator.mode,
+    registration: auth.accounts !== null && auth.openRegistration,
+  }));
 
   app.post('/api/auth/register', async (request, reply) => {
     const service = accounts();
