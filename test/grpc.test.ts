@@ -190,7 +190,8 @@ describe('gRPC transport', () => {
   });
 
   it('resumes a cancelled Subscribe stream with since and misses nothing while others publish', async () => {
-    const server = await startTestServer();
+    // Three publishers share one connection here: lift the per-connection call rate.
+    const server = await startTestServer({ overrides: { limits: { messagesPerSecond: 100_000, messageBurst: 100_000 } } });
     const client = grpcClient(server);
     await call(client, 'CreateChannel', { channel: 'busy', type: 'CHANNEL_TYPE_PUBLIC' }, as('owner'));
     const total = 300;
@@ -315,6 +316,57 @@ describe('gRPC transport', () => {
     const denied = await failure(call(client, 'Publish', { channel: 'user:bob', text: 'me' }, as('bob')));
     expect(denied.code).toBe(grpc.status.PERMISSION_DENIED);
     expect((await server.store.getChannel('user:bob'))?.lastSeq).toBe(2);
+  });
+});
+
+describe('gRPC auth and limits', () => {
+  it('takes a user token as authorization: Bearer, the same as the WebSocket, and refuses a forged one', async () => {
+    const server = await startTestServer({ overrides: { auth: 'accounts' } });
+    const register = await fetch(`${server.url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: 'correct horse battery staple' }),
+    });
+    expect(register.status).toBe(201);
+    const { accessToken } = (await register.json()) as { accessToken: string };
+    const client = grpcClient(server);
+    const bearer = (token: string) => {
+      const metadata = new grpc.Metadata();
+      metadata.set('authorization', `Bearer ${token}`);
+      return metadata;
+    };
+    expect(await call(client, 'CreateChannel', { channel: 'tokens', type: 'CHANNEL_TYPE_PUBLIC' }, bearer(accessToken))).toMatchObject({
+      createdBy: 'alice',
+    });
+    const forged = `${accessToken.slice(0, -4)}AAAA`;
+    for (const metadata of [bearer(forged), as('alice'), new grpc.Metadata()]) {
+      const error = await failure(call(client, 'Publish', { channel: 'tokens', text: 'x' }, metadata));
+      expect(error.code).toBe(grpc.status.UNAUTHENTICATED);
+    }
+    const malformed = new grpc.Metadata();
+    malformed.set('authorization', `Token ${accessToken}`);
+    expect((await failure(call(client, 'Publish', { channel: 'tokens', text: 'x' }, malformed))).code).toBe(grpc.status.UNAUTHENTICATED);
+    expect((await server.store.getChannel('tokens'))?.lastSeq).toBe(0);
+  });
+
+  it('limits the call rate of a user connection like WebSocket frames, but not an API key', async () => {
+    const server = await startTestServer({ overrides: { apiKeys: [API_KEY], limits: { messagesPerSecond: 1, messageBurst: 3 } } });
+    const client = grpcClient(server);
+    await call(client, 'CreateChannel', { channel: 'calm', type: 'CHANNEL_TYPE_PUBLIC' }, withApiKey());
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => call(client, 'Publish', { channel: 'calm', text: `m${i}` }, as('alice'))),
+    );
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(4);
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    for (const { reason } of refused) {
+      expect((reason as grpc.ServiceError).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect((reason as grpc.ServiceError).metadata.get('x-switchboard-error')).toEqual(['rate_limited']);
+    }
+    const stored = (await server.store.getChannel('calm'))?.lastSeq;
+    expect(stored).toBe(6 - refused.length);
+    for (let i = 0; i < 10; i++) await call(client, 'Publish', { channel: 'calm', text: `push ${i}` }, withApiKey());
+    expect((await server.store.getChannel('calm'))?.lastSeq).toBe(stored! + 10);
   });
 });
 
@@ -482,14 +534,14 @@ function freePort(): Promise<number> {
 describe('gRPC flow control', () => {
   it('paces a catch-up several times larger than the send queue instead of cutting the reader off', async () => {
     const sendQueueBytes = 128 * 1024;
-    const server = await startTestServer({ overrides: { limits: { sendQueueBytes } } });
+    const server = await startTestServer({ overrides: { apiKeys: [API_KEY], limits: { sendQueueBytes } } });
     const client = grpcClient(server);
     await call(client, 'CreateChannel', { channel: 'firehose', type: 'CHANNEL_TYPE_PUBLIC' }, as('alice'));
     const text = 'x'.repeat(1000);
     const backlog = 600; // ~600 KB: several times the queue bound
     for (let i = 0; i < backlog; i += 50) {
       await Promise.all(
-        Array.from({ length: 50 }, (_, j) => call(client, 'Publish', { channel: 'firehose', text, cid: `b${i + j}` }, as('alice'))),
+        Array.from({ length: 50 }, (_, j) => call(client, 'Publish', { channel: 'firehose', text, cid: `b${i + j}` }, withApiKey())),
       );
     }
     const reader = new Subscription(client, { channel: 'firehose', since: 0, eventsOnly: true }, as('reader'));

@@ -3,6 +3,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
+import { CallRateLimiter } from './call-rate-limiter.js';
 import { HealthService } from './health-service.js';
 import { HEALTH_SERVICE, loadSwitchboardProtos, SWITCHBOARD_SERVICE } from './proto-definition.js';
 import type { SubscribeStream } from './subscribe-stream.js';
@@ -22,6 +23,9 @@ export interface GrpcTransportOptions {
     readonly maxFrameBytes: number;
     /** Bytes queued for one subscriber before it is cut off as a slow consumer. */
     readonly sendQueueBytes: number;
+    /** Calls a user's connection may make per second, and in a burst (as WebSocket frames). */
+    readonly messagesPerSecond: number;
+    readonly messageBurst: number;
   };
   /** Interval of HTTP/2 keepalive pings, so dead subscribers are noticed. */
   readonly heartbeatMs: number;
@@ -77,6 +81,7 @@ export class GrpcTransport {
         logger: options.logger,
         serializeSubscribeResponse,
         sendQueueBytes: options.limits.sendQueueBytes,
+        rateLimiter: new CallRateLimiter({ perSecond: options.limits.messagesPerSecond, burst: options.limits.messageBurst }),
         onStream(stream) {
           streams.add(stream);
           stream.onEnd(() => streams.delete(stream));

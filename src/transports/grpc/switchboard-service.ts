@@ -9,6 +9,7 @@ import type { Authenticator } from '../../auth/authenticator.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Principal } from '../../core/types.js';
+import type { CallRateLimiter } from './call-rate-limiter.js';
 import { authenticateCall } from './grpc-auth.js';
 import { toServiceError } from './grpc-errors.js';
 import { channelMessage, eventMessage, memberMessage, presenceMemberMessage } from './grpc-messages.js';
@@ -23,6 +24,8 @@ export interface SwitchboardServiceOptions {
   readonly serializeSubscribeResponse: ResponseSerializer;
   /** Bytes a subscriber may have waiting before it is cut off as a slow consumer. */
   readonly sendQueueBytes: number;
+  /** The per-connection call rate; every call and every Subscribe takes a token. */
+  readonly rateLimiter: CallRateLimiter;
   /** Called with each Subscribe stream, so shutdown can end the ones still open. */
   readonly onStream: (stream: SubscribeStream) => void;
 }
@@ -42,7 +45,9 @@ export function switchboardService(options: SwitchboardServiceOptions): UntypedS
     (call, callback) => {
       (async () => {
         const request = parseRequest(schema, call.request);
-        return handler(await authenticateCall(call.metadata, authenticator), request);
+        const principal = await authenticateCall(call.metadata, authenticator);
+        options.rateLimiter.check(principal, call.getPeer());
+        return handler(principal, request);
       })().then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(error, logger)),
@@ -74,6 +79,7 @@ export function switchboardService(options: SwitchboardServiceOptions): UntypedS
     request: z.output<typeof requests.subscribe>,
   ) => {
     const principal = await authenticateCall(call.metadata, authenticator);
+    options.rateLimiter.check(principal, call.getPeer());
     if (stream.ended) return;
     const session = await hub.connect(principal, 'grpc', stream);
     let disconnected = false;
