@@ -10,8 +10,10 @@ export function encodeSseFrame(message: Outbound): string {
   switch (message.type) {
     case 'event':
       return `data: ${JSON.stringify(message.event)}\n\n`;
-    case 'close':
-      return `event: close\ndata: ${JSON.stringify({ reason: message.reason, reconnect: message.reconnect })}\n\n`;
+    case 'close': {
+      const { type: _type, ...close } = message;
+      return `event: close\ndata: ${JSON.stringify(close)}\n\n`;
+    }
     default:
       return `event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`;
   }
