@@ -255,7 +255,7 @@ describe('SSE', () => {
     await server.close('maintenance');
     await reader.waitUntil(() => reader.ended, 'the end of the stream');
     const close = reader.frames.find((f) => f.event === 'close');
-    expect(close && JSON.parse(close.data)).toEqual({ reason: 'maintenance', reconnect: true });
+    expect(close && JSON.parse(close.data)).toMatchObject({ reason: 'maintenance', reconnect: true });
 
     const without = await startTestServer({ overrides: { transports: ['ws', 'http'] } });
     const missing = await open(`${without.url}/sse?channels=open&user=bob`);
