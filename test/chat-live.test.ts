@@ -170,4 +170,28 @@ describe('chat notices across nodes', () => {
     await bob.close();
     await alice.waitUntil(() => alice.frames.some((f) => f.type === 'status' && f.user === 'bob' && f.status === 'offline'));
   });
+
+  it("shows the users of a node that died offline once the broker removes that node's sessions", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-chat-nodes-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const databaseUrl = `sqlite:${join(dir, 'shared.db')}`;
+    const bus = new MemoryBus();
+    const one = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
+    const two = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
+    const alice = await connect(one.wsUrl, 'alice');
+    const bob = await connect(two.wsUrl, 'bob');
+    await alice.ok('contacts.add', { user: 'bob' });
+    const session = bob.frames.find((f) => f.type === 'welcome')!.session as string;
+
+    // What a Redis broker does when bob's node stops heartbeating: it drops the node's
+    // sessions from the registry and announces their departure to every node.
+    await bus.presence.remove('~online', 'bob', session);
+    bus.send('a-dead-node', {
+      type: 'ephemeral',
+      event: { type: 'presence', channel: '~online', action: 'leave', user: 'bob', session, at: Date.now() },
+    });
+    await alice.waitUntil(() => alice.frames.some((f) => f.type === 'status' && f.user === 'bob' && f.status === 'offline'));
+    const [state] = (await alice.ok<{ contacts: { status: string; lastSeen: number | null }[] }>('contacts.list')).contacts;
+    expect(state).toMatchObject({ status: 'offline', lastSeen: expect.any(Number) });
+  });
 });

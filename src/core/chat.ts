@@ -19,8 +19,18 @@ import type { Logger } from './logger.js';
 import { mentionedNames } from './mentions.js';
 import type { Session } from './session.js';
 import type { Store } from './store.js';
-import type { Channel, ChannelEvent, ChannelId, Member, Millis, Principal, Seq, UserId } from './types.js';
-import { UserStatusTracker } from './user-status.js';
+import type {
+  Channel,
+  ChannelEvent,
+  ChannelId,
+  EphemeralEvent,
+  Member,
+  Millis,
+  Principal,
+  Seq,
+  UserId,
+} from './types.js';
+import { ONLINE_KEY, UserStatusTracker } from './user-status.js';
 
 export interface ChatOptions {
   readonly hub: Hub;
@@ -156,6 +166,13 @@ export class Chat implements HubObserver {
     void this.#whenNotPublic(channel, (found) =>
       this.#announce({ kind: 'channels', action: 'remove', channel: found, audience: [user] }),
     );
+  }
+
+  brokerEphemeral(event: EphemeralEvent): void {
+    // A node died and the broker removed its sessions: their users may now be offline.
+    if (event.type === 'presence' && event.channel === ONLINE_KEY && event.action === 'leave') {
+      this.#status.nodeLost(event.user);
+    }
   }
 
   clusterNotice(notice: ClusterNotice): void {

@@ -1,6 +1,6 @@
 import type { ClusterNotice } from './chat-notices.js';
 import type { Session } from './session.js';
-import type { Channel, ChannelEvent, ChannelId, Member, UserId } from './types.js';
+import type { Channel, ChannelEvent, ChannelId, EphemeralEvent, Member, UserId } from './types.js';
 
 /**
  * Hooks for features built beside the hub (chat features, webhooks). Each is called after
@@ -24,4 +24,9 @@ export interface HubObserver {
   memberRemoved?(channel: ChannelId, user: UserId): void;
   /** A notice another node's chat features sent through the broker. */
   clusterNotice?(notice: ClusterNotice): void;
+  /**
+   * An ephemeral event that came through the broker: another node's, or the broker's own
+   * clean-up after a node died (its sessions `leave`). Each node sees it once.
+   */
+  brokerEphemeral?(event: EphemeralEvent): void;
 }

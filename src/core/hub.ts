@@ -551,6 +551,7 @@ export class Hub {
         return;
       case 'ephemeral':
         this.#deliverEphemeral(message.event, null);
+        if (this.#observers.length > 0) this.#notify((o) => o.brokerEphemeral?.(message.event));
         return;
       case 'chat':
         this.#notify((o) => o.clusterNotice?.(message.notice));

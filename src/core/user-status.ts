@@ -11,7 +11,7 @@ import type { UserId } from './types.js';
  * The registry key under which every session of a user counts, across nodes. `~` cannot
  * start a channel id, so it never meets a real channel's presence.
  */
-const ONLINE_KEY = '~online';
+export const ONLINE_KEY = '~online';
 
 export interface UserStatusOptions {
   readonly store: ChatStore;
@@ -60,6 +60,21 @@ export class UserStatusTracker {
   /** A user's own choice between online and away (offline follows their sessions). */
   set(user: UserId, status: Exclude<UserStatus, 'offline'>): Promise<UserState> {
     return this.#enqueue(user, () => this.#change(user, status));
+  }
+
+  /**
+   * The broker reaped a dead node's session of this user. Every node hears it once, so each
+   * records the user offline (if no session is left anywhere) and tells only its own sessions.
+   */
+  nodeLost(user: UserId): void {
+    this.#background(user, async () => {
+      const { store, presence } = this.#options;
+      if ((await presence.list(ONLINE_KEY)).some((member) => member.user === user)) return;
+      const at = Date.now();
+      await store.setStatus(user, 'offline', at);
+      const [[state], audience] = await Promise.all([store.userStates([user]), store.statusAudience(user)]);
+      if (state) this.#deliver(state, [...audience, user], at);
+    });
   }
 
   /** A status notice from another node: deliver it to the audience's sessions here. */
