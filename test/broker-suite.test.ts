@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../src/broker/memory-broker.js';
 import { MemoryBus } from '../src/broker/memory-bus.js';
 import { RedisBroker } from '../src/broker/redis-broker.js';
@@ -9,6 +9,7 @@ import { silentLogger } from '../src/core/logger.js';
 import type { ChannelEvent, EphemeralEvent } from '../src/core/types.js';
 import { OutageProxy } from './helpers/outage-proxy.js';
 import { PrivateRedis } from './helpers/private-redis.js';
+import { dropRedisPrefix } from './helpers/redis-prefix.js';
 import { serviceUrl } from './helpers/services.js';
 
 /**
@@ -63,8 +64,15 @@ async function startNode(broker: Broker): Promise<Node> {
   };
 }
 
+const usedPrefixes: string[] = [];
+afterAll(async () => {
+  if (redisUrl) await Promise.all(usedPrefixes.map((prefix) => dropRedisPrefix(redisUrl, prefix)));
+});
+
 function redisPrefix(): string {
-  return `test-${randomBytes(4).toString('hex')}:`;
+  const prefix = `test-${randomBytes(4).toString('hex')}:`;
+  usedPrefixes.push(prefix);
+  return prefix;
 }
 
 function redisBroker(prefix: string, options: { heartbeatMs?: number; nodeTimeoutMs?: number } = {}): RedisBroker {

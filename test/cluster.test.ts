@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, expect, it, onTestFinished } from 'vitest';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import { LeanClient, NodeProcess, range } from './helpers/cluster.js';
 import { OutageProxy } from './helpers/outage-proxy.js';
 import { createTestSchema } from './helpers/postgres.js';
 import { PrivateRedis } from './helpers/private-redis.js';
+import { createRedisPrefix } from './helpers/redis-prefix.js';
 import { describeWithServices, serviceUrl } from './helpers/services.js';
 import { startTestServer } from './helpers/test-server.js';
 
@@ -31,15 +31,17 @@ async function connect(node: NodeProcess, user: string): Promise<LeanClient> {
 /** A fresh schema and `count` nodes on it; all torn down when the test finishes. */
 async function cluster(count: number, redisUrl?: string): Promise<{ nodes: NodeProcess[]; databaseUrl: string }> {
   const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, 'cluster');
-  const redis = new URL(redisUrl ?? serviceUrl('TEST_REDIS_URL')!);
-  redis.searchParams.set('prefix', `test-${randomBytes(4).toString('hex')}:`);
+  const redisBase = redisUrl ?? serviceUrl('TEST_REDIS_URL')!;
+  const redis = createRedisPrefix(redisBase);
   const nodes: NodeProcess[] = [];
   onTestFinished(async () => {
     await Promise.all(clients.splice(0).map((client) => client.close()));
     await Promise.all(nodes.map((node) => node.kill()));
     await schema.drop();
+    // A private redis-server may already be stopped by its own teardown.
+    if (!redisUrl) await redis.drop();
   });
-  const options = { databaseUrl: schema.url, redisUrl: redis.toString(), config: FAST };
+  const options = { databaseUrl: schema.url, redisUrl: redis.url, config: FAST };
   // The first node migrates the schema; the others then start side by side.
   nodes.push(await NodeProcess.start(options));
   nodes.push(...(await Promise.all(range(count - 1).map(() => NodeProcess.start(options)))));
