@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { MemoryBroker } from '../src/broker/memory-broker.js';
+import { MemoryBus } from '../src/broker/memory-bus.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { LOADER_OPTIONS, loadSwitchboardProtos } from '../src/transports/grpc/proto-definition.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -485,6 +490,35 @@ describe('gRPC health, reflection and shutdown', () => {
     expect(status.code).toBe(grpc.status.UNAVAILABLE);
     expect(status.details).toBe('maintenance: reconnect and subscribe again with since=1.');
     expect(status.metadata.get('x-switchboard-error')).toEqual(['unavailable']);
+  });
+
+  it('lets a stream ended by a node shutting down resume on another node with nothing missed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-grpc-nodes-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const databaseUrl = `sqlite:${join(dir, 'shared.db')}`;
+    const bus = new MemoryBus();
+    const one = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
+    const two = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
+    const publisher = await wsConnect(two, 'writer');
+    await publisher.ok('channel.create', { channel: 'relay', channelType: 'public' });
+
+    const first = new Subscription(grpcClient(one), { channel: 'relay', eventsOnly: true }, as('reader'));
+    await first.live();
+    for (let i = 1; i <= 20; i++) await publisher.ok('publish', { channel: 'relay', text: `m${i}` });
+    await first.waitUntil(() => first.seqs().length === 20);
+    const publishing = (async () => {
+      for (let i = 21; i <= 60; i++) await publisher.ok('publish', { channel: 'relay', text: `m${i}` });
+    })();
+    await one.close('node one draining');
+    const status = await first.ended;
+    expect(status.code).toBe(grpc.status.UNAVAILABLE);
+    const since = Number(/since=(\d+)/.exec(status.details)![1]);
+    expect(since).toBe(first.seqs().at(-1));
+
+    const resumed = new Subscription(grpcClient(two), { channel: 'relay', since, eventsOnly: true }, as('reader'));
+    await publishing;
+    await resumed.waitUntil(() => resumed.seqs().at(-1) === 60);
+    expect([...first.seqs(), ...resumed.seqs()]).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
   });
 });
 
