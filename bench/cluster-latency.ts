@@ -9,10 +9,10 @@
  *
  * Uses a fresh schema and Redis prefix, and removes them (and the nodes) when done.
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { LeanClient, NodeProcess, range } from '../test/helpers/cluster.js';
 import { createTestSchema } from '../test/helpers/postgres.js';
+import { createRedisPrefix } from '../test/helpers/redis-prefix.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,11 +37,10 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const schema = await createTestSchema(databaseUrl, 'bench');
-const redis = new URL(redisUrl);
-redis.searchParams.set('prefix', `bench-${randomBytes(4).toString('hex')}:`);
+const redis = createRedisPrefix(redisUrl, 'bench');
 const options = {
   databaseUrl: schema.url,
-  redisUrl: redis.toString(),
+  redisUrl: redis.url,
   config: { limits: { messagesPerSecond: 1_000_000, messageBurst: 1_000_000, floodCloseAfter: 1_000_000 } },
 };
 const nodes: NodeProcess[] = [];
@@ -106,4 +105,5 @@ try {
   await Promise.all(clients.map((c) => c.close()));
   await Promise.all(nodes.map((node) => node.stop()));
   await schema.drop();
+  await redis.drop();
 }
