@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
-import { describe, expect, it } from 'vitest';
+import { chromium } from 'playwright-core';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { formatCursor, parseCursor } from '../src/transports/sse/sse-cursor.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -274,3 +276,48 @@ function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promis
     poll();
   });
 }
+
+const CHROMIUM = '/usr/bin/chromium';
+const noBrowser = !existsSync(CHROMIUM);
+if (noBrowser) console.warn(`SSE in a real browser skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
+
+describe.skipIf(noBrowser)('SSE in a real browser', () => {
+  it('a browser EventSource resumes with Last-Event-ID across a server restart: nothing missing, nothing twice', async () => {
+    const server = await startTestServer();
+    await post(server, 'ann', '/api/channels', { id: 'feed', type: 'public' });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    onTestFinished(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/healthz`);
+    await page.evaluate(() => {
+      const state = { seqs: [] as number[], opens: 0, ids: [] as string[] };
+      (window as unknown as { sse: typeof state }).sse = state;
+      const source = new EventSource('/sse?channels=feed&user=browser');
+      source.onopen = () => state.opens++;
+      source.onmessage = (event) => {
+        state.seqs.push((JSON.parse(event.data) as { seq: number }).seq);
+        state.ids.push(event.lastEventId);
+      };
+    });
+    const seen = () => page.evaluate(() => (window as unknown as { sse: { seqs: number[]; opens: number; ids: string[] } }).sse);
+    const until = async (check: (state: Awaited<ReturnType<typeof seen>>) => boolean, what: string) => {
+      const deadline = Date.now() + 20_000;
+      while (!check(await seen())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await seen())}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    await until((s) => s.opens === 1, 'the stream to open');
+    for (let i = 1; i <= 20; i++) await post(server, 'ann', '/api/channels/feed/messages', { text: `before ${i}` });
+    await until((s) => s.seqs.length === 20, 'twenty events');
+
+    // The node restarts: the stream ends with `close`, and the browser reconnects by itself.
+    await server.restart();
+    for (let i = 21; i <= 40; i++) await post(server, 'ann', '/api/channels/feed/messages', { text: `after ${i}` });
+    await until((s) => s.seqs.at(-1) === 40, 'the events published while the browser was away');
+    const state = await seen();
+    expect(state.seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(state.opens).toBeGreaterThanOrEqual(2);
+    expect(state.ids.at(-1)).toBe('feed=40');
+  }, 60_000);
+});
