@@ -128,3 +128,33 @@ describe('user status fan-out', () => {
     expect(statusOf(alice, 'bob').filter((s) => s === 'offline')).toHaveLength(1);
   });
 });
+
+describe('the publish path', () => {
+  it('makes no chat-store query for a message without a mention, and one lookup for a mention', async () => {
+    const server = await startTestServer();
+    const alice = await connect(server.wsUrl, 'alice');
+    const bob = await connect(server.wsUrl, 'bob');
+    await alice.ok('channel.create', { channel: 'hot', channelType: 'public' });
+    await alice.ok('subscribe', { channel: 'hot' });
+    await bob.ok('subscribe', { channel: 'user:bob' });
+
+    // Count every call into the chat tables from here on (the real store answers them).
+    const chatStore = server.store.chat! as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const calls: string[] = [];
+    for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(chatStore))) {
+      const original = chatStore[name];
+      if (name === 'constructor' || typeof original !== 'function') continue;
+      chatStore[name] = (...args: unknown[]) => {
+        calls.push(name);
+        return original.apply(chatStore, args);
+      };
+    }
+    for (let i = 0; i < 50; i++) await alice.ok('publish', { channel: 'hot', text: `plain message ${i}, mail a@b.example` });
+    await alice.waitUntil(() => alice.events('hot').length === 50);
+    expect(calls).toEqual([]);
+
+    await alice.ok('publish', { channel: 'hot', text: 'now @bob' });
+    await bob.waitUntil(() => bob.events('user:bob').length === 1);
+    expect(calls).toEqual(['findUsers']);
+  });
+});
