@@ -21,6 +21,8 @@ Options for serve (each overrides the environment variable in brackets):
                       (SWITCHBOARD_TRANSPORTS; default all; gRPC listens on GRPC_PORT,
                       default 50051)
   --config FILE       a JSON file of settings (see docs/configuration.md)
+  --event-log PATH    append every event to PATH as JSON lines (SWITCHBOARD_EVENT_LOG)
+  --log-format FMT    json | pretty (SWITCHBOARD_LOG_FORMAT; default json)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -38,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
         auth: { type: 'string' },
         transports: { type: 'string' },
         config: { type: 'string' },
+        'event-log': { type: 'string' },
+        'log-format': { type: 'string' },
       },
     });
   } catch (error) {
@@ -63,6 +67,10 @@ async function main(argv: string[]): Promise<number> {
         redisUrl: values.redis,
         auth: values.auth,
         transports: values.transports,
+      },
+      overrides: {
+        ...(values['event-log'] !== undefined ? { eventLog: { path: values['event-log'] } } : {}),
+        ...(values['log-format'] !== undefined ? { logFormat: values['log-format'] as 'json' } : {}),
       },
     });
     const server = await startServer(config);

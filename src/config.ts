@@ -68,6 +68,28 @@ export const defaultConfig = {
   allowOpenAuthOnNetwork: false,
   transports: [...TRANSPORTS] as TransportName[],
   logLevel: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
+  /** `json`: one object per line, for a log shipper; `pretty`: one readable line, for a terminal. */
+  logFormat: 'json' as 'json' | 'pretty',
+  /**
+   * Serve /metrics on this port (on `host`) without an API key, for a scraper on a private
+   * network. Null: /metrics is on the main port and needs an API key.
+   */
+  metricsPort: null as number | null,
+  /** An append-only JSON-lines file of every event this node commits (`--event-log PATH`). Null path: off. */
+  eventLog: {
+    path: null as string | null,
+    /** Buffered lines are written at least this often, and at shutdown. */
+    flushMs: 1000,
+    /** The file is rotated (to PATH.1, PATH.2 ...) when it would grow past this. */
+    maxBytes: 256 * 1024 * 1024,
+    /** Rotated files kept. */
+    keep: 5,
+  },
+  /** Graceful drain on SIGTERM: see docs/operations.md. */
+  drain: {
+    /** Clients told to reconnect elsewhere spread their reconnects over this window. 0: backoff only. */
+    reconnectSpreadMs: 5000,
+  },
   /**
    * Interval of WebSocket pings; a client silent for two intervals is dropped (and shown
    * offline). 15 s: a dead client is offline within 30 s (seed 004).
@@ -154,6 +176,17 @@ const configSchema = z.strictObject({
   allowOpenAuthOnNetwork: z.boolean(),
   transports: z.array(z.enum(TRANSPORTS)).min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  logFormat: z.enum(['json', 'pretty']),
+  metricsPort: z.coerce.number().int().min(0).max(65535).nullable(),
+  eventLog: z.strictObject({
+    path: z.string().min(1).nullable(),
+    flushMs: positiveInt,
+    maxBytes: z.coerce.number().int().min(1024),
+    keep: z.coerce.number().int().min(0).max(100),
+  }),
+  drain: z.strictObject({
+    reconnectSpreadMs: z.coerce.number().int().min(0).max(600_000),
+  }),
   heartbeatMs: positiveInt,
   shutdownTimeoutMs: positiveInt,
   webhooks: z.strictObject({
@@ -325,6 +358,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   }
   if (env.SWITCHBOARD_TRANSPORTS) out.transports = splitList(env.SWITCHBOARD_TRANSPORTS);
   if (env.SWITCHBOARD_LOG_LEVEL) out.logLevel = env.SWITCHBOARD_LOG_LEVEL;
+  if (env.SWITCHBOARD_LOG_FORMAT) out.logFormat = env.SWITCHBOARD_LOG_FORMAT;
+  if (env.METRICS_PORT) out.metricsPort = env.METRICS_PORT;
+  if (env.SWITCHBOARD_EVENT_LOG) out.eventLog = { path: env.SWITCHBOARD_EVENT_LOG };
   return out;
 }
 

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
-import { pino, type Logger as PinoLogger } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 import { createAuth } from './auth/create-auth.js';
 import { MemoryBroker } from './broker/memory-broker.js';
 import { RedisBroker } from './broker/redis-broker.js';
@@ -24,6 +24,9 @@ import { registerPusherRoutes } from './transports/pusher/pusher-http-routes.js'
 import { PusherTransport } from './transports/pusher/pusher-transport.js';
 import { GrpcTransport } from './transports/grpc/grpc-transport.js';
 import { startWebhooks } from './webhooks/webhooks.js';
+import { WebhookOutbox } from './webhooks/webhook-outbox.js';
+import { createLogger } from './ops/logger.js';
+import { Operations } from './ops/operations.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -44,7 +47,7 @@ export interface ServerDependencies {
 
 /** The composition root: builds store, broker, hub and the enabled transports from config. */
 export async function startServer(config: Readonly<Config>, deps: ServerDependencies = {}): Promise<RunningServer> {
-  const logger = deps.logger ?? pino({ level: config.logLevel, base: { service: 'switchboard' } });
+  const logger = deps.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const store = await openConfiguredStore(config.databaseUrl);
   const broker = deps.broker ?? createBroker(config, logger);
   const hub = new Hub({
@@ -60,6 +63,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   });
   await hub.start();
   const chat = Chat.attach({ hub, store, presence: broker.presence, logger });
+  // Before any session or feed exists, so the metrics and the event log see them all.
+  const ops = await Operations.attach({ config, hub, logger });
   const webhooks =
     config.webhooks.urls.length > 0
       ? startWebhooks({ hub, store, logger, settings: { ...config.webhooks, secret: config.webhooks.secret! } })
@@ -68,7 +73,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close()]);
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
   });
-  const authenticator = auth.authenticator;
+  const authenticator = ops.metrics.countAuthFailures(auth.authenticator);
   // One guard for every long-lived transport (/ws, /sse), so the per-IP count covers them all.
   const guard = new ConnectionGuard({
     allowedOrigins: config.allowedOrigins,
@@ -126,6 +131,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         heartbeatMs: config.heartbeatMs,
         limits: config.limits,
         guard,
+        onLimit: (hit) => ops.metrics.limitHit('ws', hit),
       })
     : null;
   const pusher = config.transports.includes('pusher')
@@ -136,6 +142,23 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     if (ws?.handleUpgrade(request, socket, head)) return;
     if (pusher?.handleUpgrade(request, socket, head)) return;
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+
+  const outbox = webhooks ? WebhookOutbox.of(store) : null;
+  await ops.serve(app, {
+    hub,
+    authenticator,
+    sources: {
+      connections: () => {
+        const counts: Record<string, number> = {};
+        if (ws) counts.ws = ws.connectionCount;
+        if (sse) counts.sse = sse.connectionCount;
+        if (pusher) counts.pusher = pusher.connectionCount;
+        return counts;
+      },
+      webhooks: () =>
+        outbox && Promise.all([outbox.pendingCount(), outbox.failedCount()]).then(([pending, failed]) => ({ pending, failed })),
+    },
   });
 
   const grpc = config.transports.includes('grpc')
@@ -170,7 +193,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         app.server.closeAllConnections();
       }, config.shutdownTimeoutMs);
       deadline.unref();
-      await hub.shutdown(reason);
+      // Clients spread their reconnects over the window, so the nodes left are not stampeded.
+      await hub.shutdown(reason, { spreadMs: config.drain.reconnectSpreadMs });
       ws?.closeAll(reason);
       pusher?.closeAll(reason);
       sse?.closeAll(reason);
@@ -180,6 +204,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       await webhooks?.close();
       await broker.close();
       await store.close();
+      await ops.close();
       logger.info({}, 'switchboard stopped');
     })());
 

@@ -34,11 +34,19 @@ export class ChannelFeed {
   #closed = false;
   readonly #store: Store;
   readonly #onError: (error: unknown) => void;
+  readonly #onDelivered: ((event: ChannelEvent, recipients: ReadonlyMap<string, number>) => void) | undefined;
 
-  constructor(channel: ChannelId, store: Store, onError: (error: unknown) => void) {
+  constructor(
+    channel: ChannelId,
+    store: Store,
+    onError: (error: unknown) => void,
+    /** Told once per live event how many subscribers got it, per transport (for metrics). */
+    onDelivered?: (event: ChannelEvent, recipients: ReadonlyMap<string, number>) => void,
+  ) {
     this.channel = channel;
     this.#store = store;
     this.#onError = onError;
+    this.#onDelivered = onDelivered;
     this.ready = this.#init();
   }
 
@@ -90,10 +98,18 @@ export class ChannelFeed {
     this.#lastSeq = event.seq;
     if (this.subscribers.size === 0) return;
     const delivery = new Delivery({ type: 'event', event });
+    const recipients = this.#onDelivered ? new Map<string, number>() : null;
     for (const subscriber of this.subscribers.values()) {
       if (subscriber.catchingUp) subscriber.buffer.push(event);
-      else subscriber.session.sink.deliver(delivery);
+      else {
+        subscriber.session.sink.deliver(delivery);
+        if (recipients) {
+          const transport = subscriber.session.transport;
+          recipients.set(transport, (recipients.get(transport) ?? 0) + 1);
+        }
+      }
     }
+    if (recipients && recipients.size > 0) this.#onDelivered!(event, recipients);
   }
 
   #drainPending(): void {

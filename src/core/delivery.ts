@@ -5,7 +5,8 @@ export type Outbound =
   | { readonly type: 'event'; readonly event: ChannelEvent }
   | EphemeralEvent
   | UserNotice
-  | { readonly type: 'close'; readonly reason: string; readonly reconnect: boolean };
+  /** `spreadMs`: reconnect after a random delay below it, so a draining node's clients do not all arrive at once. */
+  | { readonly type: 'close'; readonly reason: string; readonly reconnect: boolean; readonly spreadMs?: number };
 
 /**
  * One outbound message shared by every receiver. Each wire format encodes it once, on

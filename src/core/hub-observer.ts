@@ -29,4 +29,11 @@ export interface HubObserver {
    * clean-up after a node died (its sessions `leave`). Each node sees it once.
    */
   brokerEphemeral?(event: EphemeralEvent): void;
+  /** A group commit finished: `size` appends in one transaction that took `millis` (operations). */
+  committed?(size: number, millis: number): void;
+  /**
+   * A live event was handed to this node's subscribers: `recipients` counts them per
+   * transport. Called once per event and node, never per socket (operations).
+   */
+  delivered?(event: ChannelEvent, recipients: ReadonlyMap<string, number>): void;
 }

@@ -129,7 +129,12 @@ export class Hub {
     this.#store = options.store;
     this.#broker = options.broker;
     this.#logger = options.logger;
-    this.#committer = new GroupCommitter(this.#store, { maxBatch: this.limits.maxCommitBatch });
+    this.#committer = new GroupCommitter(this.#store, {
+      maxBatch: this.limits.maxCommitBatch,
+      onCommit: (size, millis) => {
+        if (this.#observers.length > 0) this.#notify((o) => o.committed?.(size, millis));
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -167,11 +172,14 @@ export class Hub {
 
   /**
    * Tells every session the node is going away (with `close`), then waits for appends in
-   * flight to commit. Transports close their connections afterwards.
+   * flight to commit. Transports close their connections afterwards. `spreadMs` asks
+   * clients to spread their reconnects over that window (a drain).
    */
-  async shutdown(reason: string): Promise<void> {
+  async shutdown(reason: string, options: { readonly spreadMs?: number } = {}): Promise<void> {
     this.#closing = true;
-    const notice = new Delivery({ type: 'close', reason, reconnect: true });
+    const notice = new Delivery(
+      options.spreadMs ? { type: 'close', reason, reconnect: true, spreadMs: options.spreadMs } : { type: 'close', reason, reconnect: true },
+    );
     for (const session of this.#sessions.values()) session.sink.deliver(notice);
     await this.#committer.idle();
   }
@@ -534,8 +542,11 @@ export class Hub {
   #feedFor(id: ChannelId): ChannelFeed {
     let feed = this.#feeds.get(id);
     if (!feed) {
-      feed = new ChannelFeed(id, this.#store, (error) =>
-        this.#logger.warn({ err: error, channel: id }, 'gap healing failed; retrying'),
+      feed = new ChannelFeed(
+        id,
+        this.#store,
+        (error) => this.#logger.warn({ err: error, channel: id }, 'gap healing failed; retrying'),
+        this.#observers.length > 0 ? (event, recipients) => this.#notify((o) => o.delivered?.(event, recipients)) : undefined,
       );
       this.#feeds.set(id, feed);
       this.#broker.watch(id);

@@ -7,6 +7,10 @@ export interface SessionSink {
   deliver(delivery: Delivery): void;
   /** Resolves when the client's outbound queue has room again (flow control for catch-up). */
   whenWritable?(): Promise<void>;
+  /** Ends the connection with a WebSocket-style close code (admin actions); transports that cannot end the session leave it out. */
+  close?(code: number, reason: string): void;
+  /** Bytes waiting to be written to the client, for the send-queue gauge. */
+  readonly queuedBytes?: number;
 }
 
 /** One connection of a user. A user may have many sessions at once. */

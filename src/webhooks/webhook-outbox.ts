@@ -117,6 +117,16 @@ export class WebhookOutbox {
     return Number(row?.count ?? 0);
   }
 
+  /** Rows given up on after every attempt (kept for inspection). */
+  async failedCount(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('webhook_outbox')
+      .where('failed_at', 'is not', null)
+      .select((eb) => eb.fn.countAll().as('count'))
+      .executeTakeFirst();
+    return Number(row?.count ?? 0);
+  }
+
   #pending() {
     return this.#db.selectFrom('webhook_outbox').where('delivered_at', 'is', null).where('failed_at', 'is', null);
   }

@@ -24,6 +24,9 @@ export interface WsLimits {
   readonly authTimeoutMs: number;
 }
 
+/** Limits a connection enforced, reported for metrics. */
+export type LimitHit = 'slow_consumer' | 'rate_limited';
+
 const WIRE_FORMAT = 'ws-json';
 const TERMINATE_AFTER_CLOSE_MS = 2000;
 
@@ -37,6 +40,7 @@ export class WsConnection implements SessionSink {
   readonly #limits: WsLimits;
   readonly #logger: Logger;
   readonly #bucket: TokenBucket;
+  readonly #onLimit: ((hit: LimitHit) => void) | undefined;
   #session: Session | null = null;
   #authenticating: Promise<void> | null = null;
   #authTimer: NodeJS.Timeout | null = null;
@@ -54,7 +58,10 @@ export class WsConnection implements SessionSink {
     authenticator: Authenticator;
     limits: WsLimits;
     logger: Logger;
+    /** Told when a limit cut a frame or the connection (metrics). */
+    onLimit?: (hit: LimitHit) => void;
   }) {
+    this.#onLimit = options.onLimit;
     this.#ws = options.ws;
     this.#socket = options.socket;
     this.#hub = options.hub;
@@ -71,6 +78,10 @@ export class WsConnection implements SessionSink {
 
   get session(): Session | null {
     return this.#session;
+  }
+
+  get queuedBytes(): number {
+    return this.#socket.writableLength;
   }
 
   /** Authenticates from the upgrade request (query string) when it carried credentials. */
@@ -123,6 +134,7 @@ export class WsConnection implements SessionSink {
   #write(frame: Buffer): void {
     if (this.#socket.writableLength > this.#limits.sendQueueBytes) {
       this.#logger.warn({ session: this.#session?.id }, 'slow consumer disconnected');
+      this.#onLimit?.('slow_consumer');
       this.close(CLOSE_CODES.slowConsumer, 'slow consumer: reconnect and resume');
       return;
     }
@@ -151,6 +163,7 @@ export class WsConnection implements SessionSink {
   async #onMessage(data: Buffer, isBinary: boolean): Promise<void> {
     if (this.#closed) return;
     if (!this.#bucket.take()) {
+      this.#onLimit?.('rate_limited');
       this.#rejectedInARow++;
       if (this.#rejectedInARow > this.#limits.floodCloseAfter) {
         this.close(CLOSE_CODES.rateLimited, 'message flood');

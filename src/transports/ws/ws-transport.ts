@@ -7,7 +7,7 @@ import type { Chat } from '../../core/chat.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import { type ConnectionGuard, rejectUpgrade } from '../connection-guard.js';
-import { WsConnection, type WsLimits } from './ws-connection.js';
+import { type LimitHit, WsConnection, type WsLimits } from './ws-connection.js';
 
 export interface WsTransportOptions {
   readonly hub: Hub;
@@ -19,6 +19,8 @@ export interface WsTransportOptions {
   readonly heartbeatMs: number;
   /** Origin allowlist and per-IP limit, checked before upgrading. */
   readonly guard?: ConnectionGuard;
+  /** Told when a limit cut a frame or a connection (metrics). */
+  readonly onLimit?: (hit: LimitHit) => void;
 }
 
 /** The /ws endpoint: upgrades requests and keeps one WsConnection per socket. */
@@ -64,6 +66,7 @@ export class WsTransport {
         authenticator: this.#options.authenticator,
         limits: this.#options.limits,
         logger: this.#options.logger,
+        onLimit: this.#options.onLimit,
       });
       this.#connections.add(connection);
       ws.on('close', () => this.#connections.delete(connection));

@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/private-redis.js';
+import { startTestServer } from './helpers/test-server.js';
+import { WsTestClient } from './helpers/ws-test-client.js';
+
+const API_KEY = 'ops-test-key-0123456789';
+
+const clients: WsTestClient[] = [];
+async function connect(url: string, user: string): Promise<WsTestClient> {
+  const client = await WsTestClient.connect(url, user);
+  clients.push(client);
+  return client;
+}
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+/** Prometheus text as `name{labels}` -> value (labels in the order the registry writes them). */
+function parse(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const cut = line.lastIndexOf(' ');
+    samples.set(line.slice(0, cut), Number(line.slice(cut + 1)));
+  }
+  return samples;
+}
+
+async function scrape(url: string, key: string | null = API_KEY): Promise<Map<string, number>> {
+  const response = await fetch(`${url}/metrics`, { headers: key ? { 'x-switchboard-key': key } : {} });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toContain('text/plain');
+  return parse(await response.text());
+}
+
+function moved(before: Map<string, number>, after: Map<string, number>, sample: string): number {
+  return (after.get(sample) ?? 0) - (before.get(sample) ?? 0);
+}
+
+describe('/metrics', () => {
+  it('counts a known workload exactly: publishes, deliveries, commits, latency, auth failures, rate limits', async () => {
+    const server = await startTestServer({
+      overrides: { apiKeys: [API_KEY], limits: { messagesPerSecond: 1, messageBurst: 40 } },
+    });
+    const alice = await connect(server.wsUrl, 'alice');
+    const bob = await connect(server.wsUrl, 'bob');
+    const carol = await connect(server.wsUrl, 'carol');
+    await alice.ok('channel.create', { channel: 'm', channelType: 'public' });
+    for (const client of [alice, bob, carol]) await client.ok('subscribe', { channel: 'm' });
+
+    const before = await scrape(server.url);
+    expect(before.get('switchboard_sessions{transport="ws"}')).toBe(3);
+    expect(before.get('switchboard_connections{transport="ws"}')).toBe(3);
+    expect(before.get('switchboard_subscriptions')).toBe(1 * 3);
+    expect(before.get('switchboard_channels_with_subscribers')).toBe(1);
+    // Node's default metrics ride along.
+    expect(before.has('switchboard_process_cpu_user_seconds_total')).toBe(true);
+
+    // 10 messages, each to 3 subscribers; a retried cid is stored (and counted) once.
+    for (let i = 1; i <= 10; i++) await alice.ok('publish', { channel: 'm', text: `m${i}`, cid: `c${i}` });
+    const retry = await alice.ok<{ duplicate: boolean }>('publish', { channel: 'm', text: 'm10', cid: 'c10' });
+    expect(retry.duplicate).toBe(true);
+    for (const client of [alice, bob, carol]) await client.waitUntil(() => client.events('m').length === 10);
+
+    // Two refused authentications: a bad ticket, and a bad user name.
+    const refused = new WsTestClient(`${server.wsUrl}?ticket=not-a-ticket`);
+    clients.push(refused);
+    expect(await refused.closed).toBe(4401);
+    const badName = new WsTestClient(`${server.wsUrl}?user=${encodeURIComponent('no spaces allowed!')}`);
+    clients.push(badName);
+    await badName.closed;
+
+    // A flood past the burst: every refused frame is one rate-limit rejection.
+    const flooder = await connect(server.wsUrl, 'flooder');
+    const replies = await Promise.all(Array.from({ length: 50 }, () => flooder.request('ping')));
+    const limited = replies.filter((r) => r.type === 'error' && r.code === 'rate_limited').length;
+    expect(limited).toBeGreaterThan(0);
+
+    const after = await scrape(server.url);
+    expect(moved(before, after, 'switchboard_publishes_total{kind="message"}')).toBe(10);
+    expect(moved(before, after, 'switchboard_deliveries_total{transport="ws"}')).toBe(30);
+    expect(moved(before, after, 'switchboard_publish_to_deliver_seconds_count')).toBe(10);
+    // The retry still goes through a commit (the store finds its cid): 11 appends written.
+    expect(moved(before, after, 'switchboard_store_commit_batch_size_sum')).toBe(11);
+    expect(moved(before, after, 'switchboard_store_commit_batch_size_count')).toBeGreaterThanOrEqual(1);
+    expect(moved(before, after, 'switchboard_store_commit_seconds_count')).toBe(
+      moved(before, after, 'switchboard_store_commit_batch_size_count'),
+    );
+    expect(moved(before, after, 'switchboard_auth_failures_total{reason="unauthorized",credential="ticket"}')).toBe(1);
+    const authFailures = [...after].filter(([name]) => name.startsWith('switchboard_auth_failures_total'));
+    expect(authFailures.reduce((sum, [, value]) => sum + value, 0)).toBe(2);
+    expect(moved(before, after, 'switchboard_rate_limited_total{transport="ws"}')).toBe(limited);
+    expect(after.get('switchboard_sessions{transport="ws"}')).toBe(4);
+    expect(after.get('switchboard_send_queue_bytes')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refuses a scrape without an API key, or with a user instead of a key', async () => {
+    const server = await startTestServer({ overrides: { apiKeys: [API_KEY] } });
+    const anonymous = await fetch(`${server.url}/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ code: 'unauthorized' });
+    const user = await fetch(`${server.url}/metrics`, { headers: { 'x-switchboard-user': 'mallory' } });
+    expect(user.status).toBe(403);
+    const wrong = await fetch(`${server.url}/metrics`, { headers: { 'x-switchboard-key': 'wrong-key-0123456789' } });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('serves /metrics without a key on its own port when metricsPort is set, and not on the main port', async () => {
+    const port = await freePort();
+    const server = await startTestServer({ overrides: { apiKeys: [API_KEY], metricsPort: port } });
+    const own = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(own.status).toBe(200);
+    expect(await own.text()).toContain('switchboard_publishes_total');
+    expect((await fetch(`http://127.0.0.1:${port}/admin`)).status).toBe(404);
+    expect((await fetch(`${server.url}/metrics`, { headers: { 'x-switchboard-key': API_KEY } })).status).toBe(404);
+  });
+});
+
+describe('admin view', () => {
+  it('serves the page, shows live figures, disconnects a user and closes a channel', async () => {
+    const server = await startTestServer({ overrides: { apiKeys: [API_KEY] } });
+    const key = { 'x-switchboard-key': API_KEY };
+    const page = await fetch(`${server.url}/admin`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Switchboard admin');
+    expect((await fetch(`${server.url}/admin/api/stats`, { headers: { 'x-switchboard-user': 'eve' } })).status).toBe(403);
+
+    const alice = await connect(server.wsUrl, 'alice');
+    const aliceAgain = await connect(server.wsUrl, 'alice');
+    const bob = await connect(server.wsUrl, 'bob');
+    await bob.ok('channel.create', { channel: 'doomed', channelType: 'public' });
+    await bob.ok('subscribe', { channel: 'doomed' });
+    await alice.ok('subscribe', { channel: 'doomed' });
+    await bob.ok('publish', { channel: 'doomed', text: 'hello' });
+
+    const stats = (await (await fetch(`${server.url}/admin/api/stats`, { headers: key })).json()) as Record<string, unknown>;
+    expect(stats).toMatchObject({ sessions: 3, subscriptions: 2, channels: 1, published: 1, connections: { ws: 3 } });
+    expect(stats.delivered).toBe(2);
+
+    const disconnect = await fetch(`${server.url}/admin/api/users/alice/disconnect`, { method: 'POST', headers: key });
+    expect(await disconnect.json()).toEqual({ user: 'alice', disconnected: 2 });
+    expect(await alice.closed).toBe(4403);
+    expect(await aliceAgain.closed).toBe(4403);
+    expect(alice.frames).toContainEqual(expect.objectContaining({ type: 'close', reconnect: false }));
+
+    const close = await fetch(`${server.url}/admin/api/channels/doomed/close`, { method: 'POST', headers: key });
+    expect(await close.json()).toEqual({ channel: 'doomed', closed: true, unsubscribed: 1 });
+    expect(await bob.request('publish', { channel: 'doomed', text: 'still there?' })).toMatchObject({ type: 'error', code: 'not_found' });
+    const again = await fetch(`${server.url}/admin/api/channels/doomed/close`, { method: 'POST', headers: key });
+    expect(again.status).toBe(404);
+    const bad = await fetch(`${server.url}/admin/api/channels/${encodeURIComponent('no spaces')}/close`, { method: 'POST', headers: key });
+    expect(bad.status).toBe(400);
+  });
+});
