@@ -383,6 +383,12 @@ for (const db of DATABASES) {
           ['GET', '/api/channels/bad%20id', undefined, 'params.channel'],
           ['POST', '/api/channels/general/members', { user: '' }, 'body.user'],
           ['PATCH', '/api/users/alice', { name: '' }, 'body.name'],
+          ['GET', '/api/users?limit=500', undefined, 'querystring.limit'],
+          ['GET', '/api/users/bad%20user', undefined, 'params.user'],
+          ['DELETE', '/api/channels/general/members/bad%20user', undefined, 'params.user'],
+          ['GET', '/api/channels/bad%20id/presence', undefined, 'params.channel'],
+          ['PATCH', '/api/channels/general', { publish: 'everyone' }, 'body.publish'],
+          ['POST', '/api/events', { channel: 'general', text: 'x', extra: 1 }, 'body'],
           ['POST', '/api/messages/batch', { messages: [{ channel: 'general', text: 1 }] }, 'body.messages.0.text'],
         ];
         for (const [method, path, body, field] of cases) {
