@@ -262,6 +262,9 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
   const config = parsed.data as Config;
   checkAuthSettings(config);
   checkPusherApps(config);
+  if (config.transports.includes('grpc') && config.grpcPort !== 0 && config.grpcPort === config.port) {
+    throw new ConfigError(`port and grpcPort are both ${config.port}: gRPC needs a port of its own (GRPC_PORT).`);
+  }
   if (config.webhooks.urls.length > 0 && (config.webhooks.secret ?? '').length < 16) {
     throw new ConfigError('Webhooks need a signing secret of at least 16 characters: set webhooks.secret (SWITCHBOARD_WEBHOOK_SECRET).');
   }

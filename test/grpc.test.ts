@@ -550,6 +550,8 @@ describe('choosing transports', () => {
     expect(loadConfig({ flags: { transports: 'ws,grpc' } }).transports).toEqual(['ws', 'grpc']);
     expect(() => loadConfig({ flags: { transports: 'ws,grcp' } })).toThrow(ConfigError);
     expect(() => loadConfig({ flags: { transports: 'ws,grcp' } })).toThrow(/Invalid setting transports\.1/);
+    expect(() => loadConfig({ env: { PORT: '9000', GRPC_PORT: '9000' } })).toThrow(/gRPC needs a port of its own/);
+    expect(loadConfig({ env: { PORT: '9000', GRPC_PORT: '9000' }, flags: { transports: 'ws' } }).transports).toEqual(['ws']);
   });
 });
 
