@@ -1,5 +1,7 @@
 import { CLOSE_CODES } from '../../src/core/errors.js';
 import { type BackoffOptions, backoffDelay, defaultBackoff } from './backoff.js';
+import { ChatApi } from './chat-api.js';
+import type { ListChange, ReceiptEvent, StatusEvent, UserState } from './chat-protocol.js';
 import { Emitter } from './emitter.js';
 import { ClientError, type ClientErrorCode, fatalCloseError, upgradeRefusal, withChannel } from './errors.js';
 import { newCid } from './ids.js';
@@ -47,9 +49,11 @@ export type CredentialSource = string | (() => string | Promise<string>);
 export interface ClientOptions {
   /**
    * The server: `ws://host:8080/ws`, or just `http://host:8080` (the SDK adds `/ws`). In
-   * a browser a path such as `/ws` is resolved against the page.
+   * a browser a path such as `/ws` is resolved against the page. A function is asked
+   * before every connection, so a client can move to another node (a list of nodes, a
+   * drain): `url: () => nodes[next++ % nodes.length]`.
    */
-  readonly url: string;
+  readonly url: string | (() => string);
   /** `open` mode (development): the name to connect as. */
   readonly user?: string;
   /** An access token (sent in the first frame, never in the URL). */
@@ -104,12 +108,20 @@ export interface ClientEvents {
   event: ChannelEvent;
   presence: PresenceEvent;
   typing: TypingEvent;
+  /** A member of a subscribed private channel or DM read up to a seq. */
+  receipt: ReceiptEvent;
+  /** A contact's or channel mate's status changed. */
+  status: StatusEvent;
+  /** Your contacts and their states, once after each connect. */
+  contacts: readonly UserState[];
+  /** A change to a live list (see `chat.followList`, which routes them for you). */
+  list: ListChange;
   /** Problems not tied to a request: a fatal close, a subscription that could not be restored. */
   error: ClientError;
 }
 
 interface ResolvedOptions {
-  readonly url: string;
+  readonly url: string | (() => string);
   readonly user: string | undefined;
   readonly token: CredentialSource | undefined;
   readonly ticket: CredentialSource | undefined;
@@ -131,6 +143,19 @@ const REPEATABLE: ReadonlySet<CommandType> = new Set<CommandType>([
   'presence',
   'publish',
   'subscribe',
+  // Chat features: reads, and writes that change nothing when repeated.
+  'dm.list',
+  'contacts.list',
+  'status.set',
+  'read.mark',
+  'read.get',
+  'catchup',
+  'reaction.add',
+  'reaction.remove',
+  'reactions.get',
+  'thread',
+  'search',
+  'list.subscribe',
 ]);
 
 /** Failures to restore a subscription that another connection may not have. */
@@ -170,14 +195,18 @@ export class SwitchboardClient {
   /** The server refused the upgrade itself (an HTTP status `ws` reports): stop. */
   #refusal: ClientError | null = null;
   /** The server's `close` notice (e.g. "server shutting down"), before its close frame. */
-  #notice: { readonly reason: string; readonly reconnect: boolean } | null = null;
+  #notice: { readonly reason: string; readonly reconnect: boolean; readonly spreadMs?: number } | null = null;
+  /** A draining server's window to spread our next reconnect over (from its close notice). */
+  #spreadMs = 0;
   #stopError: ClientError | null = null;
   #closing: Promise<void> | null = null;
+  #chat: ChatApi | null = null;
 
   constructor(options: ClientOptions) {
     const credentials = [options.user, options.token, options.ticket].filter((c) => c !== undefined);
     if (credentials.length !== 1) throw new TypeError('Pass exactly one of `user`, `token` or `ticket`.');
-    socketUrl(options.url, {}); // A malformed URL fails here, once, rather than on every retry.
+    // A malformed URL fails here, once, rather than on every retry.
+    if (typeof options.url === 'string') socketUrl(options.url, {});
     this.#options = {
       url: options.url,
       user: options.user,
@@ -202,6 +231,11 @@ export class SwitchboardClient {
   /** Who the server says we are, once connected. */
   get welcome(): Welcome | null {
     return this.#welcome;
+  }
+
+  /** The chat features: DMs, contacts, read state, reactions, threads, search, live lists. */
+  get chat(): ChatApi {
+    return (this.#chat ??= new ChatApi(this));
   }
 
   /** The subscription to a channel, if there is one. */
@@ -272,6 +306,7 @@ export class SwitchboardClient {
     return this.#requests.add<Commands[K]['result']>(type, params, {
       timeoutMs: options.timeoutMs ?? this.#options.requestTimeoutMs,
       repeatable: REPEATABLE.has(type),
+      retryLater: type === 'publish',
     });
   }
 
@@ -438,7 +473,8 @@ export class SwitchboardClient {
     try {
       const ticket = this.#options.ticket === undefined ? undefined : await credential(this.#options.ticket);
       token = this.#options.token === undefined ? undefined : await credential(this.#options.token);
-      url = socketUrl(this.#options.url, { user: this.#options.user, ticket });
+      const base = typeof this.#options.url === 'function' ? this.#options.url() : this.#options.url;
+      url = socketUrl(base, { user: this.#options.user, ticket });
     } catch (error) {
       if (generation !== this.#generation || this.#state === 'disconnected') return;
       const reason = `Cannot get credentials: ${error instanceof Error ? error.message : String(error)}`;
@@ -555,8 +591,27 @@ export class SwitchboardClient {
         this.#emitter.emit('typing', event);
         return;
       }
+      case 'receipt': {
+        const { type: _, ...event } = frame;
+        this.#subscriptions.get(event.channel)?.receipt(event);
+        this.#emitter.emit('receipt', event);
+        return;
+      }
+      case 'status': {
+        const { type: _, ...event } = frame;
+        this.#emitter.emit('status', event);
+        return;
+      }
+      case 'contacts':
+        this.#emitter.emit('contacts', frame.contacts);
+        return;
+      case 'list': {
+        const { type: _, ...change } = frame;
+        this.#emitter.emit('list', change);
+        return;
+      }
       case 'close':
-        this.#notice = { reason: frame.reason, reconnect: frame.reconnect };
+        this.#notice = { reason: frame.reason, reconnect: frame.reconnect, spreadMs: frame.spreadMs };
         return;
       default:
         return exhausted(frame);
@@ -583,6 +638,7 @@ export class SwitchboardClient {
       this.#stop(stop, { code, reason: closeReason });
       return;
     }
+    this.#spreadMs = code === CLOSE_CODES.reconnect && typeof notice?.spreadMs === 'number' ? Math.min(notice.spreadMs, 600_000) : 0;
     this.#emitter.emit('disconnected', { code, reason: closeReason, willReconnect: true, error: null });
     if (this.#state !== 'disconnected') this.#retry(code);
   }
@@ -607,6 +663,9 @@ export class SwitchboardClient {
     let delayMs = backoffDelay(this.#attempt, this.#options.backoff);
     // Flooding clients are told to pause, not to come straight back.
     if (code === CLOSE_CODES.rateLimited) delayMs = Math.max(delayMs, this.#options.backoff.maxDelayMs / 2);
+    // A draining node asked its clients to spread out: a uniform delay over its window, once.
+    if (this.#spreadMs > 0) delayMs = Math.floor(this.#options.backoff.random() * this.#spreadMs);
+    this.#spreadMs = 0;
     this.#attempt++;
     this.#setState('reconnecting');
     this.#emitter.emit('reconnecting', { attempt: this.#attempt, delayMs });

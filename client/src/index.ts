@@ -22,3 +22,6 @@ export { Subscription, type SubscribeOptions, type SubscriptionHandlers } from '
 export { socketUrl, type SocketConstructor, type SocketLike } from './web-socket.js';
 export { CLOSE_CODES } from '../../src/core/errors.js';
 export type * from './protocol.js';
+export type * from './chat-protocol.js';
+export { ChatApi } from './chat-api.js';
+export { LiveList, type ListHandlers, type ListTarget } from './live-list.js';

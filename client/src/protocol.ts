@@ -2,6 +2,7 @@
  * The wire protocol of /ws as the SDK sees it (docs/protocol.md is the spec). These are
  * the SDK's own declarations: it depends on the public protocol, never on server code.
  */
+import type { ChatCommands, ListChange, ReceiptEvent, StatusEvent, UserState } from './chat-protocol.js';
 
 export type ChannelId = string;
 export type UserId = string;
@@ -14,7 +15,8 @@ export type Millis = number;
 export type ChannelType = 'public' | 'private' | 'direct' | 'inbox';
 export type PublishPolicy = 'anyone' | 'members' | 'server';
 export type MemberRole = 'owner' | 'admin' | 'member';
-export type EventKind = 'message' | 'edit' | 'delete';
+/** `reaction` and `unreaction` carry the emoji in `text` and the message in `target`. */
+export type EventKind = 'message' | 'edit' | 'delete' | 'reaction' | 'unreaction';
 export type PresenceAction = 'join' | 'add' | 'remove' | 'leave';
 
 export interface Channel {
@@ -143,7 +145,7 @@ export interface SubscribeResult {
 }
 
 /** Every request: its fields (without `type` and `id`) and the `result` of its ok reply. */
-export interface Commands {
+export interface Commands extends ChatCommands {
   auth: { params: { user?: string; token?: string; ticket?: string }; result: Welcome };
   ping: { params: Record<string, never>; result: { at: Millis } };
   'channel.create': {
@@ -190,7 +192,12 @@ export type ServerFrame =
   | ({ readonly type: 'presence' } & PresenceEvent)
   | ({ readonly type: 'typing' } & TypingEvent)
   | ({ readonly type: 'welcome' } & Welcome)
-  | { readonly type: 'close'; readonly reason: string; readonly reconnect: boolean };
+  | ({ readonly type: 'receipt' } & ReceiptEvent)
+  | ({ readonly type: 'status' } & StatusEvent)
+  | { readonly type: 'contacts'; readonly contacts: readonly UserState[] }
+  | ({ readonly type: 'list' } & ListChange)
+  /** `spreadMs`: a draining server asks for a reconnect after a random delay below it. */
+  | { readonly type: 'close'; readonly reason: string; readonly reconnect: boolean; readonly spreadMs?: number };
 
 /** Parses one text frame; anything that is not a JSON object with a string `type` is null. */
 export function parseServerFrame(text: string): ServerFrame | null {

@@ -11,6 +11,11 @@ export interface RequestOptions {
    */
   readonly repeatable: boolean;
   /**
+   * Sent again after a pause when answered `unavailable` or `rate_limited` (the server did
+   * nothing). Only for publishes: `unavailable` also means "feature not enabled".
+   */
+  readonly retryLater?: boolean;
+  /**
    * Belongs to one connection (auth, resubscribe, heartbeat): may go out before the
    * connection is authenticated, and is dropped with it instead of waiting for the next.
    */
@@ -31,7 +36,7 @@ interface Pending {
   reject(error: ClientError): void;
 }
 
-/** Replies that promise nothing was done, so a repeatable request is sent again after a pause. */
+/** Replies that promise nothing was done, so a `retryLater` request is sent again after a pause. */
 const RETRY_LATER: ReadonlySet<string> = new Set(['unavailable', 'rate_limited']);
 const RETRY_BACKOFF = { ...defaultBackoff, initialDelayMs: 100, maxDelayMs: 2000 };
 
@@ -97,7 +102,7 @@ export class RequestTable {
       pending.resolve(frame.result);
       return true;
     }
-    if (pending.options.repeatable && !pending.options.bound && RETRY_LATER.has(frame.code)) {
+    if (pending.options.retryLater && RETRY_LATER.has(frame.code)) {
       pending.sent = false;
       pending.retryTimer = setTimeout(() => {
         pending.retryTimer = null;

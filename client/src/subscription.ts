@@ -1,4 +1,5 @@
 import { callSafely } from './emitter.js';
+import type { ReceiptEvent } from './chat-protocol.js';
 import type { ClientError } from './errors.js';
 import type { ChannelEvent, ChannelId, PresenceEvent, Seq, TypingEvent } from './protocol.js';
 
@@ -9,6 +10,8 @@ export interface SubscriptionHandlers {
   readonly onPresence?: (event: PresenceEvent) => void;
   /** Someone is typing (live only; expire it yourself after a few seconds). */
   readonly onTyping?: (event: TypingEvent) => void;
+  /** A member read up to a seq (private channels and DMs; live only). */
+  readonly onReceipt?: (event: ReceiptEvent) => void;
   /**
    * The subscription could not be restored after a reconnect (for example you were
    * removed from a private channel): it has ended, `closed` is true.
@@ -102,6 +105,10 @@ export class Subscription {
 
   typing(event: TypingEvent): void {
     if (!this.#closed && this.#handlers.onTyping) callSafely(this.#handlers.onTyping, event);
+  }
+
+  receipt(event: ReceiptEvent): void {
+    if (!this.#closed && this.#handlers.onReceipt) callSafely(this.#handlers.onReceipt, event);
   }
 
   /** Ends the subscription because of `error` (the client reports it too). */

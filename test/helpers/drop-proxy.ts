@@ -8,6 +8,7 @@ export class DropProxy {
   readonly #server: Server;
   readonly #pairs = new Set<[Socket, Socket]>();
   readonly #targetPort: number;
+  #refusing = false;
 
   private constructor(server: Server, targetPort: number) {
     this.#server = server;
@@ -42,12 +43,25 @@ export class DropProxy {
     return dropped;
   }
 
+  /** Refuses new connections (they are closed at once) until `accept()`; open ones stay. */
+  refuse(): void {
+    this.#refusing = true;
+  }
+
+  accept(): void {
+    this.#refusing = false;
+  }
+
   async close(): Promise<void> {
     this.dropAll();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
   #pipe(client: Socket): void {
+    if (this.#refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = createConnection({ host: '127.0.0.1', port: this.#targetPort });
     const pair: [Socket, Socket] = [client, upstream];
     this.#pairs.add(pair);
