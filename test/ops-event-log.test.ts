@@ -1,0 +1,147 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../src/core/logger.js';
+import type { ChannelEvent } from '../src/core/types.js';
+import { EventLog } from '../src/ops/event-log.js';
+import { LeanClient } from './helpers/cluster.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-eventlog-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A real `switchboard serve` process; resolves with its port, read from its JSON log. */
+async function serve(args: string[]): Promise<{ child: ChildProcess; port: number; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', '--transports', 'ws,http', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => (output += String(chunk)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += String(chunk);
+      const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', () => reject(new Error(`server exited:\n${output}`)));
+  });
+  return { child, port, exited };
+}
+
+function readLog(path: string): ChannelEvent[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as ChannelEvent);
+}
+
+describe('event log', () => {
+  it('holds every event of a workload, in order, after a SIGTERM that arrives while publishes flow', async () => {
+    const dir = tempDir();
+    const logPath = join(dir, 'events.jsonl');
+    const configPath = join(dir, 'config.json');
+    // A flush interval longer than the test: what is in the file got there at shutdown.
+    await import('node:fs/promises').then((fs) => fs.writeFile(configPath, JSON.stringify({ eventLog: { flushMs: 600_000 } })));
+    const node = await serve(['--database', `sqlite:${join(dir, 'db.sqlite')}`, '--event-log', logPath, '--config', configPath]);
+    const wsUrl = `ws://127.0.0.1:${node.port}/ws`;
+
+    const writers = await Promise.all(['ann', 'ben', 'cat'].map((user) => LeanClient.connect(wsUrl, user)));
+    cleanups.push(() => Promise.all(writers.map((w) => w.close())).then(() => {}));
+    for (const channel of ['a', 'b']) await writers[0]!.ok('channel.create', { channel, channelType: 'public' });
+
+    const acked: { channel: string; seq: number; text: string }[] = [];
+    // A known prefix: messages, an edit and a delete in both channels.
+    for (let i = 1; i <= 20; i++) {
+      const channel = i % 2 === 0 ? 'a' : 'b';
+      const writer = writers[i % 3]!;
+      const result = await writer.ok<{ seq: number }>('publish', { channel, text: `m${i}`, cid: `k${i}` });
+      acked.push({ channel, seq: result.seq, text: `m${i}` });
+    }
+    const edit = await writers[2]!.ok<{ seq: number }>('edit', { channel: 'a', seq: 1, text: 'edited' });
+    const removal = await writers[1]!.ok<{ seq: number }>('delete', { channel: 'b', seq: 1 });
+
+    // Then publishes flowing from three writers when SIGTERM arrives.
+    let stop = false;
+    const flows = writers.map(async (writer, w) => {
+      for (let i = 0; !stop; i++) {
+        const channel = i % 2 === 0 ? 'a' : 'b';
+        const reply = await writer.request('publish', { channel, text: `flow-${w}-${i}`, cid: `f${w}-${i}` });
+        if (reply.type !== 'ok') return;
+        acked.push({ channel, seq: (reply.result as { seq: number }).seq, text: `flow-${w}-${i}` });
+      }
+    });
+    await writers[0]!.waitUntil(() => acked.length >= 60, 10_000, '40 publishes in flight');
+    expect(existsSync(logPath)).toBe(true);
+    expect(readFileSync(logPath, 'utf8')).toBe(''); // nothing flushed yet
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+    stop = true;
+    await Promise.all(flows);
+
+    const events = readLog(logPath);
+    // Per channel: seq 1, 2, 3 ... with no gap and no repeat, in file order.
+    for (const channel of ['a', 'b']) {
+      const seqs = events.filter((e) => e.channel === channel).map((e) => e.seq);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    }
+    // Every acknowledged publish is there with its text; the edit and the delete too.
+    const byKey = new Map(events.map((e) => [`${e.channel}:${e.seq}`, e]));
+    for (const ack of acked) expect(byKey.get(`${ack.channel}:${ack.seq}`)).toMatchObject({ kind: 'message', text: ack.text });
+    expect(byKey.get(`a:${edit.seq}`)).toMatchObject({ kind: 'edit', target: 1, text: 'edited' });
+    expect(byKey.get(`b:${removal.seq}`)).toMatchObject({ kind: 'delete', target: 1 });
+    // Nothing the writers were not told about, except publishes stored as the node went down (ack lost).
+    expect(events.length).toBeGreaterThanOrEqual(acked.length + 2);
+    expect(events.length - (acked.length + 2)).toBeLessThanOrEqual(3);
+  });
+
+  it('rotates by size: the rotated files and the current one hold every event once, in order', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'events.jsonl');
+    const log = await EventLog.open({ path, flushMs: 600_000, maxBytes: 2048, keep: 10 }, silentLogger);
+    for (let seq = 1; seq <= 60; seq++) {
+      log.append({
+        channel: 'r',
+        seq,
+        kind: 'message',
+        id: `id-${seq}`,
+        author: 'u',
+        text: `message number ${seq}`,
+        data: null,
+        cid: null,
+        replyTo: null,
+        target: null,
+        createdAt: seq,
+        editedAt: null,
+        deletedAt: null,
+      });
+      if (seq % 5 === 0) await log.flush();
+    }
+    await log.close();
+    const files = [...Array.from({ length: 10 }, (_, i) => `${path}.${10 - i}`), path].filter((file) => existsSync(file));
+    expect(files.length).toBeGreaterThan(2);
+    for (const file of files) expect(readFileSync(file).length).toBeLessThanOrEqual(2048);
+    expect(files.flatMap(readLog).map((e) => e.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  });
+});
