@@ -108,7 +108,14 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   if (config.transports.includes('http')) {
     await registerApiDocs(app);
     registerAuthRoutes(app, { auth, attemptsPerMinute: config.limits.authAttemptsPerMinute });
-    await registerApi(app, { hub, store, chat, logger, authenticate: (request) => authenticateRequest(request, authenticator) });
+    await registerApi(app, {
+      hub,
+      store,
+      chat,
+      logger,
+      limits: config.limits,
+      authenticate: (request) => authenticateRequest(request, authenticator),
+    });
   }
   const sse = config.transports.includes('sse')
     ? new SseTransport({

@@ -368,6 +368,30 @@ for (const db of DATABASES) {
         expect((await alice('GET', '/api/channels/general')).status).toBe(200);
       });
 
+      it('limits each user to the WebSocket message rate; API keys pass', async () => {
+        const server = await startTestServer({ overrides: { apiKeys: [API_KEY], limits: { messagesPerSecond: 1, messageBurst: 3 } } });
+        const client = api(server);
+        const alice = client.as('alice');
+        expect((await alice('POST', '/api/channels', { id: 'general', type: 'public' })).status).toBe(201);
+        expect((await alice('POST', '/api/channels/general/messages', { text: 'one' })).status).toBe(201);
+        expect((await alice('POST', '/api/channels/general/messages', { text: 'two' })).status).toBe(201);
+        const refused = await alice('POST', '/api/channels/general/messages', { text: 'three' });
+        expect(refused.status).toBe(429);
+        expect(refused.body.code).toBe('rate_limited');
+        // Another user has a bucket of their own, and the backend is not limited.
+        expect((await client.as('bob')('GET', '/api/channels/general')).status).toBe(200);
+        for (let i = 0; i < 5; i++) expect((await client.server()('POST', '/api/events', { channel: 'general', text: `s${i}` })).status).toBe(201);
+        expect((await client.server()('GET', '/api/channels/general/messages')).body.events.map((e: { text: string }) => e.text)).toEqual([
+          'one',
+          'two',
+          's0',
+          's1',
+          's2',
+          's3',
+          's4',
+        ]);
+      });
+
       it('turns malformed requests into bad_request naming the field', async () => {
         const { alice } = await start();
         await alice('POST', '/api/channels', { id: 'general', type: 'public' });

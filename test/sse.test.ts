@@ -148,7 +148,8 @@ describe('SSE', () => {
   });
 
   it('resumes a multi-channel stream with Last-Event-ID after a drop mid-publish: nothing missing, nothing twice', async () => {
-    const server = await startTestServer();
+    // The publisher outpaces a user's default request rate on purpose.
+    const server = await startTestServer({ overrides: { limits: { messagesPerSecond: 10_000, messageBurst: 10_000 } } });
     const channels = ['alpha', 'beta'];
     for (const id of channels) await post(server, 'ann', '/api/channels', { id, type: 'public' });
     const url = `${server.url}/sse?channels=${channels.join(',')}&user=reader`;

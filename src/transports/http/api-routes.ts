@@ -11,6 +11,7 @@ import { registerChannelRoutes } from './channel-routes.js';
 import { registerChatRoutes } from './chat-routes.js';
 import { httpErrorHandler } from './http-errors.js';
 import { registerMessageRoutes } from './message-routes.js';
+import { UserRateLimiter } from './user-rate-limiter.js';
 import { registerUserRoutes } from './user-routes.js';
 
 export interface ApiOptions {
@@ -21,6 +22,8 @@ export interface ApiOptions {
   readonly logger: Logger;
   /** The chat features (contacts, read state, reactions, search ...), when enabled. */
   readonly chat?: Chat | null;
+  /** Requests per second (and burst) one user may make: the WebSocket's message rate. Unset: no limit. */
+  readonly limits?: { readonly messagesPerSecond: number; readonly messageBurst: number };
 }
 
 /**
@@ -44,8 +47,11 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
 
     const principals = new WeakMap<FastifyRequest, Principal>();
     const recorded = new Set<UserId>();
+    const { limits } = options;
+    const rate = limits ? new UserRateLimiter({ perSecond: limits.messagesPerSecond, burst: limits.messageBurst }) : null;
     api.addHook('onRequest', async (request) => {
       const principal = await options.authenticate(request);
+      rate?.take(principal);
       if (principal.kind === 'user' && !recorded.has(principal.userId)) {
         await options.store.upsertUser({ id: principal.userId, name: principal.name });
         // Bounded: a node serving many users writes again now and then, never without limit.
