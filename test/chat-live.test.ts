@@ -193,5 +193,13 @@ describe('chat notices across nodes', () => {
     await alice.waitUntil(() => alice.frames.some((f) => f.type === 'status' && f.user === 'bob' && f.status === 'offline'));
     const [state] = (await alice.ok<{ contacts: { status: string; lastSeen: number | null }[] }>('contacts.list')).contacts;
     expect(state).toMatchObject({ status: 'offline', lastSeen: expect.any(Number) });
+
+    // The node was only cut off: it writes its sessions back and announces them.
+    await bus.presence.add('~online', 'bob', session);
+    bus.send('a-dead-node', {
+      type: 'ephemeral',
+      event: { type: 'presence', channel: '~online', action: 'join', user: 'bob', session, at: Date.now() },
+    });
+    await alice.waitUntil(() => alice.frames.filter((f) => f.type === 'status' && f.user === 'bob').at(-1)?.status === 'online');
   });
 });

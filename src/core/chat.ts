@@ -169,9 +169,10 @@ export class Chat implements HubObserver {
   }
 
   brokerEphemeral(event: EphemeralEvent): void {
-    // A node died and the broker removed its sessions: their users may now be offline.
-    if (event.type === 'presence' && event.channel === ONLINE_KEY && event.action === 'leave') {
-      this.#status.nodeLost(event.user);
+    // A node died and the broker removed its sessions (leave), or a node that was cut off
+    // wrote its sessions back (join): their users' status may have changed.
+    if (event.type === 'presence' && event.channel === ONLINE_KEY && (event.action === 'leave' || event.action === 'join')) {
+      this.#status.registryChanged(event.user, event.action);
     }
   }
 

@@ -63,17 +63,16 @@ export class UserStatusTracker {
   }
 
   /**
-   * The broker reaped a dead node's session of this user. Every node hears it once, so each
-   * records the user offline (if no session is left anywhere) and tells only its own sessions.
+   * The broker changed the registry behind a node's back: it reaped a dead node's sessions
+   * (`leave`), or a node that was cut off wrote its sessions back (`join`). The node that
+   * noticed records the user's status, if it changed, and tells every node.
    */
-  nodeLost(user: UserId): void {
+  registryChanged(user: UserId, action: 'join' | 'leave'): void {
     this.#background(user, async () => {
-      const { store, presence } = this.#options;
-      if ((await presence.list(ONLINE_KEY)).some((member) => member.user === user)) return;
-      const at = Date.now();
-      await store.setStatus(user, 'offline', at);
-      const [[state], audience] = await Promise.all([store.userStates([user]), store.statusAudience(user)]);
-      if (state) this.#deliver(state, [...audience, user], at);
+      const online = (await this.#options.presence.list(ONLINE_KEY)).some((member) => member.user === user);
+      const [known] = await this.#options.store.userStates([user]);
+      if (online && action === 'join' && known?.status === 'offline') await this.#change(user, 'online');
+      if (!online && action === 'leave' && known?.status !== 'offline') await this.#change(user, 'offline');
     });
   }
 
