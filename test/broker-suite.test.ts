@@ -214,31 +214,43 @@ describe.skipIf(redisUrl === undefined)('broker on redis: routing and failure', 
     expect(eventsOf(ours!.received, 'shared-name').map((e) => e.text)).toEqual(['probe']);
   });
 
-  it('reaps the sessions of a node that stops heartbeating and tells the survivors who left', async () => {
+  it('reaps the sessions of a node that stops heartbeating and tells every survivor who left, once', async () => {
     const prefix = redisPrefix();
     const timing = { heartbeatMs: 100, nodeTimeoutMs: 400 };
-    const survivor = await startNode(redisBroker(prefix, timing));
+    const [survivor, bystander] = await Promise.all([redisBroker(prefix, timing), redisBroker(prefix, timing)].map(startNode));
     // The doomed node is a raw client that registers like a node, then falls silent.
     const raw = new Redis(redisUrl!, { lazyConnect: true });
     await raw.connect();
     try {
       const p = `${prefix}presence:`;
-      const [seconds] = await raw.time();
-      await raw.zadd(`${p}nodes`, Number(seconds) * 1000 + 400, 'doomed');
+      const [seconds, micros] = await raw.time();
+      const deadline = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + 1500;
+      await raw.zadd(`${p}nodes`, deadline, 'doomed');
       await raw.hset(`${p}sessions:lobby`, 'd1', 'dora', 'd2', 'dora');
       await raw.hset(`${p}users:lobby`, 'dora', '2');
-      await raw.sadd(`${p}node:doomed`, 'lobby\nd1', 'lobby\nd2');
+      // Her status entry: no node watches it as a channel, yet every node must hear her go.
+      await raw.hset(`${p}sessions:~online`, 'd1', 'dora');
+      await raw.hset(`${p}users:~online`, 'dora', '1');
+      await raw.sadd(`${p}node:doomed`, 'lobby\nd1', 'lobby\nd2', '~online\nd1');
       expect(await survivor.broker.presence.add('lobby', 'sam', 's1')).toBe('join');
       expect((await survivor.broker.presence.list('lobby')).map((m) => m.user)).toEqual(['dora', 'sam']);
 
-      const started = Date.now();
-      await survivor.waitFor((messages) => presenceOf(messages).some((e) => e.action === 'leave'), 3000);
-      expect(Date.now() - started).toBeLessThan(400 + 100 * 3 + 500);
-      expect(presenceOf(survivor.received).map((e) => [e.channel, e.user, e.action]).sort()).toEqual([
+      const expected = [
         ['lobby', 'dora', 'leave'],
         ['lobby', 'dora', 'remove'],
-      ]);
+        ['~online', 'dora', 'leave'],
+      ];
+      const changes = (node: Node) => presenceOf(node.received).map((e) => [e.channel, e.user, e.action]).sort();
+      for (const node of [survivor, bystander]) {
+        await node.waitFor(() => changes(node).length >= 3, 1500 + 100 * 3 + 1000);
+      }
+      const [nowSeconds, nowMicros] = await raw.time();
+      expect(Number(nowSeconds) * 1000 + Math.floor(Number(nowMicros) / 1000)).toBeGreaterThanOrEqual(deadline);
+      // One reaper reported it; the other node heard it over pub/sub: each saw it once.
+      expect(changes(survivor)).toEqual(expected);
+      expect(changes(bystander)).toEqual(expected);
       expect(await survivor.broker.presence.list('lobby')).toEqual([{ user: 'sam', sessions: 1 }]);
+      expect(await survivor.broker.presence.list('~online')).toEqual([]);
       expect(await raw.exists(`${p}node:doomed`)).toBe(0);
       expect(await raw.zscore(`${p}nodes`, 'doomed')).toBeNull();
       expect(await raw.zscore(`${p}nodes`, survivor.broker.nodeId)).not.toBeNull();

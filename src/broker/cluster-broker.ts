@@ -94,7 +94,10 @@ export abstract class ClusterBroker implements Broker {
 
   publish(message: BrokerMessage): void {
     const topic = this.#topicOf(message);
-    if (topic === null) return;
+    if (topic !== null) this.#sendTo(topic, message);
+  }
+
+  #sendTo(topic: string, message: BrokerMessage): void {
     const payload = JSON.stringify({ v: 1, node: this.nodeId, message } satisfies Envelope);
     this.send(topic, payload).then(
       () => {
@@ -168,14 +171,16 @@ export abstract class ClusterBroker implements Broker {
 
   /**
    * Tells every node, this one included, about presence changes the registry made on its
-   * own (a dead node's sessions leaving); they become ordinary presence events.
+   * own (a dead node's sessions leaving); they become ordinary presence events. They go
+   * to the cluster topic, not the channel's: rare, and some concern every node (a user's
+   * `~online` entry, which no node watches as a channel, decides their status).
    */
   protected announcePresence(changes: readonly PresenceChange[]): void {
     const at = Date.now();
     for (const { channel, user, session, action } of changes) {
       const event: EphemeralEvent = { type: 'presence', channel, action, user, session, at };
       this.#emit({ type: 'ephemeral', event });
-      this.publish({ type: 'ephemeral', event });
+      this.#sendTo(this.#clusterTopic, { type: 'ephemeral', event });
     }
   }
 
