@@ -70,6 +70,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       ? startWebhooks({ hub, store, logger, settings: { ...config.webhooks, secret: config.webhooks.secret! } })
       : null;
   const auth = await createAuth(config, store).catch(async (error: unknown) => {
+    await webhooks?.close();
     await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close()]);
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
   });
@@ -179,6 +180,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         limits: config.limits,
         heartbeatMs: config.heartbeatMs,
       }).catch(async (error: unknown) => {
+        await webhooks?.close();
         await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close()]);
         const reason = error instanceof Error ? error.message : String(error);
         throw new StartupError(`Cannot serve gRPC on ${config.host}:${config.grpcPort}: ${reason}`);
