@@ -490,6 +490,7 @@ describe('gRPC health, reflection and shutdown', () => {
     expect(status.code).toBe(grpc.status.UNAVAILABLE);
     expect(status.details).toBe('maintenance: reconnect and subscribe again with since=1.');
     expect(status.metadata.get('x-switchboard-error')).toEqual(['unavailable']);
+    expect(status.metadata.get('x-switchboard-reconnect-spread-ms')).toEqual([String(loadConfig().drain.reconnectSpreadMs)]);
   });
 
   it('lets a stream ended by a node shutting down resume on another node with nothing missed', async () => {

@@ -9,6 +9,7 @@ import { subscribeResponse } from './grpc-messages.js';
 export type ResponseSerializer = (message: object) => Buffer;
 
 const WIRE_FORMAT = 'grpc-proto';
+export const RECONNECT_SPREAD_KEY = 'x-switchboard-reconnect-spread-ms';
 
 /**
  * One Subscribe call as a hub session sink: pushes are serialized once per Delivery and
@@ -56,7 +57,7 @@ export class SubscribeStream implements SessionSink {
     if (this.ended) return;
     const message = delivery.message;
     if (message.type === 'close') {
-      this.endForShutdown(message.reason);
+      this.endForShutdown(message.reason, message.spreadMs);
       return;
     }
     if (this.#eventsOnly && message.type !== 'event') return;
@@ -98,9 +99,15 @@ export class SubscribeStream implements SessionSink {
     this.#call.emit('error', status);
   }
 
-  /** Ends the call with UNAVAILABLE and a message that says where to resume. */
-  endForShutdown(reason: string): void {
-    this.end(statusOf('unavailable', reconnectMessage(reason, this.#lastSeq)));
+  /**
+   * Ends the call with UNAVAILABLE and a message that says where to resume. With
+   * `spreadMs`, the trailer `x-switchboard-reconnect-spread-ms` asks clients to pick a random
+   * delay up to it, so the nodes left are not stampeded.
+   */
+  endForShutdown(reason: string, spreadMs?: number): void {
+    const status = statusOf('unavailable', reconnectMessage(reason, this.#lastSeq));
+    if (spreadMs) status.metadata?.set(RECONNECT_SPREAD_KEY, String(spreadMs));
+    this.end(status);
   }
 
   /** Runs `listener` once, when the stream ends for any reason. */
