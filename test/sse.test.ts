@@ -242,6 +242,8 @@ describe('SSE', () => {
       ['/sse?channels=bad%20id&user=bob', {}, 400, 'bad_request'],
       ['/sse?channels=open&user=bob', { 'last-event-id': 'garbage=x' }, 400, 'bad_request'],
       ['/sse?channels=open,club&user=bob', { 'last-event-id': '7' }, 400, 'bad_request'],
+      // A page on another site may not open a stream with the user's ambient credentials.
+      ['/sse?channels=open&user=bob', { origin: 'https://evil.example' }, 403, 'forbidden'],
     ];
     for (const [path, headers, status, code] of refusals) {
       const refused = await open(`${server.url}${path}`, headers);
