@@ -1,0 +1,60 @@
+import { afterEach, expect, it, onTestFinished } from 'vitest';
+import { NodeProcess } from './helpers/cluster.js';
+import { createTestSchema } from './helpers/postgres.js';
+import { createRedisPrefix } from './helpers/redis-prefix.js';
+import { describeWithServices, serviceUrl } from './helpers/services.js';
+import { WsTestClient } from './helpers/ws-test-client.js';
+
+/**
+ * The chat features across real node processes on PostgreSQL and Redis: status fan-out,
+ * live lists and mentions cross nodes, and a node killed with -9 leaves its users offline.
+ */
+const clients: WsTestClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+});
+
+async function connect(node: NodeProcess, user: string): Promise<WsTestClient> {
+  const client = await WsTestClient.connect(node.wsUrl, user);
+  clients.push(client);
+  return client;
+}
+
+describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'chat features across node processes', () => {
+  it('carries status, list changes and mentions between nodes, and marks a killed node\'s users offline', async () => {
+    const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, 'chatcluster');
+    const redis = createRedisPrefix(serviceUrl('TEST_REDIS_URL')!);
+    const nodes: NodeProcess[] = [];
+    onTestFinished(async () => {
+      await Promise.all(clients.splice(0).map((client) => client.close()));
+      await Promise.all(nodes.map((node) => node.kill()));
+      await schema.drop();
+      await redis.drop();
+    });
+    const options = { databaseUrl: schema.url, redisUrl: redis.url };
+    nodes.push(await NodeProcess.start(options));
+    nodes.push(await NodeProcess.start(options));
+    const [one, two] = nodes as [NodeProcess, NodeProcess];
+
+    const alice = await connect(one, 'alice');
+    const bob = await connect(two, 'bob');
+    await alice.ok('contacts.add', { user: 'bob' });
+    await alice.ok('list.subscribe', { list: 'channels' });
+    await alice.ok('subscribe', { channel: 'user:alice' });
+
+    await bob.ok('status.set', { status: 'away' });
+    await alice.waitFor((f) => f.type === 'status' && f.user === 'bob' && f.status === 'away');
+    await bob.ok('channel.create', { channel: 'made-on-two', channelType: 'public' });
+    await alice.waitFor((f) => f.type === 'list' && (f.item as { id?: string }).id === 'made-on-two');
+    await bob.ok('publish', { channel: 'made-on-two', text: 'hello @alice' });
+    await alice.waitFor((f) => f.type === 'event' && f.channel === 'user:alice');
+
+    // kill -9: no goodbye. Redis declares the node dead after 5 s without its heartbeat.
+    const killedAt = Date.now();
+    await two.kill();
+    await alice.waitFor((f) => f.type === 'status' && f.user === 'bob' && f.status === 'offline', 20_000);
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    const [state] = (await alice.ok<{ contacts: { status: string }[] }>('contacts.list')).contacts;
+    expect(state!.status).toBe('offline');
+  });
+});
