@@ -639,7 +639,6 @@ export class SwitchboardClient {
       return;
     }
     this.#spreadMs = code === CLOSE_CODES.reconnect && typeof notice?.spreadMs === 'number' ? Math.min(notice.spreadMs, 600_000) : 0;
-    this.#spreadMs = code === CLOSE_CODES.reconnect && typeof notice?.spreadMs === 'number' ? Math.min(notice.spreadMs, 600_000) : 0;
     this.#emitter.emit('disconnected', { code, reason: closeReason, willReconnect: true, error: null });
     if (this.#state !== 'disconnected') this.#retry(code);
   }
@@ -664,9 +663,6 @@ export class SwitchboardClient {
     let delayMs = backoffDelay(this.#attempt, this.#options.backoff);
     // Flooding clients are told to pause, not to come straight back.
     if (code === CLOSE_CODES.rateLimited) delayMs = Math.max(delayMs, this.#options.backoff.maxDelayMs / 2);
-    // A draining node asked its clients to spread out: a uniform delay over its window, once.
-    if (this.#spreadMs > 0) delayMs = Math.floor(this.#options.backoff.random() * this.#spreadMs);
-    this.#spreadMs = 0;
     // A draining node asked its clients to spread out: a uniform delay over its window, once.
     if (this.#spreadMs > 0) delayMs = Math.floor(this.#options.backoff.random() * this.#spreadMs);
     this.#spreadMs = 0;
