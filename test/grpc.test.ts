@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -520,6 +520,22 @@ describe('gRPC health, reflection and shutdown', () => {
     await publishing;
     await resumed.waitUntil(() => resumed.seqs().at(-1) === 60);
     expect([...first.seqs(), ...resumed.seqs()]).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  });
+});
+
+describe('docs/grpc.md', () => {
+  it('has a grpcurl example of every call in the .proto files', () => {
+    const root = new URL('../', import.meta.url);
+    const rpcs = ['proto/switchboard.proto', 'proto/grpc/health/v1/health.proto'].flatMap((file) => {
+      const text = readFileSync(new URL(file, root), 'utf8');
+      const pkg = /^package ([\w.]+);/m.exec(text)![1];
+      const service = /^service (\w+)/m.exec(text)![1];
+      return [...text.matchAll(/^\s*rpc (\w+)\(/gm)].map((m) => `${pkg}.${service}/${m[1]}`);
+    });
+    const docs = readFileSync(new URL('docs/grpc.md', root), 'utf8');
+    const examples = docs.split('\n').filter((line) => line.includes('grpcurl') || line.includes('localhost:50051 '));
+    expect(rpcs.length).toBeGreaterThan(15);
+    for (const rpc of rpcs) expect(examples.some((line) => line.includes(rpc)), rpc).toBe(true);
   });
 });
 
