@@ -57,6 +57,7 @@ describe('chat over /ws', () => {
     expect(oldest.events[0]!.text).toBe('hi bob');
     const forward = await bob.ok<{ events: { seq: number }[] }>('history', { channel: 'general', after: 20, limit: 3 });
     expect(forward.events.map((e) => e.seq)).toEqual([21, 22, 23]);
+    expect(await bob.ok('channel.get', { channel: 'general' })).toMatchObject({ lastSeq: 25 });
   });
 
   it('reports join then add for a second session, and remove then leave', async () => {

@@ -212,7 +212,8 @@ export class Hub {
   async getChannel(principal: Principal, id: ChannelId): Promise<Channel> {
     const channel = await this.#requireChannel(id);
     assertCanRead(principal, channel, await this.#memberFor(principal, channel));
-    return channel;
+    // The cache serves access checks; lastSeq moves with every publish, so read it fresh.
+    return (await this.#store.getChannel(id)) ?? channel;
   }
 
   listChannels(principal: Principal, options: { limit: number; after?: ChannelId }): Promise<Channel[]> {
