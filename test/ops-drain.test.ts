@@ -1,5 +1,7 @@
-import { onTestFinished, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createClient, type SwitchboardClient } from '../client/src/index.js';
+import { startTestServer } from './helpers/test-server.js';
 import { NodeProcess } from './helpers/cluster.js';
 import { createTestSchema } from './helpers/postgres.js';
 import { createRedisPrefix } from './helpers/redis-prefix.js';
@@ -134,4 +136,33 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'drain on SIGTERM'
     expect(firstHalf).toBeLessThan((tracked.length * 3) / 4);
     console.info(`drain: ${tracked.length} clients on B ${moveMs} ms after SIGTERM; ${acks.length} publishes, last seq ${lastSeq}`);
   }, 90_000);
+});
+
+describe('drain, one node', () => {
+  it('a token client that reaches a draining node is refused for now, not for good: it keeps trying', async () => {
+    const secret = 'drain-test-jwt-secret-0123456789abcdef';
+    const server = await startTestServer({ overrides: { auth: 'jwt', jwt: { secret } } });
+    await server.hub.shutdown('draining'); // the node refuses new sessions from here on
+    const token = await new SignJWT({ sub: 'late' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret));
+    const client = createClient({ url: server.wsUrl, token, backoff: { initialDelayMs: 50, maxDelayMs: 100 } });
+    onTestFinished(() => client.close());
+    const errors: string[] = [];
+    client.on('error', (error) => errors.push(error.code));
+    const attempts: number[] = [];
+    // Two retries, or the client giving up (which fails below).
+    await new Promise<void>((resolve) => {
+      client.on('reconnecting', ({ attempt }) => {
+        attempts.push(attempt);
+        if (attempts.length === 2) resolve();
+      });
+      client.on('state', ({ state }) => {
+        if (state === 'disconnected') resolve();
+      });
+    });
+    expect(client.state).not.toBe('disconnected');
+    expect(errors).toEqual([]);
+  });
 });

@@ -525,6 +525,8 @@ export class SwitchboardClient {
         (error: ClientError) => {
           if (this.#socket !== socket || error.code === 'connection_lost') return;
           if (error.code === 'timeout') this.#dropConnection('no reply to auth');
+          // A draining node (or a store that is briefly down) refuses for now, not for good.
+          else if (error.code === 'unavailable' || error.code === 'internal') this.#dropConnection(error.message);
           else this.#dropConnection(error.message, error);
         },
       );
