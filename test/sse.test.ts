@@ -25,6 +25,7 @@ class SseReader {
   lastEventId = '';
   ended = false;
   readonly #request: ClientRequest;
+  #response: IncomingMessage | null = null;
   #buffer = '';
   #waiters = new Set<() => void>();
   readonly opened: Promise<void>;
@@ -33,6 +34,7 @@ class SseReader {
     this.#request = request(url, { headers: { accept: 'text/event-stream', ...headers } });
     this.opened = new Promise((resolve, reject) => {
       this.#request.once('response', (response) => {
+        this.#response = response;
         this.status = response.statusCode ?? 0;
         this.headers = response.headers;
         response.setEncoding('utf8');
@@ -41,10 +43,13 @@ class SseReader {
           else this.#parse(chunk);
           this.#wake();
         });
-        response.once('end', () => {
-          this.ended = true;
-          this.#wake();
-        });
+        // 'end' when the server ends the stream, 'close' also when it drops the connection.
+        for (const event of ['end', 'close']) {
+          response.once(event, () => {
+            this.ended = true;
+            this.#wake();
+          });
+        }
         response.once('error', () => {});
         resolve();
       });
@@ -76,6 +81,15 @@ class SseReader {
       this.#waiters.add(attempt);
       attempt();
     });
+  }
+
+  /** Stops reading, as a client stuck on a slow network: the server's queue fills. */
+  pause(): void {
+    this.#response?.pause();
+  }
+
+  resume(): void {
+    this.#response?.resume();
   }
 
   /** Drops the connection as a network failure would. */
@@ -250,6 +264,39 @@ describe('SSE', () => {
       expect(refused.status, path).toBe(status);
       expect(JSON.parse(refused.body).code, path).toBe(code);
     }
+  });
+
+  it('drops a stream that stops reading once its queue passes the bound; it resumes from its id', async () => {
+    const server = await startTestServer({ overrides: { apiKeys: ['sse-test-key-0123456789'], limits: { sendQueueBytes: 256 * 1024 } } });
+    await post(server, 'ann', '/api/channels', { id: 'bulk', type: 'public' });
+    const reader = await open(`${server.url}/stream/bulk?user=slow`);
+    await reader.waitUntil(() => reader.frames.some((f) => f.event === 'ready'), 'ready');
+    reader.pause();
+    const payload = 'x'.repeat(64 * 1024);
+    let sent = 0;
+    // Far more than the socket buffers hold: the server-side queue must pass 256 KiB.
+    while (sent < 400 && server.hub.sessionCount > 0) {
+      const response = await fetch(`${server.url}/api/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-switchboard-key': 'sse-test-key-0123456789' },
+        body: JSON.stringify({ channel: 'bulk', data: { payload, n: ++sent } }),
+      });
+      expect(response.status).toBe(201);
+      // Read the answer: an unread body keeps the connection busy and the server's close waiting.
+      await response.arrayBuffer();
+    }
+    expect(server.hub.sessionCount).toBe(0);
+    // Several events fitted in the queue and the socket buffers before the drop.
+    expect(sent).toBeGreaterThan(4);
+    reader.resume();
+    await reader.waitUntil(() => reader.ended, 'the dropped stream to end');
+    const got = reader.events().map((e) => e.seq);
+    // Whatever arrived before the drop is a gap-free prefix; the rest comes on resume.
+    expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
+    const again = await open(`${server.url}/stream/bulk?user=slow`, { 'last-event-id': reader.lastEventId });
+    await again.waitUntil(() => again.events().at(-1)?.seq === sent, 'the rest after resuming');
+    expect([...got, ...again.events().map((e) => e.seq)]).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+    again.close();
   });
 
   it('tells streams to reconnect when the server shuts down, and is absent when the transport is off', async () => {

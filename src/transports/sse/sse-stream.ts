@@ -29,6 +29,8 @@ export class SseStream implements SessionSink {
   readonly #onEnd: () => void;
   #corked = false;
   #ended = false;
+  /** False while the subscriptions catch up (see #write). */
+  #live = false;
 
   constructor(options: SseStreamOptions) {
     this.#response = options.response;
@@ -89,8 +91,10 @@ export class SseStream implements SessionSink {
 
   /** Records the seq a channel went live at and tells the client, with an id to resume from. */
   ready(channels: ReadonlyMap<ChannelId, Seq>): void {
+    this.#live = true;
     for (const [channel, seq] of channels) {
-      if (seq > (this.#cursor.get(channel) ?? 0)) this.#cursor.set(channel, seq);
+      // Even an empty channel gets its position (0): a resume must not start it live.
+      if (seq >= (this.#cursor.get(channel) ?? 0)) this.#cursor.set(channel, seq);
     }
     const positions = Object.fromEntries(this.#cursor);
     this.#write(`id: ${formatCursor(this.#cursor)}\nevent: ready\ndata: ${JSON.stringify({ channels: positions })}\n\n`);
@@ -120,7 +124,10 @@ export class SseStream implements SessionSink {
       });
     }
     this.#response.write(text);
-    if (this.#response.writableLength > this.#maxQueuedBytes) {
+    // While catching up, the hub sends a page at a time and waits for the socket to drain
+    // in between (whenWritable), so the queue is bounded by a page; only a live stream that
+    // falls behind is dropped.
+    if (this.#live && this.#response.writableLength > this.#maxQueuedBytes) {
       // Too far behind: drop it; the client resumes from its Last-Event-ID.
       this.#response.destroy();
       this.#finish();
