@@ -104,6 +104,8 @@ describe.skipIf(chromiumMissing())('web app in a real browser', () => {
     await bob.getByLabel('Message @alice').fill('just between us');
     await bob.getByLabel('Message @alice').press('Enter');
     await alice.getByRole('button', { name: /@bob/ }).waitFor(WAIT);
+    // Alice is still in #launch, so the DM shows as unread.
+    await alice.getByRole('button', { name: '@bob 1 unread' }).waitFor(WAIT);
 
     if (process.env.SWITCHBOARD_SCREENSHOTS === '1') {
       mkdirSync(SCREENSHOTS, { recursive: true });

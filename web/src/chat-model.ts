@@ -45,7 +45,6 @@ export interface ChatSnapshot {
 
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SENT_EVERY_MS = 2500;
-const CHANNEL_LIST_REFRESH_MS = 3000;
 const PAGE = 50;
 
 interface ChannelState {
@@ -76,7 +75,6 @@ export class ChatModel {
   #toastId = 0;
   #lastTypingSent = 0;
   #snapshot: ChatSnapshot | null = null;
-  #refreshTimer: ReturnType<typeof setInterval> | null = null;
   #typingTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(me: string, credentials: Credentials, url = '/ws') {
@@ -86,12 +84,10 @@ export class ChatModel {
       this.#connection = state;
       this.#changed();
     });
-    this.#client.on('connected', () => void this.refreshChannels());
     this.#client.on('error', (error) => this.notify(error.message));
-    this.#refreshTimer = setInterval(() => {
-      if (this.#connection === 'connected') void this.refreshChannels();
-    }, CHANNEL_LIST_REFRESH_MS);
     this.#typingTimer = setInterval(() => this.#expireTyping(), 1000);
+    void this.#attempt(() => this.#followChannelList());
+    void this.#attempt(() => this.#loadUnread());
   }
 
   // --- React's view -----------------------------------------------------------------
@@ -129,16 +125,39 @@ export class ChatModel {
 
   // --- actions ----------------------------------------------------------------------
 
-  async refreshChannels(): Promise<void> {
-    await this.#attempt(async () => {
-      const channels = await this.#client.listChannels({ limit: 100 });
-      for (const channel of channels) {
-        this.#channels.set(channel.id, channel);
-        void this.#follow(channel.id);
-      }
-      if (this.#current === null && channels.length > 0) await this.open(channels[0]!.id);
-      this.#changed();
-    });
+  /** The channel list: a snapshot, then every add, rename and removal, live (and again after reconnects). */
+  async #followChannelList(): Promise<void> {
+    await this.#client.chat.followList(
+      { list: 'channels' },
+      {
+        onSnapshot: (channels) => {
+          this.#channels.clear();
+          for (const channel of channels) if (isChannel(channel)) this.#addChannel(channel);
+          if (this.#current === null && channels.length > 0) void this.open(channels[0]!.id);
+          this.#changed();
+        },
+        onChange: ({ action, item }) => {
+          if (action === 'remove' || !isChannel(item)) this.#channels.delete(item.id);
+          else this.#addChannel(item);
+          this.#changed();
+        },
+        onError: (error) => this.notify(error.message),
+      },
+    );
+  }
+
+  /** Unread counts from the server's read positions, so badges survive reloads and devices. */
+  async #loadUnread(): Promise<void> {
+    const missed = await this.#client.chat.catchUp();
+    for (const channel of missed.channels) {
+      if (channel.channel !== this.#current && channel.unread > 0) this.#unread.set(channel.channel, channel.unread);
+    }
+    this.#changed();
+  }
+
+  #addChannel(channel: Channel): void {
+    this.#channels.set(channel.id, channel);
+    void this.#follow(channel.id).catch((error: unknown) => this.notify((error as Error).message));
   }
 
   async open(channel: string): Promise<void> {
@@ -148,6 +167,7 @@ export class ChatModel {
     await this.#follow(channel);
     const state = this.#state(channel);
     if (!state.loaded) await this.loadOlder();
+    this.#markRead(channel);
     await this.#attempt(async () => {
       const members = await this.#client.presence(channel);
       state.presence.clear();
@@ -228,7 +248,6 @@ export class ChatModel {
   }
 
   async close(): Promise<void> {
-    if (this.#refreshTimer) clearInterval(this.#refreshTimer);
     if (this.#typingTimer) clearInterval(this.#typingTimer);
     await this.#client.close();
   }
@@ -256,7 +275,8 @@ export class ChatModel {
       case 'message':
         state.messages.set(event.seq, toMessage(event));
         state.typing.delete(event.author ?? '');
-        if (event.channel !== this.#current && event.author !== this.me) {
+        if (event.channel === this.#current) this.#markRead(event.channel);
+        else if (event.author !== this.me) {
           this.#unread.set(event.channel, (this.#unread.get(event.channel) ?? 0) + 1);
         }
         break;
@@ -272,6 +292,11 @@ export class ChatModel {
       }
     }
     this.#changed();
+  }
+
+  #markRead(channel: string): void {
+    const newest = Math.max(0, ...(this.#states.get(channel)?.messages.keys() ?? []));
+    if (newest > 0) void this.#client.chat.markRead(channel, newest).catch(() => {});
   }
 
   #onPresence(event: PresenceEvent): void {
@@ -320,6 +345,11 @@ export class ChatModel {
     this.#snapshot = null;
     for (const listener of this.#listeners) listener();
   }
+}
+
+/** Live-list removals carry only the id. */
+function isChannel(item: Channel | { readonly id: string }): item is Channel {
+  return 'type' in item;
 }
 
 function toMessage(event: ChannelEvent): ChatMessage {
