@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/private-redis.js';
 import { startTestServer } from './helpers/test-server.js';
@@ -116,6 +117,40 @@ describe('/metrics', () => {
   });
 });
 
+describe('/metrics, limits', () => {
+  it('counts a slow consumer cut off with 4408 and shows its queued bytes until then', async () => {
+    const server = await startTestServer({ overrides: { apiKeys: [API_KEY], limits: { sendQueueBytes: 64 * 1024, messagesPerSecond: 10_000, messageBurst: 10_000 } } });
+    const writer = await connect(server.wsUrl, 'writer');
+    await writer.ok('channel.create', { channel: 'big', channelType: 'public' });
+    const slow = await connect(server.wsUrl, 'slow');
+    await slow.ok('subscribe', { channel: 'big' });
+    // Stop reading: the kernel buffers fill, then the node's queue grows past its bound.
+    const raw = (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    const before = await scrape(server.url);
+    const text = 'x'.repeat(4000);
+    const cut = 'switchboard_slow_consumer_disconnects_total{transport="ws"}';
+    let after = before;
+    let queued = 0;
+    try {
+      // Each publish is acked after its fan-out was queued; look every 20 until the node cuts the reader.
+      for (let i = 1; i <= 3000 && moved(before, after, cut) === 0; i++) {
+        await writer.ok('publish', { channel: 'big', text });
+        if (i % 20 === 0) {
+          after = await scrape(server.url);
+          queued = Math.max(queued, after.get('switchboard_send_queue_bytes') ?? 0);
+        }
+      }
+    } finally {
+      raw.resume();
+    }
+    expect(moved(before, after, cut)).toBe(1);
+    expect(queued).toBeGreaterThan(0);
+    // The close frame waited behind the queue: the reader gets it once it reads again.
+    expect(await slow.closed).toBe(4408);
+  });
+});
+
 describe('admin view', () => {
   it('serves the page, shows live figures, disconnects a user and closes a channel', async () => {
     const server = await startTestServer({ overrides: { apiKeys: [API_KEY] } });
@@ -150,5 +185,17 @@ describe('admin view', () => {
     expect(again.status).toBe(404);
     const bad = await fetch(`${server.url}/admin/api/channels/${encodeURIComponent('no spaces')}/close`, { method: 'POST', headers: key });
     expect(bad.status).toBe(400);
+  });
+
+  it('lets a user with the admin role in (not a plain user), and never to /metrics', async () => {
+    const secret = 'ops-test-jwt-secret-0123456789abcdef';
+    const server = await startTestServer({ overrides: { auth: 'jwt', jwt: { secret }, apiKeys: [API_KEY] } });
+    const sign = (sub: string, roles: string[]) =>
+      new SignJWT({ sub, roles }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+    const admin = { authorization: `Bearer ${await sign('root', ['admin'])}` };
+    const plain = { authorization: `Bearer ${await sign('joe', [])}` };
+    expect((await fetch(`${server.url}/admin/api/stats`, { headers: admin })).status).toBe(200);
+    expect((await fetch(`${server.url}/admin/api/stats`, { headers: plain })).status).toBe(403);
+    expect((await fetch(`${server.url}/metrics`, { headers: admin })).status).toBe(403);
   });
 });
