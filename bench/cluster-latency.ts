@@ -50,6 +50,14 @@ try {
   nodes.push(...(await Promise.all([1, 2].map(() => NodeProcess.start(options)))));
   const publisher = await LeanClient.connect(nodes[0]!.wsUrl, 'publisher');
   clients.push(publisher);
+  // Warm-up: the nodes' first seconds (JIT, pool connections, subscriptions) are not the steady state.
+  await publisher.ok('channel.create', { channel: 'warmup', channelType: 'public' });
+  const warmers = await Promise.all(nodes.map((node, n) => LeanClient.connect(node.wsUrl, `w${n}`)));
+  clients.push(...warmers);
+  for (const warmer of warmers) await warmer.ok('subscribe', { channel: 'warmup' });
+  for (let i = 0; i < 500; i++) await publisher.ok('publish', { channel: 'warmup', text: `w${i}` });
+  await Promise.all(warmers.map((w) => w.waitUntil(() => w.seqsOf('warmup').length >= 500, 30_000, 'warm-up')));
+
   const rows: string[] = [];
   for (const rate of rates) {
     const channel = `bench-${rate}`;
