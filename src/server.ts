@@ -71,7 +71,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       : null;
   const auth = await createAuth(config, store).catch(async (error: unknown) => {
     await webhooks?.close();
-    await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close()]);
+    await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close(), ops.close()]);
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
   });
   const authenticator = ops.metrics.countAuthFailures(auth.authenticator);
@@ -181,7 +181,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         heartbeatMs: config.heartbeatMs,
       }).catch(async (error: unknown) => {
         await webhooks?.close();
-        await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close()]);
+        await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close(), ops.close()]);
         const reason = error instanceof Error ? error.message : String(error);
         throw new StartupError(`Cannot serve gRPC on ${config.host}:${config.grpcPort}: ${reason}`);
       })

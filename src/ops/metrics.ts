@@ -5,6 +5,19 @@ import type { HubObserver } from '../core/hub-observer.js';
 import type { ChannelEvent } from '../core/types.js';
 import type { SessionDirectory } from './session-directory.js';
 
+/**
+ * Node's default metrics describe the process, not a node: one registry per process, so
+ * several servers in one process (tests) do not each start GC and event-loop observers.
+ */
+let processRegistry: Registry | null = null;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: 'switchboard_' });
+  }
+  return processRegistry;
+}
+
 /** Figures read only when Prometheus scrapes: cheap to keep, nothing on the hot path. */
 export interface ScrapeSources {
   /** Open connections per transport (before and after authentication). */
@@ -40,12 +53,13 @@ export class Metrics {
   published = 0;
   deliveredCount = 0;
   #sources: ScrapeSources | null = null;
+  readonly #process: Registry | null;
 
   constructor(options: { readonly directory: SessionDirectory; readonly defaultMetrics?: boolean }) {
     const registers = [this.registry];
     const directory = options.directory;
     const self = this;
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
+    this.#process = options.defaultMetrics === false ? null : processMetrics();
     this.#connections = new Gauge({
       name: 'switchboard_connections',
       help: 'Open long-lived connections by transport.',
@@ -225,7 +239,8 @@ export class Metrics {
 
   /** The text Prometheus scrapes. */
   async scrape(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const own = await this.registry.metrics();
+    return { contentType: this.registry.contentType, body: this.#process ? `${await this.#process.metrics()}\n${own}` : own };
   }
 }
 

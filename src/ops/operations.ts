@@ -55,7 +55,13 @@ export class Operations {
 
   /** Writes the rest of the event log; call after the store has closed (no commit can follow). */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.#metricsServer ? this.#metricsServer.close(() => resolve()) : resolve()));
+    const server = this.#metricsServer;
+    this.#metricsServer = null;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections(); // a scraper's keep-alive connection must not hold the exit
+      await closed;
+    }
     await this.#eventLog?.close();
   }
 
