@@ -89,6 +89,21 @@ describe('chat over /ws', () => {
     expect(after.members.map((m) => m.user)).toEqual(['olga']);
   });
 
+  it('spares a subscriber that asks for no presence events, and still delivers its messages', async () => {
+    const server = await startTestServer();
+    const quiet = await connect(server.wsUrl, 'quiet');
+    await quiet.ok('channel.create', { channel: 'big', channelType: 'public' });
+    await quiet.ok('subscribe', { channel: 'big', presence: false });
+    const loud = await connect(server.wsUrl, 'loud');
+    await loud.ok('subscribe', { channel: 'big' });
+    await loud.waitFor((f) => f.type === 'presence' && f.user === 'loud');
+    await loud.ok('publish', { channel: 'big', text: 'after the join' });
+    await quiet.waitUntil(() => quiet.events('big').length === 1);
+    expect(quiet.frames.filter((f) => f.type === 'presence')).toEqual([]);
+    const members = await quiet.ok<{ members: { user: string }[] }>('presence', { channel: 'big' });
+    expect(members.members.map((m) => m.user).sort()).toEqual(['loud', 'quiet']);
+  });
+
   it('stores a publish retried with the same cid once and answers both with one seq', async () => {
     const server = await startTestServer();
     const alice = await connect(server.wsUrl, 'alice');

@@ -28,6 +28,7 @@ describe('restart', () => {
     expect(bob.frames.find((f) => f.type === 'close')).toMatchObject({ reconnect: true });
 
     const writer = await connect(server.wsUrl, 'alice');
+    expect(await server.store.getUser('alice')).toMatchObject({ id: 'alice', name: 'alice' });
     for (let i = 31; i <= 40; i++) await writer.ok('publish', { channel: 'kept', text: `after ${i}` });
     const resumed = await connect(server.wsUrl, 'bob');
     const lastSeen = bob.events('kept').at(-1)!.seq;

@@ -387,7 +387,7 @@ export class SwitchboardClient {
       // Sent again after a drop from what was delivered meanwhile, so no live event slips between.
       const result = await this.#requests.add<SubscribeResult>(
         'subscribe',
-        () => ({ channel, since: subscription.lastSeq ?? undefined }),
+        () => ({ channel, since: subscription.lastSeq ?? undefined, presence: subscription.wantsPresence }),
         { timeoutMs: options.timeoutMs ?? this.#options.requestTimeoutMs, repeatable: true },
       );
       this.#onSubscribed(subscription, result);
@@ -779,7 +779,7 @@ export class SwitchboardClient {
     this.#requests
       .add<SubscribeResult>(
         'subscribe',
-        { channel: subscription.channel, since },
+        { channel: subscription.channel, since, presence: subscription.wantsPresence },
         { timeoutMs: this.#options.requestTimeoutMs, repeatable: false, bound: true },
       )
       .then(

@@ -165,7 +165,7 @@ export interface Commands extends ChatCommands {
   'members.list': { params: { channel: ChannelId }; result: { members: Member[] } };
   'members.add': { params: { channel: ChannelId; user: UserId; role?: MemberRole }; result: Member };
   'members.remove': { params: { channel: ChannelId; user: UserId }; result: null };
-  subscribe: { params: { channel: ChannelId; since?: Seq }; result: SubscribeResult };
+  subscribe: { params: { channel: ChannelId; since?: Seq; presence?: boolean }; result: SubscribeResult };
   unsubscribe: { params: { channel: ChannelId }; result: null };
   publish: { params: { channel: ChannelId } & PublishInput & { cid: string }; result: PublishResult };
   edit: { params: { channel: ChannelId; seq: Seq } & EditInput; result: ChangeResult };

@@ -25,6 +25,11 @@ export interface SubscribeOptions extends SubscriptionHandlers {
    * app stored). Omit it to start live from now.
    */
   readonly since?: Seq;
+  /**
+   * `false`: the server sends no presence events (join, leave ...) for this channel,
+   * which spares large channels one frame per member change. Default true.
+   */
+  readonly presence?: boolean;
   /** Rejects the subscribe promise with `timeout` after this long. Default: the client's. */
   readonly timeoutMs?: number;
 }
@@ -36,6 +41,8 @@ export interface SubscribeOptions extends SubscriptionHandlers {
  */
 export class Subscription {
   readonly channel: ChannelId;
+  /** Whether presence events were asked for (undefined: the server's default, yes). */
+  readonly wantsPresence: boolean | undefined;
   readonly #handlers: SubscriptionHandlers;
   readonly #unsubscribe: (subscription: Subscription) => Promise<void>;
   #lastSeq: Seq | null;
@@ -53,6 +60,7 @@ export class Subscription {
     unsubscribe: (subscription: Subscription) => Promise<void>,
   ) {
     this.channel = channel;
+    this.wantsPresence = options.presence;
     this.#handlers = options;
     this.#lastSeq = options.since ?? null;
     this.#unsubscribe = unsubscribe;

@@ -10,6 +10,8 @@ export interface Subscriber {
   catchingUp: boolean;
   buffer: ChannelEvent[];
   active: boolean;
+  /** Whether presence events (join, leave ...) are sent to this subscriber. */
+  readonly presence: boolean;
 }
 
 const HEAL_PAGE = 1000;

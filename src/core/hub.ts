@@ -90,6 +90,7 @@ export interface HistoryInput {
 }
 
 const CATCH_UP_PAGE = 500;
+const KNOWN_USERS_LIMIT = 100_000;
 
 class HubSession implements Session {
   readonly id: SessionId;
@@ -121,6 +122,8 @@ export class Hub {
   readonly #sessions = new Map<SessionId, HubSession>();
   readonly #feeds = new Map<ChannelId, ChannelFeed>();
   readonly #channelCache = new Map<ChannelId, Channel>();
+  /** Users known to be stored under their current name (bounded; cleared when full). */
+  readonly #knownUsers = new Map<UserId, string>();
   readonly #observers: HubObserver[] = [];
   #closing = false;
 
@@ -154,11 +157,24 @@ export class Hub {
 
   async connect(principal: Principal, transport: string, sink: SessionSink): Promise<Session> {
     if (this.#closing) throw new SwitchboardError('unavailable', 'The server is shutting down.');
-    if (principal.kind === 'user') await this.#store.upsertUser({ id: principal.userId, name: principal.name });
+    if (principal.kind === 'user') await this.#rememberUser(principal);
     const session = new HubSession(principal, transport, sink);
     this.#sessions.set(session.id, session);
     this.#notify((o) => o.sessionOpened?.(session));
     return session;
+  }
+
+  /**
+   * Records the user on first sight and on a rename. Skipping the write otherwise keeps
+   * connects (and reconnect storms) off the store's write path.
+   */
+  async #rememberUser(principal: Principal): Promise<void> {
+    const { userId, name } = principal;
+    if (this.#knownUsers.get(userId) === name) return;
+    const stored = await this.#store.getUser(userId);
+    if (stored?.name !== name) await this.#store.upsertUser({ id: userId, name });
+    if (this.#knownUsers.size >= KNOWN_USERS_LIMIT) this.#knownUsers.clear();
+    this.#knownUsers.set(userId, name);
   }
 
   async disconnect(session: Session): Promise<void> {
@@ -432,7 +448,12 @@ export class Hub {
    * order), then live events, with no gap and no duplicate. Resolves with the seq the
    * session is at when it goes live.
    */
-  async subscribe(session: Session, id: ChannelId, since?: Seq): Promise<{ channel: Channel; seq: Seq }> {
+  async subscribe(
+    session: Session,
+    id: ChannelId,
+    since?: Seq,
+    options: { readonly presence?: boolean } = {},
+  ): Promise<{ channel: Channel; seq: Seq }> {
     const state = this.#liveSession(session);
     if (state.channels.has(id)) throw new SwitchboardError('conflict', `Already subscribed to ${id}.`);
     if (state.channels.size >= this.limits.maxSubscriptionsPerSession) {
@@ -446,7 +467,13 @@ export class Hub {
 
     const feed = this.#feedFor(id);
     state.channels.add(id);
-    const subscriber: Subscriber = { session: state, catchingUp: since !== undefined, buffer: [], active: true };
+    const subscriber: Subscriber = {
+      session: state,
+      catchingUp: since !== undefined,
+      buffer: [],
+      active: true,
+      presence: options.presence ?? true,
+    };
     feed.subscribers.set(state.id, subscriber);
     try {
       await feed.ready;
@@ -597,8 +624,10 @@ export class Hub {
     const feed = this.#feeds.get(event.channel);
     if (!feed) return;
     const delivery = new Delivery(event, except);
+    const isPresence = event.type === 'presence';
     for (const subscriber of feed.subscribers.values()) {
-      if (subscriber.session.id !== except) subscriber.session.sink.deliver(delivery);
+      if (subscriber.session.id === except || (isPresence && !subscriber.presence)) continue;
+      subscriber.session.sink.deliver(delivery);
     }
   }
 

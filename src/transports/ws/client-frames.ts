@@ -30,7 +30,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   frame('members.list', { channel: channelId }),
   frame('members.add', { channel: channelId, user: userId, role: z.enum(['owner', 'admin', 'member']).optional() }),
   frame('members.remove', { channel: channelId, user: userId }),
-  frame('subscribe', { channel: channelId, since: seq.optional() }),
+  frame('subscribe', { channel: channelId, since: seq.optional(), presence: z.boolean().optional() }),
   frame('unsubscribe', { channel: channelId }),
   frame('publish', {
     channel: channelId,

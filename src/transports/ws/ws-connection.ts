@@ -132,6 +132,8 @@ export class WsConnection implements SessionSink {
   }
 
   #write(frame: Buffer): void {
+    // A socket the peer already ended would only build an error per frame.
+    if (!this.#socket.writable) return;
     if (this.#socket.writableLength > this.#limits.sendQueueBytes) {
       this.#logger.warn({ session: this.#session?.id }, 'slow consumer disconnected');
       this.#onLimit?.('slow_consumer');
@@ -251,7 +253,9 @@ export class WsConnection implements SessionSink {
       case 'members.remove':
         return hub.removeMember(who, frame.channel, frame.user);
       case 'subscribe': {
-        const { channel, seq } = await hub.subscribe(session, frame.channel, frame.since);
+        const { channel, seq } = await hub.subscribe(session, frame.channel, frame.since, {
+          presence: frame.presence,
+        });
         return { channel: channel.id, seq };
       }
       case 'unsubscribe':
