@@ -8,6 +8,7 @@ import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Session, SessionSink } from '../../core/session.js';
 import { TokenBucket } from '../rate-limiter.js';
+import { coalesceWrites } from '../write-coalescer.js';
 import { isChatFrame } from './chat-client-frames.js';
 import { handleChatFrame } from './chat-commands.js';
 import { CLIENT_FRAME_TYPES, type ClientFrame, clientFrameSchema } from './client-frames.js';
@@ -45,7 +46,6 @@ export class WsConnection implements SessionSink {
   #authenticating: Promise<void> | null = null;
   #authTimer: NodeJS.Timeout | null = null;
   #rejectedInARow = 0;
-  #corked = false;
   #closed = false;
   alive = true;
 
@@ -141,14 +141,7 @@ export class WsConnection implements SessionSink {
       return;
     }
     // Frames due in this tick leave in one write.
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
-    }
+    coalesceWrites(this.#socket);
     this.#socket.write(frame);
   }
 
