@@ -1,24 +1,15 @@
-import { afterEach, expect, it, onTestFinished } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { NodeProcess } from './helpers/cluster.js';
 import { createTestSchema } from './helpers/postgres.js';
 import { createRedisPrefix } from './helpers/redis-prefix.js';
 import { describeWithServices, serviceUrl } from './helpers/services.js';
-import { WsTestClient } from './helpers/ws-test-client.js';
+import { useWsClients } from './helpers/ws-test-client.js';
 
 /**
  * The chat features across real node processes on PostgreSQL and Redis: status fan-out,
  * live lists and mentions cross nodes, and a node killed with -9 leaves its users offline.
  */
-const clients: WsTestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
-
-async function connect(node: NodeProcess, user: string): Promise<WsTestClient> {
-  const client = await WsTestClient.connect(node.wsUrl, user);
-  clients.push(client);
-  return client;
-}
+const clients = useWsClients();
 
 describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'chat features across node processes', () => {
   it('carries status, list changes and mentions between nodes, and marks a killed node\'s users offline', async () => {
@@ -26,7 +17,7 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'chat features acr
     const redis = createRedisPrefix(serviceUrl('TEST_REDIS_URL')!);
     const nodes: NodeProcess[] = [];
     onTestFinished(async () => {
-      await Promise.all(clients.splice(0).map((client) => client.close()));
+      await clients.closeAll();
       await Promise.all(nodes.map((node) => node.kill()));
       await schema.drop();
       await redis.drop();
@@ -36,8 +27,8 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'chat features acr
     nodes.push(await NodeProcess.start(options));
     const [one, two] = nodes as [NodeProcess, NodeProcess];
 
-    const alice = await connect(one, 'alice');
-    const bob = await connect(two, 'bob');
+    const alice = await clients.connect(one.wsUrl, 'alice');
+    const bob = await clients.connect(two.wsUrl, 'bob');
     await alice.ok('contacts.add', { user: 'bob' });
     await alice.ok('list.subscribe', { list: 'channels' });
     await alice.ok('subscribe', { channel: 'user:alice' });

@@ -1,22 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryBroker } from '../src/broker/memory-broker.js';
 import { MemoryBus } from '../src/broker/memory-bus.js';
 import { startTestServer } from './helpers/test-server.js';
-import { type ServerFrame, WsTestClient } from './helpers/ws-test-client.js';
+import { type ServerFrame, WsTestClient, useWsClients } from './helpers/ws-test-client.js';
 
 /** Live lists, offline catch-up, and chat notices across two nodes. */
-const clients: WsTestClient[] = [];
-async function connect(url: string, user: string): Promise<WsTestClient> {
-  const client = await WsTestClient.connect(url, user);
-  clients.push(client);
-  return client;
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const clients = useWsClients();
 
 const listFrames = (client: WsTestClient, list: string) =>
   client.frames.filter((f) => f.type === 'list' && f.list === list) as (ServerFrame & {
@@ -28,8 +20,8 @@ const listFrames = (client: WsTestClient, list: string) =>
 describe('live lists', () => {
   it('sends the channel list as a snapshot, then adds and removals the user may see', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
     await bob.ok('channel.create', { channel: 'old-news', channelType: 'public' });
     const snapshot = await alice.ok<{ list: string; items: { id: string }[] }>('list.subscribe', { list: 'channels' });
     expect(snapshot.items.map((c) => c.id)).toEqual(['old-news']);
@@ -77,9 +69,9 @@ describe('live lists', () => {
 
   it("follows a channel's members and users' profiles, and refuses lists the user may not read", async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
-    const eve = await connect(server.wsUrl, 'eve');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
+    const eve = await clients.connect(server.wsUrl, 'eve');
     await alice.ok('channel.create', { channel: 'room', channelType: 'public' });
     await alice.ok('channel.create', { channel: 'secret', channelType: 'private' });
     const members = await alice.ok<{ items: { user: string }[] }>('list.subscribe', { list: 'members', channel: 'room' });
@@ -114,8 +106,8 @@ describe('live lists', () => {
 describe('offline catch-up', () => {
   it('tells a returning user what changed since they were last seen: unread channels, DMs, mentions', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    let bob = await connect(server.wsUrl, 'bob');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    let bob = await clients.connect(server.wsUrl, 'bob');
     await alice.ok('channel.create', { channel: 'news', channelType: 'public' });
     await bob.ok('channel.join', { channel: 'news' });
     await alice.ok('publish', { channel: 'news', text: 'seen before' });
@@ -128,7 +120,7 @@ describe('offline catch-up', () => {
     await alice.ok('publish', { channel: dm.id, text: 'are you there?' });
     await alice.ok('publish', { channel: 'news', text: 'news one' });
     await alice.ok('publish', { channel: 'news', text: 'news two for @bob' });
-    bob = await connect(server.wsUrl, 'bob');
+    bob = await clients.connect(server.wsUrl, 'bob');
     await bob.ok('subscribe', { channel: 'user:bob', since: 0 });
     await bob.waitUntil(() => bob.events('user:bob').length === 1);
 
@@ -159,8 +151,8 @@ describe('chat notices across nodes', () => {
     const one = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
     const two = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
 
-    const alice = await connect(one.wsUrl, 'alice');
-    const bob = await connect(two.wsUrl, 'bob');
+    const alice = await clients.connect(one.wsUrl, 'alice');
+    const bob = await clients.connect(two.wsUrl, 'bob');
     await alice.ok('contacts.add', { user: 'bob' });
     await alice.ok('list.subscribe', { list: 'channels' });
     await bob.ok('status.set', { status: 'away' });
@@ -178,8 +170,8 @@ describe('chat notices across nodes', () => {
     const bus = new MemoryBus();
     const one = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
     const two = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
-    const alice = await connect(one.wsUrl, 'alice');
-    const bob = await connect(two.wsUrl, 'bob');
+    const alice = await clients.connect(one.wsUrl, 'alice');
+    const bob = await clients.connect(two.wsUrl, 'bob');
     await alice.ok('contacts.add', { user: 'bob' });
     const session = bob.frames.find((f) => f.type === 'welcome')!.session as string;
 

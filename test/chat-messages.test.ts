@@ -1,8 +1,8 @@
-import { afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestSchema } from './helpers/postgres.js';
 import { serviceUrl } from './helpers/services.js';
 import { startTestServer } from './helpers/test-server.js';
-import { WsTestClient } from './helpers/ws-test-client.js';
+import { useWsClients } from './helpers/ws-test-client.js';
 
 /**
  * Read state, receipts, reactions, threads, mentions and search through a real server,
@@ -22,15 +22,7 @@ const databases = [
   },
 ];
 let databaseUrl: () => Promise<string | undefined> = databases[0]!.url;
-const clients: WsTestClient[] = [];
-async function connect(url: string, user: string): Promise<WsTestClient> {
-  const client = await WsTestClient.connect(url, user);
-  clients.push(client);
-  return client;
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const clients = useWsClients();
 
 interface Event {
   channel: string;
@@ -45,9 +37,9 @@ interface Event {
 /** Alice owns private "staff" with bob; eve is an outsider who subscribes to public "lobby". */
 async function cast() {
   const server = await startTestServer({ databaseUrl: await databaseUrl() });
-  const alice = await connect(server.wsUrl, 'alice');
-  const bob = await connect(server.wsUrl, 'bob');
-  const eve = await connect(server.wsUrl, 'eve');
+  const alice = await clients.connect(server.wsUrl, 'alice');
+  const bob = await clients.connect(server.wsUrl, 'bob');
+  const eve = await clients.connect(server.wsUrl, 'eve');
   await alice.ok('channel.create', { channel: 'staff', channelType: 'private', members: ['bob'] });
   await alice.ok('channel.create', { channel: 'lobby', channelType: 'public' });
   for (const client of [alice, bob]) await client.ok('subscribe', { channel: 'staff' });
@@ -120,7 +112,7 @@ for (const database of databases) {
         expect(summary.reactions).toEqual({ [seq]: [{ emoji: '👍', count: 2, users: ['bob', 'alice'] }] });
 
         // Resume carries reactions like any other event.
-        const late = await connect(server.wsUrl, 'bob');
+        const late = await clients.connect(server.wsUrl, 'bob');
         await late.ok('subscribe', { channel: 'staff', since: seq });
         expect(late.events('staff').map((e) => e.kind)).toEqual(['reaction', 'reaction', 'reaction', 'unreaction']);
 

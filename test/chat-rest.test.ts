@@ -1,12 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
-import { WsTestClient } from './helpers/ws-test-client.js';
+import { useWsClients } from './helpers/ws-test-client.js';
 
 /** The chat features over REST (/api), through a real server; permission checks as on /ws. */
-const clients: WsTestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const clients = useWsClients();
 
 function api(server: TestServer, user: string) {
   return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
@@ -38,8 +35,7 @@ describe('chat features over REST', () => {
     expect((await bob('PUT', '/api/me/status', { status: 'offline' })).status).toBe(400);
 
     // A private channel with a watcher on /ws: eve's REST calls never reach it.
-    const watcher = await WsTestClient.connect(server.wsUrl, 'alice');
-    clients.push(watcher);
+    const watcher = await clients.connect(server.wsUrl, 'alice');
     await watcher.ok('channel.create', { channel: 'staff', channelType: 'private', members: ['bob'] });
     await watcher.ok('subscribe', { channel: 'staff' });
     const root = await alice('POST', '/api/channels/staff/messages', { text: 'budget for the banana stand' });

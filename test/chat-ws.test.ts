@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startTestServer } from './helpers/test-server.js';
-import { type ServerFrame, WsTestClient } from './helpers/ws-test-client.js';
+import { type ServerFrame, WsTestClient, useWsClients } from './helpers/ws-test-client.js';
 
 /** The chat features through a real server and real WebSocket clients. */
-const clients: WsTestClient[] = [];
-async function connect(url: string, user: string): Promise<WsTestClient> {
-  const client = await WsTestClient.connect(url, user);
-  clients.push(client);
-  return client;
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const clients = useWsClients();
 
 type Event = { channel: string; seq: number; kind: string; text: string | null; author: string | null; target: number | null; data: unknown };
 
@@ -27,9 +19,9 @@ async function roundTrip(client: WsTestClient): Promise<void> {
 describe('direct messages and contacts', () => {
   it('finds one DM whoever starts it and lists DMs with their newest message', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
-    const carol = await connect(server.wsUrl, 'carol');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
+    const carol = await clients.connect(server.wsUrl, 'carol');
 
     const fromAlice = await alice.ok<{ id: string }>('channel.create', { channelType: 'direct', members: ['bob'] });
     const fromBob = await bob.ok<{ id: string }>('channel.create', { channelType: 'direct', members: ['alice'] });
@@ -52,8 +44,8 @@ describe('direct messages and contacts', () => {
 
   it('adds contacts both ways, refuses unknown users and yourself, and lists contacts with their state', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
     expect(await alice.ok('contacts.add', { user: 'bob' })).toMatchObject({ user: 'bob', status: 'online' });
     expect(await alice.request('contacts.add', { user: 'ghost' })).toMatchObject({ type: 'error', code: 'not_found' });
     expect(await alice.request('contacts.add', { user: 'alice' })).toMatchObject({ type: 'error', code: 'bad_request' });
@@ -69,10 +61,10 @@ describe('direct messages and contacts', () => {
 describe('user status fan-out', () => {
   it('pushes online, away and offline (with last seen) to contacts and channel mates, not to strangers', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    let bob = await connect(server.wsUrl, 'bob');
-    const carol = await connect(server.wsUrl, 'carol');
-    const dave = await connect(server.wsUrl, 'dave');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    let bob = await clients.connect(server.wsUrl, 'bob');
+    const carol = await clients.connect(server.wsUrl, 'carol');
+    const dave = await clients.connect(server.wsUrl, 'dave');
     await alice.ok('contacts.add', { user: 'bob' });
     await carol.ok('channel.create', { channel: 'team', channelType: 'private', members: ['bob'] });
     await bob.close();
@@ -81,7 +73,7 @@ describe('user status fan-out', () => {
     const offline = alice.frames.find((f) => f.type === 'status' && f.user === 'bob' && f.status === 'offline')!;
     expect(typeof offline.lastSeen).toBe('number');
 
-    bob = await connect(server.wsUrl, 'bob');
+    bob = await clients.connect(server.wsUrl, 'bob');
     // On connect bob gets his contacts' current states.
     const contacts = await bob.waitFor((f) => f.type === 'contacts');
     expect(contacts.contacts).toEqual([{ user: 'alice', name: 'alice', status: 'online', lastSeen: null }]);
@@ -92,7 +84,7 @@ describe('user status fan-out', () => {
     expect((await alice.ok<{ contacts: { status: string }[] }>('contacts.list')).contacts[0]!.status).toBe('away');
 
     // A second device does not make bob "online" twice; closing one of two keeps him on.
-    const phone = await connect(server.wsUrl, 'bob');
+    const phone = await clients.connect(server.wsUrl, 'bob');
     await phone.close();
     await bob.ok('status.set', { status: 'online' });
     await alice.waitUntil(() => statusOf(alice, 'bob').at(-1) === 'online');
@@ -106,8 +98,8 @@ describe('user status fan-out', () => {
   it('marks a client that stops answering heartbeats offline within the stated timeout', async () => {
     const heartbeatMs = 150;
     const server = await startTestServer({ overrides: { heartbeatMs } });
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
     await alice.ok('contacts.add', { user: 'bob' });
 
     // Bob's second device whose network goes silent: it never answers pings, never closes.
@@ -132,8 +124,8 @@ describe('user status fan-out', () => {
 describe('the publish path', () => {
   it('makes no chat-store query for a message without a mention, and one lookup for a mention', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
     await alice.ok('channel.create', { channel: 'hot', channelType: 'public' });
     await alice.ok('subscribe', { channel: 'hot' });
     await bob.ok('subscribe', { channel: 'user:bob' });

@@ -1,20 +1,12 @@
 import { SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort } from './helpers/private-redis.js';
 import { startTestServer } from './helpers/test-server.js';
-import { WsTestClient } from './helpers/ws-test-client.js';
+import { useWsClients } from './helpers/ws-test-client.js';
 
 const API_KEY = 'ops-test-key-0123456789';
 
-const clients: WsTestClient[] = [];
-async function connect(url: string, user: string): Promise<WsTestClient> {
-  const client = await WsTestClient.connect(url, user);
-  clients.push(client);
-  return client;
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const clients = useWsClients();
 
 /** Prometheus text as `name{labels}` -> value (labels in the order the registry writes them). */
 function parse(text: string): Map<string, number> {
@@ -43,9 +35,9 @@ describe('/metrics', () => {
     const server = await startTestServer({
       overrides: { apiKeys: [API_KEY], limits: { messagesPerSecond: 1, messageBurst: 40 } },
     });
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
-    const carol = await connect(server.wsUrl, 'carol');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
+    const carol = await clients.connect(server.wsUrl, 'carol');
     await alice.ok('channel.create', { channel: 'm', channelType: 'public' });
     for (const client of [alice, bob, carol]) await client.ok('subscribe', { channel: 'm' });
 
@@ -64,15 +56,13 @@ describe('/metrics', () => {
     for (const client of [alice, bob, carol]) await client.waitUntil(() => client.events('m').length === 10);
 
     // Two refused authentications: a bad ticket, and a bad user name.
-    const refused = new WsTestClient(`${server.wsUrl}?ticket=not-a-ticket`);
-    clients.push(refused);
-    expect(await refused.closed).toBe(4401);
-    const badName = new WsTestClient(`${server.wsUrl}?user=${encodeURIComponent('no spaces allowed!')}`);
-    clients.push(badName);
-    await badName.closed;
+    const refused = clients.open(`${server.wsUrl}?ticket=not-a-ticket`);
+        expect(await refused.closed).toBe(4401);
+    const badName = clients.open(`${server.wsUrl}?user=${encodeURIComponent('no spaces allowed!')}`);
+        await badName.closed;
 
     // A flood past the burst: every refused frame is one rate-limit rejection.
-    const flooder = await connect(server.wsUrl, 'flooder');
+    const flooder = await clients.connect(server.wsUrl, 'flooder');
     const replies = await Promise.all(Array.from({ length: 50 }, () => flooder.request('ping')));
     const limited = replies.filter((r) => r.type === 'error' && r.code === 'rate_limited').length;
     expect(limited).toBeGreaterThan(0);
@@ -120,9 +110,9 @@ describe('/metrics', () => {
 describe('/metrics, limits', () => {
   it('counts a slow consumer cut off with 4408 and shows its queued bytes until then', async () => {
     const server = await startTestServer({ overrides: { apiKeys: [API_KEY], limits: { sendQueueBytes: 64 * 1024, messagesPerSecond: 10_000, messageBurst: 10_000 } } });
-    const writer = await connect(server.wsUrl, 'writer');
+    const writer = await clients.connect(server.wsUrl, 'writer');
     await writer.ok('channel.create', { channel: 'big', channelType: 'public' });
-    const slow = await connect(server.wsUrl, 'slow');
+    const slow = await clients.connect(server.wsUrl, 'slow');
     await slow.ok('subscribe', { channel: 'big' });
     // Stop reading: the kernel buffers fill, then the node's queue grows past its bound.
     const raw = (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
@@ -160,9 +150,9 @@ describe('admin view', () => {
     expect(await page.text()).toContain('Switchboard admin');
     expect((await fetch(`${server.url}/admin/api/stats`, { headers: { 'x-switchboard-user': 'eve' } })).status).toBe(403);
 
-    const alice = await connect(server.wsUrl, 'alice');
-    const aliceAgain = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const aliceAgain = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
     await bob.ok('channel.create', { channel: 'doomed', channelType: 'public' });
     await bob.ok('subscribe', { channel: 'doomed' });
     await alice.ok('subscribe', { channel: 'doomed' });

@@ -4,13 +4,13 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import BetterSqlite3 from 'better-sqlite3';
 import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createTestSchema } from './helpers/postgres.js';
 import { describeWithServices } from './helpers/services.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
-import { type ServerFrame, WsTestClient } from './helpers/ws-test-client.js';
+import { type ServerFrame, WsTestClient, useWsClients } from './helpers/ws-test-client.js';
 
 /**
  * The security suite of issue 5: every attempt gets its exact error code, nothing it tried
@@ -23,27 +23,18 @@ const OLD_API_KEY = `sk_old_${randomBytes(16).toString('hex')}`;
 const AUDIENCE = 'chat-app';
 const ISSUER = 'https://app.example';
 
-const clients: WsTestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-
-function open(url: string, options?: ConstructorParameters<typeof WsTestClient>[1]): WsTestClient {
-  const client = new WsTestClient(url, options);
-  clients.push(client);
-  return client;
-}
+const clients = useWsClients();
 
 /** Connects with a bearer token on the upgrade request and waits for the welcome (or a refusal). */
 async function connectWithToken(server: TestServer, token: string): Promise<WsTestClient> {
-  const client = open(server.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+  const client = clients.open(server.wsUrl, { headers: { authorization: `Bearer ${token}` } });
   await client.opened;
   await client.waitFor((f) => f.type === 'welcome' || f.type === 'error');
   return client;
 }
 
 async function connectOpen(server: TestServer, user: string, localAddress?: string): Promise<WsTestClient> {
-  const client = open(`${server.wsUrl}?user=${user}`, localAddress ? { localAddress } : undefined);
+  const client = clients.open(`${server.wsUrl}?user=${user}`, localAddress ? { localAddress } : undefined);
   await client.opened;
   await client.waitFor((f) => f.type === 'welcome' || f.type === 'error');
   return client;
@@ -172,7 +163,7 @@ describe('auth "jwt" with an HS256 secret', () => {
     const now = Math.floor(Date.now() / 1000);
 
     // No token at all: every request but auth/ping is refused, and so is an empty auth.
-    const anonymous = open(server.wsUrl);
+    const anonymous = clients.open(server.wsUrl);
     await anonymous.opened;
     expect(await anonymous.request('publish', { channel: 'general', text: 'anon' })).toMatchObject({
       type: 'error',
@@ -229,14 +220,14 @@ describe('auth "jwt" with an HS256 secret', () => {
     expect(Number(issued.body.expiresAt)).toBeGreaterThan(Date.now());
     expect(Number(issued.body.expiresAt)).toBeLessThanOrEqual(Date.now() + 30_000);
 
-    const first = open(`${server.wsUrl}?ticket=${ticket}`);
+    const first = clients.open(`${server.wsUrl}?ticket=${ticket}`);
     await first.waitFor((f) => f.type === 'welcome');
     expect(welcomeOf(first)).toMatchObject({ user: 'alice', name: 'Alice' });
 
-    const reused = open(`${server.wsUrl}?ticket=${ticket}`);
+    const reused = clients.open(`${server.wsUrl}?ticket=${ticket}`);
     expect(await reused.waitFor((f) => f.type === 'error')).toMatchObject({ code: 'unauthorized', message: 'The ticket is unknown or was already used.' });
     expect(await reused.closed).toBe(4401);
-    const reusedInFrame = open(server.wsUrl);
+    const reusedInFrame = clients.open(server.wsUrl);
     await reusedInFrame.opened;
     expect(await reusedInFrame.request('auth', { ticket })).toMatchObject({ code: 'unauthorized' });
     const reusedOnSse = await fetch(`${server.url}/sse?channels=lobby&ticket=${ticket}`);
@@ -258,7 +249,7 @@ describe('auth "jwt" with an HS256 secret', () => {
     });
     const forCarol = await http(server, '/api/tickets', { user: 'carol' }, { 'x-switchboard-key': API_KEY });
     expect(forCarol.status).toBe(201);
-    const carol = open(`${server.wsUrl}?ticket=${String(forCarol.body.ticket)}`);
+    const carol = clients.open(`${server.wsUrl}?ticket=${String(forCarol.body.ticket)}`);
     expect(await carol.waitFor((f) => f.type === 'welcome')).toMatchObject({ user: 'carol' });
 
     // A ticket that outlived its 1 ms on a second node sharing the database.
@@ -269,7 +260,7 @@ describe('auth "jwt" with an HS256 secret', () => {
     const stale = await http(shortLived, '/api/tickets', {}, { authorization: `Bearer ${token}` });
     const staleAt = Number(stale.body.expiresAt);
     await bystander.waitUntil(() => Date.now() > staleAt);
-    const late = open(`${server.wsUrl}?ticket=${String(stale.body.ticket)}`);
+    const late = clients.open(`${server.wsUrl}?ticket=${String(stale.body.ticket)}`);
     expect(await late.waitFor((f) => f.type === 'error')).toMatchObject({ code: 'unauthorized', message: 'The ticket expired.' });
     expect(await late.closed).toBe(4401);
 
@@ -277,7 +268,7 @@ describe('auth "jwt" with an HS256 secret', () => {
     const crossNode = await http(shortLived, '/api/tickets', {}, { 'x-switchboard-key': 'wrong' });
     expect(crossNode).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
     const onFirstNode = await http(server, '/api/tickets', {}, { authorization: `Bearer ${token}` });
-    const elsewhere = open(`${shortLived.wsUrl}?ticket=${String(onFirstNode.body.ticket)}`);
+    const elsewhere = clients.open(`${shortLived.wsUrl}?ticket=${String(onFirstNode.body.ticket)}`);
     // ttl is per issuing node: this one was made with 30 s, so the other node accepts it.
     expect(await elsewhere.waitFor((f) => f.type === 'welcome')).toMatchObject({ user: 'alice' });
 
@@ -520,7 +511,7 @@ describe('hardening of /ws', () => {
     expect(await foreignSse.json()).toMatchObject({ code: 'forbidden' });
 
     for (const origin of ['https://chat.example', server.url]) {
-      const allowed = open(`${server.wsUrl}?user=carol`, { headers: { origin } });
+      const allowed = clients.open(`${server.wsUrl}?user=carol`, { headers: { origin } });
       expect(await allowed.waitFor((f) => f.type === 'welcome'), origin).toMatchObject({ user: 'carol' });
     }
     expect(bystander.events('lobby')).toHaveLength(0);
@@ -555,14 +546,14 @@ describe('hardening of /ws', () => {
     const limited = { limits: { connectionsPerIp: 2 } };
     const proxied = await startTestServer({ overrides: { ...limited, trustProxy: ['127.0.0.1'] } });
     const via = (client: string) => ({ headers: { 'x-forwarded-for': `${client}, 127.0.0.1` }, localAddress: '127.0.0.1' });
-    const held = [open(`${proxied.wsUrl}?user=a`, via('203.0.113.5')), open(`${proxied.wsUrl}?user=b`, via('203.0.113.5'))];
+    const held = [clients.open(`${proxied.wsUrl}?user=a`, via('203.0.113.5')), clients.open(`${proxied.wsUrl}?user=b`, via('203.0.113.5'))];
     await Promise.all(held.map((c) => c.waitFor((f) => f.type === 'welcome')));
     expect((await upgradeStatus(`${proxied.wsUrl}?user=c`, via('203.0.113.5'))).status).toBe(429);
     expect((await upgradeStatus(`${proxied.wsUrl}?user=d`, via('198.51.100.7'))).status).toBe(101);
 
     // Without a trusted proxy a forged header changes nothing: the socket's address counts.
     const direct = await startTestServer({ overrides: limited });
-    const forged = [open(`${direct.wsUrl}?user=a`, via('203.0.113.1')), open(`${direct.wsUrl}?user=b`, via('203.0.113.2'))];
+    const forged = [clients.open(`${direct.wsUrl}?user=a`, via('203.0.113.1')), clients.open(`${direct.wsUrl}?user=b`, via('203.0.113.2'))];
     await Promise.all(forged.map((c) => c.waitFor((f) => f.type === 'welcome')));
     expect((await upgradeStatus(`${direct.wsUrl}?user=c`, via('203.0.113.3'))).status).toBe(429);
   });
@@ -760,9 +751,9 @@ describeWithServices(['TEST_DATABASE_URL'], 'auth "accounts" on PostgreSQL', () 
       });
 
       const ticket = await http(first, '/api/tickets', {}, { authorization: `Bearer ${String(rotated.body.accessToken)}` });
-      const redeemed = open(`${second.wsUrl}?ticket=${String(ticket.body.ticket)}`);
+      const redeemed = clients.open(`${second.wsUrl}?ticket=${String(ticket.body.ticket)}`);
       expect(await redeemed.waitFor((f) => f.type === 'welcome')).toMatchObject({ user: 'alice' });
-      const again = open(`${first.wsUrl}?ticket=${String(ticket.body.ticket)}`);
+      const again = clients.open(`${first.wsUrl}?ticket=${String(ticket.body.ticket)}`);
       expect(await again.waitFor((f) => f.type === 'error')).toMatchObject({ code: 'unauthorized' });
 
       const { default: pg } = await import('pg');
@@ -777,7 +768,7 @@ describeWithServices(['TEST_DATABASE_URL'], 'auth "accounts" on PostgreSQL', () 
       } finally {
         await client.end();
       }
-      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await clients.closeAll();
       await first.close();
       await second.close();
     } finally {

@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
-import { WsTestClient } from './helpers/ws-test-client.js';
+import { useWsClients } from './helpers/ws-test-client.js';
 
-const clients: WsTestClient[] = [];
-async function connect(url: string, user: string): Promise<WsTestClient> {
-  const client = await WsTestClient.connect(url, user);
-  clients.push(client);
-  return client;
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const clients = useWsClients();
 
 async function storedCount(server: TestServer, channel: string): Promise<number> {
   return (await server.store.getChannel(channel))?.lastSeq ?? -1;
@@ -18,7 +10,7 @@ async function storedCount(server: TestServer, channel: string): Promise<number>
 
 async function withChannel(overrides?: Parameters<typeof startTestServer>[0]) {
   const server = await startTestServer(overrides);
-  const client = await connect(server.wsUrl, 'alice');
+  const client = await clients.connect(server.wsUrl, 'alice');
   await client.ok('channel.create', { channel: 'room', channelType: 'public' });
   return { server, client };
 }
@@ -69,7 +61,7 @@ describe('bad input on /ws', () => {
     const { server, client } = await withChannel({ overrides: { limits: { maxFrameBytes: 1024 } } });
     client.sendRaw(JSON.stringify({ type: 'publish', id: 1, channel: 'room', text: 'x'.repeat(2000) }));
     expect(await client.closed).toBe(1009);
-    const other = await connect(server.wsUrl, 'bob');
+    const other = await clients.connect(server.wsUrl, 'bob');
     expect(await other.ok('ping')).toHaveProperty('at');
     expect(await storedCount(server, 'room')).toBe(0);
   });
@@ -78,7 +70,7 @@ describe('bad input on /ws', () => {
     const { server, client } = await withChannel({
       overrides: { limits: { messagesPerSecond: 10, messageBurst: 10, floodCloseAfter: 50 } },
     });
-    const bystander = await connect(server.wsUrl, 'bob');
+    const bystander = await clients.connect(server.wsUrl, 'bob');
     await bystander.ok('subscribe', { channel: 'room' });
     for (let i = 0; i < 200; i++) {
       client.sendRaw(JSON.stringify({ type: 'publish', id: i, channel: 'room', text: `flood ${i}`, cid: `f${i}` }));
@@ -105,13 +97,11 @@ describe('bad input on /ws', () => {
 
   it('refuses every command before authentication and closes an unnamed client after the timeout', async () => {
     const server = await startTestServer({ overrides: { limits: { authTimeoutMs: 200 } } });
-    const anonymous = new WsTestClient(server.wsUrl);
-    clients.push(anonymous);
-    await anonymous.opened;
+    const anonymous = clients.open(server.wsUrl);
+        await anonymous.opened;
     expect(await anonymous.request('channel.list')).toMatchObject({ type: 'error', code: 'unauthorized' });
     expect(await anonymous.closed).toBe(4401);
-    const badName = new WsTestClient(`${server.wsUrl}?user=${encodeURIComponent('no spaces!')}`);
-    clients.push(badName);
-    expect(await badName.closed).toBe(4400);
+    const badName = clients.open(`${server.wsUrl}?user=${encodeURIComponent('no spaces!')}`);
+        expect(await badName.closed).toBe(4400);
   });
 });

@@ -1,22 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestServer } from './helpers/test-server.js';
-import { WsTestClient } from './helpers/ws-test-client.js';
+import { useWsClients } from './helpers/ws-test-client.js';
 
-const clients: WsTestClient[] = [];
-async function connect(url: string, user: string): Promise<WsTestClient> {
-  const client = await WsTestClient.connect(url, user);
-  clients.push(client);
-  return client;
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const clients = useWsClients();
 
 describe('chat over /ws', () => {
   it('lets two users chat in a channel and pages history back', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
 
     const created = await alice.ok('channel.create', { channel: 'general', channelType: 'public', title: 'General' });
     expect(created).toMatchObject({ id: 'general', type: 'public', publish: 'anyone', createdBy: 'alice' });
@@ -62,12 +54,12 @@ describe('chat over /ws', () => {
 
   it('reports join then add for a second session, and remove then leave', async () => {
     const server = await startTestServer();
-    const observer = await connect(server.wsUrl, 'olga');
+    const observer = await clients.connect(server.wsUrl, 'olga');
     await observer.ok('channel.create', { channel: 'lobby', channelType: 'public' });
     await observer.ok('subscribe', { channel: 'lobby' });
 
-    const phone = await connect(server.wsUrl, 'alice');
-    const laptop = await connect(server.wsUrl, 'alice');
+    const phone = await clients.connect(server.wsUrl, 'alice');
+    const laptop = await clients.connect(server.wsUrl, 'alice');
     await phone.ok('subscribe', { channel: 'lobby' });
     await laptop.ok('subscribe', { channel: 'lobby' });
     const aliceActions = () =>
@@ -91,10 +83,10 @@ describe('chat over /ws', () => {
 
   it('spares a subscriber that asks for no presence events, and still delivers its messages', async () => {
     const server = await startTestServer();
-    const quiet = await connect(server.wsUrl, 'quiet');
+    const quiet = await clients.connect(server.wsUrl, 'quiet');
     await quiet.ok('channel.create', { channel: 'big', channelType: 'public' });
     await quiet.ok('subscribe', { channel: 'big', presence: false });
-    const loud = await connect(server.wsUrl, 'loud');
+    const loud = await clients.connect(server.wsUrl, 'loud');
     await loud.ok('subscribe', { channel: 'big' });
     await loud.waitFor((f) => f.type === 'presence' && f.user === 'loud');
     await loud.ok('publish', { channel: 'big', text: 'after the join' });
@@ -106,7 +98,7 @@ describe('chat over /ws', () => {
 
   it('stores a publish retried with the same cid once and answers both with one seq', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
+    const alice = await clients.connect(server.wsUrl, 'alice');
     await alice.ok('channel.create', { channel: 'orders', channelType: 'public' });
     const [a, b] = await Promise.all([
       alice.ok<{ seq: number; duplicate: boolean }>('publish', { channel: 'orders', text: 'once', cid: 'c-1' }),
@@ -126,10 +118,10 @@ describe('chat over /ws', () => {
 
   it('resumes a subscriber with exactly what it missed while three publishers sent 500', async () => {
     const server = await startTestServer();
-    const owner = await connect(server.wsUrl, 'owner');
+    const owner = await clients.connect(server.wsUrl, 'owner');
     await owner.ok('channel.create', { channel: 'busy', channelType: 'public' });
-    const publishers = await Promise.all(['p1', 'p2', 'p3'].map((user) => connect(server.wsUrl, user)));
-    const reader = await connect(server.wsUrl, 'reader');
+    const publishers = await Promise.all(['p1', 'p2', 'p3'].map((user) => clients.connect(server.wsUrl, user)));
+    const reader = await clients.connect(server.wsUrl, 'reader');
     await reader.ok('subscribe', { channel: 'busy' });
 
     const total = 500;
@@ -147,7 +139,7 @@ describe('chat over /ws', () => {
     const seen = reader.events('busy').map((e) => e.seq);
     const lastSeen = seen.at(-1) ?? 0;
 
-    const resumed = await connect(server.wsUrl, 'reader');
+    const resumed = await clients.connect(server.wsUrl, 'reader');
     await resumed.ok('subscribe', { channel: 'busy', since: lastSeen });
     await Promise.all(sends);
     const live = await resumed.ok<{ seq: number }>('publish', { channel: 'busy', text: 'after' });
@@ -162,8 +154,8 @@ describe('chat over /ws', () => {
 
   it('sends edits and deletes live and keeps a deleted message as a tombstone', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
     await alice.ok('channel.create', { channel: 'team', channelType: 'public' });
     await bob.ok('subscribe', { channel: 'team' });
     await alice.ok('publish', { channel: 'team', text: 'helo' });
@@ -198,9 +190,9 @@ describe('chat over /ws', () => {
 
   it('keeps a private channel from non-members on subscribe, publish and history', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    const mallory = await connect(server.wsUrl, 'mallory');
-    const bob = await connect(server.wsUrl, 'bob');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const mallory = await clients.connect(server.wsUrl, 'mallory');
+    const bob = await clients.connect(server.wsUrl, 'bob');
     await alice.ok('channel.create', { channel: 'secret', channelType: 'private' });
     await alice.ok('publish', { channel: 'secret', text: 'classified' });
 
@@ -226,9 +218,9 @@ describe('chat over /ws', () => {
 
   it('opens one direct channel per pair whoever starts it, and keeps inboxes private', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
-    const eve = await connect(server.wsUrl, 'eve');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
+    const eve = await clients.connect(server.wsUrl, 'eve');
     const fromAlice = await alice.ok<{ id: string }>('channel.create', { channelType: 'direct', members: ['bob'] });
     const fromBob = await bob.ok<{ id: string }>('channel.create', { channelType: 'direct', members: ['alice'] });
     expect(fromAlice.id).toBe('dm:alice,bob');

@@ -1,22 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestServer } from './helpers/test-server.js';
-import { WsTestClient } from './helpers/ws-test-client.js';
+import { useWsClients } from './helpers/ws-test-client.js';
 
-const clients: WsTestClient[] = [];
-async function connect(url: string, user: string): Promise<WsTestClient> {
-  const client = await WsTestClient.connect(url, user);
-  clients.push(client);
-  return client;
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const clients = useWsClients();
 
 describe('restart', () => {
   it('tells sessions to reconnect, keeps channels and history, and lets clients resume', async () => {
     const server = await startTestServer();
-    const alice = await connect(server.wsUrl, 'alice');
-    const bob = await connect(server.wsUrl, 'bob');
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
     await alice.ok('channel.create', { channel: 'kept', channelType: 'public', title: 'Kept' });
     await alice.ok('channel.create', { channel: 'hidden', channelType: 'private', members: ['bob'] });
     await bob.ok('subscribe', { channel: 'kept' });
@@ -27,10 +19,10 @@ describe('restart', () => {
     expect(await bob.closed).toBe(4503);
     expect(bob.frames.find((f) => f.type === 'close')).toMatchObject({ reconnect: true });
 
-    const writer = await connect(server.wsUrl, 'alice');
+    const writer = await clients.connect(server.wsUrl, 'alice');
     expect(await server.store.getUser('alice')).toMatchObject({ id: 'alice', name: 'alice' });
     for (let i = 31; i <= 40; i++) await writer.ok('publish', { channel: 'kept', text: `after ${i}` });
-    const resumed = await connect(server.wsUrl, 'bob');
+    const resumed = await clients.connect(server.wsUrl, 'bob');
     const lastSeen = bob.events('kept').at(-1)!.seq;
     await resumed.ok('subscribe', { channel: 'kept', since: lastSeen });
     expect(resumed.events('kept').map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 31 + i));

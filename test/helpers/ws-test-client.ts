@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { type ClientOptions, WebSocket } from 'ws';
 
 export interface ServerFrame {
@@ -113,4 +114,43 @@ export class WsTestClient {
   #wake(): void {
     for (const waiter of [...this.#waiters]) waiter();
   }
+}
+
+/** The clients a test file opened, all closed after each test (see `useWsClients`). */
+export interface WsClients {
+  /** Connects as `user` (open mode), waits for the welcome and tracks the client. */
+  connect(baseWsUrl: string, user: string): Promise<WsTestClient>;
+  /** Opens a client without waiting for anything (tickets, tokens, refusals) and tracks it. */
+  open(url: string, options?: ClientOptions): WsTestClient;
+  /** Tracks a client made elsewhere. */
+  track(client: WsTestClient): WsTestClient;
+  /** Closes every tracked client now, as the afterEach hook does. */
+  closeAll(): Promise<void>;
+}
+
+/**
+ * Registers an afterEach that closes every client the test opened through it, so a
+ * failing test never leaves sockets behind. Call it once at the top of a test file:
+ *
+ * ```ts
+ * const clients = useWsClients();
+ * const alice = await clients.connect(server.wsUrl, 'alice');
+ * ```
+ */
+export function useWsClients(): WsClients {
+  const tracked: WsTestClient[] = [];
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(tracked.splice(0).map((c) => c.close()));
+  };
+  const track = (client: WsTestClient): WsTestClient => {
+    tracked.push(client);
+    return client;
+  };
+  afterEach(closeAll);
+  return {
+    connect: async (baseWsUrl, user) => track(await WsTestClient.connect(baseWsUrl, user)),
+    open: (url, options) => track(new WsTestClient(url, options)),
+    track,
+    closeAll,
+  };
 }
