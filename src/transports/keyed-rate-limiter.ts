@@ -1,9 +1,10 @@
 import { TokenBucket } from './rate-limiter.js';
 
 /**
- * One token bucket per key (an IP address), for endpoints worth guessing at (log-in).
- * The map is bounded: past `maxKeys` it starts over, which at worst forgives a few
- * clients early rather than letting a scan of many addresses exhaust memory.
+ * One token bucket per key (an IP address, a connection, a user), for the transports
+ * that have no socket of their own to hang a bucket on. The map is bounded: past
+ * `maxKeys` it starts over, which at worst forgives a few keys early rather than letting
+ * a scan of many addresses exhaust memory.
  */
 export class KeyedRateLimiter {
   readonly #perSecond: number;
@@ -11,9 +12,9 @@ export class KeyedRateLimiter {
   readonly #maxKeys: number;
   readonly #buckets = new Map<string, TokenBucket>();
 
-  constructor(options: { perMinute: number; maxKeys?: number }) {
-    this.#perSecond = options.perMinute / 60;
-    this.#burst = options.perMinute;
+  constructor(options: { perSecond: number; burst: number; maxKeys?: number }) {
+    this.#perSecond = options.perSecond;
+    this.#burst = options.burst;
     this.#maxKeys = options.maxKeys ?? 10_000;
   }
 

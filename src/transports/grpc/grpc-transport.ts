@@ -3,7 +3,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
-import { CallRateLimiter } from './call-rate-limiter.js';
+import { PrincipalRateLimiter } from '../principal-rate-limiter.js';
 import { HealthService } from './health-service.js';
 import { HEALTH_SERVICE, loadSwitchboardProtos, SWITCHBOARD_SERVICE } from './proto-definition.js';
 import type { SubscribeStream } from './subscribe-stream.js';
@@ -81,7 +81,11 @@ export class GrpcTransport {
         logger: options.logger,
         serializeSubscribeResponse,
         sendQueueBytes: options.limits.sendQueueBytes,
-        rateLimiter: new CallRateLimiter({ perSecond: options.limits.messagesPerSecond, burst: options.limits.messageBurst }),
+        rateLimiter: new PrincipalRateLimiter({
+          perSecond: options.limits.messagesPerSecond,
+          burst: options.limits.messageBurst,
+          what: 'call rate',
+        }),
         onStream(stream) {
           streams.add(stream);
           stream.onEnd(() => streams.delete(stream));

@@ -9,7 +9,7 @@ import type { Authenticator } from '../../auth/authenticator.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Principal } from '../../core/types.js';
-import type { CallRateLimiter } from './call-rate-limiter.js';
+import type { PrincipalRateLimiter } from '../principal-rate-limiter.js';
 import { authenticateCall } from './grpc-auth.js';
 import { toServiceError } from './grpc-errors.js';
 import { channelMessage, eventMessage, memberMessage, presenceMemberMessage } from './grpc-messages.js';
@@ -25,7 +25,7 @@ export interface SwitchboardServiceOptions {
   /** Bytes a subscriber may have waiting before it is cut off as a slow consumer. */
   readonly sendQueueBytes: number;
   /** The per-connection call rate; every call and every Subscribe takes a token. */
-  readonly rateLimiter: CallRateLimiter;
+  readonly rateLimiter: PrincipalRateLimiter;
   /** Called with each Subscribe stream, so shutdown can end the ones still open. */
   readonly onStream: (stream: SubscribeStream) => void;
 }

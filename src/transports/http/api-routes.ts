@@ -6,12 +6,12 @@ import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Store } from '../../core/store.js';
 import type { Principal, UserId } from '../../core/types.js';
+import { PrincipalRateLimiter } from '../principal-rate-limiter.js';
 import type { ApiContext, AuthenticateRequest } from './api-context.js';
 import { registerChannelRoutes } from './channel-routes.js';
 import { registerChatRoutes } from './chat-routes.js';
 import { httpErrorHandler } from './http-errors.js';
 import { registerMessageRoutes } from './message-routes.js';
-import { UserRateLimiter } from './user-rate-limiter.js';
 import { registerUserRoutes } from './user-routes.js';
 
 export interface ApiOptions {
@@ -48,10 +48,10 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
     const principals = new WeakMap<FastifyRequest, Principal>();
     const recorded = new Set<UserId>();
     const { limits } = options;
-    const rate = limits ? new UserRateLimiter({ perSecond: limits.messagesPerSecond, burst: limits.messageBurst }) : null;
+    const rate = limits ? new PrincipalRateLimiter({ perSecond: limits.messagesPerSecond, burst: limits.messageBurst, what: 'request rate' }) : null;
     api.addHook('onRequest', async (request) => {
       const principal = await options.authenticate(request);
-      rate?.take(principal);
+      rate?.check(principal);
       if (principal.kind === 'user' && !recorded.has(principal.userId)) {
         await options.store.upsertUser({ id: principal.userId, name: principal.name });
         // Bounded: a node serving many users writes again now and then, never without limit.

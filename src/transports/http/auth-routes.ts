@@ -34,7 +34,7 @@ export interface AuthRoutesOptions {
  */
 export function registerAuthRoutes(app: FastifyInstance, options: AuthRoutesOptions): void {
   const { auth } = options;
-  const limiter = new KeyedRateLimiter({ perMinute: options.attemptsPerMinute });
+  const limiter = new KeyedRateLimiter({ perSecond: options.attemptsPerMinute / 60, burst: options.attemptsPerMinute });
   const throttle = (request: FastifyRequest) => {
     if (!limiter.take(request.ip)) {
       throw new SwitchboardError('rate_limited', 'Too many attempts from your address; wait a minute.');
