@@ -3,21 +3,17 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import PusherJs from 'pusher-js';
 import type { Channel, ChannelAuthorizationCallback } from 'pusher-js';
-import type PusherModule from 'pusher-js/types/src/core/pusher.js';
 import PusherServer from 'pusher';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 import { MemoryBroker } from '../src/broker/memory-broker.js';
 import { MemoryBus } from '../src/broker/memory-bus.js';
 import { loadConfig } from '../src/config.js';
+import { Pusher, pusherJsOptions, pusherServerSdk, subscribed, within } from './helpers/pusher-js.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { WsTestClient } from './helpers/ws-test-client.js';
 
-// pusher-js is CommonJS: at runtime its default export is the class itself.
-const Pusher = PusherJs as unknown as typeof PusherModule.default;
-type Pusher = PusherModule.default;
 
 const APP = { id: '2002', key: 'api-key', secret: 'api-secret-0123456789' };
 
@@ -33,18 +29,13 @@ function startPusherServer(app: Record<string, unknown> = {}): Promise<TestServe
 }
 
 function serverSdk(server: TestServer, secret = APP.secret): PusherServer {
-  return new PusherServer({ appId: APP.id, key: APP.key, secret, host: '127.0.0.1', port: String(server.port), useTLS: false });
+  return pusherServerSdk(server, { ...APP, secret });
 }
 
 function connectClient(server: TestServer, user = 'someone'): Pusher {
   const sdk = serverSdk(server);
   const client = new Pusher(APP.key, {
-    cluster: '',
-    wsHost: '127.0.0.1',
-    wsPort: server.port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    disableStats: true,
+    ...pusherJsOptions(server),
     channelAuthorization: {
       endpoint: 'unused',
       transport: 'ajax',
@@ -54,33 +45,6 @@ function connectClient(server: TestServer, user = 'someone'): Pusher {
   });
   clients.push(client);
   return client;
-}
-
-function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
-function subscribed(client: Pusher, name: string): Promise<Channel> {
-  const channel = client.subscribe(name);
-  return within(
-    new Promise((resolve, reject) => {
-      channel.bind('pusher:subscription_succeeded', () => resolve(channel));
-      channel.bind('pusher:subscription_error', (error: unknown) => reject(new Error(JSON.stringify(error))));
-    }),
-    `subscription to ${name}`,
-  );
 }
 
 /** Resolves with every `event` on the channel once `count` have arrived. */

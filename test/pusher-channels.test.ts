@@ -1,14 +1,10 @@
-import PusherJs from 'pusher-js';
 import type { Channel, ChannelAuthorizationCallback, UserAuthenticationCallback, PresenceChannel } from 'pusher-js';
-import type PusherModule from 'pusher-js/types/src/core/pusher.js';
 import PusherServer from 'pusher';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { Pusher, pusherJsOptions, pusherServerSdk, subscribed, within } from './helpers/pusher-js.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
-// pusher-js is CommonJS: at runtime its default export is the class itself.
-const Pusher = PusherJs as unknown as typeof PusherModule.default;
-type Pusher = PusherModule.default;
 
 const APP = { id: '1001', key: 'test-key', secret: 'test-secret-0123456789' };
 
@@ -22,19 +18,14 @@ async function startPusherServer(pusher: Record<string, unknown> = {}): Promise<
 }
 
 function serverSdk(server: TestServer): PusherServer {
-  return new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(server.port), useTLS: false });
+  return pusherServerSdk(server, APP);
 }
 
 /** pusher-js, unmodified, whose auth handlers sign with the app secret through the `pusher` package. */
 function connectClient(server: TestServer, user?: { id: string; info?: unknown }): Pusher {
   const sdk = serverSdk(server);
   const client = new Pusher(APP.key, {
-    cluster: '',
-    wsHost: '127.0.0.1',
-    wsPort: server.port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    disableStats: true,
+    ...pusherJsOptions(server),
     channelAuthorization: {
       endpoint: 'unused',
       transport: 'ajax',
@@ -55,36 +46,9 @@ function connectClient(server: TestServer, user?: { id: string; info?: unknown }
   return client;
 }
 
-function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
 function connected(client: Pusher): Promise<void> {
   if (client.connection.state === 'connected') return Promise.resolve();
   return within(new Promise((resolve) => client.connection.bind('connected', () => resolve())), 'connected');
-}
-
-function subscribed(client: Pusher, name: string): Promise<Channel> {
-  const channel = client.subscribe(name);
-  return within(
-    new Promise((resolve, reject) => {
-      channel.bind('pusher:subscription_succeeded', () => resolve(channel));
-      channel.bind('pusher:subscription_error', (error: unknown) => reject(new Error(JSON.stringify(error))));
-    }),
-    `subscription to ${name}`,
-  );
 }
 
 function nextEvent<T = unknown>(channel: Channel, event: string): Promise<T> {

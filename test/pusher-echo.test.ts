@@ -1,13 +1,8 @@
 import Echo from 'laravel-echo';
-import PusherJs from 'pusher-js';
 import type { ChannelAuthorizationCallback } from 'pusher-js';
-import type PusherModule from 'pusher-js/types/src/core/pusher.js';
-import PusherServer from 'pusher';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Pusher, pusherJsOptions, pusherServerSdk, within } from './helpers/pusher-js.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
-
-// pusher-js is CommonJS: at runtime its default export is the class itself.
-const Pusher = PusherJs as unknown as typeof PusherModule.default;
 
 const APP = { id: '4004', key: 'echo-key', secret: 'echo-secret-0123456789' };
 const echoes: Echo<'pusher'>[] = [];
@@ -17,14 +12,9 @@ afterEach(() => {
 
 /** Laravel Echo as a Laravel app configures it, with /broadcasting/auth played by the pusher SDK. */
 function connectEcho(server: TestServer, user: { id: string; name: string }): Echo<'pusher'> {
-  const sdk = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(server.port), useTLS: false });
+  const sdk = pusherServerSdk(server, APP);
   const client = new Pusher(APP.key, {
-    cluster: '',
-    wsHost: '127.0.0.1',
-    wsPort: server.port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    disableStats: true,
+    ...pusherJsOptions(server),
     channelAuthorization: {
       endpoint: '/broadcasting/auth',
       transport: 'ajax',
@@ -44,17 +34,10 @@ function connectEcho(server: TestServer, user: { id: string; name: string }): Ec
   return echo;
 }
 
-function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms).unref()),
-  ]);
-}
-
 describe('Laravel Echo over the Pusher protocol', () => {
   it('listens on a private channel, and joins a presence channel with here, joining and whispers', async () => {
     const server = await startTestServer({ overrides: { pusher: { apps: [APP] } } });
-    const sdk = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(server.port), useTLS: false });
+    const sdk = pusherServerSdk(server, APP);
     const alice = connectEcho(server, { id: '1', name: 'Alice' });
     const bob = connectEcho(server, { id: '2', name: 'Bob' });
 
