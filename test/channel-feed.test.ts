@@ -2,13 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../src/broker/memory-broker.js';
 import { MemoryBus } from '../src/broker/memory-bus.js';
 import { ChannelFeed } from '../src/core/channel-feed.js';
-import type { Delivery } from '../src/core/delivery.js';
 import { Hub } from '../src/core/hub.js';
 import { silentLogger } from '../src/core/logger.js';
-import type { Session } from '../src/core/session.js';
 import type { ChannelEvent, Principal } from '../src/core/types.js';
 import type { KyselyStore } from '../src/store/kysely-store.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
+import { recordingSession } from './helpers/recording-session.js';
 
 const stores: KyselyStore[] = [];
 afterEach(async () => {
@@ -31,23 +30,6 @@ async function storeWithMessages(count: number): Promise<{ store: KyselyStore; e
     })),
   );
   return { store, events: results.map((r) => (r.ok ? r.event : expect.unreachable())) };
-}
-
-/** A session whose sink records the seqs it is handed. */
-function recordingSession(id: string): Session & { seqs: number[] } {
-  const seqs: number[] = [];
-  return {
-    id,
-    seqs,
-    principal: { kind: 'user', userId: id, name: id, roles: [] },
-    transport: 'test',
-    channels: new Set(),
-    sink: {
-      deliver(delivery: Delivery) {
-        if (delivery.message.type === 'event') seqs.push(delivery.message.event.seq);
-      },
-    },
-  };
 }
 
 function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {

@@ -1,13 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterBroker } from '../src/broker/cluster-broker.js';
 import { MemoryPresence } from '../src/broker/memory-presence.js';
-import type { Delivery } from '../src/core/delivery.js';
 import { Hub } from '../src/core/hub.js';
 import { silentLogger } from '../src/core/logger.js';
-import type { Session } from '../src/core/session.js';
 import type { Principal } from '../src/core/types.js';
 import type { KyselyStore } from '../src/store/kysely-store.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
+import { recordingSession } from './helpers/recording-session.js';
 
 /**
  * The cluster protocol (ClusterBroker) and the hub's healing, in one process over an
@@ -59,22 +58,6 @@ afterEach(async () => {
 
 const server: Principal = { kind: 'server', userId: 'server', name: 'server', roles: [] };
 
-function recorder(id: string): Session & { seqs: number[] } {
-  const seqs: number[] = [];
-  return {
-    id,
-    seqs,
-    principal: { kind: 'user', userId: id, name: id, roles: [] },
-    transport: 'test',
-    channels: new Set(),
-    sink: {
-      deliver(delivery: Delivery) {
-        if (delivery.message.type === 'event') seqs.push(delivery.message.event.seq);
-      },
-    },
-  };
-}
-
 function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
@@ -99,7 +82,7 @@ async function twoNodes() {
   await nodeA.start();
   await nodeB.start();
   hubs.push(nodeA, nodeB);
-  const reader = recorder('reader');
+  const reader = recordingSession('reader');
   await nodeB.subscribe(await nodeB.connect(reader.principal, 'test', reader.sink), 'c');
   return { wire, brokerA, brokerB, nodeA, reader };
 }
@@ -135,7 +118,7 @@ describe('cluster protocol over an in-memory wire', () => {
 
   it('never delivers a node its own messages, and drops payloads that are not envelopes', async () => {
     const { brokerA, brokerB, nodeA, reader } = await twoNodes();
-    const writer = recorder('writer');
+    const writer = recordingSession('writer');
     await nodeA.subscribe(await nodeA.connect(writer.principal, 'test', writer.sink), 'c');
     await nodeA.publish(server, { channel: 'c', text: 'one' });
     await waitFor(() => reader.seqs.length === 1 && writer.seqs.length === 1);
