@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ClientError,
   type ChannelEvent,
@@ -7,17 +7,10 @@ import {
   type SwitchboardClient,
   type TypingEvent,
 } from '../client/src/index.js';
+import { useSdkClients } from './helpers/sdk-clients.js';
 import { startTestServer } from './helpers/test-server.js';
 
-const clients: SwitchboardClient[] = [];
-function connect(url: string, user: string): SwitchboardClient {
-  const client = createClient({ url, user, backoff: { initialDelayMs: 20, maxDelayMs: 200 } });
-  clients.push(client);
-  return client;
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const clients = useSdkClients();
 
 /** Resolves when `check` passes, re-checked on every `event` the client emits. */
 function until(client: SwitchboardClient, check: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -45,8 +38,8 @@ function until(client: SwitchboardClient, check: () => boolean, timeoutMs = 10_0
 describe('client SDK: commands', () => {
   it('covers every protocol command with typed results', async () => {
     const server = await startTestServer();
-    const alice = connect(server.url, 'alice');
-    const bob = connect(server.wsUrl, 'bob');
+    const alice = clients.connect(server.url, 'alice');
+    const bob = clients.connect(server.wsUrl, 'bob');
     const states: ConnectionState[] = [];
     alice.on('state', ({ state }) => states.push(state));
 
@@ -108,13 +101,13 @@ describe('client SDK: commands', () => {
 
   it('rejects with a typed error carrying the server code, and changes nothing', async () => {
     const server = await startTestServer();
-    const alice = connect(server.wsUrl, 'alice');
+    const alice = clients.connect(server.wsUrl, 'alice');
     const missing = await alice.publish('nowhere', 'hi').catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(ClientError);
     expect(missing).toMatchObject({ code: 'not_found', request: 'publish' });
 
     await alice.createChannel({ channel: 'news', type: 'public', publish: 'members' });
-    const bob = connect(server.wsUrl, 'bob');
+    const bob = clients.connect(server.wsUrl, 'bob');
     await expect(bob.publish('news', 'spam')).rejects.toMatchObject({ code: 'forbidden' });
     await expect(alice.createChannel({ channel: 'news', type: 'public' })).rejects.toMatchObject({ code: 'conflict' });
     await expect(alice.subscribe('nowhere', () => {})).rejects.toMatchObject({ code: 'not_found' });
@@ -135,7 +128,7 @@ describe('client SDK: commands', () => {
       requestTimeoutMs: 200,
       backoff: { initialDelayMs: 20, maxDelayMs: 50 },
     });
-    clients.push(client);
+    clients.track(client);
     const started = Date.now();
     await expect(client.ping()).rejects.toMatchObject({ code: 'timeout', request: 'ping' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);

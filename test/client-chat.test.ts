@@ -1,28 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Channel,
   type ChannelEvent,
-  createClient,
   type ListChange,
   type ReceiptEvent,
   type StatusEvent,
   type SwitchboardClient,
 } from '../client/src/index.js';
-import { DropProxy } from './helpers/drop-proxy.js';
+import { useSdkClients } from './helpers/sdk-clients.js';
 import { startTestServer } from './helpers/test-server.js';
 
-const clients: SwitchboardClient[] = [];
-const proxies: DropProxy[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(proxies.splice(0).map((p) => p.close()));
-});
-
-function connect(url: string, user: string): SwitchboardClient {
-  const client = createClient({ url, user, backoff: { initialDelayMs: 5, maxDelayMs: 50 } });
-  clients.push(client);
-  return client;
-}
+const clients = useSdkClients({ initialDelayMs: 5, maxDelayMs: 50 });
 
 /** Resolves with the first value `check` returns, re-checked whenever the client emits `name`. */
 function when<T>(client: SwitchboardClient, name: 'event' | 'status' | 'receipt' | 'list', check: () => T | undefined) {
@@ -46,8 +34,8 @@ function when<T>(client: SwitchboardClient, name: 'event' | 'status' | 'receipt'
 describe('client SDK: chat features', () => {
   it('covers DMs, contacts, status, read state, catch-up, reactions, threads and search', async () => {
     const server = await startTestServer();
-    const alice = connect(server.wsUrl, 'alice');
-    const bob = connect(server.wsUrl, 'bob');
+    const alice = clients.connect(server.wsUrl, 'alice');
+    const bob = clients.connect(server.wsUrl, 'bob');
     await Promise.all([alice.ready(), bob.ready()]);
 
     const statuses: StatusEvent[] = [];
@@ -97,10 +85,9 @@ describe('client SDK: chat features', () => {
 
   it('follows a live list, and follows it again with a fresh snapshot after a reconnect', async () => {
     const server = await startTestServer();
-    const proxy = await DropProxy.start(server.port);
-    proxies.push(proxy);
-    const owner = connect(server.wsUrl, 'olga');
-    const viewer = connect(`ws://127.0.0.1:${proxy.port}/ws`, 'victor');
+    const proxy = await clients.proxy(server.port);
+    const owner = clients.connect(server.wsUrl, 'olga');
+    const viewer = clients.connect(`ws://127.0.0.1:${proxy.port}/ws`, 'victor');
     await owner.createChannel({ channel: 'first', type: 'public' });
 
     const snapshots: string[][] = [];

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   backoffCeiling,
@@ -12,18 +12,13 @@ import {
   type DisconnectInfo,
   type SwitchboardClient,
 } from '../client/src/index.js';
-import { DropProxy } from './helpers/drop-proxy.js';
+import { useSdkClients } from './helpers/sdk-clients.js';
 import { startTestServer } from './helpers/test-server.js';
 
-const clients: SwitchboardClient[] = [];
-const proxies: DropProxy[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(proxies.splice(0).map((p) => p.close()));
-});
+const clients = useSdkClients();
 
 function track(client: SwitchboardClient) {
-  clients.push(client);
+  clients.track(client);
   const states: ConnectionState[] = [];
   const errors: ClientError[] = [];
   const reconnects: { attempt: number; delayMs: number }[] = [];
@@ -41,8 +36,7 @@ function track(client: SwitchboardClient) {
 describe('client SDK: connection', () => {
   it('stops reconnecting after an auth failure and says why (close 4400)', async () => {
     const server = await startTestServer();
-    const proxy = await DropProxy.start(server.port);
-    proxies.push(proxy);
+    const proxy = await clients.proxy(server.port);
     let disconnects = 0;
     const client = createClient({
       url: `ws://127.0.0.1:${proxy.port}/ws`,
@@ -95,8 +89,7 @@ describe('client SDK: connection', () => {
 
   it('signs in with a token, and with a fresh single-use ticket for every connection (auth "accounts")', async () => {
     const server = await startTestServer({ overrides: { auth: 'accounts' } });
-    const proxy = await DropProxy.start(server.port);
-    proxies.push(proxy);
+    const proxy = await clients.proxy(server.port);
     const registered = await fetch(`${server.url}/api/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -105,7 +98,7 @@ describe('client SDK: connection', () => {
     const { accessToken } = (await registered.json()) as { accessToken: string };
 
     const byToken = createClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, token: accessToken });
-    clients.push(byToken);
+    clients.track(byToken);
     expect(await byToken.ready()).toMatchObject({ user: 'alice' });
     await byToken.createChannel({ channel: 'lobby', type: 'public' });
 
@@ -143,8 +136,7 @@ describe('client SDK: connection', () => {
 
   it('reconnects after a cut connection and reports each state', async () => {
     const server = await startTestServer();
-    const proxy = await DropProxy.start(server.port);
-    proxies.push(proxy);
+    const proxy = await clients.proxy(server.port);
     const client = createClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, user: 'alice', backoff: { initialDelayMs: 5 } });
     const seen = track(client);
     await client.ready();
@@ -189,8 +181,7 @@ describe('client SDK: connection', () => {
 
   it('leaves no timer, socket or unhandled rejection behind after close()', async () => {
     const server = await startTestServer();
-    const proxy = await DropProxy.start(server.port);
-    proxies.push(proxy);
+    const proxy = await clients.proxy(server.port);
     await createAndClose(server.wsUrl);
     const script = fileURLToPath(new URL('./helpers/client-close-check.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', script, `ws://127.0.0.1:${proxy.port}/ws`], {

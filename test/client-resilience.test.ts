@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type ChannelEvent, createClient, type PublishResult, type SwitchboardClient } from '../client/src/index.js';
-import { DropProxy } from './helpers/drop-proxy.js';
+import { describe, expect, it } from 'vitest';
+import type { ChannelEvent, PublishResult, SwitchboardClient } from '../client/src/index.js';
+import { useSdkClients } from './helpers/sdk-clients.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const MESSAGES = 1000;
@@ -8,18 +8,7 @@ const WINDOW = 20;
 /** The publisher pipelines far above the default 100 frames/s; this test is about drops, not rate limits. */
 const FAST_LIMITS = { limits: { messagesPerSecond: 100_000, messageBurst: 100_000 } };
 
-const clients: SwitchboardClient[] = [];
-const proxies: DropProxy[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(proxies.splice(0).map((p) => p.close()));
-});
-
-function connect(url: string, user: string): SwitchboardClient {
-  const client = createClient({ url, user, backoff: { initialDelayMs: 20, maxDelayMs: 200 } });
-  clients.push(client);
-  return client;
-}
+const clients = useSdkClients();
 
 /** Conditions re-checked whenever something happens (an ack, an event, a reconnect): no polling. */
 class Signal {
@@ -60,8 +49,8 @@ interface Run {
 
 async function setUp(url: string): Promise<Run> {
   const signal = new Signal();
-  const publisher = connect(url, 'alice');
-  const subscribers = ['bob', 'carol', 'dave'].map((user) => connect(url, user));
+  const publisher = clients.connect(url, 'alice');
+  const subscribers = ['bob', 'carol', 'dave'].map((user) => clients.connect(url, user));
   for (const client of [publisher, ...subscribers]) client.on('connected', signal.poke);
   await publisher.createChannel({ channel: 'stream', type: 'public' });
   const received: ChannelEvent[][] = subscribers.map(() => []);
@@ -124,8 +113,7 @@ async function waitForAll(run: Run): Promise<void> {
 describe('client SDK: nothing is lost across drops and restarts', () => {
   it('delivers 1,000 messages exactly once in order while every connection is cut three times', async () => {
     const server = await startTestServer({ overrides: FAST_LIMITS });
-    const proxy = await DropProxy.start(server.port);
-    proxies.push(proxy);
+    const proxy = await clients.proxy(server.port);
     const run = await setUp(`ws://127.0.0.1:${proxy.port}/ws`);
     const everyone = [run.publisher, ...run.subscribers];
     const drops: number[] = [];
