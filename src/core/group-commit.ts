@@ -66,12 +66,38 @@ export class GroupCommitter {
         const results = await this.#store.appendBatch(batch.map((p) => p.request));
         this.#onCommit?.(batch.length, performance.now() - started);
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
-      } catch {
-        const error = new SwitchboardError('unavailable', 'The message store is unavailable; nothing was stored.');
-        for (const pending of batch) pending.reject(error);
+      } catch (error) {
+        if (isRefusedData(error) && batch.length > 1) {
+          // One bad request must not fail the others it shared a transaction with.
+          await this.#appendOneByOne(batch);
+        } else {
+          for (const pending of batch) pending.reject(refusal(error));
+        }
       }
     }
     this.#flushing = false;
     for (const wake of this.#idleWaiters.splice(0)) wake();
   }
+
+  async #appendOneByOne(batch: readonly Pending[]): Promise<void> {
+    for (const pending of batch) {
+      try {
+        const [result] = await this.#store.appendBatch([pending.request]);
+        pending.resolve(result!);
+      } catch (error) {
+        pending.reject(refusal(error));
+      }
+    }
+  }
+}
+
+/** The store refused a request's data (it throws bad_request); anything else is an outage. */
+function isRefusedData(error: unknown): boolean {
+  return error instanceof SwitchboardError && error.code === 'bad_request';
+}
+
+function refusal(error: unknown): SwitchboardError {
+  return isRefusedData(error)
+    ? new SwitchboardError('bad_request', 'The store refused this request; nothing was stored.')
+    : new SwitchboardError('unavailable', 'The message store is unavailable; nothing was stored.');
 }

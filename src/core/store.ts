@@ -60,7 +60,13 @@ export type AppendRequest =
 /** `duplicate` is true when a message with the same `cid` was already stored. */
 export type AppendResult =
   | { readonly ok: true; readonly event: ChannelEvent; readonly duplicate: boolean }
-  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly code: ErrorCode;
+      readonly message: string;
+      /** A reaction already there (or an unreaction of one that is not): nothing to store. */
+      readonly unchanged?: boolean;
+    };
 
 export interface EventRange {
   /** Events with seq strictly greater than this. */

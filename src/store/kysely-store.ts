@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, type Selectable, type Transaction, Migrator } from 'kysely';
+import { SwitchboardError } from '../core/errors.js';
 import type { AppendRequest, AppendResult, ChannelChanges, EventRange, NewChannel, Store } from '../core/store.js';
 import type {
   Channel,
@@ -21,7 +22,15 @@ import type { Database } from './schema.js';
 /** What differs between databases, kept to the smallest place. */
 export interface Dialect {
   readonly name: 'sqlite' | 'postgres';
+  /**
+   * Locks the channels' rows for the rest of the transaction, in id order, so checks made
+   * after it (duplicate cids, edit targets, reactions) cannot race another node's batch.
+   * SQLite needs nothing: its writers are serialised.
+   */
+  lockChannels?(trx: Transaction<Database>, ids: readonly ChannelId[]): Promise<void>;
   isUniqueViolation(error: unknown): boolean;
+  /** The database refused the data itself (an invalid character, a value too large). */
+  isDataError?(error: unknown): boolean;
   close(): Promise<void>;
 }
 
@@ -209,12 +218,15 @@ export class KyselyStore implements Store {
 
   async appendBatch(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
     try {
-      return await this.#db.transaction().execute((trx) => appendInTransaction(trx, requests));
+      return await this.#db.transaction().execute((trx) => appendInTransaction(trx, requests, this.#dialect));
     } catch (error) {
+      if (this.#dialect.isDataError?.(error)) {
+        throw new SwitchboardError('bad_request', 'The database refused the data of this batch.');
+      }
       // Another node stored the same cid between our check and our insert: the retry
       // finds it and answers with the stored copy.
       if (!this.#dialect.isUniqueViolation(error)) throw error;
-      return this.#db.transaction().execute((trx) => appendInTransaction(trx, requests));
+      return this.#db.transaction().execute((trx) => appendInTransaction(trx, requests, this.#dialect));
     }
   }
 
@@ -253,7 +265,10 @@ type Planned = { index: number; request: AppendRequest; row?: Database['events']
 async function appendInTransaction(
   trx: Transaction<Database>,
   requests: readonly AppendRequest[],
+  dialect: Dialect,
 ): Promise<AppendResult[]> {
+  const channels = [...new Set(requests.map((request) => request.channel))].sort();
+  await dialect.lockChannels?.(trx, channels);
   const results: AppendResult[] = new Array(requests.length);
   const accepted: Planned[] = [];
   const firstByCid = new Map<string, number>();
@@ -261,6 +276,7 @@ async function appendInTransaction(
   const copies: [number, number][] = [];
   const stored = await findStoredCids(trx, requests);
   const targets = await findTargets(trx, requests);
+  const reactions = await findReactions(trx, requests);
   const deletedInBatch = new Set<string>();
 
   for (let index = 0; index < requests.length; index++) {
@@ -291,6 +307,16 @@ async function appendInTransaction(
         continue;
       }
       if (request.kind === 'delete') deletedInBatch.add(key);
+      if (request.kind === 'reaction' || request.kind === 'unreaction') {
+        const reactionKey = `${key}\u0000${request.emoji}\u0000${request.author}`;
+        const adding = request.kind === 'reaction';
+        if (reactions.has(reactionKey) === adding) {
+          results[index] = { ok: false, code: 'conflict', message: 'Nothing to change.', unchanged: true };
+          continue;
+        }
+        if (adding) reactions.add(reactionKey);
+        else reactions.delete(reactionKey);
+      }
     }
     accepted.push({ index, request });
   }
@@ -371,6 +397,24 @@ async function findTargets(
   return found;
 }
 
+/** Keys `channel, seq, emoji, user` of the reactions the batch's (un)reactions refer to. */
+async function findReactions(trx: Transaction<Database>, requests: readonly AppendRequest[]): Promise<Set<string>> {
+  const byChannel = groupByChannel(requests, (r) =>
+    r.kind === 'reaction' || r.kind === 'unreaction' ? r.target : null,
+  );
+  const found = new Set<string>();
+  for (const [channel, seqs] of byChannel) {
+    const rows = await trx
+      .selectFrom('reactions')
+      .select(['seq', 'emoji', 'user_id'])
+      .where('channel', '=', channel)
+      .where('seq', 'in', seqs)
+      .execute();
+    for (const row of rows) found.add(`${channel}\u0000${Number(row.seq)}\u0000${row.emoji}\u0000${row.user_id}`);
+  }
+  return found;
+}
+
 function groupByChannel<K>(
   requests: readonly AppendRequest[],
   keyOf: (request: AppendRequest) => K | null,
@@ -395,6 +439,7 @@ async function applyChanges(trx: Transaction<Database>, accepted: readonly Plann
         .set({ text: request.text, data: encodeData(request.data), edited_at: now })
         .where('channel', '=', request.channel)
         .where('seq', '=', request.target)
+        .where('deleted_at', 'is', null)
         .execute();
     } else if (request.kind === 'delete') {
       await trx
@@ -402,6 +447,7 @@ async function applyChanges(trx: Transaction<Database>, accepted: readonly Plann
         .set({ text: null, data: null, deleted_at: now })
         .where('channel', '=', request.channel)
         .where('seq', '=', request.target)
+        .where('deleted_at', 'is', null)
         .execute();
     } else if (request.kind === 'reaction') {
       await trx

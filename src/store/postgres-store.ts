@@ -47,6 +47,14 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Kysel
     name: 'postgres',
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505',
+    // SQLSTATE class 22: data exceptions (a NUL character in text, a number out of range).
+    isDataError: (error) =>
+      typeof error === 'object' && error !== null && /^22/.test(String((error as { code?: unknown }).code)),
+    async lockChannels(trx, ids) {
+      if (ids.length > 0) {
+        await trx.selectFrom('channels').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+      }
+    },
     // Kysely's destroy() already ends the pool.
     close: async () => {},
   });
