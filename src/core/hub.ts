@@ -342,7 +342,8 @@ export class Hub {
     const text = input.text ?? null;
     const data = input.data ?? null;
     if (text === null && data === null) throw new SwitchboardError('bad_request', 'A message needs text or data.');
-    this.#assertTextLength(text);
+    this.#assertStorableText(text);
+    this.#assertStorableText(input.cid ?? null, 'cid');
     const channel = await this.#requireChannel(input.channel);
     assertCanPublish(principal, channel, await this.#memberFor(principal, channel));
     const result = await this.#append({
@@ -361,7 +362,7 @@ export class Hub {
     principal: Principal,
     input: { channel: ChannelId; seq: Seq; text?: string | null; data?: unknown },
   ): Promise<ChannelEvent> {
-    this.#assertTextLength(input.text ?? null);
+    this.#assertStorableText(input.text ?? null);
     const channel = await this.#requireChannel(input.channel);
     const target = await this.#changeableMessage(principal, channel, input.seq, 'edit');
     const result = await this.#append({
@@ -404,14 +405,18 @@ export class Hub {
     assertCanRead(principal, channel, await this.#memberFor(principal, channel));
     const present = await chat.hasReaction(channel.id, input.seq, input.emoji, principal.userId);
     if (present === !input.remove) return null;
-    const result = await this.#append({
-      kind: input.remove ? 'unreaction' : 'reaction',
-      channel: channel.id,
-      author: principal.userId,
-      target: input.seq,
-      emoji: input.emoji,
-    });
-    return result.event;
+    // Checked again under the store's lock: a concurrent twin of this request answers unchanged.
+    const result = await this.#append(
+      {
+        kind: input.remove ? 'unreaction' : 'reaction',
+        channel: channel.id,
+        author: principal.userId,
+        target: input.seq,
+        emoji: input.emoji,
+      },
+      { unchangedIsNull: true },
+    );
+    return result?.event ?? null;
   }
 
   /** Sends a channel signal (a read receipt) to the channel's subscribers on every node. */
@@ -462,31 +467,44 @@ export class Hub {
         `At most ${this.limits.maxSubscriptionsPerSession} subscriptions per connection.`,
       );
     }
-    const channel = await this.#requireChannel(id);
-    assertCanRead(state.principal, channel, await this.#memberFor(state.principal, channel));
-
-    const feed = this.#feedFor(id);
+    // Taken before any await, so a second subscribe to the channel in flight is a conflict.
     state.channels.add(id);
-    const subscriber: Subscriber = {
-      session: state,
-      catchingUp: since !== undefined,
-      buffer: [],
-      active: true,
-      presence: options.presence ?? true,
-    };
-    feed.subscribers.set(state.id, subscriber);
+    let subscriber: Subscriber | undefined;
     try {
+      const channel = await this.#requireChannel(id);
+      assertCanRead(state.principal, channel, await this.#memberFor(state.principal, channel));
+      if (state.closed || !state.channels.has(id)) {
+        throw new SwitchboardError('unavailable', 'The session closed or unsubscribed while subscribing.');
+      }
+      const feed = this.#feedFor(id);
+      subscriber = {
+        session: state,
+        catchingUp: since !== undefined,
+        buffer: [],
+        active: true,
+        presence: options.presence ?? true,
+      };
+      feed.subscribers.set(state.id, subscriber);
       await feed.ready;
       const seq = since === undefined ? feed.lastSeq : await this.#catchUp(feed, subscriber, since);
-      if (state.principal.kind === 'user' && subscriber.active) {
-        const action = await this.#broker.presence.add(id, state.principal.userId, state.id);
-        this.#broadcastEphemeral(this.#presenceEvent(id, action, state));
-      }
+      if (state.principal.kind === 'user' && subscriber.active) await this.#announce(state, id, subscriber);
       return { channel, seq };
     } catch (error) {
-      await this.#detach(state, id);
+      const feed = this.#feeds.get(id);
+      // Detach only this attempt: an unsubscribe may have made room for a newer subscription.
+      if (!subscriber || feed?.subscribers.get(state.id) === subscriber) await this.#detach(state, id);
       throw error;
     }
+  }
+
+  /** Adds the session to the channel's presence, unless it left while that was under way. */
+  async #announce(state: HubSession, id: ChannelId, subscriber: Subscriber): Promise<void> {
+    const action = await this.#broker.presence.add(id, state.principal.userId, state.id);
+    if (subscriber.active) {
+      this.#broadcastEphemeral(this.#presenceEvent(id, action, state));
+      return;
+    }
+    await this.#broker.presence.remove(id, state.principal.userId, state.id);
   }
 
   async unsubscribe(session: Session, id: ChannelId): Promise<void> {
@@ -510,9 +528,20 @@ export class Hub {
 
   // --- internals ------------------------------------------------------------------
 
-  async #append(request: AppendRequest): Promise<{ event: ChannelEvent; duplicate: boolean }> {
+  #append(request: AppendRequest): Promise<{ event: ChannelEvent; duplicate: boolean }>;
+  #append(
+    request: AppendRequest,
+    options: { unchangedIsNull: true },
+  ): Promise<{ event: ChannelEvent; duplicate: boolean } | null>;
+  async #append(
+    request: AppendRequest,
+    options?: { unchangedIsNull: true },
+  ): Promise<{ event: ChannelEvent; duplicate: boolean } | null> {
     const result = await this.#committer.append(request);
-    if (!result.ok) throw new SwitchboardError(result.code, result.message);
+    if (!result.ok) {
+      if (result.unchanged && options?.unchangedIsNull) return null;
+      throw new SwitchboardError(result.code, result.message);
+    }
     if (!result.duplicate) {
       this.#feeds.get(result.event.channel)?.offer(result.event);
       this.#broker.publish({ type: 'event', event: result.event });
@@ -528,12 +557,16 @@ export class Hub {
       const events = await this.#store.readEvents(feed.channel, { after: sent, limit: CATCH_UP_PAGE });
       if (events.length === 0) break;
       for (const event of events) {
+        // Newer events are committed but still on their way from the broker: they come
+        // through the buffer, and sending them here too would send them twice.
+        if (event.seq > target || !subscriber.active) break;
         subscriber.session.sink.deliver(new Delivery({ type: 'event', event }));
         sent = event.seq;
         // After each event, not each page: a page of large events must not overrun a send queue.
         if (subscriber.session.sink.whenWritable) await subscriber.session.sink.whenWritable();
       }
     }
+    if (!subscriber.active) return sent;
     // Synchronous from here: no live event can slip between the buffer and going live.
     for (const event of subscriber.buffer) {
       if (event.seq <= sent) continue;
@@ -727,7 +760,11 @@ export class Hub {
     return principal.kind === 'user' ? principal.userId : null;
   }
 
-  #assertTextLength(text: string | null): void {
+  /** Within the length limit, and free of NUL, which PostgreSQL cannot store in text. */
+  #assertStorableText(text: string | null, field = 'Text'): void {
+    if (text !== null && text.includes('\u0000')) {
+      throw new SwitchboardError('bad_request', `${field} may not contain the NUL character.`);
+    }
     if (text !== null && text.length > this.limits.maxTextLength) {
       throw new SwitchboardError('too_large', `Text is longer than ${this.limits.maxTextLength} characters.`, {
         limit: this.limits.maxTextLength,

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import type { Chat } from '../../core/chat.js';
-import type { Delivery } from '../../core/delivery.js';
+import type { Delivery, Outbound } from '../../core/delivery.js';
 import { CLOSE_CODES, SwitchboardError, toSwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
@@ -29,6 +29,7 @@ export interface WsLimits {
 export type LimitHit = 'slow_consumer' | 'rate_limited';
 
 const WIRE_FORMAT = 'ws-json';
+const frameOutbound = (message: Outbound): Buffer => textFrame(encodeOutbound(message));
 const TERMINATE_AFTER_CLOSE_MS = 2000;
 
 /** One client on /ws: decodes frames, calls the hub, writes replies and events. */
@@ -98,7 +99,7 @@ export class WsConnection implements SessionSink {
 
   deliver(delivery: Delivery): void {
     if (this.#closed) return;
-    this.#write(delivery.encode(WIRE_FORMAT, (m) => textFrame(encodeOutbound(m))));
+    this.#write(delivery.encode(WIRE_FORMAT, frameOutbound));
   }
 
   whenWritable(): Promise<void> {
@@ -177,7 +178,11 @@ export class WsConnection implements SessionSink {
     if (this.#authenticating) await this.#authenticating;
     try {
       if (frame.type === 'auth') {
-        await this.#authenticate(frame, frame.id);
+        // Frames after this one (a second auth included) wait for its outcome.
+        const attempt = this.#authenticate(frame, frame.id);
+        this.#authenticating = attempt;
+        await attempt;
+        if (this.#authenticating === attempt) this.#authenticating = null;
         return;
       }
       if (frame.type === 'ping') {
@@ -200,8 +205,9 @@ export class WsConnection implements SessionSink {
     try {
       const principal = await this.#authenticator.authenticate(credentials);
       const session = await this.#hub.connect(principal, 'ws', this);
-      if (this.#closed) {
+      if (this.#closed || this.#session) {
         await this.#hub.disconnect(session);
+        if (this.#session) this.#replyError(id, new SwitchboardError('conflict', 'Already authenticated.'));
         return;
       }
       this.#session = session;
