@@ -2,42 +2,19 @@ import { describe, expect, it } from 'vitest';
 import type { ChannelEvent, PublishResult, SwitchboardClient } from '../client/src/index.js';
 import { useSdkClients } from './helpers/sdk-clients.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
+import { Waiters } from './helpers/waiters.js';
 
 const MESSAGES = 1000;
 const WINDOW = 20;
 /** The publisher pipelines far above the default 100 frames/s; this test is about drops, not rate limits. */
 const FAST_LIMITS = { limits: { messagesPerSecond: 100_000, messageBurst: 100_000 } };
+/** How long a run may take to reach each milestone. */
+const WAIT_MS = 20_000;
 
 const clients = useSdkClients();
 
-/** Conditions re-checked whenever something happens (an ack, an event, a reconnect): no polling. */
-class Signal {
-  readonly #waiters = new Set<() => void>();
-
-  poke = (): void => {
-    for (const waiter of [...this.#waiters]) waiter();
-  };
-
-  until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const attempt = () => {
-        if (!check()) return;
-        this.#waiters.delete(attempt);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(attempt);
-        reject(new Error(`timed out waiting for ${what}`));
-      }, timeoutMs);
-      this.#waiters.add(attempt);
-      attempt();
-    });
-  }
-}
-
 interface Run {
-  readonly signal: Signal;
+  readonly signal: Waiters;
   readonly publisher: SwitchboardClient;
   readonly subscribers: SwitchboardClient[];
   /** Every call of each subscriber's handler, duplicates included. */
@@ -48,17 +25,17 @@ interface Run {
 }
 
 async function setUp(url: string): Promise<Run> {
-  const signal = new Signal();
+  const signal = new Waiters();
   const publisher = clients.connect(url, 'alice');
   const subscribers = ['bob', 'carol', 'dave'].map((user) => clients.connect(url, user));
-  for (const client of [publisher, ...subscribers]) client.on('connected', signal.poke);
+  for (const client of [publisher, ...subscribers]) client.on('connected', signal.wake);
   await publisher.createChannel({ channel: 'stream', type: 'public' });
   const received: ChannelEvent[][] = subscribers.map(() => []);
   await Promise.all(
     subscribers.map((client, i) =>
       client.subscribe('stream', (event) => {
         received[i]!.push(event);
-        signal.poke();
+        signal.wake();
       }),
     ),
   );
@@ -75,7 +52,7 @@ async function setUp(url: string): Promise<Run> {
           results[i] = await publisher.publish('stream', { text: `m${i}`, cid: `run-${i}` });
           resolutions[i]!++;
           acked++;
-          signal.poke();
+          signal.wake();
         } catch (error) {
           failures.push(error);
         }
@@ -107,7 +84,11 @@ async function expectStoredOnce(client: SwitchboardClient): Promise<void> {
 }
 
 async function waitForAll(run: Run): Promise<void> {
-  await run.signal.until(() => run.received.every((events) => events.length >= MESSAGES), 'every subscriber to get all messages');
+  await run.signal.until(
+    () => run.received.every((events) => events.length >= MESSAGES),
+    WAIT_MS,
+    'timed out waiting for every subscriber to get all messages',
+  );
 }
 
 describe('client SDK: nothing is lost across drops and restarts', () => {
@@ -126,7 +107,8 @@ describe('client SDK: nothing is lost across drops and restarts', () => {
       // when all four are back, so each connection really is cut three times.
       await run.signal.until(
         () => run.received[0]!.length >= threshold && everyone.every((c) => c.state === 'connected'),
-        `${threshold} events with everyone connected`,
+        WAIT_MS,
+        `timed out waiting for ${threshold} events with everyone connected`,
       );
       // A few turns of the event loop later, so the server holds publishes it has read but not answered.
       for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
@@ -151,7 +133,7 @@ describe('client SDK: nothing is lost across drops and restarts', () => {
     run.subscribers.forEach((client, i) => client.on('disconnected', (info) => closeCodes[i]!.push(info.code)));
 
     const publishing = run.publishAll();
-    await run.signal.until(() => run.acked() >= 400, '400 acks');
+    await run.signal.until(() => run.acked() >= 400, WAIT_MS, 'timed out waiting for 400 acks');
     await server.restart();
     const outcome = await publishing;
     await waitForAll(run);

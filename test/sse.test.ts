@@ -4,6 +4,7 @@ import { chromium } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { formatCursor, parseCursor } from '../src/transports/sse/sse-cursor.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
+import { Waiters } from './helpers/waiters.js';
 
 interface SseFrame {
   id: string | null;
@@ -27,7 +28,7 @@ class SseReader {
   readonly #request: ClientRequest;
   #response: IncomingMessage | null = null;
   #buffer = '';
-  #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   readonly opened: Promise<void>;
 
   constructor(url: string, headers: Record<string, string> = {}) {
@@ -41,13 +42,13 @@ class SseReader {
         response.on('data', (chunk: string) => {
           if (this.status !== 200) this.body += chunk;
           else this.#parse(chunk);
-          this.#wake();
+          this.#waiters.wake();
         });
         // 'end' when the server ends the stream, 'close' also when it drops the connection.
         for (const event of ['end', 'close']) {
           response.once(event, () => {
             this.ended = true;
-            this.#wake();
+            this.#waiters.wake();
           });
         }
         response.once('error', () => {});
@@ -66,21 +67,8 @@ class SseReader {
       .filter((e) => channel === undefined || e.channel === channel);
   }
 
-  waitUntil(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const attempt = () => {
-        if (!check()) return;
-        this.#waiters.delete(attempt);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(attempt);
-        reject(new Error(`timed out waiting for ${what}; ${this.frames.length} frames`));
-      }, timeoutMs);
-      this.#waiters.add(attempt);
-      attempt();
-    });
+  async waitUntil(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    await this.#waiters.until(check, timeoutMs, () => `timed out waiting for ${what}; ${this.frames.length} frames`);
   }
 
   /** Stops reading, as a client stuck on a slow network: the server's queue fills. */
@@ -123,10 +111,6 @@ class SseReader {
       if (frame.id !== null) this.lastEventId = frame.id;
       if (hasData) this.frames.push(frame);
     }
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
   }
 }
 

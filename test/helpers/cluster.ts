@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { freePort } from './private-redis.js';
+import { Waiters } from './waiters.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -151,14 +152,14 @@ export class LeanClient {
   timed = false;
   #nextId = 1;
   #pending = new Map<number, (reply: Reply) => void>();
-  #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
 
   private constructor(url: string) {
     this.socket = new WebSocket(url);
     this.closed = new Promise((resolve) => this.socket.once('close', (code) => {
       for (const settle of this.#pending.values()) settle({ type: 'error', id: 0, code: 'closed' });
       this.#pending.clear();
-      this.#wake();
+      this.#waiters.wake();
       resolve(code);
     }));
     this.socket.on('error', () => {});
@@ -197,21 +198,8 @@ export class LeanClient {
   }
 
   /** Resolves when `check` holds, re-checked on every frame; rejects after the timeout. */
-  waitUntil(check: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const attempt = () => {
-        if (!check()) return;
-        this.#waiters.delete(attempt);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(attempt);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.#waiters.add(attempt);
-      attempt();
-    });
+  async waitUntil(check: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
+    await this.#waiters.until(check, timeoutMs, `timed out after ${timeoutMs} ms waiting for ${what}`);
   }
 
   close(): Promise<number> {
@@ -238,11 +226,7 @@ export class LeanClient {
     } else if (frame.type === 'presence') {
       this.presence.push(frame as unknown as LeanClient['presence'][number]);
     }
-    this.#wake();
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
+    this.#waiters.wake();
   }
 }
 

@@ -1,5 +1,6 @@
 import { afterEach } from 'vitest';
 import { type ClientOptions, WebSocket } from 'ws';
+import { Waiters } from './waiters.js';
 
 export interface ServerFrame {
   type: string;
@@ -24,7 +25,7 @@ export class WsTestClient {
   readonly socket: WebSocket;
   closeCode: number | null = null;
   #nextId = 1;
-  #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   readonly opened: Promise<void>;
   readonly closed: Promise<number>;
 
@@ -38,14 +39,14 @@ export class WsTestClient {
     this.closed = new Promise((resolve) => {
       this.socket.once('close', (code) => {
         this.closeCode = code;
-        this.#wake();
+        this.#waiters.wake();
         resolve(code);
       });
     });
     this.socket.on('error', () => {});
     this.socket.on('message', (data) => {
       this.frames.push(JSON.parse(String(data)) as ServerFrame);
-      this.#wake();
+      this.#waiters.wake();
     });
   }
 
@@ -86,22 +87,7 @@ export class WsTestClient {
 
   /** Resolves with the first truthy value of `check`, re-checked on every frame and on close. */
   waitUntil<T>(check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const attempt = () => {
-        const value = check();
-        if (value) {
-          this.#waiters.delete(attempt);
-          clearTimeout(timer);
-          resolve(value);
-        }
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(attempt);
-        reject(new Error(`timed out after ${timeoutMs} ms; last frames: ${JSON.stringify(this.frames.slice(-3))}`));
-      }, timeoutMs);
-      this.#waiters.add(attempt);
-      attempt();
-    });
+    return this.#waiters.until(check, timeoutMs, () => `timed out after ${timeoutMs} ms; last frames: ${JSON.stringify(this.frames.slice(-3))}`);
   }
 
   close(): Promise<number> {
@@ -109,10 +95,6 @@ export class WsTestClient {
       this.socket.close();
     }
     return this.closed;
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
   }
 }
 
