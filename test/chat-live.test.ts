@@ -143,13 +143,19 @@ describe('offline catch-up', () => {
 });
 
 describe('chat notices across nodes', () => {
-  it('carries status and live-list changes to sessions on another node', async () => {
+  /** Two servers on one SQLite file and one in-process bus, removed when the test finishes. */
+  async function twoNodes() {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-chat-nodes-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const databaseUrl = `sqlite:${join(dir, 'shared.db')}`;
     const bus = new MemoryBus();
     const one = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
     const two = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
+    return { bus, one, two };
+  }
+
+  it('carries status and live-list changes to sessions on another node', async () => {
+    const { one, two } = await twoNodes();
 
     const alice = await clients.connect(one.wsUrl, 'alice');
     const bob = await clients.connect(two.wsUrl, 'bob');
@@ -164,12 +170,7 @@ describe('chat notices across nodes', () => {
   });
 
   it("shows the users of a node that died offline once the broker removes that node's sessions", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'switchboard-chat-nodes-'));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const databaseUrl = `sqlite:${join(dir, 'shared.db')}`;
-    const bus = new MemoryBus();
-    const one = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
-    const two = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
+    const { bus, one, two } = await twoNodes();
     const alice = await clients.connect(one.wsUrl, 'alice');
     const bob = await clients.connect(two.wsUrl, 'bob');
     await alice.ok('contacts.add', { user: 'bob' });
