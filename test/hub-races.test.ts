@@ -115,6 +115,16 @@ describe('hub races', () => {
     expect(sink.presence).toEqual(['u:join']);
   });
 
+  it('applies a channel change made on one node to the access checks of the others', async () => {
+    const { hubs } = await sqliteCluster(2);
+    const [nodeA, nodeB] = hubs as [Hub, Hub];
+    await nodeB.publish(user('bob'), { channel: 'c', text: 'anyone may post' }); // B caches the channel
+    await nodeA.updateChannel(server, 'c', { publish: 'server' });
+    await expect(nodeB.publish(user('bob'), { channel: 'c', text: 'not any more' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+  });
+
   it('refuses text with a NUL character before it reaches the store', async () => {
     const { hubs, store } = await sqliteCluster(1);
     await expect(hubs[0]!.publish(server, { channel: 'c', text: 'bad\u0000' })).rejects.toMatchObject({

@@ -19,6 +19,8 @@ export type BrokerMessage =
   | { readonly type: 'event'; readonly event: ChannelEvent }
   | { readonly type: 'ephemeral'; readonly event: EphemeralEvent }
   | { readonly type: 'resync'; readonly channel: ChannelId | null }
+  /** A channel's settings changed or it was deleted: drop any cached copy. */
+  | { readonly type: 'channel-changed'; readonly channel: ChannelId }
   /** Chat features (user status, live lists) telling the other nodes' sessions. */
   | { readonly type: 'chat'; readonly notice: ClusterNotice };
 

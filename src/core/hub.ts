@@ -122,6 +122,8 @@ export class Hub {
   readonly #sessions = new Map<SessionId, HubSession>();
   readonly #feeds = new Map<ChannelId, ChannelFeed>();
   readonly #channelCache = new Map<ChannelId, Channel>();
+  /** Counts evictions, so a read that raced one is not cached. */
+  #channelGeneration = 0;
   /** Users known to be stored under their current name (bounded; cleared when full). */
   readonly #knownUsers = new Map<UserId, string>();
   readonly #observers: HubObserver[] = [];
@@ -246,7 +248,7 @@ export class Hub {
       this.#assertCanManage(principal, channel, await this.#membershipOf(principal, channel));
     }
     const updated = await this.#store.updateChannel(id, changes);
-    this.#channelCache.delete(id);
+    this.#forgetChannel(id);
     if (!updated) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
     this.#notify((o) => o.channelUpdated?.(updated));
     return updated;
@@ -262,8 +264,9 @@ export class Hub {
     if (!allowed) {
       throw new SwitchboardError('forbidden', fixed ? `Only the server deletes ${channel.type} channels.` : `Only the owners delete ${id}.`);
     }
-    this.#channelCache.delete(id);
-    if (!(await this.#store.deleteChannel(id))) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
+    const deleted = await this.#store.deleteChannel(id);
+    this.#forgetChannel(id);
+    if (!deleted) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
     this.#notify((o) => o.channelDeleted?.(id));
   }
 
@@ -631,7 +634,21 @@ export class Hub {
       case 'resync':
         void this.#resync(message.channel);
         return;
+      case 'channel-changed':
+        this.#evictChannel(message.channel);
+        return;
     }
+  }
+
+  /** Drops the cached copy here and on every other node (access checks read it). */
+  #forgetChannel(id: ChannelId): void {
+    this.#evictChannel(id);
+    this.#broker.publish({ type: 'channel-changed', channel: id });
+  }
+
+  #evictChannel(id: ChannelId): void {
+    this.#channelCache.delete(id);
+    this.#channelGeneration++;
   }
 
   /** Brings feeds up to the store's last seq: the broker may have lost the newest events. */
@@ -691,9 +708,12 @@ export class Hub {
   async #requireChannel(id: ChannelId): Promise<Channel> {
     const cached = this.#channelCache.get(id);
     if (cached) return cached;
+    const generation = this.#channelGeneration;
     let channel = await this.#store.getChannel(id);
     if (!channel && id.startsWith('user:')) channel = await this.#createInbox(id);
     if (!channel) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
+    // A change seen while this read was under way may have made it stale: don't keep it.
+    if (generation !== this.#channelGeneration) return channel;
     if (this.#channelCache.size > 10_000) this.#channelCache.clear();
     this.#channelCache.set(id, channel);
     return channel;
