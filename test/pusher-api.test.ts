@@ -3,14 +3,14 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Channel, ChannelAuthorizationCallback } from 'pusher-js';
+import type { Channel } from 'pusher-js';
 import PusherServer from 'pusher';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
 import { MemoryBroker } from '../src/broker/memory-broker.js';
 import { MemoryBus } from '../src/broker/memory-bus.js';
 import { loadConfig } from '../src/config.js';
-import { Pusher, pusherJsOptions, pusherServerSdk, subscribed, within } from './helpers/pusher-js.js';
+import { Pusher, pusherJsOptions, pusherServerSdk, signedChannelAuthorization, subscribed, within } from './helpers/pusher-js.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { WsTestClient } from './helpers/ws-test-client.js';
 
@@ -36,12 +36,7 @@ function connectClient(server: TestServer, user = 'someone'): Pusher {
   const sdk = serverSdk(server);
   const client = new Pusher(APP.key, {
     ...pusherJsOptions(server),
-    channelAuthorization: {
-      endpoint: 'unused',
-      transport: 'ajax',
-      customHandler: ({ socketId, channelName }: { socketId: string; channelName: string }, callback: ChannelAuthorizationCallback) =>
-        callback(null, sdk.authorizeChannel(socketId, channelName, channelName.startsWith('presence-') ? { user_id: user } : undefined)),
-    },
+    channelAuthorization: signedChannelAuthorization(sdk, { user_id: user }),
   });
   clients.push(client);
   return client;

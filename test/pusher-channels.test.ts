@@ -1,8 +1,8 @@
-import type { Channel, ChannelAuthorizationCallback, UserAuthenticationCallback, PresenceChannel } from 'pusher-js';
+import type { Channel, UserAuthenticationCallback, PresenceChannel } from 'pusher-js';
 import PusherServer from 'pusher';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { Pusher, pusherJsOptions, pusherServerSdk, subscribed, within } from './helpers/pusher-js.js';
+import { Pusher, pusherJsOptions, pusherServerSdk, signedChannelAuthorization, subscribed, within } from './helpers/pusher-js.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 
@@ -26,14 +26,7 @@ function connectClient(server: TestServer, user?: { id: string; info?: unknown }
   const sdk = serverSdk(server);
   const client = new Pusher(APP.key, {
     ...pusherJsOptions(server),
-    channelAuthorization: {
-      endpoint: 'unused',
-      transport: 'ajax',
-      customHandler: ({ socketId, channelName }: { socketId: string; channelName: string }, callback: ChannelAuthorizationCallback) => {
-        const presence = channelName.startsWith('presence-') && user ? { user_id: user.id, user_info: user.info as Record<string, unknown> } : undefined;
-        callback(null, sdk.authorizeChannel(socketId, channelName, presence));
-      },
-    },
+    channelAuthorization: signedChannelAuthorization(sdk, user ? { user_id: user.id, user_info: user.info as Record<string, unknown> } : undefined),
     userAuthentication: {
       endpoint: 'unused',
       transport: 'ajax',

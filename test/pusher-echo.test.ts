@@ -1,7 +1,6 @@
 import Echo from 'laravel-echo';
-import type { ChannelAuthorizationCallback } from 'pusher-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Pusher, pusherJsOptions, pusherServerSdk, within } from './helpers/pusher-js.js';
+import { Pusher, pusherJsOptions, pusherServerSdk, signedChannelAuthorization, within } from './helpers/pusher-js.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const APP = { id: '4004', key: 'echo-key', secret: 'echo-secret-0123456789' };
@@ -15,19 +14,7 @@ function connectEcho(server: TestServer, user: { id: string; name: string }): Ec
   const sdk = pusherServerSdk(server, APP);
   const client = new Pusher(APP.key, {
     ...pusherJsOptions(server),
-    channelAuthorization: {
-      endpoint: '/broadcasting/auth',
-      transport: 'ajax',
-      customHandler: ({ socketId, channelName }: { socketId: string; channelName: string }, callback: ChannelAuthorizationCallback) =>
-        callback(
-          null,
-          sdk.authorizeChannel(
-            socketId,
-            channelName,
-            channelName.startsWith('presence-') ? { user_id: user.id, user_info: { name: user.name } } : undefined,
-          ),
-        ),
-    },
+    channelAuthorization: signedChannelAuthorization(sdk, { user_id: user.id, user_info: { name: user.name } }, '/broadcasting/auth'),
   });
   const echo = new Echo({ broadcaster: 'pusher', key: APP.key, client });
   echoes.push(echo);

@@ -1,5 +1,5 @@
 import PusherJs from 'pusher-js';
-import type { Channel, Options } from 'pusher-js';
+import type { Channel, ChannelAuthorizationCallback, Options } from 'pusher-js';
 import type PusherModule from 'pusher-js/types/src/core/pusher.js';
 import PusherServer from 'pusher';
 import type { TestServer } from './test-server.js';
@@ -25,6 +25,23 @@ export function pusherJsOptions(
 /** The `pusher` server SDK talking to a test server's HTTP API as `app`. */
 export function pusherServerSdk(server: TestServer, app: PusherApp): PusherServer {
   return new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(server.port), useTLS: false });
+}
+
+/**
+ * pusher-js `channelAuthorization` that signs every channel with the `pusher` server SDK,
+ * as an app's auth endpoint would; presence channels get `presence` as the member data.
+ */
+export function signedChannelAuthorization(
+  sdk: PusherServer,
+  presence: PusherServer.PresenceChannelData | undefined,
+  endpoint = 'unused',
+): NonNullable<Options['channelAuthorization']> {
+  return {
+    endpoint,
+    transport: 'ajax',
+    customHandler: ({ socketId, channelName }: { socketId: string; channelName: string }, callback: ChannelAuthorizationCallback) =>
+      callback(null, sdk.authorizeChannel(socketId, channelName, channelName.startsWith('presence-') ? presence : undefined)),
+  };
 }
 
 /** `promise`, or a rejection naming `what` after `ms`. */
