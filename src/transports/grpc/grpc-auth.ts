@@ -1,7 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
-import { SwitchboardError } from '../../core/errors.js';
 import type { Principal } from '../../core/types.js';
+import { presentedCredentials } from '../presented-credentials.js';
 
 /**
  * What a call presents in metadata, as on HTTP: `x-switchboard-key: <api key>`,
@@ -9,16 +9,7 @@ import type { Principal } from '../../core/types.js';
  * The authenticator decides what each is worth, so every auth mode works here unchanged.
  */
 export function credentialsOf(metadata: Metadata): Credentials {
-  const apiKey = first(metadata, 'x-switchboard-key');
-  if (apiKey !== undefined) return { apiKey };
-  const authorization = first(metadata, 'authorization');
-  if (authorization !== undefined) {
-    const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
-    if (!match) throw new SwitchboardError('unauthorized', 'Use "authorization: Bearer <token>" metadata.');
-    return { token: match[1]! };
-  }
-  const user = first(metadata, 'x-switchboard-user');
-  return user === undefined ? {} : { user };
+  return presentedCredentials((key) => first(metadata, key), 'Use "authorization: Bearer <token>" metadata.');
 }
 
 /** The Principal behind a call, or throws `unauthorized`. */

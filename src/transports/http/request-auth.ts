@@ -2,6 +2,7 @@ import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import { SwitchboardError } from '../../core/errors.js';
 import type { Principal } from '../../core/types.js';
+import { presentedCredentials } from '../presented-credentials.js';
 
 /**
  * What an HTTP request presents: `X-Switchboard-Key: <api key>`, `Authorization: Bearer
@@ -9,16 +10,7 @@ import type { Principal } from '../../core/types.js';
  * from headers only, never from the URL, and never logged.
  */
 export function credentialsOf(request: Pick<FastifyRequest, 'headers'>): Credentials {
-  const apiKey = header(request, 'x-switchboard-key');
-  if (apiKey !== undefined) return { apiKey };
-  const authorization = header(request, 'authorization');
-  if (authorization !== undefined) {
-    const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
-    if (!match) throw new SwitchboardError('unauthorized', 'Use "Authorization: Bearer <token>".');
-    return { token: match[1]! };
-  }
-  const user = header(request, 'x-switchboard-user');
-  return user === undefined ? {} : { user };
+  return presentedCredentials((name) => header(request, name), 'Use "Authorization: Bearer <token>".');
 }
 
 /** The Principal behind a request, or throws `unauthorized`. */
