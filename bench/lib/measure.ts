@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ServerUnderTest } from './server-process.js';
 import { type LatencySummary, mergeCounts, round, sleep, sum, summarize } from './stats.js';
 import type { Worker, WorkerPool } from './worker-pool.js';
@@ -72,6 +73,20 @@ export interface StepResult {
   readonly refusals: Record<string, number>;
   readonly unanswered: number;
   readonly closeCodes: Record<string, number>;
+  /** TCP segments retransmitted machine-wide during the step: loopback drops show here. */
+  readonly tcpRetransmits: number;
+}
+
+/** The machine's count of retransmitted TCP segments (/proc/net/snmp). */
+export function tcpRetransmits(): number {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Tcp:'));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/);
+    return Number(values[names.indexOf('RetransSegs')]);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /**
@@ -89,6 +104,7 @@ export async function measureStep(options: {
 }): Promise<StepResult> {
   const { request, pool, server } = options;
   const before = await totals(pool, server);
+  const retransmitsBefore = tcpRetransmits();
   const publishing = options.publisher.call<PublishSummary>(request);
   await sleep(request.seconds * 1000);
   const end = await totals(pool, server);
@@ -125,5 +141,6 @@ export async function measureStep(options: {
     refusals: published.refusals,
     unanswered: published.unanswered,
     closeCodes: after.closeCodes,
+    tcpRetransmits: tcpRetransmits() - retransmitsBefore,
   };
 }

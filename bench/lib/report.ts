@@ -76,11 +76,11 @@ const pct = (value: number | undefined) => (value === undefined ? '-' : `${value
 
 function fanoutTable(results: FanoutServerResult[]): string[] {
   const out = [
-    '| server | subscribers | step | publishes/s | deliveries/s | p50 ms | p99 ms | p999 ms | complete | server CPU | client CPU | server RSS MiB | bytes/delivery |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | subscribers | step | publishes/s | deliveries/s | p50 ms | p99 ms | p999 ms | complete | server CPU | client CPU | server RSS MiB | bytes/delivery | TCP retransmits |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const result of results) {
-    if (result.error) out.push(`| ${result.server} | ${result.subscribers} | failed: ${result.error} | | | | | | | | | | |`);
+    if (result.error) out.push(`| ${result.server} | ${result.subscribers} | failed: ${result.error} | | | | | | | | | | | |`);
     for (const step of result.steps) out.push(stepRow(result, step));
   }
   out.push('', '| server | subscribers | connect/s | setup settled (ms) | best sustained deliveries/s (p99 within bound) |', '| --- | ---: | ---: | ---: | ---: |');
@@ -135,7 +135,7 @@ function resumeTable(r: ResumeResult): string[] {
 }
 
 function stepRow(result: FanoutServerResult, step: StepResult): string {
-  return `| ${result.server} | ${result.subscribers} | ${step.label} | ${step.publishesPerSec} | ${step.deliveriesPerSec} | ${ms(step.latency.p50)} | ${ms(step.latency.p99)} | ${ms(step.latency.p999)} | ${(step.completeness * 100).toFixed(1)}% | ${step.serverCpuPercent}% | ${pct(step.clientCpuPercent)} + ${pct(step.publisherCpuPercent)} | ${step.serverRssMiB} | ${step.bytesPerDelivery} |`;
+  return `| ${result.server} | ${result.subscribers} | ${step.label} | ${step.publishesPerSec} | ${step.deliveriesPerSec} | ${ms(step.latency.p50)} | ${ms(step.latency.p99)} | ${ms(step.latency.p999)} | ${(step.completeness * 100).toFixed(1)}% | ${step.serverCpuPercent}% | ${pct(step.clientCpuPercent)} + ${pct(step.publisherCpuPercent)} | ${step.serverRssMiB} | ${step.bytesPerDelivery} | ${step.tcpRetransmits ?? '-'} |`;
 }
 
 /** A bar chart of the best sustained deliveries/s per server (fanout only). */

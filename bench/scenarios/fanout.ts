@@ -85,6 +85,17 @@ async function fanoutOne(kind: ServerKind, options: FanoutOptions, log: (line: s
     const settled = await settle(pool, server);
     log(`  settled after ${settled.millis} ms (${settled.frames} setup frames)`);
     const receivers = (await totals(pool, server)).open;
+    // Warm-up, not recorded: the first messages pay for JIT compilation and socket buffer
+    // growth in the server and the clients, which would end a rising ramp at its first step.
+    const firstRate = ratesFor(options.subscribers, options.rates)[0]!;
+    await measureStep({
+      label: 'warm-up',
+      request: { op: 'publish', mode: 'rate', rate: firstRate, window: 10_000, seconds: 2, payloadBytes: options.payloadBytes },
+      publisher,
+      pool,
+      server,
+      receivers,
+    });
 
     if (options.modes.includes('window')) {
       const step = await measureStep({
@@ -141,6 +152,6 @@ export function describeStep(step: StepResult): string {
   return (
     `${step.label}: ${step.publishesPerSec} publishes/s, ${step.deliveriesPerSec} deliveries/s, ` +
     `p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, complete ${(step.completeness * 100).toFixed(1)}%, ` +
-    `server CPU ${step.serverCpuPercent}%, clients ${step.clientCpuPercent}% + publisher ${step.publisherCpuPercent}%, RSS ${step.serverRssMiB} MiB`
+    `server CPU ${step.serverCpuPercent}%, clients ${step.clientCpuPercent}% + publisher ${step.publisherCpuPercent}%, RSS ${step.serverRssMiB} MiB, ${step.tcpRetransmits} TCP retransmits`
   );
 }
