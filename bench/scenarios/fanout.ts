@@ -36,7 +36,7 @@ export interface FanoutServerResult {
 }
 
 /** Target deliveries per second for the rising steps; the publish rate is this over N. */
-const DELIVERY_TARGETS = [25_000, 50_000, 100_000, 150_000, 200_000, 300_000, 400_000, 600_000];
+const DELIVERY_TARGETS = [25_000, 50_000, 100_000, 150_000, 200_000, 300_000, 400_000, 600_000, 800_000, 1_000_000, 1_300_000];
 
 export function ratesFor(subscribers: number, explicit: readonly number[]): number[] {
   if (explicit.length > 0) return [...explicit];
