@@ -43,8 +43,11 @@ export interface ServerUnderTest {
 
 /** Servers still running; killed if the orchestrator exits for any reason, so none is left behind. */
 const running = new Set<ChildProcess>();
+/** Temporary directories not yet disposed of; removed on exit too (an interrupted run). */
+const directories = new Set<string>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
+  for (const dir of directories) rmSync(dir, { recursive: true, force: true });
 });
 
 export async function freePort(): Promise<number> {
@@ -61,6 +64,7 @@ export async function freePort(): Promise<number> {
 
 /** Starts one server under test in its own process and waits until it accepts connections. */
 export async function startServerProcess(options: ServerOptions, dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'))): Promise<ServerUnderTest> {
+  directories.add(dir);
   const port = options.port ?? (await freePort());
   // e.g. SWITCHBOARD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under test.
   const extra = (process.env.SWITCHBOARD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -118,6 +122,7 @@ export async function startServerProcess(options: ServerOptions, dir = mkdtempSy
     async dispose() {
       await stop();
       rmSync(dir, { recursive: true, force: true });
+      directories.delete(dir);
     },
   };
 }
