@@ -207,7 +207,7 @@ async function main(): Promise<number> {
     commit: gitCommit(),
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,
+    command: `${benchEnvironment()}npm run bench -- ${process.argv.slice(2).join(' ')}`,
     machine: { ...machine, loadAverageAtEnd: describeMachine().loadAverage },
     options,
     results,
@@ -237,3 +237,9 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The bench's own environment settings, so a recorded command reproduces the run. */
+function benchEnvironment(): string {
+  const presence = process.env.SWITCHBOARD_BENCH_PRESENCE;
+  return presence ? `SWITCHBOARD_BENCH_PRESENCE=${presence} ` : '';
+}

@@ -42,6 +42,13 @@ const WS_BROADCAST = { offset: 2, byte: 'i'.charCodeAt(0) }; // {"id":...} (acks
 
 let requestIds = 1_000_000;
 
+/**
+ * SWITCHBOARD_BENCH_PRESENCE=off subscribes with `"presence":false`: like for like with
+ * the peers, which have no presence, and without its per-join frame to every member.
+ * Read here because the forked workers inherit the environment.
+ */
+const PRESENCE_FIELD = process.env.SWITCHBOARD_BENCH_PRESENCE === 'off' ? ',"presence":false' : '';
+
 export const switchboardProtocol: ClientProtocol = {
   async connect(port, user, channel, options = {}) {
     const ws = new RawWs({ port, path: `/ws?user=${encodeURIComponent(user)}`, marker: SWITCHBOARD_EVENT });
@@ -54,7 +61,7 @@ export const switchboardProtocol: ClientProtocol = {
       const id = requestIds++;
       const reply = ws.waitFor((text) => replyTo(text, id));
       const sinceField = since === undefined ? '' : `,"since":${since}`;
-      ws.send(`{"type":"subscribe","id":${id},"channel":${JSON.stringify(channel)}${sinceField}}`);
+      ws.send(`{"type":"subscribe","id":${id},"channel":${JSON.stringify(channel)}${sinceField}${PRESENCE_FIELD}}`);
       const result = await reply;
       if (!result.ok) throw new Error(`subscribe refused: ${result.error}`);
     }

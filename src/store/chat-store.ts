@@ -17,9 +17,30 @@ import type { Database } from './schema.js';
  * The chat features' queries, on the same Kysely instance as the KyselyStore. Only
  * `search` differs by database (FTS5 on SQLite, tsvector on PostgreSQL).
  */
+interface PendingStatus {
+  readonly user: UserId;
+  readonly status: UserStatus;
+  readonly at: Millis;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+async function writeStatus(db: Kysely<Database>, { user, status, at }: PendingStatus): Promise<void> {
+  // last_seen records when the user was last online, so it moves only when they go offline.
+  const lastSeen = status === 'offline' ? at : null;
+  await db
+    .insertInto('user_status')
+    .values({ user_id: user, status, last_seen: lastSeen, updated_at: at })
+    .onConflict((oc) =>
+      oc.column('user_id').doUpdateSet(status === 'offline' ? { status, last_seen: at, updated_at: at } : { status, updated_at: at }),
+    )
+    .execute();
+}
+
 export class KyselyChatStore implements ChatStore {
   readonly #db: Kysely<Database>;
   readonly #dialect: 'sqlite' | 'postgres';
+  #pendingStatuses: PendingStatus[] = [];
 
   constructor(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
     this.#db = db;
@@ -80,18 +101,27 @@ export class KyselyChatStore implements ChatStore {
     return [...new Set(rows.map((row) => row.user))];
   }
 
-  async setStatus(user: UserId, status: UserStatus, at: Millis): Promise<void> {
-    // last_seen records when the user was last online, so it moves only when they go offline.
-    const lastSeen = status === 'offline' ? at : null;
-    await this.#db
-      .insertInto('user_status')
-      .values({ user_id: user, status, last_seen: lastSeen, updated_at: at })
-      .onConflict((oc) =>
-        oc.column('user_id').doUpdateSet(
-          status === 'offline' ? { status, last_seen: at, updated_at: at } : { status, updated_at: at },
-        ),
-      )
-      .execute();
+  /**
+   * Status changes made in one tick share one transaction: every user coming online after
+   * a restart would otherwise cost a commit (and an fsync) of its own.
+   */
+  setStatus(user: UserId, status: UserStatus, at: Millis): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pendingStatuses.push({ user, status, at, resolve, reject });
+      if (this.#pendingStatuses.length === 1) setImmediate(() => void this.#writeStatuses());
+    });
+  }
+
+  async #writeStatuses(): Promise<void> {
+    const batch = this.#pendingStatuses.splice(0);
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        for (const change of batch) await writeStatus(trx, change);
+      });
+      for (const change of batch) change.resolve();
+    } catch (error) {
+      for (const change of batch) change.reject(error);
+    }
   }
 
   async userStates(users: readonly UserId[]): Promise<UserState[]> {
