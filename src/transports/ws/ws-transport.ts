@@ -7,6 +7,7 @@ import type { Chat } from '../../core/chat.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import { type ConnectionGuard, rejectUpgrade } from '../connection-guard.js';
+import { SpreadSweep } from '../spread-sweep.js';
 import { type LimitHit, WsConnection, type WsLimits } from './ws-connection.js';
 
 export interface WsTransportOptions {
@@ -28,7 +29,7 @@ export class WsTransport {
   readonly #options: WsTransportOptions;
   readonly #server: WebSocketServer;
   readonly #connections = new Set<WsConnection>();
-  readonly #heartbeat: NodeJS.Timeout;
+  readonly #heartbeat: SpreadSweep<WsConnection>;
 
   constructor(options: WsTransportOptions) {
     this.#options = options;
@@ -38,8 +39,7 @@ export class WsTransport {
       perMessageDeflate: false,
       clientTracking: false,
     });
-    this.#heartbeat = setInterval(() => this.#checkAlive(), options.heartbeatMs);
-    this.#heartbeat.unref();
+    this.#heartbeat = new SpreadSweep(this.#connections, options.heartbeatMs, checkAlive);
   }
 
   get connectionCount(): number {
@@ -77,20 +77,20 @@ export class WsTransport {
 
   /** Closes every connection with the code that tells clients to reconnect and resume. */
   closeAll(reason: string): void {
-    clearInterval(this.#heartbeat);
+    this.#heartbeat.stop();
     for (const connection of this.#connections) connection.close(CLOSE_CODES.reconnect, reason);
   }
 
-  #checkAlive(): void {
-    for (const connection of this.#connections) {
-      if (!connection.alive) {
-        connection.terminate();
-        continue;
-      }
-      connection.alive = false;
-      connection.ping();
-    }
+}
+
+/** A connection that has not answered the previous ping is gone; the rest are pinged again. */
+function checkAlive(connection: WsConnection): void {
+  if (!connection.alive) {
+    connection.terminate();
+    return;
   }
+  connection.alive = false;
+  connection.ping();
 }
 
 /** `?ticket=` / `?user=` from the URL, or a token from `Authorization: Bearer` (never a token in the URL). */

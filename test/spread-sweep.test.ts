@@ -1,0 +1,47 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SpreadSweep } from '../src/transports/spread-sweep.js';
+
+describe('SpreadSweep (heartbeats spread over their period)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('visits every member once per period, a bounded slice per tick', () => {
+    const members = new Set(Array.from({ length: 1000 }, (_, k) => k));
+    const visits = new Map<number, number>();
+    const sweep = new SpreadSweep(members, 1000, (m) => visits.set(m, (visits.get(m) ?? 0) + 1));
+    vi.advanceTimersByTime(100);
+    expect(visits.size).toBe(100);
+    vi.advanceTimersByTime(900);
+    expect(visits.size).toBe(1000);
+    expect([...visits.values()].every((n) => n === 1)).toBe(true);
+    vi.advanceTimersByTime(1100);
+    expect([...visits.values()].every((n) => n === 2)).toBe(true);
+    sweep.stop();
+    vi.advanceTimersByTime(5000);
+    expect([...visits.values()].every((n) => n === 2)).toBe(true);
+  });
+
+  it('skips members removed during a pass and visits members added during it', () => {
+    const members = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const visited: number[] = [];
+    const sweep = new SpreadSweep(members, 1000, (m) => visited.push(m));
+    vi.advanceTimersByTime(100);
+    expect(visited).toEqual([1]);
+    members.delete(5);
+    members.add(11);
+    vi.advanceTimersByTime(900);
+    sweep.stop();
+    expect(visited).not.toContain(5);
+    expect(visited).toContain(11);
+    expect(new Set(visited).size).toBe(visited.length);
+  });
+
+  it('covers a period shorter than its tick in one slice', () => {
+    const members = new Set(['a', 'b', 'c']);
+    const visited: string[] = [];
+    const sweep = new SpreadSweep(members, 50, (m) => visited.push(m));
+    vi.advanceTimersByTime(50);
+    sweep.stop();
+    expect(visited).toEqual(['a', 'b', 'c']);
+  });
+});
