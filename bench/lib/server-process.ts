@@ -62,6 +62,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Generous: a graceful stop with 20,000 sessions takes seconds, and a CPU profile is written at exit. */
+const STOP_TIMEOUT_MS = 60_000;
+
 /** Starts one server under test in its own process and waits until it accepts connections. */
 export async function startServerProcess(options: ServerOptions, dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'))): Promise<ServerUnderTest> {
   directories.add(dir);
@@ -105,10 +108,15 @@ export async function startServerProcess(options: ServerOptions, dir = mkdtempSy
   const pid = child.pid!;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    const started = Date.now();
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const timer = setTimeout(() => {
+      process.stderr.write(`bench: ${options.kind} did not stop within ${STOP_TIMEOUT_MS} ms of SIGTERM; killed\n`);
+      child.kill('SIGKILL');
+    }, STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
+    process.stderr.write(`bench: ${options.kind} stopped in ${Date.now() - started} ms\n`);
   };
   return {
     kind: options.kind,
