@@ -27,7 +27,7 @@ export class RawWs {
   /** Deliveries (frames with the marker) and their bytes on the wire, header included. */
   deliveries = 0;
   deliveryBytes = 0;
-  /** Every frame, so the orchestrator can tell when a setup storm has settled. */
+  /** Every data frame (heartbeats excluded), so the orchestrator can tell when a setup storm has settled. */
   frames = 0;
   closeCode: number | null = null;
   onText: ((text: string) => void) | null = null;
@@ -214,7 +214,8 @@ export class RawWs {
   }
 
   #finish(): void {
-    this.frames++;
+    // Heartbeats (pings, Engine.IO "2") are not traffic: counting them, setup would never look settled.
+    if (this.#opcode === 0x1 && !(this.#options.answerEnginePings && this.#frameBytes === 3)) this.frames++;
     const payload = this.#capture ? (this.#capture.length === 1 ? this.#capture[0]! : Buffer.concat(this.#capture)) : null;
     this.#capture = null;
     switch (this.#opcode) {
