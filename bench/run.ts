@@ -7,9 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runDeferredCleanups } from './lib/cleanup.js';
 import { updateDocs } from './lib/latest-docs.js';
 import { describeMachine } from './lib/machine.js';
 import { writeResults } from './lib/report.js';
+import { killServers } from './lib/server-process.js';
 import { SERVER_KINDS, type ServerKind } from './lib/targets.js';
 import { runChat } from './scenarios/chat.js';
 import { runConnections } from './scenarios/connections.js';
@@ -43,6 +45,13 @@ Options:
   --seconds N          length of each measured step (default 5)
   --payload N          text bytes per message (default 100)
   --max-p99 MS         fanout stop rule (default 100)
+  --nodes N            fanout: run each server as N processes on N ports (default 1).
+                       From 2 on they form a cluster: the publisher talks to node 1,
+                       the subscribers are dealt out over all nodes. Switchboard nodes
+                       share a scratch PostgreSQL database (made on TEST_DATABASE_URL or
+                       DATABASE_URL, dropped after) and Redis; Socket.IO nodes use
+                       @socket.io/redis-adapter; raw ws has no multi-node mode (skipped).
+                       Redis: TEST_REDIS_URL or REDIS_URL (default redis://127.0.0.1:6379)
   --publishers N       durable: publishing connections (default 4)
   --channels N         durable: channels published to (default 4)
   --room-size N        chat: users per channel (default 10)
@@ -58,6 +67,7 @@ type Scenario = (typeof SCENARIOS)[number];
 /** Hard upper bounds, so no mistyped option turns into a runaway run. */
 const MAX_CONNECTIONS = 20_000;
 const MAX_SECONDS = 120;
+const MAX_NODES = 8;
 
 function raiseOpenFileLimit(needed: number): void {
   if (process.env.SWITCHBOARD_BENCH_ULIMIT === 'done') return;
@@ -102,6 +112,7 @@ async function main(): Promise<number> {
       seconds: { type: 'string', default: '5' },
       payload: { type: 'string', default: '100' },
       'max-p99': { type: 'string', default: '100' },
+      nodes: { type: 'string', default: '1' },
       publishers: { type: 'string', default: '4' },
       channels: { type: 'string', default: '4' },
       'room-size': { type: 'string', default: '10' },
@@ -133,6 +144,8 @@ async function main(): Promise<number> {
   const subscribers = int('subscribers', values.subscribers ?? String(defaults[scenario]), 0, MAX_CONNECTIONS);
   const seconds = int('seconds', values.seconds, 1, MAX_SECONDS);
   const workers = int('workers', values.workers, 1, 16);
+  const nodes = int('nodes', values.nodes, 1, MAX_NODES);
+  if (nodes > 1 && scenario !== 'fanout') throw new Error('--nodes applies to fanout only.');
   raiseOpenFileLimit(subscribers + 1000);
 
   const startedAt = new Date();
@@ -155,8 +168,11 @@ async function main(): Promise<number> {
         stepSeconds: seconds,
         payloadBytes: int('payload', values.payload, 1, 4000),
         maxP99Ms: int('max-p99', values['max-p99'], 1, 10_000),
+        nodes,
+        postgresUrl: nodes > 1 ? process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || null : null,
+        redisUrl: process.env.TEST_REDIS_URL || process.env.REDIS_URL || 'redis://127.0.0.1:6379',
       } as const;
-      options = opts;
+      options = { ...opts, postgresUrl: opts.postgresUrl ? 'set' : null, redisUrl: nodes > 1 ? withoutPassword(opts.redisUrl) : null };
       results = await runFanout(opts, log);
       break;
     }
@@ -221,22 +237,43 @@ async function main(): Promise<number> {
   return 0;
 }
 
-// Bounded in time whatever the options: a stuck run ends itself (the exit handlers stop
-// the server processes; the workers exit when their IPC channel closes).
+/**
+ * A run cut short (signal, watchdog, error): the servers are killed at once, then the
+ * scratch databases and Redis prefixes they used are dropped (bounded), then the exit
+ * handlers remove the temporary directories; the workers exit when their IPC channel closes.
+ */
+let aborting = false;
+async function abort(code: number): Promise<void> {
+  if (aborting) return;
+  aborting = true;
+  // Ctrl-C reaches the workers too; their failing calls are no news while the run ends.
+  process.on('unhandledRejection', () => {});
+  killServers();
+  await runDeferredCleanups();
+  process.exit(code);
+}
+
+// Bounded in time whatever the options: a stuck run ends itself.
 const WATCHDOG_MINUTES = Number(process.env.SWITCHBOARD_BENCH_MAX_MINUTES ?? 20);
 setTimeout(() => {
   process.stderr.write(`bench: stopped after ${WATCHDOG_MINUTES} minutes (SWITCHBOARD_BENCH_MAX_MINUTES)\n`);
-  process.exit(2);
+  void abort(2);
 }, WATCHDOG_MINUTES * 60_000).unref();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void abort(130));
 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
-    process.exit(1);
+    void abort(1);
   },
 );
+
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
 
 /** The bench's own environment settings, so a recorded command reproduces the run. */
 function benchEnvironment(): string {

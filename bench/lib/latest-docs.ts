@@ -7,10 +7,11 @@ const DOCS = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url))
 const START = '<!-- latest:start (written by `npm run bench -- docs`) -->';
 const END = '<!-- latest:end -->';
 
-/** Which runs replace each other: one scenario, and for fan-out one subscriber count. */
+/** Which runs replace each other: one scenario, and for fan-out one subscriber count and node count. */
 function keyOf(record: RunRecord): string {
-  const subscribers = record.options.subscribers;
-  return record.scenario === 'fanout' ? `fanout, ${String(subscribers)} subscribers` : record.scenario;
+  if (record.scenario !== 'fanout') return record.scenario;
+  const nodes = Number(record.options.nodes ?? 1);
+  return `fanout, ${String(record.options.subscribers)} subscribers${nodes > 1 ? `, ${nodes} nodes` : ''}`;
 }
 
 const ORDER = ['fanout', 'durable', 'connections', 'chat', 'resume'];

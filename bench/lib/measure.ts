@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs';
-import type { ServerUnderTest } from './server-process.js';
 import { type LatencySummary, mergeCounts, round, sleep, sum, summarize } from './stats.js';
 import type { Worker, WorkerPool } from './worker-pool.js';
 import type { PublishRequest, PublishSummary, WorkerStats } from './worker-protocol.js';
+
+/** What a measurement reads on the server side: one process, or the nodes of a cluster. */
+export interface ServerMeter {
+  /** CPU seconds (user + system) used so far; a cluster's summed over its nodes. */
+  cpuSeconds(): number;
+  /** Resident set size in bytes; a cluster's summed over its nodes. */
+  rssBytes(): number;
+  /** A cluster's nodes, node 1 first, for the per-node figures. */
+  readonly nodes?: readonly ServerMeter[];
+}
 
 export interface Totals {
   readonly deliveries: number;
@@ -14,10 +23,12 @@ export interface Totals {
   readonly latencies: number[];
   readonly at: number;
   readonly cpu: number;
+  /** Per node of a cluster; empty for one process. */
+  readonly nodeCpu: number[];
   readonly clientCpu: number;
 }
 
-export async function totals(pool: WorkerPool, server: ServerUnderTest): Promise<Totals> {
+export async function totals(pool: WorkerPool, server: ServerMeter): Promise<Totals> {
   const all = await pool.all<WorkerStats>({ op: 'stats' });
   return {
     deliveries: sum(all.map((s) => s.deliveries)),
@@ -29,6 +40,7 @@ export async function totals(pool: WorkerPool, server: ServerUnderTest): Promise
     latencies: all.flatMap((s) => s.latencies),
     at: performance.now(),
     cpu: server.cpuSeconds(),
+    nodeCpu: server.nodes?.map((node) => node.cpuSeconds()) ?? [],
     clientCpu: sum(all.map((s) => s.cpuSeconds)),
   };
 }
@@ -37,7 +49,7 @@ export async function totals(pool: WorkerPool, server: ServerUnderTest): Promise
  * Waits until the clients stop receiving frames (a subscribe storm sends presence to
  * everyone already there), so a measurement starts from a quiet server. Bounded.
  */
-export async function settle(pool: WorkerPool, server: ServerUnderTest, timeoutMs = 120_000): Promise<{ millis: number; frames: number }> {
+export async function settle(pool: WorkerPool, server: ServerMeter, timeoutMs = 120_000): Promise<{ millis: number; frames: number }> {
   const started = performance.now();
   let last = -1;
   let quiet = 0;
@@ -65,6 +77,9 @@ export interface StepResult {
   readonly latency: LatencySummary;
   readonly ackLatency: LatencySummary;
   readonly serverCpuPercent: number;
+  /** A cluster's server CPU and RSS per node, node 1 first (the totals above are their sums). */
+  readonly serverCpuPercentByNode?: number[];
+  readonly serverRssMiBByNode?: number[];
   /** CPU of the receiving workers together (100% = one core) and of the publisher. */
   readonly clientCpuPercent: number;
   readonly publisherCpuPercent: number;
@@ -99,7 +114,7 @@ export async function measureStep(options: {
   request: PublishRequest;
   publisher: Worker;
   pool: WorkerPool;
-  server: ServerUnderTest;
+  server: ServerMeter;
   receivers: number;
 }): Promise<StepResult> {
   const { request, pool, server } = options;
@@ -123,6 +138,9 @@ export async function measureStep(options: {
   }
   const windowSeconds = (end.at - before.at) / 1000;
   const delivered = after.deliveries - before.deliveries;
+  const cpuPercent = (from: number, to: number) => round(((to - from) / windowSeconds) * 100);
+  const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
+  const nodes = server.nodes ?? [];
   return {
     label: options.label,
     mode: request.mode,
@@ -133,10 +151,14 @@ export async function measureStep(options: {
     completeness: expected === 0 ? 1 : round(delivered / expected, 4),
     latency: summarize(latencies),
     ackLatency: summarize(published.ackLatencies),
-    serverCpuPercent: round(((end.cpu - before.cpu) / windowSeconds) * 100),
+    serverCpuPercent: cpuPercent(before.cpu, end.cpu),
+    ...(nodes.length > 1 && {
+      serverCpuPercentByNode: nodes.map((_, n) => cpuPercent(before.nodeCpu[n]!, end.nodeCpu[n]!)),
+      serverRssMiBByNode: nodes.map((node) => mib(node.rssBytes())),
+    }),
     clientCpuPercent: round(((end.clientCpu - before.clientCpu) / windowSeconds) * 100),
     publisherCpuPercent: round((published.cpuSeconds / (published.elapsedMs / 1000)) * 100),
-    serverRssMiB: round(server.rssBytes() / 2 ** 20, 1),
+    serverRssMiB: mib(server.rssBytes()),
     bytesPerDelivery: delivered === 0 ? 0 : round((after.bytes - before.bytes) / delivered),
     refusals: published.refusals,
     unanswered: published.unanswered,

@@ -80,14 +80,16 @@ function fanoutTable(results: FanoutServerResult[]): string[] {
     '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const result of results) {
-    if (result.error) out.push(`| ${result.server} | ${result.subscribers} | failed: ${result.error} | | | | | | | | | | | |`);
+    if (result.error) out.push(`| ${serverLabel(result)} | ${result.subscribers} | failed: ${result.error} | | | | | | | | | | | |`);
+    if (result.skipped) out.push(`| ${serverLabel(result)} | ${result.subscribers} | skipped: ${result.skipped} | | | | | | | | | | | |`);
     for (const step of result.steps) out.push(stepRow(result, step));
   }
   out.push('', '| server | subscribers | connect/s | setup settled (ms) | best sustained deliveries/s (p99 within bound) |', '| --- | ---: | ---: | ---: | ---: |');
   for (const result of results) {
+    if (result.skipped) continue;
     const best = result.bestSustained;
     out.push(
-      `| ${result.server} | ${result.subscribers} | ${result.connect.perSecond} | ${result.settleMillis} | ${best ? `${best.deliveriesPerSec} (at ${best.label}, p99 ${best.latency.p99} ms)` : '-'} |`,
+      `| ${serverLabel(result)} | ${result.subscribers} | ${result.connect.perSecond} | ${result.settleMillis} | ${best ? `${best.deliveriesPerSec} (at ${best.label}, p99 ${best.latency.p99} ms)` : '-'} |`,
     );
   }
   return out;
@@ -134,16 +136,26 @@ function resumeTable(r: ResumeResult): string[] {
   ];
 }
 
+/** `socketio, 2 nodes` for a cluster; the bare name for one process. */
+function serverLabel(result: FanoutServerResult): string {
+  return (result.nodes ?? 1) > 1 ? `${result.server}, ${result.nodes} nodes` : result.server;
+}
+
+/** ` (a + b)`: a cluster's figure per node, node 1 first; nothing for one process. */
+export function byNode(values: readonly number[] | undefined, unit = ''): string {
+  return values && values.length > 1 ? ` (${values.map((v) => `${v}${unit}`).join(' + ')})` : '';
+}
+
 function stepRow(result: FanoutServerResult, step: StepResult): string {
-  return `| ${result.server} | ${result.subscribers} | ${step.label} | ${step.publishesPerSec} | ${step.deliveriesPerSec} | ${ms(step.latency.p50)} | ${ms(step.latency.p99)} | ${ms(step.latency.p999)} | ${(step.completeness * 100).toFixed(1)}% | ${step.serverCpuPercent}% | ${pct(step.clientCpuPercent)} + ${pct(step.publisherCpuPercent)} | ${step.serverRssMiB} | ${step.bytesPerDelivery} | ${step.tcpRetransmits ?? '-'} |`;
+  return `| ${serverLabel(result)} | ${result.subscribers} | ${step.label} | ${step.publishesPerSec} | ${step.deliveriesPerSec} | ${ms(step.latency.p50)} | ${ms(step.latency.p99)} | ${ms(step.latency.p999)} | ${(step.completeness * 100).toFixed(1)}% | ${step.serverCpuPercent}%${byNode(step.serverCpuPercentByNode, '%')} | ${pct(step.clientCpuPercent)} + ${pct(step.publisherCpuPercent)} | ${step.serverRssMiB}${byNode(step.serverRssMiBByNode)} | ${step.bytesPerDelivery} | ${step.tcpRetransmits ?? '-'} |`;
 }
 
 /** A bar chart of the best sustained deliveries/s per server (fanout only). */
 function renderSvg(record: RunRecord): string | null {
   if (record.scenario !== 'fanout') return null;
   const results = record.results as FanoutServerResult[];
-  const bars = results.map((r) => ({
-    label: `${r.server} (${r.subscribers} subs)`,
+  const bars = results.filter((r) => !r.skipped).map((r) => ({
+    label: `${serverLabel(r)} (${r.subscribers} subs)`,
     value: r.bestSustained?.deliveriesPerSec ?? Math.max(0, ...r.steps.map((s) => s.deliveriesPerSec)),
     sustained: r.bestSustained !== null,
   }));

@@ -9,10 +9,13 @@ import type { ServerKind } from './targets.js';
  * Settings the benchmark gives Switchboard. The per-connection message rate (default
  * 100/s) and the per-IP connection cap (default 256) exist to stop abuse from the open
  * internet; one publisher pushing tens of thousands of messages a second and thousands of
- * clients from 127.0.0.1 would hit them at once. Everything else stays at its default.
+ * clients from 127.0.0.1 would hit them at once. gRPC takes any free port: the nodes of a
+ * cluster (or anyone else's server on this machine) would collide on the fixed 50051.
+ * Everything else stays at its default.
  */
 export const SWITCHBOARD_BENCH_CONFIG = {
   logLevel: 'warn',
+  grpcPort: 0,
   limits: { messagesPerSecond: 1_000_000, messageBurst: 1_000_000, connectionsPerIp: 1_000_000 },
 } as const;
 
@@ -22,6 +25,8 @@ export interface ServerOptions {
   readonly build: 'src' | 'dist';
   /** Switchboard only: a database URL; default a fresh SQLite file under os.tmpdir(). */
   readonly databaseUrl?: string;
+  /** Switchboard and Socket.IO: join a cluster over this Redis (`?prefix=` names the cluster). */
+  readonly redisUrl?: string;
   readonly port?: number;
 }
 
@@ -46,9 +51,14 @@ const running = new Set<ChildProcess>();
 /** Temporary directories not yet disposed of; removed on exit too (an interrupted run). */
 const directories = new Set<string>();
 process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  killServers();
   for (const dir of directories) rmSync(dir, { recursive: true, force: true });
 });
+
+/** SIGKILLs every server still running: an interrupted run, before it drops their databases. */
+export function killServers(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -68,6 +78,7 @@ const STOP_TIMEOUT_MS = 60_000;
 /** Starts one server under test in its own process and waits until it accepts connections. */
 export async function startServerProcess(options: ServerOptions, dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'))): Promise<ServerUnderTest> {
   directories.add(dir);
+  if (options.kind === 'ws' && options.redisUrl) throw new Error('The raw ws peer has no multi-node mode.');
   const port = options.port ?? (await freePort());
   // e.g. SWITCHBOARD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under test.
   const extra = (process.env.SWITCHBOARD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -80,17 +91,18 @@ export async function startServerProcess(options: ServerOptions, dir = mkdtempSy
       writeFileSync(configFile, JSON.stringify(SWITCHBOARD_BENCH_CONFIG));
       databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'bench.db')}`;
       const cli = options.build === 'src' ? 'src/cli.ts' : 'dist/cli.js';
-      args = [...tsx, cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--database', databaseUrl, '--config', configFile];
+      const redis = options.redisUrl ? ['--redis', options.redisUrl] : [];
+      args = [...tsx, cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--database', databaseUrl, ...redis, '--config', configFile];
       break;
     }
     case 'socketio':
-      args = [...extra, '--import', 'tsx', 'bench/peers/socketio-server.ts', String(port)];
+      args = [...extra, '--import', 'tsx', 'bench/peers/socketio-server.ts', String(port), ...(options.redisUrl ? [options.redisUrl] : [])];
       break;
     case 'ws':
       args = [...extra, '--import', 'tsx', 'bench/peers/ws-broadcast-server.ts', String(port)];
       break;
   }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORT: '', DATABASE_URL: '' } });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORT: '', DATABASE_URL: '', REDIS_URL: '' } });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let stderr = '';

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { createScratchDatabase } from '../lib/scratch-database.js';
 import { startServerProcess } from '../lib/server-process.js';
 import { round, summarize, type LatencySummary } from '../lib/stats.js';
 import { Worker } from '../lib/worker-pool.js';
@@ -48,24 +48,18 @@ export async function runDurable(options: DurableOptions, log: (line: string) =>
     results.push({ store: 'postgres', command: null, steps: [], skipped: 'TEST_DATABASE_URL / DATABASE_URL not set' });
     return results;
   }
-  const database = `switchboard_bench_${process.pid}_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: options.postgresUrl });
+  let database;
   try {
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
+    database = await createScratchDatabase(options.postgresUrl);
   } catch (error) {
     log(`durable: PostgreSQL unavailable: ${(error as Error).message}`);
-    await admin.end().catch(() => {});
     results.push({ store: 'postgres', command: null, steps: [], error: (error as Error).message });
     return results;
   }
   try {
-    const url = new URL(options.postgresUrl);
-    url.pathname = `/${database}`;
-    results.push(await durableOne('postgres', url.toString(), options, log));
+    results.push(await durableOne('postgres', database.url, options, log));
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
-    await admin.end().catch(() => {});
+    await database.drop().catch(() => {});
   }
   return results;
 }

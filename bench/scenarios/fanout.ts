@@ -1,5 +1,6 @@
 import { measureStep, settle, type StepResult, totals } from '../lib/measure.js';
-import { startServerProcess } from '../lib/server-process.js';
+import { byNode } from '../lib/report.js';
+import { multiNodeObstacle, type ServerGroup, startServerGroup } from '../lib/server-group.js';
 import { round } from '../lib/stats.js';
 import type { ServerKind } from '../lib/targets.js';
 import { Worker, WorkerPool } from '../lib/worker-pool.js';
@@ -20,11 +21,17 @@ export interface FanoutOptions {
   readonly stepSeconds: number;
   readonly payloadBytes: number;
   readonly maxP99Ms: number;
+  /** Processes per server kind; from 2 on they form a cluster over Redis (Switchboard also PostgreSQL). */
+  readonly nodes: number;
+  readonly postgresUrl: string | null;
+  readonly redisUrl: string;
 }
 
 export interface FanoutServerResult {
   readonly server: ServerKind;
   readonly command: string;
+  /** Absent in results from before multi-node runs: one. */
+  readonly nodes?: number;
   readonly subscribers: number;
   readonly connect: ConnectSummary & { readonly perSecond: number };
   readonly settleMillis: number;
@@ -33,6 +40,8 @@ export interface FanoutServerResult {
   /** The highest deliveries/s of a rate step with p99 within the bound and nothing lost. */
   readonly bestSustained: StepResult | null;
   readonly error?: string;
+  /** Why this server was not run (no multi-node mode). */
+  readonly skipped?: string;
 }
 
 /** Target deliveries per second for the rising steps; the publish rate is this over N. */
@@ -45,34 +54,66 @@ export function ratesFor(subscribers: number, explicit: readonly number[]): numb
 
 export async function runFanout(options: FanoutOptions, log: (line: string) => void): Promise<FanoutServerResult[]> {
   const results: FanoutServerResult[] = [];
+  const nodes = options.nodes > 1 ? ` on ${options.nodes} nodes` : '';
   for (const kind of options.servers) {
-    log(`fanout: ${kind}, ${options.subscribers} subscribers`);
+    const skipped = multiNodeObstacle(kind, options.nodes, options.postgresUrl);
+    if (skipped) {
+      log(`fanout: ${kind} skipped: ${skipped}`);
+      results.push({ ...emptyResult(kind, options, ''), skipped });
+      continue;
+    }
+    log(`fanout: ${kind}, ${options.subscribers} subscribers${nodes}`);
     results.push(await fanoutOne(kind, options, log));
   }
   return results;
 }
 
+function emptyResult(kind: ServerKind, options: FanoutOptions, command: string): FanoutServerResult {
+  return {
+    server: kind,
+    command,
+    nodes: options.nodes,
+    subscribers: options.subscribers,
+    connect: { connected: 0, failed: 0, firstError: null, millis: 0, perSecond: 0 },
+    settleMillis: 0,
+    setupFrames: 0,
+    steps: [],
+    bestSustained: null,
+  };
+}
+
+/**
+ * The publisher talks to node 1 and the subscribers are dealt out over the nodes in turn
+ * (probes too), so with N nodes (N-1)/N of the deliveries cross the broker.
+ */
 async function fanoutOne(kind: ServerKind, options: FanoutOptions, log: (line: string) => void): Promise<FanoutServerResult> {
-  const server = await startServerProcess({ kind, build: options.build });
+  let server: ServerGroup;
+  try {
+    server = await startServerGroup({ kind, build: options.build, nodes: options.nodes, postgresUrl: options.postgresUrl, redisUrl: options.redisUrl });
+  } catch (error) {
+    log(`  could not start: ${(error as Error).message}`);
+    return { ...emptyResult(kind, options, ''), error: (error as Error).message };
+  }
   const pool = new WorkerPool(options.workers);
   const publisher = new Worker(options.workers);
   const channel = 'bench-fanout';
   const steps: StepResult[] = [];
   try {
-    await publisher.call({ op: 'openPublishers', kind, port: server.port, channels: [channel], count: 1, create: true });
+    await publisher.call({ op: 'openPublishers', kind, port: server.ports[0]!, channels: [channel], count: 1, create: true });
     const specs: ClientSpec[] = Array.from({ length: options.subscribers }, (_, k) => ({
       user: `sub-${k}`,
       channel,
       probe: k < options.probes,
     }));
-    const parts = WorkerPool.spread(specs, options.workers);
-    const connected = await pool.all<ConnectSummary>((worker) => ({
-      op: 'connect',
-      kind,
-      port: server.port,
-      clients: parts[worker.index]!,
-      concurrency: 50,
-    }));
+    const perNode = WorkerPool.spread(specs, server.ports.length);
+    const connected = (
+      await Promise.all(
+        server.ports.map((port, n) => {
+          const parts = WorkerPool.spread(perNode[n]!, options.workers);
+          return pool.all<ConnectSummary>((worker) => ({ op: 'connect', kind, port, clients: parts[worker.index]!, concurrency: 50 }));
+        }),
+      )
+    ).flat();
     const millis = Math.max(...connected.map((c) => c.millis));
     const connect = {
       connected: connected.reduce((n, c) => n + c.connected, 0),
@@ -127,20 +168,20 @@ async function fanoutOne(kind: ServerKind, options: FanoutOptions, log: (line: s
         if (!bestSustained || step.deliveriesPerSec > bestSustained.deliveriesPerSec) bestSustained = step;
       }
     }
-    return { server: kind, command: server.command, subscribers: options.subscribers, connect, settleMillis: settled.millis, setupFrames: settled.frames, steps, bestSustained };
-  } catch (error) {
-    log(`  failed: ${(error as Error).message}`);
     return {
       server: kind,
       command: server.command,
+      nodes: options.nodes,
       subscribers: options.subscribers,
-      connect: { connected: 0, failed: options.subscribers, firstError: null, millis: 0, perSecond: 0 },
-      settleMillis: 0,
-      setupFrames: 0,
+      connect,
+      settleMillis: settled.millis,
+      setupFrames: settled.frames,
       steps,
-      bestSustained: null,
-      error: (error as Error).message,
+      bestSustained,
     };
+  } catch (error) {
+    log(`  failed: ${(error as Error).message}`);
+    return { ...emptyResult(kind, options, server.command), steps, error: (error as Error).message };
   } finally {
     await pool.all({ op: 'closeAll' }).catch(() => {});
     await Promise.all([pool.exit(), publisher.exit()]);
@@ -152,6 +193,6 @@ export function describeStep(step: StepResult): string {
   return (
     `${step.label}: ${step.publishesPerSec} publishes/s, ${step.deliveriesPerSec} deliveries/s, ` +
     `p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, complete ${(step.completeness * 100).toFixed(1)}%, ` +
-    `server CPU ${step.serverCpuPercent}%, clients ${step.clientCpuPercent}% + publisher ${step.publisherCpuPercent}%, RSS ${step.serverRssMiB} MiB, ${step.tcpRetransmits} TCP retransmits`
+    `server CPU ${step.serverCpuPercent}%${byNode(step.serverCpuPercentByNode, '%')}, clients ${step.clientCpuPercent}% + publisher ${step.publisherCpuPercent}%, RSS ${step.serverRssMiB} MiB${byNode(step.serverRssMiBByNode)}, ${step.tcpRetransmits} TCP retransmits`
   );
 }
