@@ -36,6 +36,17 @@ describe('SpreadSweep (heartbeats spread over their period)', () => {
     expect(new Set(visited).size).toBe(visited.length);
   });
 
+  it('visits a set smaller than a period has ticks once per period, not once per pass', () => {
+    const members = new Set(['a', 'b', 'c']);
+    const visited: string[] = [];
+    const sweep = new SpreadSweep(members, 1000, (m) => visited.push(m));
+    vi.advanceTimersByTime(1000);
+    expect(visited).toEqual(['a', 'b', 'c']);
+    vi.advanceTimersByTime(1000);
+    sweep.stop();
+    expect(visited).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
+  });
+
   it('covers a period shorter than its tick in one slice', () => {
     const members = new Set(['a', 'b', 'c']);
     const visited: string[] = [];

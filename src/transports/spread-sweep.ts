@@ -13,12 +13,15 @@ export class SpreadSweep<T> {
   readonly #ticksPerPeriod: number;
   readonly #timer: NodeJS.Timeout;
   #pass: Iterator<T> | null = null;
+  /** Starts at a full period, so the first pass begins on the first tick. */
+  #ticksSincePassStarted: number;
 
   constructor(members: ReadonlySet<T>, periodMs: number, visit: (member: T) => void) {
     this.#members = members;
     this.#visit = visit;
     const tickMs = Math.min(SWEEP_TICK_MS, periodMs);
     this.#ticksPerPeriod = Math.max(1, Math.floor(periodMs / tickMs));
+    this.#ticksSincePassStarted = this.#ticksPerPeriod;
     this.#timer = setInterval(() => this.#tick(), tickMs);
     this.#timer.unref();
   }
@@ -28,12 +31,21 @@ export class SpreadSweep<T> {
   }
 
   #tick(): void {
+    if (this.#pass === null) {
+      // A small set is done in fewer ticks than a period has: wait for the period to end.
+      if (this.#ticksSincePassStarted < this.#ticksPerPeriod) {
+        this.#ticksSincePassStarted++;
+        return;
+      }
+      this.#ticksSincePassStarted = 0;
+      this.#pass = this.#members.values();
+    }
+    this.#ticksSincePassStarted++;
     const slice = Math.ceil(this.#members.size / this.#ticksPerPeriod);
-    this.#pass ??= this.#members.values();
     for (let visited = 0; visited < slice; visited++) {
       const next = this.#pass.next();
       if (next.done) {
-        // The next pass starts on the next tick, so no member is visited twice in one.
+        // The next pass starts a period after this one did.
         this.#pass = null;
         return;
       }
