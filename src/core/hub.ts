@@ -173,8 +173,7 @@ export class Hub {
   async #rememberUser(principal: Principal): Promise<void> {
     const { userId, name } = principal;
     if (this.#knownUsers.get(userId) === name) return;
-    const stored = await this.#store.getUser(userId);
-    if (stored?.name !== name) await this.#store.upsertUser({ id: userId, name });
+    await this.#store.rememberUser({ id: userId, name });
     if (this.#knownUsers.size >= KNOWN_USERS_LIMIT) this.#knownUsers.clear();
     this.#knownUsers.set(userId, name);
   }

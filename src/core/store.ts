@@ -88,6 +88,11 @@ export interface Store {
   close(): Promise<void>;
 
   upsertUser(user: { id: UserId; name: string }): Promise<User>;
+  /**
+   * Records a user seen on connect (created, or renamed): soft state, batched with the
+   * other connects of the same tick and committed without waiting for the disk.
+   */
+  rememberUser(user: { id: UserId; name: string }): Promise<void>;
   getUser(id: UserId): Promise<User | undefined>;
   /** Users in id order, after `after` (for the REST user list). */
   listUsers(options: { limit: number; after?: UserId }): Promise<User[]>;

@@ -10,22 +10,21 @@ import type {
   UserStatus,
 } from '../core/chat-store.js';
 import type { Channel, ChannelEvent, ChannelId, Millis, Seq, User, UserId } from '../core/types.js';
-import { toChannel, toEvent } from './kysely-store.js';
+import { type Dialect, toChannel, toEvent } from './kysely-store.js';
 import type { Database } from './schema.js';
+import { TickBatcher } from './tick-batcher.js';
 
 /**
  * The chat features' queries, on the same Kysely instance as the KyselyStore. Only
  * `search` differs by database (FTS5 on SQLite, tsvector on PostgreSQL).
  */
-interface PendingStatus {
+interface StatusChange {
   readonly user: UserId;
   readonly status: UserStatus;
   readonly at: Millis;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
 }
 
-async function writeStatus(db: Kysely<Database>, { user, status, at }: PendingStatus): Promise<void> {
+async function writeStatus(db: Kysely<Database>, { user, status, at }: StatusChange): Promise<void> {
   // last_seen records when the user was last online, so it moves only when they go offline.
   const lastSeen = status === 'offline' ? at : null;
   await db
@@ -39,10 +38,10 @@ async function writeStatus(db: Kysely<Database>, { user, status, at }: PendingSt
 
 export class KyselyChatStore implements ChatStore {
   readonly #db: Kysely<Database>;
-  readonly #dialect: 'sqlite' | 'postgres';
-  #pendingStatuses: PendingStatus[] = [];
+  readonly #dialect: Dialect;
+  readonly #statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes));
 
-  constructor(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
+  constructor(db: Kysely<Database>, dialect: Dialect) {
     this.#db = db;
     this.#dialect = dialect;
   }
@@ -102,26 +101,19 @@ export class KyselyChatStore implements ChatStore {
   }
 
   /**
-   * Status changes made in one tick share one transaction: every user coming online after
-   * a restart would otherwise cost a commit (and an fsync) of its own.
+   * Status changes made in one tick share one transaction, committed without waiting for
+   * the disk (soft state): every user coming online after a restart would otherwise cost
+   * a commit and an fsync of its own.
    */
   setStatus(user: UserId, status: UserStatus, at: Millis): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#pendingStatuses.push({ user, status, at, resolve, reject });
-      if (this.#pendingStatuses.length === 1) setImmediate(() => void this.#writeStatuses());
-    });
+    return this.#statusChanges.add({ user, status, at });
   }
 
-  async #writeStatuses(): Promise<void> {
-    const batch = this.#pendingStatuses.splice(0);
-    try {
-      await this.#db.transaction().execute(async (trx) => {
-        for (const change of batch) await writeStatus(trx, change);
-      });
-      for (const change of batch) change.resolve();
-    } catch (error) {
-      for (const change of batch) change.reject(error);
-    }
+  async #writeStatuses(changes: readonly StatusChange[]): Promise<void[]> {
+    await this.#dialect.softTransaction(this.#db, async (trx) => {
+      for (const change of changes) await writeStatus(trx, change);
+    });
+    return changes.map(() => undefined);
   }
 
   async userStates(users: readonly UserId[]): Promise<UserState[]> {
@@ -358,7 +350,7 @@ export class KyselyChatStore implements ChatStore {
   #matches(text: string): Expression<SqlBool> | null {
     const words = text.match(/[\p{L}\p{N}_]+/gu);
     if (!words) return null;
-    if (this.#dialect === 'postgres') {
+    if (this.#dialect.name === 'postgres') {
       return sql<SqlBool>`to_tsvector('simple', coalesce(e.text, '')) @@ plainto_tsquery('simple', ${words.join(' ')})`;
     }
     // Each word quoted, so nothing the user types is read as FTS5 query syntax.

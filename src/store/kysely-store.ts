@@ -17,6 +17,7 @@ import type {
 import type { ChatStore } from '../core/chat-store.js';
 import { KyselyChatStore } from './chat-store.js';
 import { migrationProvider } from './migrations/index.js';
+import { TickBatcher } from './tick-batcher.js';
 import type { Database } from './schema.js';
 
 /** What differs between databases, kept to the smallest place. */
@@ -29,6 +30,12 @@ export interface Dialect {
    */
   lockChannels?(trx: Transaction<Database>, ids: readonly ChannelId[]): Promise<void>;
   isUniqueViolation(error: unknown): boolean;
+  /**
+   * A transaction for soft state (users seen on connect, online status) that commits
+   * without waiting for the disk: a crash may lose the last few, never a message, and the
+   * next durable commit makes them durable too (both databases write their log in order).
+   */
+  softTransaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** The database refused the data itself (an invalid character, a value too large). */
   isDataError?(error: unknown): boolean;
   close(): Promise<void>;
@@ -44,11 +51,12 @@ export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
   readonly #dialect: Dialect;
   readonly chat: ChatStore;
+  readonly #seenUsers = new TickBatcher((users: readonly { id: UserId; name: string }[]) => this.#writeSeenUsers(users));
 
   constructor(db: Kysely<Database>, dialect: Dialect) {
     this.#db = db;
     this.#dialect = dialect;
-    this.chat = new KyselyChatStore(db, dialect.name);
+    this.chat = new KyselyChatStore(db, dialect);
   }
 
   /** The Kysely instance, for modules with tables of their own (the auth module's AccountStore). */
@@ -86,6 +94,24 @@ export class KyselyStore implements Store {
       .returningAll()
       .executeTakeFirstOrThrow();
     return { id: row.id, name: row.name, createdAt: Number(row.created_at) };
+  }
+
+  rememberUser(user: { id: UserId; name: string }): Promise<void> {
+    return this.#seenUsers.add(user);
+  }
+
+  async #writeSeenUsers(users: readonly { id: UserId; name: string }[]): Promise<void[]> {
+    const now = Date.now();
+    await this.#dialect.softTransaction(this.#db, async (trx) => {
+      for (const user of users) {
+        await trx
+          .insertInto('users')
+          .values({ id: user.id, name: user.name, created_at: now })
+          .onConflict((oc) => oc.column('id').doUpdateSet({ name: user.name }).where('users.name', '<>', user.name))
+          .execute();
+      }
+    });
+    return users.map(() => undefined);
   }
 
   async getUser(id: UserId): Promise<User | undefined> {

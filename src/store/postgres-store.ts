@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { SwitchboardError } from '../core/errors.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
@@ -45,6 +45,11 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Kysel
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const store = new KyselyStore(db, {
     name: 'postgres',
+    softTransaction: (db, work) =>
+      db.transaction().execute(async (trx) => {
+        await sql`set local synchronous_commit = off`.execute(trx);
+        return work(trx);
+      }),
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505',
     // SQLSTATE class 22: data exceptions (a NUL character in text, a number out of range).

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import { KyselyStore } from './kysely-store.js';
+import { withStatementCache } from './statement-cache.js';
 import type { Database } from './schema.js';
 
 export interface SqliteOptions {
@@ -20,9 +21,20 @@ export async function openSqliteStore(options: SqliteOptions): Promise<KyselySto
   database.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const synchronous = options.synchronous ?? 'FULL';
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   const store = new KyselyStore(db, {
     name: 'sqlite',
+    // The connection is held throughout, so no other commit runs with the relaxed setting.
+    softTransaction: (db, work) =>
+      db.connection().execute(async (connection) => {
+        await sql`pragma synchronous = NORMAL`.execute(connection);
+        try {
+          return await connection.transaction().execute(work);
+        } finally {
+          await sql.raw(`pragma synchronous = ${synchronous}`).execute(connection);
+        }
+      }),
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE',
     // Kysely's destroy() already closes the better-sqlite3 handle.
