@@ -1,4 +1,5 @@
 import { Delivery } from './delivery.js';
+import { RecentEvents } from './recent-events.js';
 import type { Session } from './session.js';
 import type { Store } from './store.js';
 import type { ChannelEvent, ChannelId, Seq } from './types.js';
@@ -15,6 +16,9 @@ export interface Subscriber {
 }
 
 const HEAL_PAGE = 1000;
+/** Events kept for resuming clients, and the audience from which keeping them pays. */
+const RECENT_EVENTS = 128;
+const RECENT_EVENTS_MIN_SUBSCRIBERS = 16;
 const HEAL_RETRY_MS = 50;
 
 /**
@@ -25,13 +29,16 @@ const HEAL_RETRY_MS = 50;
  */
 export class ChannelFeed {
   readonly channel: ChannelId;
-  readonly subscribers = new Map<string, Subscriber>();
+  readonly #subscribers = new Map<string, Subscriber>();
+  /** How many subscribers want presence events; with none, presence fan-out is skipped. */
+  #presenceSubscribers = 0;
   readonly ready: Promise<void>;
   #lastSeq: Seq = 0;
   /** A seq the store is known to have reached; heal up to it even if nothing arrives. */
   #target: Seq = 0;
   #isReady = false;
   #pending = new Map<Seq, ChannelEvent>();
+  #recent: RecentEvents | null = null;
   #healing = false;
   #closed = false;
   readonly #store: Store;
@@ -50,6 +57,10 @@ export class ChannelFeed {
     this.#onError = onError;
     this.#onDelivered = onDelivered;
     this.ready = this.#init();
+  }
+
+  get subscribers(): ReadonlyMap<string, Subscriber> {
+    return this.#subscribers;
   }
 
   /** The highest seq delivered to live subscribers; everything up to it is in the store. */
@@ -94,14 +105,50 @@ export class ChannelFeed {
   close(): void {
     this.#closed = true;
     this.#pending.clear();
+    this.#recent = null;
+  }
+
+  addSubscriber(id: string, subscriber: Subscriber): void {
+    this.removeSubscriber(id);
+    this.#subscribers.set(id, subscriber);
+    if (subscriber.presence) this.#presenceSubscribers++;
+  }
+
+  removeSubscriber(id: string): void {
+    const subscriber = this.#subscribers.get(id);
+    if (!subscriber) return;
+    this.#subscribers.delete(id);
+    if (subscriber.presence) this.#presenceSubscribers--;
+  }
+
+  get hasPresenceSubscribers(): boolean {
+    return this.#presenceSubscribers > 0;
+  }
+
+  /** Deliveries of seqs since+1 .. through from memory, or null when not all are held. */
+  recentBetween(since: Seq, through: Seq): Delivery[] | null {
+    return this.#recent?.between(since, through) ?? null;
+  }
+
+  /** Events a catch-up read from the store, kept for the resuming clients that follow. */
+  rememberRead(events: readonly ChannelEvent[]): void {
+    this.#recentForAudience()?.prepend(events, this.#lastSeq);
+  }
+
+  /** Kept only for channels with an audience large enough to resume in numbers. */
+  #recentForAudience(): RecentEvents | null {
+    if (this.#subscribers.size < RECENT_EVENTS_MIN_SUBSCRIBERS) return (this.#recent = null);
+    return (this.#recent ??= new RecentEvents(RECENT_EVENTS));
   }
 
   #deliver(event: ChannelEvent): void {
     this.#lastSeq = event.seq;
-    if (this.subscribers.size === 0) return;
+    const recent = this.#recentForAudience();
+    if (this.#subscribers.size === 0) return;
     const delivery = new Delivery({ type: 'event', event });
+    recent?.push(event, delivery);
     const recipients = this.#onDelivered ? new Map<string, number>() : null;
-    for (const subscriber of this.subscribers.values()) {
+    for (const subscriber of this.#subscribers.values()) {
       if (subscriber.catchingUp) subscriber.buffer.push(event);
       else {
         subscriber.session.sink.deliver(delivery);

@@ -486,7 +486,7 @@ export class Hub {
         active: true,
         presence: options.presence ?? true,
       };
-      feed.subscribers.set(state.id, subscriber);
+      feed.addSubscriber(state.id, subscriber);
       await feed.ready;
       const seq = since === undefined ? feed.lastSeq : await this.#catchUp(feed, subscriber, since);
       if (state.principal.kind === 'user' && subscriber.active) await this.#announce(state, id, subscriber);
@@ -554,18 +554,28 @@ export class Hub {
 
   async #catchUp(feed: ChannelFeed, subscriber: Subscriber, since: Seq): Promise<Seq> {
     const target = feed.lastSeq;
+    const { sink } = subscriber.session;
     let sent = since;
+    for (const delivery of feed.recentBetween(since, target) ?? []) {
+      if (!subscriber.active) break;
+      sink.deliver(delivery);
+      sent++;
+      const full = sink.whenWritable?.();
+      if (full) await full;
+    }
     while (subscriber.active && sent < target) {
       const events = await this.#store.readEvents(feed.channel, { after: sent, limit: CATCH_UP_PAGE });
       if (events.length === 0) break;
+      feed.rememberRead(events);
       for (const event of events) {
         // Newer events are committed but still on their way from the broker: they come
         // through the buffer, and sending them here too would send them twice.
         if (event.seq > target || !subscriber.active) break;
-        subscriber.session.sink.deliver(new Delivery({ type: 'event', event }));
+        sink.deliver(new Delivery({ type: 'event', event }));
         sent = event.seq;
         // After each event, not each page: a page of large events must not overrun a send queue.
-        if (subscriber.session.sink.whenWritable) await subscriber.session.sink.whenWritable();
+        const full = sink.whenWritable?.();
+        if (full) await full;
       }
     }
     if (!subscriber.active) return sent;
@@ -586,7 +596,7 @@ export class Hub {
     const subscriber = feed?.subscribers.get(state.id);
     if (!feed || !subscriber) return;
     subscriber.active = false;
-    feed.subscribers.delete(state.id);
+    feed.removeSubscriber(state.id);
     if (feed.subscribers.size === 0) {
       feed.close();
       this.#feeds.delete(id);
@@ -671,9 +681,9 @@ export class Hub {
 
   #deliverEphemeral(event: EphemeralEvent, except: SessionId | null): void {
     const feed = this.#feeds.get(event.channel);
-    if (!feed) return;
-    const delivery = new Delivery(event, except);
     const isPresence = event.type === 'presence';
+    if (!feed || (isPresence && !feed.hasPresenceSubscribers)) return;
+    const delivery = new Delivery(event, except);
     for (const subscriber of feed.subscribers.values()) {
       if (subscriber.session.id === except || (isPresence && !subscriber.presence)) continue;
       subscriber.session.sink.deliver(delivery);

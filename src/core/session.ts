@@ -5,8 +5,11 @@ import type { ChannelId, Principal, SessionId } from './types.js';
 export interface SessionSink {
   /** Queue a message for the client. Must not throw. */
   deliver(delivery: Delivery): void;
-  /** Resolves when the client's outbound queue has room again (flow control for catch-up). */
-  whenWritable?(): Promise<void>;
+  /**
+   * Null while the client's outbound queue has room; otherwise resolves when it has room
+   * again (flow control for catch-up, which checks after every event).
+   */
+  whenWritable?(): Promise<void> | null;
   /** Ends the connection with a WebSocket-style close code (admin actions); transports that cannot end the session leave it out. */
   close?(code: number, reason: string): void;
   /** Bytes waiting to be written to the client, for the send-queue gauge. */

@@ -85,8 +85,8 @@ export class SubscribeStream implements SessionSink {
     });
   }
 
-  whenWritable(): Promise<void> {
-    if (this.ended || this.#queuedBytes < this.#maxQueuedBytes / 2) return Promise.resolve();
+  whenWritable(): Promise<void> | null {
+    if (this.ended || this.#queuedBytes < this.#maxQueuedBytes / 2) return null;
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 

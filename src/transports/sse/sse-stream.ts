@@ -76,8 +76,8 @@ export class SseStream implements SessionSink {
     if (message.type === 'close') this.end();
   }
 
-  whenWritable(): Promise<void> {
-    if (this.#ended || !this.#response.writableNeedDrain) return Promise.resolve();
+  whenWritable(): Promise<void> | null {
+    if (this.#ended || !this.#response.writableNeedDrain) return null;
     return new Promise((resolve) => {
       const done = () => {
         this.#response.off('drain', done);

@@ -102,8 +102,8 @@ export class WsConnection implements SessionSink {
     this.#write(delivery.encode(WIRE_FORMAT, frameOutbound));
   }
 
-  whenWritable(): Promise<void> {
-    if (this.#closed || this.#socket.writableLength < this.#limits.sendQueueBytes / 2) return Promise.resolve();
+  whenWritable(): Promise<void> | null {
+    if (this.#closed || this.#socket.writableLength < this.#limits.sendQueueBytes / 2) return null;
     return new Promise((resolve) => {
       const done = () => {
         this.#socket.off('drain', done);
