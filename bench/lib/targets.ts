@@ -43,11 +43,12 @@ const WS_BROADCAST = { offset: 2, byte: 'i'.charCodeAt(0) }; // {"id":...} (acks
 let requestIds = 1_000_000;
 
 /**
- * SWITCHBOARD_BENCH_PRESENCE=off subscribes with `"presence":false`: like for like with
- * the peers, which have no presence, and without its per-join frame to every member.
- * Read here because the forked workers inherit the environment.
+ * Subscribes with `"presence":false` (like for like with the peers, which have no
+ * presence, and without a join frame to every member per subscriber); set
+ * SWITCHBOARD_BENCH_PRESENCE=on to measure with presence events. Read here because the
+ * forked workers inherit the environment.
  */
-const PRESENCE_FIELD = process.env.SWITCHBOARD_BENCH_PRESENCE === 'off' ? ',"presence":false' : '';
+const PRESENCE_FIELD = process.env.SWITCHBOARD_BENCH_PRESENCE === 'on' ? '' : ',"presence":false';
 
 export const switchboardProtocol: ClientProtocol = {
   async connect(port, user, channel, options = {}) {
