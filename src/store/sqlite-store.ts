@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
+import { FairSqliteDialect } from './fair-sqlite-dialect.js';
 import { KyselyStore } from './kysely-store.js';
 import { withStatementCache } from './statement-cache.js';
 import type { Database } from './schema.js';
@@ -22,7 +23,7 @@ export async function openSqliteStore(options: SqliteOptions): Promise<KyselySto
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const synchronous = options.synchronous ?? 'FULL';
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(database) }) });
   const store = new KyselyStore(db, {
     name: 'sqlite',
     // The connection is held throughout, so no other commit runs with the relaxed setting.
