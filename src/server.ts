@@ -69,9 +69,13 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     config.webhooks.urls.length > 0
       ? startWebhooks({ hub, store, logger, settings: { ...config.webhooks, secret: config.webhooks.secret! } })
       : null;
-  const auth = await createAuth(config, store).catch(async (error: unknown) => {
+  /** Releases what startup opened so far, so a failed start exits instead of idling. */
+  const abandonStartup = async () => {
     await webhooks?.close();
     await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close(), ops.close()]);
+  };
+  const auth = await createAuth(config, store).catch(async (error: unknown) => {
+    await abandonStartup();
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
   });
   const authenticator = ops.metrics.countAuthFailures(auth.authenticator);
@@ -180,14 +184,22 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         limits: config.limits,
         heartbeatMs: config.heartbeatMs,
       }).catch(async (error: unknown) => {
-        await webhooks?.close();
-        await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close(), ops.close()]);
+        await abandonStartup();
         const reason = error instanceof Error ? error.message : String(error);
         throw new StartupError(`Cannot serve gRPC on ${config.host}:${config.grpcPort}: ${reason}`);
       })
     : null;
 
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // The port is taken (or not ours to bind): the CLI reports it; nothing may keep running.
+    ws?.closeAll('startup failed');
+    await grpc?.close('startup failed', 0);
+    await app.close().catch(() => {});
+    await abandonStartup();
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
