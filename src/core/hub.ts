@@ -97,7 +97,8 @@ class HubSession implements Session {
   readonly principal: Principal;
   readonly transport: string;
   readonly sink: SessionSink;
-  readonly channels = new Set<ChannelId>();
+  /** Made on the first subscribe: most sessions of a large node are idle (a Set is ~230 bytes). */
+  #channels: Set<ChannelId> | null = null;
   closed = false;
 
   constructor(principal: Principal, transport: string, sink: SessionSink) {
@@ -106,7 +107,21 @@ class HubSession implements Session {
     this.transport = transport;
     this.sink = sink;
   }
+
+  get channels(): ReadonlySet<ChannelId> {
+    return this.#channels ?? NO_CHANNELS;
+  }
+
+  enter(id: ChannelId): void {
+    (this.#channels ??= new Set()).add(id);
+  }
+
+  leave(id: ChannelId): void {
+    this.#channels?.delete(id);
+  }
 }
+
+const NO_CHANNELS: ReadonlySet<ChannelId> = new Set();
 
 /**
  * The heart of a node: sessions, channels, subscriptions, fan-out, presence and resume.
@@ -470,7 +485,7 @@ export class Hub {
       );
     }
     // Taken before any await, so a second subscribe to the channel in flight is a conflict.
-    state.channels.add(id);
+    state.enter(id);
     let subscriber: Subscriber | undefined;
     try {
       const channel = await this.#requireChannel(id);
@@ -591,7 +606,7 @@ export class Hub {
   }
 
   async #detach(state: HubSession, id: ChannelId): Promise<void> {
-    state.channels.delete(id);
+    state.leave(id);
     const feed = this.#feeds.get(id);
     const subscriber = feed?.subscribers.get(state.id);
     if (!feed || !subscriber) return;

@@ -1,27 +1,20 @@
+import { MultiMap } from './multimap.js';
 import type { Session } from './session.js';
 import type { UserId } from './types.js';
 
 /** This node's sessions by user, for features that push to users rather than channels. */
 export class LocalSessions {
-  readonly #byUser = new Map<UserId, Set<Session>>();
+  readonly #byUser = new MultiMap<UserId, Session>();
 
   add(session: Session): void {
-    const user = session.principal.userId;
-    let set = this.#byUser.get(user);
-    if (!set) this.#byUser.set(user, (set = new Set()));
-    set.add(session);
+    this.#byUser.add(session.principal.userId, session);
   }
 
   remove(session: Session): void {
-    const user = session.principal.userId;
-    const set = this.#byUser.get(user);
-    set?.delete(session);
-    if (set?.size === 0) this.#byUser.delete(user);
+    this.#byUser.delete(session.principal.userId, session);
   }
 
-  of(user: UserId): ReadonlySet<Session> {
-    return this.#byUser.get(user) ?? EMPTY;
+  of(user: UserId): Iterable<Session> {
+    return this.#byUser.get(user);
   }
 }
-
-const EMPTY: ReadonlySet<Session> = new Set();

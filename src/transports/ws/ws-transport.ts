@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import { CLOSE_CODES } from '../../core/errors.js';
 import type { Chat } from '../../core/chat.js';
@@ -57,22 +57,27 @@ export class WsTransport {
     }
     // The socket closes on every path (refused handshake, client gone, normal close).
     if (admission) socket.once('close', admission.release);
-    this.#server.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new WsConnection({
-        ws,
-        socket,
-        hub: this.#options.hub,
-        chat: this.#options.chat ?? null,
-        authenticator: this.#options.authenticator,
-        limits: this.#options.limits,
-        logger: this.#options.logger,
-        onLimit: this.#options.onLimit,
-      });
-      this.#connections.add(connection);
-      ws.on('close', () => this.#connections.delete(connection));
-      connection.start(credentialsFrom(url, request));
-    });
+    // Read before the callback: a closure naming the request would keep it (and its
+    // headers) alive as long as the connection, about 2 KiB each.
+    const credentials = credentialsFrom(url, request);
+    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket, credentials));
     return true;
+  }
+
+  #accept(ws: WebSocket, socket: Duplex, credentials: Credentials | null): void {
+    const connection = new WsConnection({
+      ws,
+      socket,
+      hub: this.#options.hub,
+      chat: this.#options.chat ?? null,
+      authenticator: this.#options.authenticator,
+      limits: this.#options.limits,
+      logger: this.#options.logger,
+      onLimit: this.#options.onLimit,
+    });
+    this.#connections.add(connection);
+    ws.on('close', () => this.#connections.delete(connection));
+    connection.start(credentials);
   }
 
   /** Closes every connection with the code that tells clients to reconnect and resume. */
