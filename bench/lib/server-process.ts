@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ServerKind } from './targets.js';
 
 /**
@@ -40,6 +41,8 @@ export interface ServerUnderTest {
   cpuSeconds(): number;
   /** Resident set size in bytes. */
   rssBytes(): number;
+  /** A full garbage collection in the server (every kind gets the same preload), resolved once done. */
+  collectGarbage(): Promise<void>;
   /** SIGTERM, then SIGKILL after a grace period. Keeps the temporary directory. */
   stop(): Promise<void>;
   /** Stops the server and removes its temporary directory. */
@@ -72,6 +75,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const GC_ON_SIGNAL = fileURLToPath(new URL('./gc-on-signal.cjs', import.meta.url));
+const GC_DONE = 'bench-gc-done\n';
+
 /** Generous: a graceful stop with 20,000 sessions takes seconds, and a CPU profile is written at exit. */
 const STOP_TIMEOUT_MS = 60_000;
 
@@ -81,7 +87,12 @@ export async function startServerProcess(options: ServerOptions, dir = mkdtempSy
   if (options.kind === 'ws' && options.redisUrl) throw new Error('The raw ws peer has no multi-node mode.');
   const port = options.port ?? (await freePort());
   // e.g. SWITCHBOARD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under test.
-  const extra = (process.env.SWITCHBOARD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const extra = [
+    ...(process.env.SWITCHBOARD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    '--expose-gc',
+    '--require',
+    GC_ON_SIGNAL,
+  ];
   const tsx = [...extra, ...(options.build === 'src' ? ['--import', 'tsx'] : [])];
   let args: string[];
   let databaseUrl: string | null = null;
@@ -138,6 +149,12 @@ export async function startServerProcess(options: ServerOptions, dir = mkdtempSy
     command: `node ${args.join(' ')}`.replaceAll(dir, '$TMP'),
     cpuSeconds: () => cpuSecondsOf(pid),
     rssBytes: () => rssBytesOf(pid),
+    async collectGarbage() {
+      const seen = stderr.split(GC_DONE).length;
+      child.kill('SIGUSR2');
+      const deadline = Date.now() + 10_000;
+      while (stderr.split(GC_DONE).length === seen && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    },
     stop,
     async dispose() {
       await stop();

@@ -32,6 +32,8 @@ export interface ConnectionsResult {
  * URL, welcome received; Socket.IO: namespace joined; ws: upgraded) and then says nothing.
  * Memory is the server process's RSS, measured from outside, so it includes everything a
  * connection costs (sockets, buffers, session objects), and it is noisy by a few MiB.
+ * Each server runs a full garbage collection before both readings, so the figure is
+ * what the connections keep rather than what connecting left for a later collection.
  */
 export async function runConnections(options: ConnectionsOptions, log: (line: string) => void): Promise<ConnectionsResult[]> {
   const results: ConnectionsResult[] = [];
@@ -41,6 +43,7 @@ export async function runConnections(options: ConnectionsOptions, log: (line: st
     const pool = new WorkerPool(options.workers);
     try {
       await sleep(1500);
+      await server.collectGarbage();
       const rssBefore = server.rssBytes();
       const specs: ClientSpec[] = Array.from({ length: options.connections }, (_, k) => ({ user: `idle-${k}`, channel: null, probe: false }));
       const parts = WorkerPool.spread(specs, options.workers);
@@ -48,6 +51,7 @@ export async function runConnections(options: ConnectionsOptions, log: (line: st
       const millis = Math.max(...summaries.map((s) => s.millis));
       const connected = summaries.reduce((n, s) => n + s.connected, 0);
       await sleep(2000);
+      await server.collectGarbage();
       const rssAfter = server.rssBytes();
       const open = (await pool.all<WorkerStats>({ op: 'stats' })).reduce((n, s) => n + s.open, 0);
       const result: ConnectionsResult = {
