@@ -121,6 +121,9 @@ for (const backend of backends) {
       await store.createChannel(pair('alice', 'bob'));
       await store.createChannel(pair('alice', 'dave'));
       await append(message('dm:alice,bob', 'bob', 'hey'), message('dm:alice,bob', 'alice', 'hi bob'));
+      // Activity is ordered by millisecond timestamps: the later message needs a later one.
+      const sent = Date.now();
+      while (Date.now() === sent) await new Promise((resolve) => setImmediate(resolve));
       await append(message('dm:alice,dave', 'dave', 'later one'));
       const directs = await chat.directConversations('alice', 10);
       expect(directs.map((d) => [d.channel.id, d.members, d.latest?.text])).toEqual([
