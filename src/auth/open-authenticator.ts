@@ -3,6 +3,9 @@ import { USER_ID_PATTERN } from '../core/names.js';
 import type { Principal } from '../core/types.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 
+/** Shared by every principal without roles: one array fewer per connection. */
+const NO_ROLES: readonly string[] = Object.freeze([]);
+
 /** Development mode: a client names itself. Listening beyond loopback is refused elsewhere. */
 export class OpenAuthenticator implements Authenticator {
   readonly mode = 'open';
@@ -13,6 +16,6 @@ export class OpenAuthenticator implements Authenticator {
     if (!USER_ID_PATTERN.test(user)) {
       throw new SwitchboardError('bad_request', 'A user name is 1-64 characters of letters, digits, _ . @ -.');
     }
-    return { kind: 'user', userId: user, name: user, roles: [] };
+    return { kind: 'user', userId: user, name: user, roles: NO_ROLES };
   }
 }

@@ -1,4 +1,5 @@
 import type { HubObserver } from '../core/hub-observer.js';
+import { MultiMap } from '../core/multimap.js';
 import type { Session } from '../core/session.js';
 import type { ChannelId, SessionId, UserId } from '../core/types.js';
 
@@ -9,23 +10,18 @@ import type { ChannelId, SessionId, UserId } from '../core/types.js';
  */
 export class SessionDirectory {
   readonly #sessions = new Map<SessionId, Session>();
-  readonly #byUser = new Map<UserId, Set<Session>>();
+  readonly #byUser = new MultiMap<UserId, Session>();
   readonly occupiedChannels = new Set<ChannelId>();
 
   observer(): HubObserver {
     return {
       sessionOpened: (session) => {
         this.#sessions.set(session.id, session);
-        const user = session.principal.userId;
-        let set = this.#byUser.get(user);
-        if (!set) this.#byUser.set(user, (set = new Set()));
-        set.add(session);
+        this.#byUser.add(session.principal.userId, session);
       },
       sessionClosed: (session) => {
         this.#sessions.delete(session.id);
-        const set = this.#byUser.get(session.principal.userId);
-        set?.delete(session);
-        if (set?.size === 0) this.#byUser.delete(session.principal.userId);
+        this.#byUser.delete(session.principal.userId, session);
       },
       channelOccupied: (channel) => this.occupiedChannels.add(channel),
       channelVacated: (channel) => this.occupiedChannels.delete(channel),
@@ -41,7 +37,7 @@ export class SessionDirectory {
   }
 
   sessionsOf(user: UserId): readonly Session[] {
-    return [...(this.#byUser.get(user) ?? [])];
+    return [...this.#byUser.get(user)];
   }
 
   /** Sessions subscribed to a channel (a scan: for admin actions, not the hot path). */

@@ -32,6 +32,24 @@ const WIRE_FORMAT = 'ws-json';
 const frameOutbound = (message: Outbound): Buffer => textFrame(encodeOutbound(message));
 const TERMINATE_AFTER_CLOSE_MS = 2000;
 
+/**
+ * The socket's connection, so its listeners can be functions shared by every connection
+ * instead of four closures (and their scope) per idle connection.
+ */
+const CONNECTION = Symbol('connection');
+const connectionOf = (ws: WebSocket): WsConnection => (ws as WebSocket & { [CONNECTION]: WsConnection })[CONNECTION];
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  void connectionOf(this).received(data, isBinary);
+}
+function onPong(this: WebSocket): void {
+  connectionOf(this).alive = true;
+}
+function onClose(this: WebSocket): void {
+  void connectionOf(this).closed();
+}
+function ignore(): void {}
+
 /** One client on /ws: decodes frames, calls the hub, writes replies and events. */
 export class WsConnection implements SessionSink {
   readonly #ws: WebSocket;
@@ -43,6 +61,7 @@ export class WsConnection implements SessionSink {
   readonly #logger: Logger;
   readonly #bucket: TokenBucket;
   readonly #onLimit: ((hit: LimitHit) => void) | undefined;
+  readonly #onClosed: ((connection: WsConnection) => void) | undefined;
   #session: Session | null = null;
   #authenticating: Promise<void> | null = null;
   #authTimer: NodeJS.Timeout | null = null;
@@ -61,7 +80,10 @@ export class WsConnection implements SessionSink {
     logger: Logger;
     /** Told when a limit cut a frame or the connection (metrics). */
     onLimit?: (hit: LimitHit) => void;
+    /** Told once the socket closed (the transport's connection list). */
+    onClosed?: (connection: WsConnection) => void;
   }) {
+    this.#onClosed = options.onClosed;
     this.#onLimit = options.onLimit;
     this.#ws = options.ws;
     this.#socket = options.socket;
@@ -71,10 +93,11 @@ export class WsConnection implements SessionSink {
     this.#limits = options.limits;
     this.#logger = options.logger;
     this.#bucket = new TokenBucket(this.#limits.messagesPerSecond, this.#limits.messageBurst);
-    this.#ws.on('message', (data, isBinary) => void this.#onMessage(data as Buffer, isBinary));
-    this.#ws.on('pong', () => (this.alive = true));
-    this.#ws.on('close', () => void this.#onClose());
-    this.#ws.on('error', () => {});
+    (this.#ws as WebSocket & { [CONNECTION]: WsConnection })[CONNECTION] = this;
+    this.#ws.on('message', onMessage);
+    this.#ws.on('pong', onPong);
+    this.#ws.on('close', onClose);
+    this.#ws.on('error', ignore);
   }
 
   get session(): Session | null {
@@ -156,7 +179,8 @@ export class WsConnection implements SessionSink {
     if (!this.#closed) this.#write(textFrame(encodeError(id, failure)));
   }
 
-  async #onMessage(data: Buffer, isBinary: boolean): Promise<void> {
+  /** A frame arrived (called by the socket's listener). */
+  async received(data: Buffer, isBinary: boolean): Promise<void> {
     if (this.#closed) return;
     if (!this.#bucket.take()) {
       this.#onLimit?.('rate_limited');
@@ -280,8 +304,10 @@ export class WsConnection implements SessionSink {
     }
   }
 
-  async #onClose(): Promise<void> {
+  /** The socket closed (called by its listener). */
+  async closed(): Promise<void> {
     this.#closed = true;
+    this.#onClosed?.(this);
     if (this.#authTimer) clearTimeout(this.#authTimer);
     if (this.#authenticating) await this.#authenticating;
     if (this.#session) await this.#hub.disconnect(this.#session);

@@ -30,6 +30,10 @@ export class WsTransport {
   readonly #server: WebSocketServer;
   readonly #connections = new Set<WsConnection>();
   readonly #heartbeat: SpreadSweep<WsConnection>;
+  /** One function for every connection to call when it closes (no closure per connection). */
+  readonly #forget = (connection: WsConnection): void => {
+    this.#connections.delete(connection);
+  };
 
   constructor(options: WsTransportOptions) {
     this.#options = options;
@@ -74,9 +78,9 @@ export class WsTransport {
       limits: this.#options.limits,
       logger: this.#options.logger,
       onLimit: this.#options.onLimit,
+      onClosed: this.#forget,
     });
     this.#connections.add(connection);
-    ws.on('close', () => this.#connections.delete(connection));
     connection.start(credentials);
   }
 
