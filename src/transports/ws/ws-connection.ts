@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import type { Chat } from '../../core/chat.js';
@@ -42,9 +42,6 @@ const connectionOf = (ws: WebSocket): WsConnection => (ws as WebSocket & { [CONN
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   void connectionOf(this).received(data, isBinary);
 }
-function onPong(this: WebSocket): void {
-  connectionOf(this).alive = true;
-}
 function onClose(this: WebSocket): void {
   void connectionOf(this).closed();
 }
@@ -53,13 +50,14 @@ function ignore(): void {}
 /** One client on /ws: decodes frames, calls the hub, writes replies and events. */
 export class WsConnection implements SessionSink {
   readonly #ws: WebSocket;
-  readonly #socket: Duplex;
+  readonly #socket: Socket;
   readonly #hub: Hub;
   readonly #chat: Chat | null;
   readonly #authenticator: Authenticator;
   readonly #limits: WsLimits;
   readonly #logger: Logger;
-  readonly #bucket: TokenBucket;
+  /** Made on the first frame: an idle connection never needs one. */
+  #bucket: TokenBucket | null = null;
   readonly #onLimit: ((hit: LimitHit) => void) | undefined;
   readonly #onClosed: ((connection: WsConnection) => void) | undefined;
   #session: Session | null = null;
@@ -67,11 +65,12 @@ export class WsConnection implements SessionSink {
   #authTimer: NodeJS.Timeout | null = null;
   #rejectedInARow = 0;
   #closed = false;
-  alive = true;
+  /** Bytes the socket had read when it was last pinged; -1 before the first ping. */
+  #readAtPing = -1;
 
   constructor(options: {
     ws: WebSocket;
-    socket: Duplex;
+    socket: Socket;
     hub: Hub;
     /** The chat features (contacts, receipts, reactions, search ...), when enabled. */
     chat?: Chat | null;
@@ -92,10 +91,8 @@ export class WsConnection implements SessionSink {
     this.#authenticator = options.authenticator;
     this.#limits = options.limits;
     this.#logger = options.logger;
-    this.#bucket = new TokenBucket(this.#limits.messagesPerSecond, this.#limits.messageBurst);
     (this.#ws as WebSocket & { [CONNECTION]: WsConnection })[CONNECTION] = this;
     this.#ws.on('message', onMessage);
-    this.#ws.on('pong', onPong);
     this.#ws.on('close', onClose);
     this.#ws.on('error', ignore);
   }
@@ -146,8 +143,18 @@ export class WsConnection implements SessionSink {
     setTimeout(() => this.#ws.terminate(), TERMINATE_AFTER_CLOSE_MS).unref();
   }
 
+  /**
+   * Whether anything (the pong to the last ping, any frame) arrived since that ping. Read
+   * from the socket's byte count, so liveness costs no listener per connection.
+   */
+  get alive(): boolean {
+    return this.#readAtPing < 0 || this.#socket.bytesRead !== this.#readAtPing;
+  }
+
   ping(): void {
-    if (!this.#closed) this.#ws.ping();
+    if (this.#closed) return;
+    this.#readAtPing = this.#socket.bytesRead;
+    this.#ws.ping();
   }
 
   terminate(): void {
@@ -182,6 +189,7 @@ export class WsConnection implements SessionSink {
   /** A frame arrived (called by the socket's listener). */
   async received(data: Buffer, isBinary: boolean): Promise<void> {
     if (this.#closed) return;
+    this.#bucket ??= new TokenBucket(this.#limits.messagesPerSecond, this.#limits.messageBurst);
     if (!this.#bucket.take()) {
       this.#onLimit?.('rate_limited');
       this.#rejectedInARow++;

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
@@ -60,15 +61,17 @@ export class WsTransport {
       return true;
     }
     // The socket closes on every path (refused handshake, client gone, normal close).
-    if (admission) socket.once('close', admission.release);
+    // 'on', not 'once': close fires once, and once() wraps every listener in two more objects.
+    if (admission) socket.on('close', admission.release);
     // Read before the callback: a closure naming the request would keep it (and its
     // headers) alive as long as the connection, about 2 KiB each.
     const credentials = credentialsFrom(url, request);
-    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket, credentials));
+    // Node types the upgrade socket as a Duplex; it is a net.Socket (a TLSSocket over HTTPS).
+    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, credentials));
     return true;
   }
 
-  #accept(ws: WebSocket, socket: Duplex, credentials: Credentials | null): void {
+  #accept(ws: WebSocket, socket: Socket, credentials: Credentials | null): void {
     const connection = new WsConnection({
       ws,
       socket,
@@ -98,7 +101,6 @@ function checkAlive(connection: WsConnection): void {
     connection.terminate();
     return;
   }
-  connection.alive = false;
   connection.ping();
 }
 
