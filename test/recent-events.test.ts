@@ -44,13 +44,24 @@ describe('RecentEvents', () => {
 
   it('keeps events read from the store in front of the run, only where they join it', () => {
     const recent = new RecentEvents(10);
-    recent.prepend([event(1), event(2), event(3)], 4);
+    recent.prepend([event(1), event(2), event(3)], 4, recent.changes);
     expect(recent.between(0, 3)).toBeNull();
-    recent.prepend([event(2), event(3), event(4), event(5)], 4);
+    recent.prepend([event(2), event(3), event(4), event(5)], 4, recent.changes);
     expect(seqsOf(recent.between(1, 4))).toEqual([2, 3, 4]);
     recent.push(event(5), new Delivery({ type: 'event', event: event(5) }));
-    recent.prepend([event(1)], 99);
+    recent.prepend([event(1)], 99, recent.changes);
     expect(seqsOf(recent.between(0, 5))).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('ignores a read that an edit or delete arrived during: the read may hold the old text', () => {
+    const recent = new RecentEvents(10);
+    for (const seq of [5, 6]) recent.push(event(seq), new Delivery({ type: 'event', event: event(seq) }));
+    const changesAtRead = recent.changes;
+    // The read of 1..4 is in flight when a delete of seq 3 is delivered live.
+    recent.push(event(7, 'delete', 3), new Delivery({ type: 'event', event: event(7, 'delete', 3) }));
+    recent.prepend([event(1), event(2), event(3), event(4)], 7, changesAtRead);
+    expect(recent.between(0, 7)).toBeNull();
+    expect(seqsOf(recent.between(4, 7))).toEqual([5, 6, 7]);
   });
 });
 

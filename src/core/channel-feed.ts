@@ -130,9 +130,14 @@ export class ChannelFeed {
     return this.#recent?.between(since, through) ?? null;
   }
 
+  /** Taken before a catch-up reads the store, and handed back with what it read. */
+  get recentChanges(): number {
+    return this.#recent?.changes ?? -1;
+  }
+
   /** Events a catch-up read from the store, kept for the resuming clients that follow. */
-  rememberRead(events: readonly ChannelEvent[]): void {
-    this.#recentForAudience()?.prepend(events, this.#lastSeq);
+  rememberRead(events: readonly ChannelEvent[], changesAtRead: number): void {
+    this.#recentForAudience()?.prepend(events, this.#lastSeq, changesAtRead);
   }
 
   /** Kept only for channels with an audience large enough to resume in numbers. */

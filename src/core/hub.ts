@@ -579,9 +579,10 @@ export class Hub {
       if (full) await full;
     }
     while (subscriber.active && sent < target) {
+      const changesAtRead = feed.recentChanges;
       const events = await this.#store.readEvents(feed.channel, { after: sent, limit: CATCH_UP_PAGE });
       if (events.length === 0) break;
-      feed.rememberRead(events);
+      feed.rememberRead(events, changesAtRead);
       for (const event of events) {
         // Newer events are committed but still on their way from the broker: they come
         // through the buffer, and sending them here too would send them twice.

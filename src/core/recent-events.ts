@@ -13,6 +13,7 @@ export class RecentEvents {
   /** Seq of the oldest event held; meaningless while #count is 0. */
   #firstSeq: Seq = 0;
   #count = 0;
+  #changes = 0;
 
   constructor(capacity: number) {
     this.#capacity = capacity;
@@ -23,7 +24,10 @@ export class RecentEvents {
   push(event: ChannelEvent, delivery: Delivery): void {
     if (this.#count > 0 && event.seq !== this.#firstSeq + this.#count) this.#count = 0;
     // An edit or delete changes how the store shows its target: copies up to it are stale.
-    if (event.target !== null && (event.kind === 'edit' || event.kind === 'delete')) this.#dropThrough(event.target);
+    if (event.target !== null && (event.kind === 'edit' || event.kind === 'delete')) {
+      this.#changes++;
+      this.#dropThrough(event.target);
+    }
     if (this.#count === 0) this.#firstSeq = event.seq;
     if (this.#count === this.#capacity) {
       this.#firstSeq++;
@@ -33,11 +37,18 @@ export class RecentEvents {
     this.#count++;
   }
 
+  /** Counts the edits and deletes seen: a read made before one may hold a stale copy. */
+  get changes(): number {
+    return this.#changes;
+  }
+
   /**
    * Events just read from the store that end where the run begins (or, with nothing
-   * held, at `lastSeq`): they are kept in front, as many as fit.
+   * held, at `lastSeq`): they are kept in front, as many as fit, unless an edit or delete
+   * arrived since the read began (`changesAtRead`): the read may predate it.
    */
-  prepend(events: readonly ChannelEvent[], lastSeq: Seq): void {
+  prepend(events: readonly ChannelEvent[], lastSeq: Seq, changesAtRead: number): void {
+    if (changesAtRead !== this.#changes) return;
     const end = this.#count > 0 ? this.#firstSeq - 1 : lastSeq;
     // Events past the end are committed but not yet delivered live: they come that way.
     let last = events.length - 1;
