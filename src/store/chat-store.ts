@@ -110,8 +110,10 @@ export class KyselyChatStore implements ChatStore {
   }
 
   async #writeStatuses(changes: readonly StatusChange[]): Promise<void[]> {
+    // In user order: transactions on other nodes lock the same rows in the same order.
+    const ordered = [...changes].sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
     await this.#dialect.softTransaction(this.#db, async (trx) => {
-      for (const change of changes) await writeStatus(trx, change);
+      for (const change of ordered) await writeStatus(trx, change);
     });
     return changes.map(() => undefined);
   }

@@ -102,8 +102,11 @@ export class KyselyStore implements Store {
 
   async #writeSeenUsers(users: readonly { id: UserId; name: string }[]): Promise<void[]> {
     const now = Date.now();
+    // In id order, each once: transactions on other nodes lock the same rows in the same order.
+    const byId = new Map(users.map((user) => [user.id, user]));
+    const ordered = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     await this.#dialect.softTransaction(this.#db, async (trx) => {
-      for (const user of users) {
+      for (const user of ordered) {
         await trx
           .insertInto('users')
           .values({ id: user.id, name: user.name, created_at: now })
