@@ -14,7 +14,7 @@ describe('SpreadSweep (heartbeats spread over their period)', () => {
     vi.advanceTimersByTime(900);
     expect(visits.size).toBe(1000);
     expect([...visits.values()].every((n) => n === 1)).toBe(true);
-    vi.advanceTimersByTime(1100);
+    vi.advanceTimersByTime(1000);
     expect([...visits.values()].every((n) => n === 2)).toBe(true);
     sweep.stop();
     vi.advanceTimersByTime(5000);
@@ -45,6 +45,15 @@ describe('SpreadSweep (heartbeats spread over their period)', () => {
     vi.advanceTimersByTime(1000);
     sweep.stop();
     expect(visited).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
+  });
+
+  it('keeps the period exact when a pass ends on a tick boundary (a 50 ms heartbeat pings every 50 ms)', () => {
+    const members = new Set(['a']);
+    let visits = 0;
+    const sweep = new SpreadSweep(members, 50, () => visits++);
+    vi.advanceTimersByTime(1000);
+    sweep.stop();
+    expect(visits).toBe(20);
   });
 
   it('covers a period shorter than its tick in one slice', () => {

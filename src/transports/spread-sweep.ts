@@ -31,25 +31,27 @@ export class SpreadSweep<T> {
   }
 
   #tick(): void {
-    if (this.#pass === null) {
-      // A small set is done in fewer ticks than a period has: wait for the period to end.
-      if (this.#ticksSincePassStarted < this.#ticksPerPeriod) {
-        this.#ticksSincePassStarted++;
-        return;
-      }
-      this.#ticksSincePassStarted = 0;
-      this.#pass = this.#members.values();
-    }
     this.#ticksSincePassStarted++;
+    if (this.#pass === null && !this.#startPassIfDue()) return;
     const slice = Math.ceil(this.#members.size / this.#ticksPerPeriod);
-    for (let visited = 0; visited < slice; visited++) {
-      const next = this.#pass.next();
+    for (let visited = 0; visited < slice; ) {
+      const next = this.#pass!.next();
       if (next.done) {
-        // The next pass starts a period after this one did.
+        // A small set is done in fewer ticks than a period has: the next pass waits for it.
         this.#pass = null;
-        return;
+        if (!this.#startPassIfDue()) return;
+        continue;
       }
+      visited++;
       this.#visit(next.value);
     }
+  }
+
+  /** Passes start a period apart, so each member is visited once per period. */
+  #startPassIfDue(): boolean {
+    if (this.#ticksSincePassStarted < this.#ticksPerPeriod) return false;
+    this.#ticksSincePassStarted = 0;
+    this.#pass = this.#members.values();
+    return true;
   }
 }

@@ -67,6 +67,7 @@ export class WsConnection implements SessionSink {
   #closed = false;
   /** Bytes the socket had read when it was last pinged; -1 before the first ping. */
   #readAtPing = -1;
+  #pingedAt = -Infinity;
 
   constructor(options: {
     ws: WebSocket;
@@ -151,8 +152,13 @@ export class WsConnection implements SessionSink {
     return this.#readAtPing < 0 || this.#socket.bytesRead !== this.#readAtPing;
   }
 
+  millisSincePing(): number {
+    return performance.now() - this.#pingedAt;
+  }
+
   ping(): void {
     if (this.#closed) return;
+    this.#pingedAt = performance.now();
     this.#readAtPing = this.#socket.bytesRead;
     this.#ws.ping();
   }

@@ -44,7 +44,9 @@ export class WsTransport {
       perMessageDeflate: false,
       clientTracking: false,
     });
-    this.#heartbeat = new SpreadSweep(this.#connections, options.heartbeatMs, checkAlive);
+    this.#heartbeat = new SpreadSweep(this.#connections, options.heartbeatMs, (connection) =>
+      checkAlive(connection, options.heartbeatMs),
+    );
   }
 
   get connectionCount(): number {
@@ -96,7 +98,9 @@ export class WsTransport {
 }
 
 /** A connection that has not answered the previous ping is gone; the rest are pinged again. */
-function checkAlive(connection: WsConnection): void {
+function checkAlive(connection: WsConnection, periodMs: number): void {
+  // Reached early (many connections ahead of it closed): its ping has had no time to be answered.
+  if (connection.millisSincePing() < periodMs / 2) return;
   if (!connection.alive) {
     connection.terminate();
     return;
