@@ -72,7 +72,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   /** Releases what startup opened so far, so a failed start exits instead of idling. */
   const abandonStartup = async () => {
     await webhooks?.close();
-    await Promise.allSettled([hub.shutdown('startup failed'), broker.close(), store.close(), ops.close()]);
+    // The hub first: it waits for appends in flight, which need the store.
+    await hub.shutdown('startup failed').catch(() => {});
+    await Promise.allSettled([broker.close(), store.close(), ops.close()]);
   };
   const auth = await createAuth(config, store).catch(async (error: unknown) => {
     await abandonStartup();
@@ -194,10 +196,14 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     // The port is taken (or not ours to bind): the CLI reports it; nothing may keep running.
-    ws?.closeAll('startup failed');
-    await grpc?.close('startup failed', 0);
-    await app.close().catch(() => {});
-    await abandonStartup();
+    try {
+      ws?.closeAll('startup failed');
+      sse?.closeAll('startup failed');
+      pusher?.closeAll('startup failed');
+      await Promise.allSettled([grpc?.close('startup failed', 0), app.close()]);
+    } finally {
+      await abandonStartup();
+    }
     throw error;
   }
   const address = app.server.address();
