@@ -101,7 +101,7 @@ export async function startServerProcess(options: ServerOptions, dir = mkdtempSy
       const configFile = join(dir, 'bench-config.json');
       writeFileSync(configFile, JSON.stringify(SWITCHBOARD_BENCH_CONFIG));
       databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'bench.db')}`;
-      const cli = options.build === 'src' ? 'src/cli.ts' : 'dist/cli.js';
+      const cli = options.build === 'src' ? 'src/cli.ts' : 'dist/src/cli.js';
       const redis = options.redisUrl ? ['--redis', options.redisUrl] : [];
       args = [...tsx, cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--database', databaseUrl, ...redis, '--config', configFile];
       break;

@@ -1,11 +1,9 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
+import { PACKAGE_ROOT } from '../../package-root.js';
 
-/**
- * The checked-in .proto files, loaded once. The directory is found relative to this module,
- * so it works from src/ (tests, tsx) and from dist/ (npm start) alike.
- */
-export const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
+/** The checked-in .proto files, beside package.json. */
+export const PROTO_DIR = join(PACKAGE_ROOT, 'proto');
 
 export const SWITCHBOARD_SERVICE = 'switchboard.v1.Switchboard';
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
