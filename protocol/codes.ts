@@ -1,0 +1,56 @@
+/**
+ * Error and close codes: the one table every transport, the SDK and the docs read.
+ * Each code is stable and never reused. An entry gives the HTTP status, the WebSocket
+ * close code (when an error ends a connection) and the gRPC status number; docs/protocol.md
+ * lists every code with all three (a test checks it).
+ *
+ * This module imports nothing: the SDK and the web app import it at run time.
+ */
+export const ERROR_CODES = {
+  bad_request: { http: 400, close: 4400, grpc: 3, message: 'The request is malformed.' },
+  unknown_command: { http: 400, close: 4400, grpc: 12, message: 'Unknown command.' },
+  unauthorized: { http: 401, close: 4401, grpc: 16, message: 'Authentication required.' },
+  forbidden: { http: 403, close: 4403, grpc: 7, message: 'Not allowed.' },
+  not_found: { http: 404, close: 4404, grpc: 5, message: 'Not found.' },
+  conflict: { http: 409, close: 4409, grpc: 6, message: 'Conflicts with the current state.' },
+  too_large: { http: 413, close: 1009, grpc: 8, message: 'Too large.' },
+  rate_limited: { http: 429, close: 4429, grpc: 8, message: 'Too many requests.' },
+  slow_consumer: { http: 429, close: 4408, grpc: 8, message: 'The client reads too slowly.' },
+  too_many_subscriptions: { http: 429, close: 4429, grpc: 8, message: 'Too many subscriptions.' },
+  retention_exceeded: { http: 410, close: 4410, grpc: 11, message: 'Requested events are no longer retained.' },
+  unavailable: { http: 503, close: 4503, grpc: 14, message: 'Temporarily unavailable; retry.' },
+  internal: { http: 500, close: 1011, grpc: 13, message: 'Internal error.' },
+} as const satisfies Record<string, { http: number; close: number; grpc: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}
+
+/**
+ * WebSocket close codes: 4000 + the HTTP status of the reason, 1009 for an oversized
+ * frame. Shared by the server and the SDK, which decides from them whether to reconnect.
+ */
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  tooLarge: 1009,
+  internal: 1011,
+  badRequest: 4400,
+  unauthorized: 4401,
+  forbidden: 4403,
+  slowConsumer: 4408,
+  rateLimited: 4429,
+  /** Server draining or restarting: reconnect (elsewhere) and resume. */
+  reconnect: 4503,
+} as const;
+
+export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];
+
+/** The error body every transport sends: a code, a human message, sometimes details. */
+export interface ErrorBody {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { errorBody } from './commands.js';
+import {
+  channel,
+  channelEvent,
+  channelId,
+  member,
+  millis,
+  presenceAction,
+  seq,
+  userId,
+  userState,
+  userStatus,
+} from './values.js';
+
+/**
+ * Frames the server pushes to a connection (no request id): stored events, presence and
+ * other live signals, per-user notices, and the close notice. On /ws each is one JSON
+ * object with a `type`; SSE uses `type` as the event name; gRPC streams carry them in a
+ * oneof. Replies to requests (`ok`, `error`) are described by each command's result.
+ */
+
+export const eventFrame = channelEvent.extend({ type: z.literal('event') }).meta({ id: 'EventFrame' });
+
+export const presenceFrame = z
+  .object({
+    type: z.literal('presence'),
+    channel: channelId,
+    action: presenceAction,
+    user: userId,
+    session: z.string(),
+    at: millis,
+  })
+  .meta({ id: 'PresenceFrame' });
+
+export const typingFrame = z
+  .object({ type: z.literal('typing'), channel: channelId, user: userId, at: millis })
+  .meta({ id: 'TypingFrame' });
+
+/** A member read a channel up to `seq` (private channels and DMs only; never to non-readers). */
+export const receiptFrame = z
+  .object({ type: z.literal('receipt'), channel: channelId, user: userId, seq, at: millis })
+  .meta({ id: 'ReceiptFrame' });
+
+/** A user's status changed: to their contacts, to whoever shares a channel with them, to their own sessions. */
+export const statusFrame = z
+  .object({ type: z.literal('status'), user: userId, status: userStatus, lastSeen: millis.nullable(), at: millis })
+  .meta({ id: 'StatusFrame' });
+
+/** Sent once after authenticating: the user's contacts and their current states. */
+export const contactsFrame = z
+  .object({ type: z.literal('contacts'), contacts: z.array(userState) })
+  .meta({ id: 'ContactsFrame' });
+
+export const listName = z.enum(['channels', 'members', 'users']);
+export const listAction = z.enum(['add', 'update', 'remove']);
+
+/** A change to a live list the connection follows (`list.subscribe`). */
+export const listFrame = z
+  .object({
+    type: z.literal('list'),
+    list: listName,
+    channel: channelId.optional().describe('The channel of a `members` list.'),
+    action: listAction,
+    item: z.union([channel, member, userState, z.object({ id: channelId })]).describe('A deleted channel is named by its id only.'),
+  })
+  .meta({ id: 'ListFrame' });
+
+/** The connection is about to close; `reconnect` says whether to come back (and resume). */
+export const closeFrame = z
+  .object({
+    type: z.literal('close'),
+    reason: z.string(),
+    reconnect: z.boolean(),
+    spreadMs: z.number().int().positive().optional().describe('Wait a random delay below this before reconnecting.'),
+  })
+  .meta({ id: 'CloseFrame' });
+
+/** /ws only: the connection authenticated from its upgrade request. */
+export const welcomeFrame = z
+  .object({ type: z.literal('welcome'), session: z.string(), user: userId, name: z.string() })
+  .meta({ id: 'WelcomeFrame' });
+
+/** /ws replies: one per request, with the request's id. */
+export const requestId = z.union([z.number().int(), z.string().min(1).max(64)]);
+export const okFrame = z.object({ type: z.literal('ok'), id: requestId, result: z.unknown() });
+export const errorFrame = errorBody.extend({ type: z.literal('error'), id: requestId.nullable() });
+
+/** Everything a channel subscription or a session may be pushed. */
+export const pushFrame = z.discriminatedUnion('type', [
+  eventFrame,
+  presenceFrame,
+  typingFrame,
+  receiptFrame,
+  statusFrame,
+  contactsFrame,
+  listFrame,
+  closeFrame,
+]);
+
+export type EventFrame = Readonly<z.output<typeof eventFrame>>;
+export type PresenceFrame = Readonly<z.output<typeof presenceFrame>>;
+export type TypingFrame = Readonly<z.output<typeof typingFrame>>;
+export type ReceiptFrame = Readonly<z.output<typeof receiptFrame>>;
+export type StatusFrame = Readonly<z.output<typeof statusFrame>>;
+export type ContactsFrame = Readonly<z.output<typeof contactsFrame>>;
+export type ListFrame = Readonly<z.output<typeof listFrame>>;
+export type CloseFrame = Readonly<z.output<typeof closeFrame>>;
+export type WelcomeFrame = Readonly<z.output<typeof welcomeFrame>>;
+export type PushFrame = z.output<typeof pushFrame>;
+export type ListName = z.output<typeof listName>;
+export type ListAction = z.output<typeof listAction>;
+export type RequestId = z.output<typeof requestId>;

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { CHANNEL_ID_PATTERN, CHANNEL_ID_RULE, USER_ID_PATTERN, USER_ID_RULE } from './names.js';
+
+/**
+ * The values the protocol carries (channels, members, users, events ...), as zod schemas:
+ * they validate, document (OpenAPI, .proto) and type. The TypeScript types below are what
+ * the server's core, the SDK and the web app use; the SDK imports them as types only.
+ */
+
+export const channelId = z.string().regex(CHANNEL_ID_PATTERN, CHANNEL_ID_RULE).meta({
+  description: 'Channel id. `user:<id>` is a user\'s inbox, `dm:<a>,<b>` a direct channel.',
+});
+export const userId = z.string().regex(USER_ID_PATTERN, USER_ID_RULE);
+/** A position in a channel's log: 1, 2, 3 ... with no holes (0: before the first). */
+export const seq = z.number().int().nonnegative();
+export const millis = z.number().int().nonnegative().describe('Milliseconds since the Unix epoch.');
+
+export const channelType = z.enum(['public', 'private', 'direct', 'inbox']).meta({ id: 'ChannelType' });
+/** Who may publish: any user who may read, members only, or only the server (API key). */
+export const publishPolicy = z.enum(['anyone', 'members', 'server']).meta({ id: 'PublishPolicy' });
+export const memberRole = z.enum(['owner', 'admin', 'member']).meta({ id: 'MemberRole' });
+/** `reaction` and `unreaction` carry the emoji in `text` and the message in `target`. */
+export const eventKind = z.enum(['message', 'edit', 'delete', 'reaction', 'unreaction']).meta({ id: 'EventKind' });
+export const presenceAction = z.enum(['join', 'add', 'remove', 'leave']).meta({ id: 'PresenceAction' });
+/** `away` is set by the user; online and offline follow their connections. */
+export const userStatus = z.enum(['online', 'away', 'offline']).meta({ id: 'UserStatus' });
+
+export const channel = z
+  .object({
+    id: channelId,
+    type: channelType,
+    title: z.string().nullable(),
+    publish: publishPolicy,
+    createdBy: userId.nullable(),
+    createdAt: millis,
+    lastSeq: seq.describe('Seq of the newest event; 0 when empty.'),
+  })
+  .meta({ id: 'Channel' });
+
+export const member = z
+  .object({ channel: channelId, user: userId, role: memberRole, joinedAt: millis })
+  .meta({ id: 'Member' });
+
+export const user = z.object({ id: userId, name: z.string(), createdAt: millis }).meta({ id: 'User' });
+
+/**
+ * One entry of a channel's log. A `message` shows its current state when replayed (edited
+ * text, or a tombstone with `deletedAt` and no text); `edit`, `delete`, `reaction` and
+ * `unreaction` name the message they concern in `target`.
+ */
+export const channelEvent = z
+  .object({
+    channel: channelId,
+    seq: seq,
+    kind: eventKind,
+    id: z.string(),
+    author: userId.nullable().describe('Null for events the server published.'),
+    text: z.string().nullable(),
+    data: z.unknown().describe('Any JSON value, or null.'),
+    cid: z.string().nullable(),
+    replyTo: seq.nullable(),
+    target: seq.nullable().describe('For edit, delete and reactions: the seq of the message concerned.'),
+    createdAt: millis,
+    editedAt: millis.nullable(),
+    deletedAt: millis.nullable(),
+  })
+  .meta({ id: 'Event' });
+
+export const presenceMember = z
+  .object({ user: userId, sessions: z.number().int().positive() })
+  .meta({ id: 'PresenceMember' });
+
+export const userState = z
+  .object({
+    user: userId,
+    name: z.string(),
+    status: userStatus,
+    lastSeen: millis.nullable().describe('When the user was last online; null if never seen.'),
+  })
+  .meta({ id: 'UserState' });
+
+export const readPosition = z.object({ user: userId, seq, at: millis }).meta({ id: 'ReadPosition' });
+
+export const unreadChannel = z
+  .object({
+    channel: channelId,
+    type: channelType,
+    lastSeq: seq,
+    readSeq: seq.describe('Your read position (0: nothing read).'),
+    unread: z.number().int().nonnegative().describe('Messages by others after your read position.'),
+  })
+  .meta({ id: 'UnreadChannel' });
+
+export const directConversation = z
+  .object({
+    channel,
+    members: z.array(userId),
+    latest: channelEvent.nullable().describe('The newest message in its current state; null before the first.'),
+  })
+  .meta({ id: 'DirectConversation' });
+
+export const reactionCount = z
+  .object({ emoji: z.string(), count: z.number().int().positive(), users: z.array(userId) })
+  .meta({ id: 'ReactionCount' });
+
+/** A search position: the `createdAt`, channel and seq of the last result seen. */
+export const searchCursor = z
+  .strictObject({ createdAt: millis, channel: channelId, seq })
+  .meta({ id: 'SearchCursor' });
+
+export type ChannelId = string;
+export type UserId = string;
+export type SessionId = string;
+export type MessageId = string;
+export type Seq = number;
+export type Millis = number;
+
+export type ChannelType = z.output<typeof channelType>;
+export type PublishPolicy = z.output<typeof publishPolicy>;
+export type MemberRole = z.output<typeof memberRole>;
+export type EventKind = z.output<typeof eventKind>;
+export type PresenceAction = z.output<typeof presenceAction>;
+export type UserStatus = z.output<typeof userStatus>;
+export type Channel = Readonly<z.output<typeof channel>>;
+export type Member = Readonly<z.output<typeof member>>;
+export type User = Readonly<z.output<typeof user>>;
+export type ChannelEvent = Readonly<z.output<typeof channelEvent>>;
+export type PresenceMember = Readonly<z.output<typeof presenceMember>>;
+export type UserState = Readonly<z.output<typeof userState>>;
+export type ReadPosition = Readonly<z.output<typeof readPosition>>;
+export type UnreadChannel = Readonly<z.output<typeof unreadChannel>>;
+export type DirectConversation = Readonly<z.output<typeof directConversation>>;
+export type ReactionCount = Readonly<z.output<typeof reactionCount>>;
+export type SearchCursor = Readonly<z.output<typeof searchCursor>>;
