@@ -1,6 +1,6 @@
 import { SwitchboardError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
-import { KeyedRateLimiter } from './keyed-rate-limiter.js';
+import { KeyedBuckets } from '../edge/token-bucket.js';
 
 /**
  * The WebSocket's message rate for gRPC and REST, so a user cannot send faster by
@@ -14,12 +14,12 @@ import { KeyedRateLimiter } from './keyed-rate-limiter.js';
  * ```
  */
 export class PrincipalRateLimiter {
-  readonly #buckets: KeyedRateLimiter;
+  readonly #buckets: KeyedBuckets;
   readonly #message: string;
 
   /** `what` names the rate in the error message ("call rate", "request rate"). */
   constructor(options: { perSecond: number; burst: number; what: string; maxKeys?: number }) {
-    this.#buckets = new KeyedRateLimiter(options);
+    this.#buckets = new KeyedBuckets(options);
     this.#message = `Slow down: ${options.what} exceeded.`;
   }
 

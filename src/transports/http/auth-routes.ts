@@ -5,7 +5,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../auth/passwords.j
 import { SwitchboardError } from '../../core/errors.js';
 import { USER_ID_PATTERN } from '../../core/names.js';
 import type { Principal } from '../../core/types.js';
-import { KeyedRateLimiter } from '../keyed-rate-limiter.js';
+import { KeyedBuckets } from '../../edge/token-bucket.js';
 import { assertServer, authenticateRequest, credentialsOf } from './request-auth.js';
 
 const userId = z.string().regex(USER_ID_PATTERN, 'a user id is 1-64 of A-Z a-z 0-9 _ . @ -');
@@ -34,7 +34,7 @@ export interface AuthRoutesOptions {
  */
 export function registerAuthRoutes(app: FastifyInstance, options: AuthRoutesOptions): void {
   const { auth } = options;
-  const limiter = new KeyedRateLimiter({ perSecond: options.attemptsPerMinute / 60, burst: options.attemptsPerMinute });
+  const limiter = new KeyedBuckets({ perSecond: options.attemptsPerMinute / 60, burst: options.attemptsPerMinute });
   const throttle = (request: FastifyRequest) => {
     if (!limiter.take(request.ip)) {
       throw new SwitchboardError('rate_limited', 'Too many attempts from your address; wait a minute.');

@@ -5,7 +5,7 @@ import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import { USER_ID_PATTERN } from '../../core/names.js';
 import type { Session, SessionSink } from '../../core/session.js';
-import { TokenBucket } from '../rate-limiter.js';
+import { TokenBucket } from '../../edge/token-bucket.js';
 import type { PusherAppState, PusherPeer } from './pusher-app-state.js';
 import {
   allowsClientEvents,

@@ -7,7 +7,7 @@ import { CLOSE_CODES, SwitchboardError, toSwitchboardError } from '../../core/er
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Session, SessionSink } from '../../core/session.js';
-import { TokenBucket } from '../rate-limiter.js';
+import { TokenBucket } from '../../edge/token-bucket.js';
 import { coalesceWrites } from '../write-coalescer.js';
 import { isChatFrame } from './chat-client-frames.js';
 import { handleChatFrame } from './chat-commands.js';
