@@ -10,6 +10,20 @@ import type {
 import type { ClusterNotice } from './chat-notices.js';
 
 /**
+ * A module's message to the same module on the other nodes (chat: a user's status, live
+ * lists), for state that lives in each node's memory. Core carries it without reading it:
+ * `module` names the receiver, `body` is the module's own and must survive JSON.
+ *
+ * @example
+ * broker.publish({ type: 'notice', module: 'chat', body: { kind: 'status', ... } });
+ */
+export interface ModuleNotice {
+  readonly type: 'notice';
+  readonly module: string;
+  readonly body: unknown;
+}
+
+/**
  * What nodes tell each other. A node never receives its own messages back. `resync` comes
  * from a node's own broker, never from another node: traffic for `channel` (null: every
  * watched channel) may have been lost (a reconnect, a subscription that just took
@@ -21,7 +35,11 @@ export type BrokerMessage =
   | { readonly type: 'resync'; readonly channel: ChannelId | null }
   /** A channel's settings changed or it was deleted: drop any cached copy. */
   | { readonly type: 'channel-changed'; readonly channel: ChannelId }
-  /** Chat features (user status, live lists) telling the other nodes' sessions. */
+  | ModuleNotice
+  /**
+   * @deprecated Chat's notices travel as a `ModuleNotice` (`module: 'chat'`); this kind
+   * (and the import of chat-notices.ts above) goes once the hub and chat have switched.
+   */
   | { readonly type: 'chat'; readonly notice: ClusterNotice };
 
 /**
