@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { Broker } from './core/broker.js';
 import { Chat } from './core/chat.js';
 import { SwitchboardError } from './core/errors.js';
+import { createEdge } from './edge/edge.js';
 import { Hub } from './core/hub.js';
 import type { Store } from './core/store.js';
 import { openStore, parseDatabaseUrl } from './store/open-store.js';
@@ -81,6 +82,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
   });
   const authenticator = ops.metrics.countAuthFailures(auth.authenticator);
+  const edge = createEdge({ hub, chat, auth, logger, limits: config.limits });
   // One guard for every long-lived transport (/ws, /sse), so the per-IP count covers them all.
   const guard = new ConnectionGuard({
     allowedOrigins: config.allowedOrigins,
@@ -116,6 +118,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     await registerApiDocs(app);
     registerAuthRoutes(app, { auth, attemptsPerMinute: config.limits.authAttemptsPerMinute });
     await registerApi(app, {
+      edge,
       hub,
       store,
       chat,
@@ -126,6 +129,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   }
   const sse = config.transports.includes('sse')
     ? new SseTransport({
+        edge,
         hub,
         authenticator,
         logger,
@@ -138,6 +142,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
 
   const ws = config.transports.includes('ws')
     ? new WsTransport({
+        edge,
         hub,
         chat,
         authenticator,
@@ -149,7 +154,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       })
     : null;
   const pusher = config.transports.includes('pusher')
-    ? new PusherTransport({ hub, logger, pusher: config.pusher, limits: config.limits })
+    ? new PusherTransport({ edge, hub, logger, pusher: config.pusher, limits: config.limits })
     : null;
   if (pusher) registerPusherRoutes(app, pusher, logger);
   app.server.on('upgrade', (request, socket, head) => {
@@ -177,6 +182,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
 
   const grpc = config.transports.includes('grpc')
     ? await GrpcTransport.start({
+        edge,
         hub,
         authenticator,
         logger,

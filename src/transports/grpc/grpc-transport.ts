@@ -8,8 +8,11 @@ import { HealthService } from './health-service.js';
 import { HEALTH_SERVICE, loadSwitchboardProtos, SWITCHBOARD_SERVICE } from './proto-definition.js';
 import type { SubscribeStream } from './subscribe-stream.js';
 import { switchboardService } from './switchboard-service.js';
+import type { Edge } from '../../edge/edge.js';
 
 export interface GrpcTransportOptions {
+  /** The command pipeline every wire shares. */
+  readonly edge: Edge;
   readonly hub: Hub;
   readonly authenticator: Authenticator;
   readonly logger: Logger;

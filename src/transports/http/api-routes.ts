@@ -13,8 +13,11 @@ import { registerChatRoutes } from './chat-routes.js';
 import { httpErrorHandler } from './http-errors.js';
 import { registerMessageRoutes } from './message-routes.js';
 import { registerUserRoutes } from './user-routes.js';
+import type { Edge } from '../../edge/edge.js';
 
 export interface ApiOptions {
+  /** The command pipeline every wire shares. */
+  readonly edge: Edge;
   readonly hub: Hub;
   /** Users are recorded on their first request, as /ws records them on connect. */
   readonly store: Pick<Store, 'upsertUser'>;

@@ -11,8 +11,11 @@ import { PusherConnection, type PusherConnectionLimits } from './pusher-connecti
 import { PUSHER_CODES, SUPPORTED_PROTOCOLS } from './pusher-frames.js';
 import { PusherHubBridge } from './pusher-hub-bridge.js';
 import { PusherWebhookSender } from './pusher-webhooks.js';
+import type { Edge } from '../../edge/edge.js';
 
 export interface PusherTransportOptions {
+  /** The command pipeline every wire shares. */
+  readonly edge: Edge;
   readonly hub: Hub;
   readonly logger: Logger;
   readonly pusher: Config['pusher'];

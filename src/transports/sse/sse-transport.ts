@@ -11,8 +11,11 @@ import type { ConnectionGuard } from '../connection-guard.js';
 import { credentialsOf } from '../http/request-auth.js';
 import { parseCursor } from './sse-cursor.js';
 import { SseStream } from './sse-stream.js';
+import type { Edge } from '../../edge/edge.js';
 
 export interface SseTransportOptions {
+  /** The command pipeline every wire shares. */
+  readonly edge: Edge;
   readonly hub: Hub;
   readonly authenticator: Authenticator;
   readonly logger: Logger;

@@ -10,8 +10,11 @@ import type { Logger } from '../../core/logger.js';
 import { type ConnectionGuard, rejectUpgrade } from '../connection-guard.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { type LimitHit, WsConnection, type WsLimits } from './ws-connection.js';
+import type { Edge } from '../../edge/edge.js';
 
 export interface WsTransportOptions {
+  /** The command pipeline every wire shares. */
+  readonly edge: Edge;
   readonly hub: Hub;
   /** The chat features, when the store has their tables. */
   readonly chat?: Chat | null;

@@ -1,0 +1,72 @@
+import { COMMANDS, type CommandName, type CommandResult, isCommandName } from '../../protocol/commands.js';
+import { SwitchboardError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Call } from './call.js';
+import type { CommandRegistry } from './command-registry.js';
+import type { RateBudget } from './rate-budget.js';
+import { parseInput } from './validation.js';
+
+export interface PipelineOptions {
+  readonly registry: CommandRegistry;
+  /** The per-user budget every wire shares; null: no limit (tests, benchmarks). */
+  readonly budget: RateBudget | null;
+  readonly logger: Logger;
+}
+
+/**
+ * The one path every command takes, whatever wire brought it: look it up, check who may
+ * call it and whether it needs a connection, validate the input against the protocol,
+ * charge the caller's budget, run the handler. The wire has authenticated the caller
+ * before and encodes the result after. Errors are SwitchboardErrors; anything else is a
+ * bug, logged here once and answered `internal`.
+ *
+ * @example
+ *   const result = await pipeline.run('publish', { channel: 'general', text: 'hi' }, { principal, session, wire: 'ws' });
+ */
+export class CommandPipeline {
+  readonly #registry: CommandRegistry;
+  readonly #budget: RateBudget | null;
+  readonly #logger: Logger;
+
+  constructor(options: PipelineOptions) {
+    this.#registry = options.registry;
+    this.#budget = options.budget;
+    this.#logger = options.logger;
+  }
+
+  run<N extends CommandName>(name: N, input: unknown, call: Call): Promise<CommandResult<N>>;
+  run(name: string, input: unknown, call: Call): Promise<unknown>;
+  async run(name: string, input: unknown, call: Call): Promise<unknown> {
+    if (!isCommandName(name)) throw new SwitchboardError('unknown_command', `Unknown command "${name.slice(0, 64)}".`);
+    const contract = COMMANDS[name];
+    const handler = this.#registry.handler(name);
+    if (!handler) throw new SwitchboardError('unavailable', `This server does not serve ${name}.`);
+    checkCaller(name, contract.caller, call);
+    if (contract.session === 'required' && call.session === null) {
+      throw new SwitchboardError('bad_request', `${name} acts on a live connection: send it over /ws or a gRPC stream.`);
+    }
+    const parsed = parseInput(contract.input, input);
+    this.#budget?.charge(call.principal, costOf(name, parsed));
+    try {
+      return await handler(call, parsed as never);
+    } catch (error) {
+      if (error instanceof SwitchboardError) throw error;
+      this.#logger.error({ err: error, command: name, wire: call.wire }, 'command failed');
+      throw new SwitchboardError('internal');
+    }
+  }
+}
+
+function checkCaller(name: CommandName, caller: 'any' | 'user' | 'server', call: Call): void {
+  if (caller === 'user' && call.principal.kind !== 'user') {
+    throw new SwitchboardError('bad_request', `${name} is made by a user, not with an API key.`);
+  }
+  if (caller === 'server' && call.principal.kind !== 'server') {
+    throw new SwitchboardError('forbidden', "Only the app's backend (an API key) may do this.");
+  }
+}
+
+/** What a command takes from the caller's budget: a batch costs one per message. */
+function costOf(name: CommandName, input: unknown): number {
+  return name === 'publish.batch' ? (input as { messages: unknown[] }).messages.length : 1;
+}
