@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { ClusterBroker } from '../src/broker/cluster-broker.js';
 import { MemoryBroker } from '../src/broker/memory-broker.js';
 import { MemoryBus } from '../src/broker/memory-bus.js';
 import { RedisBroker } from '../src/broker/redis-broker.js';
-import type { Broker, BrokerMessage } from '../src/core/broker.js';
+import type { BrokerMessage } from '../src/core/broker.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { ChannelEvent, EphemeralEvent } from '../src/core/types.js';
 import { OutageProxy } from './helpers/outage-proxy.js';
@@ -13,29 +14,46 @@ import { dropRedisPrefix } from './helpers/redis-prefix.js';
 import { serviceUrl } from './helpers/services.js';
 
 /**
- * One suite for the Broker seam: the in-process bus and Redis. Each Redis run uses its own
- * key and topic prefix, so it shares nothing with other runs on the same server.
+ * One suite for the Broker seam, run on the in-process bus and on Redis: both are the
+ * ClusterBroker protocol over a different wire. Each Redis run uses its own key and topic
+ * prefix, so it shares nothing with other runs on the same server.
  */
 interface Node {
-  readonly broker: Broker;
+  readonly broker: ClusterBroker;
   readonly received: BrokerMessage[];
   waitFor(check: (messages: BrokerMessage[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** Takes this node's link to the others down (its publishes fail), and brings it back. */
+  cut(): void;
+  restore(): void;
+}
+
+/** A node's connection to the others, for a test to cut. */
+interface Link {
+  cut(): void;
+  restore(): void;
 }
 
 interface Kit {
   readonly name: string;
   readonly available: boolean;
-  /** A cluster of `count` started nodes. */
-  cluster(count: number): Promise<Node[]>;
+  /** A cluster of `count` started nodes; `cuttable`: each with a link a test can cut. */
+  cluster(count: number, options?: { cuttable?: boolean }): Promise<Node[]>;
 }
 
 const redisUrl = serviceUrl('TEST_REDIS_URL');
-const running: Broker[] = [];
+const running: ClusterBroker[] = [];
+const proxies: OutageProxy[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((broker) => broker.close()));
+  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
 });
 
-async function startNode(broker: Broker): Promise<Node> {
+const uncuttable: Link = {
+  cut: () => expect.unreachable('this node was started without a link to cut'),
+  restore: () => expect.unreachable('this node was started without a link to cut'),
+};
+
+async function startNode(broker: ClusterBroker, link: Link = uncuttable): Promise<Node> {
   const received: BrokerMessage[] = [];
   const waiters = new Set<() => void>();
   await broker.start((message) => {
@@ -46,6 +64,8 @@ async function startNode(broker: Broker): Promise<Node> {
   return {
     broker,
     received,
+    cut: () => link.cut(),
+    restore: () => link.restore(),
     waitFor: (check, timeoutMs = 5000) =>
       new Promise((resolve, reject) => {
         const attempt = () => {
@@ -75,10 +95,18 @@ function redisPrefix(): string {
   return prefix;
 }
 
-function redisBroker(prefix: string, options: { heartbeatMs?: number; nodeTimeoutMs?: number } = {}): RedisBroker {
-  const url = new URL(redisUrl!);
+function redisBroker(prefix: string, options: { heartbeatMs?: number; nodeTimeoutMs?: number; url?: string } = {}): RedisBroker {
+  const url = new URL(options.url ?? redisUrl!);
   url.searchParams.set('prefix', prefix);
-  return new RedisBroker({ url: url.toString(), logger: silentLogger, ...options });
+  return new RedisBroker({ logger: silentLogger, ...options, url: url.toString() });
+}
+
+/** A Redis node whose connections go through a proxy of its own, to cut. */
+async function cuttableRedisNode(prefix: string, timing: { heartbeatMs?: number; nodeTimeoutMs?: number } = {}): Promise<Node> {
+  const target = new URL(redisUrl!);
+  const proxy = await OutageProxy.start(Number(target.port || 6379));
+  proxies.push(proxy);
+  return startNode(redisBroker(prefix, { ...timing, url: `redis://127.0.0.1:${proxy.port}/` }), proxy);
 }
 
 const kits: Kit[] = [
@@ -87,15 +115,21 @@ const kits: Kit[] = [
     available: true,
     async cluster(count) {
       const bus = new MemoryBus();
-      return Promise.all(Array.from({ length: count }, (_, i) => startNode(new MemoryBroker(bus, `node-${i}`))));
+      const nodes = Array.from({ length: count }, (_, i) => `node-${i}`);
+      return Promise.all(
+        nodes.map((nodeId) =>
+          startNode(new MemoryBroker({ bus, nodeId }), { cut: () => bus.cut(nodeId), restore: () => bus.restore(nodeId) }),
+        ),
+      );
     },
   },
   {
     name: 'redis',
     available: redisUrl !== undefined,
-    async cluster(count) {
+    async cluster(count, options = {}) {
       const prefix = redisPrefix();
-      return Promise.all(Array.from({ length: count }, () => startNode(redisBroker(prefix))));
+      const start = options.cuttable ? () => cuttableRedisNode(prefix) : () => startNode(redisBroker(prefix));
+      return Promise.all(Array.from({ length: count }, start));
     },
   },
 ];
@@ -125,11 +159,12 @@ const presenceOf = (messages: BrokerMessage[]) =>
   messages.flatMap((m) =>
     m.type === 'ephemeral' && m.event.type === 'presence' ? [m.event as Extract<EphemeralEvent, { type: 'presence' }>] : [],
   );
+const resyncsOf = (messages: BrokerMessage[]) => messages.filter((m) => m.type === 'resync' && m.channel === null).length;
+const answersPing = (node: Node) => node.broker.ping().then(() => true, () => false);
 
 /** Waits until `node` answers `resync` for the channel: its subscription has taken effect. */
 async function watched(node: Node, channel: string): Promise<void> {
   node.broker.watch(channel);
-  if (node.broker instanceof MemoryBroker) return;
   await node.waitFor((messages) => messages.some((m) => m.type === 'resync' && m.channel === channel));
 }
 
@@ -152,6 +187,29 @@ for (const kit of kits) {
       expect(c!.received.find((m) => m.type === 'ephemeral')).toEqual({ type: 'ephemeral', event: typing });
       expect(eventsOf(a!.received, 'room')).toEqual([]);
       expect(b!.received.some((m) => m.type === 'ephemeral')).toBe(false);
+    });
+
+    it('carries a module notice to every other node, watched channel or not', async () => {
+      const [a, b, c] = await kit.cluster(3);
+      const body = { kind: 'status', user: 'alice', audience: ['bob'], at: 1 };
+      a!.broker.publish({ type: 'notice', module: 'chat', body });
+      for (const node of [b!, c!]) await node.waitFor((messages) => messages.some((m) => m.type === 'notice'));
+      expect(b!.received.filter((m) => m.type === 'notice')).toEqual([{ type: 'notice', module: 'chat', body }]);
+      expect(a!.received.some((m) => m.type === 'notice')).toBe(false);
+    });
+
+    it('routes a channel only to nodes that watch it, and stops after unwatch', async () => {
+      const [a, b, c] = await kit.cluster(3);
+      await watched(b!, 'only-b');
+      a!.broker.publish({ type: 'event', event: event('only-b', 'first') });
+      await b!.waitFor((messages) => eventsOf(messages, 'only-b').length === 1);
+      b!.broker.unwatch('only-b');
+      await watched(c!, 'only-b');
+      a!.broker.publish({ type: 'event', event: event('only-b', 'second') });
+      await c!.waitFor((messages) => eventsOf(messages, 'only-b').length === 1);
+      expect(eventsOf(c!.received, 'only-b').map((e) => e.text)).toEqual(['second']);
+      // c got "second" and b unsubscribed before it was sent: b never sees it.
+      expect(eventsOf(b!.received, 'only-b').map((e) => e.text)).toEqual(['first']);
     });
 
     it('counts presence across nodes: join, add, remove, leave', async () => {
@@ -179,29 +237,33 @@ for (const kit of kits) {
       running.splice(running.indexOf(a!.broker), 1);
       expect(() => a!.broker.publish({ type: 'event', event: event('room', 'after close') })).not.toThrow();
     });
+
+    it('re-sends the newest event it could not send, and resyncs, once its link is back', async () => {
+      const [a, b] = await kit.cluster(2, { cuttable: true });
+      await Promise.all([watched(a!, 'room'), watched(b!, 'room')]);
+      a!.cut();
+      await waitUntil(async () => !(await answersPing(a!)), 3000);
+      const resyncsBefore = resyncsOf(a!.received);
+      expect(() => a!.broker.publish({ type: 'event', event: event('room', 'older') })).not.toThrow();
+      a!.broker.publish({ type: 'event', event: event('room', 'newest') });
+      await waitUntil(async () => a!.broker.stats.publishFailures >= 2, 3000);
+      expect(eventsOf(b!.received, 'room')).toEqual([]);
+
+      a!.restore();
+      // a's hub is asked to compare its channels with the store: it may have missed traffic too.
+      await a!.waitFor((messages) => resyncsOf(messages) > resyncsBefore, 10_000);
+      // b gets the newest; seeing the gap before it, b's hub reads "older" from the store.
+      await b!.waitFor((messages) => eventsOf(messages, 'room').length > 0, 15_000);
+      expect(eventsOf(b!.received, 'room').map((e) => e.text)).toEqual(['newest']);
+    });
   });
 }
 
-describe.skipIf(redisUrl === undefined)('broker on redis: routing and failure', () => {
-  it('routes a channel only to nodes that watch it, and stops after unwatch', async () => {
-    const prefix = redisPrefix();
-    const [a, b, c] = await Promise.all([redisBroker(prefix), redisBroker(prefix), redisBroker(prefix)].map(startNode));
-    await watched(b!, 'only-b');
-    a!.broker.publish({ type: 'event', event: event('only-b', 'first') });
-    await b!.waitFor((messages) => eventsOf(messages, 'only-b').length === 1);
-    b!.broker.unwatch('only-b');
-    await watched(c!, 'only-b');
-    a!.broker.publish({ type: 'event', event: event('only-b', 'second') });
-    await c!.waitFor((messages) => eventsOf(messages, 'only-b').length === 1);
-    expect(eventsOf(c!.received, 'only-b').map((e) => e.text)).toEqual(['second']);
-    // c got "second" and b unsubscribed before it was sent: b never sees it.
-    expect(eventsOf(b!.received, 'only-b').map((e) => e.text)).toEqual(['first']);
-  });
-
+describe.skipIf(redisUrl === undefined)('broker on redis: clusters, reaping, outages', () => {
   it('does not hear another cluster that uses a different prefix', async () => {
     const ourPrefix = redisPrefix();
     const [ours, theirs, probe] = await Promise.all(
-      [redisBroker(ourPrefix), redisBroker(redisPrefix()), redisBroker(ourPrefix)].map(startNode),
+      [redisBroker(ourPrefix), redisBroker(redisPrefix()), redisBroker(ourPrefix)].map((broker) => startNode(broker)),
     );
     await watched(ours!, 'shared-name');
     await watched(theirs!, 'shared-name');
@@ -217,7 +279,9 @@ describe.skipIf(redisUrl === undefined)('broker on redis: routing and failure', 
   it('reaps the sessions of a node that stops heartbeating and tells every survivor who left, once', async () => {
     const prefix = redisPrefix();
     const timing = { heartbeatMs: 100, nodeTimeoutMs: 400 };
-    const [survivor, bystander] = await Promise.all([redisBroker(prefix, timing), redisBroker(prefix, timing)].map(startNode));
+    const [survivor, bystander] = await Promise.all(
+      [redisBroker(prefix, timing), redisBroker(prefix, timing)].map((broker) => startNode(broker)),
+    );
     // The doomed node is a raw client that registers like a node, then falls silent.
     const raw = new Redis(redisUrl!, { lazyConnect: true });
     await raw.connect();
@@ -262,7 +326,7 @@ describe.skipIf(redisUrl === undefined)('broker on redis: routing and failure', 
   it('re-registers its presence after Redis forgot it, and announces the join', async () => {
     const prefix = redisPrefix();
     const timing = { heartbeatMs: 100, nodeTimeoutMs: 400 };
-    const [a, b] = await Promise.all([redisBroker(prefix, timing), redisBroker(prefix, timing)].map(startNode));
+    const [a, b] = await Promise.all([redisBroker(prefix, timing), redisBroker(prefix, timing)].map((broker) => startNode(broker)));
     await watched(b!, 'room');
     expect(await a!.broker.presence.add('room', 'alice', 'sa')).toBe('join');
     const raw = new Redis(redisUrl!, { lazyConnect: true });
@@ -281,40 +345,31 @@ describe.skipIf(redisUrl === undefined)('broker on redis: routing and failure', 
   });
 
   it('keeps presence changes made while Redis was unreachable and writes them once it answers', async () => {
-    const target = new URL(redisUrl!);
-    const proxy = await OutageProxy.start(Number(target.port || 6379));
-    try {
-      const prefix = redisPrefix();
-      const viaProxy = new URL(`redis://127.0.0.1:${proxy.port}/`);
-      viaProxy.searchParams.set('prefix', prefix);
-      const timing = { heartbeatMs: 100, nodeTimeoutMs: 2000 };
-      const cut = await startNode(new RedisBroker({ url: viaProxy.toString(), logger: silentLogger, ...timing }));
-      const other = await startNode(redisBroker(prefix, timing));
-      expect(await cut.broker.presence.add('room', 'alice', 'a1')).toBe('join');
-      expect(await cut.broker.presence.add('room', 'carol', 'c1')).toBe('join');
+    const prefix = redisPrefix();
+    const timing = { heartbeatMs: 100, nodeTimeoutMs: 2000 };
+    const cut = await cuttableRedisNode(prefix, timing);
+    const other = await startNode(redisBroker(prefix, timing));
+    expect(await cut.broker.presence.add('room', 'alice', 'a1')).toBe('join');
+    expect(await cut.broker.presence.add('room', 'carol', 'c1')).toBe('join');
 
-      proxy.cut();
-      await waitUntil(async () => !(await cut.broker.ping().then(() => true, () => false)), 3000);
-      // Answered from the node's own sessions instead of failing the subscribe.
-      expect(await cut.broker.presence.add('room', 'bob', 'b1')).toBe('join');
-      expect(await cut.broker.presence.add('room', 'alice', 'a2')).toBe('add');
-      expect(await cut.broker.presence.remove('room', 'carol', 'c1')).toBe('leave');
-      await expect(cut.broker.presence.list('room')).rejects.toMatchObject({ code: 'unavailable' });
+    cut.cut();
+    await waitUntil(async () => !(await answersPing(cut)), 3000);
+    // Answered from the node's own sessions instead of failing the subscribe.
+    expect(await cut.broker.presence.add('room', 'bob', 'b1')).toBe('join');
+    expect(await cut.broker.presence.add('room', 'alice', 'a2')).toBe('add');
+    expect(await cut.broker.presence.remove('room', 'carol', 'c1')).toBe('leave');
+    await expect(cut.broker.presence.list('room')).rejects.toMatchObject({ code: 'unavailable' });
 
-      proxy.restore();
-      const expected = [
-        { user: 'alice', sessions: 2 },
-        { user: 'bob', sessions: 1 },
-      ];
-      const seen = async () => JSON.stringify(await other.broker.presence.list('room'));
-      await waitUntil(async () => (await seen()) === JSON.stringify(expected), 5000).catch(async (error: Error) => {
-        throw new Error(`${error.message}: presence is ${await seen()}`);
-      });
-      expect(await other.broker.presence.list('room')).toEqual(expected);
-    } finally {
-      await Promise.all(running.splice(0).map((broker) => broker.close()));
-      await proxy.close();
-    }
+    cut.restore();
+    const expected = [
+      { user: 'alice', sessions: 2 },
+      { user: 'bob', sessions: 1 },
+    ];
+    const seen = async () => JSON.stringify(await other.broker.presence.list('room'));
+    await waitUntil(async () => (await seen()) === JSON.stringify(expected), 5000).catch(async (error: Error) => {
+      throw new Error(`${error.message}: presence is ${await seen()}`);
+    });
+    expect(await other.broker.presence.list('room')).toEqual(expected);
   });
 
   it('survives a Redis crash: publishes fail without throwing and are counted; resync once back', async () => {
@@ -322,28 +377,25 @@ describe.skipIf(redisUrl === undefined)('broker on redis: routing and failure', 
     try {
       const url = `${redis.url}/?prefix=${redisPrefix()}`;
       const make = () => new RedisBroker({ url, logger: silentLogger, resyncMs: 60_000 });
-      const [a, b] = await Promise.all([make(), make()].map(startNode));
+      const [a, b] = await Promise.all([make(), make()].map((broker) => startNode(broker)));
       await watched(b!, 'room');
       a!.broker.publish({ type: 'event', event: event('room', 'before') });
       await b!.waitFor((messages) => eventsOf(messages, 'room').length === 1);
 
       await redis.down();
-      await waitUntil(async () => !(await a!.broker.ping().then(() => true, () => false)), 3000);
-      const resyncsBefore = b!.received.filter((m) => m.type === 'resync' && m.channel === null).length;
+      await waitUntil(async () => !(await answersPing(a!)), 3000);
+      const resyncsBefore = resyncsOf(b!.received);
       const lost = event('room', 'during the outage');
       expect(() => a!.broker.publish({ type: 'event', event: lost })).not.toThrow();
-      const stats = (a!.broker as RedisBroker).stats;
+      const stats = a!.broker.stats;
       await waitUntil(async () => stats.publishFailures >= 1, 3000);
 
       await redis.up();
       // b resubscribes and only then asks its hub to resync: whatever was published before
       // its subscription was back (the lost event, a's re-send of it) the hub reads from
       // the store; everything after arrives over pub/sub.
-      await b!.waitFor(
-        (messages) => messages.filter((m) => m.type === 'resync' && m.channel === null).length > resyncsBefore,
-        10_000,
-      );
-      await waitUntil(async () => a!.broker.ping().then(() => true, () => false), 5000);
+      await b!.waitFor((messages) => resyncsOf(messages) > resyncsBefore, 10_000);
+      await waitUntil(() => answersPing(a!), 5000);
       a!.broker.publish({ type: 'event', event: event('room', 'after') });
       await b!.waitFor((messages) => eventsOf(messages, 'room').some((e) => e.text === 'after'));
       expect(eventsOf(b!.received, 'room').filter((e) => e.text === 'after')).toHaveLength(1);

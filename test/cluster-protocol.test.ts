@@ -1,54 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClusterBroker } from '../src/broker/cluster-broker.js';
-import { MemoryPresence } from '../src/broker/memory-presence.js';
+import { MemoryBroker } from '../src/broker/memory-broker.js';
+import { MemoryBus } from '../src/broker/memory-bus.js';
 import { Hub } from '../src/core/hub.js';
 import { silentLogger } from '../src/core/logger.js';
+import type { BrokerMessage } from '../src/core/broker.js';
 import type { Principal } from '../src/core/types.js';
 import type { KyselyStore } from '../src/store/kysely-store.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import { recordingSession } from './helpers/recording-session.js';
 
 /**
- * The cluster protocol (ClusterBroker) and the hub's healing, in one process over an
- * in-memory wire with an outage switch: what the Redis tests show across processes,
- * without needing Redis.
+ * The cluster protocol (ClusterBroker) and the hub's healing, in one process: hubs on a
+ * MemoryBus, whose links a test cuts and restores. What the Redis tests show across
+ * processes, without needing Redis.
  */
-class Wire {
-  readonly listeners = new Map<string, Set<WireBroker>>();
-  down = false;
-}
-
-class WireBroker extends ClusterBroker {
-  readonly presence = new MemoryPresence();
-  readonly #wire: Wire;
-
-  constructor(wire: Wire, nodeId: string) {
-    super({ logger: silentLogger, nodeId, resyncMs: 60_000 });
-    this.#wire = wire;
-  }
-
-  protected async send(topic: string, payload: string): Promise<void> {
-    if (this.#wire.down) throw new Error('the wire is down');
-    for (const broker of this.#wire.listeners.get(topic) ?? []) queueMicrotask(() => broker.receive(payload));
-  }
-
-  protected async listen(topic: string, on: boolean): Promise<void> {
-    let set = this.#wire.listeners.get(topic);
-    if (!set) this.#wire.listeners.set(topic, (set = new Set()));
-    if (on) set.add(this);
-    else set.delete(this);
-  }
-
-  protected async connect(): Promise<void> {}
-  async ping(): Promise<void> {}
-  protected async disconnect(): Promise<void> {}
-
-  /** What an adapter calls when its connection is back. */
-  reconnected(): Promise<void> {
-    return this.linkUp();
-  }
-}
-
 const stores: KyselyStore[] = [];
 const hubs: Hub[] = [];
 afterEach(async () => {
@@ -74,9 +39,10 @@ async function twoNodes() {
   const store = await openSqliteStore({ path: ':memory:' });
   stores.push(store);
   await store.createChannel({ id: 'c', type: 'public', title: null, publish: 'anyone', createdBy: null, members: [] });
-  const wire = new Wire();
-  const brokerA = new WireBroker(wire, 'a');
-  const brokerB = new WireBroker(wire, 'b');
+  const bus = new MemoryBus();
+  // No periodic resync: each test shows which mechanism heals.
+  const brokerA = new MemoryBroker({ bus, nodeId: 'a', resyncMs: 60_000 });
+  const brokerB = new MemoryBroker({ bus, nodeId: 'b', resyncMs: 60_000 });
   const nodeA = new Hub({ store, broker: brokerA, logger: silentLogger });
   const nodeB = new Hub({ store, broker: brokerB, logger: silentLogger });
   await nodeA.start();
@@ -84,34 +50,34 @@ async function twoNodes() {
   hubs.push(nodeA, nodeB);
   const reader = recordingSession('reader');
   await nodeB.subscribe(await nodeB.connect(reader.principal, 'test', reader.sink), 'c');
-  return { wire, brokerA, brokerB, nodeA, reader };
+  return { bus, brokerA, brokerB, nodeA, reader };
 }
 
-describe('cluster protocol over an in-memory wire', () => {
+describe('cluster protocol over an in-process bus', () => {
   it('heals a lost tail when the link comes back, though no later event reveals the gap', async () => {
-    const { wire, brokerA, brokerB, nodeA, reader } = await twoNodes();
+    const { bus, brokerA, nodeA, reader } = await twoNodes();
     await nodeA.publish(server, { channel: 'c', text: 'one' });
     await waitFor(() => reader.seqs.length === 1);
 
-    wire.down = true;
+    bus.cut();
     await nodeA.publish(server, { channel: 'c', text: 'two (lost)' });
     await nodeA.publish(server, { channel: 'c', text: 'three (lost)' });
     await waitFor(() => brokerA.stats.publishFailures === 2);
     expect(reader.seqs).toEqual([1]);
 
-    wire.down = false;
-    await brokerB.reconnected();
+    // Only the receiver's link comes back: the sender keeps what it could not send.
+    bus.restore('b');
     await waitFor(() => reader.seqs.length === 3);
     expect(reader.seqs).toEqual([1, 2, 3]);
   });
 
   it('re-sends the newest event it could not send, so the other node sees the gap and heals it', async () => {
-    const { wire, brokerA, nodeA, reader } = await twoNodes();
-    wire.down = true;
+    const { bus, brokerA, nodeA, reader } = await twoNodes();
+    bus.cut('a');
     for (const text of ['one', 'two', 'three']) await nodeA.publish(server, { channel: 'c', text });
-    wire.down = false;
-    // Only the sender's link was down: the receiver never reconnects, so only the re-send helps.
-    await brokerA.reconnected();
+    await waitFor(() => brokerA.stats.publishFailures === 3);
+    // Only the sender's link was down: the receiver never resyncs, so only the re-send helps.
+    bus.restore('a');
     await waitFor(() => reader.seqs.length === 3);
     expect(reader.seqs).toEqual([1, 2, 3]);
   });
@@ -127,5 +93,28 @@ describe('cluster protocol over an in-memory wire', () => {
     expect(brokerB.stats.undecodable).toBe(2);
     expect(brokerA.stats.received).toBe(0);
     expect(writer.seqs).toEqual([1]);
+  });
+
+  it('sends nothing while a node is alone on its bus, and everything once another node listens', async () => {
+    const bus = new MemoryBus();
+    const alone = new MemoryBroker({ bus, nodeId: 'alone' });
+    await alone.start(() => {});
+    alone.watch('c');
+    const typing = { type: 'typing', channel: 'c', user: 'u', at: 1 } as const;
+    alone.publish({ type: 'ephemeral', event: typing });
+    alone.publish({ type: 'channel-changed', channel: 'c' });
+    // Neither encoded nor handed to the bus: nobody else listens.
+    expect(alone.stats).toMatchObject({ published: 0, publishFailures: 0 });
+
+    const heard: BrokerMessage[] = [];
+    const other = new MemoryBroker({ bus, nodeId: 'other' });
+    await other.start((message) => heard.push(message));
+    other.watch('c');
+    await waitFor(() => heard.some((m) => m.type === 'resync' && m.channel === 'c'));
+    alone.publish({ type: 'ephemeral', event: typing });
+    await waitFor(() => heard.some((m) => m.type === 'ephemeral'));
+    expect(alone.stats.published).toBe(1);
+    expect(heard.filter((m) => m.type !== 'resync')).toEqual([{ type: 'ephemeral', event: typing }]);
+    await Promise.all([alone.close(), other.close()]);
   });
 });

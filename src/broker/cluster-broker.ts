@@ -40,13 +40,19 @@ interface Envelope {
   readonly message: BrokerMessage;
 }
 
+/** A message as it travels between nodes: wrapped with its sender, so a node drops its own. */
+export function encodeEnvelope(node: NodeId, message: BrokerMessage): string {
+  return JSON.stringify({ v: 1, node, message } satisfies Envelope);
+}
+
 /**
  * The cluster protocol, whatever carries the bytes: one topic per channel, each message
  * wrapped with its sender so a node drops its own, failures counted and never thrown,
  * the newest event a node could not send re-sent when the link is back (so the other
  * nodes see the gap and heal it from the store), and `resync` whenever traffic may have
  * been lost. A subclass moves bytes: `send` and `listen`, and calls `receive` and
- * `linkUp` (socket.io-adapter's ClusterAdapter split).
+ * `linkUp` (socket.io-adapter's ClusterAdapter split). A bus that knows who listens (the
+ * in-process one) also answers `othersListen`, so a node alone does no cluster work.
  *
  * @example
  * class NatsBroker extends ClusterBroker {
@@ -61,6 +67,8 @@ export abstract class ClusterBroker implements Broker {
   protected readonly logger: Logger;
   readonly #prefix: string;
   readonly #resyncMs: number;
+  /** Every node listens here, for messages about no one channel. */
+  readonly #clusterTopic: string;
   readonly #watched = new Set<ChannelId>();
   /** The newest event per channel that could not be sent; re-sent when the link is back. */
   readonly #unsent = new Map<ChannelId, BrokerMessage>();
@@ -73,13 +81,24 @@ export abstract class ClusterBroker implements Broker {
     this.logger = options.logger;
     this.#prefix = options.prefix ?? 'switchboard:';
     this.#resyncMs = options.resyncMs ?? 10_000;
+    this.#clusterTopic = `${this.#prefix}cluster`;
   }
 
   /** Sends one payload to a topic; rejects when it could not be handed to the bus. */
   protected abstract send(topic: string, payload: string): Promise<void>;
   /** Starts (`on`) or stops receiving a topic; payloads come back through `receive`. */
   protected abstract listen(topic: string, on: boolean): Promise<void>;
-  /** Opens the connections; called once by `start`. */
+  /**
+   * Whether another node may be listening to `topic`. Only a bus that knows its listeners
+   * can say no, and then nothing is encoded or sent. Every node listens to the cluster
+   * topic, so nobody else there means this node is alone: no other node can have sent
+   * anything it missed, and the resyncs that look for lost traffic are skipped too.
+   */
+  protected othersListen(_topic: string): boolean {
+    return true;
+  }
+
+  /** Opens the connections; called by `start`. */
   protected abstract connect(): Promise<void>;
   abstract ping(): Promise<void>;
   protected abstract disconnect(): Promise<void>;
@@ -93,12 +112,15 @@ export abstract class ClusterBroker implements Broker {
   }
 
   publish(message: BrokerMessage): void {
+    // Checked before naming a topic: a single node's publishes cost next to nothing.
+    if (this.#alone) return;
     const topic = this.#topicOf(message);
     if (topic !== null) this.#sendTo(topic, message);
   }
 
   #sendTo(topic: string, message: BrokerMessage): void {
-    const payload = JSON.stringify({ v: 1, node: this.nodeId, message } satisfies Envelope);
+    if (!this.othersListen(topic)) return;
+    const payload = encodeEnvelope(this.nodeId, message);
     this.send(topic, payload).then(
       () => {
         this.stats.published++;
@@ -116,7 +138,9 @@ export abstract class ClusterBroker implements Broker {
     this.#watched.add(channel);
     this.listen(this.#topic(channel), true).then(
       // Events published before the subscription took effect were not for us: fetch them.
-      () => this.#emit({ type: 'resync', channel }),
+      () => {
+        if (!this.#alone) this.#emit({ type: 'resync', channel });
+      },
       (error: unknown) => this.logger.warn({ err: error, channel }, 'broker subscribe failed; retried on reconnect'),
     );
   }
@@ -133,6 +157,9 @@ export abstract class ClusterBroker implements Broker {
     this.#resyncTimer = null;
     await this.disconnect();
     this.#onMessage = null;
+    // A broker that starts again (an in-process one) is told anew what to watch.
+    this.#watched.clear();
+    this.#unsent.clear();
   }
 
   /** Called by the subclass for every payload on a topic it listens to. */
@@ -186,7 +213,7 @@ export abstract class ClusterBroker implements Broker {
 
   #safetyNet(): void {
     this.#resendUnsent();
-    if (this.#watched.size > 0) this.#emit({ type: 'resync', channel: null });
+    if (this.#watched.size > 0 && !this.#alone) this.#emit({ type: 'resync', channel: null });
   }
 
   #resendUnsent(): void {
@@ -207,9 +234,8 @@ export abstract class ClusterBroker implements Broker {
     return `${this.#prefix}ch:${channel}`;
   }
 
-  /** Every node listens here, for messages about no one channel. */
-  get #clusterTopic(): string {
-    return `${this.#prefix}cluster`;
+  get #alone(): boolean {
+    return !this.othersListen(this.#clusterTopic);
   }
 
   #topicOf(message: BrokerMessage): string | null {
