@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, TRANSPORTS } from './config.js';
+import { ConfigError, defaultConfig, loadConfig, TRANSPORTS } from './config.js';
 import { SwitchboardError } from './core/errors.js';
 import { startServer, StartupError } from './server.js';
+
+const { port, host, databaseUrl, auth, grpcPort, logFormat } = defaultConfig;
 
 const HELP = `switchboard: a self-hosted real-time chat and push server
 
@@ -11,18 +13,18 @@ Usage:
   switchboard --help              show this text
 
 Options for serve (each overrides the environment variable in brackets):
-  --port N            port to listen on, 0 for any (PORT; default 8080)
-  --host ADDR         address to listen on (HOST; default 127.0.0.1)
+  --port N            port to listen on, 0 for any (PORT; default ${port})
+  --host ADDR         address to listen on (HOST; default ${host})
   --database URL      sqlite:PATH, a path, or postgres://... (DATABASE_URL;
-                      default sqlite:./data/switchboard.db)
+                      default ${databaseUrl})
   --redis URL         Redis for a cluster; unset: one node (REDIS_URL)
-  --auth MODE         open | accounts | jwt (SWITCHBOARD_AUTH; default open)
+  --auth MODE         open | accounts | jwt (SWITCHBOARD_AUTH; default ${auth})
   --transports LIST   comma list of ${TRANSPORTS.join(',')}, or all
                       (SWITCHBOARD_TRANSPORTS; default all; gRPC listens on GRPC_PORT,
-                      default 50051)
+                      default ${grpcPort})
   --config FILE       a JSON file of settings (see docs/configuration.md)
   --event-log PATH    append every event to PATH as JSON lines (SWITCHBOARD_EVENT_LOG)
-  --log-format FMT    json | pretty (SWITCHBOARD_LOG_FORMAT; default json)
+  --log-format FMT    json | pretty (SWITCHBOARD_LOG_FORMAT; default ${logFormat})
 `;
 
 async function main(argv: string[]): Promise<number> {

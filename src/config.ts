@@ -5,228 +5,201 @@ import { z } from 'zod';
 export const TRANSPORTS = ['ws', 'http', 'sse', 'pusher', 'grpc', 'web'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
 
+const positiveInt = () => z.coerce.number().int().positive();
+const port = () => z.coerce.number().int().min(0).max(65535);
+const httpUrl = () => z.url({ protocol: /^https?$/ });
+
 /** One Pusher Channels app: what pusher-js calls the key, and what server SDKs sign with. */
-export interface PusherAppConfig {
-  readonly id: string;
-  readonly key: string;
-  readonly secret: string;
-  /** Prepended to the app's channel names in the hub; must contain ':' unless empty (see docs/pusher.md). */
-  readonly channelPrefix: string;
-  /** URLs that receive this app's webhooks in Pusher's format. */
-  readonly webhooks: readonly string[];
-}
-
-/** Every setting with its default. Overridden by a config file, then env, then flags. */
-export const defaultConfig = {
-  /** Address to listen on. `open` auth refuses anything but loopback. */
-  host: '127.0.0.1',
-  port: 8080,
-  /** gRPC (transport `grpc`) listens on its own port, on `host`; 0 for any free port. */
-  grpcPort: 50051,
-  /** `sqlite:PATH`, a bare path, or `postgres://...`. */
-  databaseUrl: 'sqlite:./data/switchboard.db',
-  /** Unset: the in-process broker (one node). */
-  redisUrl: null as string | null,
-  auth: 'open' as 'open' | 'accounts' | 'jwt',
-  /**
-   * Token verification. Auth "jwt": tokens from the app's backend, checked with exactly one
-   * of `secret` (HS256, at least 32 characters), `publicKey` (PEM; RS256 or ES256 by key type)
-   * or `jwksUrl` (RS256/ES256). Auth "accounts": `secret` signs access tokens (default: a
-   * random key kept in the database). `audience`/`issuer`: required `aud`/`iss` when set.
-   */
-  jwt: {
-    secret: null as string | null,
-    publicKey: null as string | null,
-    jwksUrl: null as string | null,
-    audience: null as string | null,
-    issuer: null as string | null,
-    /** Seconds of clock skew tolerated on `exp` and `nbf`. */
-    clockToleranceSeconds: 5,
-  },
-  /** Built-in accounts (auth "accounts"). */
-  accounts: {
-    accessTokenTtlSeconds: 900,
-    refreshTokenTtlSeconds: 30 * 24 * 3600,
-    /** Anyone may register; false: only API-key holders create users. */
-    openRegistration: true,
-  },
-  /** Server API keys (several, so they can be rotated); each at least 16 characters. */
-  apiKeys: [] as string[],
-  /** How long a connect ticket (`/ws?ticket=`) stays valid; it is single-use either way. */
-  ticketTtlMs: 30_000,
-  /**
-   * Browser origins allowed to open /ws and /sse besides the server's own (`*`: any).
-   * Requests without an Origin header (non-browser clients) are not affected.
-   */
-  allowedOrigins: [] as string[],
-  /**
-   * Addresses of reverse proxies whose X-Forwarded-For is believed, so per-IP limits count
-   * clients rather than the proxy. Empty: the header is ignored (anyone can forge it).
-   */
-  trustProxy: [] as string[],
-  /** Serve `open` auth beyond loopback anyway (logged loudly). For demos on a trusted LAN. */
-  allowOpenAuthOnNetwork: false,
-  transports: [...TRANSPORTS] as TransportName[],
-  logLevel: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
-  /** `json`: one object per line, for a log shipper; `pretty`: one readable line, for a terminal. */
-  logFormat: 'json' as 'json' | 'pretty',
-  /**
-   * Serve /metrics on this port (on `host`) without an API key, for a scraper on a private
-   * network. Null: /metrics is on the main port and needs an API key.
-   */
-  metricsPort: null as number | null,
-  /** An append-only JSON-lines file of every event this node commits (`--event-log PATH`). Null path: off. */
-  eventLog: {
-    path: null as string | null,
-    /** Buffered lines are written at least this often, and at shutdown. */
-    flushMs: 1000,
-    /** The file is rotated (to PATH.1, PATH.2 ...) when it would grow past this. */
-    maxBytes: 256 * 1024 * 1024,
-    /** Rotated files kept. */
-    keep: 5,
-  },
-  /** Graceful drain on SIGTERM: see docs/operations.md. */
-  drain: {
-    /** Clients told to reconnect elsewhere spread their reconnects over this window. 0: backoff only. */
-    reconnectSpreadMs: 5000,
-  },
-  /**
-   * Interval of WebSocket pings; a client silent for two intervals is dropped (and shown
-   * offline). 15 s: a dead client is offline within 30 s (seed 004).
-   */
-  heartbeatMs: 15_000,
-  /** Longest wait for clients and commits on shutdown before exiting anyway. */
-  shutdownTimeoutMs: 10_000,
-  /** Signed POSTs to the app on channel and member changes and new messages; see docs/webhooks.md. */
-  webhooks: {
-    /** Receivers (env SWITCHBOARD_WEBHOOK_URLS, comma-separated). Empty: no webhooks. */
-    urls: [] as string[],
-    /** HMAC-SHA256 key shared with the receivers, at least 16 characters (env SWITCHBOARD_WEBHOOK_SECRET). */
-    secret: null as string | null,
-    /** How long one POST may take. */
-    timeoutMs: 10_000,
-    /** Attempts per event and URL, the first included; after that it is kept in the outbox as failed. */
-    maxAttempts: 12,
-    /** First retry delay; doubled per attempt up to retryMaxMs. */
-    retryBaseMs: 1000,
-    retryMaxMs: 10 * 60_000,
-  },
-  /** The Pusher Channels protocol (`/app/:key` and `/apps/:id/...`); see docs/pusher.md. */
-  pusher: {
-    /** Apps by id/key/secret. Env PUSHER_APP_ID, PUSHER_APP_KEY, PUSHER_APP_SECRET give one. */
-    apps: [] as PusherAppConfig[],
-    /** Seconds of silence before either side pings (sent to clients as `activity_timeout`). */
-    activityTimeoutSeconds: 120,
-    /** How long a ping waits for its pong before the connection is closed with 4201. */
-    pongTimeoutMs: 30_000,
-    /** Distinct users per presence channel. */
-    maxPresenceMembers: 100,
-    /** Client events a connection may send per second; more get error 4301. */
-    clientEventsPerSecond: 10,
-  },
-  limits: {
-    /** Largest WebSocket frame accepted; larger ones close the connection with 1009. */
-    maxFrameBytes: 64 * 1024,
-    maxTextLength: 4000,
-    maxSubscriptionsPerSession: 100,
-    maxHistoryPage: 200,
-    /** Bytes queued for one client before it is disconnected as a slow consumer (4408). */
-    sendQueueBytes: 4 * 1024 * 1024,
-    messagesPerSecond: 100,
-    messageBurst: 200,
-    /** Frames rejected for rate in a row before the connection is closed (4429). */
-    floodCloseAfter: 100,
-    authTimeoutMs: 10_000,
-    maxCommitBatch: 1000,
-    /** Open WebSocket/SSE connections from one IP address; more get HTTP 429. */
-    connectionsPerIp: 256,
-    /** Register/login/refresh attempts per minute from one IP address; more get 429. */
-    authAttemptsPerMinute: 30,
-  },
-};
-
-export type Config = typeof defaultConfig;
-
-const positiveInt = z.coerce.number().int().positive();
-
-const configSchema = z.strictObject({
-  host: z.string().min(1),
-  port: z.coerce.number().int().min(0).max(65535),
-  grpcPort: z.coerce.number().int().min(0).max(65535),
-  databaseUrl: z.string().min(1),
-  redisUrl: z.string().min(1).nullable(),
-  auth: z.enum(['open', 'accounts', 'jwt']),
-  jwt: z.strictObject({
-    secret: z.string().min(1).nullable(),
-    publicKey: z.string().min(1).nullable(),
-    jwksUrl: z.url({ protocol: /^https?$/ }).nullable(),
-    audience: z.string().min(1).nullable(),
-    issuer: z.string().min(1).nullable(),
-    clockToleranceSeconds: z.coerce.number().int().min(0),
-  }),
-  accounts: z.strictObject({
-    accessTokenTtlSeconds: positiveInt,
-    refreshTokenTtlSeconds: positiveInt,
-    openRegistration: z.boolean(),
-  }),
-  apiKeys: z.array(z.string()),
-  ticketTtlMs: positiveInt,
-  allowedOrigins: z.array(z.string().min(1)),
-  trustProxy: z.array(z.string().min(1)),
-  allowOpenAuthOnNetwork: z.boolean(),
-  transports: z.array(z.enum(TRANSPORTS)).min(1),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-  logFormat: z.enum(['json', 'pretty']),
-  metricsPort: z.coerce.number().int().min(0).max(65535).nullable(),
-  eventLog: z.strictObject({
-    path: z.string().min(1).nullable(),
-    flushMs: positiveInt,
-    maxBytes: z.coerce.number().int().min(1024),
-    keep: z.coerce.number().int().min(0).max(100),
-  }),
-  drain: z.strictObject({
-    reconnectSpreadMs: z.coerce.number().int().min(0).max(600_000),
-  }),
-  heartbeatMs: positiveInt,
-  shutdownTimeoutMs: positiveInt,
-  webhooks: z.strictObject({
-    urls: z.array(z.url({ protocol: /^https?$/ })),
-    secret: z.string().nullable(),
-    timeoutMs: positiveInt,
-    maxAttempts: positiveInt,
-    retryBaseMs: positiveInt,
-    retryMaxMs: positiveInt,
-  }),
-  pusher: z.strictObject({
-    apps: z.array(
-      z.strictObject({
-        id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-        key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-        secret: z.string().min(8),
-        channelPrefix: z.string().regex(/^$|^[A-Za-z0-9_.@,+-]{1,32}:$/).default(''),
-        webhooks: z.array(z.url({ protocol: /^https?$/ })).default([]),
-      }),
-    ),
-    activityTimeoutSeconds: positiveInt,
-    pongTimeoutMs: positiveInt,
-    maxPresenceMembers: positiveInt,
-    clientEventsPerSecond: positiveInt,
-  }),
-  limits: z.strictObject({
-    maxFrameBytes: positiveInt,
-    maxTextLength: positiveInt,
-    maxSubscriptionsPerSession: positiveInt,
-    maxHistoryPage: positiveInt,
-    sendQueueBytes: positiveInt,
-    messagesPerSecond: positiveInt,
-    messageBurst: positiveInt,
-    floodCloseAfter: positiveInt,
-    authTimeoutMs: positiveInt,
-    maxCommitBatch: positiveInt,
-    connectionsPerIp: positiveInt,
-    authAttemptsPerMinute: positiveInt,
-  }),
+const pusherAppSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).describe('The app id of the HTTP API (`/apps/:id/...`).'),
+  key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).describe('What pusher-js connects with (`/app/:key`).'),
+  secret: z.string().min(8).describe('What server SDKs sign requests with, and private channel auth is checked against.'),
+  channelPrefix: z
+    .string()
+    .regex(/^$|^[A-Za-z0-9_.@,+-]{1,32}:$/)
+    .default('')
+    .describe("Prepended to the app's channel names in the hub; must end in ':' unless empty (see docs/pusher.md)."),
+  webhooks: z.array(httpUrl()).default(() => []).describe("URLs that receive this app's webhooks in Pusher's format."),
 });
+
+/**
+ * Every setting: its type, its validation and its default, in one place. Overridden by a
+ * config file, then env, then flags (see `loadConfig`); docs/configuration.md lists them
+ * all (a test checks it does).
+ */
+export const configSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1').describe('Address to listen on. `open` auth refuses anything but loopback.'),
+  port: port().default(8080).describe('HTTP and WebSocket port; 0 picks a free one.'),
+  grpcPort: port().default(50051).describe('gRPC (transport `grpc`) listens on its own port, on `host`; 0 for any free port.'),
+  databaseUrl: z
+    .string()
+    .min(1)
+    .default('sqlite:./data/switchboard.db')
+    .describe('`sqlite:PATH`, a bare path, or `postgres://...`; created and migrated on start.'),
+  redisUrl: z
+    .string()
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe('Redis for cross-node fan-out and presence. Null: the in-process broker (one node).'),
+  auth: z
+    .enum(['open', 'accounts', 'jwt'])
+    .default('open')
+    .describe('`open`: clients name themselves (development only); `accounts`: built-in accounts; `jwt`: tokens from your backend.'),
+  jwt: z
+    .strictObject({
+      secret: z
+        .string()
+        .min(1)
+        .nullable()
+        .default(null)
+        .describe('HS256 key, at least 32 characters. Auth "accounts": signs access tokens (null: a random key kept in the database).'),
+      publicKey: z.string().min(1).nullable().default(null).describe('PEM public key (RS256 or ES256 by key type), auth "jwt" only.'),
+      jwksUrl: httpUrl().nullable().default(null).describe('JWKS URL (RS256/ES256), auth "jwt" only.'),
+      audience: z.string().min(1).nullable().default(null).describe('Required `aud`, when set.'),
+      issuer: z.string().min(1).nullable().default(null).describe('Required `iss`, when set.'),
+      clockToleranceSeconds: z.coerce.number().int().min(0).default(5).describe('Seconds of clock skew tolerated on `exp` and `nbf`.'),
+    })
+    .prefault({})
+    .describe('Token verification. Auth "jwt" checks tokens with exactly one of `secret`, `publicKey` and `jwksUrl`.'),
+  accounts: z
+    .strictObject({
+      accessTokenTtlSeconds: positiveInt().default(900).describe('Lifetime of the access tokens the server signs.'),
+      refreshTokenTtlSeconds: positiveInt().default(30 * 24 * 3600).describe('Lifetime of refresh tokens (30 days).'),
+      openRegistration: z.boolean().default(true).describe('Anyone may register; false: only API-key holders create users.'),
+    })
+    .prefault({})
+    .describe('Built-in accounts (auth "accounts").'),
+  apiKeys: z
+    .array(z.string())
+    .default(() => [])
+    .describe('Server API keys, each at least 16 characters; several at once, so they can be rotated.'),
+  ticketTtlMs: positiveInt().default(30_000).describe('How long a connect ticket (`/ws?ticket=`) stays valid; it is single-use either way.'),
+  allowedOrigins: z
+    .array(z.string().min(1))
+    .default(() => [])
+    .describe("Browser origins allowed to open /ws and /sse besides the server's own (`*`: any); requests without Origin are not affected."),
+  trustProxy: z
+    .array(z.string().min(1))
+    .default(() => [])
+    .describe('Reverse proxies whose X-Forwarded-For is believed, so per-IP limits count clients; empty: the header is ignored.'),
+  allowOpenAuthOnNetwork: z.boolean().default(false).describe('Serve `open` auth beyond loopback anyway (logged loudly), for demos on a trusted LAN.'),
+  transports: z
+    .array(z.enum(TRANSPORTS))
+    .min(1)
+    .default(() => [...TRANSPORTS])
+    .describe('Which endpoints this node serves; `all` (env, flag) means every one.'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Least severe log level written.'),
+  logFormat: z
+    .enum(['json', 'pretty'])
+    .default('json')
+    .describe('`json`: one object per line, for a log shipper; `pretty`: one readable line, for a terminal.'),
+  metricsPort: port()
+    .nullable()
+    .default(null)
+    .describe('Serve /metrics alone on this port (on `host`) without an API key; null: on the main port, behind an API key.'),
+  eventLog: z
+    .strictObject({
+      path: z.string().min(1).nullable().default(null).describe('The JSON-lines file (`--event-log PATH`); null: off.'),
+      flushMs: positiveInt().default(1000).describe('Buffered lines are written at least this often, and at shutdown.'),
+      maxBytes: z
+        .coerce.number()
+        .int()
+        .min(1024)
+        .default(256 * 1024 * 1024)
+        .describe('The file is rotated (to PATH.1, PATH.2 ...) when it would grow past this.'),
+      keep: z.coerce.number().int().min(0).max(100).default(5).describe('Rotated files kept.'),
+    })
+    .prefault({})
+    .describe('An append-only file of every event this node commits.'),
+  drain: z
+    .strictObject({
+      reconnectSpreadMs: z
+        .coerce.number()
+        .int()
+        .min(0)
+        .max(600_000)
+        .default(5000)
+        .describe('Clients told to reconnect elsewhere spread their reconnects over this window; 0: their own backoff.'),
+    })
+    .prefault({})
+    .describe('Graceful drain on SIGTERM (docs/operations.md).'),
+  heartbeatMs: positiveInt()
+    .default(15_000)
+    .describe('WebSocket ping interval; a client silent for two is dropped and shown offline (within 30 s by default).'),
+  shutdownTimeoutMs: positiveInt().default(10_000).describe('Longest wait for clients and commits on shutdown before exiting anyway.'),
+  webhooks: z
+    .strictObject({
+      urls: z.array(httpUrl()).default(() => []).describe('Receivers (env SWITCHBOARD_WEBHOOK_URLS, comma-separated); empty: no webhooks.'),
+      secret: z
+        .string()
+        .nullable()
+        .default(null)
+        .describe('HMAC-SHA256 key shared with the receivers, at least 16 characters (env SWITCHBOARD_WEBHOOK_SECRET).'),
+      timeoutMs: positiveInt().default(10_000).describe('How long one POST may take.'),
+      maxAttempts: positiveInt()
+        .default(12)
+        .describe('Attempts per event and URL, the first included; after that it is kept in the outbox as failed.'),
+      retryBaseMs: positiveInt().default(1000).describe('First retry delay; doubled per attempt up to retryMaxMs.'),
+      retryMaxMs: positiveInt().default(10 * 60_000).describe('Longest retry delay.'),
+    })
+    .prefault({})
+    .describe('Signed POSTs to the app on channel and member changes and new messages (docs/webhooks.md).'),
+  pusher: z
+    .strictObject({
+      apps: z
+        .array(pusherAppSchema)
+        .default(() => [])
+        .describe('Apps by id, key and secret; env PUSHER_APP_ID, PUSHER_APP_KEY, PUSHER_APP_SECRET give one.'),
+      activityTimeoutSeconds: positiveInt()
+        .default(120)
+        .describe('Seconds of silence before either side pings (sent to clients as `activity_timeout`).'),
+      pongTimeoutMs: positiveInt().default(30_000).describe('How long a ping waits for its pong before the connection is closed with 4201.'),
+      maxPresenceMembers: positiveInt().default(100).describe('Distinct users per presence channel.'),
+      clientEventsPerSecond: positiveInt().default(10).describe('Client events a connection may send per second; more get error 4301.'),
+    })
+    .prefault({})
+    .describe('The Pusher Channels protocol (`/app/:key` and `/apps/:id/...`; docs/pusher.md).'),
+  limits: z
+    .strictObject({
+      maxFrameBytes: positiveInt().default(64 * 1024).describe('Largest WebSocket frame accepted; larger ones close the connection with 1009.'),
+      maxTextLength: positiveInt().default(4000).describe('Longest message text, in characters; longer: `too_large`, nothing stored.'),
+      maxSubscriptionsPerSession: positiveInt().default(100).describe('Subscriptions per connection; more: `too_many_subscriptions`.'),
+      maxHistoryPage: positiveInt().default(200).describe('Largest page a history request may ask for; larger ones are clamped.'),
+      sendQueueBytes: positiveInt()
+        .default(4 * 1024 * 1024)
+        .describe('Bytes queued for one client before it is disconnected as a slow consumer (4408).'),
+      messagesPerSecond: positiveInt().default(100).describe('Frames a connection may send per second, on average.'),
+      messageBurst: positiveInt().default(200).describe('Frames a connection may send at once above the rate.'),
+      floodCloseAfter: positiveInt().default(100).describe('Frames rejected for rate in a row before the connection is closed (4429).'),
+      authTimeoutMs: positiveInt().default(10_000).describe('A connection that has not authenticated by then is closed (4401).'),
+      maxCommitBatch: positiveInt().default(1000).describe('Most appends written in one transaction.'),
+      connectionsPerIp: positiveInt().default(256).describe('Open WebSocket/SSE connections from one IP address; more get HTTP 429.'),
+      authAttemptsPerMinute: positiveInt().default(30).describe('Register/login/refresh attempts per minute from one IP address; more get 429.'),
+    })
+    .prefault({})
+    .describe('Limits that protect the node and its clients.'),
+});
+
+/** The settings of a node: what `loadConfig` returns (frozen), every field filled in. */
+export type Config = z.output<typeof configSchema>;
+
+/** Every setting at its default: the schema's defaults, parsed from nothing. */
+export const defaultConfig: Readonly<Config> = deepFreeze(configSchema.parse({}));
+
+// Each module's own slice, so the composition root can hand a module only what it reads.
+export type JwtConfig = Config['jwt'];
+export type AccountsConfig = Config['accounts'];
+/** What src/auth reads. */
+export type AuthConfig = Pick<Config, 'auth' | 'jwt' | 'accounts' | 'apiKeys' | 'ticketTtlMs'>;
+export type EventLogConfig = Config['eventLog'];
+/** What src/ops reads. */
+export type OpsConfig = Pick<Config, 'host' | 'metricsPort' | 'eventLog'>;
+export type DrainConfig = Config['drain'];
+export type WebhooksConfig = Config['webhooks'];
+export type PusherConfig = Config['pusher'];
+export type PusherAppConfig = PusherConfig['apps'][number];
+export type LimitsConfig = Config['limits'];
 
 /** A bad setting: one sentence that names it. The CLI prints it and exits with 1. */
 export class ConfigError extends Error {
@@ -246,20 +219,17 @@ export interface ConfigSources {
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-/** Merges defaults, file, env and flags; validates once; returns a frozen Config. */
+/** Merges file, env and flags over the defaults; validates once; returns a frozen Config. */
 export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
-  let merged: Record<string, unknown> = structuredClone(defaultConfig);
+  let merged: Record<string, unknown> = {};
   if (sources.file) merged = deepMerge(merged, readConfigFile(sources.file));
   merged = deepMerge(merged, fromEnv(sources.env ?? {}));
   merged = deepMerge(merged, fromFlags(sources.flags ?? {}));
   if (sources.overrides) merged = deepMerge(merged, sources.overrides as Record<string, unknown>);
 
   const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`Invalid setting ${issue.path.join('.') || '(root)'}: ${issue.message}.`);
-  }
-  const config = parsed.data as Config;
+  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0]!));
+  const config = parsed.data;
   checkAuthSettings(config);
   checkPusherApps(config);
   if (config.transports.includes('grpc') && config.grpcPort !== 0 && config.grpcPort === config.port) {
@@ -274,6 +244,14 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
     );
   }
   return deepFreeze(config);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    const names = issue.keys.map((key) => [...issue.path, key].join('.'));
+    return `Unknown setting ${names.join(', ')}: docs/configuration.md lists every setting.`;
+  }
+  return `Invalid setting ${issue.path.join('.') || '(root)'}: ${issue.message}.`;
 }
 
 /** Auth settings that contradict each other or leave a hole: one sentence each. */

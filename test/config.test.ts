@@ -1,15 +1,44 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, defaultConfig, loadConfig } from '../src/config.js';
+import { z } from 'zod';
+import { ConfigError, configSchema, defaultConfig, loadConfig } from '../src/config.js';
+
+/** Every setting of the schema by its dotted name: objects are walked, anything else is a leaf. */
+function settings(shape: Readonly<Record<string, z.ZodType>> = configSchema.shape, prefix = ''): [string, z.ZodType][] {
+  return Object.entries(shape).flatMap(([key, field]): [string, z.ZodType][] => {
+    const name = `${prefix}${key}`;
+    const inner = field instanceof z.ZodPrefault ? field.unwrap() : null;
+    if (inner instanceof z.ZodObject) return [[name, field], ...settings(inner.shape as Record<string, z.ZodType>, `${name}.`)];
+    return [[name, field]];
+  });
+}
 
 describe('loadConfig', () => {
   it('gives the documented defaults, frozen', () => {
     const config = loadConfig({ env: {} });
     expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', databaseUrl: 'sqlite:./data/switchboard.db' });
     expect(config.transports).toEqual(defaultConfig.transports);
+    expect(config).toEqual(defaultConfig);
     expect(Object.isFrozen(config.limits)).toBe(true);
+    expect(Object.isFrozen(defaultConfig.limits) && Object.isFrozen(defaultConfig.transports)).toBe(true);
+  });
+
+  it('has one schema: every setting has a default and a description, and the docs name it', () => {
+    const docs = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+    const limitsTable = docs.slice(docs.indexOf('## Limits'));
+    const all = settings();
+    expect(all.length).toBeGreaterThan(60);
+    for (const [name, field] of all) {
+      expect.soft(field.description, `${name} has no description`).toMatch(/\S/);
+      expect.soft(field instanceof z.ZodDefault || field instanceof z.ZodPrefault, `${name} has no default`).toBe(true);
+      if (all.some(([other]) => other.startsWith(`${name}.`))) continue; // a group: its settings are named
+      const documented = name.startsWith('limits.')
+        ? limitsTable.includes(`\`${name.slice('limits.'.length)}\``)
+        : docs.includes(`\`${name}\``);
+      expect.soft(documented, `docs/configuration.md does not name ${name}`).toBe(true);
+    }
   });
 
   it('lets a file, then the environment, then flags override', () => {
@@ -28,6 +57,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { PORT: 'eighty' } })).toThrow(/^Invalid setting port: /);
     expect(() => loadConfig({ flags: { transports: 'ws,carrier-pigeon' } })).toThrow(/Invalid setting transports\.1/);
     expect(() => loadConfig({ file: '/nonexistent/switchboard.json' })).toThrow(ConfigError);
+    expect(() => loadConfig({ overrides: { limits: { maxTextLenght: 10 } } as never })).toThrow(
+      new ConfigError('Unknown setting limits.maxTextLenght: docs/configuration.md lists every setting.'),
+    );
   });
 
   it('keeps open auth on loopback unless explicitly overridden', () => {
