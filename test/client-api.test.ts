@@ -52,7 +52,7 @@ describe('client SDK: commands', () => {
 
     expect(await bob.joinChannel('general')).toMatchObject({ channel: 'general', user: 'bob', role: 'member' });
     expect((await alice.getChannel('general')).id).toBe('general');
-    expect((await bob.listChannels()).map((c) => c.id)).toEqual(['general']);
+    expect((await bob.listChannels()).channels.map((c) => c.id)).toEqual(['general']);
     expect((await alice.listMembers('general')).map((m) => m.user)).toEqual(['alice', 'bob']);
 
     const seen: ChannelEvent[] = [];

@@ -97,3 +97,24 @@ describe.skipIf(chromiumMissing())('client SDK in a real browser', () => {
     expect(bundle.length).toBeLessThan(20_000);
   });
 });
+
+describe('client SDK bundle', () => {
+  it('holds only the SDK and the codes and names of the protocol module: no server source, no zod', async () => {
+    const result = await build({
+      entryPoints: [ENTRY],
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      write: false,
+      metafile: true,
+    });
+    const inputs = Object.keys(result.metafile.inputs).sort();
+    const foreign = inputs.filter(
+      (path) => !/^client\/src\/[a-z-]+\.ts$/.test(path) && !['protocol/codes.ts', 'protocol/names.ts', 'node_modules/ws/browser.js'].includes(path),
+    );
+    expect(foreign).toEqual([]);
+    expect(inputs).toContain('protocol/codes.ts');
+  });
+});

@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ChannelEvent, createClient, type SocketLike, type SwitchboardClient } from '../client/src/index.js';
+import {
+  type ChannelEvent,
+  type CommandName,
+  createClient,
+  type LiveList,
+  type SocketLike,
+  type SwitchboardClient,
+} from '../client/src/index.js';
+import { COMMAND_NAMES, COMMANDS } from '../protocol/commands.js';
 
 /**
  * The SDK against a scripted server: for paths a correct server never takes (a gap in
@@ -184,10 +192,10 @@ describe('client SDK: frame-level behaviour', () => {
     const again = await second.sentFrame((f) => f.type === 'publish');
     expect(again).toEqual(publish);
     const list = await second.sentFrame((f) => f.type === 'channel.list');
-    second.reply(again, { channel: 'room', seq: 1, id: 'e1', createdAt: 0, duplicate: true });
-    second.reply(list, { channels: [] });
+    second.reply(again, { channel: 'room', seq: 1, id: 'e1', createdAt: 0, target: null, duplicate: true });
+    second.reply(list, { channels: [], next: null });
     expect(await publishing).toMatchObject({ seq: 1, duplicate: true });
-    expect(await listing).toEqual([]);
+    expect(await listing).toEqual({ channels: [], next: null });
     expect(second.sent.filter((f) => f.type === 'edit')).toEqual([]);
   });
 
@@ -200,7 +208,7 @@ describe('client SDK: frame-level behaviour', () => {
     socket.push({ type: 'error', id: first.id, code: 'unavailable', message: 'store down' });
     await socket.sentFrame((f) => f.type === 'publish' && f !== first);
     expect(socket.sent.filter((f) => f.type === 'publish')).toEqual([first, first]);
-    socket.reply(first, { channel: 'room', seq: 3, id: 'e3', createdAt: 0, duplicate: false });
+    socket.reply(first, { channel: 'room', seq: 3, id: 'e3', createdAt: 0, target: null, duplicate: false });
     expect(await publishing).toMatchObject({ seq: 3 });
   });
 
@@ -274,5 +282,236 @@ describe('client SDK: frame-level behaviour', () => {
     expect(silent.readyState).toBe(3);
     fresh.accept();
     await c.ready();
+  });
+});
+
+// --- every command, as the protocol module defines it ---------------------------------
+
+const CHANNEL = { id: 'room', type: 'public', title: 'Room', publish: 'anyone', createdBy: 'u', createdAt: 1, lastSeq: 2 };
+const MEMBER = { channel: 'room', user: 'bob', role: 'member', joinedAt: 1 };
+const USER = { id: 'bob', name: 'Bob', createdAt: 1 };
+const BOB = { user: 'bob', name: 'Bob', status: 'online', lastSeen: null };
+const EVENT = (({ type: _, ...fields }) => fields)(event('room', 1));
+const ACK = { channel: 'room', seq: 3, id: 'e3', createdAt: 1, target: null, duplicate: false };
+const EDIT_ACK = { ...ACK, target: 1 };
+const REACTED = { channel: 'room', target: 1, seq: 4, changed: true };
+
+interface CommandCase {
+  readonly name: CommandName;
+  /** Calls the SDK's method for the command. */
+  readonly call: (c: SwitchboardClient) => Promise<unknown>;
+  /** The server's reply (checked against the command's result schema). */
+  readonly result: unknown;
+  /** What the method resolves with. */
+  readonly resolves: unknown;
+}
+
+let followed: LiveList<'members'> | null = null;
+
+/** One call per command, in an order that works on one connection (subscribe before unsubscribe). */
+const CASES: readonly CommandCase[] = [
+  { name: 'ping', call: (c) => c.ping(), result: { at: 5 }, resolves: { at: 5 } },
+  {
+    name: 'channel.create',
+    call: (c) => c.createChannel({ channel: 'room', type: 'private', title: 'Room', publish: 'members', members: ['bob'] }),
+    result: CHANNEL,
+    resolves: CHANNEL,
+  },
+  { name: 'channel.get', call: (c) => c.getChannel('room'), result: CHANNEL, resolves: CHANNEL },
+  {
+    name: 'channel.list',
+    call: (c) => c.listChannels({ after: 'a', limit: 1 }),
+    result: { channels: [CHANNEL], next: 'room' },
+    resolves: { channels: [CHANNEL], next: 'room' },
+  },
+  {
+    name: 'channel.update',
+    call: (c) => c.updateChannel('room', { title: null, publish: 'server' }),
+    result: CHANNEL,
+    resolves: CHANNEL,
+  },
+  { name: 'channel.delete', call: (c) => c.deleteChannel('room'), result: null, resolves: undefined },
+  { name: 'channel.join', call: (c) => c.joinChannel('room'), result: MEMBER, resolves: MEMBER },
+  { name: 'channel.leave', call: (c) => c.leaveChannel('room'), result: null, resolves: undefined },
+  { name: 'members.list', call: (c) => c.listMembers('room'), result: { members: [MEMBER] }, resolves: [MEMBER] },
+  { name: 'members.add', call: (c) => c.addMember('room', 'bob', 'admin'), result: MEMBER, resolves: MEMBER },
+  { name: 'members.remove', call: (c) => c.removeMember('room', 'bob'), result: null, resolves: undefined },
+  {
+    name: 'subscribe',
+    call: async (c) => (await c.subscribe('room', { since: 2, presence: false })).lastSeq,
+    result: { channel: 'room', seq: 2 },
+    resolves: 2,
+  },
+  { name: 'unsubscribe', call: (c) => c.subscription('room')!.unsubscribe(), result: null, resolves: undefined },
+  {
+    name: 'publish',
+    call: (c) => c.publish('room', { text: 'hi', data: { n: 1 }, replyTo: 1 }),
+    result: ACK,
+    resolves: ACK,
+  },
+  {
+    name: 'publish.batch',
+    call: (c) => c.publishBatch([{ channel: 'room', text: 'one' }, { channel: 'elsewhere', data: [1], cid: 'mine' }]),
+    result: { results: [{ ...ACK, ok: true }, { ok: false, code: 'not_found', message: 'No channel elsewhere.' }] },
+    resolves: [{ ...ACK, ok: true }, { ok: false, code: 'not_found', message: 'No channel elsewhere.' }],
+  },
+  { name: 'push', call: (c) => c.push({ user: 'ann', text: 'shipped' }), result: ACK, resolves: ACK },
+  { name: 'edit', call: (c) => c.editMessage('room', 1, { text: 'changed', data: null }), result: EDIT_ACK, resolves: EDIT_ACK },
+  { name: 'delete', call: (c) => c.deleteMessage('room', 1), result: EDIT_ACK, resolves: EDIT_ACK },
+  {
+    name: 'history',
+    call: (c) => c.history('room', { before: 10, limit: 5 }),
+    result: { events: [EVENT], hasMore: true },
+    resolves: { events: [EVENT], hasMore: true },
+  },
+  {
+    name: 'presence',
+    call: (c) => c.presence('room'),
+    result: { members: [{ user: 'bob', sessions: 2 }] },
+    resolves: [{ user: 'bob', sessions: 2 }],
+  },
+  { name: 'typing', call: (c) => c.typing('room'), result: null, resolves: undefined },
+  { name: 'users.get', call: (c) => c.getUser('bob'), result: USER, resolves: USER },
+  {
+    name: 'users.list',
+    call: (c) => c.listUsers({ after: 'ann', limit: 1 }),
+    result: { users: [USER], next: 'bob' },
+    resolves: { users: [USER], next: 'bob' },
+  },
+  { name: 'users.update', call: (c) => c.updateUser('bob', { name: 'Bob' }), result: USER, resolves: USER },
+  {
+    name: 'users.register',
+    call: (c) => c.registerUser({ user: 'bob', name: 'Bob', roles: ['staff'] }),
+    result: { user: { id: 'bob', name: 'Bob', roles: ['staff'] }, token: 't', expiresAt: 9, inbox: 'user:bob', created: true },
+    resolves: { user: { id: 'bob', name: 'Bob', roles: ['staff'] }, token: 't', expiresAt: 9, inbox: 'user:bob', created: true },
+  },
+  {
+    name: 'ticket.create',
+    call: (c) => c.createTicket({ user: 'bob' }),
+    result: { ticket: 'tk', expiresAt: 9 },
+    resolves: { ticket: 'tk', expiresAt: 9 },
+  },
+  {
+    name: 'dm.list',
+    call: (c) => c.chat.listDirects(10),
+    result: { directs: [{ channel: CHANNEL, members: ['u', 'bob'], latest: null }] },
+    resolves: [{ channel: CHANNEL, members: ['u', 'bob'], latest: null }],
+  },
+  { name: 'contacts.add', call: (c) => c.chat.addContact('bob'), result: BOB, resolves: BOB },
+  { name: 'contacts.remove', call: (c) => c.chat.removeContact('bob'), result: null, resolves: undefined },
+  { name: 'contacts.list', call: (c) => c.chat.listContacts(), result: { contacts: [BOB] }, resolves: [BOB] },
+  { name: 'status.set', call: (c) => c.chat.setStatus('away'), result: BOB, resolves: BOB },
+  {
+    name: 'read.mark',
+    call: (c) => c.chat.markRead('room', 2),
+    result: { channel: 'room', seq: 2 },
+    resolves: { channel: 'room', seq: 2 },
+  },
+  {
+    name: 'read.get',
+    call: (c) => c.chat.readPositions('room'),
+    result: { positions: [{ user: 'bob', seq: 2, at: 1 }] },
+    resolves: [{ user: 'bob', seq: 2, at: 1 }],
+  },
+  {
+    name: 'catchup',
+    call: (c) => c.chat.catchUp(),
+    result: { lastSeen: null, channels: [], directs: [], mentions: [EVENT] },
+    resolves: { lastSeen: null, channels: [], directs: [], mentions: [EVENT] },
+  },
+  { name: 'reaction.add', call: (c) => c.chat.react('room', 1, '👍'), result: REACTED, resolves: REACTED },
+  { name: 'reaction.remove', call: (c) => c.chat.unreact('room', 1, '👍'), result: REACTED, resolves: REACTED },
+  {
+    name: 'reactions.get',
+    call: (c) => c.chat.reactions('room', [1, 2]),
+    result: { reactions: { 1: [{ emoji: '👍', count: 1, users: ['bob'] }] } },
+    resolves: { 1: [{ emoji: '👍', count: 1, users: ['bob'] }] },
+  },
+  {
+    name: 'thread',
+    call: (c) => c.chat.thread('room', 1, { after: 1, limit: 10 }),
+    result: { root: EVENT, replies: [], hasMore: false },
+    resolves: { root: EVENT, replies: [], hasMore: false },
+  },
+  {
+    name: 'search',
+    call: (c) => c.chat.search('budget', { channel: 'room', author: 'bob', cursor: 'opaque-cursor', limit: 5 }),
+    result: { results: [EVENT], next: 'next-cursor' },
+    resolves: { results: [EVENT], next: 'next-cursor' },
+  },
+  {
+    name: 'list.subscribe',
+    call: async (c) => {
+      const items: unknown[] = [];
+      followed = await c.chat.followList({ list: 'members', channel: 'room' }, { onSnapshot: (s) => items.push(...s), onChange: () => {} });
+      return items;
+    },
+    result: { list: 'members', channel: 'room', items: [MEMBER] },
+    resolves: [MEMBER],
+  },
+  { name: 'list.unsubscribe', call: () => followed!.close(), result: null, resolves: undefined },
+];
+
+/** A request frame's command fields: without the `type` and `id` the connection adds. */
+function fields(frame: Frame): Record<string, unknown> {
+  const { type: _, id: __, ...rest } = frame;
+  return rest;
+}
+
+describe('client SDK: every command of the protocol', () => {
+  it('has a method for every command, sends what the protocol validates and resolves with its result', async () => {
+    expect(CASES.map((c) => c.name).sort()).toEqual([...COMMAND_NAMES].sort());
+    const c = client();
+    const socket = await scripted.socket(0);
+    socket.accept();
+    await c.ready();
+    for (const { name, call, result, resolves } of CASES) {
+      // The canned reply is one the server may give.
+      expect(COMMANDS[name].result.safeParse(result).error, `${name} result`).toBeUndefined();
+      const before = socket.sent.length;
+      const calling = call(c);
+      const frame = await socket.sentFrame((f) => socket.sent.indexOf(f) >= before && f.type === name);
+      expect(COMMANDS[name].input.safeParse(fields(frame)).error, `${name} input`).toBeUndefined();
+      socket.reply(frame, result);
+      expect(await calling, name).toEqual(resolves);
+    }
+    const batch = socket.sent.find((f) => f.type === 'publish.batch')!;
+    const cids = (batch.messages as { cid: string }[]).map((m) => m.cid);
+    expect(cids[1]).toBe('mine');
+    expect(cids[0]).toMatch(/^[0-9a-f-]{32,36}$/);
+    expect(typeof socket.sent.find((f) => f.type === 'push')!.cid).toBe('string');
+    expect(fields(socket.sent.find((f) => f.type === 'search')!)).toEqual({
+      text: 'budget',
+      channel: 'room',
+      author: 'bob',
+      cursor: 'opaque-cursor',
+      limit: 5,
+    });
+  });
+
+  it('after a drop sends again exactly the requests the protocol marks safe to retry, with the same ids', async () => {
+    const c = client();
+    const first = await scripted.socket(0);
+    first.accept();
+    await c.ready();
+    // Subscriptions and live lists belong to a connection; they have their own tests.
+    const cases = CASES.filter((k) => COMMANDS[k.name].session !== 'required');
+    const outcomes = cases.map(({ call }) =>
+      call(c).then(
+        () => 'resolved',
+        (error: { code: string }) => error.code,
+      ),
+    );
+    // Every method sends at once (the connection is up), and a reconnect resends at once.
+    const sent = [...first.sent];
+    expect(sent.map((f) => f.type)).toEqual(cases.map(({ name }) => name));
+    first.serverClose(1006);
+
+    const second = await scripted.socket(1);
+    second.accept();
+    const retried = cases.filter(({ name }) => COMMANDS[name].retry);
+    expect(second.sent).toEqual(sent.filter((f) => COMMANDS[f.type as CommandName].retry));
+    for (const [i, frame] of second.sent.entries()) second.reply(frame, retried[i]!.result);
+    expect(await Promise.all(outcomes)).toEqual(cases.map(({ name }) => (COMMANDS[name].retry ? 'resolved' : 'connection_lost')));
   });
 });

@@ -1,5 +1,10 @@
+import { LiveList, type ListHandlers, type ListHost, type ListTarget } from './live-list.js';
 import type {
   CatchUp,
+  ChannelId,
+  CommandName,
+  CommandRequest,
+  CommandResult,
   DirectConversation,
   ListName,
   ReactionCount,
@@ -7,15 +12,16 @@ import type {
   ReadPosition,
   SearchPage,
   SearchQuery,
+  Seq,
   Thread,
+  ThreadQuery,
+  UserId,
   UserState,
-} from './chat-protocol.js';
-import { LiveList, type ListHandlers, type ListHost, type ListTarget } from './live-list.js';
-import type { ChannelId, CommandType, Commands, Seq, UserId } from './protocol.js';
+} from './protocol.js';
 
 /** What the chat API needs from the client. */
 export interface ChatHost extends ListHost {
-  request<K extends CommandType>(type: K, params: Commands[K]['params']): Promise<Commands[K]['result']>;
+  request<N extends CommandName>(name: N, input: CommandRequest<N>): Promise<CommandResult<N>>;
 }
 
 /**
@@ -83,20 +89,21 @@ export class ChatApi {
 
   /** Reaction counts for up to 200 messages, keyed by seq. */
   async reactions(channel: ChannelId, seqs: readonly Seq[]): Promise<Record<string, ReactionCount[]>> {
-    return (await this.#host.request('reactions.get', { channel, seqs })).reactions;
+    return (await this.#host.request('reactions.get', { channel, seqs: [...seqs] })).reactions;
   }
 
   /** A message and its replies, oldest first; page with `after` (the last reply's seq). */
-  thread(channel: ChannelId, seq: Seq, page: { after?: Seq; limit?: number } = {}): Promise<Thread> {
+  thread(channel: ChannelId, seq: Seq, page: ThreadQuery = {}): Promise<Thread> {
     return this.#host.request('thread', { channel, seq, ...page });
   }
 
   /**
-   * Messages with every word of `text`, newest first, in channels you may read.
+   * Messages with every word of `text`, newest first, in channels you may read. A page's
+   * `next` is an opaque cursor: pass it as `cursor`, with the same query, for the next page.
    *
    * @example
    * let page = await client.chat.search('budget', { channel: 'staff' });
-   * if (page.next) page = await client.chat.search('budget', { channel: 'staff', before: page.next });
+   * if (page.next) page = await client.chat.search('budget', { channel: 'staff', cursor: page.next });
    */
   search(text: string, query: SearchQuery = {}): Promise<SearchPage> {
     return this.#host.request('search', { text, ...query });

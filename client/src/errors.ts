@@ -1,4 +1,4 @@
-import { CLOSE_CODES, type ErrorCode } from '../../src/core/errors.js';
+import { CLOSE_CODES, type ErrorCode } from '../../protocol/codes.js';
 
 /**
  * Why a request failed: one of the server's codes (docs/protocol.md, "Error codes"), or
@@ -6,7 +6,8 @@ import { CLOSE_CODES, type ErrorCode } from '../../src/core/errors.js';
  * - `timeout`: no reply within the request's timeout (a publish may still have been
  *   stored; publishing again with the same `cid` is always safe);
  * - `connection_lost`: the connection dropped while a request that is not safe to repeat
- *   (create, edit, delete, members, leave, typing) was waiting for its reply;
+ *   (the protocol's `retry: false`: create, edit, delete, leave, remove, typing ...) was
+ *   waiting for its reply;
  * - `closed`: the client was closed, or stopped for good after a fatal close.
  */
 export type ClientErrorCode = ErrorCode | 'timeout' | 'connection_lost' | 'closed';
@@ -41,7 +42,7 @@ export class ClientError extends Error {
 }
 
 /** Close codes after which reconnecting with the same credentials cannot help. */
-const FATAL_CLOSE_CODES: ReadonlyMap<number, ErrorCode> = new Map([
+const FATAL_CLOSE_CODES: ReadonlyMap<number, ErrorCode> = new Map<number, ErrorCode>([
   [CLOSE_CODES.badRequest, 'bad_request'],
   [CLOSE_CODES.unauthorized, 'unauthorized'],
   [CLOSE_CODES.forbidden, 'forbidden'],

@@ -1,5 +1,6 @@
 /**
- * The Switchboard client SDK for browsers and Node. See docs/client.md.
+ * The Switchboard client SDK for browsers and Node. See docs/client.md. It imports only
+ * the shared protocol module (codes and names at run time, everything else as types).
  *
  * @example
  * import { createClient } from './client/src/index.js';
@@ -7,21 +8,15 @@
  * await client.subscribe('general', (event) => console.log(event.seq, event.author, event.text));
  * await client.publish('general', 'hello');
  */
-export {
-  createClient,
-  SwitchboardClient,
-  type ClientEvents,
-  type ClientOptions,
-  type ConnectionState,
-  type CredentialSource,
-  type DisconnectInfo,
-} from './client.js';
+export { createClient, SwitchboardClient, type RequestOptions } from './client.js';
+export type { ClientOptions, CredentialSource } from './connection.js';
+export type { ClientEvents, ConnectionState, DisconnectInfo } from './events.js';
 export { backoffCeiling, backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 export { ClientError, type ClientErrorCode } from './errors.js';
 export { Subscription, type SubscribeOptions, type SubscriptionHandlers } from './subscription.js';
 export { socketUrl, type SocketConstructor, type SocketLike } from './web-socket.js';
-export { CLOSE_CODES } from '../../src/core/errors.js';
+export { CLOSE_CODES, type CloseCode } from '../../protocol/codes.js';
+export { directChannelId, inboxChannelOf, isReservedChannelId } from '../../protocol/names.js';
 export type * from './protocol.js';
-export type * from './chat-protocol.js';
 export { ChatApi } from './chat-api.js';
 export { LiveList, type ListHandlers, type ListTarget } from './live-list.js';

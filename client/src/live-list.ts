@@ -1,14 +1,12 @@
 import { callSafely } from './emitter.js';
 import type { ClientError } from './errors.js';
-import type { ListChange, ListItems, ListName } from './chat-protocol.js';
-import type { ChannelId, Commands, UserId } from './protocol.js';
+import type { ChannelId, CommandRequest, CommandResult, ListChange, ListItems, ListName, UserId } from './protocol.js';
 
-/** What a live list needs from the client (its public API only). */
+/** What a live list needs from the client. */
 export interface ListHost {
-  request<K extends 'list.subscribe' | 'list.unsubscribe'>(
-    type: K,
-    params: Commands[K]['params'],
-  ): Promise<Commands[K]['result']>;
+  /** `list.subscribe`, sent on the next connection if this one drops first. */
+  follow(target: CommandRequest<'list.subscribe'>): Promise<CommandResult<'list.subscribe'>>;
+  request(name: 'list.unsubscribe', input: CommandRequest<'list.unsubscribe'>): Promise<null>;
   on(name: 'connected', listener: () => void): () => void;
   on(name: 'list', listener: (change: ListChange) => void): () => void;
 }
@@ -70,13 +68,13 @@ export class LiveList<L extends ListName> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#stop();
-    await this.#host.request('list.unsubscribe', this.#params()).catch(() => {
+    await this.#host.request('list.unsubscribe', this.#target()).catch(() => {
       // Not followed any more anyway (the connection dropped, or the client closed).
     });
   }
 
   async #follow(): Promise<void> {
-    const result = await this.#host.request('list.subscribe', this.#params());
+    const result = await this.#host.follow(this.#target());
     if (!this.#closed) callSafely(this.#handlers.onSnapshot, result.items as ListItems[L][]);
   }
 
@@ -96,8 +94,9 @@ export class LiveList<L extends ListName> {
     this.#offConnected?.();
   }
 
-  #params(): Commands['list.subscribe']['params'] {
-    return { ...this.target };
+  #target(): CommandRequest<'list.subscribe'> {
+    const { list, channel, users } = this.target as { list: ListName; channel?: ChannelId; users?: readonly UserId[] };
+    return { list, channel, users: users && [...users] };
   }
 
   #matches(change: ListChange): boolean {

@@ -1,18 +1,19 @@
 import { backoffDelay, defaultBackoff } from './backoff.js';
-import { ClientError, type ClientErrorCode } from './errors.js';
-import type { CommandType, ServerFrame } from './protocol.js';
+import { ClientError } from './errors.js';
+import type { ReplyFrame, RequestFrame } from './frames.js';
 
 export interface RequestOptions {
   /** Reject with `timeout` after this long (from the call, across reconnects). */
   readonly timeoutMs: number;
   /**
-   * Safe to send again after the connection dropped before the reply (reads, join, and
-   * publish with its cid). Requests that are not are rejected with `connection_lost`.
+   * Safe to send again after the connection dropped before the reply (the protocol's
+   * `retry`: reads, and writes made idempotent by a cid). Requests that are not are
+   * rejected with `connection_lost`.
    */
   readonly repeatable: boolean;
   /**
    * Sent again after a pause when answered `unavailable` or `rate_limited` (the server did
-   * nothing). Only for publishes: `unavailable` also means "feature not enabled".
+   * nothing). Only for writes with a cid: `unavailable` also means "feature not enabled".
    */
   readonly retryLater?: boolean;
   /**
@@ -24,7 +25,8 @@ export interface RequestOptions {
 
 interface Pending {
   readonly id: number;
-  readonly type: CommandType;
+  /** The command (or `auth`). */
+  readonly type: string;
   /** The frame's fields, or a function that gives them afresh for each send. */
   readonly params: object | (() => object);
   readonly options: RequestOptions;
@@ -48,10 +50,10 @@ const RETRY_BACKOFF = { ...defaultBackoff, initialDelayMs: 100, maxDelayMs: 2000
 export class RequestTable {
   readonly #pending = new Map<number, Pending>();
   /** Writes a frame if the connection can take it now; false when it cannot. */
-  readonly #transmit: (frame: string, bound: boolean) => boolean;
+  readonly #transmit: (frame: RequestFrame, bound: boolean) => boolean;
   #nextId = 1;
 
-  constructor(transmit: (frame: string, bound: boolean) => boolean) {
+  constructor(transmit: (frame: RequestFrame, bound: boolean) => boolean) {
     this.#transmit = transmit;
   }
 
@@ -63,7 +65,7 @@ export class RequestTable {
    * Sends a request when a connection can take it. `params` may be a function, called at
    * each send, for fields that depend on what happened meanwhile (a resubscribe's `since`).
    */
-  add<T>(type: CommandType, params: object | (() => object), options: RequestOptions): Promise<T> {
+  add<T>(type: string, params: object | (() => object), options: RequestOptions): Promise<T> {
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       const pending: Pending = {
@@ -94,7 +96,7 @@ export class RequestTable {
   }
 
   /** Settles the request a reply answers; false when none waits for it (e.g. it timed out). */
-  onReply(frame: Extract<ServerFrame, { type: 'ok' | 'error' }>): boolean {
+  onReply(frame: ReplyFrame): boolean {
     const pending = typeof frame.id === 'number' ? this.#pending.get(frame.id) : undefined;
     if (!pending) return false;
     if (frame.type === 'ok') {
@@ -111,9 +113,7 @@ export class RequestTable {
       return true;
     }
     this.#settle(pending);
-    pending.reject(
-      new ClientError(frame.code as ClientErrorCode, frame.message, { request: pending.type, details: frame.details }),
-    );
+    pending.reject(new ClientError(frame.code, frame.message, { request: pending.type, details: frame.details }));
     return true;
   }
 
@@ -144,7 +144,7 @@ export class RequestTable {
   #trySend(pending: Pending): void {
     if (pending.sent) return;
     const params = typeof pending.params === 'function' ? pending.params() : pending.params;
-    const frame = JSON.stringify({ type: pending.type, id: pending.id, ...params });
+    const frame: RequestFrame = { type: pending.type, id: pending.id, ...params };
     pending.sent = this.#transmit(frame, pending.options.bound === true);
   }
 

@@ -1,7 +1,6 @@
 import { callSafely } from './emitter.js';
-import type { ReceiptEvent } from './chat-protocol.js';
 import type { ClientError } from './errors.js';
-import type { ChannelEvent, ChannelId, PresenceEvent, Seq, TypingEvent } from './protocol.js';
+import type { ChannelEvent, ChannelId, PresenceEvent, ReceiptEvent, Seq, TypingEvent } from './protocol.js';
 
 export interface SubscriptionHandlers {
   /** Each event of the channel, exactly once and in seq order, across reconnects. */

@@ -49,11 +49,6 @@ export async function resolveWebSocket(): Promise<SocketConstructor> {
   );
 }
 
-/** Text of a message event: browsers give a string, `ws` a Buffer (whose toString is UTF-8). */
-export function messageText(data: unknown): string {
-  return typeof data === 'string' ? data : String(data);
-}
-
 /** The WebSocket URL: http(s) becomes ws(s), a bare host gets `/ws`, credentials go in the query. */
 export function socketUrl(base: string, query: Record<string, string | undefined>): string {
   const page = (globalThis as { location?: { href: string } }).location?.href;

@@ -1,0 +1,501 @@
+import { CLOSE_CODES } from '../../protocol/codes.js';
+import { type BackoffOptions, backoffDelay, defaultBackoff } from './backoff.js';
+import type { Emitter } from './emitter.js';
+import { ClientError, fatalCloseError, upgradeRefusal } from './errors.js';
+import type { ClientEvents, ConnectionState } from './events.js';
+import { type DeliveredFrame, decodeServerFrame, encodeRequest, type RequestFrame } from './frames.js';
+import type { Welcome } from './protocol.js';
+import { RequestTable } from './request-table.js';
+import {
+  closeSocket,
+  OPEN,
+  resolveWebSocket,
+  type SocketConstructor,
+  type SocketLike,
+  silence,
+  socketUrl,
+} from './web-socket.js';
+
+/** A credential, or a function that produces a fresh one for every connection. */
+export type CredentialSource = string | (() => string | Promise<string>);
+
+export interface ClientOptions {
+  /**
+   * The server: `ws://host:8080/ws`, or just `http://host:8080` (the SDK adds `/ws`). In
+   * a browser a path such as `/ws` is resolved against the page. A function is asked
+   * before every connection, so a client can move to another node (a list of nodes, a
+   * drain): `url: () => nodes[next++ % nodes.length]`.
+   */
+  readonly url: string | (() => string);
+  /** `open` mode (development): the name to connect as. */
+  readonly user?: string;
+  /** An access token (sent in the first frame, never in the URL). */
+  readonly token?: CredentialSource;
+  /**
+   * A single-use connect ticket (goes in the URL). A ticket works once, so pass a
+   * function that fetches a new one from your backend if the client should reconnect.
+   */
+  readonly ticket?: CredentialSource;
+  /** How long a request may wait for its reply, reconnects included. Default 10 s. */
+  readonly requestTimeoutMs?: number;
+  /** How long opening and authenticating one connection may take. Default 10 s. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Idle time after which the SDK pings the server; no reply within `requestTimeoutMs`
+   * means a dead connection, which is dropped and reopened. Default 25 s; 0 turns it off.
+   */
+  readonly heartbeatMs?: number;
+  /** Reconnect delays: full jitter under an exponential, capped ceiling. */
+  readonly backoff?: Partial<BackoffOptions>;
+  /** A WebSocket implementation to use instead of the global one (or `ws` in Node). */
+  readonly WebSocket?: SocketConstructor;
+}
+
+export interface SendOptions {
+  /** Default: the client's `requestTimeoutMs`. */
+  readonly timeoutMs?: number | undefined;
+  /** Sent again on the next connection if this one drops before the reply (else `connection_lost`). */
+  readonly repeatable: boolean;
+  /** Sent again after a pause when answered `unavailable` or `rate_limited`. */
+  readonly retryLater?: boolean;
+  /** Belongs to the current connection: goes out before it is authenticated, fails with it. */
+  readonly bound?: boolean;
+}
+
+/** What the connection tells its owner (the client), besides the events it emits. */
+export interface ConnectionHooks {
+  /** A connection authenticated: restore what lived on the previous one. Runs before queued requests go out. */
+  readonly opened: () => void;
+  /** A frame the server pushed: events, presence, notices ... */
+  readonly pushed: (frame: DeliveredFrame) => void;
+  /** The connection ended; nothing lives on it any more. */
+  readonly lost: () => void;
+  /** Stopped for good: `error` is null after `close()`. Runs before `error` and `disconnected` are emitted. */
+  readonly stopped: (error: ClientError | null) => void;
+}
+
+interface ResolvedOptions {
+  readonly url: string | (() => string);
+  readonly user: string | undefined;
+  readonly token: CredentialSource | undefined;
+  readonly ticket: CredentialSource | undefined;
+  readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly heartbeatMs: number;
+  readonly backoff: BackoffOptions;
+  readonly WebSocket: SocketConstructor | undefined;
+}
+
+/** The server's `close` notice, sent just before its close frame. */
+interface CloseNotice {
+  readonly reason: string;
+  readonly reconnect: boolean;
+  readonly spreadMs?: number | undefined;
+}
+
+/** The close code the SDK uses when it drops a connection itself (dead, or stuck). */
+const CLIENT_DROP = 4000;
+/** The longest spread a draining server may ask a client to wait. */
+const MAX_SPREAD_MS = 600_000;
+
+/**
+ * One logical connection to a server, kept open across many sockets: it opens a socket,
+ * authenticates, pings when idle, and after a drop reconnects with full-jitter backoff
+ * unless the close code says to stop. Requests wait in a table for a connection that can
+ * take them and settle exactly once; what is resent after a drop is the caller's
+ * `repeatable`. It knows no command but `auth` and `ping`.
+ */
+export class Connection {
+  readonly #options: ResolvedOptions;
+  readonly #events: Emitter<ClientEvents>;
+  readonly #hooks: ConnectionHooks;
+  readonly #requests: RequestTable;
+  #state: ConnectionState = 'connecting';
+  #socket: SocketLike | null = null;
+  #authenticated = false;
+  #welcome: Welcome | null = null;
+  /** Bumped for each connection attempt; callbacks of an older one do nothing. */
+  #generation = 0;
+  #attempt = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  #connectTimer: ReturnType<typeof setTimeout> | null = null;
+  #heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The error frame the server sent just before a fatal close. */
+  #serverError: ClientError | null = null;
+  /** The server refused the upgrade itself (an HTTP status `ws` reports): stop. */
+  #refusal: ClientError | null = null;
+  #notice: CloseNotice | null = null;
+  /** A draining server's window to spread our next reconnect over (from its close notice). */
+  #spreadMs = 0;
+  #stopError: ClientError | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: ClientOptions, events: Emitter<ClientEvents>, hooks: ConnectionHooks) {
+    const credentials = [options.user, options.token, options.ticket].filter((c) => c !== undefined);
+    if (credentials.length !== 1) throw new TypeError('Pass exactly one of `user`, `token` or `ticket`.');
+    // A malformed URL fails here, once, rather than on every retry.
+    if (typeof options.url === 'string') socketUrl(options.url, {});
+    this.#options = {
+      url: options.url,
+      user: options.user,
+      token: options.token,
+      ticket: options.ticket,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      heartbeatMs: options.heartbeatMs ?? 25_000,
+      backoff: { ...defaultBackoff, ...options.backoff },
+      WebSocket: options.WebSocket,
+    };
+    this.#events = events;
+    this.#hooks = hooks;
+    this.#requests = new RequestTable((frame, bound) => this.#transmit(frame, bound));
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get welcome(): Welcome | null {
+    return this.#welcome;
+  }
+
+  /** Authenticated now: requests flow. */
+  get authenticated(): boolean {
+    return this.#authenticated;
+  }
+
+  /** Changes with every connection attempt: a reply seen under another epoch belongs to an old socket. */
+  get epoch(): number {
+    return this.#generation;
+  }
+
+  get requestTimeoutMs(): number {
+    return this.#options.requestTimeoutMs;
+  }
+
+  /** Opens the first connection. */
+  start(): void {
+    void this.#connect();
+  }
+
+  /** Resolves once connected (at once if it is); rejects if it stops for good first, or after `timeoutMs`. */
+  ready(timeoutMs = this.#options.requestTimeoutMs): Promise<Welcome> {
+    if (this.#state === 'connected' && this.#welcome) return Promise.resolve(this.#welcome);
+    if (this.#state === 'disconnected') return Promise.reject(this.closedError('ready'));
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        offConnected();
+        offDisconnected();
+        clearTimeout(timer);
+      };
+      const offConnected = this.#events.on('connected', (welcome) => {
+        done();
+        resolve(welcome);
+      });
+      const offDisconnected = this.#events.on('disconnected', (info) => {
+        if (info.willReconnect) return;
+        done();
+        reject(info.error ?? this.closedError('ready'));
+      });
+      const timer = setTimeout(() => {
+        done();
+        reject(new ClientError('timeout', `Not connected within ${timeoutMs} ms.`, { request: 'ready' }));
+      }, timeoutMs);
+    });
+  }
+
+  /**
+   * Sends a request when a connection can take it and resolves with its result. `input`
+   * may be a function, called at each send, for fields that depend on what happened
+   * meanwhile (a resubscribe's `since`).
+   */
+  send<T>(name: string, input: object | (() => object), options: SendOptions): Promise<T> {
+    if (this.#state === 'disconnected') return Promise.reject(this.closedError(name));
+    return this.#requests.add<T>(name, input, {
+      timeoutMs: options.timeoutMs ?? this.#options.requestTimeoutMs,
+      repeatable: options.repeatable,
+      retryLater: options.retryLater,
+      bound: options.bound,
+    });
+  }
+
+  /** Drops the current socket from our side; the connection then reconnects as after any drop. */
+  drop(reason: string): void {
+    this.#dropConnection(reason);
+  }
+
+  /**
+   * Closes the socket and stops reconnecting. Pending requests reject with `closed`; no
+   * timer is left running. Safe to call twice.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const socket = this.#socket;
+    this.#stop(new ClientError('closed', 'The client was closed.'), null);
+    this.#closing = socket ? closeSocket(socket) : Promise.resolve();
+    return this.#closing;
+  }
+
+  /** The error a request gets once the connection has stopped: why it stopped. */
+  closedError(request: string): ClientError {
+    const cause = this.#stopError;
+    return new ClientError(cause?.code ?? 'closed', cause?.message ?? 'The client was closed.', { request });
+  }
+
+  // --- opening and authenticating -----------------------------------------------------
+
+  async #connect(): Promise<void> {
+    const generation = ++this.#generation;
+    let url: string;
+    let token: string | undefined;
+    let WebSocketImpl: SocketConstructor;
+    try {
+      WebSocketImpl = this.#options.WebSocket ?? (await resolveWebSocket());
+    } catch (error) {
+      if (generation === this.#generation) this.#stop(new ClientError('closed', (error as Error).message), null);
+      return;
+    }
+    try {
+      const ticket = this.#options.ticket === undefined ? undefined : await credential(this.#options.ticket);
+      token = this.#options.token === undefined ? undefined : await credential(this.#options.token);
+      const base = typeof this.#options.url === 'function' ? this.#options.url() : this.#options.url;
+      url = socketUrl(base, { user: this.#options.user, ticket });
+    } catch (error) {
+      if (generation !== this.#generation || this.#state === 'disconnected') return;
+      const reason = `Cannot get credentials: ${error instanceof Error ? error.message : String(error)}`;
+      this.#events.emit('error', new ClientError('unauthorized', reason));
+      this.#retry(1006);
+      return;
+    }
+    if (generation !== this.#generation || this.#state === 'disconnected') return;
+
+    let socket: SocketLike;
+    try {
+      socket = new WebSocketImpl(url);
+    } catch (error) {
+      this.#stop(new ClientError('bad_request', `Cannot open ${url}: ${(error as Error).message}`), null);
+      return;
+    }
+    this.#socket = socket;
+    this.#serverError = null;
+    this.#refusal = null;
+    this.#notice = null;
+    this.#connectTimer = setTimeout(() => {
+      this.#connectTimer = null;
+      this.#dropConnection(`not connected within ${this.#options.connectTimeoutMs} ms`);
+    }, this.#options.connectTimeoutMs);
+    socket.onopen = () => {
+      if (this.#socket === socket && token !== undefined) this.#authenticate(socket, token);
+    };
+    socket.onmessage = (event) => {
+      if (this.#socket === socket) this.#onFrame(event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.#socket === socket) this.#onClosed(event.code, event.reason);
+    };
+    // Every error is followed by a close event, which does the work. In Node, `ws` also says
+    // why an upgrade was refused; a browser cannot see the HTTP status, and retries instead.
+    socket.onerror = (event) => {
+      if (this.#socket === socket) this.#refusal = upgradeRefusal(event) ?? this.#refusal;
+    };
+  }
+
+  /** `auth` is the connection's handshake, not a command: it precedes every command. */
+  #authenticate(socket: SocketLike, token: string): void {
+    this.#requests
+      .add<Welcome>('auth', { token }, { timeoutMs: this.#options.connectTimeoutMs, repeatable: false, bound: true })
+      .then(
+        (welcome) => {
+          if (this.#socket === socket) this.#onAuthenticated(welcome);
+        },
+        (error: ClientError) => {
+          if (this.#socket !== socket || error.code === 'connection_lost') return;
+          if (error.code === 'timeout') this.#dropConnection('no reply to auth');
+          // A draining node (or a store that is briefly down) refuses for now, not for good.
+          else if (error.code === 'unavailable' || error.code === 'internal') this.#dropConnection(error.message);
+          else this.#dropConnection(error.message, error);
+        },
+      );
+  }
+
+  #onAuthenticated(welcome: Welcome): void {
+    if (this.#connectTimer !== null) clearTimeout(this.#connectTimer);
+    this.#connectTimer = null;
+    this.#authenticated = true;
+    this.#welcome = welcome;
+    this.#attempt = 0;
+    this.#hooks.opened();
+    this.#requests.flush();
+    this.#scheduleHeartbeat();
+    this.#setState('connected');
+    this.#events.emit('connected', welcome);
+  }
+
+  // --- frames in and out --------------------------------------------------------------
+
+  #transmit(frame: RequestFrame, bound: boolean): boolean {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== OPEN || (!bound && !this.#authenticated)) return false;
+    try {
+      socket.send(encodeRequest(frame));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #onFrame(data: unknown): void {
+    const frame = decodeServerFrame(data);
+    if (!frame) return;
+    switch (frame.type) {
+      case 'ok':
+        this.#requests.onReply(frame);
+        return;
+      case 'error':
+        if (frame.id === null) {
+          // Sent just before the server closes for a reason the close frame cannot carry in full.
+          this.#serverError = new ClientError(frame.code, frame.message, { details: frame.details });
+          return;
+        }
+        this.#requests.onReply(frame);
+        return;
+      case 'welcome': {
+        const { type: _, ...welcome } = frame;
+        this.#onAuthenticated(welcome);
+        return;
+      }
+      case 'close':
+        this.#notice = { reason: frame.reason, reconnect: frame.reconnect, spreadMs: frame.spreadMs };
+        return;
+      default:
+        this.#hooks.pushed(frame);
+    }
+  }
+
+  // --- drops, reconnects and the end --------------------------------------------------
+
+  #onClosed(code: number, reason: string, fatal: ClientError | null = null): void {
+    const serverError = this.#serverError;
+    const refusal = this.#refusal;
+    const notice = this.#notice;
+    this.#detachSocket();
+    this.#requests.onConnectionLost();
+    const closeReason = reason || notice?.reason || '';
+    const stop = fatal ?? refusal ?? fatalClose(code, closeReason, serverError, notice);
+    if (stop) {
+      this.#stop(stop, { code, reason: closeReason });
+      return;
+    }
+    const spreadMs = notice?.spreadMs;
+    this.#spreadMs = code === CLOSE_CODES.reconnect && typeof spreadMs === 'number' ? Math.min(spreadMs, MAX_SPREAD_MS) : 0;
+    this.#events.emit('disconnected', { code, reason: closeReason, willReconnect: true, error: null });
+    if (this.#state !== 'disconnected') this.#retry(code);
+  }
+
+  /** Waits (backoff with full jitter), then connects again. */
+  #retry(code: number): void {
+    if (this.#state === 'disconnected' || this.#reconnectTimer !== null) return;
+    let delayMs = backoffDelay(this.#attempt, this.#options.backoff);
+    // Flooding clients are told to pause, not to come straight back.
+    if (code === CLOSE_CODES.rateLimited) delayMs = Math.max(delayMs, this.#options.backoff.maxDelayMs / 2);
+    // A draining node asked its clients to spread out: a uniform delay over its window, once.
+    if (this.#spreadMs > 0) delayMs = Math.floor(this.#options.backoff.random() * this.#spreadMs);
+    this.#spreadMs = 0;
+    this.#attempt++;
+    this.#setState('reconnecting');
+    this.#events.emit('reconnecting', { attempt: this.#attempt, delayMs });
+    if (this.#state !== 'reconnecting') return;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      void this.#connect();
+    }, delayMs);
+  }
+
+  /** Drops the current connection from our side (dead, stuck, or refused). */
+  #dropConnection(reason: string, fatal: ClientError | null = null): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    silence(socket);
+    try {
+      socket.close(fatal ? CLOSE_CODES.normal : CLIENT_DROP, reason.slice(0, 120));
+    } catch {
+      // Already closing.
+    }
+    this.#onClosed(fatal ? CLOSE_CODES.normal : 1006, reason, fatal);
+  }
+
+  #detachSocket(): void {
+    if (this.#connectTimer !== null) clearTimeout(this.#connectTimer);
+    if (this.#heartbeatTimer !== null) clearTimeout(this.#heartbeatTimer);
+    this.#connectTimer = null;
+    this.#heartbeatTimer = null;
+    this.#socket = null;
+    this.#authenticated = false;
+    this.#hooks.lost();
+  }
+
+  /** Stops for good: by close() (info null) or after a fatal close. */
+  #stop(error: ClientError, info: { code: number; reason: string } | null): void {
+    if (this.#state === 'disconnected') return;
+    this.#generation++;
+    this.#stopError = error;
+    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+    const socket = this.#socket;
+    this.#detachSocket();
+    if (socket && info === null) silence(socket);
+    this.#requests.failAll(error);
+    this.#setState('disconnected');
+    if (info === null) {
+      this.#hooks.stopped(null);
+      this.#events.emit('disconnected', { code: CLOSE_CODES.normal, reason: error.message, willReconnect: false, error: null });
+      return;
+    }
+    this.#hooks.stopped(error);
+    this.#events.emit('error', error);
+    this.#events.emit('disconnected', { ...info, willReconnect: false, error });
+  }
+
+  #setState(state: ConnectionState): void {
+    const previous = this.#state;
+    if (previous === state) return;
+    this.#state = state;
+    this.#events.emit('state', { state, previous });
+  }
+
+  #scheduleHeartbeat(): void {
+    if (this.#options.heartbeatMs <= 0) return;
+    const socket = this.#socket;
+    this.#heartbeatTimer = setTimeout(() => {
+      this.#heartbeatTimer = null;
+      this.#requests
+        .add('ping', {}, { timeoutMs: this.#options.requestTimeoutMs, repeatable: false, bound: true })
+        .then(
+          () => {
+            if (this.#socket === socket && this.#authenticated) this.#scheduleHeartbeat();
+          },
+          (error: ClientError) => {
+            if (this.#socket === socket && error.code !== 'connection_lost') this.#dropConnection('no reply to ping');
+          },
+        );
+    }, this.#options.heartbeatMs);
+  }
+}
+
+/** Why a close must be the last one, or null to reconnect. */
+function fatalClose(
+  code: number,
+  reason: string,
+  serverError: ClientError | null,
+  notice: CloseNotice | null,
+): ClientError | null {
+  const byCode = fatalCloseError(code, reason);
+  // The error frame sent just before says more than the close code ("bad user name").
+  if (byCode) return serverError ?? byCode;
+  if (notice?.reconnect === false) return new ClientError('closed', reason || 'The server asked us not to reconnect.');
+  return null;
+}
+
+function credential(source: CredentialSource): Promise<string> | string {
+  return typeof source === 'function' ? source() : source;
+}

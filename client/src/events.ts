@@ -1,0 +1,56 @@
+import type { ClientError } from './errors.js';
+import type {
+  ChannelEvent,
+  ListChange,
+  PresenceEvent,
+  ReceiptEvent,
+  StatusEvent,
+  TypingEvent,
+  UserState,
+  Welcome,
+} from './protocol.js';
+
+/**
+ * - `connecting`: the first connection is being opened;
+ * - `connected`: authenticated; requests flow;
+ * - `reconnecting`: the connection dropped; waiting (backoff) or trying again;
+ * - `disconnected`: stopped for good, by `close()` or a fatal close (see `error`).
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+
+export interface DisconnectInfo {
+  /** The WebSocket close code (1006 when the connection simply broke). */
+  readonly code: number;
+  readonly reason: string;
+  /** False when the client has stopped for good. */
+  readonly willReconnect: boolean;
+  /** Why it stopped, when it was not `close()`. */
+  readonly error: ClientError | null;
+}
+
+/**
+ * Everything a client emits; listen with `client.on(name, listener)`. The connection
+ * emits the first four and fatal errors; the client the rest.
+ */
+export interface ClientEvents {
+  state: { readonly state: ConnectionState; readonly previous: ConnectionState };
+  /** A connection is authenticated (after every reconnect too). */
+  connected: Welcome;
+  disconnected: DisconnectInfo;
+  /** The next attempt starts after `delayMs`; `attempt` counts from 1 since the last success. */
+  reconnecting: { readonly attempt: number; readonly delayMs: number };
+  /** Every event of every subscription, after the subscription's own handler. */
+  event: ChannelEvent;
+  presence: PresenceEvent;
+  typing: TypingEvent;
+  /** A member of a subscribed private channel or DM read up to a seq. */
+  receipt: ReceiptEvent;
+  /** A contact's or channel mate's status changed. */
+  status: StatusEvent;
+  /** Your contacts and their states, once after each connect. */
+  contacts: readonly UserState[];
+  /** A change to a live list (see `chat.followList`, which routes them for you). */
+  list: ListChange;
+  /** Problems not tied to a request: a fatal close, a subscription that could not be restored. */
+  error: ClientError;
+}
