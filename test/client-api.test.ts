@@ -7,10 +7,11 @@ import {
   type SwitchboardClient,
   type TypingEvent,
 } from '../client/src/index.js';
-import { useSdkClients } from './helpers/sdk-clients.js';
+import { TEST_BACKOFF, useSdkClients } from './helpers/sdk-clients.js';
 import { startTestServer } from './helpers/test-server.js';
 
 const clients = useSdkClients();
+const API_KEY = 'test-api-key-0123456789';
 
 /** Resolves when `check` passes, re-checked on every `event` the client emits. */
 function until(client: SwitchboardClient, check: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -116,6 +117,91 @@ describe('client SDK: commands', () => {
     await alice.subscribe('news', () => {});
     await expect(alice.subscribe('news', () => {})).rejects.toMatchObject({ code: 'conflict' });
     expect((await alice.history('news')).events).toEqual([]);
+  });
+
+  it('speaks the protocol shapes: paged channel lists, and one ack for publish, edit and delete', async () => {
+    const server = await startTestServer();
+    const alice = clients.connect(server.wsUrl, 'alice');
+    for (const channel of ['a', 'b', 'c']) await alice.createChannel({ channel, type: 'public' });
+    const first = await alice.listChannels({ limit: 2 });
+    expect(first.channels.map((c) => c.id)).toEqual(['a', 'b']);
+    expect(first.next).toBe('b');
+    const last = await alice.listChannels({ after: first.next!, limit: 2 });
+    expect(last.channels.map((c) => c.id)).toEqual(['c']);
+    expect(last.next).toBeNull();
+
+    const ack = { id: expect.any(String), createdAt: expect.any(Number), duplicate: false };
+    expect(await alice.publish('a', 'hello')).toEqual({ channel: 'a', seq: 1, target: null, ...ack });
+    expect(await alice.editMessage('a', 1, 'hello!')).toEqual({ channel: 'a', seq: 2, target: 1, ...ack });
+    expect(await alice.deleteMessage('a', 1)).toEqual({ channel: 'a', seq: 3, target: 1, ...ack });
+  });
+
+  it('reaches the commands every transport serves: channel update and delete, batches, push, users, tickets', async () => {
+    const server = await startTestServer({ overrides: { apiKeys: [API_KEY] } });
+    const alice = clients.connect(server.wsUrl, 'alice');
+    const bob = clients.connect(server.wsUrl, 'bob');
+    const backend = clients.track(createClient({ url: server.wsUrl, token: API_KEY, backoff: TEST_BACKOFF }));
+    await alice.createChannel({ channel: 'room', type: 'public', title: 'Room' });
+
+    expect(await alice.updateChannel('room', { title: 'Team room', publish: 'members' })).toMatchObject({
+      id: 'room',
+      title: 'Team room',
+      publish: 'members',
+    });
+    await expect(bob.publish('room', 'not a member')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(bob.updateChannel('room', { title: 'Mine' })).rejects.toMatchObject({ code: 'forbidden' });
+
+    const batch = await alice.publishBatch([
+      { channel: 'room', text: 'one' },
+      { channel: 'nowhere', text: 'two' },
+      { channel: 'room', text: 'three', cid: 'three' },
+    ]);
+    expect(batch).toMatchObject([
+      { ok: true, channel: 'room', seq: 1, duplicate: false },
+      { ok: false, code: 'not_found' },
+      { ok: true, channel: 'room', seq: 2, duplicate: false },
+    ]);
+    expect(await alice.publishBatch([{ channel: 'room', text: 'three', cid: 'three' }])).toMatchObject([
+      { ok: true, seq: 2, duplicate: true },
+    ]);
+
+    const inbox: ChannelEvent[] = [];
+    await bob.subscribe('user:bob', (event) => inbox.push(event));
+    const pushed = await backend.push({ user: 'bob', text: 'your order shipped', data: { order: 42 } });
+    expect(pushed).toMatchObject({ channel: 'user:bob', seq: 1, duplicate: false });
+    await until(bob, () => inbox.length === 1);
+    expect(inbox[0]).toMatchObject({ author: null, text: 'your order shipped', data: { order: 42 } });
+    await expect(bob.push({ user: 'alice', text: 'spoof' })).rejects.toMatchObject({ code: 'forbidden' });
+
+    expect(await bob.getUser('alice')).toMatchObject({ id: 'alice', name: 'alice' });
+    await expect(bob.getUser('nobody')).rejects.toMatchObject({ code: 'not_found' });
+    const users = await bob.listUsers({ limit: 1 });
+    expect(users.users.map((u) => u.id)).toEqual(['alice']);
+    expect(users.next).toBe('alice');
+    expect((await bob.listUsers({ after: users.next! })).users.map((u) => u.id)).toEqual(['bob']);
+    expect(await alice.updateUser('alice', { name: 'Alice Liddell' })).toMatchObject({ id: 'alice', name: 'Alice Liddell' });
+    await expect(bob.updateUser('alice', { name: 'Mallory' })).rejects.toMatchObject({ code: 'forbidden' });
+
+    const ticket = await bob.createTicket();
+    expect(ticket.expiresAt).toBeGreaterThan(Date.now());
+    const byTicket = clients.track(createClient({ url: server.wsUrl, ticket: ticket.ticket, backoff: TEST_BACKOFF }));
+    expect(await byTicket.ready()).toMatchObject({ user: 'bob' });
+    await expect(bob.createTicket({ user: 'alice' })).rejects.toMatchObject({ code: 'forbidden' });
+
+    await expect(bob.deleteChannel('room')).rejects.toMatchObject({ code: 'forbidden' });
+    await alice.deleteChannel('room');
+    await expect(alice.getChannel('room')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('registers users as the app backend (users.register) and the token signs the user in', async () => {
+    const server = await startTestServer({ overrides: { auth: 'accounts', apiKeys: [API_KEY] } });
+    const backend = clients.track(createClient({ url: server.wsUrl, token: API_KEY, backoff: TEST_BACKOFF }));
+    const registered = await backend.registerUser({ user: 'ann', name: 'Ann' });
+    expect(registered).toMatchObject({ user: { id: 'ann', name: 'Ann' }, inbox: 'user:ann', created: true });
+    expect((await backend.registerUser({ user: 'ann' })).created).toBe(false);
+    const ann = clients.track(createClient({ url: server.wsUrl, token: registered.token, backoff: TEST_BACKOFF }));
+    expect(await ann.ready()).toMatchObject({ user: 'ann', name: 'Ann' });
+    await expect(ann.registerUser({ user: 'eve' })).rejects.toMatchObject({ code: 'forbidden' });
   });
 
   it('times a request out with code timeout', async () => {

@@ -83,6 +83,22 @@ describe('client SDK: chat features', () => {
     await expect(alice.chat.removeContact('bob')).rejects.toMatchObject({ code: 'not_found' });
   });
 
+  it('pages through search results with the opaque cursor the server hands out', async () => {
+    const server = await startTestServer();
+    const alice = clients.connect(server.wsUrl, 'alice');
+    await alice.createChannel({ channel: 'plans', type: 'public' });
+    const seqs: number[] = [];
+    for (const text of ['budget draft', 'lunch', 'budget review', 'budget final']) {
+      seqs.push((await alice.publish('plans', text)).seq);
+    }
+    const first = await alice.chat.search('budget', { channel: 'plans', limit: 2 });
+    expect(first.results.map((r) => r.text)).toEqual(['budget final', 'budget review']);
+    expect(typeof first.next).toBe('string');
+    const second = await alice.chat.search('budget', { channel: 'plans', limit: 2, cursor: first.next! });
+    expect(second.results.map((r) => r.seq)).toEqual([seqs[0]]);
+    expect(second.next).toBeNull();
+  });
+
   it('follows a live list, and follows it again with a fresh snapshot after a reconnect', async () => {
     const server = await startTestServer();
     const proxy = await clients.proxy(server.port);
