@@ -12,7 +12,7 @@ export interface BusLink {
 /**
  * An in-process stand-in for Redis pub/sub: nodes listen to topics, and a payload sent to a
  * topic reaches every node listening to it (its sender too, who drops it), always after
- * `send` has returned. Several MemoryBrokers on one bus are a cluster in one process; one
+ * `publish` has returned. Several MemoryBrokers on one bus are a cluster in one process; one
  * MemoryBroker alone is the single-node default.
  *
  * Two switches make it fail the ways a network does, for tests:
