@@ -38,7 +38,9 @@ export interface CommandContract<I extends z.ZodType = z.ZodType, R extends z.Zo
   readonly caller: 'any' | 'user' | 'server';
   /**
    * `required`: acts on the caller's live connection (subscriptions, live lists), so only
-   * wires with one serve it; `optional`: uses the connection when there is one; `none`.
+   * wires with one serve it, and what it set up ends with the connection: a client makes
+   * it afresh on a new connection (resuming with `since`), whatever `retry` says;
+   * `optional`: uses the connection when there is one; `none`.
    */
   readonly session: 'none' | 'optional' | 'required';
   /** Safe to send again when the reply was lost: reads, and writes made idempotent by a `cid`. */

@@ -55,15 +55,24 @@ export const contactsFrame = z
 export const listName = z.enum(['channels', 'members', 'users']);
 export const listAction = z.enum(['add', 'update', 'remove']);
 
-/** A change to a live list the connection follows (`list.subscribe`). */
+/** A change to a live list the connection follows (`list.subscribe`); the item's shape follows the list. */
 export const listFrame = z
-  .object({
-    type: z.literal('list'),
-    list: listName,
-    channel: channelId.optional().describe('The channel of a `members` list.'),
-    action: listAction,
-    item: z.union([channel, member, userState, z.object({ id: channelId })]).describe('A deleted channel is named by its id only.'),
-  })
+  .discriminatedUnion('list', [
+    z.object({
+      type: z.literal('list'),
+      list: z.literal('channels'),
+      action: listAction,
+      item: z.union([channel, z.object({ id: channelId })]).describe('A deleted channel is named by its id only.'),
+    }),
+    z.object({
+      type: z.literal('list'),
+      list: z.literal('members'),
+      channel: channelId.describe('The channel whose members changed.'),
+      action: listAction,
+      item: member,
+    }),
+    z.object({ type: z.literal('list'), list: z.literal('users'), action: listAction, item: userState }),
+  ])
   .meta({ id: 'ListFrame' });
 
 /** The connection is about to close; `reconnect` says whether to come back (and resume). */
@@ -84,7 +93,23 @@ export const welcomeFrame = z
 /** /ws replies: one per request, with the request's id. */
 export const requestId = z.union([z.number().int(), z.string().min(1).max(64)]);
 export const okFrame = z.object({ type: z.literal('ok'), id: requestId, result: z.unknown() });
+/** `id` is null when the frame was refused before its id could be read. */
 export const errorFrame = errorBody.extend({ type: z.literal('error'), id: requestId.nullable() });
+
+/**
+ * /ws: the connection's handshake, not a command. One of a user name (auth "open"), a
+ * token (a user's access token or JWT, or an API key, which makes the connection the
+ * app's backend) or a single-use ticket. Answered with `ok` and the welcome's fields.
+ */
+export const authFrame = z
+  .strictObject({
+    type: z.literal('auth'),
+    id: requestId,
+    user: z.string().optional(),
+    token: z.string().optional(),
+    ticket: z.string().optional(),
+  })
+  .meta({ id: 'AuthFrame' });
 
 /** Everything a channel subscription or a session may be pushed. */
 export const pushFrame = z.discriminatedUnion('type', [
@@ -111,3 +136,6 @@ export type PushFrame = z.output<typeof pushFrame>;
 export type ListName = z.output<typeof listName>;
 export type ListAction = z.output<typeof listAction>;
 export type RequestId = z.output<typeof requestId>;
+export type OkFrame = Readonly<z.output<typeof okFrame>>;
+export type ErrorFrame = Readonly<z.output<typeof errorFrame>>;
+export type AuthFrame = Readonly<z.output<typeof authFrame>>;

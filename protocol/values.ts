@@ -103,11 +103,6 @@ export const reactionCount = z
   .object({ emoji: z.string(), count: z.number().int().positive(), users: z.array(userId) })
   .meta({ id: 'ReactionCount' });
 
-/** A search position: the `createdAt`, channel and seq of the last result seen. */
-export const searchCursor = z
-  .strictObject({ createdAt: millis, channel: channelId, seq })
-  .meta({ id: 'SearchCursor' });
-
 export type ChannelId = string;
 export type UserId = string;
 export type SessionId = string;
@@ -131,4 +126,3 @@ export type ReadPosition = Readonly<z.output<typeof readPosition>>;
 export type UnreadChannel = Readonly<z.output<typeof unreadChannel>>;
 export type DirectConversation = Readonly<z.output<typeof directConversation>>;
 export type ReactionCount = Readonly<z.output<typeof reactionCount>>;
-export type SearchCursor = Readonly<z.output<typeof searchCursor>>;

@@ -102,8 +102,8 @@ export class LiveList<L extends ListName> {
   #matches(change: ListChange): boolean {
     const target = this.target as { list: ListName; channel?: ChannelId; users?: readonly UserId[] };
     if (change.list !== target.list) return false;
-    if (target.list === 'members') return change.channel === target.channel;
-    if (target.list === 'users') return target.users!.includes((change.item as { user: UserId }).user);
+    if (change.list === 'members') return change.channel === target.channel;
+    if (change.list === 'users') return target.users!.includes(change.item.user);
     return true;
   }
 }

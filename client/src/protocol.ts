@@ -57,18 +57,11 @@ export type ReceiptEvent = Omit<ReceiptFrame, 'type'>;
 /** Someone's status changed (pushed to contacts and channel mates). */
 export type StatusEvent = Omit<StatusFrame, 'type'>;
 
-/** The items of each live list. A deleted channel is removed by its id alone. */
-export interface ListItems {
-  channels: Channel | { readonly id: ChannelId };
-  members: Member;
-  users: UserState;
-}
+/** One change to a live list, as pushed by the server: its item typed by its list. */
+export type ListChange<L extends ListName = ListName> = L extends ListName ? Omit<Extract<ListFrame, { list: L }>, 'type'> : never;
 
-/** One change to a live list, as pushed by the server, with its item typed by its list. */
-export type ListChange<L extends ListName = ListName> = Omit<ListFrame, 'type' | 'list' | 'item'> & {
-  readonly list: L;
-  readonly item: ListItems[L];
-};
+/** The items of each live list. A deleted channel is removed by its id alone. */
+export type ListItems = { readonly [L in ListName]: Extract<ListFrame, { list: L }>['item'] };
 
 // --- what the SDK's methods take and give ---------------------------------------------
 
