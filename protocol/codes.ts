@@ -7,20 +7,73 @@
  * This module imports nothing: the SDK and the web app import it at run time.
  */
 export const ERROR_CODES = {
-  bad_request: { http: 400, close: 4400, grpc: 3, message: 'The request is malformed.' },
-  unknown_command: { http: 400, close: 4400, grpc: 12, message: 'Unknown command.' },
-  unauthorized: { http: 401, close: 4401, grpc: 16, message: 'Authentication required.' },
-  forbidden: { http: 403, close: 4403, grpc: 7, message: 'Not allowed.' },
-  not_found: { http: 404, close: 4404, grpc: 5, message: 'Not found.' },
-  conflict: { http: 409, close: 4409, grpc: 6, message: 'Conflicts with the current state.' },
-  too_large: { http: 413, close: 1009, grpc: 8, message: 'Too large.' },
-  rate_limited: { http: 429, close: 4429, grpc: 8, message: 'Too many requests.' },
-  slow_consumer: { http: 429, close: 4408, grpc: 8, message: 'The client reads too slowly.' },
-  too_many_subscriptions: { http: 429, close: 4429, grpc: 8, message: 'Too many subscriptions.' },
-  retention_exceeded: { http: 410, close: 4410, grpc: 11, message: 'Requested events are no longer retained.' },
-  unavailable: { http: 503, close: 4503, grpc: 14, message: 'Temporarily unavailable; retry.' },
-  internal: { http: 500, close: 1011, grpc: 13, message: 'Internal error.' },
-} as const satisfies Record<string, { http: number; close: number; grpc: number; message: string }>;
+  bad_request: {
+    http: 400, close: 4400, grpc: 3, message: 'The request is malformed.',
+    meaning: 'malformed JSON, a missing or invalid field, an unknown field',
+  },
+  unknown_command: {
+    http: 400, close: 4400, grpc: 12, message: 'Unknown command.',
+    meaning: 'the `type` is not a command',
+  },
+  unauthorized: {
+    http: 401, close: 4401, grpc: 16, message: 'Authentication required.',
+    meaning: 'not authenticated: no credentials, bad or expired ones',
+  },
+  forbidden: {
+    http: 403, close: 4403, grpc: 7, message: 'Not allowed.',
+    meaning: 'authenticated, but the channel\'s rules (or the caller\'s kind) refuse it',
+  },
+  not_found: {
+    http: 404, close: 4404, grpc: 5, message: 'Not found.',
+    meaning: 'no such channel, message, user or membership',
+  },
+  conflict: {
+    http: 409, close: 4409, grpc: 6, message: 'Conflicts with the current state.',
+    meaning: 'the channel exists, already subscribed, message already deleted',
+  },
+  too_large: {
+    http: 413, close: 1009, grpc: 8, message: 'Too large.',
+    meaning: 'text longer than the limit, a frame or body larger than the limit',
+  },
+  rate_limited: {
+    http: 429, close: 4429, grpc: 8, message: 'Too many requests.',
+    meaning: 'over the per-user command budget or the per-connection frame rate',
+  },
+  slow_consumer: {
+    http: 429, close: 4408, grpc: 8, message: 'The client reads too slowly.',
+    meaning: 'the send queue passed its bound; reconnect and resume',
+  },
+  too_many_subscriptions: {
+    http: 429, close: 4429, grpc: 8, message: 'Too many subscriptions.',
+    meaning: 'more subscriptions than a connection may hold',
+  },
+  retention_exceeded: {
+    http: 410, close: 4410, grpc: 11, message: 'Requested events are no longer retained.',
+    meaning: 'a resume asked for events no longer retained',
+  },
+  unavailable: {
+    http: 503, close: 4503, grpc: 14, message: 'Temporarily unavailable; retry.',
+    meaning: 'the store, the node or a feature cannot serve now; nothing was stored; retry',
+  },
+  internal: {
+    http: 500, close: 1011, grpc: 13, message: 'Internal error.',
+    meaning: 'a bug; the message says nothing more',
+  },
+} as const satisfies Record<string, { http: number; close: number; grpc: number; message: string; meaning: string }>;
+
+/** gRPC status numbers by name, as grpc-js and grpcurl print them. */
+export const GRPC_STATUS_NAMES: Readonly<Record<number, string>> = {
+  3: 'INVALID_ARGUMENT',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  11: 'OUT_OF_RANGE',
+  12: 'UNIMPLEMENTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  16: 'UNAUTHENTICATED',
+};
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
