@@ -47,7 +47,8 @@ describe('chat features over REST', () => {
     expect(reacted).toMatchObject({ status: 200, body: { target: seq, changed: true } });
     await watcher.waitUntil(() => watcher.events('staff').some((e) => e.kind === 'reaction'));
     expect((await eve('PUT', `/api/channels/staff/messages/${seq}/reactions/x`)).status).toBe(403);
-    const counts = await alice('GET', `/api/channels/staff/reactions?seqs=${seq}`);
+    // A list in the query is comma-separated; numbers arrive as text and are read as the input asks.
+    const counts = await alice('GET', `/api/channels/staff/reactions?seqs=${seq},${seq + 1}`);
     expect(counts.body.reactions).toEqual({ [seq]: [{ emoji: '👍', count: 1, users: ['bob'] }] });
     expect((await bob('DELETE', `/api/channels/staff/messages/${seq}/reactions/${encodeURIComponent('👍')}`)).body.changed).toBe(true);
 
@@ -67,17 +68,18 @@ describe('chat features over REST', () => {
     await watcher.ok('channel.create', { channel: 'lobby', channelType: 'public' });
     await alice('POST', '/api/channels/lobby/messages', { text: 'banana split party' });
     await alice('POST', '/api/channels/lobby/messages', { text: 'another banana' });
-    const asEve = await eve('GET', '/api/search?q=banana');
+    const asEve = await eve('GET', '/api/search?text=banana');
     expect(asEve.body.results.map((r: { channel: string }) => r.channel)).toEqual(['lobby', 'lobby']);
-    const asBob = await bob('GET', '/api/search?q=banana&limit=2');
+    const asBob = await bob('GET', '/api/search?text=banana&limit=2');
     expect(asBob.body.results).toHaveLength(2);
-    const more = await bob('GET', `/api/search?q=banana&limit=2&cursor=${asBob.body.next}`);
+    const more = await bob('GET', `/api/search?text=banana&limit=2&cursor=${asBob.body.next}`);
     expect(more.body.results.map((r: { text: string }) => r.text)).toEqual(['budget for the banana stand']);
     expect(more.body.next).toBeNull();
-    expect((await eve('GET', '/api/search?q=banana&channel=staff')).status).toBe(403);
-    expect((await eve('GET', '/api/search?q=banana&cursor=nonsense')).status).toBe(400);
+    expect((await eve('GET', '/api/search?text=banana&channel=staff')).status).toBe(403);
+    expect((await eve('GET', '/api/search?text=banana&cursor=nonsense')).body).toMatchObject({ code: 'bad_request', message: expect.stringContaining('cursor') });
+    expect((await eve('GET', '/api/search?q=banana')).body).toMatchObject({ code: 'bad_request', message: 'Invalid text: Invalid input: expected string, received undefined.' });
 
-    const dm = await bob('POST', '/api/channels', { type: 'direct', members: ['alice'] });
+    const dm = await bob('POST', '/api/channels', { channelType: 'direct', members: ['alice'] });
     expect([200, 201]).toContain(dm.status);
     await bob('POST', `/api/channels/${encodeURIComponent(dm.body.id)}/messages`, { text: 'ping' });
     const directs = await alice('GET', '/api/me/directs');

@@ -69,9 +69,10 @@ async function http(
   path: string,
   body: unknown,
   headers: Record<string, string> = {},
+  method = body === undefined ? 'GET' : 'POST',
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${server.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
+    method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -290,19 +291,19 @@ describe('auth "jwt" with an HS256 secret', () => {
       {},
     ];
     for (const headers of attempts) {
-      const refused = await http(server, '/api/users', { id: 'dave' }, headers);
+      const refused = await http(server, '/api/users', { user: 'dave' }, headers);
       expect(refused, JSON.stringify(headers)).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
     }
     expect(await server.store.getUser('dave')).toBeUndefined();
     // A user's token is not an API key.
-    const asUser = await http(server, '/api/users', { id: 'dave' }, { authorization: `Bearer ${await hs256(jwtClaims('bob'))}` });
+    const asUser = await http(server, '/api/users', { user: 'dave' }, { authorization: `Bearer ${await hs256(jwtClaims('bob'))}` });
     expect(asUser).toMatchObject({ status: 403, body: { code: 'forbidden' } });
     expect(await server.store.getUser('dave')).toBeUndefined();
 
     // Both configured keys work (rotation), from either header.
-    const created = await http(server, '/api/users', { id: 'dave', name: 'Dave' }, { 'x-switchboard-key': API_KEY });
+    const created = await http(server, '/api/users', { user: 'dave', name: 'Dave' }, { 'x-switchboard-key': API_KEY });
     expect(created).toMatchObject({ status: 201, body: { user: { id: 'dave', name: 'Dave' }, inbox: 'user:dave', created: true } });
-    const again = await http(server, '/api/users', { id: 'dave' }, { authorization: `Bearer ${OLD_API_KEY}` });
+    const again = await http(server, '/api/users', { user: 'dave' }, { authorization: `Bearer ${OLD_API_KEY}` });
     expect(again).toMatchObject({ status: 200, body: { user: { id: 'dave', name: 'Dave' }, created: false } });
 
     // The token the app hands to Dave opens his connection; the backend pushes to his inbox.
@@ -358,14 +359,21 @@ describe('auth "jwt" with an HS256 secret', () => {
     const asMallory = { authorization: `Bearer ${await hs256(jwtClaims('mallory'))}` };
     for (const channel of protectedChannels) {
       const path = `/api/channels/${encodeURIComponent(channel)}`;
-      for (const [what, body] of [
-        ['history', undefined],
-        ['publish', { text: 'let me in' }],
+      for (const [method, route, body] of [
+        ['GET', '/messages', undefined],
+        ['POST', '/messages', { text: 'let me in' }],
+        ['GET', '', undefined],
+        ['GET', '/members', undefined],
+        ['GET', '/presence', undefined],
+        ['POST', '/join', undefined],
+        ['POST', '/members', { user: 'mallory' }],
+        ['POST', '/typing', undefined],
+        ['PATCH', '/messages/1', { text: 'defaced' }],
+        ['DELETE', '/messages/1', undefined],
       ] as const) {
-        const reply = await http(server, `${path}/messages`, body, asMallory);
-        expect(reply, `REST ${what} ${channel}`).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+        const reply = await http(server, `${path}${route}`, body, asMallory, method);
+        expect(reply, `REST ${method} ${route} ${channel}`).toMatchObject({ status: 403, body: { code: 'forbidden' } });
       }
-      expect(await http(server, `${path}/members`, undefined, asMallory), channel).toMatchObject({ status: 403 });
       expect(await http(server, `${path}/messages`, undefined), channel).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
       // /stream/:channel, since a direct channel's id (dm:a,b) holds the comma that separates ?channels=.
       const sse = await fetch(`${server.url}/stream/${encodeURIComponent(channel)}`, { headers: asMallory });
@@ -688,7 +696,7 @@ describe('auth "accounts"', () => {
     const viaBackend = await http(server, '/api/auth/register', { username: 'alice', password: PASSWORD }, { 'x-switchboard-key': API_KEY });
     expect(viaBackend.status).toBe(201);
 
-    const provisioned = await http(server, '/api/users', { id: 'dave', roles: ['admin'] }, { 'x-switchboard-key': API_KEY });
+    const provisioned = await http(server, '/api/users', { user: 'dave', roles: ['admin'] }, { 'x-switchboard-key': API_KEY });
     expect(provisioned).toMatchObject({ status: 201, body: { user: { id: 'dave', roles: ['admin'] }, inbox: 'user:dave' } });
     const dave = await connectWithToken(server, String(provisioned.body.token));
     expect(welcomeOf(dave)).toMatchObject({ user: 'dave' });

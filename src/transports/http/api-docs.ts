@@ -3,9 +3,10 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { packageVersion } from '../../package-root.js';
+import { SECURITY_SCHEMES } from './api-schemas.js';
 
 /**
- * OpenAPI 3.1 written from the zod schemas the routes validate with, served at
+ * OpenAPI 3.1 written from the protocol's command contracts (api-schemas.ts), served at
  * /openapi.json and browsable at /docs. Register before the API routes: the document is
  * built from routes added afterwards.
  */
@@ -19,22 +20,11 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
         description:
           'REST API of a Switchboard node. Authenticate with `Authorization: Bearer <token or API key>`, ' +
           '`X-Switchboard-Key: <API key>`, or in auth mode "open" `X-Switchboard-User: <name>`. ' +
-          'Every error is `{code, message}` with the codes of docs/protocol.md.',
+          'Every error is `{code, message}` with the codes of docs/protocol.md. Each route runs one command of ' +
+          'the protocol (its operationId), exactly as the same command does over /ws and gRPC.',
       },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'A user token or an API key.' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-Switchboard-Key' },
-          openUser: { type: 'apiKey', in: 'header', name: 'X-Switchboard-User', description: 'Auth mode "open" only.' },
-        },
-      },
+      components: { securitySchemes: SECURITY_SCHEMES },
       security: [{ bearer: [] }, { apiKey: [] }, { openUser: [] }],
-      tags: [
-        { name: 'channels', description: 'Channels, members and presence' },
-        { name: 'messages', description: 'Publish, history, edit, delete, batch' },
-        { name: 'users', description: 'User profiles' },
-        { name: 'server', description: 'For the app\'s backend (API key)' },
-      ],
     },
     // The Pusher HTTP API (/apps/...) is Pusher's, documented by Pusher; only ours is listed.
     transform: (document) =>

@@ -30,7 +30,6 @@ const BY_STATUS: Readonly<Record<number, ErrorCode>> = {
 function toHttpError(error: FastifyError | Error): SwitchboardError {
   if (error instanceof SwitchboardError) return error;
   const fastifyError = error as Partial<FastifyError>;
-  if (fastifyError.validation) return new SwitchboardError('bad_request', `Invalid request: ${error.message}.`);
   const code = fastifyError.statusCode !== undefined ? BY_STATUS[fastifyError.statusCode] : undefined;
   if (code === undefined) return new SwitchboardError('internal');
   switch (fastifyError.code) {

@@ -1,4 +1,4 @@
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import { SwitchboardError } from '../../core/errors.js';
 import type { Principal } from '../../core/types.js';
@@ -16,29 +16,6 @@ export function credentialsOf(request: Pick<FastifyRequest, 'headers'>): Credent
 /** The Principal behind a request, or throws `unauthorized`. */
 export function authenticateRequest(request: Pick<FastifyRequest, 'headers'>, authenticator: Authenticator): Promise<Principal> {
   return authenticator.authenticate(credentialsOf(request));
-}
-
-const principals = new WeakMap<FastifyRequest, Principal>();
-
-/**
- * A preHandler that authenticates every request of the routes it guards; handlers then
- * read `principalOf(request)`.
- *
- * @example
- *   app.post('/api/things', { preHandler: requireAuth(authenticator) }, async (request) => {
- *     const who = principalOf(request);
- *   });
- */
-export function requireAuth(authenticator: Authenticator): preHandlerAsyncHookHandler {
-  return async (request) => {
-    principals.set(request, await authenticateRequest(request, authenticator));
-  };
-}
-
-export function principalOf(request: FastifyRequest): Principal {
-  const principal = principals.get(request);
-  if (!principal) throw new Error('principalOf() needs the requireAuth() preHandler on this route.');
-  return principal;
 }
 
 /** Backend-only routes: an API key is required. */
