@@ -61,17 +61,20 @@ const text = z
   .describe(`Up to ${DEFAULT_LIMITS.maxTextLength} characters (the server's maxTextLength).`);
 
 /**
- * Any JSON value that every wire can carry: at most 32 levels deep and 64 KiB as JSON, no
+ * Any JSON value that every wire can carry: at most 32 levels deep and 32 KiB as JSON, no
  * NUL and no unpaired surrogate in its strings. Checked here, before anything is stored,
- * so what one transport accepts is deliverable on all of them.
+ * so what one transport accepts is deliverable on all of them. Too large is `too_large`;
+ * anything else `bad_request`.
  */
 export const jsonData = z
   .unknown()
   .superRefine((value, context) => {
     const problem = dataProblem(value);
-    if (problem !== null) context.addIssue({ code: 'custom', message: `data ${problem}` });
+    if (problem === null) return;
+    const tooLarge = problem.startsWith('is larger');
+    context.addIssue({ code: 'custom', message: `data ${problem}`, params: tooLarge ? { errorCode: 'too_large' } : undefined });
   })
-  .describe('Any JSON value, at most 32 levels deep and 64 KiB as JSON.');
+  .describe(`Any JSON value, at most ${DEFAULT_LIMITS.maxDataDepth} levels deep and ${DEFAULT_LIMITS.maxDataBytes / 1024} KiB as JSON.`);
 
 const pageLimit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
 const none = z.null().describe('No content.');

@@ -1,5 +1,5 @@
 import type { Auth } from '../auth/create-auth.js';
-import type { Chat } from '../core/chat.js';
+import type { Chat } from '../chat/chat.js';
 import type { Hub } from '../core/hub.js';
 import type { Logger } from '../core/logger.js';
 import { CommandRegistry } from './command-registry.js';
@@ -31,7 +31,7 @@ export interface Edge {
  */
 export function createEdge(options: EdgeOptions): Edge {
   const registry = new CommandRegistry().add(coreCommands(options.hub)).add(authCommands(options.auth));
-  if (options.chat) registry.add(chatCommands(options.chat, options.hub));
+  if (options.chat) registry.add(chatCommands(options.chat));
   const budget = new RateBudget({ perSecond: options.limits.messagesPerSecond, burst: options.limits.messageBurst });
   return { registry, pipeline: new CommandPipeline({ registry, budget, logger: options.logger }) };
 }

@@ -11,5 +11,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'request';
-  throw new SwitchboardError('bad_request', `Invalid ${where}: ${issue.message}.`);
+  // A schema may name a more precise code for its refusal (data over the size limit).
+  const code = issue.code === 'custom' && issue.params?.errorCode === 'too_large' ? 'too_large' : 'bad_request';
+  throw new SwitchboardError(code, `Invalid ${where}: ${issue.message}.`);
 }

@@ -1,10 +1,10 @@
-import type { Chat } from '../../core/chat.js';
+import type { Chat } from '../../chat/chat.js';
 import { SwitchboardError } from '../../core/errors.js';
-import type { Hub } from '../../core/hub.js';
+import type { Principal } from '../../core/types.js';
 import type { Handlers } from '../command-registry.js';
 
 /** The chat features' commands: DMs, contacts, status, read state, reactions, threads, search, live lists. */
-export function chatCommands(chat: Chat, hub: Hub): Handlers {
+export function chatCommands(chat: Chat): Handlers {
   return {
     'dm.list': async ({ principal }, { limit }) => ({ directs: await chat.directs(principal, limit) }),
     'contacts.add': async ({ principal }, { user }) => chat.addContact(principal, user),
@@ -35,12 +35,8 @@ export function chatCommands(chat: Chat, hub: Hub): Handlers {
     },
   };
 
-  async function react(
-    principal: Parameters<Hub['react']>[0],
-    input: { channel: string; seq: number; emoji: string },
-    remove: boolean,
-  ) {
-    const event = await hub.react(principal, { ...input, remove });
+  async function react(principal: Principal, input: { channel: string; seq: number; emoji: string }, remove: boolean) {
+    const event = await chat.react(principal, { ...input, remove });
     return { channel: input.channel, target: input.seq, seq: event?.seq ?? null, changed: event !== null };
   }
 }
