@@ -122,7 +122,10 @@ for (const database of databases) {
         expect(await eve.request('subscribe', { channel: 'staff' })).toMatchObject({ code: 'forbidden' });
         expect(eve.events('staff')).toEqual([]);
         // Bad input changes nothing.
-        expect(await bob.request('reaction.add', { channel: 'staff', seq, emoji: 'two words' })).toMatchObject({ code: 'bad_request' });
+        expect(await bob.request('reaction.add', { channel: 'staff', seq, emoji: 'two words' })).toMatchObject({
+          code: 'bad_request',
+          message: 'Invalid emoji: an emoji is 1-32 characters without spaces.',
+        });
         expect(await bob.request('reaction.add', { channel: 'staff', seq: 999, emoji: '👍' })).toMatchObject({ code: 'not_found' });
         await alice.ok('delete', { channel: 'staff', seq });
         expect(await bob.request('reaction.add', { channel: 'staff', seq, emoji: '🎉' })).toMatchObject({ code: 'conflict' });
@@ -191,7 +194,7 @@ for (const database of databases) {
         await alice.ok('publish', { channel: 'lobby', text: 'Banana party on Friday' });
         await bob.ok('publish', { channel: 'lobby', text: 'bring a banana' });
         await bob.ok('publish', { channel: 'lobby', text: 'apples only' });
-        type Found = { results: Event[]; next: { createdAt: number; channel: string; seq: number } | null };
+        type Found = { results: Event[]; next: string | null };
 
         const asEve = await eve.ok<Found>('search', { text: 'banana' });
         expect(asEve.results.map((r) => r.channel)).toEqual(['lobby', 'lobby']);
@@ -206,17 +209,25 @@ for (const database of databases) {
           'bring a banana',
         ]);
 
+        // Pages are joined by an opaque cursor: `next` goes back unchanged as `cursor`.
         const page1 = await bob.ok<Found>('search', { text: 'banana', limit: 2 });
         expect(page1.results).toHaveLength(2);
-        expect(page1.next).not.toBeNull();
-        const page2 = await bob.ok<Found>('search', { text: 'banana', limit: 2, before: page1.next });
+        expect(page1.next).toEqual(expect.any(String));
+        const page2 = await bob.ok<Found>('search', { text: 'banana', limit: 2, cursor: page1.next });
         expect(page2.results).toHaveLength(1);
         expect(page2.next).toBeNull();
         const all = [...page1.results, ...page2.results].map((r) => `${r.channel}/${r.seq}`);
         expect(new Set(all).size).toBe(3);
 
         expect(await bob.request('search', { text: '  ' })).toMatchObject({ code: 'bad_request' });
-        expect(await bob.request('search', { text: 'x', limit: 0 })).toMatchObject({ code: 'bad_request' });
+        expect(await bob.request('search', { text: 'x', limit: 0 })).toMatchObject({
+          code: 'bad_request',
+          message: expect.stringMatching(/^Invalid limit: /),
+        });
+        expect(await bob.request('search', { text: 'banana', cursor: 'not-a-cursor' })).toMatchObject({
+          code: 'bad_request',
+          message: expect.stringMatching(/^Invalid cursor: /),
+        });
       });
     });
   });

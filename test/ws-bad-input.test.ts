@@ -8,6 +8,13 @@ async function storedCount(server: TestServer, channel: string): Promise<number>
   return (await server.store.getChannel(channel))?.lastSeq ?? -1;
 }
 
+/** An array nested `depth` levels deep. */
+function nested(depth: number): unknown {
+  let value: unknown = 'bottom';
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
+
 async function withChannel(overrides?: Parameters<typeof startTestServer>[0]) {
   const server = await startTestServer(overrides);
   const client = await clients.connect(server.wsUrl, 'alice');
@@ -28,24 +35,59 @@ describe('bad input on /ws', () => {
 
   it('answers an unknown command with unknown_command and its id', async () => {
     const { client } = await withChannel();
-    expect(await client.request('shout', { channel: 'room' })).toMatchObject({
-      type: 'error',
-      code: 'unknown_command',
-    });
+    const reply = await client.request('shout', { channel: 'room' });
+    expect(reply).toMatchObject({ type: 'error', code: 'unknown_command', message: 'Unknown command "shout".' });
+    // A frame's type is a command's name, never one of the frames the server sends.
+    expect(await client.request('welcome')).toMatchObject({ type: 'error', code: 'unknown_command' });
     expect(await client.ok('ping')).toHaveProperty('at');
   });
 
-  it('answers a missing or unknown field with bad_request naming it, and stores nothing', async () => {
+  it('refuses a frame without a usable id or type, naming what is wrong', async () => {
+    const { client } = await withChannel();
+    client.sendRaw(JSON.stringify({ type: 'ping' }));
+    expect(await client.waitFor((f) => f.type === 'error')).toMatchObject({
+      id: null,
+      code: 'bad_request',
+      message: expect.stringMatching(/^Invalid id: /),
+    });
+    client.sendRaw(JSON.stringify({ type: 'ping', id: 'x'.repeat(65) }));
+    await client.waitUntil(() => client.frames.filter((f) => f.type === 'error').length === 2);
+    expect(client.frames.filter((f) => f.type === 'error')[1]).toMatchObject({ id: null, code: 'bad_request' });
+    expect(await client.request('', {})).toMatchObject({ code: 'unknown_command' });
+    client.sendRaw(JSON.stringify({ id: 'no-type' }));
+    expect(await client.waitFor((f) => f.id === 'no-type')).toMatchObject({
+      type: 'error',
+      code: 'bad_request',
+      message: expect.stringMatching(/^Invalid type: /),
+    });
+    client.socket.send(Buffer.from(JSON.stringify({ type: 'ping', id: 'binary' })), { binary: true });
+    expect(await client.waitFor((f) => f.type === 'error' && f.message === 'Frames are JSON text.')).toMatchObject({
+      code: 'bad_request',
+      id: null,
+    });
+    client.sendRaw('[1,2]');
+    expect(await client.waitFor((f) => f.type === 'error' && f.message === 'A frame is a JSON object.')).toMatchObject({
+      id: null,
+    });
+  });
+
+  it('answers a missing, invalid or unknown field with bad_request naming it, and stores nothing', async () => {
     const { server, client } = await withChannel();
     const missing = await client.request('publish', { text: 'no channel' });
-    expect(missing).toMatchObject({ type: 'error', code: 'bad_request' });
-    expect(missing.message).toMatch(/channel/);
+    expect(missing).toMatchObject({ type: 'error', code: 'bad_request', message: expect.stringMatching(/^Invalid channel: /) });
     const extra = await client.request('publish', { channel: 'room', text: 'x', colour: 'red' });
-    expect(extra).toMatchObject({ type: 'error', code: 'bad_request' });
+    expect(extra).toMatchObject({ type: 'error', code: 'bad_request', message: expect.stringMatching(/^Invalid request: .*colour/) });
+    const badChannel = await client.request('publish', { channel: 'no spaces', text: 'x' });
+    expect(badChannel).toMatchObject({
+      code: 'bad_request',
+      message: 'Invalid channel: a channel id is 1-128 of A-Z a-z 0-9 _ . : @ , + -.',
+    });
     const empty = await client.request('publish', { channel: 'room' });
     expect(empty).toMatchObject({ type: 'error', code: 'bad_request' });
     const badSeq = await client.request('history', { channel: 'room', before: -1 });
-    expect(badSeq).toMatchObject({ type: 'error', code: 'bad_request' });
+    expect(badSeq).toMatchObject({ type: 'error', code: 'bad_request', message: expect.stringMatching(/^Invalid before: /) });
+    const deep = await client.request('publish', { channel: 'room', data: nested(40) });
+    expect(deep).toMatchObject({ type: 'error', code: 'bad_request', message: expect.stringMatching(/^Invalid data: /) });
     expect(await storedCount(server, 'room')).toBe(0);
   });
 
@@ -98,10 +140,16 @@ describe('bad input on /ws', () => {
   it('refuses every command before authentication and closes an unnamed client after the timeout', async () => {
     const server = await startTestServer({ overrides: { limits: { authTimeoutMs: 200 } } });
     const anonymous = clients.open(server.wsUrl);
-        await anonymous.opened;
+    await anonymous.opened;
     expect(await anonymous.request('channel.list')).toMatchObject({ type: 'error', code: 'unauthorized' });
+    // ping is a command like any other: it needs a caller too.
+    expect(await anonymous.request('ping')).toMatchObject({ type: 'error', code: 'unauthorized' });
+    expect(await anonymous.request('auth', { user: 'alice', colour: 'red' })).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/^Invalid request: .*colour/),
+    });
     expect(await anonymous.closed).toBe(4401);
     const badName = clients.open(`${server.wsUrl}?user=${encodeURIComponent('no spaces!')}`);
-        expect(await badName.closed).toBe(4400);
+    expect(await badName.closed).toBe(4400);
   });
 });

@@ -160,21 +160,27 @@ describe('chat over /ws', () => {
     await bob.ok('subscribe', { channel: 'team' });
     await alice.ok('publish', { channel: 'team', text: 'helo' });
     await alice.ok('publish', { channel: 'team', text: 'oops' });
-    const edit = await alice.ok<{ seq: number; target: number }>('edit', { channel: 'team', seq: 1, text: 'hello' });
-    const removal = await alice.ok<{ seq: number; target: number }>('delete', { channel: 'team', seq: 2 });
-    expect(edit).toMatchObject({ seq: 3, target: 1 });
-    expect(removal).toMatchObject({ seq: 4, target: 2 });
+    // Publish, edit and delete answer one ack: where the new event sits in the log.
+    const ack = { channel: 'team', id: expect.any(String), createdAt: expect.any(Number), duplicate: false };
+    const published = await alice.ok('publish', { channel: 'team', text: 'helo again' });
+    expect(published).toEqual({ ...ack, seq: 3, target: null });
+    const edit = await alice.ok('edit', { channel: 'team', seq: 1, text: 'hello' });
+    const removal = await alice.ok('delete', { channel: 'team', seq: 2 });
+    expect(edit).toEqual({ ...ack, seq: 4, target: 1 });
+    expect(removal).toEqual({ ...ack, seq: 5, target: 2 });
 
-    await bob.waitUntil(() => bob.events('team').length === 4);
+    await bob.waitUntil(() => bob.events('team').length === 5);
     expect(bob.events('team').map((e) => [e.seq, e.kind, e.target ?? null, e.text])).toEqual([
       [1, 'message', null, 'helo'],
       [2, 'message', null, 'oops'],
-      [3, 'edit', 1, 'hello'],
-      [4, 'delete', 2, null],
+      [3, 'message', null, 'helo again'],
+      [4, 'edit', 1, 'hello'],
+      [5, 'delete', 2, null],
     ]);
+    expect(bob.events('team')[3]!.id).toBe(edit.id);
 
     const history = await bob.ok<{ events: Record<string, unknown>[] }>('history', { channel: 'team' });
-    expect(history.events).toHaveLength(2);
+    expect(history.events).toHaveLength(3);
     expect(history.events[0]).toMatchObject({ seq: 1, text: 'hello', deletedAt: null });
     expect(history.events[0]!.editedAt).toEqual(expect.any(Number));
     expect(history.events[1]).toMatchObject({ seq: 2, text: null, data: null });
@@ -206,8 +212,9 @@ describe('chat over /ws', () => {
       const reply = await mallory.request(type, fields);
       expect(reply, type).toMatchObject({ type: 'error', code: 'forbidden' });
     }
-    const list = await mallory.ok<{ channels: { id: string }[] }>('channel.list');
+    const list = await mallory.ok<{ channels: { id: string }[]; next: string | null }>('channel.list');
     expect(list.channels.map((c) => c.id)).not.toContain('secret');
+    expect(list.next).toBeNull();
 
     await alice.ok('members.add', { channel: 'secret', user: 'bob' });
     await bob.ok('subscribe', { channel: 'secret', since: 0 });

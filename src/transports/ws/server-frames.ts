@@ -1,10 +1,9 @@
+import type { ErrorFrame, OkFrame, RequestId, WelcomeFrame } from '../../../protocol/frames.js';
 import type { Outbound } from '../../core/delivery.js';
 import type { SwitchboardError } from '../../core/errors.js';
 import type { ChannelEvent } from '../../core/types.js';
 
-/** Every frame the server sends on /ws, as JSON text. */
-
-export type RequestId = number | string | null;
+/** Every frame the server sends on /ws, as JSON text (shapes: protocol/frames.ts). */
 
 export function encodeOutbound(message: Outbound): string {
   return message.type === 'event' ? encodeEvent(message.event) : JSON.stringify(message);
@@ -15,9 +14,17 @@ export function encodeEvent(event: ChannelEvent): string {
 }
 
 export function encodeOk(id: RequestId, result: unknown): string {
-  return JSON.stringify({ type: 'ok', id, result: result ?? null });
+  const frame: OkFrame = { type: 'ok', id, result: result ?? null };
+  return JSON.stringify(frame);
 }
 
-export function encodeError(id: RequestId, error: SwitchboardError): string {
-  return JSON.stringify({ type: 'error', id, ...error.toJSON() });
+/** `id` is null when the frame was refused before its id could be read. */
+export function encodeError(id: RequestId | null, error: SwitchboardError): string {
+  const frame: ErrorFrame = { type: 'error', id, ...error.toJSON() };
+  return JSON.stringify(frame);
+}
+
+export function encodeWelcome(welcome: Omit<WelcomeFrame, 'type'>): string {
+  const frame: WelcomeFrame = { type: 'welcome', ...welcome };
+  return JSON.stringify(frame);
 }

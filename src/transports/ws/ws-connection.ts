@@ -1,23 +1,25 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { authFrame, type RequestId } from '../../../protocol/frames.js';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
-import type { Chat } from '../../core/chat.js';
 import type { Delivery, Outbound } from '../../core/delivery.js';
 import { CLOSE_CODES, SwitchboardError, toSwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Session, SessionSink } from '../../core/session.js';
+import type { Call } from '../../edge/call.js';
+import type { CommandPipeline } from '../../edge/pipeline.js';
 import { TokenBucket } from '../../edge/token-bucket.js';
+import { parseInput } from '../../edge/validation.js';
 import { coalesceWrites } from '../write-coalescer.js';
-import { isChatFrame } from './chat-client-frames.js';
-import { handleChatFrame } from './chat-commands.js';
-import { CLIENT_FRAME_TYPES, type ClientFrame, clientFrameSchema } from './client-frames.js';
-import { encodeError, encodeOk, encodeOutbound, type RequestId } from './server-frames.js';
+import { decodeRequestFrame, requestIdOf } from './request-frame.js';
+import { encodeError, encodeOk, encodeOutbound, encodeWelcome } from './server-frames.js';
 import { textFrame } from './text-frame.js';
 
 export interface WsLimits {
   /** Bytes a client may have waiting to be sent before it is cut off as a slow consumer. */
   readonly sendQueueBytes: number;
+  /** Raw frames a connection may send per second (and at once), before any decoding. */
   readonly messagesPerSecond: number;
   readonly messageBurst: number;
   /** Rejected frames in a row (over the rate) before the connection is closed. */
@@ -31,6 +33,8 @@ export type LimitHit = 'slow_consumer' | 'rate_limited';
 const WIRE_FORMAT = 'ws-json';
 const frameOutbound = (message: Outbound): Buffer => textFrame(encodeOutbound(message));
 const TERMINATE_AFTER_CLOSE_MS = 2000;
+/** The handshake's fields: the auth frame without `type` and `id`. */
+const authInput = authFrame.omit({ type: true, id: true });
 
 /**
  * The socket's connection, so its listeners can be functions shared by every connection
@@ -47,12 +51,17 @@ function onClose(this: WebSocket): void {
 }
 function ignore(): void {}
 
-/** One client on /ws: decodes frames, calls the hub, writes replies and events. */
+/**
+ * One client on /ws. A request frame is a command named by its `type`, run through the
+ * edge's pipeline with the frame's other fields as input; this class knows no command.
+ * What it owns is the socket: the auth handshake, raw-frame flood control, heartbeats,
+ * and writing replies and deliveries.
+ */
 export class WsConnection implements SessionSink {
   readonly #ws: WebSocket;
   readonly #socket: Socket;
   readonly #hub: Hub;
-  readonly #chat: Chat | null;
+  readonly #pipeline: CommandPipeline;
   readonly #authenticator: Authenticator;
   readonly #limits: WsLimits;
   readonly #logger: Logger;
@@ -61,6 +70,8 @@ export class WsConnection implements SessionSink {
   readonly #onLimit: ((hit: LimitHit) => void) | undefined;
   readonly #onClosed: ((connection: WsConnection) => void) | undefined;
   #session: Session | null = null;
+  /** Who sends this connection's commands: made once, when it authenticates. */
+  #call: Call | null = null;
   #authenticating: Promise<void> | null = null;
   #authTimer: NodeJS.Timeout | null = null;
   #rejectedInARow = 0;
@@ -72,9 +83,9 @@ export class WsConnection implements SessionSink {
   constructor(options: {
     ws: WebSocket;
     socket: Socket;
+    /** For the session only (connect, disconnect): commands go through the pipeline. */
     hub: Hub;
-    /** The chat features (contacts, receipts, reactions, search ...), when enabled. */
-    chat?: Chat | null;
+    pipeline: CommandPipeline;
     authenticator: Authenticator;
     limits: WsLimits;
     logger: Logger;
@@ -88,7 +99,7 @@ export class WsConnection implements SessionSink {
     this.#ws = options.ws;
     this.#socket = options.socket;
     this.#hub = options.hub;
-    this.#chat = options.chat ?? null;
+    this.#pipeline = options.pipeline;
     this.#authenticator = options.authenticator;
     this.#limits = options.limits;
     this.#logger = options.logger;
@@ -186,20 +197,23 @@ export class WsConnection implements SessionSink {
     if (!this.#closed) this.#write(textFrame(encodeOk(id, result)));
   }
 
-  #replyError(id: RequestId, error: unknown): void {
+  #replyError(id: RequestId | null, error: unknown): void {
+    // The pipeline logged its own failures; only what failed here (the handshake) is new.
+    if (!(error instanceof SwitchboardError)) this.#logger.error({ err: error, session: this.#session?.id }, 'request failed');
     const failure = toSwitchboardError(error);
-    if (failure.code === 'internal') this.#logger.error({ err: error, session: this.#session?.id }, 'request failed');
+    if (failure.code === 'rate_limited') this.#onLimit?.('rate_limited');
     if (!this.#closed) this.#write(textFrame(encodeError(id, failure)));
   }
 
   /** A frame arrived (called by the socket's listener). */
   async received(data: Buffer, isBinary: boolean): Promise<void> {
     if (this.#closed) return;
+    // Flood control on raw frames, before any decoding: a flood costs the flooder only.
     this.#bucket ??= new TokenBucket(this.#limits.messagesPerSecond, this.#limits.messageBurst);
     if (!this.#bucket.take()) {
-      this.#onLimit?.('rate_limited');
       this.#rejectedInARow++;
       if (this.#rejectedInARow > this.#limits.floodCloseAfter) {
+        this.#onLimit?.('rate_limited');
         this.close(CLOSE_CODES.rateLimited, 'message flood');
         return;
       }
@@ -207,34 +221,40 @@ export class WsConnection implements SessionSink {
       return;
     }
     this.#rejectedInARow = 0;
-    const decoded = isBinary ? badFrame('Frames are JSON text.') : decodeFrame(data);
+    const decoded = decodeRequestFrame(data, isBinary);
     if (!decoded.ok) {
       this.#replyError(decoded.id, decoded.error);
       return;
     }
-    const frame = decoded.frame;
+    const { id, type, input } = decoded.frame;
+    // Frames pipelined behind an auth frame (a second auth included) wait for its outcome.
     if (this.#authenticating) await this.#authenticating;
+    if (type === 'auth') {
+      await this.#authFrame(id, input);
+      return;
+    }
     try {
-      if (frame.type === 'auth') {
-        // Frames after this one (a second auth included) wait for its outcome.
-        const attempt = this.#authenticate(frame, frame.id);
-        this.#authenticating = attempt;
-        await attempt;
-        if (this.#authenticating === attempt) this.#authenticating = null;
-        return;
-      }
-      if (frame.type === 'ping') {
-        this.#reply(frame.id, { at: Date.now() });
-        return;
-      }
-      const session = this.#session;
-      if (!session) throw new SwitchboardError('unauthorized', 'Send an auth frame first.');
-      this.#reply(frame.id, await this.#handle(session, frame));
+      if (!this.#call) throw new SwitchboardError('unauthorized', 'Send an auth frame first.');
+      this.#reply(id, await this.#pipeline.run(type, input, this.#call));
     } catch (error) {
-      this.#replyError(frame.id, error);
+      this.#replyError(id, error);
     }
   }
 
+  async #authFrame(id: RequestId, input: Record<string, unknown>): Promise<void> {
+    let credentials: Credentials;
+    try {
+      credentials = parseInput(authInput, input);
+    } catch (error) {
+      this.#replyError(id, error);
+      return;
+    }
+    const attempt = this.#authenticate(credentials, id);
+    this.#authenticating = attempt;
+    await attempt;
+  }
+
+  /** `id` null: credentials from the upgrade request, answered with a welcome frame. */
   async #authenticate(credentials: Credentials, id: RequestId | null): Promise<void> {
     if (this.#session) {
       this.#replyError(id, new SwitchboardError('conflict', 'Already authenticated.'));
@@ -249,9 +269,10 @@ export class WsConnection implements SessionSink {
         return;
       }
       this.#session = session;
+      this.#call = { principal, session, wire: 'ws' };
       if (this.#authTimer) clearTimeout(this.#authTimer);
       const welcome = { session: session.id, user: principal.userId, name: principal.name };
-      if (id === null) this.#write(textFrame(JSON.stringify({ type: 'welcome', ...welcome })));
+      if (id === null) this.#write(textFrame(encodeWelcome(welcome)));
       else this.#reply(id, welcome);
     } catch (error) {
       this.#replyError(id, error);
@@ -259,62 +280,6 @@ export class WsConnection implements SessionSink {
       if (id === null) this.close(failure.closeCode, failure.message);
     } finally {
       this.#authenticating = null;
-    }
-  }
-
-  async #handle(session: Session, frame: Exclude<ClientFrame, { type: 'auth' | 'ping' }>): Promise<unknown> {
-    const hub = this.#hub;
-    if (isChatFrame(frame)) return handleChatFrame(hub, this.#chat, session, frame);
-    const who = session.principal;
-    switch (frame.type) {
-      case 'channel.create':
-        return hub.createChannel(who, {
-          id: frame.channel,
-          type: frame.channelType,
-          title: frame.title,
-          publish: frame.publish,
-          members: frame.members,
-        });
-      case 'channel.get':
-        return hub.getChannel(who, frame.channel);
-      case 'channel.list':
-        return { channels: await hub.listChannels(who, { limit: frame.limit ?? 100, after: frame.after }) };
-      case 'channel.join':
-        return hub.join(who, frame.channel);
-      case 'channel.leave':
-        return hub.leave(who, frame.channel);
-      case 'members.list':
-        return { members: await hub.listMembers(who, frame.channel) };
-      case 'members.add':
-        return hub.addMember(who, frame.channel, frame.user, frame.role);
-      case 'members.remove':
-        return hub.removeMember(who, frame.channel, frame.user);
-      case 'subscribe': {
-        const { channel, seq } = await hub.subscribe(session, frame.channel, frame.since, {
-          presence: frame.presence,
-        });
-        return { channel: channel.id, seq };
-      }
-      case 'unsubscribe':
-        return hub.unsubscribe(session, frame.channel);
-      case 'publish': {
-        const { event, duplicate } = await hub.publish(who, frame);
-        return { channel: event.channel, seq: event.seq, id: event.id, createdAt: event.createdAt, duplicate };
-      }
-      case 'edit': {
-        const event = await hub.edit(who, frame);
-        return { channel: event.channel, seq: event.seq, target: event.target };
-      }
-      case 'delete': {
-        const event = await hub.delete(who, frame);
-        return { channel: event.channel, seq: event.seq, target: event.target };
-      }
-      case 'history':
-        return hub.history(who, frame);
-      case 'presence':
-        return { members: await hub.presence(who, frame.channel) };
-      case 'typing':
-        return hub.typing(session, frame.channel);
     }
   }
 
@@ -326,41 +291,4 @@ export class WsConnection implements SessionSink {
     if (this.#authenticating) await this.#authenticating;
     if (this.#session) await this.#hub.disconnect(this.#session);
   }
-}
-
-type Decoded = { ok: true; frame: ClientFrame } | { ok: false; id: RequestId; error: SwitchboardError };
-
-function badFrame(message: string, id: RequestId = null): Decoded {
-  return { ok: false, id, error: new SwitchboardError('bad_request', message) };
-}
-
-function decodeFrame(data: Buffer): Decoded {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(data.toString('utf8'));
-  } catch {
-    return badFrame('The frame is not valid JSON.');
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return badFrame('A frame is a JSON object.');
-  const candidate = raw as { id?: unknown; type?: unknown };
-  const id = typeof candidate.id === 'number' || typeof candidate.id === 'string' ? candidate.id : null;
-  if (typeof candidate.type !== 'string') return badFrame('The frame has no "type".', id);
-  if (!CLIENT_FRAME_TYPES.has(candidate.type)) {
-    return { ok: false, id, error: new SwitchboardError('unknown_command', `Unknown command "${candidate.type}".`) };
-  }
-  const parsed = clientFrameSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length > 0 ? issue.path.join('.') : 'frame';
-    return badFrame(`Invalid ${where}: ${issue.message}.`, id);
-  }
-  return { ok: true, frame: parsed.data };
-}
-
-/** The request id of a frame rejected before decoding, when it is cheap to find. */
-function requestIdOf(data: Buffer): RequestId {
-  const match = /"id"\s*:\s*(\d{1,15}|"[^"]{1,64}")/.exec(data.subarray(0, 256).toString('utf8'));
-  if (!match) return null;
-  const value = match[1]!;
-  return value.startsWith('"') ? value.slice(1, -1) : Number(value);
 }

@@ -4,20 +4,20 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import { CLOSE_CODES } from '../../core/errors.js';
-import type { Chat } from '../../core/chat.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
+import type { Edge } from '../../edge/edge.js';
 import { type ConnectionGuard, rejectUpgrade } from '../connection-guard.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { type LimitHit, WsConnection, type WsLimits } from './ws-connection.js';
-import type { Edge } from '../../edge/edge.js';
 
 export interface WsTransportOptions {
-  /** The command pipeline every wire shares. */
+  /** The command pipeline every wire shares: every frame but `auth` is one of its commands. */
   readonly edge: Edge;
+  /** Sessions only (connect, disconnect). */
   readonly hub: Hub;
-  /** The chat features, when the store has their tables. */
-  readonly chat?: Chat | null;
+  /** Ignored: the chat features' commands reach them through the edge. (Kept until server.ts stops passing it.) */
+  readonly chat?: unknown;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
   readonly limits: WsLimits & { readonly maxFrameBytes: number };
@@ -81,7 +81,7 @@ export class WsTransport {
       ws,
       socket,
       hub: this.#options.hub,
-      chat: this.#options.chat ?? null,
+      pipeline: this.#options.edge.pipeline,
       authenticator: this.#options.authenticator,
       limits: this.#options.limits,
       logger: this.#options.logger,
@@ -97,7 +97,6 @@ export class WsTransport {
     this.#heartbeat.stop();
     for (const connection of this.#connections) connection.close(CLOSE_CODES.reconnect, reason);
   }
-
 }
 
 /** A connection that has not answered the previous ping is gone; the rest are pinged again. */
