@@ -1,16 +1,22 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { createAuth } from './auth/create-auth.js';
+import { authMigrations } from './auth/migrations/index.js';
 import { MemoryBroker } from './broker/memory-broker.js';
 import { RedisBroker } from './broker/redis-broker.js';
 import type { Config } from './config.js';
 import type { Broker } from './core/broker.js';
-import { Chat } from './core/chat.js';
 import { SwitchboardError } from './core/errors.js';
 import { createEdge } from './edge/edge.js';
 import { Hub } from './core/hub.js';
 import type { Store } from './core/store.js';
-import { openStore, parseDatabaseUrl } from './store/open-store.js';
+import { Chat } from './chat/chat.js';
+import { ChatStore, reactionWriter } from './chat/chat-store.js';
+import { chatMigrations } from './chat/migrations/index.js';
+import type { Database, ModuleMigrations } from './store/database.js';
+import { KyselyStore } from './store/kysely-store.js';
+import { logMigrations } from './store/migrations/index.js';
+import { openDatabase, parseDatabaseUrl } from './store/open-database.js';
 import { ConnectionGuard } from './transports/connection-guard.js';
 import { registerApiDocs } from './transports/http/api-docs.js';
 import { registerApi } from './transports/http/api-routes.js';
@@ -24,6 +30,7 @@ import { WsTransport } from './transports/ws/ws-transport.js';
 import { registerPusherRoutes } from './transports/pusher/pusher-http-routes.js';
 import { PusherTransport } from './transports/pusher/pusher-transport.js';
 import { GrpcTransport } from './transports/grpc/grpc-transport.js';
+import { webhookMigrations } from './webhooks/migrations/index.js';
 import { startWebhooks } from './webhooks/webhooks.js';
 import { WebhookOutbox } from './webhooks/webhook-outbox.js';
 import { createLogger } from './ops/logger.js';
@@ -46,10 +53,21 @@ export interface ServerDependencies {
   readonly broker?: Broker;
 }
 
-/** The composition root: builds store, broker, hub and the enabled transports from config. */
+/**
+ * Every module's tables, in the order their migrations run: the log, auth, chat, webhooks.
+ * A database created by any earlier release migrates forward from where it stands.
+ */
+const MIGRATIONS: readonly ModuleMigrations[] = [logMigrations, authMigrations, chatMigrations, webhookMigrations];
+
+/**
+ * The composition root: opens the one database every module shares, builds the store,
+ * broker, hub and modules on it, and the enabled transports, all from config.
+ */
 export async function startServer(config: Readonly<Config>, deps: ServerDependencies = {}): Promise<RunningServer> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
-  const store = await openConfiguredStore(config.databaseUrl);
+  const database = await openConfiguredDatabase(config.databaseUrl);
+  // Reactions are chat's events in the log: the store writes them with chat's aggregate.
+  const store = new KyselyStore(database, { annotations: [reactionWriter] });
   const broker = deps.broker ?? createBroker(config, logger);
   const hub = new Hub({
     store,
@@ -63,21 +81,21 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     },
   });
   await hub.start();
-  const chat = Chat.attach({ hub, store, presence: broker.presence, logger });
+  const chat = Chat.attach({ hub, store, tables: new ChatStore(database), presence: broker.presence, logger });
   // Before any session or feed exists, so the metrics and the event log see them all.
   const ops = await Operations.attach({ config, hub, logger });
-  const webhooks =
-    config.webhooks.urls.length > 0
-      ? startWebhooks({ hub, store, logger, settings: { ...config.webhooks, secret: config.webhooks.secret! } })
-      : null;
+  const outbox = config.webhooks.urls.length > 0 ? new WebhookOutbox(database) : null;
+  const webhooks = outbox
+    ? startWebhooks({ hub, outbox, logger, settings: { ...config.webhooks, secret: config.webhooks.secret! } })
+    : null;
   /** Releases what startup opened so far, so a failed start exits instead of idling. */
   const abandonStartup = async () => {
     await webhooks?.close();
     // The hub first: it waits for appends in flight, which need the store.
     await hub.shutdown('startup failed').catch(() => {});
-    await Promise.allSettled([broker.close(), store.close(), ops.close()]);
+    await Promise.allSettled([broker.close(), database.close(), ops.close()]);
   };
-  const auth = await createAuth(config, store).catch(async (error: unknown) => {
+  const auth = await createAuth(config, { users: store, database }).catch(async (error: unknown) => {
     await abandonStartup();
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
   });
@@ -163,7 +181,6 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
 
-  const outbox = webhooks ? WebhookOutbox.of(store) : null;
   await ops.serve(app, {
     hub,
     authenticator,
@@ -236,7 +253,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       clearTimeout(deadline);
       await webhooks?.close();
       await broker.close();
-      await store.close();
+      // Last: every module is done with it.
+      await database.close();
       await ops.close();
       logger.info({}, 'switchboard stopped');
     })());
@@ -250,9 +268,9 @@ function createBroker(config: Readonly<Config>, logger: PinoLogger): Broker {
   return new MemoryBroker();
 }
 
-async function openConfiguredStore(databaseUrl: string): Promise<Store> {
+async function openConfiguredDatabase(databaseUrl: string): Promise<Database> {
   try {
-    return await openStore(databaseUrl);
+    return await openDatabase(databaseUrl, MIGRATIONS);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new StartupError(`Cannot open the database ${describeDatabase(databaseUrl)}: ${reason}`);

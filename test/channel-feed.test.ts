@@ -53,7 +53,7 @@ describe('ChannelFeed', () => {
     await feed.ready;
     expect(feed.lastSeq).toBe(2);
     const session = recordingSession('s');
-    feed.addSubscriber('s', { session, catchingUp: false, buffer: [], active: true, presence: true });
+    feed.add(session, { presence: true });
     const later = await store.appendBatch(
       [3, 4, 5, 6].map((n) => ({
         kind: 'message' as const,

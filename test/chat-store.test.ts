@@ -2,34 +2,39 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatStore } from '../src/core/chat-store.js';
+import { ChatStore, reactionWriter } from '../src/chat/chat-store.js';
+import { chatMigrations } from '../src/chat/migrations/index.js';
 import type { AppendRequest, AppendResult, NewChannel, Store } from '../src/core/store.js';
 import type { ChannelEvent } from '../src/core/types.js';
-import { openPostgresStore } from '../src/store/postgres-store.js';
-import { openSqliteStore } from '../src/store/sqlite-store.js';
+import type { Database } from '../src/store/database.js';
+import { KyselyStore } from '../src/store/kysely-store.js';
+import { logMigrations } from '../src/store/migrations/index.js';
+import { openPostgresDatabase } from '../src/store/postgres-database.js';
+import { openSqliteDatabase } from '../src/store/sqlite-database.js';
 import { createTestSchema } from './helpers/postgres.js';
 import { serviceUrl } from './helpers/services.js';
 
-/** The chat tables and queries (store.chat), run against every database. */
+/** The chat module's tables and queries (ChatStore, reactions in the log), run against every database. */
 const postgresUrl = serviceUrl('TEST_DATABASE_URL');
+const MODULES = [logMigrations, chatMigrations];
 
 const backends = [
   {
     name: 'sqlite',
     available: true,
-    async setUp(): Promise<{ store: Store; tearDown(): Promise<void> }> {
+    async setUp(): Promise<{ database: Database; tearDown(): Promise<void> }> {
       const dir = mkdtempSync(join(tmpdir(), 'switchboard-chat-'));
-      const store = await openSqliteStore({ path: join(dir, 'chat.db') });
-      return { store, tearDown: async () => rmSync(dir, { recursive: true, force: true }) };
+      const database = await openSqliteDatabase({ path: join(dir, 'chat.db') }, MODULES);
+      return { database, tearDown: async () => rmSync(dir, { recursive: true, force: true }) };
     },
   },
   {
     name: 'postgres',
     available: postgresUrl !== undefined,
-    async setUp(): Promise<{ store: Store; tearDown(): Promise<void> }> {
+    async setUp(): Promise<{ database: Database; tearDown(): Promise<void> }> {
       const schema = await createTestSchema(postgresUrl!, 'chat');
-      const store = await openPostgresStore({ url: schema.url });
-      return { store, tearDown: () => schema.drop() };
+      const database = await openPostgresDatabase({ url: schema.url }, MODULES);
+      return { database, tearDown: () => schema.drop() };
     },
   },
 ];
@@ -55,8 +60,8 @@ for (const backend of backends) {
 
     beforeAll(async () => {
       const setUp = await backend.setUp();
-      store = setUp.store;
-      chat = store.chat!;
+      store = new KyselyStore(setUp.database, { annotations: [reactionWriter] });
+      chat = new ChatStore(setUp.database);
       tearDown = setUp.tearDown;
       for (const id of ['alice', 'bob', 'carol', 'dave']) await store.upsertUser({ id, name: id.toUpperCase() });
     });
@@ -141,7 +146,7 @@ for (const backend of backends) {
         channel: 'rx',
         author,
         target: target!.seq,
-        emoji,
+        text: emoji,
       });
       const events = await append(react('bob', '👍'), react('carol', '👍'), react('bob', '🎉'));
       expect(events.map((e) => [e.seq, e.kind, e.target, e.text, e.author])).toEqual([
@@ -169,11 +174,18 @@ for (const backend of backends) {
         'reaction',
         'unreaction',
       ]);
+      // Twice is once: a repeat changes nothing and takes no seq, also within one batch.
+      const [again, twin] = await store.appendBatch([react('carol', '👍'), react('dave', '🚀', 'unreaction')]);
+      expect(again).toMatchObject({ ok: false, unchanged: true });
+      expect(twin).toMatchObject({ ok: false, unchanged: true });
+      const [first, second] = await store.appendBatch([react('dave', '🚀'), react('dave', '🚀')]);
+      expect(first).toMatchObject({ ok: true, event: { seq: 6 } });
+      expect(second).toMatchObject({ ok: false, unchanged: true });
       // A reaction to a deleted message is refused and takes no seq.
       await append({ kind: 'delete', channel: 'rx', author: 'alice', target: 1 });
       const [refused] = await store.appendBatch([react('dave', '👀')]);
       expect(refused).toMatchObject({ ok: false, code: 'conflict' });
-      expect((await store.getChannel('rx'))!.lastSeq).toBe(6);
+      expect((await store.getChannel('rx'))!.lastSeq).toBe(7);
     });
 
     it('pages a thread of replies', async () => {

@@ -3,43 +3,48 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KyselyStore } from '../src/store/kysely-store.js';
-import { openSqliteStore } from '../src/store/sqlite-store.js';
+import { ChatStore } from '../src/chat/chat-store.js';
+import { chatMigrations } from '../src/chat/migrations/index.js';
+import type { Database } from '../src/store/database.js';
+import { KyselyStore } from '../src/store/kysely-store.js';
+import { logMigrations } from '../src/store/migrations/index.js';
+import { openSqliteDatabase } from '../src/store/sqlite-database.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function fileStore(): Promise<KyselyStore> {
+/** The log's store and chat's tables on one SQLite file, as the server has them. */
+async function fileDatabase(): Promise<{ database: Database; store: KyselyStore; chat: ChatStore }> {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-soft-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const store = await openSqliteStore({ path: join(dir, 'db.sqlite') });
-  cleanups.push(() => store.close());
-  return store;
+  const database = await openSqliteDatabase({ path: join(dir, 'db.sqlite') }, [logMigrations, chatMigrations]);
+  cleanups.push(() => database.close());
+  return { database, store: new KyselyStore(database), chat: new ChatStore(database) };
 }
 
-async function synchronousSetting(store: KyselyStore): Promise<number> {
-  const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+async function synchronousSetting(database: Database): Promise<number> {
+  const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(database.tables());
   return rows[0]!.synchronous;
 }
 
 describe('soft writes (users seen on connect, status) on SQLite', () => {
   it('batches a tick of them into one transaction and restores full durability for messages', async () => {
-    const store = await fileStore();
+    const { database, store, chat } = await fileDatabase();
     const FULL = 2;
-    expect(await synchronousSetting(store)).toBe(FULL);
+    expect(await synchronousSetting(database)).toBe(FULL);
     await Promise.all([
       ...Array.from({ length: 50 }, (_, k) => store.rememberUser({ id: `u${k}`, name: `User ${k}` })),
-      ...Array.from({ length: 50 }, (_, k) => store.chat.setStatus(`u${k}`, 'online', 1000 + k)),
+      ...Array.from({ length: 50 }, (_, k) => chat.setStatus(`u${k}`, 'online', 1000 + k)),
     ]);
-    expect(await synchronousSetting(store)).toBe(FULL);
+    expect(await synchronousSetting(database)).toBe(FULL);
     expect((await store.listUsers({ limit: 100 })).length).toBe(50);
-    expect((await store.chat.userStates(['u7']))[0]).toMatchObject({ user: 'u7', name: 'User 7', status: 'online' });
+    expect((await chat.userStates(['u7']))[0]).toMatchObject({ user: 'u7', name: 'User 7', status: 'online' });
   });
 
   it('renames a user it has seen before and leaves an unchanged one as it was', async () => {
-    const store = await fileStore();
+    const { store } = await fileDatabase();
     await store.rememberUser({ id: 'ann', name: 'Ann' });
     const first = await store.getUser('ann');
     await store.rememberUser({ id: 'ann', name: 'Ann' });

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { signWebhook, verifyWebhook, WEBHOOK_HEADERS } from '../src/webhooks/webhook-signer.js';
+import { openDatabase } from '../src/store/open-database.js';
 import { WebhookOutbox } from '../src/webhooks/webhook-outbox.js';
 import { createTestSchema } from './helpers/postgres.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -84,9 +85,16 @@ function verifies(request: Received): boolean {
   });
 }
 
+/** The server's outbox, read through a database handle of the test's own on the same database. */
+async function outboxOf(server: TestServer): Promise<WebhookOutbox> {
+  const database = await openDatabase(server.databaseUrl, [], { othersMayExist: true });
+  onTestFinished(() => database.close());
+  return new WebhookOutbox(database);
+}
+
 /** The dispatcher records a delivery just after the receiver answered: wait for it. */
 async function outboxEmpties(server: TestServer): Promise<void> {
-  const outbox = WebhookOutbox.of(server.store);
+  const outbox = await outboxOf(server);
   const deadline = Date.now() + 5000;
   while ((await outbox.pendingCount()) > 0) {
     if (Date.now() > deadline) throw new Error('the outbox still holds pending deliveries');
@@ -98,7 +106,7 @@ describe('webhooks', () => {
   it('retries after the first three failures with growing delays; every event arrives and every signature verifies', async () => {
     const receiver = await startReceiver((index) => (index < 3 ? 500 : 204));
     const server = await startTestServer({ overrides: webhookConfig(receiver.url) });
-    await post(server, 'ann', '/api/channels', { id: 'room', type: 'public' });
+    await post(server, 'ann', '/api/channels', { channel: 'room', channelType: 'public' });
     const watcher = await WsTestClient.connect(server.wsUrl, 'wes');
     await watcher.ok('subscribe', { channel: 'room' });
     expect(await post(server, 'bob', '/api/channels/room/members', { user: 'bob' })).toBe(201);
@@ -144,14 +152,14 @@ describe('webhooks', () => {
     let up = false;
     const receiver = await startReceiver(() => (up ? 200 : 503));
     const server = await startTestServer({ overrides: webhookConfig(receiver.url) });
-    await post(server, 'ann', '/api/channels', { id: 'room', type: 'public' });
+    await post(server, 'ann', '/api/channels', { channel: 'room', channelType: 'public' });
     for (let i = 1; i <= 5; i++) await post(server, 'ann', '/api/channels/room/messages', { text: `m${i}` });
     // Every event was tried and failed at least once (the first three requests fail, and more).
     await receiver.waitUntil(
       () => new Set(receiver.requests.map((r) => JSON.parse(r.body).id)).size === 5 && receiver.requests.length >= 5,
       'a failed attempt for each event',
     );
-    expect(await WebhookOutbox.of(server.store).pendingCount()).toBe(5);
+    expect(await (await outboxOf(server)).pendingCount()).toBe(5);
 
     await server.restart();
     up = true;
@@ -194,7 +202,7 @@ describe.skipIf(!databaseUrl)('webhooks on PostgreSQL, two nodes sharing one out
     const overrides = webhookConfig(receiver.url);
     const first = await startTestServer({ databaseUrl: schema.url, overrides });
     const second = await startTestServer({ databaseUrl: schema.url, overrides });
-    await post(first, 'ann', '/api/channels', { id: 'room', type: 'public' });
+    await post(first, 'ann', '/api/channels', { channel: 'room', channelType: 'public' });
     const sends = [];
     for (let i = 1; i <= 20; i++) sends.push(post(i % 2 ? first : second, 'ann', '/api/channels/room/messages', { text: `m${i}` }));
     expect(new Set(await Promise.all(sends))).toEqual(new Set([201]));

@@ -1,8 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Store } from '../core/store.js';
 import type { Principal, UserId } from '../core/types.js';
-import { KyselyStore } from '../store/kysely-store.js';
-import type { Database } from '../store/schema.js';
+import type { Database } from '../store/database.js';
 
 /** The auth module's tables (migration 0002-accounts). Times are epoch milliseconds. */
 type AuthTables = {
@@ -34,21 +32,15 @@ export interface RefreshTokenRow {
 }
 
 /**
- * Accounts, refresh tokens, tickets and signing keys, on the same database as the core
- * store. Plain Kysely that runs on SQLite and PostgreSQL alike; only digests of secrets
+ * Accounts, refresh tokens, tickets and signing keys, on the database every module
+ * shares. Plain Kysely that runs on SQLite and PostgreSQL alike; only digests of secrets
  * reach it (see secrets.ts).
  */
 export class AccountStore {
-  readonly #db: Kysely<Database & AuthTables>;
+  readonly #db: Kysely<AuthTables>;
 
-  constructor(db: Kysely<Database & AuthTables>) {
-    this.#db = db;
-  }
-
-  /** The account store on the database behind a core store (any KyselyStore). */
-  static of(store: Store): AccountStore {
-    if (!(store instanceof KyselyStore)) throw new Error('Accounts need a Kysely-backed store.');
-    return new AccountStore(store.db.withTables<AuthTables>());
+  constructor(database: Database) {
+    this.#db = database.tables<AuthTables>();
   }
 
   async getAccount(userId: UserId): Promise<Account | undefined> {

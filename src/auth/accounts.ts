@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { inboxChannelOf } from '../core/access.js';
+import { inboxChannelOf } from '../core/names.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
 import type { Principal, UserId } from '../core/types.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Store } from '../core/store.js';
+import type { Database } from '../store/database.js';
 import { AccountStore } from './account-store.js';
 import { Accounts } from './accounts.js';
 import { ApiKeys } from './api-keys.js';
@@ -27,9 +28,13 @@ export interface Auth {
 const OWN_TOKENS = 'switchboard';
 const SIGNING_KEY_ID = 'access-token-hs256';
 
-/** Builds the auth of a node. Throws an Error with one sentence when a key cannot be read. */
-export async function createAuth(config: Readonly<Config>, store: Store): Promise<Auth> {
-  const accountStore = AccountStore.of(store);
+/**
+ * Builds the auth of a node: its tables on the shared database, users in the log's
+ * store. Throws an Error with one sentence when a key cannot be read.
+ */
+export async function createAuth(config: Readonly<Config>, options: { users: Store; database: Database }): Promise<Auth> {
+  const store = options.users;
+  const accountStore = new AccountStore(options.database);
   const apiKeys = new ApiKeys(config.apiKeys);
   const tickets = new Tickets(accountStore, config.ticketTtlMs);
   const encode = (secret: string) => new TextEncoder().encode(secret);

@@ -1,4 +1,4 @@
-import { inboxChannelOf } from '../core/access.js';
+import { inboxChannelOf } from '../core/names.js';
 import type { Store } from '../core/store.js';
 import type { UserId } from '../core/types.js';
 import type { AccountStore } from './account-store.js';

@@ -1,35 +1,45 @@
 import { Delivery } from './delivery.js';
 import { RecentEvents } from './recent-events.js';
 import type { Session } from './session.js';
-import type { Store } from './store.js';
+import type { LogReader } from './store.js';
 import type { ChannelEvent, ChannelId, Seq } from './types.js';
 
-/** A session's subscription to one channel on this node. */
+/** A session's subscription to one channel on this node, as others may see it. */
 export interface Subscriber {
   readonly session: Session;
-  /** While true, live events are held in `buffer` until the catch-up read is sent. */
-  catchingUp: boolean;
-  buffer: ChannelEvent[];
-  active: boolean;
+  readonly channel: ChannelId;
+  /** False once unsubscribed: nothing more is sent, and a catch-up under way stops. */
+  readonly active: boolean;
   /** Whether presence events (join, leave ...) are sent to this subscriber. */
   readonly presence: boolean;
 }
 
+/** The feed's own record of a subscriber: only the feed changes it. */
+interface SubscriberState extends Subscriber {
+  active: boolean;
+  /** Resume point; while set, live events are held in `buffer` until the catch-up has sent what came before. */
+  since: Seq | undefined;
+  buffer: ChannelEvent[];
+}
+
 const HEAL_PAGE = 1000;
+const CATCH_UP_PAGE = 500;
 /** Events kept for resuming clients, and the audience from which keeping them pays. */
 const RECENT_EVENTS = 128;
 const RECENT_EVENTS_MIN_SUBSCRIBERS = 16;
 const HEAL_RETRY_MS = 50;
 
 /**
- * The live stream of one channel on this node. Hands every subscriber each seq once, in
- * order. Events may arrive from the broker late, twice or out of order: anything already
- * delivered is dropped, and a jump ahead is healed by reading the missing seqs from the
- * store before delivering further.
+ * The live stream of one channel on this node, and the one owner of its subscribers'
+ * state. Hands every subscriber each seq once, in order. Events may arrive from the
+ * broker late, twice or out of order: anything already delivered is dropped, and a jump
+ * ahead is healed by reading the missing seqs from the store before delivering further.
+ * A subscriber that resumes is sent what it missed (from memory or the store) while its
+ * live events are held back, then goes live with no gap and no duplicate.
  */
 export class ChannelFeed {
   readonly channel: ChannelId;
-  readonly #subscribers = new Map<string, Subscriber>();
+  readonly #subscribers = new Map<string, SubscriberState>();
   /** How many subscribers want presence events; with none, presence fan-out is skipped. */
   #presenceSubscribers = 0;
   readonly ready: Promise<void>;
@@ -41,19 +51,19 @@ export class ChannelFeed {
   #recent: RecentEvents | null = null;
   #healing = false;
   #closed = false;
-  readonly #store: Store;
+  readonly #log: LogReader;
   readonly #onError: (error: unknown) => void;
   readonly #onDelivered: ((event: ChannelEvent, recipients: ReadonlyMap<string, number>) => void) | undefined;
 
   constructor(
     channel: ChannelId,
-    store: Store,
+    log: LogReader,
     onError: (error: unknown) => void,
     /** Told once per live event how many subscribers got it, per transport (for metrics). */
     onDelivered?: (event: ChannelEvent, recipients: ReadonlyMap<string, number>) => void,
   ) {
     this.channel = channel;
-    this.#store = store;
+    this.#log = log;
     this.#onError = onError;
     this.#onDelivered = onDelivered;
     this.ready = this.#init();
@@ -68,8 +78,12 @@ export class ChannelFeed {
     return this.#lastSeq;
   }
 
+  get hasPresenceSubscribers(): boolean {
+    return this.#presenceSubscribers > 0;
+  }
+
   async #init(): Promise<void> {
-    const channel = await this.#store.getChannel(this.channel);
+    const channel = await this.#log.getChannel(this.channel);
     this.#lastSeq = channel?.lastSeq ?? 0;
     this.#isReady = true;
     for (const seq of [...this.#pending.keys()]) if (seq <= this.#lastSeq) this.#pending.delete(seq);
@@ -102,42 +116,96 @@ export class ChannelFeed {
     if (this.#isReady && seq > this.#lastSeq) void this.#heal();
   }
 
+  /** Compares the feed with the store's position and heals what the broker lost. */
+  async resync(): Promise<void> {
+    const stored = await this.#log.getChannel(this.channel);
+    if (stored) this.catchUpTo(stored.lastSeq);
+  }
+
   close(): void {
     this.#closed = true;
     this.#pending.clear();
     this.#recent = null;
   }
 
-  addSubscriber(id: string, subscriber: Subscriber): void {
-    this.removeSubscriber(id);
-    this.#subscribers.set(id, subscriber);
+  /**
+   * Adds a session (replacing an earlier subscriber of it). With `since`, its live events
+   * are held back until `goLive` has sent what it missed; without, it is live at once.
+   */
+  add(session: Session, options: { readonly presence: boolean; readonly since?: Seq }): Subscriber {
+    this.remove(session.id);
+    const subscriber: SubscriberState = {
+      session,
+      channel: this.channel,
+      active: true,
+      presence: options.presence,
+      since: options.since,
+      buffer: [],
+    };
+    this.#subscribers.set(session.id, subscriber);
     if (subscriber.presence) this.#presenceSubscribers++;
+    return subscriber;
   }
 
-  removeSubscriber(id: string): void {
-    const subscriber = this.#subscribers.get(id);
-    if (!subscriber) return;
-    this.#subscribers.delete(id);
+  /** Removes the session's subscriber (only `which`, when given); returns it, or null when it was not there. */
+  remove(sessionId: string, which?: Subscriber): Subscriber | null {
+    const subscriber = this.#subscribers.get(sessionId);
+    if (!subscriber || (which && subscriber !== which)) return null;
+    subscriber.active = false;
+    this.#subscribers.delete(sessionId);
     if (subscriber.presence) this.#presenceSubscribers--;
+    return subscriber;
   }
 
-  get hasPresenceSubscribers(): boolean {
-    return this.#presenceSubscribers > 0;
+  /**
+   * Resolves with the seq the subscriber is live at. A resuming subscriber is first sent
+   * every event after its `since`, in order; a subscriber removed meanwhile is sent nothing more.
+   */
+  async goLive(subscriber: Subscriber): Promise<Seq> {
+    // Every subscriber is made by `add`, so it is the feed's own record.
+    const state = subscriber as SubscriberState;
+    await this.ready;
+    return state.since === undefined ? this.#lastSeq : this.#catchUp(state, state.since);
   }
 
-  /** Deliveries of seqs since+1 .. through from memory, or null when not all are held. */
-  recentBetween(since: Seq, through: Seq): Delivery[] | null {
-    return this.#recent?.between(since, through) ?? null;
-  }
-
-  /** Taken before a catch-up reads the store, and handed back with what it read. */
-  get recentChanges(): number {
-    return this.#recent?.changes ?? -1;
-  }
-
-  /** Events a catch-up read from the store, kept for the resuming clients that follow. */
-  rememberRead(events: readonly ChannelEvent[], changesAtRead: number): void {
-    this.#recentForAudience()?.prepend(events, this.#lastSeq, changesAtRead);
+  async #catchUp(subscriber: SubscriberState, since: Seq): Promise<Seq> {
+    const target = this.#lastSeq;
+    const { sink } = subscriber.session;
+    let sent = since;
+    for (const delivery of this.#recent?.between(since, target) ?? []) {
+      if (!subscriber.active) break;
+      sink.deliver(delivery);
+      sent++;
+      const full = sink.whenWritable?.();
+      if (full) await full;
+    }
+    while (subscriber.active && sent < target) {
+      const changesAtRead = this.#recent?.changes ?? -1;
+      const events = await this.#log.readEvents(this.channel, { after: sent, limit: CATCH_UP_PAGE });
+      if (events.length === 0) break;
+      // Kept for the resuming clients that follow (the reconnect storm after a restart).
+      this.#recentForAudience()?.prepend(events, this.#lastSeq, changesAtRead);
+      for (const event of events) {
+        // Newer events are committed but still on their way from the broker: they come
+        // through the buffer, and sending them here too would send them twice.
+        if (event.seq > target || !subscriber.active) break;
+        sink.deliver(new Delivery({ type: 'event', event }));
+        sent = event.seq;
+        // After each event, not each page: a page of large events must not overrun a send queue.
+        const full = sink.whenWritable?.();
+        if (full) await full;
+      }
+    }
+    if (!subscriber.active) return sent;
+    // Synchronous from here: no live event can slip between the buffer and going live.
+    for (const event of subscriber.buffer) {
+      if (event.seq <= sent) continue;
+      sink.deliver(new Delivery({ type: 'event', event }));
+      sent = event.seq;
+    }
+    subscriber.buffer = [];
+    subscriber.since = undefined;
+    return Math.max(sent, this.#lastSeq);
   }
 
   /** Kept only for channels with an audience large enough to resume in numbers. */
@@ -154,7 +222,7 @@ export class ChannelFeed {
     recent?.push(event, delivery);
     const recipients = this.#onDelivered ? new Map<string, number>() : null;
     for (const subscriber of this.#subscribers.values()) {
-      if (subscriber.catchingUp) subscriber.buffer.push(event);
+      if (subscriber.since !== undefined) subscriber.buffer.push(event);
       else {
         subscriber.session.sink.deliver(delivery);
         if (recipients) {
@@ -181,7 +249,7 @@ export class ChannelFeed {
     this.#healing = true;
     try {
       while (this.#needsHealing()) {
-        const missing = await this.#store.readEvents(this.channel, { after: this.#lastSeq, limit: HEAL_PAGE });
+        const missing = await this.#log.readEvents(this.channel, { after: this.#lastSeq, limit: HEAL_PAGE });
         let progressed = false;
         for (const event of missing) {
           if (event.seq === this.#lastSeq + 1) {

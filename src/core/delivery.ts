@@ -1,12 +1,14 @@
-import type { UserNotice } from './chat-notices.js';
-import type { ChannelEvent, EphemeralEvent, SessionId } from './types.js';
+import type { PushFrame } from '../../protocol/frames.js';
+import type { ChannelEvent, SessionId } from './types.js';
 
-export type Outbound =
-  | { readonly type: 'event'; readonly event: ChannelEvent }
-  | EphemeralEvent
-  | UserNotice
-  /** `spreadMs`: reconnect after a random delay below it, so a draining node's clients do not all arrive at once. */
-  | { readonly type: 'close'; readonly reason: string; readonly reconnect: boolean; readonly spreadMs?: number };
+/**
+ * What a session is handed: the protocol's pushed frames (protocol/frames.ts). A stored
+ * event stays wrapped (`{type: 'event', event}`) rather than flattened into its frame, so
+ * no copy is made per event: each wire lays it out itself (SSE sends the bare event).
+ * Modules push their own frames (chat: status, contacts, list, receipt) through the same
+ * type without core knowing them.
+ */
+export type Outbound = { readonly type: 'event'; readonly event: ChannelEvent } | Exclude<PushFrame, { readonly type: 'event' }>;
 
 /**
  * One outbound message shared by every receiver. Each wire format encodes it once, on

@@ -1,14 +1,44 @@
-import type { ClusterNotice } from './chat-notices.js';
+import type { AnnotateInput, PublishInput } from './hub-requests.js';
+import type { Logger } from './logger.js';
 import type { Session } from './session.js';
-import type { Channel, ChannelEvent, ChannelId, EphemeralEvent, Member, UserId } from './types.js';
+import type { Channel, ChannelEvent, ChannelId, EphemeralEvent, Member, Principal, UserId } from './types.js';
 
 /**
- * Hooks for features built beside the hub (chat features, webhooks). Each is called after
- * the change took effect on this node, synchronously and never awaited: an observer that
- * needs the database starts its own work. A throwing observer is logged and ignored, so
- * a feature can never break the hub's path.
+ * A change about to be made, for observers that may refuse it (`authorize`). Core's own
+ * access rules have passed by then; the channel is the one the rules were checked on.
+ */
+export type HubAction =
+  | { readonly type: 'publish'; readonly principal: Principal; readonly channel: Channel; readonly input: PublishInput }
+  | {
+      readonly type: 'edit' | 'delete';
+      readonly principal: Principal;
+      readonly channel: Channel;
+      readonly target: ChannelEvent;
+    }
+  | { readonly type: 'annotate'; readonly principal: Principal; readonly channel: Channel; readonly input: AnnotateInput }
+  | { readonly type: 'subscribe'; readonly session: Session; readonly channel: Channel };
+
+/**
+ * Hooks for modules built beside the hub (chat, webhooks, operations): the hub's extension
+ * points. Every hook but `authorize` is called after the change took effect on this node,
+ * synchronously and never awaited: an observer that needs the database starts its own
+ * work. A throwing observer is logged and ignored, so a module never breaks the hub's path.
+ *
+ * @example
+ *   hub.observe({
+ *     authorize(action) {
+ *       if (action.type === 'publish' && action.channel.id === 'frozen') throw new SwitchboardError('forbidden');
+ *     },
+ *     published: (event) => audit.push(event),
+ *   });
  */
 export interface HubObserver {
+  /**
+   * The veto point: called before a publish, edit, delete, annotation or subscribe takes
+   * effect, after core's access rules passed. Throw (or reject with) a SwitchboardError
+   * to refuse it; the caller gets that error and nothing changes.
+   */
+  authorize?(action: HubAction): void | Promise<void>;
   sessionOpened?(session: Session): void;
   sessionClosed?(session: Session): void;
   /** A new event was committed by this node (duplicates by `cid` are not reported). */
@@ -22,8 +52,11 @@ export interface HubObserver {
   channelVacated?(channel: ChannelId): void;
   memberAdded?(member: Member): void;
   memberRemoved?(channel: ChannelId, user: UserId): void;
-  /** A notice another node's chat features sent through the broker. */
-  clusterNotice?(notice: ClusterNotice): void;
+  /**
+   * A module's message from another node (sent there with `hub.sendNotice`). Each module
+   * names its own (`module`) and ignores the others'; `body` arrives as it was sent (JSON).
+   */
+  notice?(module: string, body: unknown): void;
   /**
    * An ephemeral event that came through the broker: another node's, or the broker's own
    * clean-up after a node died (its sessions `leave`). Each node sees it once.
@@ -36,4 +69,45 @@ export interface HubObserver {
    * transport. Called once per event and node, never per socket (operations).
    */
   delivered?(event: ChannelEvent, recipients: ReadonlyMap<string, number>): void;
+}
+
+/** The hub's observers, shared by its parts. Costs nothing on the hot paths while none is registered. */
+export class Observers {
+  readonly #all: HubObserver[] = [];
+  readonly #authorizers: HubObserver[] = [];
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  add(observer: HubObserver): void {
+    this.#all.push(observer);
+    if (observer.authorize) this.#authorizers.push(observer);
+  }
+
+  /** Whether anyone listens (checked before building what a hook would be handed). */
+  get any(): boolean {
+    return this.#all.length > 0;
+  }
+
+  notify(call: (observer: HubObserver) => void): void {
+    for (const observer of this.#all) {
+      try {
+        call(observer);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'hub observer failed');
+      }
+    }
+  }
+
+  /** Whether any observer may refuse actions: callers build an action only then (the publish path). */
+  get authorizing(): boolean {
+    return this.#authorizers.length > 0;
+  }
+
+  /** Resolves when every observer allows the action; rejects with the first refusal. */
+  async authorize(action: HubAction): Promise<void> {
+    for (const observer of this.#authorizers) await observer.authorize!(action);
+  }
 }

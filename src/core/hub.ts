@@ -1,39 +1,51 @@
-import { randomUUID } from 'node:crypto';
+import { DEFAULT_LIMITS } from '../../protocol/limits.js';
 import {
+  assertCanAnnotate,
+  assertCanChangeMessage,
+  assertCanDeleteChannel,
+  assertCanJoin,
+  assertCanManageMembers,
   assertCanPublish,
   assertCanRead,
-  canChangeMessage,
-  canManageMembers,
-  canRead,
-  inboxChannelOf,
+  assertCanUpdateChannel,
+  assertCanUpdateUser,
 } from './access.js';
 import type { Broker, BrokerMessage } from './broker.js';
-import type { ClusterNotice } from './chat-notices.js';
-import { ChannelFeed, type Subscriber } from './channel-feed.js';
+import { ChannelDirectory } from './channel-directory.js';
+import type { Subscriber } from './channel-feed.js';
 import { Delivery } from './delivery.js';
 import { SwitchboardError } from './errors.js';
-import { GroupCommitter } from './group-commit.js';
-import type { HubObserver } from './hub-observer.js';
+import { FanOut } from './fan-out.js';
+import { type HubObserver, Observers } from './hub-observer.js';
+import type {
+  AnnotateInput,
+  CreateChannelInput,
+  EditInput,
+  HistoryInput,
+  PublishInput,
+  PublishResult,
+} from './hub-requests.js';
 import type { Logger } from './logger.js';
-import { directChannelId, isReservedChannelId, MAX_DIRECT_MEMBERS } from './names.js';
+import { MessageLog } from './message-log.js';
+import { Presence } from './presence.js';
+import { type HubSession, SessionRegistry } from './session-registry.js';
 import type { Session, SessionSink } from './session.js';
-import type { AppendRequest, ChannelChanges, Store } from './store.js';
+import type { ChannelChanges, Store } from './store.js';
 import type {
   Channel,
   ChannelEvent,
   ChannelId,
-  ChannelType,
   EphemeralEvent,
   Member,
   MemberRole,
   PresenceMember,
   Principal,
-  PublishPolicy,
   Seq,
-  SessionId,
   User,
   UserId,
 } from './types.js';
+
+export type { AnnotateInput, CreateChannelInput, EditInput, HistoryInput, PublishInput, PublishResult } from './hub-requests.js';
 
 export interface HubLimits {
   /** Longest message text, in characters. */
@@ -46,9 +58,9 @@ export interface HubLimits {
 }
 
 export const defaultHubLimits: HubLimits = {
-  maxTextLength: 4000,
-  maxSubscriptionsPerSession: 100,
-  maxHistoryPage: 200,
+  maxTextLength: DEFAULT_LIMITS.maxTextLength,
+  maxSubscriptionsPerSession: DEFAULT_LIMITS.maxSubscriptionsPerSession,
+  maxHistoryPage: DEFAULT_LIMITS.maxHistoryPage,
   maxCommitBatch: 1000,
 };
 
@@ -59,100 +71,44 @@ export interface HubOptions {
   readonly limits?: Partial<HubLimits>;
 }
 
-export interface CreateChannelInput {
-  readonly id?: ChannelId;
-  readonly type: Exclude<ChannelType, 'inbox'>;
-  readonly title?: string | null;
-  readonly publish?: PublishPolicy;
-  /** Other users to add (for direct channels: the other participants). */
-  readonly members?: readonly UserId[];
-}
-
-export interface PublishInput {
-  readonly channel: ChannelId;
-  readonly text?: string | null;
-  readonly data?: unknown;
-  readonly cid?: string | null;
-  readonly replyTo?: Seq | null;
-}
-
-export interface PublishResult {
-  readonly event: ChannelEvent;
-  /** True when the `cid` had been stored before: nothing new was written or sent. */
-  readonly duplicate: boolean;
-}
-
-export interface HistoryInput {
-  readonly channel: ChannelId;
-  readonly before?: Seq;
-  readonly after?: Seq;
-  readonly limit?: number;
-}
-
-const CATCH_UP_PAGE = 500;
-const KNOWN_USERS_LIMIT = 100_000;
-
-class HubSession implements Session {
-  readonly id: SessionId;
-  readonly principal: Principal;
-  readonly transport: string;
-  readonly sink: SessionSink;
-  /** Made on the first subscribe: most sessions of a large node are idle (a Set is ~230 bytes). */
-  #channels: Set<ChannelId> | null = null;
-  closed = false;
-
-  constructor(principal: Principal, transport: string, sink: SessionSink) {
-    this.id = randomUUID();
-    this.principal = principal;
-    this.transport = transport;
-    this.sink = sink;
-  }
-
-  get channels(): ReadonlySet<ChannelId> {
-    return this.#channels ?? NO_CHANNELS;
-  }
-
-  enter(id: ChannelId): void {
-    (this.#channels ??= new Set()).add(id);
-  }
-
-  leave(id: ChannelId): void {
-    this.#channels?.delete(id);
-  }
-}
-
-const NO_CHANNELS: ReadonlySet<ChannelId> = new Set();
-
 /**
- * The heart of a node: sessions, channels, subscriptions, fan-out, presence and resume.
- * Every transport calls these methods with a Principal (who asks) and gets plain values
- * back or a SwitchboardError; the rules live here and in access.ts, nowhere else.
+ * The one entry to a node's core: every transport and module calls these methods with a
+ * Principal (who asks) or a Session and gets plain values back or a SwitchboardError.
+ * The hub keeps the sessions and checks the rules (access.ts); the work is its parts':
+ * the channel directory (channels, members, users), the message log (group commit,
+ * history), fan-out (feeds, catch-up, the broker) and presence. Modules plug in through
+ * `observe` (hooks and a veto), `annotate` (their own event kinds), `deliverTo` (frames
+ * to users) and `sendNotice` (messages to their other nodes).
  */
 export class Hub {
   readonly limits: HubLimits;
-  readonly #store: Store;
   readonly #broker: Broker;
-  readonly #logger: Logger;
-  readonly #committer: GroupCommitter;
-  readonly #sessions = new Map<SessionId, HubSession>();
-  readonly #feeds = new Map<ChannelId, ChannelFeed>();
-  readonly #channelCache = new Map<ChannelId, Channel>();
-  /** Counts evictions, so a read that raced one is not cached. */
-  #channelGeneration = 0;
-  /** Users known to be stored under their current name (bounded; cleared when full). */
-  readonly #knownUsers = new Map<UserId, string>();
-  readonly #observers: HubObserver[] = [];
+  readonly #observers: Observers;
+  readonly #sessions = new SessionRegistry();
+  readonly #directory: ChannelDirectory;
+  readonly #log: MessageLog;
+  readonly #fanOut: FanOut;
+  readonly #presence: Presence;
   #closing = false;
 
   constructor(options: HubOptions) {
+    const { store, broker, logger } = options;
     this.limits = { ...defaultHubLimits, ...options.limits };
-    this.#store = options.store;
-    this.#broker = options.broker;
-    this.#logger = options.logger;
-    this.#committer = new GroupCommitter(this.#store, {
-      maxBatch: this.limits.maxCommitBatch,
+    this.#broker = broker;
+    const observers = (this.#observers = new Observers(logger));
+    this.#directory = new ChannelDirectory({ store, broker });
+    this.#fanOut = new FanOut({ log: store, broker, observers, logger });
+    this.#presence = new Presence({ registry: broker.presence, fanOut: this.#fanOut, logger });
+    this.#log = new MessageLog({
+      store,
+      maxCommitBatch: this.limits.maxCommitBatch,
+      maxHistoryPage: this.limits.maxHistoryPage,
       onCommit: (size, millis) => {
-        if (this.#observers.length > 0) this.#notify((o) => o.committed?.(size, millis));
+        if (observers.any) observers.notify((o) => o.committed?.(size, millis));
+      },
+      onAppended: (event) => {
+        this.#fanOut.committed(event);
+        if (observers.any) observers.notify((o) => o.published?.(event));
       },
     });
   }
@@ -165,40 +121,25 @@ export class Hub {
     return this.#sessions.size;
   }
 
-  /** Registers hooks for a feature built beside the hub (see HubObserver). */
+  /** Registers a module's hooks (see HubObserver), its veto included. */
   observe(observer: HubObserver): void {
-    this.#observers.push(observer);
+    this.#observers.add(observer);
   }
 
   // --- sessions -------------------------------------------------------------------
 
   async connect(principal: Principal, transport: string, sink: SessionSink): Promise<Session> {
     if (this.#closing) throw new SwitchboardError('unavailable', 'The server is shutting down.');
-    if (principal.kind === 'user') await this.#rememberUser(principal);
-    const session = new HubSession(principal, transport, sink);
-    this.#sessions.set(session.id, session);
-    this.#notify((o) => o.sessionOpened?.(session));
+    if (principal.kind === 'user') await this.#directory.remember(principal);
+    const session = this.#sessions.open(principal, transport, sink);
+    this.#observers.notify((o) => o.sessionOpened?.(session));
     return session;
   }
 
-  /**
-   * Records the user on first sight and on a rename. Skipping the write otherwise keeps
-   * connects (and reconnect storms) off the store's write path.
-   */
-  async #rememberUser(principal: Principal): Promise<void> {
-    const { userId, name } = principal;
-    if (this.#knownUsers.get(userId) === name) return;
-    await this.#store.rememberUser({ id: userId, name });
-    if (this.#knownUsers.size >= KNOWN_USERS_LIMIT) this.#knownUsers.clear();
-    this.#knownUsers.set(userId, name);
-  }
-
   async disconnect(session: Session): Promise<void> {
-    const state = this.#sessions.get(session.id);
-    if (!state || state.closed) return;
-    state.closed = true;
-    this.#sessions.delete(session.id);
-    this.#notify((o) => o.sessionClosed?.(state));
+    const state = this.#sessions.close(session);
+    if (!state) return;
+    this.#observers.notify((o) => o.sessionClosed?.(state));
     await Promise.all([...state.channels].map((channel) => this.#detach(state, channel)));
   }
 
@@ -212,148 +153,126 @@ export class Hub {
     const notice = new Delivery(
       options.spreadMs ? { type: 'close', reason, reconnect: true, spreadMs: options.spreadMs } : { type: 'close', reason, reconnect: true },
     );
-    for (const session of this.#sessions.values()) session.sink.deliver(notice);
-    await this.#committer.idle();
+    for (const session of this.#sessions.all()) session.sink.deliver(notice);
+    await this.#log.idle();
+  }
+
+  /** This node's open sessions (operations: the admin view, gauges). */
+  sessions(): IterableIterator<Session> {
+    return this.#sessions.all();
+  }
+
+  /** A user's open sessions on this node. */
+  sessionsOf(user: UserId): Iterable<Session> {
+    return this.#sessions.of(user);
+  }
+
+  /** Hands a frame to every session of these users on this node (a module's per-user notices). */
+  deliverTo(users: Iterable<UserId>, delivery: Delivery): void {
+    this.#sessions.deliverTo(users, delivery);
+  }
+
+  /** A module's message to the same module on every other node, handed to their `notice` hooks. */
+  sendNotice(module: string, body: unknown): void {
+    this.#broker.publish({ type: 'notice', module, body });
   }
 
   // --- channels and members -------------------------------------------------------
 
   async createChannel(principal: Principal, input: CreateChannelInput): Promise<Channel> {
-    if (input.type === 'direct') return this.#openDirect(principal, input.members ?? []);
-    const id = input.id ?? `c-${randomUUID().slice(0, 8)}`;
-    if (isReservedChannelId(id)) {
-      throw new SwitchboardError('bad_request', 'Channel ids starting with "user:" or "dm:" are reserved.');
-    }
-    const creator = principal.kind === 'user' ? principal.userId : null;
-    const members = new Map<UserId, MemberRole>();
-    for (const user of input.members ?? []) members.set(user, 'member');
-    if (creator) members.set(creator, 'owner');
-    const channel = await this.#store.createChannel({
-      id,
-      type: input.type,
-      title: input.title ?? null,
-      publish: input.publish ?? (input.type === 'public' ? 'anyone' : 'members'),
-      createdBy: creator,
-      members: [...members].map(([user, role]) => ({ user, role })),
-    });
-    if (!channel) throw new SwitchboardError('conflict', `Channel ${id} already exists.`);
-    this.#notify((o) => o.channelCreated?.(channel));
+    const { channel, created } = await this.#directory.create(principal, input);
+    if (created) this.#observers.notify((o) => o.channelCreated?.(channel));
     return channel;
   }
 
   async getChannel(principal: Principal, id: ChannelId): Promise<Channel> {
-    const channel = await this.#requireChannel(id);
-    assertCanRead(principal, channel, await this.#memberFor(principal, channel));
+    const channel = await this.#readable(principal, id);
     // The cache serves access checks; lastSeq moves with every publish, so read it fresh.
-    return (await this.#store.getChannel(id)) ?? channel;
+    return (await this.#directory.current(id)) ?? channel;
   }
 
   listChannels(principal: Principal, options: { limit: number; after?: ChannelId }): Promise<Channel[]> {
-    const visibleTo = principal.kind === 'server' ? null : principal.userId;
-    return this.#store.listChannels({ visibleTo, limit: options.limit, after: options.after });
+    return this.#directory.list(principal, options);
   }
 
   /** Changes a channel's title or publish policy: its owners and admins (inboxes and DMs: the server). */
   async updateChannel(principal: Principal, id: ChannelId, changes: ChannelChanges): Promise<Channel> {
-    const channel = await this.#requireChannel(id);
-    if (channel.type === 'inbox' || channel.type === 'direct') {
-      if (principal.kind !== 'server') throw new SwitchboardError('forbidden', `A ${channel.type} channel has no settings to change.`);
-    } else {
-      this.#assertCanManage(principal, channel, await this.#membershipOf(principal, channel));
-    }
-    const updated = await this.#store.updateChannel(id, changes);
-    this.#forgetChannel(id);
-    if (!updated) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
-    this.#notify((o) => o.channelUpdated?.(updated));
+    const channel = await this.#directory.require(id);
+    assertCanUpdateChannel(principal, channel, await this.#directory.membershipOf(principal, channel));
+    const updated = await this.#directory.update(id, changes);
+    this.#observers.notify((o) => o.channelUpdated?.(updated));
     return updated;
   }
 
   /** Deletes a channel with its history: its owners (inboxes and DMs: the server). */
   async deleteChannel(principal: Principal, id: ChannelId): Promise<void> {
-    const channel = await this.#requireChannel(id);
-    const fixed = channel.type === 'inbox' || channel.type === 'direct';
-    const allowed = fixed
-      ? principal.kind === 'server'
-      : canManageMembers(principal, channel, await this.#membershipOf(principal, channel), 'owner');
-    if (!allowed) {
-      throw new SwitchboardError('forbidden', fixed ? `Only the server deletes ${channel.type} channels.` : `Only the owners delete ${id}.`);
-    }
-    const deleted = await this.#store.deleteChannel(id);
-    this.#forgetChannel(id);
-    if (!deleted) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
-    this.#notify((o) => o.channelDeleted?.(id));
-  }
-
-  // --- users ----------------------------------------------------------------------
-
-  async getUser(_principal: Principal, id: UserId): Promise<User> {
-    const user = await this.#store.getUser(id);
-    if (!user) throw new SwitchboardError('not_found', `User ${id} does not exist.`);
-    return user;
-  }
-
-  listUsers(_principal: Principal, options: { limit: number; after?: UserId }): Promise<User[]> {
-    return this.#store.listUsers(options);
-  }
-
-  /** Changes a profile: the user themselves, an admin, or the server. */
-  async updateUser(principal: Principal, id: UserId, changes: { name: string }): Promise<User> {
-    if (principal.kind !== 'server' && principal.userId !== id && !principal.roles.includes('admin')) {
-      throw new SwitchboardError('forbidden', 'You may change only your own profile.');
-    }
-    const user = await this.#store.updateUser(id, changes);
-    if (!user) throw new SwitchboardError('not_found', `User ${id} does not exist.`);
-    return user;
+    const channel = await this.#directory.require(id);
+    assertCanDeleteChannel(principal, channel, await this.#directory.membershipOf(principal, channel));
+    await this.#directory.delete(id);
+    this.#observers.notify((o) => o.channelDeleted?.(id));
   }
 
   /** Joins a public channel as a member. Other channels take members only from their owners. */
   async join(principal: Principal, id: ChannelId): Promise<Member> {
-    const channel = await this.#requireChannel(id);
-    const existing = await this.#store.getMember(id, principal.userId);
+    const channel = await this.#directory.require(id);
+    const existing = await this.#directory.member(id, principal.userId);
     if (existing) return existing;
-    if (channel.type !== 'public') {
-      throw new SwitchboardError('forbidden', `Channel ${id} is ${channel.type}: an owner must add you.`);
-    }
-    const member = await this.#store.addMember(id, principal.userId, 'member');
-    this.#notify((o) => o.memberAdded?.(member));
+    assertCanJoin(channel);
+    const member = await this.#directory.addMember(id, principal.userId, 'member');
+    this.#observers.notify((o) => o.memberAdded?.(member));
     return member;
   }
 
   async leave(principal: Principal, id: ChannelId): Promise<void> {
-    await this.#requireChannel(id);
-    if (!(await this.#store.removeMember(id, principal.userId))) {
+    await this.#directory.require(id);
+    if (!(await this.#directory.removeMember(id, principal.userId))) {
       throw new SwitchboardError('not_found', `You are not a member of ${id}.`);
     }
-    this.#notify((o) => o.memberRemoved?.(id, principal.userId));
+    this.#observers.notify((o) => o.memberRemoved?.(id, principal.userId));
   }
 
   async addMember(principal: Principal, id: ChannelId, user: UserId, role: MemberRole = 'member'): Promise<Member> {
-    const channel = await this.#requireChannel(id);
-    this.#assertCanManage(principal, channel, await this.#membershipOf(principal, channel), role);
-    const member = await this.#store.addMember(id, user, role);
-    this.#notify((o) => o.memberAdded?.(member));
+    const channel = await this.#directory.require(id);
+    assertCanManageMembers(principal, channel, await this.#directory.membershipOf(principal, channel), role);
+    const member = await this.#directory.addMember(id, user, role);
+    this.#observers.notify((o) => o.memberAdded?.(member));
     return member;
   }
 
   async removeMember(principal: Principal, id: ChannelId, user: UserId): Promise<void> {
-    const channel = await this.#requireChannel(id);
+    const channel = await this.#directory.require(id);
     if (user !== principal.userId) {
-      const target = await this.#store.getMember(id, user);
-      this.#assertCanManage(principal, channel, await this.#membershipOf(principal, channel), target?.role);
+      const target = await this.#directory.member(id, user);
+      assertCanManageMembers(principal, channel, await this.#directory.membershipOf(principal, channel), target?.role);
     }
-    if (!(await this.#store.removeMember(id, user))) {
+    if (!(await this.#directory.removeMember(id, user))) {
       throw new SwitchboardError('not_found', `${user} is not a member of ${id}.`);
     }
-    this.#notify((o) => o.memberRemoved?.(id, user));
+    this.#observers.notify((o) => o.memberRemoved?.(id, user));
   }
 
   async listMembers(principal: Principal, id: ChannelId): Promise<Member[]> {
-    const channel = await this.#requireChannel(id);
-    assertCanRead(principal, channel, await this.#memberFor(principal, channel));
-    return this.#store.listMembers(id);
+    await this.#readable(principal, id);
+    return this.#directory.listMembers(id);
   }
 
-  // --- messages -------------------------------------------------------------------
+  // --- users ----------------------------------------------------------------------
+
+  getUser(_principal: Principal, id: UserId): Promise<User> {
+    return this.#directory.user(id);
+  }
+
+  listUsers(_principal: Principal, options: { limit: number; after?: UserId }): Promise<User[]> {
+    return this.#directory.users(options);
+  }
+
+  /** Changes a profile: the user themselves, an admin, or the server. */
+  updateUser(principal: Principal, id: UserId, changes: { name: string }): Promise<User> {
+    assertCanUpdateUser(principal, id);
+    return this.#directory.updateUser(id, changes);
+  }
+
+  // --- the log --------------------------------------------------------------------
 
   async publish(principal: Principal, input: PublishInput): Promise<PublishResult> {
     const text = input.text ?? null;
@@ -361,31 +280,27 @@ export class Hub {
     if (text === null && data === null) throw new SwitchboardError('bad_request', 'A message needs text or data.');
     this.#assertStorableText(text);
     this.#assertStorableText(input.cid ?? null, 'cid');
-    const channel = await this.#requireChannel(input.channel);
-    assertCanPublish(principal, channel, await this.#memberFor(principal, channel));
-    const result = await this.#append({
+    const channel = await this.#directory.require(input.channel);
+    assertCanPublish(principal, channel, await this.#directory.memberFor(principal, channel));
+    if (this.#observers.authorizing) await this.#observers.authorize({ type: 'publish', principal, channel, input });
+    return this.#log.append({
       kind: 'message',
       channel: channel.id,
-      author: this.#authorOf(principal),
+      author: authorOf(principal),
       text,
       data,
       cid: input.cid ?? null,
       replyTo: input.replyTo ?? null,
     });
-    return result;
   }
 
-  async edit(
-    principal: Principal,
-    input: { channel: ChannelId; seq: Seq; text?: string | null; data?: unknown },
-  ): Promise<ChannelEvent> {
+  async edit(principal: Principal, input: EditInput): Promise<ChannelEvent> {
     this.#assertStorableText(input.text ?? null);
-    const channel = await this.#requireChannel(input.channel);
-    const target = await this.#changeableMessage(principal, channel, input.seq, 'edit');
-    const result = await this.#append({
+    const { channel, target } = await this.#changeable(principal, input.channel, input.seq, 'edit');
+    const result = await this.#log.append({
       kind: 'edit',
       channel: channel.id,
-      author: this.#authorOf(principal),
+      author: authorOf(principal),
       target: target.seq,
       text: input.text === undefined ? target.text : input.text,
       data: input.data === undefined ? target.data : input.data,
@@ -394,73 +309,38 @@ export class Hub {
   }
 
   async delete(principal: Principal, input: { channel: ChannelId; seq: Seq }): Promise<ChannelEvent> {
-    const channel = await this.#requireChannel(input.channel);
-    const target = await this.#changeableMessage(principal, channel, input.seq, 'delete');
-    const result = await this.#append({
-      kind: 'delete',
-      channel: channel.id,
-      author: this.#authorOf(principal),
-      target: target.seq,
-    });
+    const { channel, target } = await this.#changeable(principal, input.channel, input.seq, 'delete');
+    const result = await this.#log.append({ kind: 'delete', channel: channel.id, author: authorOf(principal), target: target.seq });
     return result.event;
   }
 
   /**
-   * Adds or removes the principal's reaction to a message: a `reaction` / `unreaction`
-   * event in the channel's log (so resume carries it). Reacting twice with one emoji, or
-   * removing a reaction that is not there, changes nothing and returns null.
+   * Appends a module's annotation of a message (chat: a reaction; see AnnotationKind): by
+   * a user who may read the channel, outside inboxes. Resolves null when it changes
+   * nothing (the store checks under its lock, so of two identical requests one wins).
+   * `unchanged`, asked after the access checks, lets a module answer that from a cheap
+   * read of its own instead of a commit.
    */
-  async react(
+  async annotate(
     principal: Principal,
-    input: { channel: ChannelId; seq: Seq; emoji: string; remove?: boolean },
+    input: AnnotateInput,
+    options: { readonly unchanged?: () => Promise<boolean> } = {},
   ): Promise<ChannelEvent | null> {
-    const chat = this.#store.chat;
-    if (!chat) throw new SwitchboardError('unavailable', 'This store keeps no reactions.');
-    if (principal.kind !== 'user') throw new SwitchboardError('bad_request', 'Reactions belong to users.');
-    const channel = await this.#requireChannel(input.channel);
-    if (channel.type === 'inbox') throw new SwitchboardError('forbidden', 'Inbox messages take no reactions.');
-    assertCanRead(principal, channel, await this.#memberFor(principal, channel));
-    const present = await chat.hasReaction(channel.id, input.seq, input.emoji, principal.userId);
-    if (present === !input.remove) return null;
-    // Checked again under the store's lock: a concurrent twin of this request answers unchanged.
-    const result = await this.#append(
-      {
-        kind: input.remove ? 'unreaction' : 'reaction',
-        channel: channel.id,
-        author: principal.userId,
-        target: input.seq,
-        emoji: input.emoji,
-      },
+    this.#assertStorableText(input.text);
+    const channel = await this.#directory.require(input.channel);
+    assertCanAnnotate(principal, channel, await this.#directory.memberFor(principal, channel));
+    if (this.#observers.authorizing) await this.#observers.authorize({ type: 'annotate', principal, channel, input });
+    if (await options.unchanged?.()) return null;
+    const result = await this.#log.append(
+      { kind: input.kind, channel: channel.id, author: principal.userId, target: input.target, text: input.text },
       { unchangedIsNull: true },
     );
     return result?.event ?? null;
   }
 
-  /** Sends a channel signal (a read receipt) to the channel's subscribers on every node. */
-  signal(event: EphemeralEvent): void {
-    this.#broadcastEphemeral(event);
-  }
-
-  /** Tells the other nodes' chat features about a change (see ClusterNotice). */
-  sendClusterNotice(notice: ClusterNotice): void {
-    this.#broker.publish({ type: 'chat', notice });
-  }
-
   /** Messages in their current state (edited text, tombstones), oldest first. */
   async history(principal: Principal, input: HistoryInput): Promise<{ events: ChannelEvent[]; hasMore: boolean }> {
-    const channel = await this.#requireChannel(input.channel);
-    assertCanRead(principal, channel, await this.#memberFor(principal, channel));
-    const limit = Math.min(Math.max(input.limit ?? 50, 1), this.limits.maxHistoryPage);
-    const events = await this.#store.readEvents(channel.id, {
-      after: input.after,
-      before: input.before,
-      limit: limit + 1,
-      messagesOnly: true,
-    });
-    const hasMore = events.length > limit;
-    if (!hasMore) return { events, hasMore };
-    // Paging back (before only) keeps the newest `limit`; paging forward keeps the oldest.
-    return { events: input.after === undefined ? events.slice(1) : events.slice(0, limit), hasMore };
+    return this.#log.history(await this.#readable(principal, input.channel), input);
   }
 
   // --- subscriptions, presence, signals -----------------------------------------
@@ -476,7 +356,7 @@ export class Hub {
     since?: Seq,
     options: { readonly presence?: boolean } = {},
   ): Promise<{ channel: Channel; seq: Seq }> {
-    const state = this.#liveSession(session);
+    const state = this.#sessions.live(session);
     if (state.channels.has(id)) throw new SwitchboardError('conflict', `Already subscribed to ${id}.`);
     if (state.channels.size >= this.limits.maxSubscriptionsPerSession) {
       throw new SwitchboardError(
@@ -488,321 +368,97 @@ export class Hub {
     state.enter(id);
     let subscriber: Subscriber | undefined;
     try {
-      const channel = await this.#requireChannel(id);
-      assertCanRead(state.principal, channel, await this.#memberFor(state.principal, channel));
+      const channel = await this.#readable(state.principal, id);
+      if (this.#observers.authorizing) await this.#observers.authorize({ type: 'subscribe', session: state, channel });
       if (state.closed || !state.channels.has(id)) {
         throw new SwitchboardError('unavailable', 'The session closed or unsubscribed while subscribing.');
       }
-      const feed = this.#feedFor(id);
-      subscriber = {
-        session: state,
-        catchingUp: since !== undefined,
-        buffer: [],
-        active: true,
-        presence: options.presence ?? true,
-      };
-      feed.addSubscriber(state.id, subscriber);
-      await feed.ready;
-      const seq = since === undefined ? feed.lastSeq : await this.#catchUp(feed, subscriber, since);
-      if (state.principal.kind === 'user' && subscriber.active) await this.#announce(state, id, subscriber);
+      const subscription = this.#fanOut.subscribe(state, id, { presence: options.presence ?? true, since });
+      subscriber = subscription.subscriber;
+      const seq = await subscription.live;
+      if (state.principal.kind === 'user' && subscriber.active) await this.#presence.enter(state, id, subscriber);
       return { channel, seq };
     } catch (error) {
-      const feed = this.#feeds.get(id);
       // Detach only this attempt: an unsubscribe may have made room for a newer subscription.
-      if (!subscriber || feed?.subscribers.get(state.id) === subscriber) await this.#detach(state, id);
+      if (!subscriber || this.#fanOut.isCurrent(subscriber)) await this.#detach(state, id);
       throw error;
     }
   }
 
-  /** Adds the session to the channel's presence, unless it left while that was under way. */
-  async #announce(state: HubSession, id: ChannelId, subscriber: Subscriber): Promise<void> {
-    const action = await this.#broker.presence.add(id, state.principal.userId, state.id);
-    if (subscriber.active) {
-      this.#broadcastEphemeral(this.#presenceEvent(id, action, state));
-      return;
-    }
-    await this.#broker.presence.remove(id, state.principal.userId, state.id);
-  }
-
   async unsubscribe(session: Session, id: ChannelId): Promise<void> {
-    const state = this.#liveSession(session);
+    const state = this.#sessions.live(session);
     if (!state.channels.has(id)) throw new SwitchboardError('not_found', `Not subscribed to ${id}.`);
     await this.#detach(state, id);
   }
 
   async presence(principal: Principal, id: ChannelId): Promise<PresenceMember[]> {
-    const channel = await this.#requireChannel(id);
-    assertCanRead(principal, channel, await this.#memberFor(principal, channel));
-    return this.#broker.presence.list(id);
+    await this.#readable(principal, id);
+    return this.#presence.list(id);
   }
 
   /** A typing signal to the channel's other subscribers: live only, never stored. */
   typing(session: Session, id: ChannelId): void {
-    const state = this.#liveSession(session);
+    const state = this.#sessions.live(session);
     if (!state.channels.has(id)) throw new SwitchboardError('forbidden', `Subscribe to ${id} before typing in it.`);
-    this.#broadcastEphemeral({ type: 'typing', channel: id, user: state.principal.userId, at: Date.now() }, state.id);
+    this.#fanOut.broadcast({ type: 'typing', channel: id, user: state.principal.userId, at: Date.now() }, state.id);
+  }
+
+  /** Sends a live-only signal (typing, a module's receipt) to the channel's subscribers on every node. */
+  signal(event: EphemeralEvent): void {
+    this.#fanOut.broadcast(event);
   }
 
   // --- internals ------------------------------------------------------------------
 
-  #append(request: AppendRequest): Promise<{ event: ChannelEvent; duplicate: boolean }>;
-  #append(
-    request: AppendRequest,
-    options: { unchangedIsNull: true },
-  ): Promise<{ event: ChannelEvent; duplicate: boolean } | null>;
-  async #append(
-    request: AppendRequest,
-    options?: { unchangedIsNull: true },
-  ): Promise<{ event: ChannelEvent; duplicate: boolean } | null> {
-    const result = await this.#committer.append(request);
-    if (!result.ok) {
-      if (result.unchanged && options?.unchangedIsNull) return null;
-      throw new SwitchboardError(result.code, result.message);
-    }
-    if (!result.duplicate) {
-      this.#feeds.get(result.event.channel)?.offer(result.event);
-      this.#broker.publish({ type: 'event', event: result.event });
-      if (this.#observers.length > 0) this.#notify((o) => o.published?.(result.event));
-    }
-    return result;
+  /** The channel (as cached), once the principal may read it. */
+  async #readable(principal: Principal, id: ChannelId): Promise<Channel> {
+    const channel = await this.#directory.require(id);
+    assertCanRead(principal, channel, await this.#directory.memberFor(principal, channel));
+    return channel;
   }
 
-  async #catchUp(feed: ChannelFeed, subscriber: Subscriber, since: Seq): Promise<Seq> {
-    const target = feed.lastSeq;
-    const { sink } = subscriber.session;
-    let sent = since;
-    for (const delivery of feed.recentBetween(since, target) ?? []) {
-      if (!subscriber.active) break;
-      sink.deliver(delivery);
-      sent++;
-      const full = sink.whenWritable?.();
-      if (full) await full;
-    }
-    while (subscriber.active && sent < target) {
-      const changesAtRead = feed.recentChanges;
-      const events = await this.#store.readEvents(feed.channel, { after: sent, limit: CATCH_UP_PAGE });
-      if (events.length === 0) break;
-      feed.rememberRead(events, changesAtRead);
-      for (const event of events) {
-        // Newer events are committed but still on their way from the broker: they come
-        // through the buffer, and sending them here too would send them twice.
-        if (event.seq > target || !subscriber.active) break;
-        sink.deliver(new Delivery({ type: 'event', event }));
-        sent = event.seq;
-        // After each event, not each page: a page of large events must not overrun a send queue.
-        const full = sink.whenWritable?.();
-        if (full) await full;
-      }
-    }
-    if (!subscriber.active) return sent;
-    // Synchronous from here: no live event can slip between the buffer and going live.
-    for (const event of subscriber.buffer) {
-      if (event.seq <= sent) continue;
-      subscriber.session.sink.deliver(new Delivery({ type: 'event', event }));
-      sent = event.seq;
-    }
-    subscriber.buffer = [];
-    subscriber.catchingUp = false;
-    return Math.max(sent, feed.lastSeq);
+  /** The message an edit or delete targets, once the rules allow the change. */
+  async #changeable(
+    principal: Principal,
+    id: ChannelId,
+    seq: Seq,
+    change: 'edit' | 'delete',
+  ): Promise<{ channel: Channel; target: ChannelEvent }> {
+    const channel = await this.#directory.require(id);
+    const member = await this.#directory.memberFor(principal, channel);
+    assertCanRead(principal, channel, member);
+    const target = await this.#log.message(channel, seq);
+    const moderator = change === 'delete' && target.author !== principal.userId;
+    assertCanChangeMessage(principal, target, change, moderator ? await this.#directory.membershipOf(principal, channel) : member);
+    if (this.#observers.authorizing) await this.#observers.authorize({ type: change, principal, channel, target });
+    return { channel, target };
   }
 
   async #detach(state: HubSession, id: ChannelId): Promise<void> {
     state.leave(id);
-    const feed = this.#feeds.get(id);
-    const subscriber = feed?.subscribers.get(state.id);
-    if (!feed || !subscriber) return;
-    subscriber.active = false;
-    feed.removeSubscriber(state.id);
-    if (feed.subscribers.size === 0) {
-      feed.close();
-      this.#feeds.delete(id);
-      this.#broker.unwatch(id);
-      this.#notify((o) => o.channelVacated?.(id));
-    }
-    if (state.principal.kind !== 'user') return;
-    try {
-      const action = await this.#broker.presence.remove(id, state.principal.userId, state.id);
-      if (action) this.#broadcastEphemeral(this.#presenceEvent(id, action, state));
-    } catch (error) {
-      this.#logger.warn({ err: error, channel: id }, 'presence removal failed');
-    }
-  }
-
-  #feedFor(id: ChannelId): ChannelFeed {
-    let feed = this.#feeds.get(id);
-    if (!feed) {
-      feed = new ChannelFeed(
-        id,
-        this.#store,
-        (error) => this.#logger.warn({ err: error, channel: id }, 'gap healing failed; retrying'),
-        this.#observers.length > 0 ? (event, recipients) => this.#notify((o) => o.delivered?.(event, recipients)) : undefined,
-      );
-      this.#feeds.set(id, feed);
-      this.#broker.watch(id);
-      this.#notify((o) => o.channelOccupied?.(id));
-    }
-    return feed;
+    const removed = this.#fanOut.unsubscribe(state.id, id);
+    if (removed && state.principal.kind === 'user') await this.#presence.leave(state, id);
   }
 
   #onBrokerMessage(message: BrokerMessage): void {
     switch (message.type) {
       case 'event':
-        this.#feeds.get(message.event.channel)?.offer(message.event);
+        this.#fanOut.received(message.event);
         return;
       case 'ephemeral':
-        this.#deliverEphemeral(message.event, null);
-        if (this.#observers.length > 0) this.#notify((o) => o.brokerEphemeral?.(message.event));
-        return;
-      case 'chat':
-        this.#notify((o) => o.clusterNotice?.(message.notice));
+        this.#fanOut.deliverHere(message.event);
+        if (this.#observers.any) this.#observers.notify((o) => o.brokerEphemeral?.(message.event));
         return;
       case 'resync':
-        void this.#resync(message.channel);
+        void this.#fanOut.resync(message.channel);
         return;
       case 'channel-changed':
-        this.#evictChannel(message.channel);
+        this.#directory.evict(message.channel);
+        return;
+      case 'notice':
+        this.#observers.notify((o) => o.notice?.(message.module, message.body));
         return;
     }
-  }
-
-  /** Drops the cached copy here and on every other node (access checks read it). */
-  #forgetChannel(id: ChannelId): void {
-    this.#evictChannel(id);
-    this.#broker.publish({ type: 'channel-changed', channel: id });
-  }
-
-  #evictChannel(id: ChannelId): void {
-    this.#channelCache.delete(id);
-    this.#channelGeneration++;
-  }
-
-  /** Brings feeds up to the store's last seq: the broker may have lost the newest events. */
-  async #resync(channel: ChannelId | null): Promise<void> {
-    for (const id of channel === null ? [...this.#feeds.keys()] : [channel]) {
-      const feed = this.#feeds.get(id);
-      if (!feed) continue;
-      try {
-        const stored = await this.#store.getChannel(id);
-        if (stored) feed.catchUpTo(stored.lastSeq);
-      } catch (error) {
-        this.#logger.warn({ err: error, channel: id }, 'resync failed; the next one retries');
-      }
-    }
-  }
-
-  #broadcastEphemeral(event: EphemeralEvent, except: SessionId | null = null): void {
-    this.#deliverEphemeral(event, except);
-    this.#broker.publish({ type: 'ephemeral', event });
-  }
-
-  #deliverEphemeral(event: EphemeralEvent, except: SessionId | null): void {
-    const feed = this.#feeds.get(event.channel);
-    const isPresence = event.type === 'presence';
-    if (!feed || (isPresence && !feed.hasPresenceSubscribers)) return;
-    const delivery = new Delivery(event, except);
-    for (const subscriber of feed.subscribers.values()) {
-      if (subscriber.session.id === except || (isPresence && !subscriber.presence)) continue;
-      subscriber.session.sink.deliver(delivery);
-    }
-  }
-
-  #presenceEvent(channel: ChannelId, action: 'join' | 'add' | 'remove' | 'leave', state: HubSession): EphemeralEvent {
-    return { type: 'presence', channel, action, user: state.principal.userId, session: state.id, at: Date.now() };
-  }
-
-  async #openDirect(principal: Principal, others: readonly UserId[]): Promise<Channel> {
-    const users = [...new Set([principal.userId, ...others])];
-    if (principal.kind !== 'user') throw new SwitchboardError('bad_request', 'Direct channels belong to users.');
-    if (users.length < 2) throw new SwitchboardError('bad_request', 'A direct channel needs another user.');
-    if (users.length > MAX_DIRECT_MEMBERS) {
-      throw new SwitchboardError('bad_request', `A direct channel has at most ${MAX_DIRECT_MEMBERS} users.`);
-    }
-    const id = directChannelId(users);
-    const created = await this.#store.createChannel({
-      id,
-      type: 'direct',
-      title: null,
-      publish: 'members',
-      createdBy: principal.userId,
-      members: users.map((user) => ({ user, role: 'member' as const })),
-    });
-    if (created) this.#notify((o) => o.channelCreated?.(created));
-    return created ?? (await this.#requireChannel(id));
-  }
-
-  async #requireChannel(id: ChannelId): Promise<Channel> {
-    const cached = this.#channelCache.get(id);
-    if (cached) return cached;
-    const generation = this.#channelGeneration;
-    let channel = await this.#store.getChannel(id);
-    if (!channel && id.startsWith('user:')) channel = await this.#createInbox(id);
-    if (!channel) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
-    // A change seen while this read was under way may have made it stale: don't keep it.
-    if (generation !== this.#channelGeneration) return channel;
-    if (this.#channelCache.size > 10_000) this.#channelCache.clear();
-    this.#channelCache.set(id, channel);
-    return channel;
-  }
-
-  /** A user's inbox exists from the first time anyone refers to it. */
-  async #createInbox(id: ChannelId): Promise<Channel | undefined> {
-    const user = id.slice('user:'.length);
-    if (inboxChannelOf(user) !== id || user.length === 0) return undefined;
-    const created = await this.#store.createChannel({
-      id,
-      type: 'inbox',
-      title: null,
-      publish: 'server',
-      createdBy: null,
-      members: [{ user, role: 'member' }],
-    });
-    return created ?? (await this.#store.getChannel(id));
-  }
-
-  /** The principal's membership, looked up only when the channel's rules depend on it. */
-  async #memberFor(principal: Principal, channel: Channel): Promise<Member | undefined> {
-    if (principal.kind === 'server') return undefined;
-    if (channel.type === 'public' && channel.publish === 'anyone') return undefined;
-    if (channel.type === 'inbox') return undefined;
-    return this.#store.getMember(channel.id, principal.userId);
-  }
-
-  /** The principal's membership whatever the channel's rules (roles matter on public channels too). */
-  async #membershipOf(principal: Principal, channel: Channel): Promise<Member | undefined> {
-    return principal.kind === 'server' ? undefined : this.#store.getMember(channel.id, principal.userId);
-  }
-
-  #assertCanManage(principal: Principal, channel: Channel, member: Member | undefined, targetRole?: MemberRole): void {
-    if (!canManageMembers(principal, channel, member, targetRole)) {
-      const who = targetRole === 'owner' ? 'owners' : 'owners and admins';
-      throw new SwitchboardError('forbidden', `Only ${who} manage ${targetRole === 'owner' ? 'the owners' : 'the members'} of ${channel.id}.`);
-    }
-  }
-
-  async #changeableMessage(
-    principal: Principal,
-    channel: Channel,
-    seq: Seq,
-    change: 'edit' | 'delete',
-  ): Promise<ChannelEvent> {
-    const member = await this.#memberFor(principal, channel);
-    if (!canRead(principal, channel, member)) {
-      throw new SwitchboardError('forbidden', `You may not read channel ${channel.id}.`);
-    }
-    const target = await this.#store.getEvent(channel.id, seq);
-    if (!target || target.kind !== 'message') {
-      throw new SwitchboardError('not_found', `No message with seq ${seq} in ${channel.id}.`);
-    }
-    if (target.deletedAt !== null) throw new SwitchboardError('conflict', `Message ${seq} is deleted.`);
-    const moderator = change === 'delete' && target.author !== principal.userId;
-    if (!canChangeMessage(principal, target, change, moderator ? await this.#membershipOf(principal, channel) : member)) {
-      throw new SwitchboardError('forbidden', 'You may change only your own messages.');
-    }
-    return target;
-  }
-
-  #authorOf(principal: Principal): UserId | null {
-    return principal.kind === 'user' ? principal.userId : null;
   }
 
   /** Within the length limit, and free of NUL, which PostgreSQL cannot store in text. */
@@ -816,20 +472,8 @@ export class Hub {
       });
     }
   }
+}
 
-  #notify(call: (observer: HubObserver) => void): void {
-    for (const observer of this.#observers) {
-      try {
-        call(observer);
-      } catch (error) {
-        this.#logger.error({ err: error }, 'hub observer failed');
-      }
-    }
-  }
-
-  #liveSession(session: Session): HubSession {
-    const state = this.#sessions.get(session.id);
-    if (!state || state.closed) throw new SwitchboardError('unavailable', 'The session is closed.');
-    return state;
-  }
+function authorOf(principal: Principal): UserId | null {
+  return principal.kind === 'user' ? principal.userId : null;
 }

@@ -1,18 +1,17 @@
+import type { ErrorCode } from './errors.js';
 import type {
   Channel,
   ChannelEvent,
   ChannelId,
   ChannelType,
+  EventKind,
   Member,
   MemberRole,
-  Millis,
   PublishPolicy,
   Seq,
   User,
   UserId,
 } from './types.js';
-import type { ChatStore } from './chat-store.js';
-import type { ErrorCode } from './errors.js';
 
 export interface NewChannel {
   readonly id: ChannelId;
@@ -28,6 +27,14 @@ export interface ChannelChanges {
   readonly title?: string | null;
   readonly publish?: PublishPolicy;
 }
+
+/**
+ * Log events that modules define (chat's reactions): an annotation of an earlier message,
+ * stored in the channel's log with a seq of its own so live subscribers and resumes carry
+ * it. The store writes it together with the module's own tables (see the store's
+ * AnnotationWriter); core handles it like any other event.
+ */
+export type AnnotationKind = Exclude<EventKind, 'message' | 'edit' | 'delete'>;
 
 /** One write to a channel's log. The store assigns `seq`, `id` and times. */
 export type AppendRequest =
@@ -49,13 +56,16 @@ export type AppendRequest =
       readonly data: unknown;
     }
   | { readonly kind: 'delete'; readonly channel: ChannelId; readonly author: UserId | null; readonly target: Seq }
-  | {
-      readonly kind: 'reaction' | 'unreaction';
-      readonly channel: ChannelId;
-      readonly author: UserId;
-      readonly target: Seq;
-      readonly emoji: string;
-    };
+  | AnnotationAppend;
+
+/** An annotation of message `target`; its value (an emoji) is stored as the event's `text`. */
+export interface AnnotationAppend {
+  readonly kind: AnnotationKind;
+  readonly channel: ChannelId;
+  readonly author: UserId;
+  readonly target: Seq;
+  readonly text: string;
+}
 
 /** `duplicate` is true when a message with the same `cid` was already stored. */
 export type AppendResult =
@@ -64,7 +74,7 @@ export type AppendResult =
       readonly ok: false;
       readonly code: ErrorCode;
       readonly message: string;
-      /** A reaction already there (or an unreaction of one that is not): nothing to store. */
+      /** An annotation that changes nothing (a reaction already there): nothing was stored. */
       readonly unchanged?: boolean;
     };
 
@@ -78,10 +88,14 @@ export interface EventRange {
   readonly messagesOnly?: boolean;
 }
 
+/** The reads a channel feed makes: where a channel's log stands, and its events. */
+export type LogReader = Pick<Store, 'getChannel' | 'readEvents'>;
+
 /**
- * Durable state. One implementation per database, all written once with Kysely.
- * `appendBatch` is the hot path: one transaction for the whole batch, results in
- * request order, each request failing or succeeding on its own.
+ * Durable state of the log: users, channels, members and events. One implementation for
+ * every database, written once with Kysely (src/store). `appendBatch` is the hot path:
+ * one transaction for the whole batch, results in request order, each request failing or
+ * succeeding on its own.
  */
 export interface Store {
   ping(): Promise<void>;
@@ -104,7 +118,7 @@ export interface Store {
   getChannel(id: ChannelId): Promise<Channel | undefined>;
   /** Changes a channel's title or publish policy; undefined when there is no such channel. */
   updateChannel(id: ChannelId, changes: ChannelChanges): Promise<Channel | undefined>;
-  /** Deletes the channel with its members and log; false when there was no such channel. */
+  /** Deletes the channel with its members, its log and every module's rows about it. */
   deleteChannel(id: ChannelId): Promise<boolean>;
   /** Channels the user may see in a list: public ones and those the user belongs to. */
   listChannels(options: { visibleTo: UserId | null; limit: number; after?: ChannelId }): Promise<Channel[]>;
@@ -119,9 +133,4 @@ export interface Store {
   /** With `after`: the oldest events after it. Without: the newest (before `before`, if given). Always ascending. */
   readEvents(channel: ChannelId, range: EventRange): Promise<ChannelEvent[]>;
   getEvent(channel: ChannelId, seq: Seq): Promise<ChannelEvent | undefined>;
-
-  /** The chat features' tables (contacts, read state, reactions, search), where the store has them. */
-  readonly chat?: ChatStore;
 }
-
-export type Clock = () => Millis;

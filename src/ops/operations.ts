@@ -15,24 +15,25 @@ import { SessionDirectory } from './session-directory.js';
  * calls `attach` right after the hub is built, so the hooks see every session and event.
  */
 export class Operations {
-  readonly directory = new SessionDirectory();
+  readonly directory: SessionDirectory;
   readonly metrics: Metrics;
   readonly #eventLog: EventLog | null;
   readonly #config: Readonly<Config>;
   readonly #logger: Logger;
   #metricsServer: Server | null = null;
 
-  private constructor(config: Readonly<Config>, logger: Logger, eventLog: EventLog | null) {
+  private constructor(config: Readonly<Config>, hub: Hub, logger: Logger, eventLog: EventLog | null) {
     this.#config = config;
     this.#logger = logger;
     this.#eventLog = eventLog;
+    this.directory = new SessionDirectory(hub);
     this.metrics = new Metrics({ directory: this.directory });
   }
 
   static async attach(options: { config: Readonly<Config>; hub: Hub; logger: Logger }): Promise<Operations> {
     const { config, hub, logger } = options;
     const eventLog = config.eventLog.path === null ? null : await EventLog.open({ ...config.eventLog, path: config.eventLog.path }, logger);
-    const ops = new Operations(config, logger, eventLog);
+    const ops = new Operations(config, hub, logger, eventLog);
     hub.observe(ops.directory.observer());
     hub.observe(ops.metrics.observer());
     if (eventLog) hub.observe(eventLog.observer());

@@ -1,87 +1,52 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, type Transaction, Migrator } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { SwitchboardError } from '../core/errors.js';
-import type { AppendRequest, AppendResult, ChannelChanges, EventRange, NewChannel, Store } from '../core/store.js';
 import type {
-  Channel,
-  ChannelEvent,
-  ChannelId,
-  ChannelType,
-  Member,
-  MemberRole,
-  PublishPolicy,
-  Seq,
-  User,
-  UserId,
-} from '../core/types.js';
-import type { ChatStore } from '../core/chat-store.js';
-import { KyselyChatStore } from './chat-store.js';
-import { migrationProvider } from './migrations/index.js';
+  AnnotationAppend,
+  AppendRequest,
+  AppendResult,
+  ChannelChanges,
+  EventRange,
+  NewChannel,
+  Store,
+} from '../core/store.js';
+import type { Channel, ChannelEvent, ChannelId, Member, MemberRole, Seq, User, UserId } from '../core/types.js';
+import type { AnnotationWriter } from './annotation-writer.js';
+import type { Database } from './database.js';
+import { encodeData, toChannel, toEvent, toMember, toUser } from './rows.js';
+import type { LogTables } from './schema.js';
+import type { SqlDialect } from './sql-dialect.js';
 import { TickBatcher } from './tick-batcher.js';
-import type { Database } from './schema.js';
-
-/** What differs between databases, kept to the smallest place. */
-export interface Dialect {
-  readonly name: 'sqlite' | 'postgres';
-  /**
-   * Locks the channels' rows for the rest of the transaction, in id order, so checks made
-   * after it (duplicate cids, edit targets, reactions) cannot race another node's batch.
-   * SQLite needs nothing: its writers are serialised.
-   */
-  lockChannels?(trx: Transaction<Database>, ids: readonly ChannelId[]): Promise<void>;
-  isUniqueViolation(error: unknown): boolean;
-  /**
-   * A transaction for soft state (users seen on connect, online status) that commits
-   * without waiting for the disk: a crash may lose the last few, never a message, and the
-   * next durable commit makes them durable too (both databases write their log in order).
-   */
-  softTransaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
-  /** The database refused the data itself (an invalid character, a value too large). */
-  isDataError?(error: unknown): boolean;
-  close(): Promise<void>;
-}
 
 const INSERT_CHUNK = 200;
 
-type EventRow = Selectable<Database['events']>;
-type ChannelRow = Selectable<Database['channels']>;
+export interface KyselyStoreOptions {
+  /** Modules' event kinds and the tables they keep in step (chat's reactions). */
+  readonly annotations?: readonly AnnotationWriter[];
+}
 
-/** One Store for every database Kysely speaks; the dialect supplies the few differences. */
+/** The log's Store, for every database Kysely speaks; the dialect supplies the few differences. */
 export class KyselyStore implements Store {
-  readonly #db: Kysely<Database>;
-  readonly #dialect: Dialect;
-  readonly chat: ChatStore;
+  readonly #database: Database;
+  readonly #db: Kysely<LogTables>;
+  readonly #dialect: SqlDialect;
+  readonly #annotations = new Map<string, AnnotationWriter>();
   readonly #seenUsers = new TickBatcher((users: readonly { id: UserId; name: string }[]) => this.#writeSeenUsers(users));
 
-  constructor(db: Kysely<Database>, dialect: Dialect) {
-    this.#db = db;
-    this.#dialect = dialect;
-    this.chat = new KyselyChatStore(db, dialect);
-  }
-
-  /** The Kysely instance, for modules with tables of their own (the auth module's AccountStore). */
-  get db(): Kysely<Database> {
-    return this.#db;
-  }
-
-  /**
-   * `schema`: where the migration bookkeeping tables live (PostgreSQL). Named explicitly
-   * because Kysely looks for them in every schema, so without it a database holding other
-   * Switchboard schemas (tests, several deployments) would make it skip creating its own.
-   */
-  async migrate(options: { schema?: string } = {}): Promise<void> {
-    const migrator = new Migrator({ db: this.#db, provider: migrationProvider, migrationTableSchema: options.schema });
-    const { error } = await migrator.migrateToLatest();
-    if (error) throw error;
+  constructor(database: Database, options: KyselyStoreOptions = {}) {
+    this.#database = database;
+    this.#db = database.tables<LogTables>();
+    this.#dialect = database.dialect;
+    for (const writer of options.annotations ?? []) for (const kind of writer.kinds) this.#annotations.set(kind, writer);
   }
 
   async ping(): Promise<void> {
     await this.#db.selectFrom('channels').select('id').limit(1).execute();
   }
 
-  async close(): Promise<void> {
-    await this.#db.destroy();
-    await this.#dialect.close();
+  /** Closes the database under it: close the store after every other module on the same database. */
+  close(): Promise<void> {
+    return this.#database.close();
   }
 
   // --- users ----------------------------------------------------------------------
@@ -93,7 +58,7 @@ export class KyselyStore implements Store {
       .onConflict((oc) => oc.column('id').doUpdateSet({ name: user.name }))
       .returningAll()
       .executeTakeFirstOrThrow();
-    return { id: row.id, name: row.name, createdAt: Number(row.created_at) };
+    return toUser(row);
   }
 
   rememberUser(user: { id: UserId; name: string }): Promise<void> {
@@ -119,14 +84,14 @@ export class KyselyStore implements Store {
 
   async getUser(id: UserId): Promise<User | undefined> {
     const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && { id: row.id, name: row.name, createdAt: Number(row.created_at) };
+    return row && toUser(row);
   }
 
   async listUsers(options: { limit: number; after?: UserId }): Promise<User[]> {
     let query = this.#db.selectFrom('users').selectAll();
     if (options.after !== undefined) query = query.where('id', '>', options.after);
     const rows = await query.orderBy('id').limit(options.limit).execute();
-    return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
+    return rows.map(toUser);
   }
 
   async updateUser(id: UserId, changes: { name: string }): Promise<User | undefined> {
@@ -136,7 +101,7 @@ export class KyselyStore implements Store {
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirst();
-    return row && { id: row.id, name: row.name, createdAt: Number(row.created_at) };
+    return row && toUser(row);
   }
 
   // --- channels and members -------------------------------------------------------
@@ -182,7 +147,7 @@ export class KyselyStore implements Store {
     return row && toChannel(row);
   }
 
-  /** Members, events and the chat tables go with it (ON DELETE CASCADE). */
+  /** Members, events and the modules' rows about the channel go with it (ON DELETE CASCADE). */
   async deleteChannel(id: ChannelId): Promise<boolean> {
     const result = await this.#db.deleteFrom('channels').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
@@ -246,16 +211,17 @@ export class KyselyStore implements Store {
   // --- events ---------------------------------------------------------------------
 
   async appendBatch(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    const append = (trx: Transaction<LogTables>) => appendInTransaction(trx, requests, this.#dialect, this.#annotations);
     try {
-      return await this.#db.transaction().execute((trx) => appendInTransaction(trx, requests, this.#dialect));
+      return await this.#db.transaction().execute(append);
     } catch (error) {
-      if (this.#dialect.isDataError?.(error)) {
+      if (this.#dialect.isDataError(error)) {
         throw new SwitchboardError('bad_request', 'The database refused the data of this batch.');
       }
       // Another node stored the same cid between our check and our insert: the retry
       // finds it and answers with the stored copy.
       if (!this.#dialect.isUniqueViolation(error)) throw error;
-      return this.#db.transaction().execute((trx) => appendInTransaction(trx, requests, this.#dialect));
+      return this.#db.transaction().execute(append);
     }
   }
 
@@ -284,47 +250,53 @@ export class KyselyStore implements Store {
   }
 }
 
-type Planned = { index: number; request: AppendRequest; row?: Database['events'] };
+type Planned = { index: number; request: AppendRequest };
 
 /**
- * Writes a batch in four steps so that only accepted requests take a seq (seqs never
- * have holes): find earlier copies by cid, check edit/delete targets, reserve seqs per
- * channel with one UPDATE ... RETURNING (a row lock across nodes on PostgreSQL), insert.
+ * Writes a batch in five steps so that only accepted requests take a seq (seqs never
+ * have holes): find earlier copies by cid, check edit/delete/annotation targets, let the
+ * modules decide their annotations (and write their tables), reserve seqs per channel
+ * with one UPDATE ... RETURNING (a row lock across nodes on PostgreSQL), insert.
  */
 async function appendInTransaction(
-  trx: Transaction<Database>,
+  trx: Transaction<LogTables>,
   requests: readonly AppendRequest[],
-  dialect: Dialect,
+  dialect: SqlDialect,
+  annotations: ReadonlyMap<string, AnnotationWriter>,
 ): Promise<AppendResult[]> {
   const channels = [...new Set(requests.map((request) => request.channel))].sort();
-  await dialect.lockChannels?.(trx, channels);
+  await dialect.lockChannels(trx, channels);
   const results: AppendResult[] = new Array(requests.length);
-  const accepted: Planned[] = [];
+  let accepted: Planned[] = [];
   const firstByCid = new Map<string, number>();
   /** [index, index of the first request with the same cid in this batch] */
   const copies: [number, number][] = [];
   const stored = await findStoredCids(trx, requests);
   const targets = await findTargets(trx, requests);
-  const reactions = await findReactions(trx, requests);
   const deletedInBatch = new Set<string>();
 
   for (let index = 0; index < requests.length; index++) {
     const request = requests[index]!;
-    if (request.kind === 'message' && request.cid !== null) {
-      const key = `${request.channel}\u0000${request.cid}`;
-      const earlier = stored.get(key);
-      if (earlier) {
-        results[index] = { ok: true, event: earlier, duplicate: true };
+    if (request.kind === 'message') {
+      if (request.cid !== null) {
+        const key = `${request.channel}\u0000${request.cid}`;
+        const earlier = stored.get(key);
+        if (earlier) {
+          results[index] = { ok: true, event: earlier, duplicate: true };
+          continue;
+        }
+        const first = firstByCid.get(key);
+        if (first !== undefined) {
+          copies.push([index, first]);
+          continue;
+        }
+        firstByCid.set(key, index);
+      }
+    } else {
+      if (request.kind !== 'edit' && request.kind !== 'delete' && !annotations.has(request.kind)) {
+        results[index] = { ok: false, code: 'bad_request', message: `No module stores ${request.kind} events here.` };
         continue;
       }
-      const first = firstByCid.get(key);
-      if (first !== undefined) {
-        copies.push([index, first]);
-        continue;
-      }
-      firstByCid.set(key, index);
-    }
-    if (request.kind !== 'message') {
       const key = `${request.channel}\u0000${request.target}`;
       const target = targets.get(key);
       if (!target || target.kind !== 'message') {
@@ -336,19 +308,12 @@ async function appendInTransaction(
         continue;
       }
       if (request.kind === 'delete') deletedInBatch.add(key);
-      if (request.kind === 'reaction' || request.kind === 'unreaction') {
-        const reactionKey = `${key}\u0000${request.emoji}\u0000${request.author}`;
-        const adding = request.kind === 'reaction';
-        if (reactions.has(reactionKey) === adding) {
-          results[index] = { ok: false, code: 'conflict', message: 'Nothing to change.', unchanged: true };
-          continue;
-        }
-        if (adding) reactions.add(reactionKey);
-        else reactions.delete(reactionKey);
-      }
     }
     accepted.push({ index, request });
   }
+
+  const now = Date.now();
+  accepted = await writeAnnotations(trx, accepted, annotations, results, now);
 
   const counts = new Map<ChannelId, number>();
   for (const planned of accepted) counts.set(planned.request.channel, (counts.get(planned.request.channel) ?? 0) + 1);
@@ -364,8 +329,7 @@ async function appendInTransaction(
     if (row) nextSeq.set(channel, Number(row.last_seq) - count + 1);
   }
 
-  const now = Date.now();
-  const rows: Database['events'][] = [];
+  const rows: LogTables['events'][] = [];
   for (const planned of accepted) {
     const { request, index } = planned;
     const seq = nextSeq.get(request.channel);
@@ -390,8 +354,40 @@ async function appendInTransaction(
   return results;
 }
 
+/**
+ * Hands each module its annotations (in batch order) and keeps those that change
+ * something; the rest are answered `unchanged`. Batches without annotations cost nothing.
+ */
+async function writeAnnotations(
+  trx: Transaction<LogTables>,
+  accepted: Planned[],
+  annotations: ReadonlyMap<string, AnnotationWriter>,
+  results: AppendResult[],
+  now: number,
+): Promise<Planned[]> {
+  const byWriter = new Map<AnnotationWriter, Planned[]>();
+  for (const planned of accepted) {
+    const writer = annotations.get(planned.request.kind);
+    if (!writer) continue;
+    let list = byWriter.get(writer);
+    if (!list) byWriter.set(writer, (list = []));
+    list.push(planned);
+  }
+  if (byWriter.size === 0) return accepted;
+  const unchanged = new Set<Planned>();
+  for (const [writer, planned] of byWriter) {
+    const changed = await writer.write(trx, planned.map((p) => p.request as AnnotationAppend), now);
+    planned.forEach((p, i) => {
+      if (changed[i]) return;
+      unchanged.add(p);
+      results[p.index] = { ok: false, code: 'conflict', message: 'Nothing to change.', unchanged: true };
+    });
+  }
+  return unchanged.size === 0 ? accepted : accepted.filter((p) => !unchanged.has(p));
+}
+
 async function findStoredCids(
-  trx: Transaction<Database>,
+  trx: Transaction<LogTables>,
   requests: readonly AppendRequest[],
 ): Promise<Map<string, ChannelEvent>> {
   const byChannel = groupByChannel(requests, (r) => (r.kind === 'message' ? r.cid : null));
@@ -409,7 +405,7 @@ async function findStoredCids(
 }
 
 async function findTargets(
-  trx: Transaction<Database>,
+  trx: Transaction<LogTables>,
   requests: readonly AppendRequest[],
 ): Promise<Map<string, ChannelEvent>> {
   const byChannel = groupByChannel(requests, (r) => (r.kind === 'message' ? null : r.target));
@@ -422,24 +418,6 @@ async function findTargets(
       .where('seq', 'in', seqs)
       .execute();
     for (const row of rows) found.set(`${channel}\u0000${row.seq}`, toEvent(row));
-  }
-  return found;
-}
-
-/** Keys `channel, seq, emoji, user` of the reactions the batch's (un)reactions refer to. */
-async function findReactions(trx: Transaction<Database>, requests: readonly AppendRequest[]): Promise<Set<string>> {
-  const byChannel = groupByChannel(requests, (r) =>
-    r.kind === 'reaction' || r.kind === 'unreaction' ? r.target : null,
-  );
-  const found = new Set<string>();
-  for (const [channel, seqs] of byChannel) {
-    const rows = await trx
-      .selectFrom('reactions')
-      .select(['seq', 'emoji', 'user_id'])
-      .where('channel', '=', channel)
-      .where('seq', 'in', seqs)
-      .execute();
-    for (const row of rows) found.add(`${channel}\u0000${Number(row.seq)}\u0000${row.emoji}\u0000${row.user_id}`);
   }
   return found;
 }
@@ -460,7 +438,7 @@ function groupByChannel<K>(
 }
 
 /** Brings each edited or deleted message row to its current state. */
-async function applyChanges(trx: Transaction<Database>, accepted: readonly Planned[], now: number): Promise<void> {
+async function applyChanges(trx: Transaction<LogTables>, accepted: readonly Planned[], now: number): Promise<void> {
   for (const { request } of accepted) {
     if (request.kind === 'edit') {
       await trx
@@ -478,25 +456,11 @@ async function applyChanges(trx: Transaction<Database>, accepted: readonly Plann
         .where('seq', '=', request.target)
         .where('deleted_at', 'is', null)
         .execute();
-    } else if (request.kind === 'reaction') {
-      await trx
-        .insertInto('reactions')
-        .values({ channel: request.channel, seq: request.target, emoji: request.emoji, user_id: request.author, created_at: now })
-        .onConflict((oc) => oc.columns(['channel', 'seq', 'emoji', 'user_id']).doNothing())
-        .execute();
-    } else if (request.kind === 'unreaction') {
-      await trx
-        .deleteFrom('reactions')
-        .where('channel', '=', request.channel)
-        .where('seq', '=', request.target)
-        .where('emoji', '=', request.emoji)
-        .where('user_id', '=', request.author)
-        .execute();
     }
   }
 }
 
-function toRow(request: AppendRequest, seq: Seq, now: number): Database['events'] {
+function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events'] {
   const base = {
     channel: request.channel,
     seq,
@@ -521,50 +485,7 @@ function toRow(request: AppendRequest, seq: Seq, now: number): Database['events'
       return { ...base, text: request.text, data: encodeData(request.data), cid: null, reply_to: null, target: request.target };
     case 'delete':
       return { ...base, text: null, data: null, cid: null, reply_to: null, target: request.target };
-    case 'reaction':
-    case 'unreaction':
-      return { ...base, text: request.emoji, data: null, cid: null, reply_to: null, target: request.target };
+    default:
+      return { ...base, text: request.text, data: null, cid: null, reply_to: null, target: request.target };
   }
-}
-
-function encodeData(data: unknown): string | null {
-  return data === null || data === undefined ? null : JSON.stringify(data);
-}
-
-function nullableNumber(value: number | string | null): number | null {
-  return value === null ? null : Number(value);
-}
-
-export function toEvent(row: EventRow): ChannelEvent {
-  return {
-    channel: row.channel,
-    seq: Number(row.seq),
-    kind: row.kind as ChannelEvent['kind'],
-    id: row.id,
-    author: row.author,
-    text: row.text,
-    data: row.data === null ? null : JSON.parse(row.data),
-    cid: row.cid,
-    replyTo: nullableNumber(row.reply_to),
-    target: nullableNumber(row.target),
-    createdAt: Number(row.created_at),
-    editedAt: nullableNumber(row.edited_at),
-    deletedAt: nullableNumber(row.deleted_at),
-  };
-}
-
-export function toChannel(row: ChannelRow): Channel {
-  return {
-    id: row.id,
-    type: row.type as ChannelType,
-    title: row.title,
-    publish: row.publish as PublishPolicy,
-    createdBy: row.created_by,
-    createdAt: Number(row.created_at),
-    lastSeq: Number(row.last_seq),
-  };
-}
-
-function toMember(row: Selectable<Database['members']>): Member {
-  return { channel: row.channel, user: row.user_id, role: row.role as MemberRole, joinedAt: Number(row.joined_at) };
 }

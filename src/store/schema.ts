@@ -1,7 +1,11 @@
 import type { Generated } from 'kysely';
 
-/** Table shapes as Kysely sees them. Times are epoch milliseconds; `data` is JSON text. */
-export interface Database {
+/**
+ * The log's tables as Kysely sees them (migration 0001-initial). Times are epoch
+ * milliseconds; `data` is JSON text. Modules that join them (chat) add their own tables
+ * to this type; nothing else here belongs to a module.
+ */
+export interface LogTables {
   users: { id: string; name: string; created_at: number };
   channels: {
     id: string;
@@ -28,9 +32,4 @@ export interface Database {
     edited_at: number | null;
     deleted_at: number | null;
   };
-  // Chat features (migration 0003).
-  contacts: { user_id: string; contact_id: string; created_at: number };
-  user_status: { user_id: string; status: string; last_seen: number | null; updated_at: number };
-  read_state: { channel: string; user_id: string; seq: number; updated_at: number };
-  reactions: { channel: string; seq: number; emoji: string; user_id: string; created_at: number };
 }

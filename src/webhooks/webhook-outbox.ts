@@ -1,7 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Store } from '../core/store.js';
-import { KyselyStore } from '../store/kysely-store.js';
-import type { Database } from '../store/schema.js';
+import type { Database } from '../store/database.js';
 
 /** The outbox table (migration 0004-webhooks). Times are epoch milliseconds. */
 type WebhookTables = {
@@ -33,20 +31,15 @@ export interface OutboxRow {
 }
 
 /**
- * Webhook deliveries waiting to be sent, in the database beside the core store so they
+ * Webhook deliveries waiting to be sent, in the database every module shares, so they
  * survive restarts and any node may send them. A row is claimed with a lease before it
  * is posted: a sender that dies mid-post leaves it to be retried once the lease ends.
  */
 export class WebhookOutbox {
-  readonly #db: Kysely<Database & WebhookTables>;
+  readonly #db: Kysely<WebhookTables>;
 
-  constructor(db: Kysely<Database & WebhookTables>) {
-    this.#db = db;
-  }
-
-  static of(store: Store): WebhookOutbox {
-    if (!(store instanceof KyselyStore)) throw new Error('Webhooks need a Kysely-backed store.');
-    return new WebhookOutbox(store.db.withTables<WebhookTables>());
+  constructor(database: Database) {
+    this.#db = database.tables<WebhookTables>();
   }
 
   /** One row per entry and URL, due at once. */

@@ -1,9 +1,8 @@
 import type { Hub } from '../core/hub.js';
 import type { Logger } from '../core/logger.js';
-import type { Store } from '../core/store.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookEvents } from './webhook-events.js';
-import { WebhookOutbox } from './webhook-outbox.js';
+import type { WebhookOutbox } from './webhook-outbox.js';
 
 export interface WebhookSettings {
   readonly urls: readonly string[];
@@ -23,9 +22,8 @@ export interface Webhooks {
  * Wires webhooks into a node: hub changes become events in the outbox, and this node's
  * dispatcher sends what is due (including rows left over from before a restart).
  */
-export function startWebhooks(options: { hub: Hub; store: Store; logger: Logger; settings: WebhookSettings }): Webhooks {
-  const { hub, store, logger, settings } = options;
-  const outbox = WebhookOutbox.of(store);
+export function startWebhooks(options: { hub: Hub; outbox: WebhookOutbox; logger: Logger; settings: WebhookSettings }): Webhooks {
+  const { hub, outbox, logger, settings } = options;
   const dispatcher = new WebhookDispatcher({ outbox, logger, ...settings });
   const events = new WebhookEvents(async (entries) => {
     await outbox.add(entries, settings.urls, Date.now());

@@ -1,30 +1,58 @@
-import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import type { Expression, Kysely, SqlBool } from 'kysely';
+import { sql } from 'kysely';
 import type {
-  ChatStore,
   DirectConversation,
   ReactionCount,
   ReadPosition,
-  SearchQuery,
   UnreadChannel,
   UserState,
   UserStatus,
-} from '../core/chat-store.js';
+} from '../../protocol/values.js';
+import type { AnnotationAppend } from '../core/store.js';
 import type { Channel, ChannelEvent, ChannelId, Millis, Seq, User, UserId } from '../core/types.js';
-import { type Dialect, toChannel, toEvent } from './kysely-store.js';
-import type { Database } from './schema.js';
-import { TickBatcher } from './tick-batcher.js';
+import type { AnnotationWriter } from '../store/annotation-writer.js';
+import type { Database } from '../store/database.js';
+import { toChannel, toEvent, toUser } from '../store/rows.js';
+import type { LogTables } from '../store/schema.js';
+import type { SqlDialect } from '../store/sql-dialect.js';
+import { TickBatcher } from '../store/tick-batcher.js';
 
-/**
- * The chat features' queries, on the same Kysely instance as the KyselyStore. Only
- * `search` differs by database (FTS5 on SQLite, tsvector on PostgreSQL).
- */
+/** The chat module's tables (migration 0003-chat). Times are epoch milliseconds. */
+export type ChatTables = {
+  contacts: { user_id: string; contact_id: string; created_at: number };
+  user_status: { user_id: string; status: string; last_seen: number | null; updated_at: number };
+  read_state: { channel: string; user_id: string; seq: number; updated_at: number };
+  reactions: { channel: string; seq: number; emoji: string; user_id: string; created_at: number };
+};
+
+type Tables = LogTables & ChatTables;
+
+/** A search position: the `createdAt`, channel and seq of the last result seen. */
+export interface SearchCursor {
+  readonly createdAt: Millis;
+  readonly channel: ChannelId;
+  readonly seq: Seq;
+}
+
+export interface SearchQuery {
+  /** Words to find (all of them); matched on whole words, case-insensitively. */
+  readonly text: string;
+  /** Only channels the user may read: null means every channel (server principals). */
+  readonly readableBy: UserId | null;
+  readonly channel?: ChannelId;
+  readonly author?: UserId;
+  /** Results older than this position (newest first): `{createdAt, channel, seq}` of the last result seen. */
+  readonly before?: SearchCursor;
+  readonly limit: number;
+}
+
 interface StatusChange {
   readonly user: UserId;
   readonly status: UserStatus;
   readonly at: Millis;
 }
 
-async function writeStatus(db: Kysely<Database>, { user, status, at }: StatusChange): Promise<void> {
+async function writeStatus(db: Kysely<Tables>, { user, status, at }: StatusChange): Promise<void> {
   // last_seen records when the user was last online, so it moves only when they go offline.
   const lastSeen = status === 'offline' ? at : null;
   await db
@@ -36,14 +64,19 @@ async function writeStatus(db: Kysely<Database>, { user, status, at }: StatusCha
     .execute();
 }
 
-export class KyselyChatStore implements ChatStore {
-  readonly #db: Kysely<Database>;
-  readonly #dialect: Dialect;
+/**
+ * The chat features' queries, on the database every module shares: their own tables,
+ * joined with the log's (members, channels, events, users). Every method is one or two
+ * queries; none runs on the publish path.
+ */
+export class ChatStore {
+  readonly #db: Kysely<Tables>;
+  readonly #dialect: SqlDialect;
   readonly #statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes));
 
-  constructor(db: Kysely<Database>, dialect: Dialect) {
-    this.#db = db;
-    this.#dialect = dialect;
+  constructor(database: Database) {
+    this.#db = database.tables<Tables>();
+    this.#dialect = database.dialect;
   }
 
   // --- contacts and status ------------------------------------------------------
@@ -137,7 +170,7 @@ export class KyselyChatStore implements ChatStore {
       .selectAll()
       .where((eb) => eb.or([eb('id', 'in', [...names]), eb('name', 'in', [...names])]))
       .execute();
-    return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
+    return rows.map(toUser);
   }
 
   async membersAmong(channel: ChannelId, users: readonly UserId[]): Promise<UserId[]> {
@@ -351,14 +384,74 @@ export class KyselyChatStore implements ChatStore {
   /** The full-text condition on `e`, or null when the text has no words to look for. */
   #matches(text: string): Expression<SqlBool> | null {
     const words = text.match(/[\p{L}\p{N}_]+/gu);
-    if (!words) return null;
-    if (this.#dialect.name === 'postgres') {
-      return sql<SqlBool>`to_tsvector('simple', coalesce(e.text, '')) @@ plainto_tsquery('simple', ${words.join(' ')})`;
-    }
-    // Each word quoted, so nothing the user types is read as FTS5 query syntax.
-    const phrase = words.map((word) => `"${word}"`).join(' ');
-    return sql<SqlBool>`e.rowid in (select rowid from events_fts where events_fts match ${phrase})`;
+    return words ? this.#dialect.fullText.matches('e', words) : null;
   }
+}
+
+/**
+ * Chat's event kinds in the log: `reaction` and `unreaction` (the emoji in `text`), kept
+ * in step with the per-emoji aggregate in `reactions` inside the append's transaction. A
+ * reaction already there, or an unreaction of one that is not, changes nothing.
+ */
+export const reactionWriter: AnnotationWriter = {
+  kinds: ['reaction', 'unreaction'],
+  async write(trx, annotations, now) {
+    const db = trx.withTables<ChatTables>();
+    const present = await presentReactions(db, annotations);
+    const changed: boolean[] = [];
+    for (const annotation of annotations) {
+      const key = reactionKey(annotation.channel, annotation.target, annotation.text, annotation.author);
+      const adding = annotation.kind === 'reaction';
+      if (present.has(key) === adding) {
+        changed.push(false);
+        continue;
+      }
+      changed.push(true);
+      if (adding) {
+        present.add(key);
+        await db
+          .insertInto('reactions')
+          .values({ channel: annotation.channel, seq: annotation.target, emoji: annotation.text, user_id: annotation.author, created_at: now })
+          .onConflict((oc) => oc.columns(['channel', 'seq', 'emoji', 'user_id']).doNothing())
+          .execute();
+      } else {
+        present.delete(key);
+        await db
+          .deleteFrom('reactions')
+          .where('channel', '=', annotation.channel)
+          .where('seq', '=', annotation.target)
+          .where('emoji', '=', annotation.text)
+          .where('user_id', '=', annotation.author)
+          .execute();
+      }
+    }
+    return changed;
+  },
+};
+
+/** Keys of the reactions stored on the messages these annotations target. */
+async function presentReactions(db: Kysely<Tables>, annotations: readonly AnnotationAppend[]): Promise<Set<string>> {
+  const byChannel = new Map<ChannelId, Seq[]>();
+  for (const { channel, target } of annotations) {
+    let seqs = byChannel.get(channel);
+    if (!seqs) byChannel.set(channel, (seqs = []));
+    seqs.push(target);
+  }
+  const found = new Set<string>();
+  for (const [channel, seqs] of byChannel) {
+    const rows = await db
+      .selectFrom('reactions')
+      .select(['seq', 'emoji', 'user_id'])
+      .where('channel', '=', channel)
+      .where('seq', 'in', seqs)
+      .execute();
+    for (const row of rows) found.add(reactionKey(channel, Number(row.seq), row.emoji, row.user_id));
+  }
+  return found;
+}
+
+function reactionKey(channel: ChannelId, seq: Seq, emoji: string, user: UserId): string {
+  return `${channel}\u0000${seq}\u0000${emoji}\u0000${user}`;
 }
 
 function toState(user: UserId, name: string | null, status: string | null, lastSeen: number | null): UserState {

@@ -1,11 +1,10 @@
-import type { PresenceRegistry } from './broker.js';
-import type { ClusterNotice, UserNotice } from './chat-notices.js';
-import type { ChatStore, UserState, UserStatus } from './chat-store.js';
-import { Delivery } from './delivery.js';
-import type { LocalSessions } from './local-sessions.js';
-import type { Logger } from './logger.js';
-import type { Session } from './session.js';
-import type { UserId } from './types.js';
+import type { UserState, UserStatus } from '../../protocol/values.js';
+import type { PresenceRegistry } from '../core/broker.js';
+import { Delivery } from '../core/delivery.js';
+import type { Session } from '../core/session.js';
+import type { UserId } from '../core/types.js';
+import type { ChatContext } from './chat-context.js';
+import { CHAT_MODULE, type ChatNotice } from './notices.js';
 
 /**
  * The registry key under which every session of a user counts, across nodes. `~` cannot
@@ -13,37 +12,36 @@ import type { UserId } from './types.js';
  */
 export const ONLINE_KEY = '~online';
 
-export interface UserStatusOptions {
-  readonly store: ChatStore;
-  readonly presence: PresenceRegistry;
-  readonly sessions: LocalSessions;
-  readonly logger: Logger;
-  /** Sends a notice to the other nodes. */
-  readonly broadcast: (notice: ClusterNotice) => void;
-  /** Called for every status change, local or from another node (live user lists). */
-  readonly onChange: (state: UserState) => void;
-}
+type StatusNotice = Extract<ChatNotice, { kind: 'status' }>;
 
 /**
  * Online / away / offline per user. A user is online from their first session on any
  * node to their last (the broker's presence registry counts sessions cluster-wide; a
  * silent client is dropped by its transport's heartbeat, which ends the session).
- * Changes go to the user's contacts and everyone who shares a channel or DM with them.
+ * Changes go to the user's contacts and everyone who shares a channel or DM with them,
+ * as `status` frames; a session is sent its user's contacts when it opens.
  */
 export class UserStatusTracker {
-  readonly #options: UserStatusOptions;
+  readonly #context: ChatContext;
+  readonly #presence: PresenceRegistry;
+  /** Called for every status change, local or from another node (live user lists). */
+  readonly #onChange: (state: UserState) => void;
   /** Per-user chains, so one user's connect and disconnect are handled in order. */
   readonly #queues = new Map<UserId, Promise<void>>();
 
-  constructor(options: UserStatusOptions) {
-    this.#options = options;
+  constructor(context: ChatContext, presence: PresenceRegistry, onChange: (state: UserState) => void) {
+    this.#context = context;
+    this.#presence = presence;
+    this.#onChange = onChange;
   }
 
   sessionOpened(session: Session): void {
     const user = session.principal.userId;
     this.#background(user, async () => {
-      const { store, presence } = this.#options;
-      const [action, contacts] = await Promise.all([presence.add(ONLINE_KEY, user, session.id), store.listContacts(user)]);
+      const [action, contacts] = await Promise.all([
+        this.#presence.add(ONLINE_KEY, user, session.id),
+        this.#context.tables.listContacts(user),
+      ]);
       session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
       if (action === 'join') await this.#change(user, 'online');
     });
@@ -52,7 +50,7 @@ export class UserStatusTracker {
   sessionClosed(session: Session): void {
     const user = session.principal.userId;
     this.#background(user, async () => {
-      const action = await this.#options.presence.remove(ONLINE_KEY, user, session.id);
+      const action = await this.#presence.remove(ONLINE_KEY, user, session.id);
       if (action === 'leave') await this.#change(user, 'offline');
     });
   }
@@ -69,15 +67,15 @@ export class UserStatusTracker {
    */
   registryChanged(user: UserId, action: 'join' | 'leave'): void {
     this.#background(user, async () => {
-      const online = (await this.#options.presence.list(ONLINE_KEY)).some((member) => member.user === user);
-      const [known] = await this.#options.store.userStates([user]);
+      const online = (await this.#presence.list(ONLINE_KEY)).some((member) => member.user === user);
+      const [known] = await this.#context.tables.userStates([user]);
       if (online && action === 'join' && known?.status === 'offline') await this.#change(user, 'online');
       if (!online && action === 'leave' && known?.status !== 'offline') await this.#change(user, 'offline');
     });
   }
 
   /** A status notice from another node: deliver it to the audience's sessions here. */
-  apply(notice: Extract<ClusterNotice, { kind: 'status' }>): void {
+  apply(notice: StatusNotice): void {
     this.#deliver(notice.state, notice.audience, notice.at);
   }
 
@@ -87,25 +85,23 @@ export class UserStatusTracker {
   }
 
   async #change(user: UserId, status: UserStatus): Promise<UserState> {
-    const { store } = this.#options;
+    const { tables, hub } = this.#context;
     const at = Date.now();
-    await store.setStatus(user, status, at);
-    const [[state], audience] = await Promise.all([store.userStates([user]), store.statusAudience(user)]);
+    await tables.setStatus(user, status, at);
+    const [[state], audience] = await Promise.all([tables.userStates([user]), tables.statusAudience(user)]);
     const current = state ?? { user, name: user, status, lastSeen: status === 'offline' ? at : null };
     // The user's own other devices hear it too.
     const everyone = [...audience, user];
     this.#deliver(current, everyone, at);
-    this.#options.broadcast({ kind: 'status', state: current, audience: everyone, at });
+    const notice: StatusNotice = { kind: 'status', state: current, audience: everyone, at };
+    hub.sendNotice(CHAT_MODULE, notice);
     return current;
   }
 
   #deliver(state: UserState, audience: readonly UserId[], at: number): void {
-    const notice: UserNotice = { type: 'status', user: state.user, status: state.status, lastSeen: state.lastSeen, at };
-    const delivery = new Delivery(notice);
-    for (const user of audience) {
-      for (const session of this.#options.sessions.of(user)) session.sink.deliver(delivery);
-    }
-    this.#options.onChange(state);
+    const frame = { type: 'status', user: state.user, status: state.status, lastSeen: state.lastSeen, at } as const;
+    this.#context.hub.deliverTo(audience, new Delivery(frame));
+    this.#onChange(state);
   }
 
   #background(user: UserId, work: () => Promise<void>): void {
@@ -118,7 +114,7 @@ export class UserStatusTracker {
     const result = previous.then(work);
     const settled = result.then(
       () => {},
-      (error: unknown) => this.#options.logger.warn({ err: error, user }, 'user status update failed'),
+      (error: unknown) => this.#context.logger.warn({ err: error, user }, 'user status update failed'),
     );
     this.#queues.set(user, settled);
     void settled.then(() => {

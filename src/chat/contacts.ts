@@ -1,0 +1,33 @@
+import type { UserState } from '../../protocol/values.js';
+import { SwitchboardError } from '../core/errors.js';
+import type { Principal, UserId } from '../core/types.js';
+import { type ChatContext, userOf } from './chat-context.js';
+
+/** Contacts: mutual (adding makes both users each other's contact), listed with their status. */
+export class Contacts {
+  readonly #context: ChatContext;
+
+  constructor(context: ChatContext) {
+    this.#context = context;
+  }
+
+  async add(principal: Principal, contact: UserId): Promise<UserState> {
+    const user = userOf(principal);
+    if (contact === user) throw new SwitchboardError('bad_request', 'You cannot add yourself as a contact.');
+    const { tables } = this.#context;
+    const [state] = await tables.userStates([contact]);
+    if (!state) throw new SwitchboardError('not_found', `No user ${contact}.`);
+    await tables.addContact(user, contact);
+    return state;
+  }
+
+  async remove(principal: Principal, contact: UserId): Promise<void> {
+    if (!(await this.#context.tables.removeContact(userOf(principal), contact))) {
+      throw new SwitchboardError('not_found', `${contact} is not your contact.`);
+    }
+  }
+
+  list(principal: Principal): Promise<UserState[]> {
+    return this.#context.tables.listContacts(userOf(principal));
+  }
+}

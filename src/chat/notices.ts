@@ -1,0 +1,26 @@
+import type { ListAction } from '../../protocol/frames.js';
+import type { UserState } from '../../protocol/values.js';
+import type { Channel, ChannelId, Member, Millis, UserId } from '../core/types.js';
+
+/** The module name chat's notices travel under between nodes (`hub.sendNotice`). */
+export const CHAT_MODULE = 'chat';
+
+/**
+ * What one node's chat features tell the others. Each node delivers it to its own
+ * sessions; the node where the change happened has already done so.
+ */
+export type ChatNotice =
+  | { readonly kind: 'status'; readonly state: UserState; readonly audience: readonly UserId[]; readonly at: Millis }
+  /**
+   * A channel appeared in (add), changed in (update) or left (remove) some users' channel
+   * lists. Null audience: an add reaches everyone (a public channel); an update or remove
+   * reaches only the sessions whose list holds the channel.
+   */
+  | {
+      readonly kind: 'channels';
+      readonly action: ListAction;
+      readonly channel: Channel;
+      readonly audience: readonly UserId[] | null;
+    }
+  | { readonly kind: 'members'; readonly action: ListAction; readonly member: Member }
+  | { readonly kind: 'channel-deleted'; readonly channel: ChannelId };

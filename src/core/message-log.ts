@@ -1,0 +1,83 @@
+import { SwitchboardError } from './errors.js';
+import { GroupCommitter } from './group-commit.js';
+import type { HistoryInput } from './hub-requests.js';
+import type { AppendRequest, Store } from './store.js';
+import type { Channel, ChannelEvent, Seq } from './types.js';
+
+export interface MessageLogOptions {
+  readonly store: Store;
+  /** Most appends written in one transaction. */
+  readonly maxCommitBatch: number;
+  /** Largest page a history request may ask for. */
+  readonly maxHistoryPage: number;
+  /** A group commit finished (operations). */
+  readonly onCommit: (size: number, millis: number) => void;
+  /** A new event was committed (not a duplicate by `cid`): fan it out. */
+  readonly onAppended: (event: ChannelEvent) => void;
+}
+
+/**
+ * Channels' logs: appends go through the group committer (many publishes, one
+ * transaction and one fsync), and only once committed are they handed on for fan-out.
+ * History reads come from here too.
+ */
+export class MessageLog {
+  readonly #store: Store;
+  readonly #committer: GroupCommitter;
+  readonly #maxHistoryPage: number;
+  readonly #onAppended: (event: ChannelEvent) => void;
+
+  constructor(options: MessageLogOptions) {
+    this.#store = options.store;
+    this.#maxHistoryPage = options.maxHistoryPage;
+    this.#onAppended = options.onAppended;
+    this.#committer = new GroupCommitter(options.store, { maxBatch: options.maxCommitBatch, onCommit: options.onCommit });
+  }
+
+  /** Appends and, once committed, fans the event out. A refused append throws its SwitchboardError. */
+  append(request: AppendRequest): Promise<{ event: ChannelEvent; duplicate: boolean }>;
+  /** The same, resolving null when the store found the request changes nothing (an annotation already there). */
+  append(request: AppendRequest, options: { unchangedIsNull: true }): Promise<{ event: ChannelEvent; duplicate: boolean } | null>;
+  async append(
+    request: AppendRequest,
+    options?: { unchangedIsNull: true },
+  ): Promise<{ event: ChannelEvent; duplicate: boolean } | null> {
+    const result = await this.#committer.append(request);
+    if (!result.ok) {
+      if (result.unchanged && options?.unchangedIsNull) return null;
+      throw new SwitchboardError(result.code, result.message);
+    }
+    if (!result.duplicate) this.#onAppended(result.event);
+    return result;
+  }
+
+  /** The message at `seq`, not deleted: what an edit, delete or annotation may target. */
+  async message(channel: Channel, seq: Seq): Promise<ChannelEvent> {
+    const target = await this.#store.getEvent(channel.id, seq);
+    if (!target || target.kind !== 'message') {
+      throw new SwitchboardError('not_found', `No message with seq ${seq} in ${channel.id}.`);
+    }
+    if (target.deletedAt !== null) throw new SwitchboardError('conflict', `Message ${seq} is deleted.`);
+    return target;
+  }
+
+  /** Messages in their current state (edited text, tombstones), oldest first. */
+  async history(channel: Channel, input: HistoryInput): Promise<{ events: ChannelEvent[]; hasMore: boolean }> {
+    const limit = Math.min(Math.max(input.limit ?? 50, 1), this.#maxHistoryPage);
+    const events = await this.#store.readEvents(channel.id, {
+      after: input.after,
+      before: input.before,
+      limit: limit + 1,
+      messagesOnly: true,
+    });
+    const hasMore = events.length > limit;
+    if (!hasMore) return { events, hasMore };
+    // Paging back (before only) keeps the newest `limit`; paging forward keeps the oldest.
+    return { events: input.after === undefined ? events.slice(1) : events.slice(0, limit), hasMore };
+  }
+
+  /** Resolves once every append queued so far has been committed or failed. */
+  idle(): Promise<void> {
+    return this.#committer.idle();
+  }
+}

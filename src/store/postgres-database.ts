@@ -1,0 +1,114 @@
+import { Kysely, PostgresDialect, sql, type SqlBool } from 'kysely';
+import pg from 'pg';
+import { type Database, KyselyDatabase, type MigrateOptions, migrate, type ModuleMigrations } from './database.js';
+import { OutageDialect } from './outage-dialect.js';
+import type { SqlDialect } from './sql-dialect.js';
+
+export interface PostgresOptions {
+  /** `postgres://user:pass@host:port/db`; `?options=-c search_path=NAME` selects a schema. */
+  readonly url: string;
+  /** Connections per node. Group commit keeps appends to one connection at a time. */
+  readonly maxConnections?: number;
+}
+
+const INT8_OID = 20;
+/** Any fixed number: every node takes this advisory lock while it migrates. */
+const MIGRATION_LOCK = 0x5357_4244;
+
+/**
+ * int8 columns (seqs, epoch milliseconds) as JavaScript numbers instead of strings:
+ * both stay far below 2^53. Scoped to this pool, not pg's global parsers.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+/**
+ * Opens a PostgreSQL database and runs the modules' migrations. Many nodes may start at
+ * once: the advisory lock lets one migrate while the others wait, then find nothing left to do.
+ */
+export async function openPostgresDatabase(
+  options: PostgresOptions,
+  modules: readonly ModuleMigrations[],
+  migrateOptions: Omit<MigrateOptions, 'schema'> = {},
+): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    types,
+    connectionTimeoutMillis: 5_000,
+  });
+  // A client that loses its server (PostgreSQL restarted, network cut) emits 'error': on
+  // the pool while idle, on itself while checked out between queries. Unhandled, either
+  // would crash the node; the query in flight fails on its own and the next reconnects.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const db = new Kysely<any>({ dialect: new OutageDialect(new PostgresDialect({ pool }), postgresDialect.isOutage) });
+  const database = new KyselyDatabase(db, postgresDialect);
+  // The lock is held on a connection of its own, so migrating never waits for it in the pool.
+  const lock = new pg.Client({ connectionString: options.url });
+  lock.on('error', () => {});
+  try {
+    await lock.connect();
+    // Keyed by schema too: nodes of one deployment wait for each other, other schemas do not.
+    await lock.query('select pg_advisory_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK]);
+    const { rows } = await lock.query<{ schema: string }>('select current_schema() as schema');
+    await migrate(db, postgresDialect, modules, { ...migrateOptions, schema: rows[0]!.schema });
+  } catch (error) {
+    // Kysely's destroy() ends the pool.
+    await database.close().catch(() => {});
+    throw error;
+  } finally {
+    // Ending the session releases the advisory lock.
+    await lock.end().catch(() => {});
+  }
+  return database;
+}
+
+const postgresDialect: SqlDialect = {
+  async lockChannels(trx, ids) {
+    if (ids.length > 0) {
+      await trx.selectFrom('channels').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+    }
+  },
+  isUniqueViolation: (error) => sqlState(error) === '23505',
+  // SQLSTATE class 22: data exceptions (a NUL character in text, a number out of range).
+  isDataError: (error) => /^22/.test(sqlState(error) ?? ''),
+  isOutage(error) {
+    if (typeof error !== 'object' || error === null) return false;
+    const code = sqlState(error);
+    if (code !== undefined) {
+      // Node socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT ...).
+      if (/^E[A-Z]+$/.test(code)) return true;
+      // SQLSTATE classes: 08 connection, 53 resources, 57P shutdown, 40 rollback (deadlock, serialization).
+      return /^(08|53|57P|40)/.test(code);
+    }
+    const message = error instanceof Error ? error.message : '';
+    return /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(message);
+  },
+  softTransaction: (db, work) =>
+    db.transaction().execute(async (trx) => {
+      await sql`set local synchronous_commit = off`.execute(trx);
+      return work(trx);
+    }),
+  fullText: {
+    async createIndex(db) {
+      await sql`create index events_search on events using gin (to_tsvector('simple', coalesce(text, ''))) where kind = 'message'`.execute(db);
+    },
+    async dropIndex(db) {
+      await sql`drop index if exists events_search`.execute(db);
+    },
+    matches(alias, words) {
+      // The same expression as the index's, so the index serves it.
+      return sql<SqlBool>`to_tsvector('simple', coalesce(${sql.ref(`${alias}.text`)}, '')) @@ plainto_tsquery('simple', ${words.join(' ')})`;
+    },
+  },
+};
+
+function sqlState(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}

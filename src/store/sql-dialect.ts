@@ -1,0 +1,46 @@
+import type { Expression, Kysely, SqlBool, Transaction } from 'kysely';
+import type { ChannelId } from '../core/types.js';
+import type { LogTables } from './schema.js';
+
+/**
+ * What differs between the databases, as methods, so no module asks which database it
+ * runs on. One implementation per database (sqlite-database.ts, postgres-database.ts).
+ */
+export interface SqlDialect {
+  /**
+   * Locks the channels' rows for the rest of the transaction, in id order, so checks made
+   * after it (duplicate cids, edit targets, annotations) cannot race another node's
+   * batch. SQLite needs nothing: its writers are serialised.
+   */
+  lockChannels(trx: Transaction<LogTables>, ids: readonly ChannelId[]): Promise<void>;
+  isUniqueViolation(error: unknown): boolean;
+  /** The database refused the data itself (an invalid character, a value too large). */
+  isDataError(error: unknown): boolean;
+  /**
+   * The database could not be reached or gave up (connection lost or refused, shutting
+   * down, overloaded, a transaction conflict worth a retry). The database handle's driver
+   * turns these into `unavailable` for every query.
+   */
+  isOutage(error: unknown): boolean;
+  /**
+   * A transaction for soft state (users seen on connect, online status) that commits
+   * without waiting for the disk: a crash may lose the last few, never a message, and the
+   * next durable commit makes them durable too (both databases write their log in order).
+   */
+  softTransaction<DB, T>(db: Kysely<DB>, work: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
+  /** Full-text search over the text of the log's messages. */
+  readonly fullText: FullTextSearch;
+}
+
+/**
+ * Whole-word, case-insensitive matching without stemming, so both databases find the
+ * same messages: an FTS5 index kept by triggers on SQLite, a GIN index on a tsvector
+ * expression on PostgreSQL.
+ */
+export interface FullTextSearch {
+  /** Creates the index over `events` (in the migration of the module that searches). */
+  createIndex(db: Kysely<unknown>): Promise<void>;
+  dropIndex(db: Kysely<unknown>): Promise<void>;
+  /** The condition on `events` rows (under `alias`) whose text holds every one of `words`. */
+  matches(alias: string, words: readonly string[]): Expression<SqlBool>;
+}
