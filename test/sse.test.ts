@@ -5,6 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { formatCursor, parseCursor } from '../src/transports/sse/sse-cursor.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { Waiters } from './helpers/waiters.js';
+import { WsTestClient } from './helpers/ws-test-client.js';
 
 interface SseFrame {
   id: string | null;
@@ -233,21 +234,49 @@ describe('SSE', () => {
     const reused = await open(`${server.url}/sse?channels=club&ticket=${ticket}`);
     expect(reused.status).toBe(401);
 
-    const refusals: [string, Record<string, string>, number, string][] = [
+    const tooMany = Array.from({ length: 101 }, (_, i) => `c${i}`).join(',');
+    const refusals: [string, Record<string, string>, number, string, RegExp?][] = [
       ['/sse?channels=club&user=bob', {}, 403, 'forbidden'],
+      ['/sse?channels=open,club&user=bob', {}, 403, 'forbidden'],
       ['/sse?channels=nowhere&user=bob', {}, 404, 'not_found'],
       ['/sse?user=bob', {}, 400, 'bad_request'],
-      ['/sse?channels=bad%20id&user=bob', {}, 400, 'bad_request'],
+      // The channel is checked by the protocol's schema, in its one message format.
+      ['/sse?channels=bad%20id&user=bob', {}, 400, 'bad_request', /^Invalid channel: a channel id is/],
+      ['/stream/bad%20id?user=bob', {}, 400, 'bad_request', /^Invalid channel: a channel id is/],
+      [`/sse?channels=${tooMany}&user=bob`, {}, 429, 'too_many_subscriptions'],
       ['/sse?channels=open&user=bob', { 'last-event-id': 'garbage=x' }, 400, 'bad_request'],
       ['/sse?channels=open,club&user=bob', { 'last-event-id': '7' }, 400, 'bad_request'],
       // A page on another site may not open a stream with the user's ambient credentials.
       ['/sse?channels=open&user=bob', { origin: 'https://evil.example' }, 403, 'forbidden'],
     ];
-    for (const [path, headers, status, code] of refusals) {
+    for (const [path, headers, status, code, message] of refusals) {
       const refused = await open(`${server.url}${path}`, headers);
       expect(refused.status, path).toBe(status);
       expect(JSON.parse(refused.body).code, path).toBe(code);
+      if (message) expect(JSON.parse(refused.body).message, path).toMatch(message);
     }
+  });
+
+  it("charges a stream's checks and subscriptions to the user's one command budget, shared with /ws", async () => {
+    const server = await startTestServer({ overrides: { limits: { messagesPerSecond: 1, messageBurst: 10 } } });
+    const channels = ['c1', 'c2', 'c3', 'c4', 'c5'];
+    for (const id of channels) await post(server, 'ann', '/api/channels', { id, type: 'public' });
+    const bob = await WsTestClient.connect(server.wsUrl, 'bob');
+    onTestFinished(() => void bob.close());
+    // One check and one subscription: two of bob's ten.
+    const first = await open(`${server.url}/sse?channels=c1&user=bob`);
+    await first.waitUntil(() => first.frames.some((f) => f.event === 'ready'), 'ready');
+    first.close();
+    // The other eight go on /ws.
+    for (let i = 0; i < 8; i++) await bob.request('ping');
+    // Five checks come before the stream opens, far more than a second's refill: refused with a status.
+    const refused = await open(`${server.url}/sse?channels=${channels.join(',')}&user=bob`);
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body).code).toBe('rate_limited');
+    // Another user's budget is their own.
+    const carol = await open(`${server.url}/sse?channels=${channels.join(',')}&user=carol`);
+    expect(carol.status).toBe(200);
+    carol.close();
   });
 
   it('drops a stream that stops reading once its queue passes the bound; it resumes from its id', async () => {

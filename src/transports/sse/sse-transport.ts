@@ -4,18 +4,18 @@ import { Delivery } from '../../core/delivery.js';
 import { SwitchboardError, toSwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
-import { CHANNEL_ID_PATTERN } from '../../core/names.js';
 import type { Session } from '../../core/session.js';
 import type { ChannelId, Principal, Seq } from '../../core/types.js';
+import type { Edge } from '../../edge/edge.js';
 import type { ConnectionGuard } from '../connection-guard.js';
 import { credentialsOf } from '../http/request-auth.js';
 import { parseCursor } from './sse-cursor.js';
 import { SseStream } from './sse-stream.js';
-import type { Edge } from '../../edge/edge.js';
 
 export interface SseTransportOptions {
-  /** The command pipeline every wire shares. */
+  /** The command pipeline every wire shares: a stream subscribes through its `subscribe`. */
   readonly edge: Edge;
+  /** Sessions (connect, disconnect) and the per-session subscription limit. */
   readonly hub: Hub;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
@@ -30,6 +30,9 @@ export interface SseTransportOptions {
  * presence and typing as server-sent events. Auth by `?ticket=` (what a browser
  * EventSource can send), a header, or `?user=` in auth "open". A `Last-Event-ID` header
  * (or `?lastEventId=`, for polyfills) resumes every channel after its seq.
+ *
+ * A stream is a session that runs the pipeline's `subscribe` for each channel, so
+ * access, validation and limits are those of every other wire.
  */
 export class SseTransport {
   readonly #options: SseTransportOptions;
@@ -68,8 +71,7 @@ export class SseTransport {
     const query = request.query as Record<string, string | undefined>;
     const unique = [...new Set(channels)];
     if (unique.length === 0) throw new SwitchboardError('bad_request', 'Name the channels to stream: ?channels=a,b.');
-    const invalid = unique.find((channel) => !CHANNEL_ID_PATTERN.test(channel));
-    if (invalid !== undefined) throw new SwitchboardError('bad_request', `Invalid channel id: ${JSON.stringify(invalid.slice(0, 140))}.`);
+    // Said before the stream opens, rather than by the subscribe past the limit once it is open.
     if (unique.length > hub.limits.maxSubscriptionsPerSession) {
       throw new SwitchboardError('too_many_subscriptions', `At most ${hub.limits.maxSubscriptionsPerSession} channels per stream.`);
     }
@@ -80,8 +82,10 @@ export class SseTransport {
     for (const channel of cursor.keys()) if (!unique.includes(channel)) cursor.delete(channel);
 
     const principal = await this.#options.authenticator.authenticate(credentialsFrom(request, query));
-    // Refuse unreadable or unknown channels with a plain HTTP status, before the stream opens.
-    for (const channel of unique) await hub.getChannel(principal, channel);
+    // Malformed, unknown or unreadable channels are refused with a plain HTTP status while
+    // one can still be sent: once the stream is open, a failure is only an `error` event.
+    const lookup = { principal, session: null, wire: 'sse' } as const;
+    for (const channel of unique) await this.#options.edge.pipeline.run('channel.get', { channel }, lookup);
 
     const admission = guard?.admit(request.raw);
     if (admission && !admission.ok) throw admission.error;
@@ -116,15 +120,16 @@ export class SseTransport {
     cursor: ReadonlyMap<ChannelId, Seq>,
     opened: (session: Session) => void,
   ): Promise<void> {
-    const { hub } = this.#options;
+    const { hub, edge } = this.#options;
     const session = await hub.connect(principal, 'sse', stream);
     opened(session);
     // The client left while we were connecting: onEnd ran before the session existed.
     if (stream.ended) return void hub.disconnect(session);
+    const call = { principal, session, wire: 'sse' } as const;
     const live = new Map<ChannelId, Seq>();
     for (const channel of channels) {
       if (stream.ended) return;
-      const { seq } = await hub.subscribe(session, channel, cursor.get(channel));
+      const { seq } = await edge.pipeline.run('subscribe', { channel, since: cursor.get(channel) }, call);
       live.set(channel, seq);
     }
     stream.ready(live);
