@@ -150,7 +150,7 @@ describe('SSE', () => {
     // The publisher outpaces a user's default request rate on purpose.
     const server = await startTestServer({ overrides: { limits: { messagesPerSecond: 10_000, messageBurst: 10_000 } } });
     const channels = ['alpha', 'beta'];
-    for (const id of channels) await post(server, 'ann', '/api/channels', { id, type: 'public' });
+    for (const id of channels) await post(server, 'ann', '/api/channels', { channel: id, channelType: 'public' });
     const url = `${server.url}/sse?channels=${channels.join(',')}&user=reader`;
     const first = await open(url);
     expect(first.status).toBe(200);
@@ -193,7 +193,7 @@ describe('SSE', () => {
 
   it('resumes /stream/:channel from a bare seq, heartbeats with comments, and carries edits and presence', async () => {
     const server = await startTestServer({ overrides: { heartbeatMs: 100 } });
-    await post(server, 'ann', '/api/channels', { id: 'news', type: 'public' });
+    await post(server, 'ann', '/api/channels', { channel: 'news', channelType: 'public' });
     for (let i = 1; i <= 5; i++) await post(server, 'ann', '/api/channels/news/messages', { text: `n${i}` });
     const reader = await open(`${server.url}/stream/news`, { 'x-switchboard-user': 'bob', 'last-event-id': '2' });
     await reader.waitUntil(() => reader.events().length === 3, 'the three missed events');
@@ -215,8 +215,8 @@ describe('SSE', () => {
 
   it('authenticates by ticket or header and refuses bad requests with HTTP errors before streaming', async () => {
     const server = await startTestServer();
-    await post(server, 'ann', '/api/channels', { id: 'club', type: 'private' });
-    await post(server, 'ann', '/api/channels', { id: 'open', type: 'public' });
+    await post(server, 'ann', '/api/channels', { channel: 'club', channelType: 'private' });
+    await post(server, 'ann', '/api/channels', { channel: 'open', channelType: 'public' });
 
     const anonymous = await open(`${server.url}/sse?channels=open`);
     expect(anonymous.status).toBe(401);
@@ -260,7 +260,7 @@ describe('SSE', () => {
   it("charges a stream's checks and subscriptions to the user's one command budget, shared with /ws", async () => {
     const server = await startTestServer({ overrides: { limits: { messagesPerSecond: 1, messageBurst: 10 } } });
     const channels = ['c1', 'c2', 'c3', 'c4', 'c5'];
-    for (const id of channels) await post(server, 'ann', '/api/channels', { id, type: 'public' });
+    for (const id of channels) await post(server, 'ann', '/api/channels', { channel: id, channelType: 'public' });
     const bob = await WsTestClient.connect(server.wsUrl, 'bob');
     onTestFinished(() => void bob.close());
     // One check and one subscription: two of bob's ten.
@@ -281,11 +281,12 @@ describe('SSE', () => {
 
   it('drops a stream that stops reading once its queue passes the bound; it resumes from its id', async () => {
     const server = await startTestServer({ overrides: { apiKeys: ['sse-test-key-0123456789'], limits: { sendQueueBytes: 256 * 1024 } } });
-    await post(server, 'ann', '/api/channels', { id: 'bulk', type: 'public' });
+    await post(server, 'ann', '/api/channels', { channel: 'bulk', channelType: 'public' });
     const reader = await open(`${server.url}/stream/bulk?user=slow`);
     await reader.waitUntil(() => reader.frames.some((f) => f.event === 'ready'), 'ready');
     reader.pause();
-    const payload = 'x'.repeat(64 * 1024);
+    // Under the 32 KiB data limit, so each push is stored.
+    const payload = 'x'.repeat(30 * 1024);
     let sent = 0;
     // Far more than the socket buffers hold: the server-side queue must pass 256 KiB.
     while (sent < 400 && server.hub.sessionCount > 0) {
@@ -314,7 +315,7 @@ describe('SSE', () => {
 
   it('tells streams to reconnect when the server shuts down, and is absent when the transport is off', async () => {
     const server = await startTestServer();
-    await post(server, 'ann', '/api/channels', { id: 'open', type: 'public' });
+    await post(server, 'ann', '/api/channels', { channel: 'open', channelType: 'public' });
     const reader = await open(`${server.url}/sse?channels=open&user=bob`);
     await reader.waitUntil(() => reader.frames.some((f) => f.event === 'ready'), 'ready');
     await server.close('maintenance');
@@ -347,7 +348,7 @@ if (noBrowser) console.warn(`SSE in a real browser skipped: ${CHROMIUM} is not i
 describe.skipIf(noBrowser)('SSE in a real browser', () => {
   it('a browser EventSource resumes with Last-Event-ID across a server restart: nothing missing, nothing twice', async () => {
     const server = await startTestServer();
-    await post(server, 'ann', '/api/channels', { id: 'feed', type: 'public' });
+    await post(server, 'ann', '/api/channels', { channel: 'feed', channelType: 'public' });
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
     onTestFinished(() => browser.close());
     const page = await browser.newPage();

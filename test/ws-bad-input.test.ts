@@ -95,6 +95,8 @@ describe('bad input on /ws', () => {
     const { server, client } = await withChannel({ overrides: { limits: { maxTextLength: 100 } } });
     const reply = await client.request('publish', { channel: 'room', text: 'x'.repeat(101) });
     expect(reply).toMatchObject({ type: 'error', code: 'too_large', details: { limit: 100 } });
+    const data = await client.request('publish', { channel: 'room', data: 'x'.repeat(33 * 1024) });
+    expect(data).toMatchObject({ type: 'error', code: 'too_large', message: expect.stringMatching(/^Invalid data: /) });
     expect(await client.ok('publish', { channel: 'room', text: 'x'.repeat(100) })).toMatchObject({ seq: 1 });
     expect(await storedCount(server, 'room')).toBe(1);
   });
