@@ -122,6 +122,10 @@ describe('the Pusher HTTP API', () => {
     const channels = Array.from({ length: 101 }, (_, i) => `c${i}`);
     const tooMany = await signedPost(server, '/events', JSON.stringify({ name: 'e', data: '{}', channels }));
     expect(tooMany.status).toBe(400);
+    // A trigger is a publish through the shared pipeline: data no wire can carry is refused, not stored.
+    const nul = await signedPost(server, '/events', JSON.stringify({ name: 'e', data: 'a\u0000b', channel: 'limits' }));
+    expect(nul.status).toBe(400);
+    expect(await nul.json()).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^Invalid data: .*NUL/) });
     const history = await server.hub.history({ kind: 'server', userId: 't', name: 't', roles: [] }, { channel: 'limits' });
     expect(history.events).toHaveLength(1);
   });

@@ -5,6 +5,7 @@ import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import { USER_ID_PATTERN } from '../../core/names.js';
 import type { Session, SessionSink } from '../../core/session.js';
+import type { Call } from '../../edge/call.js';
 import { TokenBucket } from '../../edge/token-bucket.js';
 import type { PusherAppState, PusherPeer } from './pusher-app-state.js';
 import {
@@ -56,7 +57,8 @@ const TERMINATE_AFTER_CLOSE_MS = 2000;
 /**
  * One pusher-js (or other Pusher protocol 7) client. It is one hub session acting as the
  * Pusher server principal: what it may subscribe to is decided here, by the app's
- * signatures, before the hub is asked (see docs/pusher.md, "Who may read what").
+ * signatures, before its session subscribes through the edge's pipeline (see
+ * docs/pusher.md, "Who may read what").
  */
 export class PusherConnection implements SessionSink, PusherPeer {
   readonly socketId: string;
@@ -71,6 +73,8 @@ export class PusherConnection implements SessionSink, PusherPeer {
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #byHubChannel = new Map<string, string>();
   #session: Session | null = null;
+  /** The Pusher server on this connection's session: what its subscriptions run as. */
+  #call: Call | null = null;
   #user: string | null = null;
   #queue: Promise<void> = Promise.resolve();
   #lastSeen = Date.now();
@@ -113,6 +117,7 @@ export class PusherConnection implements SessionSink, PusherPeer {
       await this.#hub.disconnect(this.#session);
       return;
     }
+    this.#call = { principal: PUSHER_SERVER, session: this.#session, wire: 'pusher' };
     const activityTimeout = Math.round(this.#limits.activityTimeoutMs / 1000);
     this.send(encodeFrame('pusher:connection_established', { socket_id: this.socketId, activity_timeout: activityTimeout }));
     this.#schedule(this.#limits.activityTimeoutMs);
@@ -219,12 +224,12 @@ export class PusherConnection implements SessionSink, PusherPeer {
   }
 
   async #handle(frame: ClientFrame): Promise<void> {
-    if (this.#closed || !this.#session) return;
+    if (this.#closed || !this.#call) return;
     switch (frame.event) {
       case 'pusher:subscribe':
-        return this.#subscribe(this.#session, frame.data);
+        return this.#subscribe(this.#call, frame.data);
       case 'pusher:unsubscribe':
-        return this.#unsubscribe(this.#session, (frame.data as { channel?: unknown } | undefined)?.channel);
+        return this.#unsubscribe(this.#call, (frame.data as { channel?: unknown } | undefined)?.channel);
       case 'pusher:signin':
         return this.#signin(frame.data);
       default:
@@ -234,7 +239,7 @@ export class PusherConnection implements SessionSink, PusherPeer {
     }
   }
 
-  async #subscribe(session: Session, data: unknown): Promise<void> {
+  async #subscribe(call: Call, data: unknown): Promise<void> {
     const parsed = subscribeDataSchema.safeParse(data);
     if (!parsed.success) {
       this.send(errorFrame(null, 'pusher:subscribe needs data.channel.'));
@@ -274,7 +279,7 @@ export class PusherConnection implements SessionSink, PusherPeer {
         cacheMiss = cached === null;
         since = cached ?? undefined;
       }
-      await this.#hub.subscribe(session, hubRef.id, since);
+      await this.#bridge.subscribe(call, hubRef, since);
     } catch (error) {
       this.#forget(name, subscription);
       const failure = toSwitchboardError(error);
@@ -326,12 +331,12 @@ export class PusherConnection implements SessionSink, PusherPeer {
     return { userId: member.data.user_id, info: member.data.user_info ?? null };
   }
 
-  async #unsubscribe(session: Session, name: unknown): Promise<void> {
+  async #unsubscribe(call: Call, name: unknown): Promise<void> {
     if (typeof name !== 'string') return;
     const subscription = this.#subscriptions.get(name);
     if (!subscription) return;
     this.#forget(name, subscription);
-    await this.#hub.unsubscribe(session, subscription.hub.id).catch(() => {});
+    await this.#bridge.unsubscribe(call, subscription.hub).catch(() => {});
     this.#state.leave(this, name, subscription.userId);
   }
 

@@ -1,7 +1,9 @@
+import type { CommandResult } from '../../../protocol/commands.js';
 import type { Outbound } from '../../core/delivery.js';
 import { SwitchboardError } from '../../core/errors.js';
-import type { Hub } from '../../core/hub.js';
-import type { Channel, ChannelEvent, Principal } from '../../core/types.js';
+import type { Principal } from '../../core/types.js';
+import type { Call } from '../../edge/call.js';
+import type { CommandPipeline } from '../../edge/pipeline.js';
 import { type HubChannelRef, toPusherChannel } from './pusher-channel-names.js';
 
 /**
@@ -27,45 +29,59 @@ export function isPusherMessageData(data: unknown): data is PusherMessageData {
 }
 
 /**
- * Publishes into hub channels on behalf of the Pusher API, creating a channel the first
- * time it is used, so one log serves every protocol.
+ * The Switchboard commands the Pusher protocol runs, as the Pusher server principal and
+ * through the edge's pipeline, so the shared validation and limits apply: publishing
+ * into hub channels (creating a channel the first time it is used, so one log serves
+ * every protocol), subscribing a connection's hub session, and the cache channels' last
+ * event.
  */
 export class PusherHubBridge {
-  readonly #hub: Hub;
+  readonly #pipeline: CommandPipeline;
+  readonly #call: Call = { principal: PUSHER_SERVER, session: null, wire: 'pusher' };
 
-  constructor(hub: Hub) {
-    this.#hub = hub;
+  constructor(pipeline: CommandPipeline) {
+    this.#pipeline = pipeline;
   }
 
-  async publish(ref: HubChannelRef, message: PusherMessageData): Promise<ChannelEvent> {
+  async publish(ref: HubChannelRef, message: PusherMessageData): Promise<CommandResult<'publish'>> {
     const input = { channel: ref.id, data: message };
     try {
-      return (await this.#hub.publish(PUSHER_SERVER, input)).event;
+      return await this.#pipeline.run('publish', input, this.#call);
     } catch (error) {
       if (!(error instanceof SwitchboardError) || error.code !== 'not_found') throw error;
       await this.ensure(ref);
-      return (await this.#hub.publish(PUSHER_SERVER, input)).event;
+      return this.#pipeline.run('publish', input, this.#call);
     }
   }
 
   /** The hub channel, created first unless it exists (a concurrent creation is fine). */
-  async ensure(ref: HubChannelRef): Promise<Channel> {
+  async ensure(ref: HubChannelRef): Promise<CommandResult<'channel.get'>> {
+    const channel = { channel: ref.id };
     try {
-      return await this.#hub.getChannel(PUSHER_SERVER, ref.id);
+      return await this.#pipeline.run('channel.get', channel, this.#call);
     } catch (error) {
       if (!(error instanceof SwitchboardError) || error.code !== 'not_found' || ref.createAs === null) throw error;
     }
     try {
-      return await this.#hub.createChannel(PUSHER_SERVER, { id: ref.id, type: ref.createAs });
+      return await this.#pipeline.run('channel.create', { ...channel, channelType: ref.createAs }, this.#call);
     } catch (error) {
       if (!(error instanceof SwitchboardError) || error.code !== 'conflict') throw error;
-      return this.#hub.getChannel(PUSHER_SERVER, ref.id);
+      return this.#pipeline.run('channel.get', channel, this.#call);
     }
+  }
+
+  /** Subscribes the session of `call` (a connection's); `since` resumes after a seq (cache channels). */
+  async subscribe(call: Call, ref: HubChannelRef, since: number | undefined): Promise<void> {
+    await this.#pipeline.run('subscribe', { channel: ref.id, since }, call);
+  }
+
+  async unsubscribe(call: Call, ref: HubChannelRef): Promise<void> {
+    await this.#pipeline.run('unsubscribe', { channel: ref.id }, call);
   }
 
   /** The seq to resume after so a `cache-` subscriber gets the last event, or null on a miss. */
   async cachedSince(ref: HubChannelRef): Promise<number | null> {
-    const { events } = await this.#hub.history(PUSHER_SERVER, { channel: ref.id, limit: 1 });
+    const { events } = await this.#pipeline.run('history', { channel: ref.id, limit: 1 }, this.#call);
     const last = events[0];
     if (!last || last.deletedAt !== null || Date.now() - last.createdAt > CACHE_TTL_MS) return null;
     return last.seq - 1;

@@ -5,17 +5,18 @@ import { WebSocketServer } from 'ws';
 import type { Config } from '../../config.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
+import type { Edge } from '../../edge/edge.js';
 import { PusherAppState } from './pusher-app-state.js';
 import { type PusherApp, PusherApps } from './pusher-apps.js';
 import { PusherConnection, type PusherConnectionLimits } from './pusher-connection.js';
 import { PUSHER_CODES, SUPPORTED_PROTOCOLS } from './pusher-frames.js';
 import { PusherHubBridge } from './pusher-hub-bridge.js';
 import { PusherWebhookSender } from './pusher-webhooks.js';
-import type { Edge } from '../../edge/edge.js';
 
 export interface PusherTransportOptions {
-  /** The command pipeline every wire shares. */
+  /** The command pipeline every wire shares: what the Pusher protocol runs as Switchboard commands. */
   readonly edge: Edge;
+  /** Sessions only (connect, disconnect). */
   readonly hub: Hub;
   readonly logger: Logger;
   readonly pusher: Config['pusher'];
@@ -41,7 +42,7 @@ export class PusherTransport {
   constructor(options: PusherTransportOptions) {
     this.#options = options;
     this.apps = new PusherApps(options.pusher.apps);
-    this.bridge = new PusherHubBridge(options.hub);
+    this.bridge = new PusherHubBridge(options.edge.pipeline);
     this.#webhooks = new PusherWebhookSender({ logger: options.logger });
     for (const app of this.apps.all) {
       this.#states.set(app, new PusherAppState(app, this.#webhooks, options.pusher.maxPresenceMembers));
