@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
+import { authCommands } from './auth/commands.js';
 import { createAuth } from './auth/create-auth.js';
 import { authMigrations } from './auth/migrations/index.js';
 import { MemoryBroker } from './broker/memory-broker.js';
@@ -11,6 +12,7 @@ import { createEdge } from './edge/edge.js';
 import { Hub } from './core/hub.js';
 import type { Store } from './core/store.js';
 import { Chat } from './chat/chat.js';
+import { chatCommands } from './chat/commands.js';
 import { ChatStore, reactionWriter } from './chat/chat-store.js';
 import { chatMigrations } from './chat/migrations/index.js';
 import type { Database, ModuleMigrations } from './store/database.js';
@@ -100,7 +102,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
   });
   const authenticator = ops.metrics.countAuthFailures(auth.authenticator);
-  const edge = createEdge({ hub, chat, auth, logger, limits: config.limits });
+  const edge = createEdge({ hub, modules: [chatCommands(chat), authCommands(auth)], logger, limits: config.limits });
   // One guard for every long-lived transport (/ws, /sse), so the per-IP count covers them all.
   const guard = new ConnectionGuard({
     allowedOrigins: config.allowedOrigins,
@@ -137,11 +139,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     registerAuthRoutes(app, { auth, attemptsPerMinute: config.limits.authAttemptsPerMinute });
     await registerApi(app, {
       edge,
-      hub,
       store,
-      chat,
       logger,
-      limits: config.limits,
       authenticate: (request) => authenticateRequest(request, authenticator),
     });
   }
@@ -265,7 +264,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
 /** Redis joins the nodes of a cluster; without it this node is on its own. */
 function createBroker(config: Readonly<Config>, logger: PinoLogger): Broker {
   if (config.redisUrl) return new RedisBroker({ url: config.redisUrl, logger });
-  return new MemoryBroker();
+  return new MemoryBroker({ logger });
 }
 
 async function openConfiguredDatabase(databaseUrl: string): Promise<Database> {

@@ -7,7 +7,6 @@ import type {
   SessionId,
   UserId,
 } from './types.js';
-import type { ClusterNotice } from './chat-notices.js';
 
 /**
  * A module's message to the same module on the other nodes (chat: a user's status, live
@@ -35,12 +34,7 @@ export type BrokerMessage =
   | { readonly type: 'resync'; readonly channel: ChannelId | null }
   /** A channel's settings changed or it was deleted: drop any cached copy. */
   | { readonly type: 'channel-changed'; readonly channel: ChannelId }
-  | ModuleNotice
-  /**
-   * @deprecated Chat's notices travel as a `ModuleNotice` (`module: 'chat'`); this kind
-   * (and the import of chat-notices.ts above) goes once the hub and chat have switched.
-   */
-  | { readonly type: 'chat'; readonly notice: ClusterNotice };
+  | ModuleNotice;
 
 /**
  * Carries committed events and ephemeral events to the other nodes of a cluster.

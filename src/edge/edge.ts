@@ -1,19 +1,14 @@
-import type { Auth } from '../auth/create-auth.js';
-import type { Chat } from '../chat/chat.js';
 import type { Hub } from '../core/hub.js';
 import type { Logger } from '../core/logger.js';
-import { CommandRegistry } from './command-registry.js';
-import { authCommands } from './commands/auth-commands.js';
-import { chatCommands } from './commands/chat-commands.js';
-import { coreCommands } from './commands/core-commands.js';
+import { CommandRegistry, type Handlers } from './command-registry.js';
+import { coreCommands } from './core-commands.js';
 import { CommandPipeline } from './pipeline.js';
 import { RateBudget } from './rate-budget.js';
 
 export interface EdgeOptions {
   readonly hub: Hub;
-  /** The chat features; without them their commands answer `unavailable`. */
-  readonly chat: Chat | null;
-  readonly auth: Auth;
+  /** The handlers of the modules beside core (chat, auth ...): each serves its own commands. */
+  readonly modules: readonly Handlers[];
   readonly logger: Logger;
   /** Commands one user may send per second (and in a burst), over every wire together. */
   readonly limits: { readonly messagesPerSecond: number; readonly messageBurst: number };
@@ -26,12 +21,16 @@ export interface Edge {
 }
 
 /**
- * The edge every wire shares: the command registry filled by each module, and the one
- * pipeline that runs a command for a caller. Built once per node by the composition root.
+ * The edge every wire shares: the command registry filled by core and each module, and
+ * the one pipeline that runs a command for a caller. Built once per node by the
+ * composition root.
+ *
+ * @example
+ *   const edge = createEdge({ hub, modules: [chatCommands(chat), authCommands(auth)], logger, limits });
  */
 export function createEdge(options: EdgeOptions): Edge {
-  const registry = new CommandRegistry().add(coreCommands(options.hub)).add(authCommands(options.auth));
-  if (options.chat) registry.add(chatCommands(options.chat));
+  const registry = new CommandRegistry().add(coreCommands(options.hub));
+  for (const handlers of options.modules) registry.add(handlers);
   const budget = new RateBudget({ perSecond: options.limits.messagesPerSecond, burst: options.limits.messageBurst });
   return { registry, pipeline: new CommandPipeline({ registry, budget, logger: options.logger }) };
 }

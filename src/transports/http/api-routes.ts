@@ -19,15 +19,6 @@ export interface ApiOptions {
   readonly store: Pick<Store, 'upsertUser'>;
   readonly authenticate: AuthenticateRequest;
   readonly logger: Logger;
-  /**
-   * @deprecated Unused: commands run through `edge`, limited by its per-user budget.
-   * Accepted until server.ts stops passing them.
-   */
-  readonly hub?: unknown;
-  /** @deprecated See `hub`. */
-  readonly chat?: unknown;
-  /** @deprecated See `hub`. */
-  readonly limits?: unknown;
 }
 
 /**

@@ -1,7 +1,7 @@
-import type { Auth } from '../../auth/create-auth.js';
-import { SwitchboardError } from '../../core/errors.js';
-import type { Principal } from '../../core/types.js';
-import type { Handlers } from '../command-registry.js';
+import type { Auth } from './create-auth.js';
+import { SwitchboardError } from '../core/errors.js';
+import type { Principal } from '../core/types.js';
+import type { Handlers } from '../edge/command-registry.js';
 
 /** Credentials handed out through commands: connect tickets, and users the app's backend registers. */
 export function authCommands(auth: Auth): Handlers {

@@ -1,7 +1,7 @@
-import type { Chat } from '../../chat/chat.js';
-import { SwitchboardError } from '../../core/errors.js';
-import type { Principal } from '../../core/types.js';
-import type { Handlers } from '../command-registry.js';
+import type { Chat } from './chat.js';
+import { SwitchboardError } from '../core/errors.js';
+import type { Principal } from '../core/types.js';
+import type { Handlers } from '../edge/command-registry.js';
 
 /** The chat features' commands: DMs, contacts, status, read state, reactions, threads, search, live lists. */
 export function chatCommands(chat: Chat): Handlers {

@@ -1,9 +1,9 @@
-import type { CommandResult } from '../../../protocol/commands.js';
-import { inboxChannelOf } from '../../../protocol/names.js';
-import { toSwitchboardError } from '../../core/errors.js';
-import type { Hub, PublishInput, PublishResult } from '../../core/hub.js';
-import type { ChannelEvent } from '../../core/types.js';
-import type { Handlers } from '../command-registry.js';
+import type { CommandResult } from '../../protocol/commands.js';
+import { inboxChannelOf } from '../../protocol/names.js';
+import { toSwitchboardError } from '../core/errors.js';
+import type { Hub, PublishInput, PublishResult } from '../core/hub.js';
+import type { ChannelEvent } from '../core/types.js';
+import type { Handlers } from './command-registry.js';
 
 /** The core's commands: channels, members, the log, presence, users. Each is one Hub call. */
 export function coreCommands(hub: Hub): Handlers {
