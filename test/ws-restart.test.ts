@@ -27,8 +27,9 @@ describe('restart', () => {
     await resumed.ok('subscribe', { channel: 'kept', since: lastSeen });
     expect(resumed.events('kept').map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 31 + i));
 
-    const channels = await resumed.ok<{ channels: { id: string; title: string | null }[] }>('channel.list');
+    const channels = await resumed.ok<{ channels: { id: string; title: string | null }[]; next: string | null }>('channel.list');
     expect(channels.channels.map((c) => c.id)).toEqual(['hidden', 'kept']);
+    expect(channels.next).toBeNull();
     const history = await resumed.ok<{ events: { seq: number; text: string }[] }>('history', {
       channel: 'kept',
       limit: 200,
