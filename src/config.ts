@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_LIMITS } from '../protocol/limits.js';
 
 /** Transports this version can serve. */
 export const TRANSPORTS = ['ws', 'http', 'sse', 'pusher', 'grpc', 'web'] as const;
@@ -163,9 +164,9 @@ export const configSchema = z.strictObject({
   limits: z
     .strictObject({
       maxFrameBytes: positiveInt().default(64 * 1024).describe('Largest WebSocket frame accepted; larger ones close the connection with 1009.'),
-      maxTextLength: positiveInt().default(4000).describe('Longest message text, in characters; longer: `too_large`, nothing stored.'),
-      maxSubscriptionsPerSession: positiveInt().default(100).describe('Subscriptions per connection; more: `too_many_subscriptions`.'),
-      maxHistoryPage: positiveInt().default(200).describe('Largest page a history request may ask for; larger ones are clamped.'),
+      maxTextLength: positiveInt().default(DEFAULT_LIMITS.maxTextLength).describe('Longest message text, in characters; longer: `too_large`, nothing stored.'),
+      maxSubscriptionsPerSession: positiveInt().default(DEFAULT_LIMITS.maxSubscriptionsPerSession).describe('Subscriptions per connection; more: `too_many_subscriptions`.'),
+      maxHistoryPage: positiveInt().default(DEFAULT_LIMITS.maxHistoryPage).describe('Largest page a history request may ask for; larger ones are clamped.'),
       sendQueueBytes: positiveInt()
         .default(4 * 1024 * 1024)
         .describe('Bytes queued for one client before it is disconnected as a slow consumer (4408).'),

@@ -8,6 +8,7 @@ import type { ChannelEvent, Principal } from '../src/core/types.js';
 import type { KyselyStore } from '../src/store/kysely-store.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import { recordingSession } from './helpers/recording-session.js';
+import { defaultConfig } from '../src/config.js';
 
 const stores: KyselyStore[] = [];
 afterEach(async () => {
@@ -84,8 +85,8 @@ describe('hubs on a shared bus', () => {
   it('heals a pub/sub message the bus dropped, so the other node still delivers every seq in order', async () => {
     const { store } = await storeWithMessages(0);
     const bus = new MemoryBus();
-    const nodeA = new Hub({ store, broker: new MemoryBroker(bus, 'a'), logger: silentLogger });
-    const nodeB = new Hub({ store, broker: new MemoryBroker(bus, 'b'), logger: silentLogger });
+    const nodeA = new Hub({ store, broker: new MemoryBroker(bus, 'a'), logger: silentLogger, limits: defaultConfig.limits });
+    const nodeB = new Hub({ store, broker: new MemoryBroker(bus, 'b'), logger: silentLogger, limits: defaultConfig.limits });
     await nodeA.start();
     await nodeB.start();
     const server: Principal = { kind: 'server', userId: 'server', name: 'server', roles: [] };

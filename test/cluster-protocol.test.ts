@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../src/config.js';
 import { MemoryBroker } from '../src/broker/memory-broker.js';
 import { MemoryBus } from '../src/broker/memory-bus.js';
 import { Hub } from '../src/core/hub.js';
@@ -43,8 +44,8 @@ async function twoNodes() {
   // No periodic resync: each test shows which mechanism heals.
   const brokerA = new MemoryBroker({ bus, nodeId: 'a', resyncMs: 60_000 });
   const brokerB = new MemoryBroker({ bus, nodeId: 'b', resyncMs: 60_000 });
-  const nodeA = new Hub({ store, broker: brokerA, logger: silentLogger });
-  const nodeB = new Hub({ store, broker: brokerB, logger: silentLogger });
+  const nodeA = new Hub({ store, broker: brokerA, logger: silentLogger, limits: defaultConfig.limits });
+  const nodeB = new Hub({ store, broker: brokerB, logger: silentLogger, limits: defaultConfig.limits });
   await nodeA.start();
   await nodeB.start();
   hubs.push(nodeA, nodeB);

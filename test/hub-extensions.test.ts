@@ -10,6 +10,7 @@ import type { Principal } from '../src/core/types.js';
 import type { AnnotationWriter } from '../src/store/annotation-writer.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import { Waiters } from './helpers/waiters.js';
+import { defaultConfig } from '../src/config.js';
 
 /**
  * The hub's extension points, which modules (chat, webhooks, operations) use instead of
@@ -48,7 +49,7 @@ async function nodes(count: number, annotations: AnnotationWriter[] = []) {
   const bus = new MemoryBus();
   const hubs: Hub[] = [];
   for (let i = 0; i < count; i++) {
-    const hub = new Hub({ store, broker: new MemoryBroker(bus, `node-${i}`), logger: silentLogger });
+    const hub = new Hub({ store, broker: new MemoryBroker(bus, `node-${i}`), logger: silentLogger, limits: defaultConfig.limits });
     await hub.start();
     cleanups.push(() => hub.shutdown('test'));
     hubs.push(hub);

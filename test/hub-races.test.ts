@@ -14,6 +14,7 @@ import { createTestSchema, type TestSchema } from './helpers/postgres.js';
 import { startTestServer } from './helpers/test-server.js';
 import { WsTestClient } from './helpers/ws-test-client.js';
 import { describeWithServices, serviceUrl } from './helpers/services.js';
+import { defaultConfig } from '../src/config.js';
 
 /** Races between a session's requests, its disconnect, and other nodes' traffic. */
 
@@ -59,7 +60,7 @@ async function sqliteCluster(nodes: number) {
   const bus = new MemoryBus();
   const hubs: Hub[] = [];
   for (let i = 0; i < nodes; i++) {
-    const hub = new Hub({ store, broker: new MemoryBroker(bus, `node-${i}`), logger: silentLogger });
+    const hub = new Hub({ store, broker: new MemoryBroker(bus, `node-${i}`), logger: silentLogger, limits: defaultConfig.limits });
     await hub.start();
     cleanups.push(() => hub.shutdown('test'));
     hubs.push(hub);

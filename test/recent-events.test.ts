@@ -8,6 +8,7 @@ import { RecentEvents } from '../src/core/recent-events.js';
 import type { Session } from '../src/core/session.js';
 import type { ChannelEvent, Principal } from '../src/core/types.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
+import { defaultConfig } from '../src/config.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -77,7 +78,7 @@ describe('resume from memory in a large channel', () => {
   it('hands resuming sessions the deliveries live subscribers got, and the store view where an edit or delete changed it', async () => {
     const store = await openSqliteStore({ path: ':memory:' });
     cleanups.push(() => store.close());
-    const hub = new Hub({ store, broker: new MemoryBroker(new MemoryBus(), 'n'), logger: silentLogger });
+    const hub = new Hub({ store, broker: new MemoryBroker(new MemoryBus(), 'n'), logger: silentLogger, limits: defaultConfig.limits });
     await hub.start();
     cleanups.push(() => hub.shutdown('test'));
     const server: Principal = { kind: 'server', userId: 'server', name: 'server', roles: [] };

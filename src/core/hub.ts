@@ -1,4 +1,3 @@
-import { DEFAULT_LIMITS } from '../../protocol/limits.js';
 import {
   assertCanAnnotate,
   assertCanChangeMessage,
@@ -57,18 +56,12 @@ export interface HubLimits {
   readonly maxCommitBatch: number;
 }
 
-export const defaultHubLimits: HubLimits = {
-  maxTextLength: DEFAULT_LIMITS.maxTextLength,
-  maxSubscriptionsPerSession: DEFAULT_LIMITS.maxSubscriptionsPerSession,
-  maxHistoryPage: DEFAULT_LIMITS.maxHistoryPage,
-  maxCommitBatch: 1000,
-};
-
 export interface HubOptions {
   readonly store: Store;
   readonly broker: Broker;
   readonly logger: Logger;
-  readonly limits?: Partial<HubLimits>;
+  /** The node's limits (config `limits`, whose defaults are the one source). */
+  readonly limits: HubLimits;
 }
 
 /**
@@ -93,7 +86,7 @@ export class Hub {
 
   constructor(options: HubOptions) {
     const { store, broker, logger } = options;
-    this.limits = { ...defaultHubLimits, ...options.limits };
+    this.limits = options.limits;
     this.#broker = broker;
     const observers = (this.#observers = new Observers(logger));
     this.#directory = new ChannelDirectory({ store, broker });
