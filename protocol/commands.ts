@@ -72,7 +72,7 @@ export const jsonData = z
     const problem = dataProblem(value);
     if (problem === null) return;
     const tooLarge = problem.startsWith('is larger');
-    context.addIssue({ code: 'custom', message: `data ${problem}`, params: tooLarge ? { errorCode: 'too_large' } : undefined });
+    context.addIssue({ code: 'custom', message: problem, params: tooLarge ? { errorCode: 'too_large' } : undefined });
   })
   .describe(`Any JSON value, at most ${DEFAULT_LIMITS.maxDataDepth} levels deep and ${DEFAULT_LIMITS.maxDataBytes / 1024} KiB as JSON.`);
 

@@ -151,7 +151,6 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     ? new WsTransport({
         edge,
         hub,
-        chat,
         authenticator,
         logger,
         heartbeatMs: config.heartbeatMs,

@@ -6,6 +6,11 @@ import type { CommandRegistry } from './command-registry.js';
 import type { RateBudget } from './rate-budget.js';
 import { parseInput } from './validation.js';
 
+export interface RunOptions {
+  /** false: do not charge the caller's budget (see `run`). */
+  readonly charge?: boolean;
+}
+
 export interface PipelineOptions {
   readonly registry: CommandRegistry;
   /** The per-user budget every wire shares; null: no limit (tests, benchmarks). */
@@ -34,9 +39,14 @@ export class CommandPipeline {
     this.#logger = options.logger;
   }
 
-  run<N extends CommandName>(name: N, input: unknown, call: Call): Promise<CommandResult<N>>;
-  run(name: string, input: unknown, call: Call): Promise<unknown>;
-  async run(name: string, input: unknown, call: Call): Promise<unknown> {
+  /**
+   * `charge: false` runs a check a wire makes on the caller's behalf before the command
+   * that counts (SSE looks each channel up before it subscribes, so a refusal can still be
+   * an HTTP status): the caller pays once, for the subscribe.
+   */
+  run<N extends CommandName>(name: N, input: unknown, call: Call, options?: RunOptions): Promise<CommandResult<N>>;
+  run(name: string, input: unknown, call: Call, options?: RunOptions): Promise<unknown>;
+  async run(name: string, input: unknown, call: Call, options: RunOptions = {}): Promise<unknown> {
     if (!isCommandName(name)) throw new SwitchboardError('unknown_command', `Unknown command "${name.slice(0, 64)}".`);
     const contract = COMMANDS[name];
     const handler = this.#registry.handler(name);
@@ -46,7 +56,7 @@ export class CommandPipeline {
       throw new SwitchboardError('bad_request', `${name} acts on a live connection: send it over /ws or a gRPC stream.`);
     }
     const parsed = parseInput(contract.input, input);
-    this.#budget?.charge(call.principal, costOf(name, parsed));
+    if (options.charge !== false) this.#budget?.charge(call.principal, costOf(name, parsed));
     try {
       return await handler(call, parsed as never);
     } catch (error) {

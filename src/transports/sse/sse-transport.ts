@@ -85,7 +85,7 @@ export class SseTransport {
     // Malformed, unknown or unreadable channels are refused with a plain HTTP status while
     // one can still be sent: once the stream is open, a failure is only an `error` event.
     const lookup = { principal, session: null, wire: 'sse' } as const;
-    for (const channel of unique) await this.#options.edge.pipeline.run('channel.get', { channel }, lookup);
+    for (const channel of unique) await this.#options.edge.pipeline.run('channel.get', { channel }, lookup, { charge: false });
 
     const admission = guard?.admit(request.raw);
     if (admission && !admission.ok) throw admission.error;

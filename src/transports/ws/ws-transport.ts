@@ -16,8 +16,6 @@ export interface WsTransportOptions {
   readonly edge: Edge;
   /** Sessions only (connect, disconnect). */
   readonly hub: Hub;
-  /** Ignored: the chat features' commands reach them through the edge. (Kept until server.ts stops passing it.) */
-  readonly chat?: unknown;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
   readonly limits: WsLimits & { readonly maxFrameBytes: number };
