@@ -151,6 +151,18 @@ export class SwitchboardClient {
   }
 
   /**
+   * While waiting to reconnect, connects at once instead of at the end of the backoff
+   * delay (for a "retry now" button, or when the browser says it is back online). Returns
+   * false when there is no wait to skip.
+   *
+   * @example
+   * window.addEventListener('online', () => client.reconnectNow());
+   */
+  reconnectNow(): boolean {
+    return this.#connection.reconnectNow();
+  }
+
+  /**
    * Closes the connection and stops reconnecting. Pending requests reject with
    * `closed`; no timer is left running. Safe to call twice.
    */

@@ -219,6 +219,23 @@ export class Connection {
     });
   }
 
+  /**
+   * Skips the wait before the next reconnect attempt (a "retry now" button): connects at
+   * once and counts the backoff from the start again. False when there is no wait to skip
+   * (connected, an attempt already under way, or stopped).
+   *
+   * @example
+   * retryButton.onclick = () => connection.reconnectNow();
+   */
+  reconnectNow(): boolean {
+    if (this.#state !== 'reconnecting' || this.#reconnectTimer === null) return false;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+    this.#attempt = 0;
+    void this.#connect();
+    return true;
+  }
+
   /** Drops the current socket from our side; the connection then reconnects as after any drop. */
   drop(reason: string): void {
     this.#dropConnection(reason);

@@ -7,8 +7,8 @@ import {
   restoreOpenSession,
   type SignedIn,
 } from './auth-session.js';
-import { ChatModel } from './chat-model.js';
-import { ChatScreen } from './chat-screen.js';
+import { ChatModel } from './model/chat-model.js';
+import { ChatScreen } from './ui/chat-screen.js';
 import { SignIn } from './sign-in.js';
 
 /** Finds out how this server signs people in, restores a session if there is one, then chats. */
@@ -29,7 +29,7 @@ export function App() {
 
   useEffect(() => {
     if (!session) return;
-    const chat = new ChatModel(session.userId, session.credentials);
+    const chat = new ChatModel(session.userId, session.credentials, { backoff: backoffOverride() });
     setModel(chat);
     return () => {
       void chat.close();
@@ -49,4 +49,23 @@ export function App() {
       }}
     />
   );
+}
+
+/**
+ * Tests (and people debugging reconnects) can set `switchboard.backoff` in localStorage,
+ * for example `{"initialDelayMs":60000,"maxDelayMs":60000,"jitter":false}`.
+ */
+function backoffOverride(): { initialDelayMs?: number; maxDelayMs?: number; random?: () => number } | undefined {
+  try {
+    const raw = localStorage.getItem('switchboard.backoff');
+    if (!raw) return undefined;
+    const { initialDelayMs, maxDelayMs, jitter } = JSON.parse(raw) as { initialDelayMs?: number; maxDelayMs?: number; jitter?: boolean };
+    return {
+      ...(typeof initialDelayMs === 'number' ? { initialDelayMs } : {}),
+      ...(typeof maxDelayMs === 'number' ? { maxDelayMs } : {}),
+      ...(jitter === false ? { random: () => 0.999 } : {}),
+    };
+  } catch {
+    return undefined;
+  }
 }

@@ -57,8 +57,8 @@ async function postJson<T>(path: string, body: unknown): Promise<T> {
     body: JSON.stringify(body),
   });
   if (!response.ok) {
-    const failure = (await response.json().catch(() => ({}))) as { message?: string };
-    throw new Error(failure.message ?? `The server answered ${response.status}.`);
+    const failure = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
+    throw new Error(humanAuthError(response.status, failure.code, failure.message));
   }
   return (await response.json()) as T;
 }
@@ -143,4 +143,16 @@ function subjectOf(token: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** A sentence for a refused sign-in, never a raw validation string. */
+function humanAuthError(status: number, code: string | undefined, message: string | undefined): string {
+  if (status === 401 || code === 'unauthorized') return message ?? 'Wrong user name or password.';
+  if (status === 409 || code === 'conflict') return 'That user name is taken. Pick another, or sign in.';
+  if (status === 429 || code === 'rate_limited') return 'Too many attempts. Wait a minute and try again.';
+  if (status === 400 || code === 'bad_request') {
+    return 'Use a user name of 1-64 letters, digits or _ . @ - and a password of at least 8 characters.';
+  }
+  if (status === 403 || code === 'forbidden') return 'This server does not let you do that. Ask its administrator.';
+  return 'The server could not sign you in right now. Try again in a moment.';
 }

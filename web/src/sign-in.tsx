@@ -26,6 +26,10 @@ export function SignIn({ config, onSignIn }: { config: AuthConfig; onSignIn: (se
       setError('Use 1-64 letters, digits, or _ . @ -');
       return;
     }
+    if (registering && password.length < 8) {
+      setError('Choose a password of at least 8 characters.');
+      return;
+    }
     if (config.mode === 'open') {
       onSignIn(openSession(trimmed));
       return;

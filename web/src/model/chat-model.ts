@@ -1,0 +1,1259 @@
+import {
+  type BackoffOptions,
+  type Channel,
+  type ChannelEvent,
+  ClientError,
+  type ConnectionState,
+  createClient,
+  inboxChannelOf,
+  type LiveList,
+  type Member,
+  type MemberRole,
+  type PublishPolicy,
+  type ReactionCount,
+  type SwitchboardClient,
+  type UserState,
+} from '../../../client/src/index.js';
+import type { Credentials } from '../auth-session.js';
+import { applyEvent, type ChannelView, emptyView, indexOfSeq, mergeMessages } from './channel-view.js';
+import { type Action, humanError, isRefusal } from './human-errors.js';
+import { LocalStore, type PendingMessage } from './local-store.js';
+import { Notifier } from './notifier.js';
+
+export type { ChannelView } from './channel-view.js';
+export type { PendingMessage } from './local-store.js';
+
+export interface Toast {
+  readonly id: number;
+  readonly text: string;
+  readonly tone: 'error' | 'info';
+}
+
+export type Panel =
+  | { readonly kind: 'thread'; readonly channel: string; readonly root: number }
+  | { readonly kind: 'search' }
+  | { readonly kind: 'mentions' }
+  | { readonly kind: 'members'; readonly channel: string };
+
+export interface ThreadState {
+  readonly channel: string;
+  readonly root: ChannelEvent | null;
+  readonly replies: readonly ChannelEvent[];
+  readonly loading: boolean;
+  readonly hasMore: boolean;
+}
+
+export interface SearchState {
+  readonly query: string;
+  readonly channel: string | null;
+  readonly results: readonly ChannelEvent[];
+  readonly next: string | null;
+  readonly loading: boolean;
+  readonly searched: boolean;
+}
+
+/** A mention notice from your inbox: someone wrote `@you` in a channel. */
+export interface Mention {
+  readonly seq: number;
+  readonly channel: string;
+  readonly target: number;
+  readonly author: string;
+  readonly text: string;
+  readonly at: number;
+}
+
+export interface ChatState {
+  readonly me: string;
+  readonly connection: ConnectionState;
+  /** When the next reconnect attempt starts (ms), while reconnecting. */
+  readonly retryAt: number | null;
+  /** Why the client stopped for good, if it did. */
+  readonly fatal: string | null;
+  /** Every channel you may see (public ones and yours), by id; inboxes left out. */
+  readonly channels: ReadonlyMap<string, Channel>;
+  /** Channels you are a member of (private channels and DMs always). */
+  readonly joined: ReadonlySet<string>;
+  /** False until the channel list and your memberships are known. */
+  readonly ready: boolean;
+  readonly current: string | null;
+  readonly views: ReadonlyMap<string, ChannelView>;
+  readonly unread: ReadonlyMap<string, number>;
+  readonly mentions: readonly Mention[];
+  readonly mentionsUnread: number;
+  readonly users: ReadonlyMap<string, UserState>;
+  /** Every user id the page has heard of (for @-completion and pickers). */
+  readonly knownUsers: readonly string[];
+  readonly outbox: readonly PendingMessage[];
+  readonly panel: Panel | null;
+  readonly thread: ThreadState | null;
+  readonly search: SearchState;
+  readonly members: readonly Member[];
+  readonly toasts: readonly Toast[];
+  /** The message being edited: in the list (`list`) or the thread panel. */
+  readonly editing: { readonly channel: string; readonly seq: number } | null;
+  readonly firstRun: boolean;
+  readonly notifications: 'ask' | 'granted' | 'denied' | 'unsupported';
+}
+
+export interface ModelOptions {
+  readonly url?: string;
+  readonly backoff?: Partial<BackoffOptions>;
+}
+
+const PAGE = 50;
+const FIRST_UNREAD_PAGE = 100;
+const TYPING_SHOWN_MS = 4000;
+const TYPING_SENT_EVERY_MS = 2500;
+/** A message is published until the server answers it, however long that takes. */
+const DELIVERY_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_CHANNEL = 'general';
+
+/**
+ * Everything the chat page shows, kept in sync with the server through the SDK. React
+ * reads it with useSyncExternalStore (`subscribe`, `snapshot`); components call its
+ * actions and never talk to the server themselves.
+ */
+export class ChatModel {
+  readonly me: string;
+  readonly #client: SwitchboardClient;
+  readonly #store: LocalStore;
+  readonly #notifier: Notifier;
+  readonly #listeners = new Set<() => void>();
+  readonly #following = new Set<string>();
+  readonly #readSeqs = new Map<string, number>();
+  readonly #markTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #delivering = new Set<string>();
+  #state: ChatState;
+  #toastId = 0;
+  #focusToken = 0;
+  #lastTypingSent = 0;
+  #membersList: LiveList<'members'> | null = null;
+  #usersList: LiveList<'users'> | null = null;
+  #followedUsers = '';
+  #usersTimer: ReturnType<typeof setTimeout> | null = null;
+  #typingTimer: ReturnType<typeof setInterval>;
+  #closed = false;
+  #booted = false;
+  readonly #offs: (() => void)[] = [];
+
+  constructor(me: string, credentials: Credentials, options: ModelOptions = {}) {
+    this.me = me;
+    this.#store = new LocalStore(me);
+    this.#notifier = new Notifier(this.#store);
+    this.#state = {
+      me,
+      connection: 'connecting',
+      retryAt: null,
+      fatal: null,
+      channels: new Map(),
+      joined: new Set(),
+      ready: false,
+      current: null,
+      views: new Map(),
+      unread: new Map(),
+      mentions: [],
+      mentionsUnread: 0,
+      users: new Map(),
+      knownUsers: [me],
+      outbox: this.#store.outbox(),
+      panel: null,
+      thread: null,
+      search: { query: '', channel: null, results: [], next: null, loading: false, searched: false },
+      members: [],
+      toasts: [],
+      editing: null,
+      firstRun: false,
+      notifications: this.#notifier.choice,
+    };
+    this.#client = createClient({
+      url: options.url ?? '/ws',
+      ...credentials,
+      // Come back quickly after a restart; "Retry now" skips even that.
+      backoff: { initialDelayMs: 300, maxDelayMs: 8000, ...options.backoff },
+    });
+    this.#offs.push(
+      this.#client.on('state', ({ state }) => this.#set({ connection: state, retryAt: state === 'reconnecting' ? this.#state.retryAt : null })),
+      this.#client.on('reconnecting', ({ delayMs }) => this.#set({ retryAt: Date.now() + delayMs })),
+      this.#client.on('connected', () => this.#onConnected()),
+      this.#client.on('error', (error) => {
+        if (this.#client.state === 'disconnected') this.#set({ fatal: error.message });
+      }),
+      this.#client.on('status', ({ user, status, lastSeen }) => this.#setUser(user, { status, lastSeen })),
+      this.#client.on('contacts', (contacts) => {
+        for (const contact of contacts) this.#setUser(contact.user, contact);
+      }),
+    );
+    this.#typingTimer = setInterval(() => this.#expireTyping(), 1000);
+    const onVisible = () => this.#onVisibility();
+    const onOnline = () => this.retryNow();
+    document.addEventListener('visibilitychange', onVisible);
+    window.addEventListener('online', onOnline);
+    this.#offs.push(
+      () => document.removeEventListener('visibilitychange', onVisible),
+      () => window.removeEventListener('online', onOnline),
+    );
+    void this.#boot();
+  }
+
+  // --- React's view -----------------------------------------------------------------
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
+
+  snapshot = (): ChatState => this.#state;
+
+  // --- start-up -----------------------------------------------------------------------
+
+  async #boot(): Promise<void> {
+    // Messages typed before a reload (or while the server was away) go out with their cid.
+    for (const entry of this.#state.outbox) if (entry.error === null) void this.#deliver(entry);
+    const initial = this.#store.joined();
+    if (initial.length > 0) this.#set({ joined: new Set(initial) });
+    try {
+      await this.#client.chat.followList(
+        { list: 'channels' },
+        {
+          onSnapshot: (channels) => void this.#onChannelSnapshot(channels.filter(isChannel)),
+          onChange: ({ action, item }) => this.#onChannelChange(action, item),
+          onError: (error) => this.toast(humanError('load', error)),
+        },
+      );
+    } catch (error) {
+      this.toast(humanError('load', error));
+    }
+  }
+
+  async #onChannelSnapshot(list: Channel[]): Promise<void> {
+    const channels = new Map<string, Channel>();
+    for (const channel of list) if (channel.type !== 'inbox') channels.set(channel.id, channel);
+    this.#set({ channels });
+    const joined = await this.#memberships(channels);
+    if (this.#closed) return;
+    this.#setJoined(joined);
+    for (const id of joined) void this.#follow(id);
+    void this.#follow(inboxChannelOf(this.me));
+    this.#rememberUsers(
+      [...channels.values()].filter((c) => c.type === 'direct').flatMap((c) => directMembers(c.id)),
+    );
+    if (!this.#booted) {
+      this.#booted = true;
+      await this.#firstRun(channels, joined);
+      await this.#loadCatchUp();
+      await this.#openInitial();
+      void this.#loadUserDirectory();
+      this.#set({ ready: true });
+    }
+  }
+
+  /** Which of these channels you belong to: private channels and DMs by being listed, public ones by asking. */
+  async #memberships(channels: ReadonlyMap<string, Channel>): Promise<Set<string>> {
+    const joined = new Set<string>();
+    const publics: string[] = [];
+    for (const channel of channels.values()) {
+      if (channel.type === 'public') publics.push(channel.id);
+      else joined.add(channel.id);
+    }
+    // A handful at a time: each is one small request.
+    for (let i = 0; i < publics.length; i += 8) {
+      await Promise.all(
+        publics.slice(i, i + 8).map(async (id) => {
+          try {
+            const members = await this.#client.listMembers(id);
+            if (members.some((member) => member.user === this.me)) joined.add(id);
+            this.#rememberUsers(members.map((member) => member.user));
+          } catch {
+            // Deleted meanwhile, or not readable: not ours.
+          }
+        }),
+      );
+    }
+    return joined;
+  }
+
+  /** The first user finds a `general` channel; everyone who belongs nowhere joins it. */
+  async #firstRun(channels: ReadonlyMap<string, Channel>, joined: Set<string>): Promise<void> {
+    const hasGeneral = channels.has(DEFAULT_CHANNEL);
+    const belongsSomewhere = [...joined].some((id) => channels.get(id)?.type !== 'direct');
+    if (belongsSomewhere) return;
+    try {
+      if (!hasGeneral) {
+        const created = await this.#client.createChannel({ channel: DEFAULT_CHANNEL, type: 'public', title: DEFAULT_CHANNEL });
+        this.#putChannel(created);
+      } else {
+        await this.#client.joinChannel(DEFAULT_CHANNEL);
+      }
+      this.#setJoined([...this.#state.joined, DEFAULT_CHANNEL]);
+      void this.#follow(DEFAULT_CHANNEL);
+      this.#set({ firstRun: true });
+    } catch (error) {
+      // Someone else created it a moment ago: join theirs.
+      if (error instanceof ClientError && error.code === 'conflict') {
+        await this.#client.joinChannel(DEFAULT_CHANNEL).catch(() => {});
+        this.#setJoined([...this.#state.joined, DEFAULT_CHANNEL]);
+        void this.#follow(DEFAULT_CHANNEL);
+        this.#set({ firstRun: true });
+      }
+    }
+  }
+
+  /** Unread counts and read positions from the server, so badges survive reloads and devices. */
+  async #loadCatchUp(): Promise<void> {
+    try {
+      const missed = await this.#client.chat.catchUp();
+      const unread = new Map(this.#state.unread);
+      let mentionsUnread = 0;
+      for (const entry of missed.channels) {
+        this.#readSeqs.set(entry.channel, entry.readSeq);
+        if (entry.type === 'inbox') mentionsUnread = entry.unread;
+        else if (entry.unread > 0 && entry.channel !== this.#state.current) unread.set(entry.channel, entry.unread);
+      }
+      this.#set({ unread, mentionsUnread });
+    } catch {
+      // Badges only; the channels still work.
+    }
+  }
+
+  /** A link (`#c=general&m=42`), else the last channel you had open, else `general`. */
+  async #openInitial(): Promise<void> {
+    const link = parseLink(location.hash);
+    if (link && this.#state.channels.has(link.channel)) {
+      await this.jumpTo(link.channel, link.seq);
+      return;
+    }
+    const visible = (id: string | null) => id !== null && this.#state.channels.has(id);
+    const last = this.#store.lastChannel();
+    const first = [...this.#state.joined].sort()[0] ?? null;
+    const target = visible(last) ? last : visible(DEFAULT_CHANNEL) ? DEFAULT_CHANNEL : first;
+    if (target) await this.open(target);
+  }
+
+  #onConnected(): void {
+    this.#set({ fatal: null, retryAt: null });
+    // Everything missed while away arrives through the resumed subscriptions; refresh the
+    // read receipts and presence of the open channel, which are not replayed.
+    const current = this.#state.current;
+    if (current && this.#booted) void this.#loadSignals(current);
+  }
+
+  // --- channels -----------------------------------------------------------------------
+
+  #onChannelChange(action: 'add' | 'update' | 'remove', item: Channel | { readonly id: string }): void {
+    if (action === 'remove' || !isChannel(item)) {
+      this.#lostChannel(item.id);
+      return;
+    }
+    if (item.type === 'inbox') return;
+    const known = this.#state.channels.has(item.id);
+    this.#putChannel(item);
+    // A private channel or DM appears when you become a member.
+    if (!known && item.type !== 'public') {
+      this.#setJoined([...this.#state.joined, item.id]);
+      void this.#follow(item.id);
+      if (item.type === 'direct') this.#rememberUsers(directMembers(item.id));
+    }
+  }
+
+  /** Removed from a private channel, or the channel was deleted: it goes, with everything shown of it. */
+  #lostChannel(id: string): void {
+    const existed = this.#state.channels.has(id);
+    const channels = new Map(this.#state.channels);
+    channels.delete(id);
+    const joined = new Set(this.#state.joined);
+    joined.delete(id);
+    const views = new Map(this.#state.views);
+    views.delete(id);
+    const unread = new Map(this.#state.unread);
+    unread.delete(id);
+    const wasCurrent = this.#state.current === id;
+    const panel = this.#state.panel;
+    const panelGone = panel !== null && 'channel' in panel && panel.channel === id;
+    this.#set({
+      channels,
+      joined,
+      views,
+      unread,
+      current: wasCurrent ? null : this.#state.current,
+      panel: panelGone ? null : panel,
+      thread: panelGone ? null : this.#state.thread,
+    });
+    this.#store.setJoined(joined);
+    this.#unfollow(id);
+    if (existed && wasCurrent) {
+      this.toast(`You no longer have access to ${labelOf(id)}.`, 'info');
+      const next = joined.has(DEFAULT_CHANNEL) ? DEFAULT_CHANNEL : ([...joined].sort()[0] ?? null);
+      if (next) void this.open(next);
+    }
+  }
+
+  #putChannel(channel: Channel): void {
+    const channels = new Map(this.#state.channels);
+    channels.set(channel.id, channel);
+    this.#set({ channels });
+  }
+
+  #setJoined(ids: Iterable<string>): void {
+    const joined = new Set(ids);
+    this.#set({ joined });
+    this.#store.setJoined([...joined].filter((id) => this.#state.channels.get(id)?.type === 'public'));
+  }
+
+  async open(channel: string, focusSeq?: number): Promise<void> {
+    const previous = this.#state.current;
+    const unread = new Map(this.#state.unread);
+    const unreadBefore = unread.get(channel) ?? 0;
+    unread.delete(channel);
+    const panel = this.#state.panel;
+    const keepPanel = panel === null || panel.kind === 'search' || panel.kind === 'mentions';
+    this.#set({ current: channel, unread, editing: null, panel: keepPanel ? panel : null, thread: keepPanel ? this.#state.thread : null });
+    if (previous !== channel) this.#lastTypingSent = 0;
+    this.#store.setLastChannel(channel);
+    writeLink(channel, null);
+    const subscribed = await this.#follow(channel);
+    if (!subscribed && !this.#state.channels.has(channel)) return;
+    let view = this.#state.views.get(channel);
+    if (focusSeq !== undefined) {
+      await this.#loadAround(channel, focusSeq, true);
+    } else if (!view?.loaded) {
+      const readSeq = this.#readSeqs.get(channel);
+      if (unreadBefore > 0 && readSeq !== undefined && readSeq > 0) await this.#loadAround(channel, readSeq, false, readSeq);
+      else await this.#loadNewest(channel);
+    } else if (unreadBefore > 0) {
+      this.#setView(channel, { unreadAfter: this.#readSeqs.get(channel) ?? null });
+    }
+    view = this.#state.views.get(channel);
+    const newest = view?.messages.at(-1);
+    if (newest && !view?.hasNewer) this.#markRead(channel, newest.seq);
+    void this.#loadSignals(channel);
+  }
+
+  async #loadNewest(channel: string): Promise<void> {
+    await this.#attempt('load', async () => {
+      const page = await this.#client.history(channel, { limit: PAGE });
+      const current = this.#view(channel);
+      this.#setView(channel, {
+        // Live events that came in while the page was on its way are kept.
+        messages: mergeMessages(page.events, current.loaded ? [] : current.messages),
+        hasOlder: page.hasMore,
+        hasNewer: false,
+        loaded: true,
+        unreadAfter: null,
+        focus: null,
+      });
+      void this.#loadReactions(channel, page.events);
+    });
+  }
+
+  /**
+   * A window around `seq`: the messages before it and after it. Opening at the first
+   * unread (`unreadAfter`) or jumping to a message from search, mentions or a link.
+   */
+  async #loadAround(channel: string, seq: number, highlight: boolean, unreadAfter: number | null = null): Promise<void> {
+    const existing = this.#state.views.get(channel);
+    if (existing?.loaded && indexOfSeq(existing.messages, seq) >= 0 && (!existing.hasNewer || highlight)) {
+      this.#setView(channel, { focus: { seq, token: ++this.#focusToken, highlight }, unreadAfter });
+      return;
+    }
+    await this.#attempt('load', async () => {
+      const [before, after] = await Promise.all([
+        this.#client.history(channel, { before: seq + 1, limit: unreadAfter === null ? PAGE / 2 : 20 }),
+        this.#client.history(channel, { after: seq, limit: FIRST_UNREAD_PAGE }),
+      ]);
+      const messages = mergeMessages(before.events, after.events);
+      const target = unreadAfter === null ? seq : (after.events.find((m) => m.author !== this.me)?.seq ?? seq);
+      this.#setView(channel, {
+        messages,
+        reactions: new Map(),
+        hasOlder: before.hasMore,
+        hasNewer: after.hasMore,
+        loaded: true,
+        unreadAfter,
+        focus: { seq: target, token: ++this.#focusToken, highlight },
+      });
+      void this.#loadReactions(channel, messages);
+    });
+  }
+
+  /** Infinite scroll upward: the page before the window. */
+  async loadOlder(channel: string): Promise<void> {
+    const view = this.#state.views.get(channel);
+    if (!view?.loaded || !view.hasOlder || view.loadingOlder) return;
+    const oldest = view.messages[0]?.seq;
+    this.#setView(channel, { loadingOlder: true });
+    const ok = await this.#attempt('load', async () => {
+      const page = await this.#client.history(channel, { before: oldest, limit: PAGE });
+      const current = this.#view(channel);
+      this.#setView(channel, {
+        messages: mergeMessages(page.events, current.messages),
+        hasOlder: page.hasMore,
+        loadingOlder: false,
+      });
+      void this.#loadReactions(channel, page.events);
+    });
+    if (!ok) this.#setView(channel, { loadingOlder: false });
+  }
+
+  /** After a jump back in history: the page after the window, until it reaches the newest. */
+  async loadNewer(channel: string): Promise<void> {
+    const view = this.#state.views.get(channel);
+    if (!view?.loaded || !view.hasNewer || view.loadingNewer) return;
+    const newest = view.messages.at(-1)?.seq ?? 0;
+    this.#setView(channel, { loadingNewer: true });
+    const ok = await this.#attempt('load', async () => {
+      const page = await this.#client.history(channel, { after: newest, limit: 100 });
+      const current = this.#view(channel);
+      this.#setView(channel, {
+        messages: mergeMessages(current.messages, page.events),
+        hasNewer: page.hasMore,
+        loadingNewer: false,
+      });
+      void this.#loadReactions(channel, page.events);
+      const last = page.events.at(-1);
+      if (!page.hasMore && last) this.#markRead(channel, last.seq);
+    });
+    if (!ok) this.#setView(channel, { loadingNewer: false });
+  }
+
+  /** "Jump to latest": the newest page, wherever the window was. */
+  async jumpToLatest(channel: string): Promise<void> {
+    const view = this.#state.views.get(channel);
+    if (view?.hasNewer) await this.#loadNewest(channel);
+    this.#setView(channel, { focus: null, unreadAfter: null });
+    const newest = this.#state.views.get(channel)?.messages.at(-1);
+    if (newest) this.#markRead(channel, newest.seq);
+  }
+
+  /** Opens a channel at one message, highlighted (search results, mentions, links). */
+  async jumpTo(channel: string, seq: number): Promise<void> {
+    if (!this.#state.channels.has(channel)) {
+      this.toast(`${labelOf(channel)} is not available to you.`, 'info');
+      return;
+    }
+    if (this.#state.current !== channel) {
+      this.#set({ current: channel });
+    }
+    await this.open(channel, seq);
+    writeLink(channel, seq);
+  }
+
+  async #loadReactions(channel: string, messages: readonly ChannelEvent[]): Promise<void> {
+    const seqs = messages.filter((m) => m.deletedAt === null).map((m) => m.seq);
+    for (let i = 0; i < seqs.length; i += 200) {
+      try {
+        const found = await this.#client.chat.reactions(channel, seqs.slice(i, i + 200));
+        const view = this.#state.views.get(channel);
+        if (!view) return;
+        const reactions = new Map(view.reactions);
+        for (const [seq, counts] of Object.entries(found)) {
+          if (counts.length > 0) reactions.set(Number(seq), counts as readonly ReactionCount[]);
+        }
+        this.#setView(channel, { reactions });
+      } catch {
+        return; // Counts only; the messages still show.
+      }
+    }
+  }
+
+  /** Presence and read receipts of the open channel: not replayed on resume, so asked for. */
+  async #loadSignals(channel: string): Promise<void> {
+    try {
+      const here = await this.#client.presence(channel);
+      this.#setView(channel, { presence: new Map(here.map((member) => [member.user, member.sessions])) });
+      this.#rememberUsers(here.map((member) => member.user));
+    } catch {
+      // Not important enough to bother anyone.
+    }
+    const type = this.#state.channels.get(channel)?.type;
+    if (type === 'private' || type === 'direct') {
+      try {
+        const positions = await this.#client.chat.readPositions(channel);
+        this.#setView(channel, {
+          positions: new Map(positions.filter((p) => p.user !== this.me).map((p) => [p.user, p.seq])),
+        });
+      } catch {
+        // As above.
+      }
+    }
+    this.#followUsersSoon();
+  }
+
+  /** Subscribes (once) to a channel's live events; false when it cannot be read. */
+  async #follow(channel: string): Promise<boolean> {
+    if (this.#following.has(channel)) return true;
+    this.#following.add(channel);
+    try {
+      await this.#client.subscribe(channel, {
+        onEvent: (event) => this.#onEvent(event),
+        onPresence: ({ user, action }) => {
+          const view = this.#state.views.get(channel);
+          if (!view) return;
+          const presence = new Map(view.presence);
+          if (action === 'leave') presence.delete(user);
+          else presence.set(user, (presence.get(user) ?? 0) + (action === 'remove' ? -1 : 1));
+          this.#setView(channel, { presence });
+          this.#rememberUsers([user]);
+        },
+        onTyping: ({ user }) => {
+          if (user === this.me) return;
+          const view = this.#view(channel);
+          this.#setView(channel, { typing: new Map(view.typing).set(user, Date.now() + TYPING_SHOWN_MS) });
+        },
+        onReceipt: ({ user, seq }) => {
+          if (user === this.me) return;
+          const view = this.#view(channel);
+          if ((view.positions.get(user) ?? 0) >= seq) return;
+          this.#setView(channel, { positions: new Map(view.positions).set(user, seq) });
+        },
+        onError: () => this.#lostChannel(channel),
+      });
+      return true;
+    } catch (error) {
+      this.#following.delete(channel);
+      if (error instanceof ClientError && (error.code === 'forbidden' || error.code === 'not_found')) {
+        if (this.#state.current === channel) this.#lostChannel(channel);
+        return false;
+      }
+      if (!(error instanceof ClientError && error.code === 'closed')) this.toast(humanError('open', error));
+      return false;
+    }
+  }
+
+  #unfollow(channel: string): void {
+    this.#following.delete(channel);
+    void this.#client.subscription(channel)?.unsubscribe().catch(() => {});
+  }
+
+  #onEvent(event: ChannelEvent): void {
+    if (event.channel === inboxChannelOf(this.me)) {
+      this.#onInboxEvent(event);
+      return;
+    }
+    const view = this.#state.views.get(event.channel);
+    if (view) this.#setView(event.channel, applyEvent(view, event));
+    if (event.kind === 'message') {
+      if (event.author) this.#rememberUsers([event.author]);
+      if (event.cid && this.#state.outbox.some((entry) => entry.cid === event.cid)) this.#dropPending(event.cid);
+      this.#onThreadEvent(event);
+      if (event.author !== this.me) this.#onArrived(event);
+    } else if (event.kind === 'edit' || event.kind === 'delete') {
+      this.#onThreadEvent(event);
+    }
+  }
+
+  /** Someone else's message: read at once if you are looking at it, else counted and maybe notified. */
+  #onArrived(event: ChannelEvent): void {
+    const channel = event.channel;
+    const looking = channel === this.#state.current && !document.hidden;
+    const view = this.#state.views.get(channel);
+    if (looking && view && !view.hasNewer) {
+      this.#markRead(channel, event.seq);
+    } else if (this.#state.joined.has(channel) && event.replyTo === null) {
+      this.#set({ unread: new Map(this.#state.unread).set(channel, (this.#state.unread.get(channel) ?? 0) + 1) });
+    }
+    if (this.#state.channels.get(channel)?.type === 'direct' && event.deletedAt === null) {
+      this.#notifier.show(`${event.author ?? 'Someone'} (direct message)`, event.text ?? '', () => void this.open(channel));
+    }
+  }
+
+  #onInboxEvent(event: ChannelEvent): void {
+    const mention = toMention(event);
+    if (!mention) return;
+    if (this.#state.mentions.some((m) => m.seq === mention.seq)) return;
+    const panelOpen = this.#state.panel?.kind === 'mentions';
+    this.#set({
+      mentions: [mention, ...this.#state.mentions],
+      mentionsUnread: panelOpen ? 0 : this.#state.mentionsUnread + 1,
+    });
+    if (panelOpen) this.#markRead(inboxChannelOf(this.me), event.seq);
+    this.#notifier.show(`${mention.author} mentioned you in ${labelOf(mention.channel)}`, mention.text, () => {
+      void this.jumpTo(mention.channel, mention.target);
+    });
+  }
+
+  #onThreadEvent(event: ChannelEvent): void {
+    const thread = this.#state.thread;
+    if (!thread || thread.channel !== event.channel || !thread.root) return;
+    if (event.kind === 'message' && event.replyTo === thread.root.seq) {
+      if (thread.replies.some((reply) => reply.seq === event.seq)) return;
+      this.#set({ thread: { ...thread, replies: [...thread.replies, event] } });
+      return;
+    }
+    if (event.target === null) return;
+    const change = (message: ChannelEvent): ChannelEvent =>
+      message.seq !== event.target
+        ? message
+        : event.kind === 'edit'
+          ? { ...message, text: event.text, editedAt: event.createdAt }
+          : { ...message, text: null, deletedAt: event.createdAt };
+    this.#set({ thread: { ...thread, root: change(thread.root), replies: thread.replies.map(change) } });
+  }
+
+  #markRead(channel: string, seq: number): void {
+    const previous = this.#readSeqs.get(channel) ?? 0;
+    if (seq <= previous) return;
+    this.#readSeqs.set(channel, seq);
+    // One request for a burst of messages.
+    clearTimeout(this.#markTimers.get(channel));
+    this.#markTimers.set(
+      channel,
+      setTimeout(() => {
+        this.#markTimers.delete(channel);
+        void this.#client.chat.markRead(channel, this.#readSeqs.get(channel) ?? seq).catch(() => {});
+      }, 250),
+    );
+  }
+
+  #onVisibility(): void {
+    const channel = this.#state.current;
+    if (document.hidden || !channel) return;
+    if (this.#state.unread.has(channel)) {
+      const unread = new Map(this.#state.unread);
+      unread.delete(channel);
+      this.#set({ unread });
+    }
+    const view = this.#state.views.get(channel);
+    const newest = view?.messages.at(-1);
+    if (newest && !view?.hasNewer) this.#markRead(channel, newest.seq);
+  }
+
+  // --- sending ----------------------------------------------------------------------
+
+  /**
+   * Sends a message. It shows at once as "sending" and is kept (across reloads) until the
+   * server stores it: while disconnected it waits, and after a reconnect or a reload it is
+   * published again with the same cid, so it is stored once. Only a refusal by the server
+   * turns it into an error with "Retry".
+   */
+  send(channel: string, text: string, replyTo: number | null = null): void {
+    const trimmed = text.replace(/\s+$/, '').replace(/^\n+/, '');
+    if (trimmed.trim() === '') return;
+    this.#lastTypingSent = 0;
+    const entry: PendingMessage = {
+      cid: newCid(),
+      channel,
+      text: trimmed,
+      replyTo,
+      createdAt: Date.now(),
+      error: null,
+    };
+    this.#setOutbox([...this.#state.outbox, entry]);
+    void this.#deliver(entry);
+  }
+
+  async #deliver(entry: PendingMessage): Promise<void> {
+    if (this.#delivering.has(entry.cid)) return;
+    this.#delivering.add(entry.cid);
+    try {
+      const ack = await this.#client.request(
+        'publish',
+        { channel: entry.channel, text: entry.text, cid: entry.cid, replyTo: entry.replyTo ?? undefined },
+        { timeoutMs: DELIVERY_TIMEOUT_MS },
+      );
+      this.#delivering.delete(entry.cid);
+      // The event itself comes through the subscription; until then the row stays, without a
+      // gap. Not subscribed (a preview), or the event was seen already: drop it now.
+      const view = this.#state.views.get(entry.channel);
+      const seen = view?.messages.some((m) => m.cid === entry.cid) ?? false;
+      if (seen || !this.#following.has(entry.channel)) this.#dropPending(entry.cid);
+      else setTimeout(() => this.#dropPending(entry.cid), 5000);
+      void ack;
+    } catch (error) {
+      this.#delivering.delete(entry.cid);
+      if (error instanceof ClientError && error.code === 'closed') return; // Kept for the next page load.
+      if (!isRefusal(error)) {
+        // The connection went and the request gave up: try again when it is back.
+        this.#client.once('connected', () => void this.#deliver(entry));
+        return;
+      }
+      this.#setOutbox(
+        this.#state.outbox.map((e) => (e.cid === entry.cid ? { ...e, error: humanError('send', error) } : e)),
+      );
+    }
+  }
+
+  retrySend(cid: string): void {
+    const entry = this.#state.outbox.find((e) => e.cid === cid);
+    if (!entry) return;
+    const retried = { ...entry, error: null };
+    this.#setOutbox(this.#state.outbox.map((e) => (e.cid === cid ? retried : e)));
+    void this.#deliver(retried);
+  }
+
+  discardPending(cid: string): void {
+    this.#dropPending(cid);
+  }
+
+  #dropPending(cid: string): void {
+    if (!this.#state.outbox.some((e) => e.cid === cid)) return;
+    this.#setOutbox(this.#state.outbox.filter((e) => e.cid !== cid));
+  }
+
+  #setOutbox(outbox: readonly PendingMessage[]): void {
+    this.#set({ outbox });
+    this.#store.setOutbox(outbox);
+  }
+
+  draft(channel: string): string {
+    return this.#store.draft(channel);
+  }
+
+  saveDraft(channel: string, text: string): void {
+    this.#store.setDraft(channel, text);
+  }
+
+  typed(channel: string): void {
+    const now = Date.now();
+    if (now - this.#lastTypingSent < TYPING_SENT_EVERY_MS || this.#state.connection !== 'connected') return;
+    this.#lastTypingSent = now;
+    void this.#client.typing(channel).catch(() => {});
+  }
+
+  startEditing(channel: string, seq: number): void {
+    this.#set({ editing: { channel, seq } });
+  }
+
+  /** Edits your newest message in the channel (the Up key in an empty composer). */
+  editLast(channel: string, inThread: number | null = null): boolean {
+    const source =
+      inThread === null
+        ? (this.#state.views.get(channel)?.messages ?? []).filter((m) => m.replyTo === null)
+        : (this.#state.thread?.replies ?? []);
+    const mine = [...source].reverse().find((m) => m.author === this.me && m.deletedAt === null);
+    if (!mine) return false;
+    this.startEditing(channel, mine.seq);
+    return true;
+  }
+
+  stopEditing(): void {
+    this.#set({ editing: null });
+  }
+
+  async edit(channel: string, seq: number, text: string): Promise<boolean> {
+    if (text.trim() === '') return false;
+    const ok = await this.#attempt('edit', () => this.#client.editMessage(channel, seq, text.trim()));
+    if (ok) this.#set({ editing: null });
+    return ok;
+  }
+
+  async remove(channel: string, seq: number): Promise<void> {
+    await this.#attempt('delete', () => this.#client.deleteMessage(channel, seq));
+  }
+
+  async toggleReaction(channel: string, seq: number, emoji: string): Promise<void> {
+    const mine = this.#state.views.get(channel)?.reactions.get(seq)?.some((r) => r.emoji === emoji && r.users.includes(this.me));
+    await this.#attempt('react', () =>
+      mine ? this.#client.chat.unreact(channel, seq, emoji) : this.#client.chat.react(channel, seq, emoji),
+    );
+  }
+
+  // --- panels: threads, search, mentions, members ---------------------------------------
+
+  closePanel(): void {
+    void this.#membersList?.close();
+    this.#membersList = null;
+    this.#set({ panel: null, thread: null, editing: this.#state.editing });
+  }
+
+  async openThread(channel: string, root: number): Promise<void> {
+    void this.#membersList?.close();
+    this.#membersList = null;
+    const fromView = this.#state.views.get(channel)?.messages;
+    const known = fromView ? fromView[indexOfSeq(fromView, root)] : undefined;
+    this.#set({
+      panel: { kind: 'thread', channel, root },
+      thread: {
+        channel,
+        root: known ?? null,
+        replies: (fromView ?? []).filter((m) => m.replyTo === root),
+        loading: true,
+        hasMore: false,
+      },
+    });
+    await this.#attempt('thread', async () => {
+      const thread = await this.#client.chat.thread(channel, root, { limit: 100 });
+      const current = this.#state.thread;
+      if (!current || current.channel !== channel || this.#state.panel?.kind !== 'thread') return;
+      const replies = mergeMessages(thread.replies, current.replies);
+      this.#set({ thread: { channel, root: thread.root, replies, loading: false, hasMore: thread.hasMore } });
+    });
+  }
+
+  async search(query: string, channel: string | null): Promise<void> {
+    const text = query.trim();
+    this.#set({ panel: { kind: 'search' } });
+    if (!text) return;
+    this.#set({ search: { query: text, channel, results: [], next: null, loading: true, searched: false } });
+    const ok = await this.#attempt('search', async () => {
+      const page = await this.#client.chat.search(text, { channel: channel ?? undefined, limit: 20 });
+      this.#set({
+        search: { query: text, channel, results: page.results, next: cursorOf(page.next), loading: false, searched: true },
+      });
+    });
+    if (!ok) this.#set({ search: { ...this.#state.search, loading: false, searched: true } });
+  }
+
+  async searchMore(): Promise<void> {
+    const search = this.#state.search;
+    if (!search.next || search.loading) return;
+    this.#set({ search: { ...search, loading: true } });
+    const ok = await this.#attempt('search', async () => {
+      const page = await this.#client.chat.search(search.query, {
+        channel: search.channel ?? undefined,
+        cursor: search.next ?? undefined,
+        limit: 20,
+      });
+      this.#set({
+        search: { ...search, results: [...search.results, ...page.results], next: cursorOf(page.next), loading: false },
+      });
+    });
+    if (!ok) this.#set({ search: { ...this.#state.search, loading: false } });
+  }
+
+  showSearch(): void {
+    this.#set({ panel: { kind: 'search' } });
+  }
+
+  async showMentions(): Promise<void> {
+    this.#set({ panel: { kind: 'mentions' }, mentionsUnread: 0 });
+    const inbox = inboxChannelOf(this.me);
+    await this.#attempt('load', async () => {
+      const page = await this.#client.history(inbox, { limit: PAGE });
+      const loaded = page.events.map(toMention).filter((m): m is Mention => m !== null).reverse();
+      const seen = new Set(loaded.map((m) => m.seq));
+      this.#set({ mentions: [...this.#state.mentions.filter((m) => !seen.has(m.seq)), ...loaded].sort((a, b) => b.seq - a.seq) });
+      const newest = page.events.at(-1);
+      if (newest) this.#markRead(inbox, newest.seq);
+    });
+  }
+
+  async showMembers(channel: string): Promise<void> {
+    void this.#membersList?.close();
+    this.#membersList = null;
+    this.#set({ panel: { kind: 'members', channel }, members: [], thread: null });
+    try {
+      this.#membersList = await this.#client.chat.followList(
+        { list: 'members', channel },
+        {
+          onSnapshot: (members) => {
+            this.#set({ members: sortMembers(members) });
+            this.#rememberUsers(members.map((m) => m.user));
+            this.#followUsersSoon();
+          },
+          onChange: ({ action, item }) => {
+            const others = this.#state.members.filter((m) => m.user !== item.user);
+            this.#set({ members: sortMembers(action === 'remove' ? others : [...others, item]) });
+            this.#rememberUsers([item.user]);
+          },
+        },
+      );
+    } catch (error) {
+      this.toast(humanError('members', error));
+    }
+  }
+
+  async addMember(channel: string, user: string, role: MemberRole = 'member'): Promise<boolean> {
+    return this.#attempt('members', () => this.#client.addMember(channel, user.trim(), role));
+  }
+
+  async removeMember(channel: string, user: string): Promise<boolean> {
+    return this.#attempt('members', () => this.#client.removeMember(channel, user));
+  }
+
+  /** Your role in a channel, from its members list when it is open (null: unknown). */
+  roleIn(channel: string): MemberRole | null {
+    const panel = this.#state.panel;
+    if (panel?.kind === 'members' && panel.channel === channel) {
+      return this.#state.members.find((m) => m.user === this.me)?.role ?? null;
+    }
+    return this.#state.channels.get(channel)?.createdBy === this.me ? 'owner' : null;
+  }
+
+  // --- channel management -------------------------------------------------------------
+
+  async createChannel(id: string, type: 'public' | 'private', title: string, members: string[] = []): Promise<boolean> {
+    const name = id.trim().toLowerCase().replace(/\s+/g, '-');
+    if (!/^[a-z0-9_.-]{1,80}$/.test(name)) {
+      this.toast('The channel was not created: use letters, digits, - _ or . in its name (up to 80).');
+      return false;
+    }
+    return this.#attempt('create-channel', async () => {
+      const channel = await this.#client.createChannel({
+        channel: name,
+        type,
+        title: title.trim() || name,
+        members: members.length > 0 ? members : undefined,
+      });
+      this.#putChannel(channel);
+      this.#setJoined([...this.#state.joined, channel.id]);
+      await this.open(channel.id);
+    });
+  }
+
+  async join(channel: string): Promise<boolean> {
+    return this.#attempt('join', async () => {
+      await this.#client.joinChannel(channel);
+      this.#setJoined([...this.#state.joined, channel]);
+      await this.#follow(channel);
+    });
+  }
+
+  async leave(channel: string): Promise<boolean> {
+    const ok = await this.#attempt('leave', () => this.#client.leaveChannel(channel));
+    if (ok) {
+      const type = this.#state.channels.get(channel)?.type;
+      if (type === 'public') {
+        const joined = new Set(this.#state.joined);
+        joined.delete(channel);
+        this.#setJoined(joined);
+        if (this.#state.current === channel) {
+          const next = [...joined].sort()[0];
+          if (next) await this.open(next);
+        }
+      } else {
+        this.#lostChannel(channel);
+      }
+    }
+    return ok;
+  }
+
+  async updateChannel(channel: string, change: { title?: string; publish?: PublishPolicy }): Promise<boolean> {
+    return this.#attempt('settings', async () => {
+      const updated = await this.#client.updateChannel(channel, {
+        title: change.title === undefined ? undefined : change.title.trim() || null,
+        publish: change.publish,
+      });
+      this.#putChannel(updated);
+    });
+  }
+
+  async deleteChannel(channel: string): Promise<boolean> {
+    const ok = await this.#attempt('settings', () => this.#client.deleteChannel(channel));
+    if (ok) this.#lostChannel(channel);
+    return ok;
+  }
+
+  async openDirect(users: string[]): Promise<boolean> {
+    const others = [...new Set(users.map((u) => u.trim()).filter((u) => u && u !== this.me))];
+    if (others.length === 0) return false;
+    return this.#attempt('direct', async () => {
+      const channel = await this.#client.createChannel({ type: 'direct', members: others });
+      this.#putChannel(channel);
+      this.#setJoined([...this.#state.joined, channel.id]);
+      this.#rememberUsers(others);
+      await this.open(channel.id);
+    });
+  }
+
+  // --- people -------------------------------------------------------------------------
+
+  async setStatus(status: 'online' | 'away'): Promise<void> {
+    await this.#attempt('status', async () => {
+      const state = await this.#client.chat.setStatus(status);
+      this.#setUser(this.me, state);
+    });
+  }
+
+  #setUser(user: string, change: Partial<UserState>): void {
+    const users = new Map(this.#state.users);
+    const before = users.get(user) ?? { user, name: user, status: 'offline' as const, lastSeen: null };
+    users.set(user, { ...before, ...change, user });
+    this.#set({ users });
+    this.#rememberUsers([user]);
+  }
+
+  #rememberUsers(users: readonly string[]): void {
+    const known = this.#state.knownUsers;
+    const fresh = users.filter((u) => u && !known.includes(u) && !u.includes(':'));
+    if (fresh.length === 0) return;
+    this.#set({ knownUsers: [...known, ...new Set(fresh)].sort() });
+    this.#followUsersSoon();
+  }
+
+  /** Everyone the page has heard of, where the server lists users (users.list). */
+  async #loadUserDirectory(): Promise<void> {
+    try {
+      let page = await this.#client.listUsers({ limit: 200 });
+      this.#rememberUsers(page.users.map((u) => u.id));
+      for (let pages = 1; page.next && pages < 5; pages++) {
+        page = await this.#client.listUsers({ after: page.next, limit: 200 });
+        this.#rememberUsers(page.users.map((u) => u.id));
+      }
+    } catch {
+      // Older servers have no users.* on /ws: names come from members, authors and presence.
+    }
+  }
+
+  /** Status and last seen of everyone shown, as a live list (refollowed when the set grows). */
+  #followUsersSoon(): void {
+    if (this.#usersTimer !== null || this.#closed) return;
+    this.#usersTimer = setTimeout(() => {
+      this.#usersTimer = null;
+      void this.#followUsers();
+    }, 300);
+  }
+
+  async #followUsers(): Promise<void> {
+    const users = this.#state.knownUsers.slice(0, 500);
+    const key = users.join(',');
+    if (key === this.#followedUsers || users.length === 0) return;
+    this.#followedUsers = key;
+    const previous = this.#usersList;
+    try {
+      this.#usersList = await this.#client.chat.followList(
+        { list: 'users', users },
+        {
+          onSnapshot: (states) => {
+            for (const state of states) this.#setUser(state.user, state);
+          },
+          onChange: ({ item }) => this.#setUser(item.user, item),
+        },
+      );
+      await previous?.close();
+    } catch {
+      this.#followedUsers = '';
+    }
+  }
+
+  // --- connection, notifications, toasts ------------------------------------------------
+
+  retryNow(): void {
+    this.#client.reconnectNow();
+  }
+
+  async enableNotifications(): Promise<void> {
+    await this.#notifier.ask();
+    this.#set({ notifications: this.#notifier.choice });
+  }
+
+  declineNotifications(): void {
+    this.#notifier.decline();
+    this.#set({ notifications: this.#notifier.choice });
+  }
+
+  dismissFirstRun(): void {
+    this.#set({ firstRun: false });
+  }
+
+  toast(text: string, tone: 'error' | 'info' = 'error'): void {
+    const toast = { id: ++this.#toastId, text, tone };
+    this.#set({ toasts: [...this.#state.toasts, toast].slice(-4) });
+    setTimeout(() => this.dismiss(toast.id), tone === 'error' ? 10_000 : 6000);
+  }
+
+  dismiss(id: number): void {
+    if (!this.#state.toasts.some((t) => t.id === id)) return;
+    this.#set({ toasts: this.#state.toasts.filter((toast) => toast.id !== id) });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#typingTimer);
+    if (this.#usersTimer !== null) clearTimeout(this.#usersTimer);
+    for (const timer of this.#markTimers.values()) clearTimeout(timer);
+    for (const off of this.#offs) off();
+    await this.#client.close();
+  }
+
+  // --- internals --------------------------------------------------------------------
+
+  #view(channel: string): ChannelView {
+    return this.#state.views.get(channel) ?? emptyView(channel);
+  }
+
+  #setView(channel: string, change: Partial<ChannelView> | ChannelView): void {
+    const views = new Map(this.#state.views);
+    views.set(channel, { ...this.#view(channel), ...change });
+    this.#set({ views });
+  }
+
+  #expireTyping(): void {
+    const now = Date.now();
+    for (const [channel, view] of this.#state.views) {
+      if ([...view.typing.values()].some((until) => until <= now)) {
+        this.#setView(channel, { typing: new Map([...view.typing].filter(([, until]) => until > now)) });
+      }
+    }
+  }
+
+  /** Runs an action; a failure becomes a sentence on screen instead of an unhandled rejection. */
+  async #attempt(action: Action, run: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await run();
+      return true;
+    } catch (error) {
+      if (!this.#closed) this.toast(humanError(action, error));
+      return false;
+    }
+  }
+
+  #set(change: Partial<ChatState>): void {
+    if (this.#closed) return;
+    this.#state = { ...this.#state, ...change };
+    for (const listener of this.#listeners) listener();
+  }
+}
+
+/** Live-list removals carry only the id. */
+function isChannel(item: Channel | { readonly id: string }): item is Channel {
+  return 'type' in item;
+}
+
+function directMembers(id: string): string[] {
+  return id.startsWith('dm:') ? id.slice(3).split(',') : [];
+}
+
+function sortMembers(members: readonly Member[]): Member[] {
+  const rank = { owner: 0, admin: 1, member: 2 } as const;
+  return [...members].sort((a, b) => rank[a.role] - rank[b.role] || a.user.localeCompare(b.user));
+}
+
+function toMention(event: ChannelEvent): Mention | null {
+  const data = event.data as { type?: unknown; channel?: unknown; seq?: unknown; author?: unknown; text?: unknown } | null;
+  if (event.kind !== 'message' || !data || data.type !== 'mention') return null;
+  if (typeof data.channel !== 'string' || typeof data.seq !== 'number') return null;
+  return {
+    seq: event.seq,
+    channel: data.channel,
+    target: data.seq,
+    author: typeof data.author === 'string' ? data.author : 'someone',
+    text: typeof data.text === 'string' ? data.text : '',
+    at: event.createdAt,
+  };
+}
+
+/** Search pages name the next page with an opaque string (older servers: an object, not followed). */
+function cursorOf(next: unknown): string | null {
+  return typeof next === 'string' ? next : null;
+}
+
+/** `#general`, or a DM's id as its people. */
+export function labelOf(channel: string): string {
+  return channel.startsWith('dm:') ? `@${channel.slice(3).split(',').join(', @')}` : `#${channel}`;
+}
+
+/** A link to a channel, or to one message in it: `#c=general&m=42`. */
+export function linkTo(channel: string, seq: number | null): string {
+  const params = new URLSearchParams({ c: channel });
+  if (seq !== null) params.set('m', String(seq));
+  return `${location.origin}${location.pathname}#${params}`;
+}
+
+function writeLink(channel: string, seq: number | null): void {
+  const params = new URLSearchParams({ c: channel });
+  if (seq !== null) params.set('m', String(seq));
+  history.replaceState(null, '', `#${params}`);
+}
+
+function parseLink(hash: string): { channel: string; seq: number } | null {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const channel = params.get('c');
+  const seq = Number(params.get('m'));
+  return channel && Number.isInteger(seq) && seq > 0 ? { channel, seq } : null;
+}
+
+function newCid(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
