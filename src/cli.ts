@@ -1,112 +1,117 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, defaultConfig, loadConfig, TRANSPORTS } from './config.js';
-import { SwitchboardError } from './core/errors.js';
-import { startServer, StartupError } from './server.js';
+import type { CliCommand, CommandOptions } from './cli/command.js';
+import { fail } from './cli/command.js';
+import { COMMANDS } from './cli/commands.js';
+import { packageVersion } from './package-root.js';
 
-const { port, host, databaseUrl, auth, grpcPort, logFormat } = defaultConfig;
+const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
+function usage(command: CliCommand): string {
+  return `switchboard ${command.name}${command.args ? ` ${command.args}` : ''}`;
+}
+
+/** Aligned `usage  summary` lines. */
+function table(rows: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}${right}\n`).join('');
+}
+
+function commandRows(commands: readonly CliCommand[]): (readonly [string, string])[] {
+  return commands.map((command) => [usage(command), command.summary]);
+}
 
 const HELP = `switchboard: a self-hosted real-time chat and push server
 
 Usage:
-  switchboard serve [options]     start a node (what \`npm start\` runs)
-  switchboard --help              show this text
-
-Options for serve (each overrides the environment variable in brackets):
-  --port N            port to listen on, 0 for any (PORT; default ${port})
-  --host ADDR         address to listen on (HOST; default ${host})
-  --database URL      sqlite:PATH, a path, or postgres://... (DATABASE_URL;
-                      default ${databaseUrl})
-  --redis URL         Redis for a cluster; unset: one node (REDIS_URL)
-  --auth MODE         open | accounts | jwt (SWITCHBOARD_AUTH; default ${auth})
-  --transports LIST   comma list of ${TRANSPORTS.join(',')}, or all
-                      (SWITCHBOARD_TRANSPORTS; default all; gRPC listens on GRPC_PORT,
-                      default ${grpcPort})
-  --config FILE       a JSON file of settings (see docs/configuration.md)
-  --event-log PATH    append every event to PATH as JSON lines (SWITCHBOARD_EVENT_LOG)
-  --log-format FMT    json | pretty (SWITCHBOARD_LOG_FORMAT; default ${logFormat})
+${table([...commandRows(COMMANDS), ['switchboard --version', 'print the version']])}
+\`switchboard <command> --help\` describes a command and its options.
 `;
 
-async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        database: { type: 'string' },
-        redis: { type: 'string' },
-        auth: { type: 'string' },
-        transports: { type: 'string' },
-        config: { type: 'string' },
-        'event-log': { type: 'string' },
-        'log-format': { type: 'string' },
-      },
-    });
-  } catch (error) {
-    return fail(`${(error as Error).message}. See switchboard --help.`);
+/**
+ * Picks the command named by the leading words of argv (`config check x.json` is
+ * `config check` with `x.json`), parses the rest with that command's options, and runs it.
+ * Resolves with the exit code.
+ */
+async function main(argv: readonly string[]): Promise<number> {
+  const words: string[] = [];
+  for (const arg of argv) {
+    if (arg.startsWith('-')) break;
+    words.push(arg);
   }
-  const { values, positionals } = parsed;
-  if (values.help || positionals.length === 0) {
-    process.stdout.write(HELP);
-    return positionals.length === 0 && !values.help ? 1 : 0;
-  }
-  if (positionals[0] !== 'serve' || positionals.length > 1) {
-    return fail(`Unknown command "${positionals.join(' ')}". See switchboard --help.`);
+  const command = [...COMMANDS]
+    .sort((a, b) => b.name.length - a.name.length)
+    .find((candidate) => candidate.name.split(' ').every((word, i) => words[i] === word));
+
+  if (!command) {
+    const group = words.length > 0 ? COMMANDS.filter((c) => c.name.split(' ')[0] === words[0]) : [];
+    if (group.length > 0 && words.length === 1) return groupHelp(words[0]!, group, argv.slice(1));
+    if (words.length > 0) return fail(`Unknown command "${words.join(' ')}". See switchboard --help.`);
+    return topLevel(argv);
   }
 
+  const rest = argv.slice(command.name.split(' ').length);
+  const parsed = parse(rest, { ...command.options, ...HELP_OPTION }, `switchboard ${command.name} --help`);
+  if (typeof parsed === 'number') return parsed;
+  if (parsed.values.help) {
+    process.stdout.write(`Usage: ${usage(command)}${Object.keys(command.options).length > 0 ? ' [options]' : ''}\n\n${command.help}`);
+    return 0;
+  }
+  const [min, max] = command.positionals;
+  if (parsed.positionals.length < min || parsed.positionals.length > max) {
+    const extra = parsed.positionals.length > max ? `Unexpected argument "${parsed.positionals[max]}"` : `Missing ${command.args}`;
+    return fail(`${extra}. Usage: ${usage(command)}.`);
+  }
+  return command.run({ values: parsed.values, positionals: parsed.positionals });
+}
+
+/** Parses argv by an option table; on a mistake, says which in one sentence and returns 1. */
+function parse(args: readonly string[], options: CommandOptions, help: string, allowPositionals = true) {
+  const { tokens } = parseArgs({ args: [...args], allowPositionals: true, strict: false, tokens: true, options });
+  const unknown = tokens.find((token) => token.kind === 'option' && !(token.name in options));
+  if (unknown?.kind === 'option') return fail(`Unknown option "${unknown.rawName}". See ${help}.`);
   try {
-    const config = loadConfig({
-      file: values.config,
-      env: process.env,
-      flags: {
-        port: values.port,
-        host: values.host,
-        databaseUrl: values.database,
-        redisUrl: values.redis,
-        auth: values.auth,
-        transports: values.transports,
-      },
-      overrides: {
-        ...(values['event-log'] !== undefined ? { eventLog: { path: values['event-log'] } } : {}),
-        ...(values['log-format'] !== undefined ? { logFormat: values['log-format'] as 'json' } : {}),
-      },
-    });
-    const server = await startServer(config);
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      server.close(`server received ${signal}`).then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    return -1;
+    return parseArgs({ args: [...args], allowPositionals, strict: true, options });
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof StartupError || error instanceof SwitchboardError) {
-      return fail(error.message);
-    }
-    if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
-      return fail(`Cannot listen: ${error.message}.`);
-    }
-    throw error;
+    return fail(`${(error as Error).message}. See ${help}.`);
   }
 }
 
-function fail(message: string): number {
-  process.stderr.write(`switchboard: ${message}\n`);
+/** `switchboard`, `switchboard --help`, `switchboard --version`. */
+function topLevel(argv: readonly string[]): number {
+  const parsed = parse(argv, { ...HELP_OPTION, version: { type: 'boolean' } }, 'switchboard --help', false);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  if (values.version) {
+    process.stdout.write(`switchboard ${packageVersion()} (Node.js ${process.version})\n`);
+    return 0;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  process.stderr.write(HELP);
+  return 1;
+}
+
+/** `switchboard config` (--help): the commands under one word. */
+function groupHelp(word: string, group: readonly CliCommand[], rest: readonly string[]): number {
+  const text = `Usage:\n${table(commandRows(group))}\n\`switchboard ${word} <command> --help\` describes each.\n`;
+  if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) {
+    process.stdout.write(text);
+    return 0;
+  }
+  if (rest.length > 0) return fail(`Unknown option "${rest[0]}" for switchboard ${word}. See switchboard ${word} --help.`);
+  process.stderr.write(text);
   return 1;
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exitCode = code;
+    process.exitCode = code;
+    // A finished command exits even if a library left a handle open (a stopped node's
+    // driver, say); unref'd, so output still flushes and a clean exit is not delayed.
+    setTimeout(() => process.exit(code), 1000).unref();
   },
   (error: unknown) => {
     process.stderr.write(`switchboard: unexpected failure: ${(error as Error).stack ?? String(error)}\n`);
