@@ -1227,9 +1227,12 @@ function cursorOf(next: unknown): string | null {
   return typeof next === 'string' ? next : null;
 }
 
-/** `#general`, or a DM's id as its people. */
-export function labelOf(channel: string): string {
-  return channel.startsWith('dm:') ? `@${channel.slice(3).split(',').join(', @')}` : `#${channel}`;
+/** `#general`, or a DM as its people (without you, when `me` is given). */
+export function labelOf(channel: string, me?: string): string {
+  if (!channel.startsWith('dm:')) return `#${channel}`;
+  const people = channel.slice(3).split(',');
+  const others = people.filter((user) => user !== me);
+  return `@${(others.length > 0 ? others : people).join(', @')}`;
 }
 
 /** A link to a channel, or to one message in it: `#c=general&m=42`. */

@@ -57,14 +57,14 @@ export function ChatScreen({ model, onSignOut }: { model: ChatModel; onSignOut: 
       />
       {drawer && <div className="drawer-backdrop" aria-hidden="true" onClick={() => setDrawer(false)} />}
 
-      <main className="main" aria-label={channel ? labelOf(channel.id) : 'Chat'}>
+      <main className="main" aria-label={channel ? labelOf(channel.id, state.me) : 'Chat'}>
         <header className="channel-header">
           <button type="button" className="menu-toggle icon-button" aria-label="Show channels" aria-expanded={drawer} onClick={() => setDrawer(!drawer)}>
             ☰
             {totalUnread(state) > 0 && <span className="dot-badge" aria-hidden="true" />}
           </button>
           <div className="channel-heading">
-            <h1>{channel ? labelOf(channel.id) : state.ready ? 'No channel' : 'Loading…'}</h1>
+            <h1>{channel ? labelOf(channel.id, state.me) : state.ready ? 'No channel' : 'Loading…'}</h1>
             {channel?.title && channel.title !== channel.id && channel.type !== 'direct' && <p className="channel-title">{channel.title}</p>}
           </div>
           <div className="header-actions">
@@ -246,7 +246,7 @@ function ChannelLink({
   preview?: boolean;
 }) {
   const unread = state.unread.get(channel.id) ?? 0;
-  const label = channel.type === 'direct' ? labelOf(channel.id).replace(`@${state.me}, `, '').replace(`, @${state.me}`, '') : labelOf(channel.id);
+  const label = labelOf(channel.id, state.me);
   return (
     <li>
       <button
@@ -335,7 +335,7 @@ function ComposerArea({ model, state, channel }: { model: ChatModel; state: Chat
       </div>
     );
   }
-  return <Composer model={model} channel={channel.id} label={labelOf(channel.id)} users={state.knownUsers} me={state.me} />;
+  return <Composer model={model} channel={channel.id} label={labelOf(channel.id, state.me)} users={state.knownUsers} me={state.me} />;
 }
 
 function Toasts({ model, state }: { model: ChatModel; state: ChatState }) {

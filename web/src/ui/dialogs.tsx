@@ -242,7 +242,7 @@ export function Switcher({ model, state, onClose }: { model: ChatModel; state: C
             aria-selected={i === active}
             onClick={() => go(channel.id)}
           >
-            {labelOf(channel.id)}
+            {labelOf(channel.id, state.me)}
             {!state.joined.has(channel.id) && <span className="muted"> (not joined)</span>}
             {(state.unread.get(channel.id) ?? 0) > 0 && <span className="badge">{state.unread.get(channel.id)}</span>}
           </li>

@@ -77,7 +77,7 @@ export function MessageList({
         case 'intro':
           return (
             <div className="channel-intro">
-              <p className="intro-title">{channel.type === 'direct' ? `This is the start of your conversation with ${labelOf(channel.id).slice(1)}.` : `This is the very beginning of ${labelOf(channel.id)}.`}</p>
+              <p className="intro-title">{channel.type === 'direct' ? `This is the start of your conversation with ${labelOf(channel.id, me)}.` : `This is the very beginning of ${labelOf(channel.id)}.`}</p>
               {channel.title && channel.title !== channel.id && <p>{channel.title}</p>}
             </div>
           );
@@ -131,7 +131,7 @@ export function MessageList({
         <VirtualList
           rows={rows}
           render={render}
-          label={`Messages in ${labelOf(channel.id)}`}
+          label={`Messages in ${labelOf(channel.id, me)}`}
           busy={!view.loaded || view.loadingOlder || view.loadingNewer}
           focus={focusKey}
           bottomToken={bottomToken}
@@ -181,7 +181,7 @@ function EmptyChannel({ model, state, channel }: { model: ChatModel; state: Chat
   }
   return (
     <div className="empty">
-      <p>No messages in {labelOf(channel.id)} yet. Say hello!</p>
+      <p>No messages in {labelOf(channel.id, state.me)} yet. Say hello!</p>
     </div>
   );
 }

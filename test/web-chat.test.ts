@@ -1,0 +1,289 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  chromiumMissing,
+  composer,
+  ensureWebBuilt,
+  inView,
+  launchBrowser,
+  message,
+  openChannel,
+  PHONE,
+  say,
+  screenshot,
+  signIn,
+  startWebServer,
+  WAIT,
+} from './web-harness.js';
+
+/** Hover actions live in each message's toolbar. */
+async function act(page: Page, text: string, action: string): Promise<void> {
+  const row = message(page, text).first();
+  await row.hover();
+  await row.getByRole('button', { name: action }).click();
+}
+
+describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, reactions, threads, mentions', () => {
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    browser = await launchBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('renders a safe markdown subset, groups messages, and edits with the keyboard', async () => {
+    const server = await startWebServer();
+    const alice = (await signIn(browser, server.url, 'alice')).page;
+    const bob = (await signIn(browser, server.url, 'bob')).page;
+    await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+
+    await say(alice, '#general', '**bold** and _soft_ `code` <img src=x onerror="window.pwned=1"> [docs](https://example.com/docs)');
+    const rendered = message(bob, 'bold and soft code');
+    await rendered.waitFor(WAIT);
+    expect(await rendered.locator('strong').textContent()).toBe('bold');
+    expect(await rendered.locator('em').textContent()).toBe('soft');
+    expect(await rendered.locator('code').textContent()).toBe('code');
+    expect(await rendered.getByRole('link', { name: 'docs' }).getAttribute('href')).toBe('https://example.com/docs');
+    expect(await rendered.locator('img').count()).toBe(0);
+    expect(await rendered.textContent()).toContain('<img src=x onerror="window.pwned=1">');
+    expect(await bob.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+
+    await say(alice, '#general', '```\nconst x = 1;\n```');
+    await say(alice, '#general', '> a quoted line');
+    await message(bob, 'a quoted line').locator('blockquote').waitFor(WAIT);
+    expect(await message(bob, 'const x = 1;').locator('pre code').textContent()).toBe('const x = 1;');
+    // Three messages in a row by alice: one name and avatar for the group.
+    expect(await bob.getByRole('feed').getByRole('button', { name: 'alice', exact: true }).count()).toBe(1);
+    expect(await bob.getByRole('feed').getByText('Today', { exact: true }).count()).toBe(1);
+
+    // Up edits your last message; Escape cancels; an empty edit is refused; Enter saves.
+    await composer(alice, '#general').press('ArrowUp');
+    const edit = alice.getByRole('textbox', { name: 'Edit message' });
+    expect(await edit.inputValue()).toBe('> a quoted line');
+    await edit.press('Escape');
+    await edit.waitFor({ state: 'detached', ...WAIT });
+    await composer(alice, '#general').press('ArrowUp');
+    await edit.fill('   ');
+    await edit.press('Enter');
+    await alice.getByRole('alert').filter({ hasText: 'A message cannot be empty' }).waitFor(WAIT);
+    await edit.fill('> a quoted line, edited');
+    await edit.press('Enter');
+    await message(bob, 'a quoted line, edited').getByText('(edited)').waitFor(WAIT);
+
+    // Shift+Enter makes a new line, Enter sends.
+    await composer(alice, '#general').fill('first line');
+    await composer(alice, '#general').press('Shift+Enter');
+    await composer(alice, '#general').pressSequentially('second line');
+    await composer(alice, '#general').press('Enter');
+    await message(bob, 'second line').waitFor(WAIT);
+    expect(await message(bob, 'second line').locator('.md-text').textContent()).toBe('first line\nsecond line');
+
+    // Delete asks first; cancelling keeps the message.
+    await act(alice, 'second line', 'Delete message');
+    await alice.getByRole('dialog', { name: 'Delete message' }).getByRole('button', { name: 'Cancel' }).click();
+    expect(await message(alice, 'second line').count()).toBe(1);
+    await act(alice, 'second line', 'Delete message');
+    await alice.getByRole('dialog', { name: 'Delete message' }).getByRole('button', { name: 'Delete' }).click();
+    await message(bob, 'This message was deleted.').waitFor(WAIT);
+    expect(await message(bob, 'second line').count()).toBe(0);
+
+    // Typing shows to the others.
+    await composer(bob, '#general').pressSequentially('hello');
+    await alice.getByText('bob is typing…').waitFor(WAIT);
+
+    // Copy link gives a link to the message.
+    await act(alice, 'bold and soft code', 'Copy link');
+    await alice.getByRole('status').filter({ hasText: /Link/ }).waitFor(WAIT);
+  });
+
+  it('reacts with a picker and shows who reacted; threads in a side panel with a reply count', async () => {
+    const server = await startWebServer();
+    const alice = (await signIn(browser, server.url, 'alice')).page;
+    const bob = (await signIn(browser, server.url, 'bob')).page;
+    await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+    await say(alice, '#general', 'shall we ship on friday?');
+    await message(bob, 'shall we ship on friday?').waitFor(WAIT);
+
+    await act(bob, 'shall we ship on friday?', 'Add reaction');
+    await bob.getByRole('dialog', { name: 'Pick a reaction' }).getByRole('button', { name: 'React with thumbs up' }).click();
+    await message(alice, 'shall we ship').getByRole('button', { name: '👍 1: bob' }).waitFor(WAIT);
+    // Alice adds hers by clicking the count; bob sees both names.
+    await message(alice, 'shall we ship').getByRole('button', { name: '👍 1: bob' }).click();
+    await message(bob, 'shall we ship').getByRole('button', { name: '👍 2: you, alice' }).waitFor(WAIT);
+    expect(await message(bob, 'shall we ship').getByRole('button', { name: /^👍 2/ }).getAttribute('aria-pressed')).toBe('true');
+    // Bob takes his back.
+    await message(bob, 'shall we ship').getByRole('button', { name: /^👍 2/ }).click();
+    await message(alice, 'shall we ship').getByRole('button', { name: '👍 1: you' }).waitFor(WAIT);
+
+    // A thread: bob replies in the side panel; the root shows the count and the last reply.
+    await act(bob, 'shall we ship on friday?', 'Reply in thread');
+    const panel = bob.getByRole('complementary', { name: 'Thread' });
+    await panel.waitFor(WAIT);
+    await panel.getByLabel('Reply in thread').fill('friday works for me');
+    await panel.getByLabel('Reply in thread').press('Enter');
+    await panel.getByText('friday works for me').waitFor(WAIT);
+    const summary = message(alice, 'shall we ship').getByRole('button', { name: /1 reply/ });
+    await summary.waitFor(WAIT);
+    expect(await summary.textContent()).toContain('Last reply just now');
+    // Replies live in the thread, not in the channel.
+    expect(await message(alice, 'friday works for me').count()).toBe(0);
+    await summary.click();
+    const alicePanel = alice.getByRole('complementary', { name: 'Thread' });
+    await alicePanel.getByText('friday works for me').waitFor(WAIT);
+    await alicePanel.getByLabel('Reply in thread').fill('great, friday it is');
+    await alicePanel.getByLabel('Reply in thread').press('Enter');
+    await panel.getByText('great, friday it is').waitFor(WAIT);
+    await message(bob, 'shall we ship').getByRole('button', { name: /2 replies/ }).waitFor(WAIT);
+    await screenshot(bob, 'thread');
+    await alice.getByRole('button', { name: 'Close thread' }).click();
+    await alicePanel.waitFor({ state: 'detached', ...WAIT });
+  });
+
+  it('completes @names, highlights mentions, lists them, and jumps to the message', async () => {
+    const server = await startWebServer();
+    const writer = await server.client('carol');
+    await writer.createChannel({ channel: 'general', type: 'public' });
+    const alice = (await signIn(browser, server.url, 'alice')).page;
+    const bob = (await signIn(browser, server.url, 'bob')).page;
+    await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+    for (let i = 1; i <= 60; i++) await writer.publish('general', `filler ${i}`);
+    await message(alice, 'filler 60').waitFor(WAIT);
+
+    await composer(bob, '#general').pressSequentially('look @al');
+    const option = bob.getByRole('option', { name: 'alice' });
+    await option.waitFor(WAIT);
+    await composer(bob, '#general').press('Enter');
+    expect(await composer(bob, '#general').inputValue()).toBe('look @alice ');
+    await composer(bob, '#general').pressSequentially('at the deploy log');
+    await composer(bob, '#general').press('Enter');
+
+    const mentioned = message(alice, 'look @alice at the deploy log');
+    await mentioned.waitFor(WAIT);
+    expect(await mentioned.getAttribute('class')).toContain('mentions-me');
+    expect(await mentioned.locator('.mention-me').textContent()).toBe('@alice');
+    await alice.getByRole('navigation').getByRole('button', { name: /Mentions 1 unread/ }).waitFor(WAIT);
+
+    // Scroll away, then jump from the mentions view.
+    for (let i = 61; i <= 120; i++) await writer.publish('general', `filler ${i}`);
+    await message(alice, 'filler 120').waitFor(WAIT);
+    await alice.getByRole('navigation').getByRole('button', { name: /Mentions/ }).click();
+    const panel = alice.getByRole('complementary', { name: 'Mentions' });
+    await panel.getByRole('button', { name: /bob in #general/ }).click();
+    await expect.poll(() => inView(alice, mentioned), WAIT).toBe(true);
+    expect(await mentioned.getAttribute('class')).toContain('highlighted');
+    await alice.getByRole('navigation').getByRole('button', { name: 'Mentions', exact: true }).waitFor(WAIT);
+    await screenshot(alice, 'mentions');
+  });
+
+  it('searches with context and jumps to the result in its channel', async () => {
+    const server = await startWebServer();
+    const writer = await server.client('carol');
+    await writer.createChannel({ channel: 'general', type: 'public' });
+    await writer.createChannel({ channel: 'budget', type: 'public' });
+    await writer.publish('budget', 'the banana budget is approved');
+    for (let i = 1; i <= 150; i++) await writer.publish('budget', `budget line ${i}`);
+    const alice = (await signIn(browser, server.url, 'alice')).page;
+    await alice.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+
+    await alice.getByRole('button', { name: 'Search', exact: true }).first().click();
+    await alice.getByLabel('Search messages').fill('banana');
+    await alice.getByLabel('Search messages').press('Enter');
+    const result = alice.getByRole('complementary', { name: 'Search' }).getByRole('button', { name: /#budget · carol/ });
+    await result.waitFor(WAIT);
+    expect(await result.locator('mark').textContent()).toBe('banana');
+    await screenshot(alice, 'search');
+    await result.click();
+    await alice.getByRole('heading', { level: 1, name: '#budget' }).waitFor(WAIT);
+    const target = message(alice, 'the banana budget is approved');
+    await expect.poll(() => inView(alice, target), WAIT).toBe(true);
+    expect(await target.getAttribute('class')).toContain('highlighted');
+    // The window around it pages forward to the newest.
+    await alice.getByRole('button', { name: 'Jump to latest' }).click();
+    await expect.poll(() => inView(alice, message(alice, 'budget line 150')), WAIT).toBe(true);
+  });
+
+  it('DMs and group DMs with read receipts, status with last seen, a profile card, and notifications when hidden', async () => {
+    const server = await startWebServer();
+    const alice = (
+      await signIn(browser, server.url, 'alice', {
+        init: () => {
+          // Record notifications, and let the test say when the tab is hidden.
+          const shown: string[] = [];
+          const w = window as unknown as { shown: string[]; hidden: boolean; Notification: unknown };
+          w.shown = shown;
+          w.hidden = false;
+          Object.defineProperty(document, 'hidden', { get: () => w.hidden });
+          class FakeNotification {
+            static permission = 'default';
+            static requestPermission = async () => (FakeNotification.permission = 'granted');
+            onclick: (() => void) | null = null;
+            constructor(title: string) {
+              shown.push(title);
+            }
+            close() {}
+          }
+          w.Notification = FakeNotification;
+        },
+      })
+    ).page;
+    const bobPerson = await signIn(browser, server.url, 'bob');
+    const bob = bobPerson.page;
+    const carol = (await signIn(browser, server.url, 'carol', { viewport: PHONE })).page;
+    await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+    await say(bob, '#general', 'morning all');
+
+    // Notifications are asked for once.
+    await alice.getByRole('button', { name: 'Enable notifications' }).click();
+    await alice.getByRole('button', { name: 'Enable notifications' }).waitFor({ state: 'detached', ...WAIT });
+
+    // From bob's name: his profile card, with a button to message him.
+    await message(alice, 'morning all').getByRole('button', { name: 'bob', exact: true }).click();
+    const card = alice.getByRole('dialog', { name: 'Profile of bob' });
+    await card.getByText('Online').waitFor(WAIT);
+    await card.getByRole('button', { name: 'Send a message' }).click();
+    await alice.getByRole('heading', { level: 1, name: '@bob' }).waitFor(WAIT);
+    await say(alice, '@bob', 'are you free for lunch?');
+    await bob.getByRole('navigation').getByRole('button', { name: '@alice 1 unread' }).waitFor(WAIT);
+    await openChannel(bob, '@alice');
+    await message(bob, 'are you free for lunch?').waitFor(WAIT);
+    // Read receipts: "seen by" under alice's last message.
+    await message(alice, 'are you free for lunch?').getByText('Seen by bob').waitFor(WAIT);
+    await screenshot(alice, 'direct-message');
+
+    // A DM while alice's tab is hidden makes a notification.
+    await alice.evaluate(() => ((window as unknown as { hidden: boolean }).hidden = true));
+    await say(bob, '@alice', 'yes, 12:30?');
+    await expect.poll(() => alice.evaluate(() => (window as unknown as { shown: string[] }).shown), WAIT).toEqual([
+      'bob (direct message)',
+    ]);
+    await alice.evaluate(() => ((window as unknown as { hidden: boolean }).hidden = false));
+
+    // A group DM with bob and carol.
+    await alice.getByRole('button', { name: 'New direct message' }).click();
+    const picker = alice.getByRole('dialog', { name: 'New direct message' });
+    await picker.getByRole('checkbox', { name: /bob/ }).check();
+    await picker.getByLabel('Or type user names').fill('carol');
+    await picker.getByRole('button', { name: 'Start conversation' }).click();
+    await alice.getByRole('heading', { level: 1, name: '@bob, @carol' }).waitFor(WAIT);
+    await say(alice, '@bob, @carol', 'planning the offsite');
+    await carol.getByRole('button', { name: 'Show channels' }).click();
+    await carol.getByRole('navigation').getByRole('button', { name: '@alice, @bob 1 unread' }).click();
+    await message(carol, 'planning the offsite').waitFor(WAIT);
+    await screenshot(carol, 'phone-direct-message');
+
+    // Status: bob goes away, then offline; alice sees it with a last-seen time.
+    await bob.getByRole('button', { name: /^Your profile: bob/ }).click();
+    await bob.getByRole('dialog', { name: 'Profile of bob' }).getByRole('button', { name: 'Set yourself away' }).click();
+    await alice.getByRole('navigation').getByRole('button', { name: '@bob' }).locator('.status-dot.away').waitFor(WAIT);
+    await bobPerson.context.close();
+    await alice.getByRole('navigation').getByRole('button', { name: '@bob' }).locator('.status-dot.offline').waitFor(WAIT);
+    await openChannel(alice, '#general');
+    await message(alice, 'morning all').getByRole('button', { name: 'bob', exact: true }).click();
+    await alice.getByRole('dialog', { name: 'Profile of bob' }).getByText('Offline, last seen just now').waitFor(WAIT);
+    await screenshot(alice, 'profile-card');
+  });
+});
