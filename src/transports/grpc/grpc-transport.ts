@@ -3,16 +3,17 @@ import { ReflectionService } from '@grpc/reflection';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
-import { PrincipalRateLimiter } from '../principal-rate-limiter.js';
+import type { Edge } from '../../edge/edge.js';
 import { HealthService } from './health-service.js';
 import { HEALTH_SERVICE, loadSwitchboardProtos, SWITCHBOARD_SERVICE } from './proto-definition.js';
-import type { SubscribeStream } from './subscribe-stream.js';
+import { protoModel } from './proto-model.js';
+import type { SessionStream } from './session-stream.js';
 import { switchboardService } from './switchboard-service.js';
-import type { Edge } from '../../edge/edge.js';
 
 export interface GrpcTransportOptions {
   /** The command pipeline every wire shares. */
   readonly edge: Edge;
+  /** Only for sessions: each streaming call is one. */
   readonly hub: Hub;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
@@ -24,22 +25,19 @@ export interface GrpcTransportOptions {
   readonly limits: {
     /** Largest request accepted, as the WebSocket frame limit. */
     readonly maxFrameBytes: number;
-    /** Bytes queued for one subscriber before it is cut off as a slow consumer. */
+    /** Bytes queued for one stream before it is cut off as a slow consumer. */
     readonly sendQueueBytes: number;
-    /** Calls a user's connection may make per second, and in a burst (as WebSocket frames). */
-    readonly messagesPerSecond: number;
-    readonly messageBurst: number;
   };
   /** Interval of HTTP/2 keepalive pings, so dead subscribers are noticed. */
   readonly heartbeatMs: number;
 }
 
 /**
- * The gRPC endpoint: switchboard.v1.Switchboard, grpc.health.v1.Health and server
- * reflection on their own port.
+ * The gRPC endpoint: switchboard.v1.Switchboard (every command with a gRPC binding, from
+ * proto/switchboard.proto), grpc.health.v1.Health and server reflection on their own port.
  *
  * @example
- *   const grpc = await GrpcTransport.start({ hub, authenticator, logger, ready, host: '127.0.0.1', port: 50051, ... });
+ *   const grpc = await GrpcTransport.start({ edge, hub, authenticator, logger, ready, host: '127.0.0.1', port: 50051, ... });
  *   // ... on shutdown, after hub.shutdown():
  *   await grpc.close('server shutting down', 10_000);
  */
@@ -47,9 +45,9 @@ export class GrpcTransport {
   readonly port: number;
   readonly #server: Server;
   readonly #health: HealthService;
-  readonly #streams: Set<SubscribeStream>;
+  readonly #streams: Set<SessionStream>;
 
-  private constructor(port: number, server: Server, health: HealthService, streams: Set<SubscribeStream>) {
+  private constructor(port: number, server: Server, health: HealthService, streams: Set<SessionStream>) {
     this.port = port;
     this.#server = server;
     this.#health = health;
@@ -58,37 +56,39 @@ export class GrpcTransport {
 
   static async start(options: GrpcTransportOptions): Promise<GrpcTransport> {
     const definitions = loadSwitchboardProtos();
+    const model = protoModel();
     const switchboard = definitions[SWITCHBOARD_SERVICE] as ServiceDefinition;
-    const subscribe = switchboard.Subscribe as MethodDefinition<unknown, object>;
-    const serializeSubscribeResponse = (message: object) => subscribe.responseSerialize(message);
-    const streams = new Set<SubscribeStream>();
+    const missing = model.rpcs.filter((rpc) => !switchboard[rpc.name]).map((rpc) => rpc.name);
+    if (missing.length > 0) {
+      throw new Error(`proto/switchboard.proto lacks ${missing.join(', ')}: regenerate it with \`npm run proto\`.`);
+    }
+    const method = (rpc: string) => switchboard[rpc] as MethodDefinition<unknown, object>;
+    const streams = new Set<SessionStream>();
 
     const server = new Server({
       'grpc.max_receive_message_length': options.limits.maxFrameBytes,
       'grpc.keepalive_time_ms': options.heartbeatMs,
       'grpc.keepalive_timeout_ms': 20_000,
     });
+    // Streams are handed their responses already serialized (a push once for every stream).
+    const streaming = Object.fromEntries(
+      model.rpcs
+        .filter((rpc) => rpc.stream)
+        .map((rpc) => [
+          rpc.name,
+          { ...method(rpc.name), responseSerialize: (value: object) => (Buffer.isBuffer(value) ? value : method(rpc.name).responseSerialize(value)) },
+        ]),
+    );
     server.addService(
-      // Pushes reach Subscribe already serialized (once for every stream); the rest as objects.
-      {
-        ...switchboard,
-        Subscribe: {
-          ...subscribe,
-          responseSerialize: (value: object) =>
-            Buffer.isBuffer(value) ? value : subscribe.responseSerialize(value),
-        },
-      },
+      { ...switchboard, ...streaming },
       switchboardService({
+        edge: options.edge,
         hub: options.hub,
         authenticator: options.authenticator,
         logger: options.logger,
-        serializeSubscribeResponse,
+        model,
+        serialize: (rpc, message) => method(rpc).responseSerialize(message),
         sendQueueBytes: options.limits.sendQueueBytes,
-        rateLimiter: new PrincipalRateLimiter({
-          perSecond: options.limits.messagesPerSecond,
-          burst: options.limits.messageBurst,
-          what: 'call rate',
-        }),
         onStream(stream) {
           streams.add(stream);
           stream.onEnd(() => streams.delete(stream));
@@ -113,7 +113,7 @@ export class GrpcTransport {
   }
 
   /**
-   * Ends open Subscribe streams with UNAVAILABLE (reconnect and resume), then lets calls
+   * Ends open streams with UNAVAILABLE (reconnect and resume), then lets calls
    * in flight finish for up to `timeoutMs` before cutting them off.
    */
   async close(reason: string, timeoutMs: number): Promise<void> {

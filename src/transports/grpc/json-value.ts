@@ -13,8 +13,12 @@ export type ProtoValue =
   | { structValue: { fields?: Record<string, ProtoValue> } }
   | { listValue: { values?: ProtoValue[] } };
 
-/** Deeper data is refused: it is never a real payload and would only cost stack. */
-const MAX_DEPTH = 64;
+/**
+ * Deeper than this is refused while decoding, before the protocol's own (lower) data
+ * limits judge the rest: protobuf itself refuses to encode beyond 100 levels, and a
+ * hostile depth must not cost stack.
+ */
+const MAX_DEPTH = 100;
 
 export function jsonToValue(value: unknown): ProtoValue {
   if (value === null || value === undefined) return { nullValue: 'NULL_VALUE' };
@@ -37,28 +41,26 @@ export function jsonToValue(value: unknown): ProtoValue {
   }
 }
 
-/** The JSON a Value stands for; an unset Value is null. Throws `bad_request` on what JSON cannot hold. */
-export function valueToJson(value: unknown, depth = 0): unknown {
+/**
+ * The JSON a Value stands for; an unset Value is null. Numbers pass as they are (a NaN is
+ * refused by the protocol's data rules, with the field named); `field` names the field in
+ * the one error thrown here, for nesting beyond MAX_DEPTH.
+ */
+export function valueToJson(value: unknown, field: string, depth = 0): unknown {
   if (value === undefined || value === null) return null;
-  if (depth > MAX_DEPTH) throw new SwitchboardError('bad_request', `data nests deeper than ${MAX_DEPTH} levels.`);
+  if (depth > MAX_DEPTH) throw new SwitchboardError('bad_request', `Invalid ${field}: data nests deeper than ${MAX_DEPTH} levels.`);
   const v = value as Record<string, unknown>;
-  if ('numberValue' in v) {
-    const number = v.numberValue;
-    if (typeof number !== 'number' || !Number.isFinite(number)) {
-      throw new SwitchboardError('bad_request', 'data numbers must be finite (JSON has no NaN or Infinity).');
-    }
-    return number;
-  }
+  if ('numberValue' in v) return v.numberValue;
   if ('stringValue' in v) return v.stringValue;
   if ('boolValue' in v) return v.boolValue;
   if ('structValue' in v) {
     const fields = (v.structValue as { fields?: Record<string, unknown> } | null)?.fields ?? {};
     // fromEntries defines own properties, so a "__proto__" key stays data.
-    return Object.fromEntries(Object.entries(fields).map(([key, inner]) => [key, valueToJson(inner, depth + 1)]));
+    return Object.fromEntries(Object.entries(fields).map(([key, inner]) => [key, valueToJson(inner, field, depth + 1)]));
   }
   if ('listValue' in v) {
     const values = (v.listValue as { values?: unknown[] } | null)?.values ?? [];
-    return values.map((inner) => valueToJson(inner, depth + 1));
+    return values.map((inner) => valueToJson(inner, field, depth + 1));
   }
   // nullValue, or a Value with no member set.
   return null;

@@ -4,151 +4,100 @@ import type {
   ServerWritableStream,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import type { z } from 'zod';
 import type { Authenticator } from '../../auth/authenticator.js';
+import type { Outbound } from '../../core/delivery.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
-import type { Principal } from '../../core/types.js';
-import type { PrincipalRateLimiter } from '../principal-rate-limiter.js';
+import type { Edge } from '../../edge/edge.js';
 import { authenticateCall } from './grpc-auth.js';
 import { toServiceError } from './grpc-errors.js';
-import { channelMessage, eventMessage, memberMessage, presenceMemberMessage } from './grpc-messages.js';
-import { parseRequest, requests } from './grpc-requests.js';
-import { type ResponseSerializer, SubscribeStream } from './subscribe-stream.js';
+import { decodeMessage, encodeMember, encodeMessage } from './proto-codec.js';
+import type { ProtoModel, ProtoRpc } from './proto-model.js';
+import { SessionStream } from './session-stream.js';
 
 export interface SwitchboardServiceOptions {
+  readonly edge: Edge;
+  /** Only for sessions: a stream call opens one and closes it when the call ends. */
   readonly hub: Hub;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
-  /** Serializer of SubscribeResponse, so each push is encoded once for every stream. */
-  readonly serializeSubscribeResponse: ResponseSerializer;
-  /** Bytes a subscriber may have waiting before it is cut off as a slow consumer. */
+  readonly model: ProtoModel;
+  /** Serializes an rpc's response message (proto-loader's), so a push is encoded once for every stream. */
+  readonly serialize: (rpc: string, message: object) => Buffer;
+  /** Bytes a stream may have waiting before it is cut off as a slow consumer. */
   readonly sendQueueBytes: number;
-  /** The per-connection call rate; every call and every Subscribe takes a token. */
-  readonly rateLimiter: PrincipalRateLimiter;
-  /** Called with each Subscribe stream, so shutdown can end the ones still open. */
-  readonly onStream: (stream: SubscribeStream) => void;
+  /** Called with each stream, so shutdown can end the ones still open. */
+  readonly onStream: (stream: SessionStream) => void;
 }
 
 /**
- * The switchboard.v1.Switchboard service: every call validates its request, authenticates
- * from its metadata, and asks the hub, which applies the same rules as on /ws.
+ * switchboard.v1.Switchboard: one handler per rpc of the model, none written per command.
+ * A unary call decodes its request into the command's input, authenticates from metadata
+ * and runs the command through the pipeline every wire shares; a streaming call is a
+ * session of its own, opened for the call and closed when it ends.
  */
 export function switchboardService(options: SwitchboardServiceOptions): UntypedServiceImplementation {
-  const { hub, authenticator, logger } = options;
+  const implementation: UntypedServiceImplementation = {};
+  for (const rpc of options.model.rpcs) {
+    implementation[rpc.name] = rpc.stream ? streamingCall(rpc, options) : unaryCall(rpc, options);
+  }
+  return implementation;
+}
 
-  const unary =
-    <S extends z.ZodType>(
-      schema: S,
-      handler: (principal: Principal, request: z.output<S>) => Promise<object>,
-    ): handleUnaryCall<unknown, object> =>
-    (call, callback) => {
-      (async () => {
-        const request = parseRequest(schema, call.request);
-        const principal = await authenticateCall(call.metadata, authenticator);
-        options.rateLimiter.check(principal, call.getPeer());
-        return handler(principal, request);
-      })().then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(error, logger)),
-      );
-    };
+function unaryCall(rpc: ProtoRpc, options: SwitchboardServiceOptions): handleUnaryCall<unknown, object> {
+  const { edge, authenticator, logger } = options;
+  return (call, callback) => {
+    (async () => {
+      const principal = await authenticateCall(call.metadata, authenticator);
+      const input = decodeMessage(rpc.request, call.request);
+      const result = await edge.pipeline.run(rpc.command, input, { principal, session: null, wire: 'grpc' });
+      return encodeMessage(rpc.response, result);
+    })().then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(toServiceError(error, logger)),
+    );
+  };
+}
 
-  const subscribe: handleServerStreamingCall<unknown, Buffer> = (call) => {
-    let request: z.output<typeof requests.subscribe>;
-    try {
-      request = parseRequest(requests.subscribe, call.request);
-    } catch (error) {
-      call.emit('error', toServiceError(error, logger));
-      return;
-    }
-    const stream = new SubscribeStream({
+function streamingCall(rpc: ProtoRpc, options: SwitchboardServiceOptions): handleServerStreamingCall<unknown, Buffer> {
+  const { logger } = options;
+  const stream = rpc.stream!;
+  const serialize = (message: object) => options.serialize(rpc.name, message);
+  const encode = (message: Outbound) => {
+    if (!stream.frames.has(message.type)) return null;
+    // The hub hands a stored event wrapped (see Outbound); the stream carries the event itself.
+    const frame = message.type === 'event' ? message.event : message;
+    return serialize(encodeMember(rpc.response, message.type, frame)!);
+  };
+  return (call) => {
+    const session = new SessionStream({
       call,
-      serialize: options.serializeSubscribeResponse,
+      format: `grpc-proto:${rpc.response.name}`,
+      encode,
       maxQueuedBytes: options.sendQueueBytes,
-      eventsOnly: request.eventsOnly ?? false,
       logger,
     });
-    options.onStream(stream);
-    runSubscribe(call, stream, request).catch((error: unknown) => stream.end(toServiceError(error, logger)));
+    options.onStream(session);
+    runSession(rpc, call, session, serialize, options).catch((error: unknown) => session.end(toServiceError(error, logger)));
   };
+}
 
-  const runSubscribe = async (
-    call: ServerWritableStream<unknown, Buffer>,
-    stream: SubscribeStream,
-    request: z.output<typeof requests.subscribe>,
-  ) => {
-    const principal = await authenticateCall(call.metadata, authenticator);
-    options.rateLimiter.check(principal, call.getPeer());
-    if (stream.ended) return;
-    const session = await hub.connect(principal, 'grpc', stream);
-    let disconnected = false;
-    const disconnect = () => {
-      if (disconnected) return;
-      disconnected = true;
-      hub.disconnect(session).catch((error: unknown) => logger.warn({ err: error }, 'gRPC session disconnect failed'));
-    };
-    call.on('cancelled', disconnect);
-    call.on('close', disconnect);
-    if (stream.ended) {
-      disconnect();
-      return;
-    }
-    try {
-      const { channel, seq } = await hub.subscribe(session, request.channel, request.since);
-      stream.write(options.serializeSubscribeResponse({ subscribed: { channel: channel.id, seq, session: session.id } }));
-    } catch (error) {
-      disconnect();
-      throw error;
-    }
-  };
-
-  return {
-    Publish: unary(requests.publish, async (who, request) => {
-      const { event, duplicate } = await hub.publish(who, request);
-      return { channel: event.channel, seq: event.seq, id: event.id, createdAt: event.createdAt, duplicate };
-    }),
-    Edit: unary(requests.edit, async (who, request) => {
-      const event = await hub.edit(who, request);
-      return { channel: event.channel, seq: event.seq, target: event.target ?? undefined };
-    }),
-    Delete: unary(requests.delete, async (who, request) => {
-      const event = await hub.delete(who, request);
-      return { channel: event.channel, seq: event.seq, target: event.target ?? undefined };
-    }),
-    Subscribe: subscribe,
-    History: unary(requests.history, async (who, { limit, ...rest }) => {
-      const page = await hub.history(who, { ...rest, limit: limit || undefined });
-      return { events: page.events.map(eventMessage), hasMore: page.hasMore };
-    }),
-    Presence: unary(requests.presence, async (who, { channel }) => {
-      const members = await hub.presence(who, channel);
-      return { members: members.map(presenceMemberMessage) };
-    }),
-    CreateChannel: unary(requests.createChannel, async (who, request) => {
-      const channel = await hub.createChannel(who, { ...request, id: request.channel });
-      return channelMessage(channel);
-    }),
-    GetChannel: unary(requests.getChannel, async (who, { channel }) => channelMessage(await hub.getChannel(who, channel))),
-    ListChannels: unary(requests.listChannels, async (who, request) => {
-      const channels = await hub.listChannels(who, { limit: request.limit || 100, after: request.after });
-      return { channels: channels.map(channelMessage) };
-    }),
-    JoinChannel: unary(requests.joinChannel, async (who, { channel }) => memberMessage(await hub.join(who, channel))),
-    LeaveChannel: unary(requests.leaveChannel, async (who, { channel }) => {
-      await hub.leave(who, channel);
-      return {};
-    }),
-    AddMember: unary(requests.addMember, async (who, request) => {
-      return memberMessage(await hub.addMember(who, request.channel, request.user, request.role));
-    }),
-    RemoveMember: unary(requests.removeMember, async (who, request) => {
-      await hub.removeMember(who, request.channel, request.user);
-      return {};
-    }),
-    ListMembers: unary(requests.listMembers, async (who, { channel }) => {
-      const members = await hub.listMembers(who, channel);
-      return { members: members.map(memberMessage) };
-    }),
-  };
+/** Opens the call's session, runs the command on it and sends its result; pushes flow until the call ends. */
+async function runSession(
+  rpc: ProtoRpc,
+  call: ServerWritableStream<unknown, Buffer>,
+  stream: SessionStream,
+  serialize: (message: object) => Buffer,
+  options: SwitchboardServiceOptions,
+): Promise<void> {
+  const { hub, logger } = options;
+  const principal = await authenticateCall(call.metadata, options.authenticator);
+  const input = decodeMessage(rpc.request, call.request);
+  if (stream.ended) return;
+  const session = await hub.connect(principal, 'grpc', stream);
+  stream.onEnd(() => {
+    hub.disconnect(session).catch((error: unknown) => logger.warn({ err: error }, 'gRPC session disconnect failed'));
+  });
+  const result = await options.edge.pipeline.run(rpc.command, input, { principal, session, wire: 'grpc' });
+  stream.write(serialize(encodeMember(rpc.response, rpc.stream!.resultMember, result)!));
 }

@@ -1,27 +1,27 @@
 import type { ServerWritableStream, ServiceError } from '@grpc/grpc-js';
-import type { Delivery } from '../../core/delivery.js';
+import { ERROR_CODES, type ErrorCode } from '../../../protocol/codes.js';
+import type { Delivery, Outbound } from '../../core/delivery.js';
 import type { Logger } from '../../core/logger.js';
 import type { SessionSink } from '../../core/session.js';
 import { statusOf } from './grpc-errors.js';
-import { subscribeResponse } from './grpc-messages.js';
 
-/** Serializes a SubscribeResponse; the same bytes go to every stream (see Delivery). */
-export type ResponseSerializer = (message: object) => Buffer;
+/** A push as the stream's serialized response, or null for one the stream does not carry. */
+export type PushEncoder = (message: Outbound) => Buffer | null;
 
-const WIRE_FORMAT = 'grpc-proto';
 export const RECONNECT_SPREAD_KEY = 'x-switchboard-reconnect-spread-ms';
 
 /**
- * One Subscribe call as a hub session sink: pushes are serialized once per Delivery and
- * written to the call. Bytes not yet taken by HTTP/2 are counted; past the bound the
- * client is cut off as a slow consumer (it resumes with `since`), and catch-up waits
- * for the count to halve, so a resume never floods memory.
+ * One server-streaming call (Subscribe, FollowList) as a hub session sink: each push is
+ * serialized once per Delivery for every stream of the same rpc (`format`) and written to
+ * the call. Bytes not yet taken by HTTP/2 are counted; past the bound the client is cut
+ * off as a slow consumer (it resumes with `since`), and catch-up waits for the count to
+ * halve, so a resume never floods memory.
  */
-export class SubscribeStream implements SessionSink {
+export class SessionStream implements SessionSink {
   readonly #call: ServerWritableStream<unknown, Buffer>;
-  readonly #serialize: ResponseSerializer;
+  readonly #format: string;
+  readonly #encode: PushEncoder;
   readonly #maxQueuedBytes: number;
-  readonly #eventsOnly: boolean;
   readonly #logger: Logger;
   #queuedBytes = 0;
   #lastSeq: number | null = null;
@@ -31,15 +31,16 @@ export class SubscribeStream implements SessionSink {
 
   constructor(options: {
     call: ServerWritableStream<unknown, Buffer>;
-    serialize: ResponseSerializer;
+    /** The Delivery encoding key: one per response message type. */
+    format: string;
+    encode: PushEncoder;
     maxQueuedBytes: number;
-    eventsOnly: boolean;
     logger: Logger;
   }) {
     this.#call = options.call;
-    this.#serialize = options.serialize;
+    this.#format = options.format;
+    this.#encode = options.encode;
     this.#maxQueuedBytes = options.maxQueuedBytes;
-    this.#eventsOnly = options.eventsOnly;
     this.#logger = options.logger;
     const gone = () => {
       this.#ended = true;
@@ -53,24 +54,26 @@ export class SubscribeStream implements SessionSink {
     return this.#ended || this.#call.cancelled;
   }
 
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
   deliver(delivery: Delivery): void {
     if (this.ended) return;
     const message = delivery.message;
     if (message.type === 'close') {
-      this.endForShutdown(message.reason, message.spreadMs);
+      // Not to come back (an administrator ended the session): refused, not unavailable.
+      if (message.reconnect) this.endForShutdown(message.reason, message.spreadMs);
+      else this.end(statusOf('forbidden', message.reason));
       return;
     }
-    if (this.#eventsOnly && message.type !== 'event') return;
-    const bytes = delivery.encode(WIRE_FORMAT, (m) => {
-      const response = subscribeResponse(m);
-      return response === null ? null : this.#serialize(response);
-    });
+    const bytes = delivery.encode(this.#format, this.#encode);
     if (bytes === null) return;
     if (message.type === 'event') this.#lastSeq = message.event.seq;
     this.write(bytes);
   }
 
-  /** Writes an already serialized SubscribeResponse (also the `subscribed` marker). */
+  /** Writes an already serialized response (also the command's result). */
   write(bytes: Buffer): void {
     if (this.ended) return;
     if (this.#queuedBytes > this.#maxQueuedBytes) {
@@ -88,6 +91,12 @@ export class SubscribeStream implements SessionSink {
   whenWritable(): Promise<void> | null {
     if (this.ended || this.#queuedBytes < this.#maxQueuedBytes / 2) return null;
     return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Ends the session from the server's side (an administrator): the status of the close code's error. */
+  close(code: number, reason: string): void {
+    const error = (Object.keys(ERROR_CODES) as ErrorCode[]).find((name) => ERROR_CODES[name].close === code) ?? 'unavailable';
+    this.end(statusOf(error, reason));
   }
 
   /** Ends the call with `status`, after what was already written. */
@@ -127,6 +136,5 @@ export class SubscribeStream implements SessionSink {
 }
 
 function reconnectMessage(reason: string, lastSeq: number | null): string {
-  const resume = lastSeq === null ? 'with since' : `with since=${lastSeq}`;
-  return `${reason}: reconnect and subscribe again ${resume}.`;
+  return lastSeq === null ? `${reason}: reconnect and call again.` : `${reason}: reconnect and subscribe again with since=${lastSeq}.`;
 }
