@@ -417,7 +417,7 @@ export class ChatModel {
       await this.#loadAround(channel, focusSeq, true);
     } else if (!view?.loaded) {
       const readSeq = this.#readSeqs.get(channel);
-      if (unreadBefore > 0 && readSeq !== undefined && readSeq > 0) await this.#loadAround(channel, readSeq, false, readSeq);
+      if (unreadBefore > 0 && readSeq !== undefined) await this.#loadAround(channel, readSeq, false, readSeq);
       else await this.#loadNewest(channel);
     } else if (unreadBefore > 0) {
       this.#setView(channel, { unreadAfter: this.#readSeqs.get(channel) ?? null });
