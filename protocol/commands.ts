@@ -7,6 +7,7 @@ import {
   channelEvent,
   channelId,
   directConversation,
+  listName,
   member,
   memberRole,
   millis,
@@ -92,7 +93,7 @@ export const eventAck = z
   })
   .meta({ id: 'EventAck' });
 
-const errorCode = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
+const errorCode = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).meta({ id: 'ErrorCode' });
 export const errorBody = z
   .object({ code: errorCode, message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
   .meta({ id: 'Error' });
@@ -106,7 +107,7 @@ const publishInput = z.strictObject({
 });
 
 const listTarget = {
-  list: z.enum(['channels', 'members', 'users']),
+  list: listName,
   channel: channelId.optional().describe('The channel of a `members` list.'),
   users: z.array(userId).min(1).max(500).optional().describe('The users of a `users` list.'),
 };

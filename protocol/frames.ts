@@ -4,6 +4,8 @@ import {
   channel,
   channelEvent,
   channelId,
+  listAction,
+  listName,
   member,
   millis,
   presenceAction,
@@ -52,8 +54,6 @@ export const contactsFrame = z
   .object({ type: z.literal('contacts'), contacts: z.array(userState) })
   .meta({ id: 'ContactsFrame' });
 
-export const listName = z.enum(['channels', 'members', 'users']);
-export const listAction = z.enum(['add', 'update', 'remove']);
 
 /** A change to a live list the connection follows (`list.subscribe`); the item's shape follows the list. */
 export const listFrame = z

@@ -22,6 +22,9 @@ export const memberRole = z.enum(['owner', 'admin', 'member']).meta({ id: 'Membe
 /** `reaction` and `unreaction` carry the emoji in `text` and the message in `target`. */
 export const eventKind = z.enum(['message', 'edit', 'delete', 'reaction', 'unreaction']).meta({ id: 'EventKind' });
 export const presenceAction = z.enum(['join', 'add', 'remove', 'leave']).meta({ id: 'PresenceAction' });
+/** Live lists a connection may follow: the channels it may see, a channel's members, chosen users. */
+export const listName = z.enum(['channels', 'members', 'users']).meta({ id: 'ListName' });
+export const listAction = z.enum(['add', 'update', 'remove']).meta({ id: 'ListAction' });
 /** `away` is set by the user; online and offline follow their connections. */
 export const userStatus = z.enum(['online', 'away', 'offline']).meta({ id: 'UserStatus' });
 

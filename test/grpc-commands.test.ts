@@ -188,7 +188,7 @@ describe('chat over gRPC', () => {
     );
     expect(batch.results).toEqual([
       expect.objectContaining({ ok: true, channel: 'news', seq: 1, duplicate: false }),
-      { ok: false, code: 'CODE_FORBIDDEN', message: expect.any(String) },
+      { ok: false, code: 'ERROR_CODE_FORBIDDEN', message: expect.any(String) },
       expect.objectContaining({ ok: true, channel: 'news', seq: 2 }),
     ]);
     await bob.waitUntil(() => bob.events('news').length === 2);
@@ -211,12 +211,12 @@ describe('chat over gRPC', () => {
     const client = grpcClient(server);
     await call(client, 'CreateChannel', { channel: 'alpha', channelType: 'CHANNEL_TYPE_PUBLIC' }, as('alice'));
 
-    const channels = new StreamRecorder(client, { list: 'LIST_CHANNELS' }, as('bob'), 'FollowList');
+    const channels = new StreamRecorder(client, { list: 'LIST_NAME_CHANNELS' }, as('bob'), 'FollowList');
     const snapshot = await channels.live<{ list: string; items: Message[] }>();
-    expect(snapshot.list).toBe('LIST_CHANNELS');
+    expect(snapshot.list).toBe('LIST_NAME_CHANNELS');
     expect(snapshot.items).toEqual([{ channel: expect.objectContaining({ id: 'alpha', type: 'CHANNEL_TYPE_PUBLIC' }), kind: 'channel' }]);
 
-    const members = new StreamRecorder(client, { list: 'LIST_MEMBERS', channel: 'alpha' }, as('bob'), 'FollowList');
+    const members = new StreamRecorder(client, { list: 'LIST_NAME_MEMBERS', channel: 'alpha' }, as('bob'), 'FollowList');
     expect((await members.live<{ items: Message[] }>()).items).toEqual([
       { member: expect.objectContaining({ channel: 'alpha', user: 'alice', role: 'MEMBER_ROLE_OWNER' }), kind: 'member' },
     ]);
@@ -225,23 +225,23 @@ describe('chat over gRPC', () => {
     await alice.ok('channel.create', { channel: 'beta', channelType: 'public' });
     await channels.waitUntil(() => channels.of<Message>('list').length > 0);
     expect(channels.of('list')[0]).toEqual({
-      list: 'LIST_CHANNELS',
-      action: 'ACTION_ADD',
+      list: 'LIST_NAME_CHANNELS',
+      action: 'LIST_ACTION_ADD',
       item: { channel: expect.objectContaining({ id: 'beta' }), kind: 'channel' },
     });
     await call(client, 'JoinChannel', { channel: 'alpha' }, as('carol'));
     await members.waitUntil(() => members.of<Message>('list').length > 0);
     expect(members.of('list')[0]).toMatchObject({
-      list: 'LIST_MEMBERS',
+      list: 'LIST_NAME_MEMBERS',
       channel: 'alpha',
-      action: 'ACTION_ADD',
+      action: 'LIST_ACTION_ADD',
       item: { member: expect.objectContaining({ user: 'carol' }) },
     });
 
     await call(client, 'DeleteChannel', { channel: 'beta' }, as('alice'));
-    await channels.waitUntil(() => channels.of<Message>('list').some((l) => l.action === 'ACTION_REMOVE'));
+    await channels.waitUntil(() => channels.of<Message>('list').some((l) => l.action === 'LIST_ACTION_REMOVE'));
     // A deleted channel is named by its id only.
-    expect(channels.of<Message>('list').find((l) => l.action === 'ACTION_REMOVE')!.item).toEqual({ channel: { id: 'beta' }, kind: 'channel' });
+    expect(channels.of<Message>('list').find((l) => l.action === 'LIST_ACTION_REMOVE')!.item).toEqual({ channel: { id: 'beta' }, kind: 'channel' });
 
     // Cancelling the call ends its session: nobody is left following.
     const closed = new Waiters();

@@ -1,8 +1,9 @@
 import { COMMANDS, type CommandName, type CommandResult, isCommandName } from '../../protocol/commands.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { Principal } from '../core/types.js';
 import type { Call } from './call.js';
-import type { CommandRegistry } from './command-registry.js';
+import type { CommandRegistry, Handler } from './command-registry.js';
 import type { RateBudget } from './rate-budget.js';
 import { parseInput } from './validation.js';
 
@@ -47,16 +48,11 @@ export class CommandPipeline {
   run<N extends CommandName>(name: N, input: unknown, call: Call, options?: RunOptions): Promise<CommandResult<N>>;
   run(name: string, input: unknown, call: Call, options?: RunOptions): Promise<unknown>;
   async run(name: string, input: unknown, call: Call, options: RunOptions = {}): Promise<unknown> {
-    if (!isCommandName(name)) throw new SwitchboardError('unknown_command', `Unknown command "${name.slice(0, 64)}".`);
-    const contract = COMMANDS[name];
-    const handler = this.#registry.handler(name);
-    if (!handler) throw new SwitchboardError('unavailable', `This server does not serve ${name}.`);
-    checkCaller(name, contract.caller, call);
-    if (contract.session === 'required' && call.session === null) {
+    const { handler, input: parsed } = this.#admit(name, input, call.principal);
+    if (COMMANDS[name as CommandName].session === 'required' && call.session === null) {
       throw new SwitchboardError('bad_request', `${name} acts on a live connection: send it over /ws or a gRPC stream.`);
     }
-    const parsed = parseInput(contract.input, input);
-    if (options.charge !== false) this.#budget?.charge(call.principal, costOf(name, parsed));
+    if (options.charge !== false) this.#budget?.charge(call.principal, costOf(name as CommandName, parsed));
     try {
       return await handler(call, parsed as never);
     } catch (error) {
@@ -65,13 +61,31 @@ export class CommandPipeline {
       throw new SwitchboardError('internal');
     }
   }
+
+  /**
+   * The checks `run` makes before anything happens: the command exists and is served, the
+   * caller may send it, the input is valid. A wire that opens a session for a command (a
+   * gRPC stream) asks first, so a refused call never shows its user online.
+   */
+  check(name: string, input: unknown, principal: Principal): void {
+    this.#admit(name, input, principal);
+  }
+
+  #admit(name: string, input: unknown, principal: Principal): { handler: Handler<CommandName>; input: unknown } {
+    if (!isCommandName(name)) throw new SwitchboardError('unknown_command', `Unknown command "${name.slice(0, 64)}".`);
+    const contract = COMMANDS[name];
+    const handler = this.#registry.handler(name);
+    if (!handler) throw new SwitchboardError('unavailable', `This server does not serve ${name}.`);
+    checkCaller(name, contract.caller, principal);
+    return { handler, input: parseInput(contract.input, input) };
+  }
 }
 
-function checkCaller(name: CommandName, caller: 'any' | 'user' | 'server', call: Call): void {
-  if (caller === 'user' && call.principal.kind !== 'user') {
+function checkCaller(name: CommandName, caller: 'any' | 'user' | 'server', principal: Principal): void {
+  if (caller === 'user' && principal.kind !== 'user') {
     throw new SwitchboardError('bad_request', `${name} is made by a user, not with an API key.`);
   }
-  if (caller === 'server' && call.principal.kind !== 'server') {
+  if (caller === 'server' && principal.kind !== 'server') {
     throw new SwitchboardError('forbidden', "Only the app's backend (an API key) may do this.");
   }
 }

@@ -93,6 +93,8 @@ async function runSession(
   const { hub, logger } = options;
   const principal = await authenticateCall(call.metadata, options.authenticator);
   const input = decodeMessage(rpc.request, call.request);
+  // Refuse a bad call before its session exists: a session shows its user online.
+  options.edge.pipeline.check(rpc.command, input, principal);
   if (stream.ended) return;
   const session = await hub.connect(principal, 'grpc', stream);
   stream.onEnd(() => {
