@@ -283,6 +283,7 @@ export class ChatModel {
         this.#putChannel(created);
       } else {
         await this.#client.joinChannel(DEFAULT_CHANNEL);
+        await this.#readFromHere(DEFAULT_CHANNEL);
       }
       this.#setJoined([...this.#state.joined, DEFAULT_CHANNEL]);
       void this.#follow(DEFAULT_CHANNEL);
@@ -291,10 +292,25 @@ export class ChatModel {
       // Someone else created it a moment ago: join theirs.
       if (error instanceof ClientError && error.code === 'conflict') {
         await this.#client.joinChannel(DEFAULT_CHANNEL).catch(() => {});
+        await this.#readFromHere(DEFAULT_CHANNEL);
         this.#setJoined([...this.#state.joined, DEFAULT_CHANNEL]);
         void this.#follow(DEFAULT_CHANNEL);
         this.#set({ firstRun: true });
       }
+    }
+  }
+
+  /**
+   * Someone who joins a channel has not missed its past: their read position starts at
+   * the newest message, so only what comes after counts as unread.
+   */
+  async #readFromHere(channel: string): Promise<void> {
+    try {
+      const { lastSeq } = await this.#client.getChannel(channel);
+      this.#readSeqs.set(channel, lastSeq);
+      await this.#client.chat.markRead(channel, lastSeq);
+    } catch {
+      // Unread counts only.
     }
   }
 
@@ -417,7 +433,9 @@ export class ChatModel {
       await this.#loadAround(channel, focusSeq, true);
     } else if (!view?.loaded) {
       const readSeq = this.#readSeqs.get(channel);
-      if (unreadBefore > 0 && readSeq !== undefined) await this.#loadAround(channel, readSeq, false, readSeq);
+      // Never read (just joined): the first unread only when the whole unread run fits one page.
+      const atFirstUnread = readSeq !== undefined && (readSeq > 0 || unreadBefore <= FIRST_UNREAD_PAGE);
+      if (unreadBefore > 0 && atFirstUnread) await this.#loadAround(channel, readSeq!, false, readSeq!);
       else await this.#loadNewest(channel);
     } else if (unreadBefore > 0) {
       this.#setView(channel, { unreadAfter: this.#readSeqs.get(channel) ?? null });
@@ -993,6 +1011,7 @@ export class ChatModel {
   async join(channel: string): Promise<boolean> {
     return this.#attempt('join', async () => {
       await this.#client.joinChannel(channel);
+      await this.#readFromHere(channel);
       this.#setJoined([...this.#state.joined, channel]);
       await this.#follow(channel);
     });
