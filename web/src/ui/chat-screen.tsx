@@ -287,8 +287,8 @@ function ConnectionBanner({ model, state }: { model: ChatModel; state: ChatState
     return (
       <div className="banner warn" role="alert">
         <span>
-          Reconnecting{seconds > 0 ? ` in ${seconds} s` : '…'} Messages you send meanwhile are kept and go out when the
-          connection is back.
+          {seconds > 0 ? `Reconnecting in ${seconds} s.` : 'Reconnecting…'} Messages you send meanwhile are kept and go out
+          when the connection is back.
         </span>
         <button type="button" onClick={() => model.retryNow()}>
           Retry now
