@@ -204,6 +204,13 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     // The window around it pages forward to the newest.
     await alice.getByRole('button', { name: 'Jump to latest' }).click();
     await expect.poll(() => inView(alice, message(alice, 'budget line 150')), WAIT).toBe(true);
+
+    // A copied link opens the channel at that message, in a new tab too.
+    const tab = await alice.context().newPage();
+    await tab.goto(`${server.url}/#c=budget&m=1`);
+    const linked = message(tab, 'the banana budget is approved');
+    await expect.poll(() => inView(tab, linked), WAIT).toBe(true);
+    expect(await linked.getAttribute('class')).toContain('highlighted');
   });
 
   it('DMs and group DMs with read receipts, status with last seen, a profile card, and notifications when hidden', async () => {
