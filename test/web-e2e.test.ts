@@ -22,6 +22,10 @@ describe.skipIf(chromiumMissing('the web app sign-in test'))('web app: signing i
     await page.goto(server.url);
     await page.getByRole('button', { name: 'Create an account' }).click();
     await page.getByLabel('User name').fill('erin');
+    // A short password is explained in words, before anything is sent.
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Choose a password of at least 8 characters.' }).waitFor(WAIT);
     await page.getByLabel('Password').fill('correct horse battery');
     await page.getByRole('button', { name: 'Create account' }).click();
     await connected(page);
