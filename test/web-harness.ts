@@ -157,6 +157,8 @@ export async function signIn(
     isMobile: options.viewport === PHONE,
     hasTouch: options.viewport === PHONE,
     deviceScaleFactor: 1,
+    // No sliding drawer: what a test (or a screenshot) sees is where things end up.
+    reducedMotion: 'reduce',
   });
   context.setDefaultTimeout(WAIT.timeout);
   onTestFinished(() => context.close().catch(() => {}));
