@@ -16,6 +16,32 @@ import {
   WAIT,
 } from './web-harness.js';
 
+/**
+ * In the page: records the browser notifications shown (`window.shown`) and lets the
+ * test say when the tab is hidden (`window.hidden`).
+ */
+function fakeNotifications(): void {
+  const shown: string[] = [];
+  const w = window as unknown as { shown: string[]; hidden: boolean; Notification: unknown };
+  w.shown = shown;
+  w.hidden = false;
+  Object.defineProperty(document, 'hidden', { get: () => w.hidden });
+  class FakeNotification {
+    static permission = 'default';
+    static requestPermission = async () => (FakeNotification.permission = 'granted');
+    onclick: (() => void) | null = null;
+    constructor(title: string) {
+      shown.push(title);
+    }
+    close() {}
+  }
+  w.Notification = FakeNotification;
+}
+
+const notificationsShown = (page: Page) => page.evaluate(() => (window as unknown as { shown: string[] }).shown);
+const hideTab = (page: Page, hidden: boolean) =>
+  page.evaluate((value) => ((window as unknown as { hidden: boolean }).hidden = value), hidden);
+
 /** Hover actions live in each message's toolbar. */
 async function act(page: Page, text: string, action: string): Promise<void> {
   const row = message(page, text).first();
@@ -147,9 +173,10 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     const server = await startWebServer();
     const writer = await server.client('carol');
     await writer.createChannel({ channel: 'general', type: 'public' });
-    const alice = (await signIn(browser, server.url, 'alice')).page;
+    const alice = (await signIn(browser, server.url, 'alice', { init: fakeNotifications })).page;
     const bob = (await signIn(browser, server.url, 'bob')).page;
     await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+    await alice.getByRole('button', { name: 'Enable notifications' }).click();
     for (let i = 1; i <= 60; i++) await writer.publish('general', `filler ${i}`);
     await message(alice, 'filler 60').waitFor(WAIT);
 
@@ -159,7 +186,10 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     await composer(bob, '#general').press('Enter');
     expect(await composer(bob, '#general').inputValue()).toBe('look @alice ');
     await composer(bob, '#general').pressSequentially('at the deploy log');
+    await hideTab(alice, true);
     await composer(bob, '#general').press('Enter');
+    await expect.poll(() => notificationsShown(alice), WAIT).toEqual(['bob mentioned you in #general']);
+    await hideTab(alice, false);
 
     const mentioned = message(alice, 'look @alice at the deploy log');
     await mentioned.waitFor(WAIT);
@@ -216,26 +246,7 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
   it('DMs and group DMs with read receipts, status with last seen, a profile card, and notifications when hidden', async () => {
     const server = await startWebServer();
     const alice = (
-      await signIn(browser, server.url, 'alice', {
-        init: () => {
-          // Record notifications, and let the test say when the tab is hidden.
-          const shown: string[] = [];
-          const w = window as unknown as { shown: string[]; hidden: boolean; Notification: unknown };
-          w.shown = shown;
-          w.hidden = false;
-          Object.defineProperty(document, 'hidden', { get: () => w.hidden });
-          class FakeNotification {
-            static permission = 'default';
-            static requestPermission = async () => (FakeNotification.permission = 'granted');
-            onclick: (() => void) | null = null;
-            constructor(title: string) {
-              shown.push(title);
-            }
-            close() {}
-          }
-          w.Notification = FakeNotification;
-        },
-      })
+      await signIn(browser, server.url, 'alice', { init: fakeNotifications })
     ).page;
     const bobPerson = await signIn(browser, server.url, 'bob');
     const bob = bobPerson.page;
@@ -262,12 +273,10 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     await screenshot(alice, 'direct-message');
 
     // A DM while alice's tab is hidden makes a notification.
-    await alice.evaluate(() => ((window as unknown as { hidden: boolean }).hidden = true));
+    await hideTab(alice, true);
     await say(bob, '@alice', 'yes, 12:30?');
-    await expect.poll(() => alice.evaluate(() => (window as unknown as { shown: string[] }).shown), WAIT).toEqual([
-      'bob (direct message)',
-    ]);
-    await alice.evaluate(() => ((window as unknown as { hidden: boolean }).hidden = false));
+    await expect.poll(() => notificationsShown(alice), WAIT).toEqual(['bob (direct message)']);
+    await hideTab(alice, false);
 
     // A group DM with bob and carol.
     await alice.getByRole('button', { name: 'New direct message' }).click();
