@@ -62,6 +62,32 @@ describe.skipIf(chromiumMissing('the web app resilience tests'))('web app: never
     expect(await message(bob, 'typed while the server was down').count()).toBe(1);
   }, 60_000);
 
+  it('sends what a page left unsent with its cid when the next page opens, stored once however often', async () => {
+    const server = await startWebServer();
+    const writer = await server.client('wendy');
+    await writer.createChannel({ channel: 'general', type: 'public' });
+    // What a page closed during an outage leaves in storage: put back on every load, as if
+    // each page had died before it heard the server's answer.
+    const alice = (
+      await signIn(browser, server.url, 'alice', {
+        init: () =>
+          localStorage.setItem(
+            'switchboard.alice.outbox',
+            JSON.stringify([{ cid: 'web-left-behind-1', channel: 'general', text: 'written before the reload', replyTo: null, createdAt: Date.now(), error: null }]),
+          ),
+      })
+    ).page;
+    await message(alice, 'written before the reload').waitFor(WAIT);
+    for (let load = 0; load < 2; load++) {
+      await alice.reload();
+      await connected(alice);
+      await message(alice, 'written before the reload').waitFor(WAIT);
+      await expect.poll(() => alice.getByText('Sending…').count(), WAIT).toBe(0);
+    }
+    await expect.poll(async () => (await writer.history('general', { limit: 50 })).events.filter((e) => e.cid === 'web-left-behind-1').length, WAIT).toBe(1);
+    await expect.poll(() => message(alice, 'written before the reload').count(), WAIT).toBe(1);
+  });
+
   it('keeps a draft per channel across reloads, and unread counts too', async () => {
     const server = await startWebServer();
     const writer = await server.client('wendy');
