@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, SwitchboardError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -42,4 +43,33 @@ function toHttpError(error: FastifyError | Error): SwitchboardError {
     default:
       return new SwitchboardError(code);
   }
+}
+
+/** What Node's `clientError` codes answer: a status, and the envelope's code and message. */
+const CLIENT_ERRORS: Readonly<Record<string, { status: number; code: ErrorCode; message: string }>> = {
+  // 431 is the status HTTP has for it; the code is the registry's `too_large` (413 elsewhere).
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'too_large', message: 'The request headers are larger than the server accepts.' },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, code: 'too_large', message: 'The chunk extensions are larger than the server accepts.' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'bad_request', message: 'The request did not arrive in time.' },
+};
+const NOT_HTTP = { status: 400, code: 'bad_request', message: 'The request is not valid HTTP/1.1.' } as const;
+
+/**
+ * The raw HTTP/1.1 answer to a request Node's parser refused (its `clientError`), with the
+ * same `{code, message}` envelope as every route; written straight to the socket, since no
+ * response object exists for it.
+ *
+ * @example
+ *   socket.write(clientErrorReply(error)); // error.code 'HPE_HEADER_OVERFLOW': 431, too_large
+ */
+export function clientErrorReply(error: { readonly code?: string }): string {
+  const { status, code, message } = CLIENT_ERRORS[error.code ?? ''] ?? NOT_HTTP;
+  const body = JSON.stringify(new SwitchboardError(code, message).toJSON());
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    body
+  );
 }
