@@ -25,6 +25,7 @@ import { registerApi } from './transports/http/api-routes.js';
 import { registerAuthRoutes } from './transports/http/auth-routes.js';
 import { registerHealthRoutes } from './transports/http/health-routes.js';
 import { httpErrorHandler } from './transports/http/http-errors.js';
+import { HTTP_BODY_LIMIT_BYTES, LingeringClose } from './transports/http/lingering-close.js';
 import { authenticateRequest } from './transports/http/request-auth.js';
 import { SseTransport } from './transports/sse/sse-transport.js';
 import { registerWebRoutes } from './transports/web/web-routes.js';
@@ -103,12 +104,18 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     logger.warn({ auth: 'open' }, 'auth mode "open": clients name themselves; for development only');
   }
 
+  // A request refused for its size is answered (413, 431), then closed without a reset.
+  const lingering = new LingeringClose();
   // Requests are logged at warn and above only: a chat server's HTTP traffic is mostly health checks.
   const app = Fastify({
     loggerInstance: logger.child({}, { level: 'warn' }) as FastifyBaseLogger,
     // request.ip is the client behind a listed proxy (per-IP log-in limits), never a forged header.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    bodyLimit: HTTP_BODY_LIMIT_BYTES,
+    clientErrorHandler: lingering.clientErrorHandler,
   });
+  lingering.attach(app.server);
+  app.addHook('preClose', async () => lingering.closeAll());
   if (config.transports.includes('web')) await registerWebRoutes(app);
   app.setErrorHandler(httpErrorHandler(logger));
   let draining = false;
