@@ -8,7 +8,7 @@ import { RedisBroker } from './broker/redis-broker.js';
 import type { Config } from './config.js';
 import type { Broker } from './core/broker.js';
 import { SwitchboardError } from './core/errors.js';
-import { createEdge } from './edge/edge.js';
+import { createEdge, type Edge } from './edge/edge.js';
 import { Hub } from './core/hub.js';
 import type { Store } from './core/store.js';
 import { Chat } from './chat/chat.js';
@@ -46,6 +46,8 @@ export interface RunningServer {
   readonly grpcPort: number | null;
   readonly hub: Hub;
   readonly store: Store;
+  /** The command registry and pipeline every wire runs (what this node serves). */
+  readonly edge: Edge;
   /** Tells clients to reconnect, waits for commits, closes everything. Safe to call twice. */
   close(reason?: string): Promise<void>;
 }
@@ -254,7 +256,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       logger.info({}, 'switchboard stopped');
     })());
 
-  return { url, port, grpcPort: grpc?.port ?? null, hub, store, close };
+  return { url, port, grpcPort: grpc?.port ?? null, hub, store, edge, close };
 }
 
 /** Redis joins the nodes of a cluster; without it this node is on its own. */

@@ -89,7 +89,7 @@ describe('the gRPC codec', () => {
       }),
     ).toEqual({ messages: [{ channel: 'a', data: { n: 1, list: [null] } }] });
     expect(decodeMessage(rpc('SetStatus').request, { status: 'USER_STATUS_AWAY' })).toEqual({ status: 'away' });
-    expect(decodeMessage(rpc('FollowList').request, { list: 'LIST_MEMBERS', channel: 'room', users: [] })).toEqual({ list: 'members', channel: 'room' });
+    expect(decodeMessage(rpc('FollowList').request, { list: 'LIST_NAME_MEMBERS', channel: 'room', users: [] })).toEqual({ list: 'members', channel: 'room' });
   });
 
   it('refuses data nested past what protobuf can carry, naming the field', () => {
@@ -129,7 +129,7 @@ describe('the gRPC codec', () => {
     const member = { channel: 'c', user: 'u', role: 'owner', joinedAt: 1 };
     const state = { user: 'u', name: 'U', status: 'away', lastSeen: null };
     expect(encodeMessage(message('FollowListResult'), { list: 'members', items: [channel, member, state] })).toEqual({
-      list: 'LIST_MEMBERS',
+      list: 'LIST_NAME_MEMBERS',
       items: [
         { channel: { id: 'c', type: 'CHANNEL_TYPE_PUBLIC', publish: 'PUBLISH_POLICY_ANYONE', createdAt: 1, lastSeq: 0 } },
         { member: { channel: 'c', user: 'u', role: 'MEMBER_ROLE_OWNER', joinedAt: 1 } },
@@ -137,7 +137,7 @@ describe('the gRPC codec', () => {
       ],
     });
     expect(encodeMember(rpc('Subscribe').response, 'list', { type: 'list', list: 'channels', action: 'remove', item: { id: 'gone' } })).toEqual({
-      list: { list: 'LIST_CHANNELS', action: 'ACTION_REMOVE', item: { channel: { id: 'gone' } } },
+      list: { list: 'LIST_NAME_CHANNELS', action: 'LIST_ACTION_REMOVE', item: { channel: { id: 'gone' } } },
     });
     expect(encodeMessage(rpc('GetReactions').response, { reactions: { 3: [{ emoji: '👍', count: 1, users: ['u'] }] } })).toEqual({
       reactions: { 3: { items: [{ emoji: '👍', count: 1, users: ['u'] }] } },

@@ -263,13 +263,13 @@ describe('SSE', () => {
     for (const id of channels) await post(server, 'ann', '/api/channels', { channel: id, channelType: 'public' });
     const bob = await WsTestClient.connect(server.wsUrl, 'bob');
     onTestFinished(() => void bob.close());
-    // One check and one subscription: two of bob's ten.
+    // One channel costs one of bob's ten (its check; the subscription that follows is paid by it).
     const first = await open(`${server.url}/sse?channels=c1&user=bob`);
     await first.waitUntil(() => first.frames.some((f) => f.event === 'ready'), 'ready');
     first.close();
-    // The other eight go on /ws.
+    // Eight more go on /ws.
     for (let i = 0; i < 8; i++) await bob.request('ping');
-    // Five checks come before the stream opens, far more than a second's refill: refused with a status.
+    // Five channels, with one unit left and far less than a second's refill: refused with a status, before the stream opens.
     const refused = await open(`${server.url}/sse?channels=${channels.join(',')}&user=bob`);
     expect(refused.status).toBe(429);
     expect(JSON.parse(refused.body).code).toBe('rate_limited');

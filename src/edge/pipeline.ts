@@ -41,9 +41,9 @@ export class CommandPipeline {
   }
 
   /**
-   * `charge: false` runs a check a wire makes on the caller's behalf before the command
-   * that counts (SSE looks each channel up before it subscribes, so a refusal can still be
-   * an HTTP status): the caller pays once, for the subscribe.
+   * `charge: false` runs a command the caller already paid for in an earlier step (SSE
+   * charges each channel's look-up, made while a refusal can still be an HTTP status, and
+   * then subscribes for free): one unit per channel, whatever the wire.
    */
   run<N extends CommandName>(name: N, input: unknown, call: Call, options?: RunOptions): Promise<CommandResult<N>>;
   run(name: string, input: unknown, call: Call, options?: RunOptions): Promise<unknown>;

@@ -57,6 +57,9 @@ async function boot(
     get store() {
       return state.current.store;
     },
+    get edge() {
+      return state.current.edge;
+    },
     get wsUrl() {
       return `${state.current.url.replace('http', 'ws')}/ws`;
     },

@@ -85,7 +85,7 @@ export class SseTransport {
     // Malformed, unknown or unreadable channels are refused with a plain HTTP status while
     // one can still be sent: once the stream is open, a failure is only an `error` event.
     const lookup = { principal, session: null, wire: 'sse' } as const;
-    for (const channel of unique) await this.#options.edge.pipeline.run('channel.get', { channel }, lookup, { charge: false });
+    for (const channel of unique) await this.#options.edge.pipeline.run('channel.get', { channel }, lookup);
 
     const admission = guard?.admit(request.raw);
     if (admission && !admission.ok) throw admission.error;
@@ -129,7 +129,8 @@ export class SseTransport {
     const live = new Map<ChannelId, Seq>();
     for (const channel of channels) {
       if (stream.ended) return;
-      const { seq } = await edge.pipeline.run('subscribe', { channel, since: cursor.get(channel) }, call);
+      // Paid for by its check above, while a refusal could still be an HTTP status.
+      const { seq } = await edge.pipeline.run('subscribe', { channel, since: cursor.get(channel) }, call, { charge: false });
       live.set(channel, seq);
     }
     stream.ready(live);
