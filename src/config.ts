@@ -176,6 +176,7 @@ export const configSchema = z.strictObject({
       authTimeoutMs: positiveInt().default(10_000).describe('A connection that has not authenticated by then is closed (4401).'),
       maxCommitBatch: positiveInt().default(1000).describe('Most appends written in one transaction.'),
       connectionsPerIp: positiveInt().default(256).describe('Open WebSocket/SSE connections from one IP address; more get HTTP 429.'),
+      httpBodyBytes: positiveInt().default(1024 * 1024).describe('Largest HTTP request body on any route (the Pusher HTTP API reads at most 256 KiB); larger: 413 too_large, then a lingering close.'),
       authAttemptsPerMinute: positiveInt().default(30).describe('Register/login/refresh attempts per minute from one IP address; more get 429.'),
     })
     .prefault({})

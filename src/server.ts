@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { authCommands } from './auth/commands.js';
@@ -25,7 +26,7 @@ import { registerApi } from './transports/http/api-routes.js';
 import { registerAuthRoutes } from './transports/http/auth-routes.js';
 import { registerHealthRoutes } from './transports/http/health-routes.js';
 import { httpErrorHandler } from './transports/http/http-errors.js';
-import { HTTP_BODY_LIMIT_BYTES, LingeringClose } from './transports/http/lingering-close.js';
+import { LingeringClose } from './transports/http/lingering-close.js';
 import { authenticateRequest } from './transports/http/request-auth.js';
 import { SseTransport } from './transports/sse/sse-transport.js';
 import { registerWebRoutes } from './transports/web/web-routes.js';
@@ -113,7 +114,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     loggerInstance: logger.child({}, { level: 'warn' }) as FastifyBaseLogger,
     // request.ip is the client behind a listed proxy (per-IP log-in limits), never a forged header.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
-    bodyLimit: HTTP_BODY_LIMIT_BYTES,
+    bodyLimit: config.limits.httpBodyBytes,
     clientErrorHandler: lingering.clientErrorHandler,
   });
   lingering.attach(app.server);
@@ -175,7 +176,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   app.server.on('upgrade', (request, socket, head) => {
     if (ws?.handleUpgrade(request, socket, head)) return;
     if (pusher?.handleUpgrade(request, socket, head)) return;
-    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    // Node's upgrade sockets are net.Sockets; closed gracefully, so the client reads its 404.
+    lingering.linger(socket as Socket);
   });
 
   await ops.serve(app, {

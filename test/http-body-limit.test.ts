@@ -5,16 +5,18 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
-  HTTP_BODY_LIMIT_BYTES,
   LINGER_MAX_BYTES,
   LINGER_TIME_MS,
   type LingerBounds,
   type LingerEnd,
   LingeringClose,
 } from '../src/transports/http/lingering-close.js';
+import { defaultConfig } from '../src/config.js';
 import { type Attempt, type Framing, type OversizeJob, runOversizeClient } from './helpers/oversize-client.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
+/** The server's body limit (config `limits.httpBodyBytes`): the tests run at its default. */
+const HTTP_BODY_LIMIT_BYTES = defaultConfig.limits.httpBodyBytes;
 const ATTEMPTS = 20;
 const SIZES = [2, 10, 100] as const;
 const FRAMINGS: readonly Framing[] = ['declared', 'chunked'];

@@ -3,12 +3,6 @@ import type { Socket } from 'node:net';
 import { clientErrorReply } from './http-errors.js';
 
 /**
- * Largest request body any HTTP route reads (Fastify's `bodyLimit`); routes may set less
- * (the Pusher HTTP API reads at most 256 KiB). Larger bodies get `413 too_large`.
- */
-export const HTTP_BODY_LIMIT_BYTES = 1024 * 1024;
-
-/**
  * How long a refused client is read, at most, after its answer was written: nginx's
  * `lingering_time`. Long enough for a client that sends its whole body before it reads
  * (Python's http.client does) to finish at a few MB/s; short enough that a client that
