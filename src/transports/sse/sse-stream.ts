@@ -108,6 +108,12 @@ export class SseStream implements SessionSink {
 
   end(): void {
     if (this.#ended) return;
+    // Node 22 writes the end of the body ahead of data still corked: the last frames
+    // (a close notice) would be lost, so they go out first.
+    if (this.#corked) {
+      this.#corked = false;
+      this.#response.uncork();
+    }
     this.#response.end();
     this.#finish();
   }
