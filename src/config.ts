@@ -74,7 +74,7 @@ export const configSchema = z.strictObject({
   apiKeys: z
     .array(z.string())
     .default(() => [])
-    .describe('Server API keys, each at least 16 characters; several at once, so they can be rotated.'),
+    .describe("Server API keys (the app's backend, /metrics, /admin), each at least 16 characters; several at once, so they can be rotated."),
   ticketTtlMs: positiveInt().default(30_000).describe('How long a connect ticket (`/ws?ticket=`) stays valid; it is single-use either way.'),
   allowedOrigins: z
     .array(z.string().min(1))
@@ -203,11 +203,18 @@ export type PusherConfig = Config['pusher'];
 export type PusherAppConfig = PusherConfig['apps'][number];
 export type LimitsConfig = Config['limits'];
 
-/** A bad setting: one sentence that names it. The CLI prints it and exits with 1. */
+/**
+ * Bad settings: one sentence per problem, each naming its setting. `message` is the
+ * problems one per line; the CLI prints each and exits with 1.
+ */
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  readonly problems: readonly string[];
+
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : [...problems];
+    super(list.join('\n'));
     this.name = 'ConfigError';
+    this.problems = Object.freeze(list);
   }
 }
 
@@ -221,7 +228,10 @@ export interface ConfigSources {
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-/** Merges file, env and flags over the defaults; validates once; returns a frozen Config. */
+/**
+ * Merges file, env and flags over the defaults; validates once; returns a frozen Config.
+ * Throws a ConfigError that lists every problem, not just the first.
+ */
 export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
   let merged: Record<string, unknown> = {};
   if (sources.file) merged = deepMerge(merged, readConfigFile(sources.file));
@@ -230,65 +240,130 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
   if (sources.overrides) merged = deepMerge(merged, sources.overrides as Record<string, unknown>);
 
   const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0]!));
-  const config = parsed.data;
-  checkAuthSettings(config);
-  checkPusherApps(config);
-  if (config.transports.includes('grpc') && config.grpcPort !== 0 && config.grpcPort === config.port) {
-    throw new ConfigError(`port and grpcPort are both ${config.port}: gRPC needs a port of its own (GRPC_PORT).`);
+  if (parsed.success) {
+    const problems = contradictions(parsed.data, new Set());
+    if (problems.length > 0) throw new ConfigError(problems);
+    return deepFreeze(parsed.data);
   }
-  if (config.webhooks.urls.length > 0 && (config.webhooks.secret ?? '').length < 16) {
-    throw new ConfigError('Webhooks need a signing secret of at least 16 characters: set webhooks.secret (SWITCHBOARD_WEBHOOK_SECRET).');
-  }
-  if (config.auth === 'open' && !isLoopback(config.host) && !config.allowOpenAuthOnNetwork) {
-    throw new ConfigError(
-      `Auth mode "open" lets anyone claim any name, so it listens on loopback only; host ${config.host} needs auth "accounts" or "jwt" (or allowOpenAuthOnNetwork: true).`,
-    );
-  }
-  return deepFreeze(config);
+  const problems = parsed.error.issues.map((issue) => describeIssue(issue, merged));
+  // The settings at fault set aside (their defaults stand in), the rest still parses, so
+  // the contradictions among the others are reported too. Checks that read a setting set
+  // aside are skipped: its default is not what was meant.
+  const faulty = new Set(parsed.error.issues.flatMap(faultySettings));
+  const rest = configSchema.safeParse(without(merged, faulty));
+  if (rest.success) problems.push(...contradictions(rest.data, faulty));
+  throw new ConfigError(problems);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** One rule across settings: the top-level settings it reads, and its sentence when broken. */
+interface CrossCheck {
+  readonly reads: readonly (keyof Config)[];
+  check(config: Config): string | null;
+}
+
+/** Settings that contradict each other or leave a hole: one sentence each. */
+const CROSS_CHECKS: readonly CrossCheck[] = [
+  {
+    reads: ['auth', 'jwt'],
+    check(config) {
+      const count = jwtKeys(config);
+      if (config.auth !== 'jwt' || count > 0) return null;
+      return 'Auth mode "jwt" needs a key: set SWITCHBOARD_JWT_SECRET (HS256), SWITCHBOARD_JWT_PUBLIC_KEY (RS256/ES256) or SWITCHBOARD_JWKS_URL.';
+    },
+  },
+  {
+    reads: ['auth', 'jwt'],
+    check: (config) =>
+      config.auth === 'jwt' && jwtKeys(config) > 1
+        ? 'Auth mode "jwt" takes exactly one of jwt.secret, jwt.publicKey and jwt.jwksUrl, so a token can never be checked with the wrong kind of key.'
+        : null,
+  },
+  {
+    reads: ['auth', 'jwt'],
+    check: (config) =>
+      config.auth !== 'jwt' && (config.jwt.publicKey !== null || config.jwt.jwksUrl !== null)
+        ? `jwt.publicKey and jwt.jwksUrl apply to auth "jwt" only; auth is "${config.auth}".`
+        : null,
+  },
+  {
+    reads: ['jwt'],
+    check: (config) =>
+      config.jwt.secret !== null && config.jwt.secret.length < 32
+        ? 'jwt.secret (SWITCHBOARD_JWT_SECRET) must be at least 32 characters; a short HS256 secret can be guessed.'
+        : null,
+  },
+  {
+    reads: ['apiKeys'],
+    check: (config) =>
+      config.apiKeys.some((key) => key.length < 16) ? 'Every API key (SWITCHBOARD_API_KEY) must be at least 16 characters.' : null,
+  },
+  // Pusher apps are found by id (HTTP API) and key (WebSocket) and must not share channels.
+  ...(['id', 'key', 'channelPrefix'] as const).map(
+    (field): CrossCheck => ({
+      reads: ['pusher'],
+      check: ({ pusher: { apps } }) =>
+        new Set(apps.map((app) => app[field])).size !== apps.length ? `Every Pusher app needs its own ${field}; two apps share one.` : null,
+    }),
+  ),
+  {
+    reads: ['transports', 'grpcPort', 'port'],
+    check: (config) =>
+      config.transports.includes('grpc') && config.grpcPort !== 0 && config.grpcPort === config.port
+        ? `port and grpcPort are both ${config.port}: gRPC needs a port of its own (GRPC_PORT).`
+        : null,
+  },
+  {
+    reads: ['webhooks'],
+    check: (config) =>
+      config.webhooks.urls.length > 0 && (config.webhooks.secret ?? '').length < 16
+        ? 'Webhooks need a signing secret of at least 16 characters: set webhooks.secret (SWITCHBOARD_WEBHOOK_SECRET).'
+        : null,
+  },
+  {
+    reads: ['auth', 'host', 'allowOpenAuthOnNetwork'],
+    check: (config) =>
+      config.auth === 'open' && !isLoopback(config.host) && !config.allowOpenAuthOnNetwork
+        ? `Auth mode "open" lets anyone claim any name, so it listens on loopback only; host ${config.host} needs auth "accounts" or "jwt" (or allowOpenAuthOnNetwork: true).`
+        : null,
+  },
+];
+
+function jwtKeys(config: Config): number {
+  const { secret, publicKey, jwksUrl } = config.jwt;
+  return [secret, publicKey, jwksUrl].filter((key) => key !== null).length;
+}
+
+/** Every broken cross-setting rule, skipping those that read a setting in `skip`. */
+function contradictions(config: Config, skip: ReadonlySet<string>): string[] {
+  return CROSS_CHECKS.filter((rule) => !rule.reads.some((name) => skip.has(name)))
+    .map((rule) => rule.check(config))
+    .filter((problem): problem is string => problem !== null);
+}
+
+/** The top-level settings an issue is about (unknown keys at the root are their own names). */
+function faultySettings(issue: z.core.$ZodIssue): string[] {
+  const top = issue.path[0];
+  if (top !== undefined) return [String(top)];
+  return issue.code === 'unrecognized_keys' ? issue.keys : [];
+}
+
+/** A copy of the merged settings without the named top-level ones. */
+function without(settings: Record<string, unknown>, names: ReadonlySet<string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(settings).filter(([key]) => !names.has(key)));
+}
+
+function describeIssue(issue: z.core.$ZodIssue, settings: Record<string, unknown>): string {
   if (issue.code === 'unrecognized_keys') {
     const names = issue.keys.map((key) => [...issue.path, key].join('.'));
     return `Unknown setting ${names.join(', ')}: docs/configuration.md lists every setting.`;
   }
-  return `Invalid setting ${issue.path.join('.') || '(root)'}: ${issue.message}.`;
-}
-
-/** Auth settings that contradict each other or leave a hole: one sentence each. */
-function checkAuthSettings(config: Config): void {
-  const { secret, publicKey, jwksUrl } = config.jwt;
-  const keys = [secret, publicKey, jwksUrl].filter((key) => key !== null).length;
-  if (config.auth === 'jwt' && keys === 0) {
-    throw new ConfigError(
-      'Auth mode "jwt" needs a key: set SWITCHBOARD_JWT_SECRET (HS256), SWITCHBOARD_JWT_PUBLIC_KEY (RS256/ES256) or SWITCHBOARD_JWKS_URL.',
-    );
+  const name = issue.path.join('.') || '(root)';
+  // A number read from text (a file, env, a flag) that is not one: say what was given.
+  if (issue.code === 'invalid_type' && issue.expected === 'number') {
+    const given = issue.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key], settings);
+    return `Invalid setting ${name}: expected a number, not ${JSON.stringify(given)}.`;
   }
-  if (config.auth === 'jwt' && keys > 1) {
-    throw new ConfigError(
-      'Auth mode "jwt" takes exactly one of jwt.secret, jwt.publicKey and jwt.jwksUrl, so a token can never be checked with the wrong kind of key.',
-    );
-  }
-  if (config.auth !== 'jwt' && (publicKey !== null || jwksUrl !== null)) {
-    throw new ConfigError(`jwt.publicKey and jwt.jwksUrl apply to auth "jwt" only; auth is "${config.auth}".`);
-  }
-  if (secret !== null && secret.length < 32) {
-    throw new ConfigError('jwt.secret (SWITCHBOARD_JWT_SECRET) must be at least 32 characters; a short HS256 secret can be guessed.');
-  }
-  if (config.apiKeys.some((key) => key.length < 16)) {
-    throw new ConfigError('Every API key (SWITCHBOARD_API_KEY) must be at least 16 characters.');
-  }
-}
-
-/** Pusher apps are found by id (HTTP API) and key (WebSocket) and must not share channels. */
-function checkPusherApps(config: Config): void {
-  const apps = config.pusher.apps;
-  for (const field of ['id', 'key', 'channelPrefix'] as const) {
-    if (new Set(apps.map((app) => app[field])).size !== apps.length) {
-      throw new ConfigError(`Every Pusher app needs its own ${field}; two apps share one.`);
-    }
-  }
+  return `Invalid setting ${name}: ${issue.message}.`;
 }
 
 export function isLoopback(host: string): boolean {
@@ -303,12 +378,67 @@ function readConfigFile(path: string): Record<string, unknown> {
     throw new ConfigError(`Cannot read config file ${path}: ${(error as Error).message}.`);
   }
   try {
-    const value: unknown = JSON.parse(text);
+    const value: unknown = JSON.parse(stripJsonComments(text));
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
     return value as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError(`Config file ${path} is not a JSON object: ${(error as Error).message}.`);
+    throw new ConfigError(`Config file ${path} is not a JSON object: ${withLineAndColumn((error as Error).message, text)}.`);
   }
+}
+
+/**
+ * JSON with comments (JSONC, as `switchboard config init` writes it) made plain JSON:
+ * line comments (`//`), block comments, and a comma before a closing bracket (what
+ * commenting out the last setting leaves) become spaces. Strings are kept as they are,
+ * and so is every other character's position (newlines stay), so a parse error points
+ * into the file as written.
+ *
+ * @example
+ *   JSON.parse(stripJsonComments('{ "port": 8080, // HTTP\n}')); // { port: 8080 }
+ */
+export function stripJsonComments(text: string): string {
+  const out = text.split('');
+  const blank = (from: number, to: number) => {
+    for (let i = from; i < to; i++) if (out[i] !== '\n' && out[i] !== '\r') out[i] = ' ';
+  };
+  /** The last comma outside strings and comments, while only whitespace has followed it. */
+  let pendingComma = -1;
+  let i = 0;
+  while (i < text.length) {
+    const char = text[i]!;
+    if (char === '"') {
+      pendingComma = -1;
+      i++;
+      while (i < text.length && text[i] !== '"' && text[i] !== '\n') i += text[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (char === '/' && text[i + 1] === '/') {
+      const end = text.indexOf('\n', i);
+      const stop = end === -1 ? text.length : end;
+      blank(i, stop);
+      i = stop;
+    } else if (char === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end === -1 ? text.length : end + 2;
+      blank(i, stop);
+      i = stop;
+    } else {
+      if (char === ',') pendingComma = i;
+      else if ((char === '}' || char === ']') && pendingComma !== -1) out[pendingComma] = ' ';
+      if (!/\s/.test(char) && char !== ',') pendingComma = -1;
+      i++;
+    }
+  }
+  return out.join('');
+}
+
+/** Adds `(line L column C)` to a JSON.parse message that gives only a position (Node.js 20). */
+function withLineAndColumn(message: string, text: string): string {
+  const match = /at position (\d+)/.exec(message);
+  if (!match || /\(line \d+/.test(message)) return message;
+  const before = text.slice(0, Number(match[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${message} (line ${line} column ${column})`;
 }
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { configSchema, stripJsonComments } from '../src/config.js';
 
 // Every command is run as an operator runs it: the real entry point in its own process.
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -25,8 +27,8 @@ function scratchDir(): string {
   return dir;
 }
 
-function start(args: readonly string[], cwd: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(args: readonly string[], cwd: string, env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -54,8 +56,8 @@ function outcome(child: ChildProcess, timeoutMs = 20_000): Promise<Outcome> {
   });
 }
 
-function run(args: readonly string[], cwd = scratchDir()): Promise<Outcome> {
-  return outcome(start(args, cwd));
+function run(args: readonly string[], cwd = scratchDir(), env: Record<string, string> = {}): Promise<Outcome> {
+  return outcome(start(args, cwd, env));
 }
 
 /** Resolves when `pattern` appears on the child's stdout; rejects if it exits or times out first. */
@@ -118,6 +120,11 @@ describe('switchboard --version and --help', () => {
   });
 });
 
+/** A file `config init` wrote: JSON with comments. */
+function readJsonc<T>(text: string): T {
+  return JSON.parse(stripJsonComments(text)) as T;
+}
+
 describe('switchboard config init', () => {
   it('writes switchboard.json for its owner only, with a new API key and JWT secret, and refuses to overwrite it', async () => {
     const dir = scratchDir();
@@ -125,7 +132,7 @@ describe('switchboard config init', () => {
     expect(first.code).toBe(0);
     const file = join(dir, 'switchboard.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    const written = JSON.parse(readFileSync(file, 'utf8')) as { port: number; apiKeys: string[]; jwt: { secret: string } };
+    const written = readJsonc<{ port: number; apiKeys: string[]; jwt: { secret: string } }>(readFileSync(file, 'utf8'));
     expect(written.port).toBe(8080);
     expect(written.apiKeys).toHaveLength(1);
     expect(written.apiKeys[0]!.length).toBeGreaterThanOrEqual(16);
@@ -144,9 +151,35 @@ describe('switchboard config init', () => {
   it('writes to standard output with -, and every run gets its own secrets', async () => {
     const [a, b] = await Promise.all([run(['config', 'init', '-']), run(['config', 'init', '-'])]);
     expect(a.code).toBe(0);
-    const first = JSON.parse(a.stdout) as { apiKeys: string[] };
-    const second = JSON.parse(b.stdout) as { apiKeys: string[] };
+    const first = readJsonc<{ apiKeys: string[] }>(a.stdout);
+    const second = readJsonc<{ apiKeys: string[] }>(b.stdout);
     expect(first.apiKeys[0]).not.toBe(second.apiKeys[0]);
+  });
+
+  it("puts each setting's description from the schema in a comment right above it", async () => {
+    const { code, stdout } = await run(['config', 'init', '-']);
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    const described = (name: string): string | undefined => {
+      const [top, inner] = name.split('.');
+      const field = configSchema.shape[top as keyof typeof configSchema.shape] as z.ZodType;
+      if (inner === undefined) return field.description;
+      return ((field as z.ZodPrefault<z.ZodObject>).unwrap().shape as Record<string, z.ZodType>)[inner]!.description;
+    };
+    const keyed = lines.map((line, at) => ({ at, match: /^( *)"([A-Za-z]+)":/.exec(line) })).filter((entry) => entry.match !== null);
+    const seen: string[] = [];
+    let group: string | null = null;
+    for (const { at, match } of keyed) {
+      const [, indent, key] = match!;
+      if (indent!.length === 2) group = key!;
+      const name = indent!.length === 2 ? key! : `${group}.${key}`;
+      seen.push(name);
+      // The comment lines right above the key, joined, are the schema's description.
+      const comment: string[] = [];
+      for (let i = at - 1; i >= 0 && lines[i]!.trimStart().startsWith('//'); i--) comment.unshift(lines[i]!.trim().slice(3));
+      expect(comment.join(' '), name).toBe(described(name));
+    }
+    expect(seen).toEqual(['host', 'port', 'grpcPort', 'databaseUrl', 'redisUrl', 'auth', 'jwt', 'jwt.secret', 'apiKeys']);
   });
 
   it('writes a file that config check accepts and serve starts with', async () => {
@@ -163,7 +196,7 @@ describe('switchboard config init', () => {
     const exited = outcome(node, 30_000);
     const line = await waitForOutput(node, /switchboard listening/);
     const { url } = JSON.parse(line) as { url: string };
-    const apiKey = (JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { apiKeys: string[] }).apiKeys[0]!;
+    const apiKey = readJsonc<{ apiKeys: string[] }>(readFileSync(join(dir, 'node.json'), 'utf8')).apiKeys[0]!;
     const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } });
     expect(metrics.status).toBe(200);
     node.kill('SIGTERM');
@@ -190,6 +223,39 @@ describe('switchboard config check', () => {
     });
   }
 
+  it('reports every problem, one sentence a line, not just the first', async () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ porrt: 8080, port: 'eighty', auth: 'jwt', apiKeys: ['short'] }));
+    const { code, stdout, stderr } = await run(['config', 'check', 'bad.json'], dir);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.split('\n').filter(Boolean)).toEqual([
+      'switchboard: Invalid setting port: expected a number, not "eighty".',
+      expect.stringMatching(/^switchboard: Unknown setting porrt: /),
+      expect.stringMatching(/^switchboard: Auth mode "jwt" needs a key: /),
+      'switchboard: Every API key (SWITCHBOARD_API_KEY) must be at least 16 characters.',
+    ]);
+  });
+
+  it('reads JSON with comments and trailing commas, and points at a syntax error by line and column', async () => {
+    const dir = scratchDir();
+    const commented = [
+      '// a node of the staging cluster',
+      '{',
+      '  /* the address */ "host": "127.0.0.1",',
+      '  "port": 9090, // not 8080: the proxy is there',
+      '  "apiKeys": ["a-key-with-//-inside-0123456789"],',
+      '  // "redisUrl": "redis://nowhere",',
+      '}',
+    ].join('\n');
+    writeFileSync(join(dir, 'good.json'), commented);
+    expect(await run(['config', 'check', 'good.json'], dir)).toMatchObject({ code: 0, stdout: 'good.json: ok\n' });
+    writeFileSync(join(dir, 'broken.json'), '{\n  // fine so far\n  "port": 80 80\n}');
+    const broken = await run(['config', 'check', 'broken.json'], dir);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^switchboard: Config file broken\.json is not a JSON object: .*line 3 column 14.*\.\n$/);
+  });
+
   it('exits with 1 when the file cannot be read, or none is named', async () => {
     const missing = await run(['config', 'check', 'nowhere.json']);
     expect(missing.code).toBe(1);
@@ -199,3 +265,4 @@ describe('switchboard config check', () => {
     expect(none.stderr).toBe('switchboard: Missing FILE. Usage: switchboard config check FILE.\n');
   });
 });
+

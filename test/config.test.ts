@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, configSchema, defaultConfig, loadConfig } from '../src/config.js';
+import { ConfigError, configSchema, defaultConfig, loadConfig, stripJsonComments } from '../src/config.js';
 
 /** Every setting of the schema by its dotted name: objects are walked, anything else is a leaf. */
 function settings(shape: Readonly<Record<string, z.ZodType>> = configSchema.shape, prefix = ''): [string, z.ZodType][] {
@@ -69,5 +69,46 @@ describe('loadConfig', () => {
 
   it('maps seed 001 "all" to every transport', () => {
     expect(loadConfig({ flags: { transports: 'all' } }).transports).toEqual(defaultConfig.transports);
+  });
+});
+
+describe('stripJsonComments', () => {
+  it('blanks comments and trailing commas, keeps strings and every position', () => {
+    const text = '// head\n{\n  /* a\n  block */ "a": "x // y /* z */",\r\n  "b": [1, 2, /* c */ ],\n  // "c": 3,\n}\n';
+    const stripped = stripJsonComments(text);
+    expect(stripped.length).toBe(text.length);
+    expect([...stripped].map((c, i) => (c === '\n' || c === '\r' ? i : -1)).filter((i) => i >= 0)).toEqual(
+      [...text].map((c, i) => (c === '\n' || c === '\r' ? i : -1)).filter((i) => i >= 0),
+    );
+    expect(JSON.parse(stripped)).toEqual({ a: 'x // y /* z */', b: [1, 2] });
+    expect(stripJsonComments('{"a": "say \\"hi\\" // not a comment"}')).toBe('{"a": "say \\"hi\\" // not a comment"}');
+    // A comma inside a string, before a bracket, is the string's.
+    expect(JSON.parse(stripJsonComments('{"a": ",}"}'))).toEqual({ a: ',}' });
+  });
+});
+
+describe('loadConfig, every problem', () => {
+  it('lists each bad setting and each contradiction, one sentence each', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ overrides: { port: 'x', porrt: 1, auth: 'jwt', apiKeys: ['short'] } as never });
+    } catch (caught) {
+      error = caught as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems).toEqual([
+      'Invalid setting port: expected a number, not "x".',
+      'Unknown setting porrt: docs/configuration.md lists every setting.',
+      expect.stringMatching(/^Auth mode "jwt" needs a key: /),
+      'Every API key (SWITCHBOARD_API_KEY) must be at least 16 characters.',
+    ]);
+    expect(error!.message).toBe(error!.problems.join('\n'));
+  });
+
+  it('does not guess at contradictions with a setting that is itself wrong', () => {
+    // auth "jwtt" is wrong; whether host 0.0.0.0 suits the auth meant is not knowable.
+    expect(() => loadConfig({ overrides: { auth: 'jwtt', host: '0.0.0.0' } as never })).toThrow(
+      new ConfigError('Invalid setting auth: Invalid option: expected one of "open"|"accounts"|"jwt".'),
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { ConfigError, defaultConfig, loadConfig, TRANSPORTS } from '../config.js';
 import { defineCommand, fail } from './command.js';
+import { failEach } from './settings.js';
 
 const { port, host, databaseUrl, auth, grpcPort, logFormat } = defaultConfig;
 
@@ -19,8 +20,8 @@ Options (each overrides the environment variable in brackets):
   --transports LIST   comma list of ${TRANSPORTS.join(',')}, or all
                       (SWITCHBOARD_TRANSPORTS; default all; gRPC listens on GRPC_PORT,
                       default ${grpcPort})
-  --config FILE       a JSON file of settings (switchboard config init writes one;
-                      docs/configuration.md lists them)
+  --config FILE       a file of settings, JSON with comments (switchboard config
+                      init writes one; docs/configuration.md lists them)
   --event-log PATH    append every event to PATH as JSON lines (SWITCHBOARD_EVENT_LOG)
   --log-format FMT    json | pretty (SWITCHBOARD_LOG_FORMAT; default ${logFormat})
 `,
@@ -75,9 +76,8 @@ Options (each overrides the environment variable in brackets):
         process.on('SIGINT', () => stop('SIGINT'));
       });
     } catch (error) {
-      if (error instanceof ConfigError || error instanceof StartupError || error instanceof SwitchboardError) {
-        return fail(error.message);
-      }
+      if (error instanceof ConfigError) return failEach(error.problems);
+      if (error instanceof StartupError || error instanceof SwitchboardError) return fail(error.message);
       if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
         return fail(`Cannot listen: ${error.message}.`);
       }
