@@ -211,7 +211,9 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       }).catch(async (error: unknown) => {
         await abandonStartup();
         const reason = error instanceof Error ? error.message : String(error);
-        throw new StartupError(`Cannot serve gRPC on ${config.host}:${config.grpcPort}: ${reason}`);
+        throw new StartupError(
+          listenFailure('gRPC', config.host, config.grpcPort, reason) ?? `Cannot serve gRPC on ${config.host}:${config.grpcPort}: ${reason}`,
+        );
       })
     : null;
 
@@ -284,6 +286,19 @@ function describeDatabase(databaseUrl: string): string {
   const url = new URL(target.url);
   url.password = url.password ? '***' : '';
   return url.toString();
+}
+
+/**
+ * A port that could not be bound, in the one sentence the CLI prints for HTTP and gRPC
+ * alike, saying what to do; null when `reason` is not a failure to listen.
+ */
+export function listenFailure(wire: 'HTTP' | 'gRPC', host: string, port: number, reason: string): string | null {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port} for ${wire}`;
+  const other = wire === 'HTTP' ? 'choose another port with --port (PORT)' : 'choose another port with GRPC_PORT, or leave grpc out of --transports';
+  if (reason.includes('EADDRINUSE')) return `Cannot listen on ${where}: the port is in use; stop what holds it or ${other}.`;
+  if (reason.includes('EACCES')) return `Cannot listen on ${where}: permission denied (ports below 1024 need privileges); ${other}.`;
+  if (reason.includes('EADDRNOTAVAIL')) return `Cannot listen on ${where}: the address is not one of this machine's; check --host (HOST).`;
+  return null;
 }
 
 /** A failure to start that the CLI reports in one line. */

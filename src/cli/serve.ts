@@ -39,12 +39,17 @@ Options (each overrides the environment variable in brackets):
   positionals: [0, 0],
   async run({ values }) {
     // Loaded here, not at the top, so the other commands start without the whole server.
-    const [{ startServer, StartupError }, { SwitchboardError }] = await Promise.all([
+    const [{ startServer, StartupError, listenFailure }, { SwitchboardError }, grpc] = await Promise.all([
       import('../server.js'),
       import('../core/errors.js'),
+      import('@grpc/grpc-js'),
     ]);
+    // grpc-js prints its own line for a failed bind before the node can report it; the node
+    // reports what went wrong (in one sentence, as for HTTP). GRPC_VERBOSITY still turns it on.
+    if (process.env.GRPC_VERBOSITY === undefined) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+    let config;
     try {
-      const config = loadConfig({
+      config = loadConfig({
         file: values.config,
         env: process.env,
         flags: {
@@ -78,9 +83,8 @@ Options (each overrides the environment variable in brackets):
     } catch (error) {
       if (error instanceof ConfigError) return failEach(error.problems);
       if (error instanceof StartupError || error instanceof SwitchboardError) return fail(error.message);
-      if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
-        return fail(`Cannot listen: ${error.message}.`);
-      }
+      const listen = config && error instanceof Error && 'code' in error && listenFailure('HTTP', config.host, config.port, String(error.code));
+      if (listen) return fail(listen);
       throw error;
     }
   },
