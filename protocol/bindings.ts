@@ -93,6 +93,15 @@ export const BINDINGS: { readonly [N in CommandName]: Binding } = {
     grpc: { rpc: 'RegisterUser' },
   },
   'ticket.create': { rest: { method: 'POST', path: '/api/tickets', status: 201 }, grpc: { rpc: 'CreateTicket' } },
+  'users.ban': { rest: { method: 'PUT', path: '/api/users/:user/ban', status: 200 }, grpc: { rpc: 'BanUser' } },
+  'users.unban': { rest: { method: 'DELETE', path: '/api/users/:user/ban', status: 204 }, grpc: { rpc: 'UnbanUser' } },
+  'auth.refresh': {
+    rest: { notServed: 'A REST request carries its credentials every time: no session lives on to refresh.' },
+    grpc: {
+      notServed:
+        "A gRPC stream's credentials are its call's metadata: open a new stream with the new token (Subscribe with since) before the old one ends.",
+    },
+  },
 
   'dm.list': { rest: { method: 'GET', path: '/api/me/directs', status: 200 }, grpc: { rpc: 'ListDirects' } },
   'contacts.add': { rest: { method: 'PUT', path: '/api/me/contacts/:user', status: 200 }, grpc: { rpc: 'AddContact' } },

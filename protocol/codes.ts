@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   },
   forbidden: {
     http: 403, close: 4403, grpc: 7, message: 'Not allowed.',
-    meaning: 'authenticated, but the channel\'s rules (or the caller\'s kind) refuse it',
+    meaning: 'authenticated, but the channel\'s rules (or the caller\'s kind) refuse it, or the user is banned',
   },
   not_found: {
     http: 404, close: 4404, grpc: 5, message: 'Not found.',
@@ -46,6 +46,10 @@ export const ERROR_CODES = {
   too_many_subscriptions: {
     http: 429, close: 4429, grpc: 8, message: 'Too many subscriptions.',
     meaning: 'more subscriptions than a connection may hold',
+  },
+  too_many_sessions: {
+    http: 429, close: 4429, grpc: 8, message: 'Too many sessions.',
+    meaning: 'the user already holds as many live sessions (/ws, SSE, gRPC streams) on this node as allowed; close one first',
   },
   retention_exceeded: {
     http: 410, close: 4410, grpc: 11, message: 'Requested events are no longer retained.',

@@ -382,6 +382,41 @@ export const COMMANDS = {
     session: 'none',
     retry: true,
   }),
+  'users.ban': command({
+    summary: "The app's backend bans a user: their sessions end on every node, and they cannot authenticate until unbanned",
+    input: z.strictObject({
+      user: userId,
+      reason: z.string().min(1).max(200).optional().describe('Kept with the ban; never shown to the user.'),
+    }),
+    result: z.object({
+      user: userId,
+      reason: z.string().nullable(),
+      bannedAt: millis.describe('When the ban was first made: banning again changes nothing.'),
+    }),
+    caller: 'server',
+    session: 'none',
+    retry: true,
+  }),
+  'users.unban': command({
+    summary: "The app's backend lifts a ban: the user may authenticate again",
+    input: z.strictObject({ user: userId }),
+    result: none,
+    caller: 'server',
+    session: 'none',
+    retry: true,
+  }),
+  'auth.refresh': command({
+    summary:
+      "Keeps a live session past its credential's expiry: a new token for the same user moves the session's end; without one it ends at the old token's exp plus the clock tolerance",
+    input: z.strictObject({ token: z.string().min(1).max(8192).describe("A new access token (JWT) for the session's user.") }),
+    result: z.object({
+      user: userId,
+      expiresAt: millis.nullable().describe('When the session now ends unless refreshed again; null: never.'),
+    }),
+    caller: 'user',
+    session: 'required',
+    retry: true,
+  }),
 
   // chat: direct messages, contacts, status
   'dm.list': command({

@@ -87,8 +87,31 @@ export const closeFrame = z
 
 /** /ws only: the connection authenticated from its upgrade request. */
 export const welcomeFrame = z
-  .object({ type: z.literal('welcome'), session: z.string(), user: userId, name: z.string() })
+  .object({
+    type: z.literal('welcome'),
+    session: z.string(),
+    user: userId,
+    name: z.string(),
+    expiresAt: millis
+      .optional()
+      .describe('When the session ends unless refreshed (`auth.refresh`): the credential\'s expiry plus the clock tolerance. Absent: it does not expire.'),
+  })
   .meta({ id: 'WelcomeFrame' });
+
+/**
+ * The server ended one subscription: read access to the channel was taken away (removed
+ * from a private channel or DM, the channel deleted), on whichever node it changed. Nothing
+ * more of the channel follows; subscribing again is refused until access is back. /ws and
+ * SSE (`event: unsubscribed`) only: a gRPC Subscribe call ends with the code's status.
+ */
+export const unsubscribedFrame = z
+  .object({
+    type: z.literal('unsubscribed'),
+    channel: channelId,
+    code: errorBody.shape.code.describe('Why: `forbidden` (access taken away), `not_found` (the channel was deleted).'),
+    message: z.string(),
+  })
+  .meta({ id: 'UnsubscribedFrame' });
 
 /** /ws replies: one per request, with the request's id. */
 export const requestId = z.union([z.number().int(), z.string().min(1).max(64)]);
@@ -132,6 +155,7 @@ export type ContactsFrame = Readonly<z.output<typeof contactsFrame>>;
 export type ListFrame = Readonly<z.output<typeof listFrame>>;
 export type CloseFrame = Readonly<z.output<typeof closeFrame>>;
 export type WelcomeFrame = Readonly<z.output<typeof welcomeFrame>>;
+export type UnsubscribedFrame = Readonly<z.output<typeof unsubscribedFrame>>;
 export type PushFrame = z.output<typeof pushFrame>;
 export type ListName = z.output<typeof listName>;
 export type ListAction = z.output<typeof listAction>;

@@ -13,6 +13,8 @@ export const DEFAULT_LIMITS = {
   maxDataBytes: 32 * 1024,
   /** Subscriptions one connection may hold. */
   maxSubscriptionsPerSession: 100,
+  /** Live sessions (/ws connections, SSE streams, gRPC streams) one user may hold on one node. */
+  maxSessionsPerUser: 100,
   /** Largest history page. */
   maxHistoryPage: 200,
 } as const;

@@ -122,6 +122,19 @@ function client(options: { heartbeatMs?: number; requestTimeoutMs?: number; maxD
   return c;
 }
 
+/** A client signing in with `token` (sent in an `auth` frame, so the test answers it). */
+function tokenClient(token: string | (() => string)) {
+  const c = createClient({
+    url: 'ws://scripted.test/ws',
+    token,
+    WebSocket: ScriptedSocket,
+    heartbeatMs: 0,
+    backoff: { initialDelayMs: 1, maxDelayMs: 4 },
+  });
+  clients.push(c);
+  return c;
+}
+
 function event(channel: string, seq: number): ChannelEvent & { type: 'event' } {
   return {
     type: 'event',
@@ -273,6 +286,90 @@ describe('client SDK: frame-level behaviour', () => {
     expect(await next).toBeGreaterThanOrEqual(200);
   });
 
+  it('ends a subscription the server ended (unsubscribed) with its reason, and does not resubscribe it after a reconnect', async () => {
+    const c = client();
+    const first = await scripted.socket(0);
+    first.accept();
+    const failures: string[] = [];
+    const errors: string[] = [];
+    c.on('error', (error) => errors.push(`${error.code} ${String(error.details?.channel)}`));
+    const subscribing = c.subscribe('staff', { onEvent: () => {}, onError: (error) => failures.push(error.code) });
+    const subscribe = await first.sentFrame((f) => f.type === 'subscribe');
+    first.reply(subscribe, { channel: 'staff', seq: 1 });
+    const sub = await subscribing;
+    first.push({ type: 'unsubscribed', channel: 'staff', code: 'forbidden', message: 'You may no longer read channel staff.' });
+    expect(sub.closed).toBe(true);
+    expect(failures).toEqual(['forbidden']);
+    expect(errors).toEqual(['forbidden staff']);
+    expect(c.subscription('staff')).toBeUndefined();
+
+    first.serverClose(1006);
+    const second = await scripted.socket(1);
+    second.accept();
+    await c.ready();
+    const pinging = c.ping();
+    second.reply(await second.sentFrame((f) => f.type === 'ping'), { at: 1 });
+    await pinging;
+    expect(second.sent.filter((f) => f.type === 'subscribe')).toEqual([]);
+  });
+
+  it('refreshes the session before it expires with a token from its callback (auth.refresh), and again when given the same expiry', async () => {
+    const tokens = ['t1', 't2', 't3'];
+    const c = tokenClient(() => tokens.shift()!);
+    const socket = await scripted.socket(0);
+    socket.open();
+    const auth = await socket.sentFrame((f) => f.type === 'auth');
+    expect(auth).toMatchObject({ token: 't1' });
+    const firstEnd = Date.now() + 2000;
+    socket.reply(auth, { session: 's', user: 'u', name: 'u', expiresAt: firstEnd });
+    await c.ready();
+    // Ahead of the end, a fresh token from the callback goes out on the same connection.
+    const refresh = await socket.sentFrame((f) => f.type === 'auth.refresh');
+    expect(refresh).toMatchObject({ token: 't2' });
+    expect(Date.now()).toBeLessThan(firstEnd);
+    // The app handed back a token that ends no later: asked again, halfway to the end.
+    socket.reply(refresh, { user: 'u', expiresAt: firstEnd });
+    const again = await socket.sentFrame((f) => f.type === 'auth.refresh' && f.id !== refresh.id);
+    expect(again).toMatchObject({ token: 't3' });
+    socket.reply(again, { user: 'u', expiresAt: Date.now() + 60_000 });
+    expect(scripted.sockets).toHaveLength(1);
+  });
+
+  it('connects again with a fresh credential when the server ends an expired session (4401), but stops on other 4401s', async () => {
+    let issued = 0;
+    const c = tokenClient(() => `t${++issued}`);
+    const first = await scripted.socket(0);
+    first.open();
+    first.reply(await first.sentFrame((f) => f.type === 'auth'), { session: 's1', user: 'u', name: 'u' });
+    await c.ready();
+    first.push({ type: 'error', id: null, code: 'unauthorized', message: 'The token expired.', details: { expiredAt: 1 } });
+    first.serverClose(4401, 'token expired');
+    expect(c.state).toBe('reconnecting');
+    const second = await scripted.socket(1);
+    second.open();
+    expect(await second.sentFrame((f) => f.type === 'auth')).toMatchObject({ token: 't2' });
+    second.reply(second.sent[0]!, { session: 's2', user: 'u', name: 'u' });
+    await c.ready();
+
+    const ended = new Promise<string | undefined>((resolve) => c.on('disconnected', (info) => resolve(info.error?.code)));
+    second.push({ type: 'error', id: null, code: 'unauthorized', message: 'The token is not valid.' });
+    second.serverClose(4401, 'unauthorized');
+    expect(await ended).toBe('unauthorized');
+    expect(c.state).toBe('disconnected');
+  });
+
+  it('comes back later, not never, when its user holds too many sessions (too_many_sessions on auth)', async () => {
+    const c = tokenClient('t');
+    const first = await scripted.socket(0);
+    first.open();
+    const auth = await first.sentFrame((f) => f.type === 'auth');
+    first.push({ type: 'error', id: auth.id, code: 'too_many_sessions', message: 'close one first' });
+    const second = await scripted.socket(1);
+    second.open();
+    second.reply(await second.sentFrame((f) => f.type === 'auth'), { session: 's', user: 'u', name: 'u' });
+    await c.ready();
+  });
+
   it('drops a connection whose pings go unanswered, and opens a new one', async () => {
     const c = client({ heartbeatMs: 10, requestTimeoutMs: 30 });
     const silent = await scripted.socket(0);
@@ -390,6 +487,19 @@ const CASES: readonly CommandCase[] = [
     call: (c) => c.createTicket({ user: 'bob' }),
     result: { ticket: 'tk', expiresAt: 9 },
     resolves: { ticket: 'tk', expiresAt: 9 },
+  },
+  {
+    name: 'users.ban',
+    call: (c) => c.banUser('bob', 'spam'),
+    result: { user: 'bob', reason: 'spam', bannedAt: 9 },
+    resolves: { user: 'bob', reason: 'spam', bannedAt: 9 },
+  },
+  { name: 'users.unban', call: (c) => c.unbanUser('bob'), result: null, resolves: undefined },
+  {
+    name: 'auth.refresh',
+    call: (c) => c.refreshAuth('a.new.token'),
+    result: { user: 'u', expiresAt: 9 },
+    resolves: { user: 'u', expiresAt: 9 },
   },
   {
     name: 'dm.list',

@@ -71,7 +71,8 @@ for (const backend of backends) {
       const outbox = new WebhookOutbox(database);
 
       const migrations = await database.tables<{ kysely_migration: { name: string } }>().selectFrom('kysely_migration').select('name').execute();
-      expect(migrations.map((m) => m.name).sort()).toEqual(['0001-initial', '0002-accounts', '0003-chat', '0004-webhooks']);
+      // The old ones recorded once each; migrations added since the split run once on top.
+      expect(migrations.map((m) => m.name).sort()).toEqual(['0001-initial', '0002-accounts', '0003-chat', '0004-webhooks', '0005-bans']);
 
       // The log.
       expect((await store.readEvents('lobby', { after: 0, limit: 10 })).map((e) => e.kind)).toEqual([

@@ -7,6 +7,7 @@ import type { ClientEvents, ConnectionState } from './events.js';
 import type { DeliveredFrame } from './frames.js';
 import { newCid } from './ids.js';
 import type {
+  Ban,
   BatchMessage,
   BatchResult,
   Channel,
@@ -406,6 +407,33 @@ export class SwitchboardClient {
     return this.request('ticket.create', input);
   }
 
+  /**
+   * Bans a user as the app's backend (a client signed in with an API key): their sessions
+   * end on every node and they cannot authenticate until `unbanUser`.
+   *
+   * @example
+   * await backend.banUser('mallory', 'spam');
+   */
+  banUser(user: UserId, reason?: string): Promise<Ban> {
+    return this.request('users.ban', { user, reason });
+  }
+
+  async unbanUser(user: UserId): Promise<void> {
+    await this.request('users.unban', { user });
+  }
+
+  /**
+   * Hands the live session a new access token (`auth.refresh`), so it goes on past the
+   * old one's expiry. The SDK does it by itself with `refreshToken` (or `token` given as a
+   * function); call this when the app has a new token first.
+   *
+   * @example
+   * const { expiresAt } = await client.refreshAuth(await auth.newAccessToken());
+   */
+  refreshAuth(token: string): Promise<CommandResult<'auth.refresh'>> {
+    return this.#connection.refresh(token);
+  }
+
   // --- pushed frames ------------------------------------------------------------------
 
   #onPush(frame: DeliveredFrame): void {
@@ -447,6 +475,9 @@ export class SwitchboardClient {
         this.#emitter.emit('list', change as ClientEvents['list']);
         return;
       }
+      case 'unsubscribed':
+        this.#onUnsubscribed(frame.channel, new ClientError(frame.code, frame.message, { request: 'subscribe' }));
+        return;
       default:
         return exhausted(frame);
     }
@@ -503,6 +534,20 @@ export class SwitchboardClient {
     }
     this.#forget(subscription);
     const failure = withChannel(error, subscription.channel);
+    subscription.fail(failure);
+    this.#emitter.emit('error', failure);
+  }
+
+  /**
+   * The server ended a subscription: access to the channel was taken away (removed from it,
+   * the channel deleted). It is over, not resumed: the subscription fails with the reason.
+   */
+  #onUnsubscribed(channel: ChannelId, error: ClientError): void {
+    const subscription = this.#subscriptions.get(channel);
+    if (!subscription) return;
+    subscription.live = false;
+    this.#forget(subscription);
+    const failure = withChannel(error, channel);
     subscription.fail(failure);
     this.#emitter.emit('error', failure);
   }

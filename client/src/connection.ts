@@ -36,6 +36,13 @@ export interface ClientOptions {
    * function that fetches a new one from your backend if the client should reconnect.
    */
   readonly ticket?: CredentialSource;
+  /**
+   * Where a fresh access token comes from when the session's credential is about to
+   * expire: the SDK asks shortly before and sends it with `auth.refresh`, so the session
+   * (and every subscription on it) goes on. Default: `token`, when that is a function.
+   * Give it with `ticket` (a ticket's session ends with the token it was made with).
+   */
+  readonly refreshToken?: () => string | Promise<string>;
   /** How long a request may wait for its reply, reconnects included. Default 10 s. */
   readonly requestTimeoutMs?: number;
   /** How long opening and authenticating one connection may take. Default 10 s. */
@@ -79,6 +86,7 @@ interface ResolvedOptions {
   readonly user: string | undefined;
   readonly token: CredentialSource | undefined;
   readonly ticket: CredentialSource | undefined;
+  readonly refreshToken: (() => string | Promise<string>) | undefined;
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly heartbeatMs: number;
@@ -95,6 +103,12 @@ interface CloseNotice {
 
 /** The close code the SDK uses when it drops a connection itself (dead, or stuck). */
 const CLIENT_DROP = 4000;
+/** The longest a refresh is asked for ahead of the session's end. */
+const REFRESH_AHEAD_MS = 30_000;
+/** A refresh is not tried again closer to the end than this. */
+const MIN_REFRESH_RETRY_MS = 200;
+/** Refusals of `auth` that say "not now" rather than "not you": the client comes back later. */
+const AUTH_NOT_NOW: ReadonlySet<string> = new Set(['unavailable', 'internal', 'rate_limited', 'too_many_sessions']);
 /** The longest spread a draining server may ask a client to wait. */
 const MAX_SPREAD_MS = 600_000;
 
@@ -120,6 +134,11 @@ export class Connection {
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #connectTimer: ReturnType<typeof setTimeout> | null = null;
   #heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
+  #refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The token this connection authenticated with (for its `exp` when the server does not say). */
+  #token: string | undefined;
+  /** When the current session ends unless refreshed (epoch ms, the server's); null: never or unknown. */
+  #expiresAt: number | null = null;
   /** The error frame the server sent just before a fatal close. */
   #serverError: ClientError | null = null;
   /** The server refused the upgrade itself (an HTTP status `ws` reports): stop. */
@@ -140,6 +159,7 @@ export class Connection {
       user: options.user,
       token: options.token,
       ticket: options.ticket,
+      refreshToken: options.refreshToken ?? (typeof options.token === 'function' ? options.token : undefined),
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       heartbeatMs: options.heartbeatMs ?? 25_000,
@@ -236,6 +256,26 @@ export class Connection {
     return true;
   }
 
+  /**
+   * Sends a new access token for the live session (`auth.refresh`): the session then ends
+   * at that token's expiry instead. The SDK does this by itself before expiry when it has
+   * `refreshToken` (or `token` as a function); call it when the app gets a token first.
+   */
+  async refresh(token: string): Promise<{ user: string; expiresAt: number | null }> {
+    const socket = this.#socket;
+    const result = await this.send<{ user: string; expiresAt: number | null }>(
+      'auth.refresh',
+      { token },
+      { repeatable: false, bound: true },
+    );
+    if (this.#socket === socket) {
+      this.#token = token;
+      this.#expiresAt = result.expiresAt;
+      this.#scheduleRefresh();
+    }
+    return result;
+  }
+
   /** Drops the current socket from our side; the connection then reconnects as after any drop. */
   drop(reason: string): void {
     this.#dropConnection(reason);
@@ -294,6 +334,7 @@ export class Connection {
       return;
     }
     this.#socket = socket;
+    this.#token = token;
     this.#serverError = null;
     this.#refusal = null;
     this.#notice = null;
@@ -328,8 +369,8 @@ export class Connection {
         (error: ClientError) => {
           if (this.#socket !== socket || error.code === 'connection_lost') return;
           if (error.code === 'timeout') this.#dropConnection('no reply to auth');
-          // A draining node (or a store that is briefly down) refuses for now, not for good.
-          else if (error.code === 'unavailable' || error.code === 'internal') this.#dropConnection(error.message);
+          // A draining node, a store briefly down, or the user's session limit: not now, not for good.
+          else if (AUTH_NOT_NOW.has(error.code)) this.#dropConnection(error.message);
           else this.#dropConnection(error.message, error);
         },
       );
@@ -344,6 +385,8 @@ export class Connection {
     this.#hooks.opened();
     this.#requests.flush();
     this.#scheduleHeartbeat();
+    this.#expiresAt = welcome.expiresAt ?? expiryOf(this.#token);
+    this.#scheduleRefresh();
     this.#setState('connected');
     this.#events.emit('connected', welcome);
   }
@@ -398,7 +441,9 @@ export class Connection {
     this.#detachSocket();
     this.#requests.onConnectionLost();
     const closeReason = reason || notice?.reason || '';
-    const stop = fatal ?? refusal ?? fatalClose(code, closeReason, serverError, notice);
+    // The session's token ran out: with a way to get a fresh credential, connect again.
+    const renewable = code === CLOSE_CODES.unauthorized && serverError?.details?.expiredAt !== undefined && this.#canRenew();
+    const stop = renewable ? null : (fatal ?? refusal ?? fatalClose(code, closeReason, serverError, notice));
     if (stop) {
       this.#stop(stop, { code, reason: closeReason });
       return;
@@ -444,8 +489,11 @@ export class Connection {
   #detachSocket(): void {
     if (this.#connectTimer !== null) clearTimeout(this.#connectTimer);
     if (this.#heartbeatTimer !== null) clearTimeout(this.#heartbeatTimer);
+    if (this.#refreshTimer !== null) clearTimeout(this.#refreshTimer);
     this.#connectTimer = null;
     this.#heartbeatTimer = null;
+    this.#refreshTimer = null;
+    this.#expiresAt = null;
     this.#socket = null;
     this.#authenticated = false;
     this.#hooks.lost();
@@ -478,6 +526,50 @@ export class Connection {
     if (previous === state) return;
     this.#state = state;
     this.#events.emit('state', { state, previous });
+  }
+
+  /** Whether a new connection would bring a new credential (a function gives one each time). */
+  #canRenew(): boolean {
+    return typeof this.#options.token === 'function' || typeof this.#options.ticket === 'function';
+  }
+
+  /**
+   * Asks for a fresh token ahead of the session's end (up to 30 s, a quarter of what is
+   * left when that is shorter) and sends it with `auth.refresh`. A refresh that fails, or
+   * brings no later expiry (the app handed the same token back), is tried again halfway to
+   * the end; if the end comes first, the server closes with 4401 and the SDK reconnects
+   * with a fresh credential when it has a way to get one.
+   */
+  #scheduleRefresh(retry = false): void {
+    if (this.#refreshTimer !== null) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = null;
+    const source = this.#options.refreshToken;
+    const expiresAt = this.#expiresAt;
+    if (!source || expiresAt === null) return;
+    const left = expiresAt - Date.now();
+    if (retry && left < MIN_REFRESH_RETRY_MS) return;
+    const delayMs = retry ? left / 2 : Math.max(0, left - Math.min(REFRESH_AHEAD_MS, left / 4));
+    const socket = this.#socket;
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = null;
+      void this.#refreshFrom(source, socket, expiresAt);
+    }, delayMs);
+  }
+
+  async #refreshFrom(source: () => string | Promise<string>, socket: SocketLike | null, previous: number): Promise<void> {
+    try {
+      const token = await source();
+      if (this.#socket !== socket) return;
+      const { expiresAt } = await this.refresh(token);
+      if (expiresAt !== null && expiresAt <= previous) this.#scheduleRefresh(true);
+    } catch (error) {
+      if (this.#socket !== socket || (error as ClientError).code === 'connection_lost') return;
+      const reason = error instanceof Error ? error.message : String(error);
+      const code = error instanceof ClientError ? error.code : 'unauthorized';
+      this.#events.emit('error', new ClientError(code, `Cannot refresh the session: ${reason}`, { request: 'auth.refresh' }));
+      this.#expiresAt = previous;
+      this.#scheduleRefresh(true);
+    }
   }
 
   #scheduleHeartbeat(): void {
@@ -515,4 +607,17 @@ function fatalClose(
 
 function credential(source: CredentialSource): Promise<string> | string {
   return typeof source === 'function' ? source() : source;
+}
+
+/** A JWT's `exp` in epoch ms, read without checking it (only to schedule a refresh); null for anything else. */
+function expiryOf(token: string | undefined): number | null {
+  const payload = token?.split('.')[1];
+  if (!payload) return null;
+  try {
+    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
+    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
+    return typeof exp === 'number' ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
 }

@@ -4,7 +4,7 @@
  * so another encoding is a change to this file.
  */
 import type { ErrorBody } from '../../protocol/codes.js';
-import type { CloseFrame, PushFrame, RequestId, WelcomeFrame } from '../../protocol/frames.js';
+import type { CloseFrame, PushFrame, RequestId, UnsubscribedFrame, WelcomeFrame } from '../../protocol/frames.js';
 
 export interface OkFrame {
   readonly type: 'ok';
@@ -18,10 +18,10 @@ export type ErrorFrame = ErrorBody & { readonly type: 'error'; readonly id: Requ
 export type ReplyFrame = OkFrame | ErrorFrame;
 
 /** Everything the server sends on /ws. */
-export type ServerFrame = ReplyFrame | WelcomeFrame | PushFrame;
+export type ServerFrame = ReplyFrame | WelcomeFrame | PushFrame | UnsubscribedFrame;
 
 /** Pushed frames the connection hands on (it handles `close` itself). */
-export type DeliveredFrame = Exclude<PushFrame, CloseFrame>;
+export type DeliveredFrame = Exclude<PushFrame, CloseFrame> | UnsubscribedFrame;
 
 /** A request: the command's name as `type`, the SDK's id, and the command's fields. */
 export interface RequestFrame {

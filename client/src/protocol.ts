@@ -47,7 +47,7 @@ export type {
 
 // --- pushed frames, as events -------------------------------------------------------
 
-/** Who the server says we are, once a connection is authenticated. */
+/** Who the server says we are, once a connection is authenticated; `expiresAt`: when the session ends unless refreshed. */
 export type Welcome = Omit<WelcomeFrame, 'type'>;
 /** A user's first session joined a channel (`join`), a further one did (`add`), and back. */
 export type PresenceEvent = Omit<PresenceFrame, 'type'>;
@@ -104,6 +104,8 @@ export type RegisterInput = CommandRequest<'users.register'>;
 export type Registration = CommandResult<'users.register'>;
 export type TicketInput = CommandRequest<'ticket.create'>;
 export type Ticket = CommandResult<'ticket.create'>;
+/** A ban in place: since when, and why (the app's own note). */
+export type Ban = CommandResult<'users.ban'>;
 
 /** What happened while you were away; subscribe with `since` to fetch the messages. */
 export type CatchUp = CommandResult<'catchup'>;

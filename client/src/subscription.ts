@@ -12,8 +12,9 @@ export interface SubscriptionHandlers {
   /** A member read up to a seq (private channels and DMs; live only). */
   readonly onReceipt?: (event: ReceiptEvent) => void;
   /**
-   * The subscription could not be restored after a reconnect (for example you were
-   * removed from a private channel): it has ended, `closed` is true.
+   * The subscription ended for good: the server ended it because read access was taken
+   * away (`forbidden`: you were removed from the channel; `not_found`: it was deleted), or
+   * it could not be restored after a reconnect. `closed` is true.
    */
   readonly onError?: (error: ClientError) => void;
 }

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Principal, UserId } from '../core/types.js';
 import type { Database } from '../store/database.js';
 
-/** The auth module's tables (migration 0002-accounts). Times are epoch milliseconds. */
+/** The auth module's tables (migrations 0002-accounts, 0005-bans). Times are epoch milliseconds. */
 type AuthTables = {
   accounts: { user_id: string; password_hash: string | null; roles: string; created_at: number };
   refresh_tokens: {
@@ -15,7 +15,14 @@ type AuthTables = {
   };
   tickets: { ticket_hash: string; principal: string; expires_at: number };
   auth_keys: { id: string; secret: string; created_at: number };
+  bans: { user_id: string; reason: string | null; banned_at: number };
 };
+
+export interface Ban {
+  readonly user: UserId;
+  readonly reason: string | null;
+  readonly bannedAt: number;
+}
 
 export interface Account {
   readonly userId: UserId;
@@ -137,6 +144,29 @@ export class AccountStore {
     await this.#db.deleteFrom('tickets').where('expires_at', '<=', now).execute();
   }
 
+  /** Bans the user; a ban already in place is kept as it was. Returns the ban in place. */
+  async addBan(ban: Ban): Promise<Ban> {
+    await this.#db
+      .insertInto('bans')
+      .values({ user_id: ban.user, reason: ban.reason, banned_at: ban.bannedAt })
+      .onConflict((oc) => oc.column('user_id').doNothing())
+      .execute();
+    const row = await this.#db.selectFrom('bans').selectAll().where('user_id', '=', ban.user).executeTakeFirstOrThrow();
+    return toBan(row);
+  }
+
+  /** False when the user was not banned. */
+  async removeBan(user: UserId): Promise<boolean> {
+    const rows = await this.#db.deleteFrom('bans').where('user_id', '=', user).returning('user_id').execute();
+    return rows.length > 0;
+  }
+
+  /** Every banned user's id (bans are few: kept in memory by each node, see BanList). */
+  async bannedUsers(): Promise<UserId[]> {
+    const rows = await this.#db.selectFrom('bans').select('user_id').execute();
+    return rows.map((row) => row.user_id);
+  }
+
   /** The secret stored under `id`, created on first use; every node reads the same one. */
   async signingSecret(id: string, create: () => string): Promise<string> {
     await this.#db
@@ -166,4 +196,8 @@ function toRefreshToken(row: {
     expiresAt: Number(row.expires_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
   };
+}
+
+function toBan(row: { user_id: string; reason: string | null; banned_at: number | string }): Ban {
+  return { user: row.user_id, reason: row.reason, bannedAt: Number(row.banned_at) };
 }

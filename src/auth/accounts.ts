@@ -4,6 +4,7 @@ import { SwitchboardError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
 import type { Principal, UserId } from '../core/types.js';
 import type { Account, AccountStore } from './account-store.js';
+import type { BanList } from './ban-list.js';
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from './passwords.js';
 import { digest, randomSecret } from './secrets.js';
 import type { TokenIssuer } from './token-issuer.js';
@@ -32,9 +33,11 @@ export class Accounts {
   readonly #users: Store;
   readonly #issuer: TokenIssuer;
   readonly #refreshTtlMs: number;
+  readonly #bans: BanList;
 
-  constructor(options: { accounts: AccountStore; users: Store; issuer: TokenIssuer; refreshTtlMs: number }) {
+  constructor(options: { accounts: AccountStore; users: Store; issuer: TokenIssuer; refreshTtlMs: number; bans: BanList }) {
     this.#accounts = options.accounts;
+    this.#bans = options.bans;
     this.#users = options.users;
     this.#issuer = options.issuer;
     this.#refreshTtlMs = options.refreshTtlMs;
@@ -54,6 +57,7 @@ export class Accounts {
       ? await verifyPassword(password, account.passwordHash)
       : await verifyAgainstDecoy(password);
     if (!ok || !account) throw new SwitchboardError('unauthorized', WRONG_LOGIN);
+    this.#bans.assertNotBanned(userId);
     return this.#signIn(account, await this.#nameOf(userId), randomUUID());
   }
 
@@ -74,6 +78,7 @@ export class Accounts {
     }
     const account = await this.#accounts.getAccount(taken.userId);
     if (!account) throw new SwitchboardError('unauthorized', 'The account no longer exists.');
+    this.#bans.assertNotBanned(account.userId);
     return this.#signIn(account, await this.#nameOf(account.userId), taken.family);
   }
 

@@ -6,6 +6,7 @@ import { AccountStore } from './account-store.js';
 import { Accounts } from './accounts.js';
 import { ApiKeys } from './api-keys.js';
 import type { Authenticator } from './authenticator.js';
+import { BanList } from './ban-list.js';
 import { CredentialAuthenticator } from './credential-authenticator.js';
 import { type ClaimRules, JwtVerifier, publicKeyFromPem, type VerificationKey } from './jwt-verifier.js';
 import { Tickets } from './tickets.js';
@@ -22,6 +23,8 @@ export interface Auth {
   readonly provisioner: UserProvisioner | null;
   /** Anyone may register (auth "accounts"); otherwise only API-key holders. */
   readonly openRegistration: boolean;
+  /** Banned users, refused by every way of authenticating (`users.ban`). */
+  readonly bans: BanList;
 }
 
 /** The audience and issuer of access tokens this server signs itself (auth "accounts"). */
@@ -37,6 +40,8 @@ export async function createAuth(config: Readonly<Config>, options: { users: Sto
   const accountStore = new AccountStore(options.database);
   const apiKeys = new ApiKeys(config.apiKeys);
   const tickets = new Tickets(accountStore, config.ticketTtlMs);
+  const bans = new BanList(accountStore);
+  await bans.load();
   const encode = (secret: string) => new TextEncoder().encode(secret);
   const { jwt } = config;
   let verifier: JwtVerifier | null = null;
@@ -60,6 +65,7 @@ export async function createAuth(config: Readonly<Config>, options: { users: Sto
       users: store,
       issuer,
       refreshTtlMs: config.accounts.refreshTokenTtlSeconds * 1000,
+      bans,
     });
   } else if (config.auth === 'jwt') {
     const rules: ClaimRules = { audience: jwt.audience, issuer: jwt.issuer, clockToleranceSeconds: jwt.clockToleranceSeconds };
@@ -74,10 +80,11 @@ export async function createAuth(config: Readonly<Config>, options: { users: Sto
   }
 
   return {
-    authenticator: new CredentialAuthenticator({ mode: config.auth, apiKeys, tickets, verifier }),
+    authenticator: new CredentialAuthenticator({ mode: config.auth, apiKeys, tickets, verifier, bans }),
     tickets,
     accounts,
     provisioner: issuer && new UserProvisioner({ users: store, issuer, accounts: config.auth === 'accounts' ? accountStore : null }),
     openRegistration: config.accounts.openRegistration,
+    bans,
   };
 }

@@ -22,7 +22,8 @@ const MAX_NAME_LENGTH = 200;
 
 /**
  * Checks a JWT and turns its claims into a Principal: `sub` is the user id, `name` the
- * display name (default: `sub`), `roles` an optional list. `exp` is required. Only the
+ * display name (default: `sub`), `roles` an optional list. `exp` is required and becomes
+ * the principal's `expiresAt` (with the clock tolerance). Only the
  * algorithm that fits the configured key is accepted, so `alg: none` and an HS256 token
  * signed with a public key are refused before any signature check.
  *
@@ -67,7 +68,7 @@ export class JwtVerifier {
     } catch (error) {
       throw verificationError(error);
     }
-    return principalFrom(payload);
+    return principalFrom(payload, this.#rules.clockToleranceSeconds);
   }
 }
 
@@ -86,14 +87,18 @@ export function publicKeyFromPem(pem: string): { key: KeyObject; algorithm: 'RS2
   throw new Error('jwt.publicKey must be an RSA key (RS256) or an EC P-256 key (ES256).');
 }
 
-function principalFrom(payload: JWTPayload): Principal {
+/**
+ * The user a token names. Its session lasts as long as the token would be accepted: `exp`
+ * plus the clock tolerance (so a session never outlives what a new request could do).
+ */
+function principalFrom(payload: JWTPayload, clockToleranceSeconds: number): Principal {
   const sub = payload.sub!;
   if (!USER_ID_PATTERN.test(sub)) {
     throw new SwitchboardError('unauthorized', 'The token\'s "sub" is not a valid user id (1-64 of A-Z a-z 0-9 _ . @ -).');
   }
   const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, MAX_NAME_LENGTH) : sub;
   const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
-  return { kind: 'user', userId: sub, name, roles };
+  return { kind: 'user', userId: sub, name, roles, expiresAt: (payload.exp! + clockToleranceSeconds) * 1000 };
 }
 
 /** Says why a token failed without echoing the token. */

@@ -32,8 +32,10 @@ export type BrokerMessage =
   | { readonly type: 'event'; readonly event: ChannelEvent }
   | { readonly type: 'ephemeral'; readonly event: EphemeralEvent }
   | { readonly type: 'resync'; readonly channel: ChannelId | null }
-  /** A channel's settings changed or it was deleted: drop any cached copy. */
+  /** A channel's settings changed or it was deleted: drop any cached copy, recheck its subscribers' access. */
   | { readonly type: 'channel-changed'; readonly channel: ChannelId }
+  /** A user's membership of a channel changed (added, removed, another role): recheck their access there. */
+  | { readonly type: 'member-changed'; readonly channel: ChannelId; readonly user: UserId }
   | ModuleNotice;
 
 /**

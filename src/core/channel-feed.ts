@@ -1,4 +1,5 @@
 import { Delivery } from './delivery.js';
+import { SwitchboardError } from './errors.js';
 import { RecentEvents } from './recent-events.js';
 import type { Session } from './session.js';
 import type { LogReader } from './store.js';
@@ -165,7 +166,25 @@ export class ChannelFeed {
     // Every subscriber is made by `add`, so it is the feed's own record.
     const state = subscriber as SubscriberState;
     await this.ready;
-    return state.since === undefined ? this.#lastSeq : this.#catchUp(state, state.since);
+    if (state.since === undefined) return this.#lastSeq;
+    if (state.since > this.#lastSeq) await this.#assertReached(state.since);
+    return this.#catchUp(state, state.since);
+  }
+
+  /**
+   * A resume point beyond what this node delivered may be events still on their way from
+   * the broker; beyond what the store holds it is a mistake (a client's seq from a deleted
+   * and recreated channel, a typo), refused rather than answered live at a seq that later
+   * events would contradict. Asked only then, so an ordinary resume costs no read.
+   */
+  async #assertReached(since: Seq): Promise<void> {
+    const newest = (await this.#log.getChannel(this.channel))?.lastSeq ?? 0;
+    if (since > newest) {
+      throw new SwitchboardError('bad_request', `Invalid since: ${since} is beyond the channel's newest seq ${newest}.`, {
+        since,
+        lastSeq: newest,
+      });
+    }
   }
 
   async #catchUp(subscriber: SubscriberState, since: Seq): Promise<Seq> {

@@ -1,4 +1,4 @@
-import type { PushFrame } from '../../protocol/frames.js';
+import type { ErrorFrame, PushFrame, UnsubscribedFrame } from '../../protocol/frames.js';
 import type { ChannelEvent, SessionId } from './types.js';
 
 /**
@@ -6,9 +6,15 @@ import type { ChannelEvent, SessionId } from './types.js';
  * event stays wrapped (`{type: 'event', event}`) rather than flattened into its frame, so
  * no copy is made per event: each wire lays it out itself (SSE sends the bare event).
  * Modules push their own frames (chat: status, contacts, list, receipt) through the same
- * type without core knowing them.
+ * type without core knowing them. The hub's endings come last: `unsubscribed` (a
+ * subscription whose access was taken away) and an `error` with a null id (why the session
+ * is about to close); a gRPC stream ends with their status instead of carrying them.
  */
-export type Outbound = { readonly type: 'event'; readonly event: ChannelEvent } | Exclude<PushFrame, { readonly type: 'event' }>;
+export type Outbound =
+  | { readonly type: 'event'; readonly event: ChannelEvent }
+  | Exclude<PushFrame, { readonly type: 'event' }>
+  | UnsubscribedFrame
+  | (ErrorFrame & { readonly id: null });
 
 /**
  * One outbound message shared by every receiver. Each wire format encodes it once, on

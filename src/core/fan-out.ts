@@ -48,6 +48,12 @@ export class FanOut {
     return { subscriber, live: feed.goLive(subscriber) };
   }
 
+  /** This node's subscribers of a channel now (a copy: access rechecks end some while going through it). */
+  subscribersOf(channel: ChannelId): Subscriber[] {
+    const feed = this.#feeds.get(channel);
+    return feed ? [...feed.subscribers.values()] : [];
+  }
+
   /** Whether this subscriber is still the session's subscription to the channel. */
   isCurrent(subscriber: Subscriber): boolean {
     return this.#feeds.get(subscriber.channel)?.subscribers.get(subscriber.session.id) === subscriber;

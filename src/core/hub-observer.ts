@@ -39,6 +39,13 @@ export interface HubObserver {
    * to refuse it; the caller gets that error and nothing changes.
    */
   authorize?(action: HubAction): void | Promise<void>;
+  /**
+   * The veto on a new session (auth: a banned user), called synchronously once the session
+   * is registered and before anyone is told of it, so a ban that arrives from another node
+   * while a session is being opened either is seen here or ends the registered session.
+   * Throw a SwitchboardError to refuse it: the session closes and the caller gets the error.
+   */
+  sessionOpening?(session: Session): void;
   sessionOpened?(session: Session): void;
   sessionClosed?(session: Session): void;
   /** A new event was committed by this node (duplicates by `cid` are not reported). */
@@ -62,6 +69,11 @@ export interface HubObserver {
    * clean-up after a node died (its sessions `leave`). Each node sees it once.
    */
   brokerEphemeral?(event: EphemeralEvent): void;
+  /**
+   * The broker may have lost messages (its link came back, or its periodic safety net):
+   * a module that keeps state from its notices reloads it from the store.
+   */
+  brokerResync?(): void;
   /** A group commit finished: `size` appends in one transaction that took `millis` (operations). */
   committed?(size: number, millis: number): void;
   /**
@@ -75,6 +87,7 @@ export interface HubObserver {
 export class Observers {
   readonly #all: HubObserver[] = [];
   readonly #authorizers: HubObserver[] = [];
+  readonly #openers: HubObserver[] = [];
   readonly #logger: Logger;
 
   constructor(logger: Logger) {
@@ -84,6 +97,7 @@ export class Observers {
   add(observer: HubObserver): void {
     this.#all.push(observer);
     if (observer.authorize) this.#authorizers.push(observer);
+    if (observer.sessionOpening) this.#openers.push(observer);
   }
 
   /** Whether anyone listens (checked before building what a hook would be handed). */
@@ -104,6 +118,11 @@ export class Observers {
   /** Whether any observer may refuse actions: callers build an action only then (the publish path). */
   get authorizing(): boolean {
     return this.#authorizers.length > 0;
+  }
+
+  /** Throws the first refusal of a new session (see `sessionOpening`); unlike hooks, never swallowed. */
+  admit(session: Session): void {
+    for (const observer of this.#openers) observer.sessionOpening!(session);
   }
 
   /** Resolves when every observer allows the action; rejects with the first refusal. */

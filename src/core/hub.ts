@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../../protocol/limits.js';
 import {
   assertCanAnnotate,
   assertCanChangeMessage,
@@ -8,12 +9,15 @@ import {
   assertCanRead,
   assertCanUpdateChannel,
   assertCanUpdateUser,
+  canRead,
+  membershipMatters,
 } from './access.js';
 import type { Broker, BrokerMessage } from './broker.js';
 import { ChannelDirectory } from './channel-directory.js';
 import type { Subscriber } from './channel-feed.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import { Delivery } from './delivery.js';
-import { SwitchboardError } from './errors.js';
+import { CLOSE_CODES, type ErrorCode, SwitchboardError } from './errors.js';
 import { FanOut } from './fan-out.js';
 import { type HubObserver, Observers } from './hub-observer.js';
 import type {
@@ -54,7 +58,15 @@ export interface HubLimits {
   readonly maxHistoryPage: number;
   /** Most appends written in one transaction. */
   readonly maxCommitBatch: number;
+  /**
+   * Live sessions (/ws, SSE, gRPC streams) one user may hold on this node; one more is
+   * refused with `too_many_sessions` before it opens. Default 100.
+   */
+  readonly maxSessionsPerUser?: number;
 }
+
+/** How soon an access recheck the store could not answer is tried again. */
+const RECHECK_RETRY_MS = 1000;
 
 export interface HubOptions {
   readonly store: Store;
@@ -82,11 +94,22 @@ export class Hub {
   readonly #log: MessageLog;
   readonly #fanOut: FanOut;
   readonly #presence: Presence;
+  readonly #logger: Logger;
+  readonly #maxSessionsPerUser: number;
+  /** Sessions whose credential expires, by when: one timer for all of them. */
+  readonly #expiries = new DeadlineQueue<HubSession>((session) => this.#expire(session));
+  /**
+   * Counts changes that may take read access away (on this node or reported by another),
+   * so a subscribe that raced one checks access again once it is in the feed.
+   */
+  #accessChanges = 0;
   #closing = false;
 
   constructor(options: HubOptions) {
     const { store, broker, logger } = options;
     this.limits = options.limits;
+    this.#maxSessionsPerUser = options.limits.maxSessionsPerUser ?? DEFAULT_LIMITS.maxSessionsPerUser;
+    this.#logger = logger;
     this.#broker = broker;
     const observers = (this.#observers = new Observers(logger));
     this.#directory = new ChannelDirectory({ store, broker });
@@ -121,10 +144,32 @@ export class Hub {
 
   // --- sessions -------------------------------------------------------------------
 
+  /**
+   * Opens a session for an authenticated principal on one connection of a wire. Refused
+   * before it opens: a user at the per-node session limit (`too_many_sessions`), an expired
+   * credential (`unauthorized`), and whatever a module vetoes (auth: a banned user). A
+   * principal whose credential expires is ended then (see `refresh`).
+   */
   async connect(principal: Principal, transport: string, sink: SessionSink): Promise<Session> {
     if (this.#closing) throw new SwitchboardError('unavailable', 'The server is shutting down.');
     if (principal.kind === 'user') await this.#directory.remember(principal);
+    // From here to `open` nothing awaits: two connects of one user cannot both take the last place.
+    if (principal.kind === 'user' && this.#sessions.countOf(principal.userId) >= this.#maxSessionsPerUser) {
+      throw new SwitchboardError(
+        'too_many_sessions',
+        `${principal.userId} already holds ${this.#maxSessionsPerUser} live sessions on this node; close one first.`,
+        { limit: this.#maxSessionsPerUser },
+      );
+    }
+    if (isExpired(principal)) throw expiredError(principal);
     const session = this.#sessions.open(principal, transport, sink);
+    try {
+      this.#observers.admit(session);
+    } catch (error) {
+      this.#sessions.close(session);
+      throw error;
+    }
+    if (principal.expiresAt !== undefined) session.expiry = this.#expiries.schedule(session, principal.expiresAt);
     this.#observers.notify((o) => o.sessionOpened?.(session));
     return session;
   }
@@ -132,8 +177,45 @@ export class Hub {
   async disconnect(session: Session): Promise<void> {
     const state = this.#sessions.close(session);
     if (!state) return;
+    if (state.expiry) this.#expiries.cancel(state.expiry);
+    state.expiry = null;
     this.#observers.notify((o) => o.sessionClosed?.(state));
     await Promise.all([...state.channels].map((channel) => this.#detach(state, channel)));
+  }
+
+  /**
+   * Moves a live session to a refreshed credential of the same user (`auth.refresh`): it
+   * ends at the new credential's expiry instead, and commands on it run with the new
+   * principal (roles, name). A credential for another user is `forbidden`.
+   */
+  refresh(session: Session, principal: Principal): void {
+    const state = this.#sessions.live(session);
+    if (principal.kind !== 'user' || principal.userId !== state.principal.userId) {
+      const owner = state.principal.userId;
+      throw new SwitchboardError('forbidden', `A session of ${owner} is refreshed only with a token for ${owner}.`);
+    }
+    if (isExpired(principal)) throw expiredError(principal);
+    state.renew(principal);
+    if (principal.expiresAt === undefined) {
+      if (state.expiry) this.#expiries.cancel(state.expiry);
+      state.expiry = null;
+    } else {
+      state.expiry = state.expiry
+        ? this.#expiries.reschedule(state.expiry, principal.expiresAt)
+        : this.#expiries.schedule(state, principal.expiresAt);
+    }
+  }
+
+  /**
+   * Ends every session of a user on this node (a ban): each is sent a `close` that says not
+   * to come back, then closed by its wire (/ws 4403, SSE's stream ends, gRPC
+   * PERMISSION_DENIED). Other nodes are told by the module that decided it. Returns how many.
+   */
+  endSessionsOf(user: UserId, reason: string): number {
+    const sessions = [...this.#sessions.of(user)];
+    const notice = new Delivery({ type: 'close', reason, reconnect: false });
+    for (const session of sessions) this.#end(session, notice, CLOSE_CODES.forbidden, reason);
+    return sessions.length;
   }
 
   /**
@@ -143,6 +225,7 @@ export class Hub {
    */
   async shutdown(reason: string, options: { readonly spreadMs?: number } = {}): Promise<void> {
     this.#closing = true;
+    this.#expiries.stop();
     const notice = new Delivery(
       options.spreadMs ? { type: 'close', reason, reconnect: true, spreadMs: options.spreadMs } : { type: 'close', reason, reconnect: true },
     );
@@ -194,6 +277,8 @@ export class Hub {
     assertCanUpdateChannel(principal, channel, await this.#directory.membershipOf(principal, channel));
     const updated = await this.#directory.update(id, changes);
     this.#observers.notify((o) => o.channelUpdated?.(updated));
+    // The directory told the other nodes (channel-changed); they recheck theirs.
+    await this.#recheck(id, null);
     return updated;
   }
 
@@ -203,6 +288,7 @@ export class Hub {
     assertCanDeleteChannel(principal, channel, await this.#directory.membershipOf(principal, channel));
     await this.#directory.delete(id);
     this.#observers.notify((o) => o.channelDeleted?.(id));
+    await this.#recheck(id, null);
   }
 
   /** Joins a public channel as a member. Other channels take members only from their owners. */
@@ -222,6 +308,7 @@ export class Hub {
       throw new SwitchboardError('not_found', `You are not a member of ${id}.`);
     }
     this.#observers.notify((o) => o.memberRemoved?.(id, principal.userId));
+    await this.#membershipChanged(id, principal.userId);
   }
 
   async addMember(principal: Principal, id: ChannelId, user: UserId, role: MemberRole = 'member'): Promise<Member> {
@@ -229,6 +316,9 @@ export class Hub {
     assertCanManageMembers(principal, channel, await this.#directory.membershipOf(principal, channel), role);
     const member = await this.#directory.addMember(id, user, role);
     this.#observers.notify((o) => o.memberAdded?.(member));
+    // Possibly a new role for a member: no role decides reading today (access.ts), but the
+    // rule is checked where it lives rather than assumed here.
+    await this.#membershipChanged(id, user);
     return member;
   }
 
@@ -242,6 +332,7 @@ export class Hub {
       throw new SwitchboardError('not_found', `${user} is not a member of ${id}.`);
     }
     this.#observers.notify((o) => o.memberRemoved?.(id, user));
+    await this.#membershipChanged(id, user);
   }
 
   async listMembers(principal: Principal, id: ChannelId): Promise<Member[]> {
@@ -360,6 +451,7 @@ export class Hub {
     // Taken before any await, so a second subscribe to the channel in flight is a conflict.
     state.enter(id);
     let subscriber: Subscriber | undefined;
+    const accessChanges = this.#accessChanges;
     try {
       const channel = await this.#readable(state.principal, id);
       if (this.#observers.authorizing) await this.#observers.authorize({ type: 'subscribe', session: state, channel });
@@ -368,6 +460,9 @@ export class Hub {
       }
       const subscription = this.#fanOut.subscribe(state, id, { presence: options.presence ?? true, since });
       subscriber = subscription.subscriber;
+      // A change's recheck that ran between the access check and now could not see this
+      // subscriber: check again. Any later one finds it in the feed.
+      if (accessChanges !== this.#accessChanges) await this.#readable(state.principal, id);
       const seq = await subscription.live;
       if (state.principal.kind === 'user' && subscriber.active) await this.#presence.enter(state, id, subscriber);
       return { channel, seq };
@@ -427,6 +522,89 @@ export class Hub {
     return { channel, target };
   }
 
+  /** A user's membership changed here: recheck their subscriptions on this node, and on the others. */
+  async #membershipChanged(channel: ChannelId, user: UserId): Promise<void> {
+    this.#broker.publish({ type: 'member-changed', channel, user });
+    await this.#recheck(channel, user);
+  }
+
+  /**
+   * Checks again whether this node's subscribers of a channel (`user`'s only, or all of
+   * them) may still read it, after a change that may have taken access away, and ends the
+   * subscriptions that lost it with `unsubscribed`. Runs once per change, never per event.
+   * If the store cannot answer it is tried again every second; meanwhile nothing new can
+   * be stored in the channel either.
+   */
+  async #recheck(id: ChannelId, user: UserId | null): Promise<void> {
+    this.#accessChanges++;
+    if (this.#closing) return;
+    const affected = this.#fanOut.subscribersOf(id).filter((s) => user === null || s.session.principal.userId === user);
+    if (affected.length === 0) return;
+    let channel: Channel | undefined;
+    let members: ReadonlyMap<UserId, Member>;
+    try {
+      channel = await this.#directory.current(id);
+      members = channel ? await this.#membersAmong(channel, affected) : new Map();
+    } catch (error) {
+      this.#logger.warn({ err: error, channel: id }, 'access recheck failed; retrying');
+      setTimeout(() => void this.#recheck(id, user), RECHECK_RETRY_MS).unref();
+      return;
+    }
+    const ended: Promise<void>[] = [];
+    for (const subscriber of affected) {
+      // Unsubscribed meanwhile, or subscribed afresh (that subscribe checked access itself).
+      if (!this.#fanOut.isCurrent(subscriber)) continue;
+      const principal = subscriber.session.principal;
+      if (!channel) ended.push(this.#revoke(subscriber, 'not_found', `Channel ${id} was deleted.`));
+      else if (!canRead(principal, channel, members.get(principal.userId))) {
+        ended.push(this.#revoke(subscriber, 'forbidden', `You may no longer read channel ${id}.`));
+      }
+    }
+    await Promise.all(ended);
+  }
+
+  /** The memberships the rule needs, in one read: one user's, or the channel's list. */
+  async #membersAmong(channel: Channel, subscribers: readonly Subscriber[]): Promise<ReadonlyMap<UserId, Member>> {
+    const users = new Set<UserId>();
+    for (const { session } of subscribers) {
+      if (membershipMatters(session.principal, channel)) users.add(session.principal.userId);
+    }
+    const members = new Map<UserId, Member>();
+    if (users.size === 0) return members;
+    if (users.size === 1) {
+      const only = users.values().next().value!;
+      const member = await this.#directory.member(channel.id, only);
+      if (member) members.set(only, member);
+      return members;
+    }
+    for (const member of await this.#directory.listMembers(channel.id)) if (users.has(member.user)) members.set(member.user, member);
+    return members;
+  }
+
+  /** Ends one subscription from the server's side: nothing more of the channel, then `unsubscribed` saying why. */
+  async #revoke(subscriber: Subscriber, code: ErrorCode, message: string): Promise<void> {
+    const state = this.#sessions.find(subscriber.session.id);
+    if (!state) return;
+    const detached = this.#detach(state, subscriber.channel);
+    state.sink.deliver(new Delivery({ type: 'unsubscribed', channel: subscriber.channel, code, message }));
+    await detached;
+  }
+
+  /** The credential of a session ran out (and was not refreshed): an `unauthorized` error, then the wire's 4401. */
+  #expire(state: HubSession): void {
+    state.expiry = null;
+    if (state.closed) return;
+    const { code, message, details } = expiredError(state.principal).toJSON();
+    this.#end(state, new Delivery({ type: 'error', id: null, code, message, details }), CLOSE_CODES.unauthorized, 'token expired');
+  }
+
+  /** Ends a session from the server's side: the frame that says why, the wire's close, then the session itself. */
+  #end(state: HubSession, notice: Delivery, code: number, reason: string): void {
+    state.sink.deliver(notice);
+    state.sink.close?.(code, reason);
+    this.disconnect(state).catch((error: unknown) => this.#logger.warn({ err: error, session: state.id }, 'ending a session failed'));
+  }
+
   async #detach(state: HubSession, id: ChannelId): Promise<void> {
     state.leave(id);
     const removed = this.#fanOut.unsubscribe(state.id, id);
@@ -444,9 +622,14 @@ export class Hub {
         return;
       case 'resync':
         void this.#fanOut.resync(message.channel);
+        if (message.channel === null && this.#observers.any) this.#observers.notify((o) => o.brokerResync?.());
         return;
       case 'channel-changed':
         this.#directory.evict(message.channel);
+        void this.#recheck(message.channel, null);
+        return;
+      case 'member-changed':
+        void this.#recheck(message.channel, message.user);
         return;
       case 'notice':
         this.#observers.notify((o) => o.notice?.(message.module, message.body));
@@ -469,4 +652,12 @@ export class Hub {
 
 function authorOf(principal: Principal): UserId | null {
   return principal.kind === 'user' ? principal.userId : null;
+}
+
+function isExpired(principal: Principal): boolean {
+  return principal.expiresAt !== undefined && principal.expiresAt <= Date.now();
+}
+
+function expiredError(principal: Principal): SwitchboardError {
+  return new SwitchboardError('unauthorized', 'The token expired.', { expiredAt: principal.expiresAt });
 }

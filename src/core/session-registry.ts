@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Deadline } from './deadline-queue.js';
 import type { Delivery } from './delivery.js';
 import { SwitchboardError } from './errors.js';
 import { MultiMap } from './multimap.js';
@@ -10,18 +11,29 @@ const NO_CHANNELS: ReadonlySet<ChannelId> = new Set();
 /** A connected session as the hub keeps it: the channels it is subscribed to, and whether it has ended. */
 export class HubSession implements Session {
   readonly id: SessionId;
-  readonly principal: Principal;
   readonly transport: string;
   readonly sink: SessionSink;
+  #principal: Principal;
   /** Made on the first subscribe: most sessions of a large node are idle (a Set is ~230 bytes). */
   #channels: Set<ChannelId> | null = null;
+  /** Its place in the hub's expiry queue while its credential expires. */
+  expiry: Deadline<HubSession> | null = null;
   closed = false;
 
   constructor(principal: Principal, transport: string, sink: SessionSink) {
     this.id = randomUUID();
-    this.principal = principal;
+    this.#principal = principal;
     this.transport = transport;
     this.sink = sink;
+  }
+
+  get principal(): Principal {
+    return this.#principal;
+  }
+
+  /** A refreshed credential of the same user (`auth.refresh`): its expiry, roles and name from now on. */
+  renew(principal: Principal): void {
+    this.#principal = principal;
   }
 
   get channels(): ReadonlySet<ChannelId> {
@@ -73,12 +85,23 @@ export class SessionRegistry {
     return state;
   }
 
+  /** The hub's record of a session while it is open. */
+  find(id: SessionId): HubSession | undefined {
+    const state = this.#byId.get(id);
+    return state && !state.closed ? state : undefined;
+  }
+
   all(): IterableIterator<HubSession> {
     return this.#byId.values();
   }
 
   of(user: UserId): Iterable<HubSession> {
     return this.#byUser.get(user);
+  }
+
+  /** How many sessions the user holds on this node. */
+  countOf(user: UserId): number {
+    return this.#byUser.count(user);
   }
 
   /** Hands one delivery to every session of these users on this node. */

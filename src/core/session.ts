@@ -10,7 +10,12 @@ export interface SessionSink {
    * again (flow control for catch-up, which checks after every event).
    */
   whenWritable?(): Promise<void> | null;
-  /** Ends the connection with a WebSocket-style close code (admin actions); transports that cannot end the session leave it out. */
+  /**
+   * Ends the connection with a WebSocket-style close code, after what was delivered before
+   * (a ban, an expired credential, an administrator): /ws closes with the code, SSE ends
+   * the stream, gRPC ends the call with the code's status. A sink without it is only
+   * disconnected from the hub.
+   */
   close?(code: number, reason: string): void;
   /** Bytes waiting to be written to the client, for the send-queue gauge. */
   readonly queuedBytes?: number;
@@ -19,6 +24,7 @@ export interface SessionSink {
 /** One connection of a user. A user may have many sessions at once. */
 export interface Session {
   readonly id: SessionId;
+  /** Who the session acts for; a refresh (`auth.refresh`) replaces it with the same user's newer credential. */
   readonly principal: Principal;
   readonly transport: string;
   readonly sink: SessionSink;

@@ -4,7 +4,7 @@
  * this file adds what never leaves the server.
  */
 import type { PushFrame } from '../../protocol/frames.js';
-import type { ChannelId, UserId } from '../../protocol/values.js';
+import type { ChannelId, Millis, UserId } from '../../protocol/values.js';
 
 export type {
   Channel,
@@ -40,4 +40,11 @@ export interface Principal {
   readonly userId: UserId;
   readonly name: string;
   readonly roles: readonly string[];
+  /**
+   * When the credential stops being accepted, in epoch milliseconds: a token's `exp` plus
+   * the clock tolerance (jwt.clockToleranceSeconds). A session opened with it ends then,
+   * unless refreshed (`auth.refresh`). Absent: it does not expire (API keys, auth "open",
+   * tickets the app's backend made for a user).
+   */
+  readonly expiresAt?: Millis;
 }

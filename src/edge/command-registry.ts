@@ -1,4 +1,5 @@
 import { COMMAND_NAMES, type CommandInput, type CommandName, type CommandResult } from '../../protocol/commands.js';
+import type { Hub } from '../core/hub.js';
 import type { Call } from './call.js';
 
 /** Runs one command for a caller; the input is already validated against the protocol. */
@@ -13,6 +14,16 @@ export type Reply<T> = T extends readonly (infer U)[]
 
 /** A module's handlers: the commands it serves. */
 export type Handlers = { readonly [N in CommandName]?: Handler<N> };
+
+/**
+ * A module whose commands need the node's hub beyond what they were built with (auth:
+ * ending a refreshed or banned user's sessions, hearing bans made on other nodes).
+ * `createEdge` registers its commands and hands it the hub once, at start-up.
+ */
+export interface EdgeModule {
+  readonly commands: Handlers;
+  attach(hub: Hub): void;
+}
 
 /**
  * Which module serves each command. Modules add their handlers at start-up (core, chat,

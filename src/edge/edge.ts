@@ -1,14 +1,17 @@
 import type { Hub } from '../core/hub.js';
 import type { Logger } from '../core/logger.js';
-import { CommandRegistry, type Handlers } from './command-registry.js';
+import { CommandRegistry, type EdgeModule, type Handlers } from './command-registry.js';
 import { coreCommands } from './core-commands.js';
 import { CommandPipeline } from './pipeline.js';
 import { RateBudget } from './rate-budget.js';
 
 export interface EdgeOptions {
   readonly hub: Hub;
-  /** The handlers of the modules beside core (chat, auth ...): each serves its own commands. */
-  readonly modules: readonly Handlers[];
+  /**
+   * The modules beside core (chat, auth ...): each serves its own commands, given as its
+   * handlers, or as an EdgeModule that is also handed the hub.
+   */
+  readonly modules: readonly (Handlers | EdgeModule)[];
   readonly logger: Logger;
   /** Commands one user may send per second (and in a burst), over every wire together. */
   readonly limits: { readonly messagesPerSecond: number; readonly messageBurst: number };
@@ -30,7 +33,19 @@ export interface Edge {
  */
 export function createEdge(options: EdgeOptions): Edge {
   const registry = new CommandRegistry().add(coreCommands(options.hub));
-  for (const handlers of options.modules) registry.add(handlers);
+  for (const module of options.modules) {
+    if (isEdgeModule(module)) {
+      registry.add(module.commands);
+      module.attach(options.hub);
+    } else {
+      registry.add(module);
+    }
+  }
   const budget = new RateBudget({ perSecond: options.limits.messagesPerSecond, burst: options.limits.messageBurst });
   return { registry, pipeline: new CommandPipeline({ registry, budget, logger: options.logger }) };
+}
+
+function isEdgeModule(module: Handlers | EdgeModule): module is EdgeModule {
+  // No command is named `commands`: a Handlers object never has the key.
+  return 'commands' in module;
 }

@@ -48,6 +48,9 @@ export class CommandPipeline {
   run<N extends CommandName>(name: N, input: unknown, call: Call, options?: RunOptions): Promise<CommandResult<N>>;
   run(name: string, input: unknown, call: Call, options?: RunOptions): Promise<unknown>;
   async run(name: string, input: unknown, call: Call, options: RunOptions = {}): Promise<unknown> {
+    // A session's principal moves on when it is refreshed; the wire's copy is the first one.
+    if (call.session !== null && call.session.principal !== call.principal) call = { ...call, principal: call.session.principal };
+    assertUnexpired(call.principal);
     const { handler, input: parsed } = this.#admit(name, input, call.principal);
     if (COMMANDS[name as CommandName].session === 'required' && call.session === null) {
       throw new SwitchboardError('bad_request', `${name} acts on a live connection: send it over /ws or a gRPC stream.`);
@@ -78,6 +81,17 @@ export class CommandPipeline {
     if (!handler) throw new SwitchboardError('unavailable', `This server does not serve ${name}.`);
     checkCaller(name, contract.caller, principal);
     return { handler, input: parseInput(contract.input, input) };
+  }
+}
+
+/**
+ * A credential past its expiry sends nothing more. The hub ends such a session at that
+ * moment; this covers a command that arrives in between (one comparison per command).
+ */
+function assertUnexpired(principal: Principal): void {
+  const { expiresAt } = principal;
+  if (expiresAt !== undefined && expiresAt <= Date.now()) {
+    throw new SwitchboardError('unauthorized', 'The token expired.', { expiredAt: expiresAt });
   }
 }
 

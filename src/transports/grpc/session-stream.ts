@@ -61,11 +61,19 @@ export class SessionStream implements SessionSink {
   deliver(delivery: Delivery): void {
     if (this.ended) return;
     const message = delivery.message;
-    if (message.type === 'close') {
-      // Not to come back (an administrator ended the session): refused, not unavailable.
-      if (message.reconnect) this.endForShutdown(message.reason, message.spreadMs);
-      else this.end(statusOf('forbidden', message.reason));
-      return;
+    switch (message.type) {
+      case 'close':
+        // Not to come back (an administrator, a ban): refused, not unavailable.
+        if (message.reconnect) this.endForShutdown(message.reason, message.spreadMs);
+        else this.end(statusOf('forbidden', message.reason));
+        return;
+      // A stream is its one subscription (or live list): when the hub ends that, or the
+      // session (an expired token), the call ends with the code's status, e.g.
+      // PERMISSION_DENIED for access taken away, UNAUTHENTICATED for an expired token.
+      case 'unsubscribed':
+      case 'error':
+        this.end(statusOf(message.code, message.message));
+        return;
     }
     const bytes = delivery.encode(this.#format, this.#encode);
     if (bytes === null) return;

@@ -3,7 +3,7 @@ import type { Outbound } from '../../core/delivery.js';
 /**
  * Server-sent event text for one outbound message, without its `id:` line (each stream
  * adds its own cursor). Stored events use the default type, so `EventSource.onmessage`
- * sees them; presence, typing, receipts and notices carry their own `event:` name.
+ * sees them; presence, typing, receipts, notices and `unsubscribed` carry their own `event:` name.
  * JSON.stringify never emits a raw newline, so one `data:` line always suffices.
  */
 export function encodeSseFrame(message: Outbound): string {
@@ -13,6 +13,11 @@ export function encodeSseFrame(message: Outbound): string {
     case 'close': {
       const { type: _type, ...close } = message;
       return `event: close\ndata: ${JSON.stringify(close)}\n\n`;
+    }
+    // Why the stream is about to end (an expired token): the same `error` event as a refusal.
+    case 'error': {
+      const { type: _type, id: _id, ...error } = message;
+      return `event: error\ndata: ${JSON.stringify(error)}\n\n`;
     }
     default:
       return `event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`;

@@ -12,6 +12,8 @@ export interface SseStreamOptions {
   /** Bytes queued for the client before it is dropped as a slow consumer (it resumes later). */
   readonly maxQueuedBytes: number;
   readonly heartbeatMs: number;
+  /** How many channels the stream carries: when the hub has ended every one (`unsubscribed`), the stream ends. */
+  readonly channels: number;
   /** Called once when the stream ends, whoever ended it. */
   readonly onEnd: () => void;
 }
@@ -20,13 +22,21 @@ export interface SseStreamOptions {
  * One SSE connection as a hub session sink. Stored events carry `id:` with the cursor of
  * every channel in the stream, so a reconnecting EventSource resumes each where it was.
  * The event text is encoded once per Delivery and shared by every stream.
+ *
+ * The session is opened before the stream (`open`), so a refusal (too many sessions, a
+ * banned user) is still an HTTP status; what the hub hands it meanwhile waits for `open`.
  */
 export class SseStream implements SessionSink {
   readonly #response: ServerResponse;
   readonly #cursor: Map<ChannelId, Seq>;
   readonly #maxQueuedBytes: number;
-  readonly #heartbeat: NodeJS.Timeout;
+  readonly #heartbeatMs: number;
   readonly #onEnd: () => void;
+  #heartbeat: NodeJS.Timeout | null = null;
+  /** Channels still streamed: each `unsubscribed` takes one away. */
+  #channels: number;
+  /** Frames handed over before `open`, written right after the headers; null once open. */
+  #early: string[] | null = [];
   #corked = false;
   #ended = false;
   /** False while the subscriptions catch up (see #write). */
@@ -36,12 +46,9 @@ export class SseStream implements SessionSink {
     this.#response = options.response;
     this.#cursor = options.cursor;
     this.#maxQueuedBytes = options.maxQueuedBytes;
+    this.#heartbeatMs = options.heartbeatMs;
+    this.#channels = options.channels;
     this.#onEnd = options.onEnd;
-    this.#heartbeat = setInterval(() => this.#write(HEARTBEAT), options.heartbeatMs);
-    this.#heartbeat.unref();
-    this.#response.once('close', () => this.#finish());
-    // The client may have gone while we authenticated: 'close' has fired already then.
-    if (!this.#response.socket || this.#response.socket.destroyed) queueMicrotask(() => this.#finish());
   }
 
   get ended(): boolean {
@@ -50,6 +57,12 @@ export class SseStream implements SessionSink {
 
   /** Sends the status line and headers, and `retry:` so browsers reconnect quickly. */
   open(): void {
+    if (this.#ended) return;
+    this.#response.once('close', () => this.#finish());
+    // The client may have gone while we authenticated: 'close' has fired already then.
+    if (!this.#response.socket || this.#response.socket.destroyed) queueMicrotask(() => this.#finish());
+    this.#heartbeat = setInterval(() => this.#write(HEARTBEAT), this.#heartbeatMs);
+    this.#heartbeat.unref();
     this.#response.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -57,7 +70,10 @@ export class SseStream implements SessionSink {
       // nginx would otherwise buffer the stream.
       'X-Accel-Buffering': 'no',
     });
+    const early = this.#early ?? [];
+    this.#early = null;
     this.#write('retry: 2000\n: connected\n\n');
+    for (const text of early) this.#write(text);
   }
 
   deliver(delivery: Delivery): void {
@@ -73,7 +89,22 @@ export class SseStream implements SessionSink {
     } else {
       this.#write(frame);
     }
-    if (message.type === 'close') this.end();
+    switch (message.type) {
+      case 'unsubscribed':
+        // Access to the channel was taken away: nothing more of it, nor its place in the id.
+        this.#cursor.delete(message.channel);
+        if (--this.#channels <= 0) this.end();
+        return;
+      case 'close':
+      case 'error':
+        this.end();
+        return;
+    }
+  }
+
+  /** The hub ends the session (a ban, an expired token): after the frame that says why, the stream ends. */
+  close(_code: number, _reason: string): void {
+    this.end();
   }
 
   whenWritable(): Promise<void> | null {
@@ -108,6 +139,8 @@ export class SseStream implements SessionSink {
 
   end(): void {
     if (this.#ended) return;
+    // Not opened: the transport answers the request itself (it sees `ended`).
+    if (this.#early !== null) return this.#finish();
     // Node 22 writes the end of the body ahead of data still corked: the last frames
     // (a close notice) would be lost, so they go out first.
     if (this.#corked) {
@@ -120,6 +153,10 @@ export class SseStream implements SessionSink {
 
   #write(text: string): void {
     if (this.#ended) return;
+    if (this.#early !== null) {
+      this.#early.push(text);
+      return;
+    }
     // Frames due within one tick go out in one write.
     if (!this.#corked) {
       this.#corked = true;
@@ -143,7 +180,7 @@ export class SseStream implements SessionSink {
   #finish(): void {
     if (this.#ended) return;
     this.#ended = true;
-    clearInterval(this.#heartbeat);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#onEnd();
   }
 }

@@ -5,7 +5,7 @@ import { SwitchboardError, toSwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Session } from '../../core/session.js';
-import type { ChannelId, Principal, Seq } from '../../core/types.js';
+import type { ChannelId, Seq } from '../../core/types.js';
 import type { Edge } from '../../edge/edge.js';
 import type { ConnectionGuard } from '../connection-guard.js';
 import { credentialsOf } from '../http/request-auth.js';
@@ -89,23 +89,37 @@ export class SseTransport {
 
     const admission = guard?.admit(request.raw);
     if (admission && !admission.ok) throw admission.error;
-    reply.hijack();
     let session: Session | null = null;
     const stream = new SseStream({
       response: reply.raw,
       cursor,
       maxQueuedBytes: this.#options.maxQueuedBytes,
       heartbeatMs: this.#options.heartbeatMs,
+      channels: unique.length,
       onEnd: () => {
         this.#streams.delete(stream);
         admission?.release();
         if (session) void hub.disconnect(session);
       },
     });
+    // The session opens before the stream, so a refusal (the user's session limit, a ban,
+    // an expired ticket's token) is an HTTP status like the checks above.
+    try {
+      session = await hub.connect(principal, 'sse', stream);
+    } catch (error) {
+      admission?.release();
+      throw error;
+    }
+    if (stream.ended) {
+      // The hub ended it already (a ban from another node, say): nothing was sent yet.
+      await hub.disconnect(session);
+      throw new SwitchboardError('unavailable', 'The session ended as it opened; retry.');
+    }
+    reply.hijack();
     this.#streams.add(stream);
     stream.open();
     try {
-      await this.#subscribe(principal, stream, unique, cursor, (opened) => (session = opened));
+      await this.#subscribe(session, stream, unique, cursor);
     } catch (error) {
       const failure = toSwitchboardError(error);
       if (failure.code === 'internal') this.#options.logger.error({ err: error }, 'sse subscribe failed');
@@ -114,18 +128,13 @@ export class SseTransport {
   }
 
   async #subscribe(
-    principal: Principal,
+    session: Session,
     stream: SseStream,
     channels: readonly ChannelId[],
     cursor: ReadonlyMap<ChannelId, Seq>,
-    opened: (session: Session) => void,
   ): Promise<void> {
-    const { hub, edge } = this.#options;
-    const session = await hub.connect(principal, 'sse', stream);
-    opened(session);
-    // The client left while we were connecting: onEnd ran before the session existed.
-    if (stream.ended) return void hub.disconnect(session);
-    const call = { principal, session, wire: 'sse' } as const;
+    const { edge } = this.#options;
+    const call = { principal: session.principal, session, wire: 'sse' } as const;
     const live = new Map<ChannelId, Seq>();
     for (const channel of channels) {
       if (stream.ended) return;
