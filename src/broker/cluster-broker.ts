@@ -24,6 +24,11 @@ export interface PresenceChange {
   readonly user: UserId;
   readonly session: SessionId;
   readonly action: PresenceAction;
+  /**
+   * A removal this node's hub already announced here when Redis could not be written
+   * (it answered from its own sessions); only the other nodes still need to hear it.
+   */
+  readonly retried?: boolean;
 }
 
 export interface BrokerStats {
@@ -32,12 +37,21 @@ export interface BrokerStats {
   received: number;
   /** Payloads from the bus that were not ours to read (another version, corrupt). */
   undecodable: number;
+  /**
+   * Connections dropped because the bus stopped answering though they looked open (a
+   * silent partition); each is reconnected like a reset one. Always 0 in process.
+   */
+  stalls: number;
 }
 
 interface Envelope {
   readonly v: 1;
   readonly node: NodeId;
   readonly message: BrokerMessage;
+}
+
+function departureKey(channel: ChannelId, session: SessionId): string {
+  return `${channel}\n${session}`;
 }
 
 /** A message as it travels between nodes: wrapped with its sender, so a node drops its own. */
@@ -63,7 +77,7 @@ export function encodeEnvelope(node: NodeId, message: BrokerMessage): string {
 export abstract class ClusterBroker implements Broker {
   readonly nodeId: NodeId;
   abstract readonly presence: PresenceRegistry;
-  readonly stats: BrokerStats = { published: 0, publishFailures: 0, received: 0, undecodable: 0 };
+  readonly stats: BrokerStats = { published: 0, publishFailures: 0, received: 0, undecodable: 0, stalls: 0 };
   protected readonly logger: Logger;
   readonly #prefix: string;
   readonly #resyncMs: number;
@@ -72,6 +86,12 @@ export abstract class ClusterBroker implements Broker {
   readonly #watched = new Set<ChannelId>();
   /** The newest event per channel that could not be sent; re-sent when the link is back. */
   readonly #unsent = new Map<ChannelId, BrokerMessage>();
+  /**
+   * This node's own sessions (`channel\nsession`) that its hub was told left by the
+   * registry (reaped while this node was cut off, heard once the link was back); their
+   * return is announced here too. Elsewhere its subscribers never saw them go.
+   */
+  readonly #departedHere = new Set<string>();
   #onMessage: ((message: BrokerMessage) => void) | null = null;
   #resyncTimer: NodeJS.Timeout | null = null;
   #lastFailureLog = 0;
@@ -96,6 +116,11 @@ export abstract class ClusterBroker implements Broker {
    */
   protected othersListen(_topic: string): boolean {
     return true;
+  }
+
+  /** Whether a session is open on this node, in the channel's presence. A registry that keeps its own sessions answers. */
+  protected holdsSession(_channel: ChannelId, _session: SessionId): boolean {
+    return false;
   }
 
   /** Opens the connections; called by `start`. */
@@ -160,6 +185,7 @@ export abstract class ClusterBroker implements Broker {
     // A broker that starts again (an in-process one) is told anew what to watch.
     this.#watched.clear();
     this.#unsent.clear();
+    this.#departedHere.clear();
   }
 
   /** Called by the subclass for every payload on a topic it listens to. */
@@ -176,7 +202,9 @@ export abstract class ClusterBroker implements Broker {
     }
     if (envelope.node === this.nodeId || envelope.message.type === 'resync') return;
     this.stats.received++;
-    this.#emit(envelope.message);
+    const { message } = envelope;
+    if (message.type === 'ephemeral' && message.event.type === 'presence') this.#noteDeparture(message.event);
+    this.#emit(message);
   }
 
   /**
@@ -197,22 +225,44 @@ export abstract class ClusterBroker implements Broker {
   }
 
   /**
-   * Tells every node, this one included, about presence changes the registry made on its
-   * own (a dead node's sessions leaving); they become ordinary presence events. They go
+   * Tells every node about presence changes the registry made on its own (a dead node's
+   * sessions leaving, this node's sessions written back after Redis lost them, a write
+   * that failed and went through later); they become ordinary presence events. They go
    * to the cluster topic, not the channel's: rare, and some concern every node (a user's
    * `~online` entry, which no node watches as a channel, decides their status).
+   *
+   * This node's hub hears only what it has not heard: not a `retried` removal (it answered
+   * that itself), and the return of one of its own sessions only if it had heard that
+   * session leave. So no subscriber anywhere sees a session join twice in a row.
    */
   protected announcePresence(changes: readonly PresenceChange[]): void {
     const at = Date.now();
-    for (const { channel, user, session, action } of changes) {
+    for (const { channel, user, session, action, retried } of changes) {
       const event: EphemeralEvent = { type: 'presence', channel, action, user, session, at };
-      this.#emit({ type: 'ephemeral', event });
+      const returning = action === 'join' || action === 'add';
+      const here = returning ? this.#departedHere.delete(departureKey(channel, session)) : !retried;
+      if (here) {
+        this.#noteDeparture(event);
+        this.#emit({ type: 'ephemeral', event });
+      }
       this.#sendTo(this.#clusterTopic, { type: 'ephemeral', event });
+    }
+  }
+
+  /** Remembers that the hub is about to hear one of this node's own sessions leave. */
+  #noteDeparture(event: Extract<EphemeralEvent, { type: 'presence' }>): void {
+    if ((event.action === 'leave' || event.action === 'remove') && this.holdsSession(event.channel, event.session)) {
+      this.#departedHere.add(departureKey(event.channel, event.session));
     }
   }
 
   #safetyNet(): void {
     this.#resendUnsent();
+    // Sessions that closed before they could return: nothing will announce them again.
+    for (const key of this.#departedHere) {
+      const cut = key.indexOf('\n');
+      if (!this.holdsSession(key.slice(0, cut), key.slice(cut + 1))) this.#departedHere.delete(key);
+    }
     if (this.#watched.size > 0 && !this.#alone) this.#emit({ type: 'resync', channel: null });
   }
 

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { SwitchboardError } from '../core/errors.js';
+import type { ChannelId, SessionId } from '../core/types.js';
 import { ClusterBroker, type ClusterBrokerOptions } from './cluster-broker.js';
 import { RedisPresence } from './redis-presence.js';
 
@@ -10,9 +11,16 @@ export interface RedisBrokerOptions extends Omit<ClusterBrokerOptions, 'prefix'>
    * of the same prefix, so several clusters (or test runs) can share one Redis.
    */
   readonly url: string;
-  /** See RedisPresence: defaults 1 s and 5 s. */
+  /** See RedisPresence: defaults 1 s and 5 s. Both connections are checked every `heartbeatMs`. */
   readonly heartbeatMs?: number;
   readonly nodeTimeoutMs?: number;
+  /**
+   * How long a connection may wait for Redis to answer before it counts as stalled: its
+   * commands fail, and it is dropped and reconnected as if it had been reset. Default 2 s.
+   * A silent partition (the connection open, no bytes moving) is noticed within
+   * `heartbeatMs + stallTimeoutMs`, since each connection sends something every beat.
+   */
+  readonly stallTimeoutMs?: number;
 }
 
 /**
@@ -24,18 +32,30 @@ export interface RedisBrokerOptions extends Omit<ClusterBrokerOptions, 'prefix'>
  * Two connections: Redis reserves a subscribing connection for pub/sub. Neither queues
  * commands while disconnected: a publish fails at once (counted; the store has the event
  * and the other nodes heal from it) instead of piling up in memory during an outage.
+ *
+ * A link can also fail silently: the connection stays open and nothing comes back (a
+ * partition, a dead middlebox), and no `close` or `ready` ever fires. So each connection
+ * says something every beat (the presence heartbeat on one, a PING on the subscriber),
+ * and one that waits `stallTimeoutMs` for any byte is dropped (ioredis's socketTimeout):
+ * from there a stall takes the path of a reset, down to the reconnect whose `ready`
+ * resubscribes, resyncs, re-sends and writes this node's presence back.
  */
 export class RedisBroker extends ClusterBroker {
   readonly presence: RedisPresence;
   readonly #url: string;
   readonly #commands: Redis;
   readonly #subscriber: Redis;
+  readonly #stallTimeoutMs: number;
+  /** Connections dropped for a stall and not yet back, with when that was noticed. */
+  readonly #stalled = new Map<Redis, number>();
+  #pingTimer: NodeJS.Timeout | null = null;
   #lastErrorLog = 0;
 
   constructor(options: RedisBrokerOptions) {
     const { url, prefix } = splitPrefix(options.url);
     super({ ...options, prefix });
     this.#url = url;
+    this.#stallTimeoutMs = options.stallTimeoutMs ?? 2000;
     const common: RedisOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -44,14 +64,23 @@ export class RedisBroker extends ClusterBroker {
       connectTimeout: 5000,
       // A command written just as the connection drops would otherwise wait for Redis to
       // come back: a subscribe (presence) or /readyz would hang for the whole outage.
-      commandTimeout: 2000,
+      commandTimeout: this.#stallTimeoutMs,
+      // ... and the connection itself is dropped: a stall must end in a reconnect.
+      socketTimeout: this.#stallTimeoutMs,
       // Reconnect quickly once Redis is back: delivery across nodes waits for it.
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     };
     this.#commands = new Redis(url, { ...common, connectionName: `switchboard-${this.nodeId}` });
     this.#subscriber = new Redis(url, { ...common, autoResubscribe: false });
-    for (const connection of [this.#commands, this.#subscriber]) {
-      connection.on('error', (error: Error) => this.#logError(error));
+    for (const [name, connection] of [
+      ['commands', this.#commands],
+      ['subscriber', this.#subscriber],
+    ] as const) {
+      connection.on('error', (error: Error) => {
+        if (isStall(error)) this.#stall(name, connection);
+        else this.#logError(error);
+      });
+      connection.on('ready', () => this.#back(name, connection));
     }
     this.#subscriber.on('message', (_topic: string, payload: string) => this.receive(payload));
     this.presence = new RedisPresence({
@@ -87,9 +116,18 @@ export class RedisBroker extends ClusterBroker {
       const reason = error instanceof Error ? error.message : String(error);
       throw new SwitchboardError('unavailable', `Cannot reach Redis at ${describeRedis(this.#url)}: ${reason}`);
     }
-    // From here on, every reconnect restores subscriptions, re-sends and resyncs.
+    // From here on, every reconnect restores subscriptions, re-sends and resyncs, and a
+    // new commands connection writes this node's presence back (first: with a new epoch).
     this.#subscriber.on('ready', () => void this.linkUp());
-    this.#commands.on('ready', () => void this.linkUp());
+    this.#commands.on('ready', () => {
+      this.presence.relinked();
+      void this.linkUp();
+    });
+    // The presence heartbeat keeps the commands connection talking; this the subscriber.
+    this.#pingTimer = setInterval(() => {
+      if (this.#subscriber.status === 'ready') this.#subscriber.ping().catch(() => {});
+    }, this.presence.heartbeatMs);
+    this.#pingTimer.unref();
     this.logger.info({ redis: describeRedis(this.#url), node: this.nodeId }, 'joined the cluster over Redis');
   }
 
@@ -98,7 +136,13 @@ export class RedisBroker extends ClusterBroker {
     await this.#commands.ping();
   }
 
+  protected override holdsSession(channel: ChannelId, session: SessionId): boolean {
+    return this.presence.holds(channel, session);
+  }
+
   protected async disconnect(): Promise<void> {
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    this.#pingTimer = null;
     await this.presence.stop();
     await Promise.all(
       [this.#commands, this.#subscriber].map(async (connection) => {
@@ -108,6 +152,27 @@ export class RedisBroker extends ClusterBroker {
     );
   }
 
+  /**
+   * One line per stall, however many reconnects it takes: while the path stays silent
+   * every attempt stalls too. ioredis has already dropped the connection.
+   */
+  #stall(name: 'commands' | 'subscriber', connection: Redis): void {
+    if (this.#stalled.has(connection)) return;
+    this.#stalled.set(connection, Date.now());
+    this.stats.stalls++;
+    this.logger.warn(
+      { connection: name, stallTimeoutMs: this.#stallTimeoutMs, redis: describeRedis(this.#url) },
+      'Redis link stalled: no answer within the stall timeout; dropped it and reconnecting',
+    );
+  }
+
+  #back(name: 'commands' | 'subscriber', connection: Redis): void {
+    const since = this.#stalled.get(connection);
+    if (since === undefined) return;
+    this.#stalled.delete(connection);
+    this.logger.info({ connection: name, downMs: Date.now() - since }, 'Redis link back after a stall');
+  }
+
   /** At most one line a second: a Redis outage errors on every retry. */
   #logError(error: Error): void {
     const now = Date.now();
@@ -115,6 +180,11 @@ export class RedisBroker extends ClusterBroker {
     this.#lastErrorLog = now;
     this.logger.warn({ err: error, redis: describeRedis(this.#url) }, 'Redis connection error');
   }
+}
+
+/** ioredis's socketTimeout: a connection that waited too long for any byte, which it destroyed. */
+function isStall(error: Error): boolean {
+  return error.message.startsWith('Socket timeout');
 }
 
 /** Takes the cluster prefix out of the URL; ioredis would not know it. */

@@ -18,7 +18,8 @@ export interface RedisPresenceOptions {
   readonly nodeTimeoutMs?: number;
   /**
    * Changes this registry made by itself: sessions removed because their node died (found
-   * by this node's reaper), and this node's sessions joining again after Redis lost them.
+   * by this node's reaper), this node's sessions joining again after Redis lost them, and
+   * writes that failed when the hub made them and went through later.
    */
   readonly onChanges: (changes: PresenceChange[]) => void;
 }
@@ -26,19 +27,38 @@ export interface RedisPresenceOptions {
 /*
  * Keys (P = prefix + 'presence:'):
  *   P nodes               ZSET node -> time (Redis clock, ms) after which it counts as dead
+ *   P epoch:<node>        the node's connection number; writes made on an older connection are ignored
  *   P users:<channel>     HASH user -> number of sessions in the channel
  *   P sessions:<channel>  HASH session -> user
  *   P node:<node>         SET "<channel>\n<session>": what to remove when the node dies
  * Channel ids never contain a newline (see names.ts), so the SET members split cleanly.
+ *
+ * Why an epoch: a connection dropped for a stall still holds the bytes written into it,
+ * and TCP delivers them when the path heals, seconds later, after the node has reconnected
+ * and rewritten its presence. A late ADD of a session that closed meanwhile would leave a
+ * user online for good. Each connection writes with its own number, each heartbeat stores
+ * it, and a script that carries a lower one does nothing.
  */
 
-const ADD = new RedisScript(`
-if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1]) == 0 then return 'add' end
-redis.call('SADD', KEYS[3], ARGV[3])
-if redis.call('HINCRBY', KEYS[1], ARGV[1], 1) == 1 then return 'join' end
-return 'add'`);
+/** Ends a script that carries an older epoch than Redis holds for the node (returning 0). */
+const FENCE = `
+if tonumber(redis.call('GET', KEYS[4]) or '0') > tonumber(ARGV[4]) then return 0 end`;
 
-const REMOVE = new RedisScript(`
+/**
+ * Returns the user's session count in the channel after adding: 1 is a join. A session
+ * already there returns minus the count, so a node writing its sessions back can tell news
+ * from what Redis kept. 0: ignored (see FENCE), or this node is not registered (reaped).
+ */
+const ADD = new RedisScript(`${FENCE}
+if not redis.call('ZSCORE', KEYS[5], ARGV[5]) then return 0 end
+if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1]) == 0 then
+  return -tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '1')
+end
+redis.call('SADD', KEYS[3], ARGV[3])
+return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)`);
+
+/** 'leave' (the user's last session in the channel), 'remove', or false: not there or ignored. */
+const REMOVE = new RedisScript(`${FENCE.replace('return 0', 'return false')}
 if redis.call('HDEL', KEYS[2], ARGV[2]) == 0 then return false end
 redis.call('SREM', KEYS[3], ARGV[3])
 if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then
@@ -47,8 +67,14 @@ if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then
 end
 return 'remove'`);
 
-/** Returns 1 when the node was not registered (first beat, reaped, or Redis lost its data). */
+/**
+ * Returns 1 when the node was not registered (first beat, reaped, or Redis lost its data),
+ * 0 when it was, -1 when ignored (a beat from an older connection arriving late).
+ */
 const HEARTBEAT = new RedisScript(`
+local epoch = tonumber(ARGV[3])
+if tonumber(redis.call('GET', KEYS[2]) or '0') > epoch then return -1 end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])`);
@@ -94,6 +120,15 @@ for _, node in ipairs(dead) do
 end
 return out`);
 
+/**
+ * How long a node's epoch outlives its last heartbeat: longer than any TCP retransmission
+ * could still deliver a late write (minutes), short enough that dead nodes leave nothing.
+ */
+const EPOCH_TTL_MS = 10 * 60_000;
+
+/** Writes sent at once while writing a node's presence back (pipelined, bounded). */
+const REWRITE_BATCH = 256;
+
 interface Entry {
   readonly channel: ChannelId;
   readonly user: UserId;
@@ -105,8 +140,12 @@ interface Entry {
  * (kill -9, lost network) is reaped by the first surviving node to notice, which reports
  * its sessions' departures so every subscriber sees them `leave`. Entries of this node are
  * also kept locally: while Redis is unreachable presence answers from them instead of
- * failing a subscribe, and they are written back once Redis is reachable again (or after
- * it restarted empty).
+ * failing a subscribe, and they are written back once Redis is reachable again.
+ *
+ * Written back whenever the commands connection is new (`relinked`: after a reset or a
+ * stall) or Redis says it does not know this node, never only when Redis happens to say
+ * so: after a stall the heartbeat that learns the node was reaped may be the late one
+ * from the dropped connection, whose answer nobody reads.
  */
 export class RedisPresence implements PresenceRegistry {
   readonly heartbeatMs: number;
@@ -117,13 +156,19 @@ export class RedisPresence implements PresenceRegistry {
   readonly #logger: Logger;
   readonly #onChanges: (changes: PresenceChange[]) => void;
   readonly #local = new Map<string, Entry>();
-  /** Writes that failed while Redis was away, retried on the next heartbeat. */
+  /** Adds whose outcome is unknown (Redis did not answer); written with the next beat. */
   readonly #unadded = new Map<string, Entry>();
+  /** Removals not known to be written; retried on the next beat. */
   readonly #unremoved = new Map<string, Entry>();
   #timer: NodeJS.Timeout | null = null;
-  #beating = false;
+  /** The beat under way, if any. */
+  #running: Promise<void> | null = null;
+  /** Something asked for a beat while one was under way: run another right after it. */
+  #again = false;
   #registered = false;
-  /** Every local entry must be written again (Redis forgot us); cleared once all are. */
+  /** The number of the commands connection; every write carries it (see the epoch key). */
+  #epoch = 1;
+  /** Every local entry must be written again (a new connection, or Redis forgot us); cleared once all are. */
   #rewriteAll = false;
   #lastFailureLog = 0;
 
@@ -142,7 +187,7 @@ export class RedisPresence implements PresenceRegistry {
 
   /** Registers the node (rejects if Redis is unreachable) and starts heartbeating. */
   async start(): Promise<void> {
-    await HEARTBEAT.run(this.#redis, [this.#nodesKey], [this.#nodeId, this.nodeTimeoutMs]);
+    await this.#heartbeat();
     this.#registered = true;
     this.#timer = setInterval(() => void this.#beat(), this.heartbeatMs);
     this.#timer.unref();
@@ -161,30 +206,64 @@ export class RedisPresence implements PresenceRegistry {
     this.#local.clear();
   }
 
+  /**
+   * The commands connection is new (it was reset, or dropped for a stall): whatever Redis
+   * answered on the old one may be lost, and the other nodes may have reaped this one
+   * meanwhile. From now on writes carry a new epoch, and the next beat, started at once,
+   * writes every session of this node back and reports those Redis had lost.
+   */
+  relinked(): void {
+    this.#epoch++;
+    this.#rewriteAll = true;
+    void this.#beat();
+  }
+
+  /**
+   * Resolves after a whole beat that began after the call: every write pending then (a
+   * session to write back, a removal to retry) has been tried. For tests and draining.
+   */
+  settle(): Promise<void> {
+    return this.#beat();
+  }
+
+  /** Whether this node holds the session in the channel (it is open here). */
+  holds(channel: ChannelId, session: SessionId): boolean {
+    return this.#local.has(entryKey({ channel, session }));
+  }
+
   async add(channel: ChannelId, user: UserId, session: SessionId): Promise<'join' | 'add'> {
     const entry = { channel, user, session };
-    this.#local.set(entryKey(entry), entry);
-    this.#unremoved.delete(entryKey(entry));
+    const key = entryKey(entry);
+    this.#local.set(key, entry);
+    this.#unremoved.delete(key);
     try {
-      return (await this.#write(ADD, entry)) as 'join' | 'add';
+      const count = Number(await this.#write(ADD, entry));
+      if (count !== 0) return count === 1 ? 'join' : 'add';
+      // Redis does not know this node: it was reaped (a pause longer than the timeout).
+      this.#rewriteAll = true;
+      void this.#beat();
     } catch (error) {
       this.#logOutage(error);
-      this.#unadded.set(entryKey(entry), entry);
-      return this.#localSessions(channel, user) === 1 ? 'join' : 'add';
     }
+    this.#unadded.set(key, entry);
+    return this.#localSessions(channel, user) === 1 ? 'join' : 'add';
   }
 
   async remove(channel: ChannelId, user: UserId, session: SessionId): Promise<'leave' | 'remove' | null> {
     const entry = { channel, user, session };
-    const known = this.#local.delete(entryKey(entry));
-    const neverWritten = this.#unadded.delete(entryKey(entry));
-    if (neverWritten) return this.#localSessions(channel, user) === 0 ? 'leave' : 'remove';
+    const key = entryKey(entry);
+    const known = this.#local.delete(key);
+    if (this.#unadded.delete(key)) {
+      // Its add may still land (written just before the link went): remove it to be sure.
+      this.#unremoved.set(key, entry);
+      return this.#localSessions(channel, user) === 0 ? 'leave' : 'remove';
+    }
     try {
       return (await this.#write(REMOVE, entry)) as 'leave' | 'remove' | null;
     } catch (error) {
       this.#logOutage(error);
       if (!known) return null;
-      this.#unremoved.set(entryKey(entry), entry);
+      this.#unremoved.set(key, entry);
       return this.#localSessions(channel, user) === 0 ? 'leave' : 'remove';
     }
   }
@@ -206,51 +285,118 @@ export class RedisPresence implements PresenceRegistry {
     return `${this.#keyPrefix}nodes`;
   }
 
+  get #epochKey(): string {
+    return `${this.#keyPrefix}epoch:${this.#nodeId}`;
+  }
+
+  /** 1: Redis did not know this node; 0: renewed; -1: ignored (an older connection's late beat). */
+  async #heartbeat(): Promise<number> {
+    const answer = await HEARTBEAT.run(
+      this.#redis,
+      [this.#nodesKey, this.#epochKey],
+      [this.#nodeId, this.nodeTimeoutMs, this.#epoch, EPOCH_TTL_MS],
+    );
+    return Number(answer);
+  }
+
   #write(script: RedisScript, entry: Entry): Promise<unknown> {
     const p = this.#keyPrefix;
     return script.run(
       this.#redis,
-      [`${p}users:${entry.channel}`, `${p}sessions:${entry.channel}`, `${p}node:${this.#nodeId}`],
-      [entry.user, entry.session, entryKey(entry)],
+      [`${p}users:${entry.channel}`, `${p}sessions:${entry.channel}`, `${p}node:${this.#nodeId}`, this.#epochKey, this.#nodesKey],
+      [entry.user, entry.session, entryKey(entry), this.#epoch, this.#nodeId],
     );
   }
 
-  async #beat(): Promise<void> {
-    if (this.#beating) return;
-    this.#beating = true;
-    try {
-      const fresh = await HEARTBEAT.run(this.#redis, [this.#nodesKey], [this.#nodeId, this.nodeTimeoutMs]);
-      if (fresh === 1 && this.#registered) {
-        // We were reaped (a pause longer than the timeout) or Redis restarted empty.
-        this.#logger.warn({ sessions: this.#local.size }, 'presence re-registered with Redis');
-        this.#rewriteAll = true;
-      }
-      if (this.#rewriteAll) {
-        const returned: PresenceChange[] = [];
-        for (const entry of [...this.#local.values()]) {
-          const action = (await this.#write(ADD, entry)) as 'join' | 'add';
-          // 'add' also answers an entry Redis still had: only a real 'join' is news.
-          if (action === 'join') returned.push({ ...entry, action });
-        }
-        this.#rewriteAll = false;
-        this.#unadded.clear();
-        if (returned.length > 0) this.#onChanges(returned);
-      }
-      for (const [key, entry] of [...this.#unadded]) {
-        await this.#write(ADD, entry);
-        this.#unadded.delete(key);
-      }
-      for (const [key, entry] of [...this.#unremoved]) {
-        await this.#write(REMOVE, entry);
-        this.#unremoved.delete(key);
-      }
-      const departures = await this.#reap('');
-      if (departures.length > 0) this.#onChanges(departures);
-    } catch (error) {
-      this.#logOutage(error);
-    } finally {
-      this.#beating = false;
+  /** Starts a beat, or asks the one under way for another; resolves when they are done. */
+  #beat(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
     }
+    this.#running = this.#beats();
+    return this.#running;
+  }
+
+  async #beats(): Promise<void> {
+    try {
+      do {
+        this.#again = false;
+        try {
+          await this.#beatOnce();
+        } catch (error) {
+          this.#logOutage(error);
+        }
+      } while (this.#again && this.#timer !== null);
+    } finally {
+      // In the same turn as the last check of #again: no request falls in between.
+      this.#running = null;
+    }
+  }
+
+  async #beatOnce(): Promise<void> {
+    const beat = await this.#heartbeat();
+    // Only a newer connection of this node can have stored a higher epoch: there is none.
+    if (beat === -1) throw new Error('presence heartbeat ignored: Redis holds a newer epoch for this node');
+    if (beat === 1 && this.#registered && !this.#rewriteAll) {
+      // We were reaped (a pause longer than the timeout) or Redis restarted empty.
+      this.#rewriteAll = true;
+    }
+    if (this.#rewriteAll) await this.#rewrite();
+    for (const [key, entry] of [...this.#unadded]) {
+      const count = Number(await this.#write(ADD, entry));
+      if (count === 0) {
+        this.#rewriteAll = true;
+        this.#again = true;
+        return;
+      }
+      this.#unadded.delete(key);
+      // The hub told this node's subscribers when it answered; the others hear it now.
+      if (count > 0) this.#onChanges([{ ...entry, action: count === 1 ? 'join' : 'add' }]);
+    }
+    for (const [key, entry] of [...this.#unremoved]) {
+      const action = (await this.#write(REMOVE, entry)) as 'leave' | 'remove' | null;
+      this.#unremoved.delete(key);
+      if (action) this.#onChanges([{ ...entry, action, retried: true }]);
+    }
+    const departures = await this.#reap('');
+    if (departures.length > 0) this.#onChanges(departures);
+  }
+
+  /**
+   * Writes every session of this node to Redis again, in pipelined batches, and reports
+   * those Redis did not have (the other nodes saw them leave, or never heard of them) and
+   * those whose first write went unanswered. A session closed meanwhile is skipped: the
+   * check and the send happen in one turn, so a removal is never overtaken.
+   */
+  async #rewrite(): Promise<void> {
+    const entries = [...this.#local.entries()];
+    let back = 0;
+    let unregistered = false;
+    for (let i = 0; i < entries.length; i += REWRITE_BATCH) {
+      const batch = entries.slice(i, i + REWRITE_BATCH).filter(([key]) => this.#local.has(key));
+      const counts = await Promise.all(batch.map(([, entry]) => this.#write(ADD, entry)));
+      const changes: PresenceChange[] = [];
+      batch.forEach(([key, entry], j) => {
+        const count = Number(counts[j]);
+        if (count === 0) {
+          unregistered = true;
+          return;
+        }
+        const unknown = this.#unadded.delete(key);
+        if (count > 0 || unknown) changes.push({ ...entry, action: Math.abs(count) === 1 ? 'join' : 'add' });
+      });
+      back += changes.length;
+      // Reported batch by batch: a failure half-way must not lose what was already written.
+      if (changes.length > 0) this.#onChanges(changes);
+    }
+    if (unregistered) {
+      // Reaped again between our heartbeat and the writes (a long pause): once more.
+      this.#again = true;
+      return;
+    }
+    this.#rewriteAll = false;
+    if (back > 0) this.#logger.warn({ sessions: this.#local.size, rejoined: back }, 'presence re-registered with Redis');
   }
 
   async #reap(node: NodeId | ''): Promise<PresenceChange[]> {
