@@ -14,7 +14,7 @@ import { registerFileRoutes } from '../../src/files/file-routes.js';
 import { Files, type FilesSettings } from '../../src/files/files.js';
 import { LocalStorage } from '../../src/files/local-storage.js';
 import { filesMigrations } from '../../src/files/migrations/index.js';
-import { S3Storage } from '../../src/files/s3-storage.js';
+import { S3Storage, type S3StorageOptions } from '../../src/files/s3-storage.js';
 import type { Database } from '../../src/store/database.js';
 import { KyselyStore } from '../../src/store/kysely-store.js';
 import { logMigrations } from '../../src/store/migrations/index.js';
@@ -48,7 +48,13 @@ export interface FilesApp {
  * an s3rver started for this app.
  */
 export async function startFilesApp(
-  options: { storage?: StorageKind; settings?: Partial<FilesSettings>; databaseUrl?: string } = {},
+  options: {
+    storage?: StorageKind;
+    settings?: Partial<FilesSettings>;
+    databaseUrl?: string;
+    /** An S3-compatible service already running (the benchmark's, in its own process); unset: one is started. */
+    s3?: S3StorageOptions;
+  } = {},
 ): Promise<FilesApp> {
   const directory = mkdtempSync(join(tmpdir(), 'switchboard-files-'));
   const database = await openDatabase(options.databaseUrl ?? `sqlite:${join(directory, 'test.db')}`, [logMigrations, filesMigrations], {
@@ -60,8 +66,8 @@ export async function startFilesApp(
   let s3: LocalS3 | null = null;
   let storage: FileStorage;
   if (options.storage === 's3') {
-    s3 = await startLocalS3();
-    storage = new S3Storage(s3.options);
+    if (!options.s3) s3 = await startLocalS3();
+    storage = new S3Storage(options.s3 ?? s3!.options);
   } else {
     storage = new LocalStorage(join(directory, 'files'));
   }
