@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { expect, it, onTestFinished } from 'vitest';
 import { RedisBroker, type RedisBrokerOptions } from '../src/broker/redis-broker.js';
@@ -7,13 +10,17 @@ import type { EphemeralEvent } from '../src/core/types.js';
 import { BlackholeProxy } from './helpers/blackhole-proxy.js';
 import { createRedisPrefix } from './helpers/redis-prefix.js';
 import { describeWithServices, serviceUrl } from './helpers/services.js';
+import { type TestServer, startTestServer } from './helpers/test-server.js';
 import { Waiters } from './helpers/waiters.js';
+import { type ServerFrame, type WsTestClient, useWsClients } from './helpers/ws-test-client.js';
 
 /**
  * A node cut off from Redis for longer than the presence timeout, silently (a blackhole:
- * its connections stay open and no byte moves either way). The other nodes reap its
- * sessions; once the path heals, the node has noticed on its own (a blackhole fires no
- * event), writes its sessions back and the others hear them join again.
+ * its connections stay open and no byte moves either way) or loudly (its connections
+ * are destroyed and new ones refused). The other nodes reap its sessions and tell their
+ * users it went offline; once the path heals, the node notices on its own (a blackhole
+ * fires no event), writes its sessions back and every node sees its users online again,
+ * each observer hearing one `offline` and one `online` per user, never the same twice.
  *
  * The proxy delivers what was written into the hole when it heals, as TCP would: the
  * dropped connections' late writes reach Redis after the node has moved on.
@@ -21,6 +28,7 @@ import { Waiters } from './helpers/waiters.js';
 type Presence = Extract<EphemeralEvent, { type: 'presence' }>;
 
 const redisUrl = serviceUrl('TEST_REDIS_URL');
+const clients = useWsClients();
 
 /** A prefix of its own on the shared Redis, and a proxy in front of it; both gone after the test. */
 async function isolatedRedis(): Promise<{ url: string; proxiedUrl: string; proxy: BlackholeProxy; prefix: string }> {
@@ -128,5 +136,142 @@ describeWithServices(['TEST_REDIS_URL'], 'redis presence across a silent partiti
     const stalled = logger.lines.filter((line) => line.message.startsWith('Redis link stalled'));
     expect(stalled.map((line) => line.level)).toEqual(['warn', 'warn']);
     expect(logger.lines.filter((line) => line.message === 'Redis link back after a stall')).toHaveLength(2);
+  });
+});
+
+interface Cluster {
+  /** Node 0 reaches Redis through `proxy`; the others directly. */
+  readonly nodes: TestServer[];
+  readonly brokers: RedisBroker[];
+  readonly proxy: BlackholeProxy;
+}
+
+/** `count` servers with the chat module on one SQLite file and one Redis prefix. */
+async function cluster(count: number, timing: Partial<RedisBrokerOptions> = {}): Promise<Cluster> {
+  const redis = await isolatedRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-partition-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const databaseUrl = `sqlite:${join(dir, 'shared.db')}`;
+  const nodes: TestServer[] = [];
+  const brokers: RedisBroker[] = [];
+  for (let i = 0; i < count; i++) {
+    const broker = new RedisBroker({ ...timing, url: i === 0 ? redis.proxiedUrl : redis.url, logger: recordingLogger() });
+    brokers.push(broker);
+    nodes.push(await startTestServer({ databaseUrl, broker }));
+  }
+  return { nodes, brokers, proxy: redis.proxy };
+}
+
+const statusesOf = (client: WsTestClient, user: string) =>
+  client.frames.filter((f) => f.type === 'status' && f.user === user).map((f) => f.status as string);
+const lastStatus = (client: WsTestClient, user: string) => statusesOf(client, user).at(-1);
+const isPresence = (user: string, action: string) => (f: ServerFrame) => f.type === 'presence' && f.user === user && f.action === action;
+
+async function presentIn(client: WsTestClient, channel: string): Promise<string[]> {
+  const { members } = await client.ok<{ members: { user: string }[] }>('presence', { channel });
+  return members.map((m) => m.user);
+}
+
+async function contactStatus(client: WsTestClient, user: string): Promise<string | undefined> {
+  const { contacts } = await client.ok<{ contacts: { user: string; status: string }[] }>('contacts.list');
+  return contacts.find((c) => c.user === user)?.status;
+}
+
+/** No status twice in a row: what an observer hears must be a change each time. */
+function expectChanges(statuses: readonly string[]): void {
+  expect(statuses.filter((status, i) => i > 0 && status === statuses[i - 1])).toEqual([]);
+}
+
+describeWithServices(['TEST_REDIS_URL'], 'chat across a partition between a node and Redis', () => {
+  for (const way of ['blackhole', 'cut'] as const) {
+    const words = way === 'blackhole' ? 'a silent partition (a blackhole)' : 'a loud one (reset and refused)';
+    it(`brings the node's users back online on every node after ${words} longer than the presence timeout`, async () => {
+      // Default timings: heartbeat 1 s, node timeout 5 s, stall timeout 2 s.
+      const { nodes, brokers, proxy } = await cluster(2);
+      const [one, two] = nodes as [TestServer, TestServer];
+      const alice = await clients.connect(one.wsUrl, 'alice');
+      await alice.ok('channel.create', { channel: 'room', channelType: 'public' });
+      await alice.ok('subscribe', { channel: 'room' });
+      const bob = await clients.connect(two.wsUrl, 'bob');
+      await bob.ok('contacts.add', { user: 'alice' });
+      await bob.ok('subscribe', { channel: 'room' });
+      const carol = await clients.connect(one.wsUrl, 'carol');
+      await carol.ok('contacts.add', { user: 'alice' });
+      expect(await presentIn(bob, 'room')).toEqual(['alice', 'bob']);
+      await alice.waitFor(isPresence('bob', 'join'), 5000);
+
+      const before = alice.frames.length;
+      if (way === 'blackhole') proxy.blackhole();
+      else proxy.cut();
+      // Held until the other node has reaped alice, which takes the presence timeout.
+      await bob.waitFor((f) => f.type === 'status' && f.user === 'alice' && f.status === 'offline', 20_000);
+      await bob.waitFor(isPresence('alice', 'leave'), 5000);
+      expect(await presentIn(bob, 'room')).toEqual(['bob']);
+      expect(await contactStatus(bob, 'alice')).toBe('offline');
+      // A blackhole fires no event: node one found the stall itself. A reset is no stall.
+      expect(brokers[0]!.stats.stalls > 0).toBe(way === 'blackhole');
+
+      proxy.heal();
+      const healedAt = Date.now();
+      await bob.waitUntil(() => lastStatus(bob, 'alice') === 'online', 10_000);
+      await bob.waitFor(isPresence('alice', 'join'), 5000);
+      console.info(`${way}: alice online again on node two ${Date.now() - healedAt} ms after the heal`);
+
+      for (const observer of [bob, carol]) {
+        expect(await presentIn(observer, 'room')).toEqual(['alice', 'bob']);
+        expect(await contactStatus(observer, 'alice')).toBe('online');
+      }
+      expect(statusesOf(bob, 'alice')).toEqual(['offline', 'online']);
+      // Carol and alice share node one: they never saw alice go, so they hear nothing of it.
+      expect(statusesOf(carol, 'alice')).toEqual([]);
+      expect(alice.frames.slice(before).filter((f) => f.type === 'presence' || f.type === 'status')).toEqual([]);
+    });
+  }
+
+  it('tells each observer one offline and one online per user across a partition, whichever nodes report it', async () => {
+    const { nodes, proxy } = await cluster(3, { heartbeatMs: 300, nodeTimeoutMs: 1500, stallTimeoutMs: 1000 });
+    const [one, two, three] = nodes as [TestServer, TestServer, TestServer];
+    const cutOff = ['alice', 'dave'];
+    const users = await Promise.all(cutOff.map((user) => clients.connect(one.wsUrl, user)));
+    // bob and erin on the nodes that stay; carol on the cut-off node; frank comes back to it during the partition.
+    const bob = await clients.connect(two.wsUrl, 'bob');
+    const erin = await clients.connect(three.wsUrl, 'erin');
+    const carol = await clients.connect(one.wsUrl, 'carol');
+    let frank = await clients.connect(one.wsUrl, 'frank');
+    for (const observer of [bob, erin, carol, frank]) {
+      for (const user of cutOff) await observer.ok('contacts.add', { user });
+    }
+    await frank.close();
+
+    proxy.blackhole();
+    // Both remaining nodes hear the reaper's leave, and both may find the database stale.
+    for (const observer of [bob, erin]) {
+      for (const user of cutOff) await observer.waitUntil(() => lastStatus(observer, user) === 'offline', 20_000);
+    }
+    // Back on the cut-off node while it is cut off: the database says alice is offline.
+    frank = await clients.connect(one.wsUrl, 'frank');
+    const snapshot = (await frank.waitFor((f) => f.type === 'contacts')).contacts as { user: string; status: string }[];
+    expect(snapshot.map((c) => `${c.user} ${c.status}`)).toEqual(['alice offline', 'dave offline']);
+
+    proxy.heal();
+    for (const observer of [bob, erin, frank]) {
+      for (const user of cutOff) await observer.waitUntil(() => lastStatus(observer, user) === 'online', 10_000);
+    }
+    // A last change for everyone: whatever the partition made would have come before it.
+    await users[0]!.ok('status.set', { status: 'away' });
+    for (const observer of [bob, erin, carol, frank]) await observer.waitUntil(() => lastStatus(observer, 'alice') === 'away', 5000);
+
+    for (const observer of [bob, erin]) {
+      expect(statusesOf(observer, 'alice')).toEqual(['offline', 'online', 'away']);
+      expect(statusesOf(observer, 'dave')).toEqual(['offline', 'online']);
+    }
+    expect(statusesOf(frank, 'alice')).toEqual(['online', 'away']);
+    expect(statusesOf(frank, 'dave')).toEqual(['online']);
+    expect(statusesOf(carol, 'alice')).toEqual(['away']);
+    expect(statusesOf(carol, 'dave')).toEqual([]);
+    for (const observer of [bob, erin, carol, frank]) {
+      for (const user of cutOff) expectChanges(statusesOf(observer, user));
+      expect(await contactStatus(observer, 'dave')).toBe('online');
+    }
   });
 });

@@ -2,7 +2,7 @@ import type { UserState, UserStatus } from '../../protocol/values.js';
 import type { PresenceRegistry } from '../core/broker.js';
 import { Delivery } from '../core/delivery.js';
 import type { Session } from '../core/session.js';
-import type { UserId } from '../core/types.js';
+import type { SessionId, UserId } from '../core/types.js';
 import type { ChatContext } from './chat-context.js';
 import { CHAT_MODULE, type ChatNotice } from './notices.js';
 
@@ -20,6 +20,12 @@ type StatusNotice = Extract<ChatNotice, { kind: 'status' }>;
  * silent client is dropped by its transport's heartbeat, which ends the session).
  * Changes go to the user's contacts and everyone who shares a channel or DM with them,
  * as `status` frames; a session is sent its user's contacts when it opens.
+ *
+ * A session never gets the same status for a user twice in a row. Several nodes may
+ * report one change (each that hears a reaped node's `leave` checks the database, and
+ * two may both find it stale), a node cut off from the cluster may report a return its
+ * own sessions never saw the user leave, and a local close and a reaper may both say
+ * offline: so the frame is held back from sessions that were last told the same.
  */
 export class UserStatusTracker {
   readonly #context: ChatContext;
@@ -28,6 +34,18 @@ export class UserStatusTracker {
   readonly #onChange: (state: UserState) => void;
   /** Per-user chains, so one user's connect and disconnect are handled in order. */
   readonly #queues = new Map<UserId, Promise<void>>();
+  /**
+   * The status this node's sessions were last told for each user (a frame, or the first
+   * contacts snapshot that named the user). One entry per user whose status ever reached
+   * a session here.
+   */
+  readonly #told = new Map<UserId, UserStatus>();
+  /**
+   * Sessions told otherwise by their contacts snapshot (read from the database, which may
+   * be ahead of or behind the frames this node got): session -> user -> status. An entry
+   * lasts until the next frame about that user settles it.
+   */
+  readonly #toldOtherwise = new Map<SessionId, Map<UserId, UserStatus>>();
 
   constructor(context: ChatContext, presence: PresenceRegistry, onChange: (state: UserState) => void) {
     this.#context = context;
@@ -43,6 +61,7 @@ export class UserStatusTracker {
         this.#context.tables.listContacts(user),
       ]);
       session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
+      for (const contact of contacts) this.#tell(session.id, contact.user, contact.status);
       if (action === 'join') await this.#change(user, 'online');
     });
   }
@@ -50,6 +69,8 @@ export class UserStatusTracker {
   sessionClosed(session: Session): void {
     const user = session.principal.userId;
     this.#background(user, async () => {
+      // In the user's chain, after the snapshot of the session's opening was recorded.
+      this.#toldOtherwise.delete(session.id);
       const action = await this.#presence.remove(ONLINE_KEY, user, session.id);
       if (action === 'leave') await this.#change(user, 'offline');
     });
@@ -100,8 +121,38 @@ export class UserStatusTracker {
 
   #deliver(state: UserState, audience: readonly UserId[], at: number): void {
     const frame = { type: 'status', user: state.user, status: state.status, lastSeen: state.lastSeen, at } as const;
-    this.#context.hub.deliverTo(audience, new Delivery(frame));
+    const delivery = new Delivery(frame);
+    const told = this.#told.get(state.user);
+    let reached = false;
+    for (const user of audience) {
+      for (const session of this.#context.hub.sessionsOf(user)) {
+        reached = true;
+        if (this.#settle(session.id, state.user, told) !== state.status) session.sink.deliver(delivery);
+      }
+    }
+    if (reached) this.#told.set(state.user, state.status);
     this.#onChange(state);
+  }
+
+  /** A session was sent `user`'s status in its contacts snapshot. */
+  #tell(session: SessionId, user: UserId, status: UserStatus): void {
+    const told = this.#told.get(user);
+    if (told === undefined) this.#told.set(user, status);
+    else if (told !== status) {
+      let own = this.#toldOtherwise.get(session);
+      if (!own) this.#toldOtherwise.set(session, (own = new Map()));
+      own.set(user, status);
+    }
+  }
+
+  /** What the session was last told of `user`, forgetting its own snapshot: the frame at hand settles it. */
+  #settle(session: SessionId, user: UserId, told: UserStatus | undefined): UserStatus | undefined {
+    const own = this.#toldOtherwise.get(session);
+    const status = own?.get(user);
+    if (status === undefined) return told;
+    own!.delete(user);
+    if (own!.size === 0) this.#toldOtherwise.delete(session);
+    return status;
   }
 
   #background(user: UserId, work: () => Promise<void>): void {
