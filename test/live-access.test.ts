@@ -222,4 +222,20 @@ describe('live access: a banned user', () => {
       for (const wire of STREAM_WIRES) expect(await refusalOn(wire, server, { user: 'bob' }, 'lobby'), wire).toBeNull();
     }
   });
+
+  it('stays banned across a restart (the ban is stored), over /ws with an API key too', async () => {
+    const server = await startTestServer({ overrides: { apiKeys: [API_KEY] } });
+    const backend = clients.open(server.wsUrl, { headers: { authorization: `Bearer ${API_KEY}` } });
+    await backend.waitFor((f) => f.type === 'welcome');
+    expect(await backend.ok('users.ban', { user: 'bob' })).toMatchObject({ user: 'bob', reason: null });
+    // Banning again keeps the first ban.
+    const first = await backend.ok<{ bannedAt: number }>('users.ban', { user: 'bob', reason: 'again' });
+    expect(first).toMatchObject({ reason: null });
+    await backend.close();
+    await server.restart();
+    expect(await refusalOn('ws', server, { user: 'bob' }, 'user:bob')).toBe('forbidden');
+    const unban = await fetch(`${server.url}/api/users/bob/ban`, { method: 'DELETE', headers: { 'x-switchboard-key': API_KEY } });
+    expect(unban.status).toBe(204);
+    expect(await refusalOn('ws', server, { user: 'bob' }, 'user:bob')).toBeNull();
+  });
 });

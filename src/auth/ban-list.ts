@@ -16,6 +16,8 @@ export interface BanNotice {
 export class BanList {
   readonly #store: AccountStore;
   #banned = new Set<UserId>();
+  /** Changes made while a load reads the store: replayed on what it read, which may predate them. */
+  readonly #loading = new Set<BanNotice[]>();
 
   constructor(store: AccountStore) {
     this.#store = store;
@@ -32,7 +34,16 @@ export class BanList {
 
   /** Reads every ban from the store; returns the users banned since the last look (to end their sessions). */
   async load(): Promise<UserId[]> {
-    const banned = new Set(await this.#store.bannedUsers());
+    const changes: BanNotice[] = [];
+    this.#loading.add(changes);
+    let stored: UserId[];
+    try {
+      stored = await this.#store.bannedUsers();
+    } finally {
+      this.#loading.delete(changes);
+    }
+    const banned = new Set(stored);
+    for (const change of changes) applyTo(banned, change);
     const added = [...banned].filter((user) => !this.#banned.has(user));
     this.#banned = banned;
     return added;
@@ -40,20 +51,25 @@ export class BanList {
 
   async ban(user: UserId, reason: string | null): Promise<Ban> {
     const ban = await this.#store.addBan({ user, reason, bannedAt: Date.now() });
-    this.#banned.add(user);
+    this.apply({ kind: 'ban', user });
     return ban;
   }
 
   async unban(user: UserId): Promise<void> {
     await this.#store.removeBan(user);
-    this.#banned.delete(user);
+    this.apply({ kind: 'unban', user });
   }
 
-  /** Another node's ban or unban. */
-  apply(notice: BanNotice): void {
-    if (notice.kind === 'ban') this.#banned.add(notice.user);
-    else this.#banned.delete(notice.user);
+  /** A ban or unban: made here, or told by another node. */
+  apply(change: BanNotice): void {
+    applyTo(this.#banned, change);
+    for (const changes of this.#loading) changes.push(change);
   }
+}
+
+function applyTo(banned: Set<UserId>, change: BanNotice): void {
+  if (change.kind === 'ban') banned.add(change.user);
+  else banned.delete(change.user);
 }
 
 export function bannedError(user: UserId): SwitchboardError {
