@@ -84,7 +84,13 @@ export async function startFilesApp(
   const authenticator = new OpenAuthenticator();
   // As src/server.ts builds it: a refused request is answered, then closed without a reset.
   const lingering = new LingeringClose();
-  const app = Fastify({ bodyLimit: defaultConfig.limits.httpBodyBytes, clientErrorHandler: lingering.clientErrorHandler });
+  // Connections are cut on close, as server.ts's shutdown deadline does: a test that never
+  // read a download's body leaves its kept-alive connection to the client otherwise.
+  const app = Fastify({
+    bodyLimit: defaultConfig.limits.httpBodyBytes,
+    clientErrorHandler: lingering.clientErrorHandler,
+    forceCloseConnections: true,
+  });
   lingering.attach(app.server);
   app.addHook('preClose', async () => lingering.closeAll());
   app.setErrorHandler(httpErrorHandler(silentLogger));
