@@ -2,7 +2,15 @@ import type { Channel, UserAuthenticationCallback, PresenceChannel } from 'pushe
 import PusherServer from 'pusher';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { Pusher, pusherJsOptions, pusherServerSdk, signedChannelAuthorization, subscribed, within } from './helpers/pusher-js.js';
+import {
+  Pusher,
+  pusherJsOptions,
+  pusherServerSdk,
+  RawPusher as RawClient,
+  signedChannelAuthorization,
+  subscribed,
+  within,
+} from './helpers/pusher-js.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 
@@ -202,6 +210,8 @@ describe('pusher-js against /app/:key', () => {
     raw.send('client-huge', 'z'.repeat(10 * 1024 + 1), 'private-fast');
     const tooBig = await raw.waitFor((f) => f.event === 'pusher:error' && /larger than/.test(String(f.data)));
     expect(JSON.parse(tooBig.data as string).message).toMatch(/10240 bytes/);
+    raw.socket.send(`{"event":"client-deep","channel":"private-fast","data":${'['.repeat(20_000)}${']'.repeat(20_000)}}`);
+    await raw.waitFor((f) => f.event === 'pusher:error' && /nests too deep/.test(String(f.data)));
     for (let i = 0; i < 4; i++) raw.send('client-burst', { i }, 'private-fast');
     const limited = await raw.waitFor((f) => f.event === 'pusher:error' && JSON.parse(f.data as string).code === 4301);
     expect(JSON.parse(limited.data as string).message).toMatch(/rate limit/);
@@ -288,6 +298,24 @@ describe('pusher-js against /app/:key', () => {
 });
 
 describe('the Pusher protocol on the wire', () => {
+  it("tells a subscriber when its channel is deleted in the hub, and serves the channel afresh on its next use", async () => {
+    const server = await startPusherServer();
+    const raw = await RawPusher.connect(server);
+    raw.send('pusher:subscribe', { channel: 'doomed' });
+    await raw.waitFor((f) => f.event === 'pusher_internal:subscription_succeeded');
+    await server.hub.deleteChannel({ kind: 'server', userId: 'ops', name: 'ops', roles: [] }, `pusher:${APP.id}:doomed`);
+    const ended = await raw.waitFor((f) => f.event === 'pusher:subscription_error' && f.channel === 'doomed');
+    expect(JSON.parse(ended.data as string)).toMatchObject({ status: 404 });
+
+    // The trigger makes the channel again, and a new subscription gets what follows.
+    await serverSdk(server).trigger('doomed', 'first', {});
+    raw.send('pusher:subscribe', { channel: 'doomed' });
+    await raw.waitUntil(() => raw.frames.filter((f) => f.event === 'pusher_internal:subscription_succeeded').length === 2);
+    await serverSdk(server).trigger('doomed', 'again', { n: 2 });
+    expect(await raw.waitFor((f) => f.event === 'again')).toMatchObject({ channel: 'doomed', data: '{"n":2}' });
+  });
+
+
   it('answers pusher:ping, pings idle clients and closes with 4201 when no pong comes', async () => {
     const server = await startPusherServer({ activityTimeoutSeconds: 1, pongTimeoutMs: 300 });
     const raw = await RawPusher.connect(server);
@@ -352,77 +380,7 @@ describe('the Pusher protocol on the wire', () => {
   });
 });
 
-interface RawFrame {
-  event: string;
-  channel?: string;
-  data?: unknown;
-  user_id?: string;
-}
-
-/** A bare protocol client for what pusher-js will not send (forged signatures, silence). */
-class RawPusher {
-  readonly frames: RawFrame[] = [];
-  closeCode: number | null = null;
-  readonly closed: Promise<number>;
-  socketId = '';
-  readonly #waiters = new Set<() => void>();
-
-  private constructor(readonly socket: WebSocket) {
-    this.closed = new Promise((resolve) =>
-      socket.once('close', (code) => {
-        this.closeCode = code;
-        resolve(code);
-      }),
-    );
-    socket.on('error', () => {});
-    socket.on('message', (data) => {
-      this.frames.push(JSON.parse(String(data)) as RawFrame);
-      for (const waiter of [...this.#waiters]) waiter();
-    });
-  }
-
-  static async connect(server: TestServer): Promise<RawPusher> {
-    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/app/${APP.key}?protocol=7&client=raw`);
-    const raw = new RawPusher(socket);
-    const established = await raw.waitFor((f) => f.event === 'pusher:connection_established');
-    raw.socketId = (JSON.parse(established.data as string) as { socket_id: string }).socket_id;
-    return raw;
-  }
-
-  send(event: string, data: unknown, channel?: string): void {
-    this.socket.send(JSON.stringify({ event, data, channel }));
-  }
-
-  sign(channel: string, channelData?: string): { auth: string; channel_data?: string } {
-    const sdk = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1' });
-    if (channelData === undefined) return sdk.authorizeChannel(this.socketId, channel);
-    return sdk.authorizeChannel(this.socketId, channel, JSON.parse(channelData) as PusherServer.PresenceChannelData);
-  }
-
-  waitFor(predicate: (frame: RawFrame) => boolean, ms = 5000): Promise<RawFrame> {
-    return this.waitUntil(() => this.frames.find(predicate), ms);
-  }
-
-  waitUntil<T>(check: () => T | undefined | false, ms = 5000): Promise<T> {
-    return within(
-      new Promise<T>((resolve) => {
-        const attempt = () => {
-          const value = check();
-          if (value) {
-            this.#waiters.delete(attempt);
-            resolve(value);
-          }
-        };
-        this.#waiters.add(attempt);
-        attempt();
-      }),
-      `a frame (last: ${JSON.stringify(this.frames.slice(-2))})`,
-      ms,
-    );
-  }
-
-  close(): Promise<number> {
-    this.socket.close();
-    return this.closed;
-  }
-}
+/** The bare protocol client (helpers/pusher-js.ts) on this file's app. */
+const RawPusher = {
+  connect: (server: TestServer) => RawClient.connect(server.url, APP),
+};

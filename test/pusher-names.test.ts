@@ -1,8 +1,9 @@
 import PusherServer from 'pusher';
 import { describe, expect, it } from 'vitest';
+import { CHANNEL_ID_PATTERN, isReservedChannelId, PUSHER_SERVER_USER } from '../protocol/names.js';
 import {
-  mayServe,
   parseChannelName,
+  refusalToServe,
   toHubChannel,
   toPusherChannel,
 } from '../src/transports/pusher/pusher-channel-names.js';
@@ -30,29 +31,72 @@ describe('Pusher channel names', () => {
     }
   });
 
-  it('maps Pusher names onto hub channels and back', () => {
-    for (const prefix of ['', 'shop:']) {
-      for (const name of ['news', 'private-x', 'presence-room.1', '#server-to-user-bob']) {
-        const ref = toHubChannel(prefix, parseChannelName(name)!)!;
-        expect(toPusherChannel(prefix, ref.id)).toBe(name);
-      }
-    }
-    expect(toHubChannel('', parseChannelName('#server-to-user-bob')!)).toEqual({ id: 'user:bob', createAs: null });
-    expect(toHubChannel('shop:', parseChannelName('#server-to-user-bob')!)).toEqual({ id: 'shop:user:bob', createAs: 'private' });
-    expect(toHubChannel('', parseChannelName('a=b')!)).toBeNull();
-    // Another app's (prefixed) channels and native direct channels have no Pusher name.
-    expect(toPusherChannel('', 'shop:news')).toBeNull();
-    expect(toPusherChannel('', 'dm:alice,bob')).toBeNull();
-    expect(toPusherChannel('shop:', 'news')).toBeNull();
+  it('accepts Pusher\'s alphabet and length: _ - = @ , . ; up to 164 characters', () => {
+    expect(parseChannelName('a=b;c')).toMatchObject({ kind: 'public' });
+    expect(parseChannelName('private-x'.padEnd(164, '='))).toMatchObject({ kind: 'private' });
+    expect(parseChannelName('x'.repeat(165))).toBeNull();
   });
 
-  it('lets a public Pusher name serve only public hub channels', () => {
-    expect(mayServe('public', 'public')).toBe(true);
-    expect(mayServe('public', 'private')).toBe(false);
-    expect(mayServe('public', 'direct')).toBe(false);
-    expect(mayServe('private', 'private')).toBe(true);
-    expect(mayServe('presence', 'direct')).toBe(false);
-    expect(mayServe('user', 'inbox')).toBe(true);
+  it('maps every Pusher name of an app onto a valid hub id under pusher:<app id>: and back', () => {
+    const shared = { id: '1001', channelPrefix: '' };
+    const own = { id: '2002', channelPrefix: 'shop:' };
+    const longest = { id: 'a'.repeat(64), channelPrefix: 'x:' };
+    const names = ['news', 'private-x', 'presence-room.1', 'a=b;c', '=;', '#server-to-user-bob', 'x'.repeat(116), 'y'.repeat(164)];
+    for (const app of [shared, own, longest]) {
+      const ids = new Set<string>();
+      for (const name of names) {
+        const ref = toHubChannel(app, parseChannelName(name)!);
+        expect(ref.id).toMatch(CHANNEL_ID_PATTERN);
+        expect(ref.name).toBe(name);
+        ids.add(ref.id);
+        const back = toPusherChannel(app, ref.id);
+        // Hashed ids (names too long for the hub) read back from the channel's title instead.
+        if (ref.id.includes(':hash:')) expect(back).toBeNull();
+        else expect(back).toBe(name);
+      }
+      expect(ids.size).toBe(names.length);
+    }
+    expect(toHubChannel(shared, parseChannelName('private-orders')!)).toEqual({
+      id: 'pusher:1001:private-orders', name: 'private-orders', kind: 'private', createAs: 'private',
+    });
+    expect(toHubChannel(shared, parseChannelName('a=b;c')!).id).toBe('pusher:1001:a+3Db+3Bc');
+    // 12 characters of namespace leave 116 for the name; one more is hashed.
+    expect(toHubChannel(shared, parseChannelName('x'.repeat(116))!).id).toBe(`pusher:1001:${'x'.repeat(116)}`);
+    expect(toHubChannel(shared, parseChannelName('x'.repeat(117))!).id).toMatch(/^pusher:1001:hash:[A-Za-z0-9_-]{43}$/);
+    // Only the app whose users are Switchboard's reaches inboxes.
+    expect(toHubChannel(shared, parseChannelName('#server-to-user-bob')!)).toMatchObject({ id: 'user:bob', createAs: null });
+    expect(toHubChannel(own, parseChannelName('#server-to-user-bob')!)).toMatchObject({ id: 'pusher:2002:user:bob', createAs: 'private' });
+    // Another app's channels, native channels and direct channels have no Pusher name here.
+    expect(toPusherChannel(shared, 'pusher:2002:news')).toBeNull();
+    expect(toPusherChannel(shared, 'news')).toBeNull();
+    expect(toPusherChannel(shared, 'dm:alice,bob')).toBeNull();
+    expect(toPusherChannel(own, 'user:bob')).toBeNull();
+  });
+
+  it('reserves pusher: for the Pusher transport, and user: and dm: for everyone', () => {
+    const pusher = { kind: 'server', userId: PUSHER_SERVER_USER } as const;
+    for (const creator of [{ kind: 'user', userId: 'mallory' }, { kind: 'user', userId: PUSHER_SERVER_USER }, { kind: 'server', userId: 'server' }] as const) {
+      expect(isReservedChannelId('pusher:1001:private-orders', creator)).toBe(true);
+    }
+    expect(isReservedChannelId('pusher:1001:private-orders', pusher)).toBe(false);
+    expect(isReservedChannelId('user:bob', pusher)).toBe(true);
+    expect(isReservedChannelId('dm:a,b')).toBe(true);
+    expect(isReservedChannelId('private-orders', { kind: 'user', userId: 'mallory' })).toBe(false);
+  });
+
+  it('serves a Pusher channel only from a hub channel the transport made, of the type its name implies', () => {
+    const app = { id: '1001', channelPrefix: '' };
+    const ref = (name: string) => toHubChannel(app, parseChannelName(name)!);
+    expect(refusalToServe(ref('news'), { type: 'public', createdBy: null })).toBeNull();
+    expect(refusalToServe(ref('news'), { type: 'private', createdBy: null })).toMatch(/private channel/);
+    expect(refusalToServe(ref('private-x'), { type: 'private', createdBy: null })).toBeNull();
+    expect(refusalToServe(ref('private-x'), { type: 'public', createdBy: null })).toMatch(/public channel/);
+    expect(refusalToServe(ref('presence-x'), { type: 'public', createdBy: null })).not.toBeNull();
+    expect(refusalToServe(ref('private-encrypted-x'), { type: 'direct', createdBy: null })).not.toBeNull();
+    expect(refusalToServe(ref('#server-to-user-bob'), { type: 'inbox', createdBy: null })).toBeNull();
+    expect(refusalToServe(ref('#server-to-user-bob'), { type: 'public', createdBy: null })).not.toBeNull();
+    // A user's channel is never served, whatever its type: a squat from before the reservation.
+    expect(refusalToServe(ref('private-x'), { type: 'private', createdBy: 'mallory' })).toMatch(/created by mallory/);
   });
 });
 

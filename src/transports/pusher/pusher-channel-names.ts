@@ -1,5 +1,7 @@
-import type { ChannelType } from '../../core/types.js';
-import { CHANNEL_ID_PATTERN, USER_ID_PATTERN } from '../../core/names.js';
+import { createHash } from 'node:crypto';
+import { PUSHER_NAMESPACE } from '../../../protocol/names.js';
+import type { Channel } from '../../core/types.js';
+import { USER_ID_PATTERN } from '../../core/names.js';
 
 /**
  * Pusher's channel kinds. `user` is `#server-to-user-<id>`, which only a connection
@@ -16,9 +18,11 @@ export interface PusherChannelName {
   readonly user?: string;
 }
 
-/** Pusher's alphabet for channel names. */
+/** Pusher's alphabet and length for channel names, as on the hosted service. */
 const NAME_PATTERN = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
 const USER_CHANNEL_PREFIX = '#server-to-user-';
+/** The hub's longest channel id (protocol/names.ts CHANNEL_ID_PATTERN). */
+const MAX_HUB_ID = 128;
 
 /** Classifies a Pusher channel name, or returns null when it is not a valid one. */
 export function parseChannelName(name: unknown): PusherChannelName | null {
@@ -48,52 +52,88 @@ export function allowsClientEvents(kind: PusherChannelKind): boolean {
   return kind === 'private' || kind === 'presence';
 }
 
+/** What the mapping needs of an app. */
+export interface PusherAppNames {
+  readonly id: string;
+  /** Empty: the app's users are Switchboard's users (its user channels are their inboxes). */
+  readonly channelPrefix: string;
+}
+
 export interface HubChannelRef {
   readonly id: string;
+  /** The Pusher channel's name (kept as the hub channel's title, so a hashed id can be read back). */
+  readonly name: string;
+  readonly kind: PusherChannelKind;
   /** What to create when the hub does not have it yet; null: the hub makes it itself (inboxes). */
-  readonly createAs: Extract<ChannelType, 'public' | 'private'> | null;
+  readonly createAs: 'public' | 'private' | null;
+}
+
+/** `pusher:<app id>:`, the app's part of the reserved namespace. */
+export function appNamespace(app: PusherAppNames): string {
+  return `${PUSHER_NAMESPACE}${app.id}:`;
 }
 
 /**
- * The one mapping between a Pusher channel and a hub channel. Names are kept (behind the
- * app's prefix), so `chat` is `chat` for /ws, SSE and Pusher alike; `#server-to-user-bob`
- * is bob's inbox `user:bob`. Everything but public channels is private in the hub: the
- * Pusher signature is what admits a Pusher connection, and native users need membership.
- * Returns null for Pusher names the hub cannot hold (`=` or `;`, or too long).
+ * The one mapping from a Pusher channel to a hub channel. Every app's channels live in
+ * its part of the reserved `pusher:` namespace, which no one but the Pusher transport may
+ * create channels in (protocol/names.ts), so a native user can never hold the channel an
+ * app's events go to:
+ * - `news` is `pusher:1001:news`. Pusher's `=` and `;`, which hub ids cannot hold, are
+ *   written `+3D` and `+3B` (Pusher names never contain `+`, so this reads back exactly).
+ * - a name whose id would be longer than the hub allows (128) is `pusher:1001:hash:`
+ *   and the SHA-256 of the name (base64url); the name is the channel's title.
+ * - `#server-to-user-bob` is bob's inbox `user:bob` for the app whose users are
+ *   Switchboard's (no channelPrefix), else `pusher:1001:user:bob`.
+ * Escaped names never contain `:`, so `user:` and `hash:` ids cannot collide with them.
  */
-export function toHubChannel(prefix: string, channel: PusherChannelName): HubChannelRef | null {
-  if (channel.kind === 'user') {
-    return prefix === ''
-      ? { id: `user:${channel.user}`, createAs: null }
-      : { id: `${prefix}user:${channel.user}`, createAs: 'private' };
+export function toHubChannel(app: PusherAppNames, channel: PusherChannelName): HubChannelRef {
+  const { name, kind } = channel;
+  const namespace = appNamespace(app);
+  if (kind === 'user') {
+    return app.channelPrefix === ''
+      ? { id: `user:${channel.user}`, name, kind, createAs: null }
+      : { id: `${namespace}user:${channel.user}`, name, kind, createAs: 'private' };
   }
-  const id = `${prefix}${channel.name}`;
-  if (!CHANNEL_ID_PATTERN.test(id)) return null;
-  return { id, createAs: channel.kind === 'public' ? 'public' : 'private' };
-}
-
-/** The Pusher name of a hub channel for an app with this prefix (the inverse of toHubChannel). */
-export function toPusherChannel(prefix: string, hubId: string): string | null {
-  if (!hubId.startsWith(prefix)) return null;
-  const rest = hubId.slice(prefix.length);
-  if (rest.startsWith('user:')) return `${USER_CHANNEL_PREFIX}${rest.slice('user:'.length)}`;
-  return rest.includes(':') ? null : rest;
+  const escaped = name.replaceAll('=', '+3D').replaceAll(';', '+3B');
+  const id =
+    namespace.length + escaped.length <= MAX_HUB_ID
+      ? `${namespace}${escaped}`
+      : `${namespace}hash:${createHash('sha256').update(name, 'utf8').digest('base64url')}`;
+  return { id, name, kind, createAs: kind === 'public' ? 'public' : 'private' };
 }
 
 /**
- * Whether a Pusher channel may be served from an existing hub channel of this type. A
- * public Pusher name admits anyone, so it may only ever show a public hub channel: a
- * native private channel named `staff` stays closed to an unsigned `staff` subscription.
+ * The Pusher name of one of the app's hub channels, read back from its id; null for ids
+ * that are not the app's, and for hashed ids (their name is the channel's title).
+ * Delivery does not need it (a connection knows the names it subscribed to); it is the
+ * proof that the mapping loses nothing, and what operators read ids with.
  */
-export function mayServe(kind: PusherChannelKind, hubType: ChannelType): boolean {
-  switch (kind) {
-    case 'public':
-      return hubType === 'public';
-    case 'private':
-    case 'presence':
-    case 'encrypted':
-      return hubType === 'public' || hubType === 'private';
-    case 'user':
-      return hubType === 'inbox' || hubType === 'private';
+export function toPusherChannel(app: PusherAppNames, hubId: string): string | null {
+  if (app.channelPrefix === '' && hubId.startsWith('user:')) return `${USER_CHANNEL_PREFIX}${hubId.slice('user:'.length)}`;
+  const namespace = appNamespace(app);
+  if (!hubId.startsWith(namespace)) return null;
+  const rest = hubId.slice(namespace.length);
+  if (rest.startsWith('user:')) return app.channelPrefix === '' ? null : `${USER_CHANNEL_PREFIX}${rest.slice('user:'.length)}`;
+  if (rest.includes(':')) return null;
+  return rest.replaceAll('+3D', '=').replaceAll('+3B', ';');
+}
+
+/**
+ * Why an existing hub channel may not carry this Pusher channel, or null when it may. It
+ * must be one the Pusher transport (or the server) made, never a user's: databases from
+ * before `pusher:` was reserved may hold a user's squat. And its type must be the one the
+ * Pusher name implies: public for public names, private for `private-`, `presence-` and
+ * encrypted ones, so a channel that needs the app's signature is never open to everyone.
+ */
+export function refusalToServe(ref: HubChannelRef, channel: Pick<Channel, 'type' | 'createdBy'>): string | null {
+  if (channel.createdBy !== null) {
+    return `${ref.id} was created by ${channel.createdBy}, not by the Pusher transport: an operator must delete it.`;
   }
+  const fits =
+    ref.kind === 'public'
+      ? channel.type === 'public'
+      : ref.kind === 'user'
+        ? channel.type === 'inbox' || channel.type === 'private'
+        : channel.type === 'private';
+  return fits ? null : `${ref.id} is a ${channel.type} channel, which cannot carry ${ref.kind} channel ${ref.name}.`;
 }

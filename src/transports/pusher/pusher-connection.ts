@@ -1,6 +1,7 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import type { Delivery } from '../../core/delivery.js';
-import { SwitchboardError, toSwitchboardError } from '../../core/errors.js';
+import type { Delivery, Outbound } from '../../core/delivery.js';
+import { type ErrorCode, SwitchboardError, toSwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import { USER_ID_PATTERN } from '../../core/names.js';
@@ -11,7 +12,6 @@ import type { PusherAppState, PusherPeer } from './pusher-app-state.js';
 import {
   allowsClientEvents,
   type HubChannelRef,
-  mayServe,
   needsSignature,
   parseChannelName,
   type PusherChannelName,
@@ -19,10 +19,10 @@ import {
 } from './pusher-channel-names.js';
 import { isValidChannelAuth, isValidUserAuth } from './pusher-crypto.js';
 import {
-  byteLength,
   channelDataSchema,
   type ClientFrame,
   clientFrameSchema,
+  encodeEventData,
   encodeFrame,
   errorFrame,
   MAX_EVENT_DATA_BYTES,
@@ -41,28 +41,47 @@ export interface PusherConnectionLimits {
   readonly messageBurst: number;
   readonly floodCloseAfter: number;
   readonly sendQueueBytes: number;
+  /** Channels one connection may subscribe to (Pusher's own limit, not the hub's per-session one). */
+  readonly maxSubscriptions: number;
+  /** The hub's subscriptions per session: a connection holds as many hub sessions as its channels need. */
+  readonly subscriptionsPerSession: number;
 }
 
 interface Subscription {
   readonly channel: PusherChannelName;
   readonly hub: HubChannelRef;
+  /** The hub session it runs on. */
+  readonly call: Call;
   /** The presence member this connection is, on presence channels. */
   readonly userId?: string;
   /** Until pusher_internal:subscription_succeeded is sent, events wait here. */
   held: Buffer[] | null;
+  /** Encodes a hub message as this channel's frame; made once, so a delivery allocates nothing. */
+  readonly encode: (message: Outbound) => Buffer | null;
 }
 
 const TERMINATE_AFTER_CLOSE_MS = 2000;
+/**
+ * Bytes handed to the socket at most; later frames wait in the connection's own queue. So
+ * when a slow reader is cut off, its error frame and close code wait behind this much at
+ * most, and it reads why (4100) instead of seeing the connection drop (1006).
+ */
+const SOCKET_SHARE_BYTES = 64 * 1024;
+/** Subscribe and unsubscribe frames are told apart before decoding: they draw on their own budget. */
+const SUBSCRIBE_MARK = '"pusher:subscribe"';
+const UNSUBSCRIBE_MARK = '"pusher:unsubscribe"';
 
 /**
- * One pusher-js (or other Pusher protocol 7) client. It is one hub session acting as the
- * Pusher server principal: what it may subscribe to is decided here, by the app's
- * signatures, before its session subscribes through the edge's pipeline (see
- * docs/pusher.md, "Who may read what").
+ * One pusher-js (or other Pusher protocol 7) client. It acts in the hub as the Pusher
+ * server principal: what it may subscribe to is decided here, by the app's signatures,
+ * before one of its hub sessions subscribes through the edge's pipeline (see
+ * docs/pusher.md, "Who may read what"). It holds up to `maxSubscriptions` channels, over
+ * as many hub sessions as the hub's per-session limit makes that take.
  */
 export class PusherConnection implements SessionSink, PusherPeer {
   readonly socketId: string;
   readonly #ws: WebSocket;
+  readonly #socket: Socket;
   readonly #hub: Hub;
   readonly #bridge: PusherHubBridge;
   readonly #state: PusherAppState;
@@ -70,21 +89,32 @@ export class PusherConnection implements SessionSink, PusherPeer {
   readonly #logger: Logger;
   readonly #clientEvents: TokenBucket;
   readonly #frames: TokenBucket;
+  /**
+   * Subscribe and unsubscribe frames: a burst as large as the subscription limit, so
+   * pusher-js re-subscribing everything after a reconnect is never refused, and the
+   * frame rate after it, so churning costs the churner.
+   */
+  readonly #subscribes: TokenBucket;
   readonly #subscriptions = new Map<string, Subscription>();
-  readonly #byHubChannel = new Map<string, string>();
-  #session: Session | null = null;
-  /** The Pusher server on this connection's session: what its subscriptions run as. */
-  #call: Call | null = null;
+  readonly #byHubChannel = new Map<string, Subscription>();
+  /** The Pusher server on each of this connection's hub sessions: what its subscriptions run as. */
+  readonly #calls: Call[] = [];
   #user: string | null = null;
   #queue: Promise<void> = Promise.resolve();
   #lastSeen = Date.now();
   #pingSentAt: number | null = null;
   #timer: NodeJS.Timeout | null = null;
   #rejectedInARow = 0;
+  /** Frames waiting for the socket to drain (see SOCKET_SHARE_BYTES); null while none wait. */
+  #backlog: (string | Buffer)[] | null = null;
+  #backlogBytes = 0;
   #closed = false;
+  #released: Promise<void> | null = null;
 
   constructor(options: {
     ws: WebSocket;
+    /** The socket under `ws`, whose buffer is watched for slow readers. */
+    socket: Socket;
     socketId: string;
     hub: Hub;
     bridge: PusherHubBridge;
@@ -93,6 +123,7 @@ export class PusherConnection implements SessionSink, PusherPeer {
     logger: Logger;
   }) {
     this.#ws = options.ws;
+    this.#socket = options.socket;
     this.socketId = options.socketId;
     this.#hub = options.hub;
     this.#bridge = options.bridge;
@@ -101,23 +132,14 @@ export class PusherConnection implements SessionSink, PusherPeer {
     this.#logger = options.logger;
     this.#clientEvents = new TokenBucket(this.#limits.clientEventsPerSecond, this.#limits.clientEventsPerSecond);
     this.#frames = new TokenBucket(this.#limits.messagesPerSecond, this.#limits.messageBurst);
+    this.#subscribes = new TokenBucket(this.#limits.messagesPerSecond, this.#limits.maxSubscriptions);
     this.#ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
-    this.#ws.on('close', () => void this.#onClose());
+    this.#ws.on('close', () => void this.#release());
     this.#ws.on('error', () => {});
   }
 
   async start(): Promise<void> {
-    try {
-      this.#session = await this.#hub.connect(PUSHER_SERVER, 'pusher', this);
-    } catch (error) {
-      this.close(PUSHER_CODES.reconnect, toSwitchboardError(error).message);
-      return;
-    }
-    if (this.#closed) {
-      await this.#hub.disconnect(this.#session);
-      return;
-    }
-    this.#call = { principal: PUSHER_SERVER, session: this.#session, wire: 'pusher' };
+    if (!(await this.#openSession())) return;
     const activityTimeout = Math.round(this.#limits.activityTimeoutMs / 1000);
     this.send(encodeFrame('pusher:connection_established', { socket_id: this.socketId, activity_timeout: activityTimeout }));
     this.#schedule(this.#limits.activityTimeoutMs);
@@ -130,16 +152,15 @@ export class PusherConnection implements SessionSink, PusherPeer {
       this.close(PUSHER_CODES.reconnect, message.reason);
       return;
     }
+    if (message.type === 'unsubscribed') {
+      this.#ended(message.channel, message.code, message.message);
+      return;
+    }
     if (message.type !== 'event') return;
-    const name = this.#byHubChannel.get(message.event.channel);
-    const subscription = name === undefined ? undefined : this.#subscriptions.get(name);
+    const subscription = this.#byHubChannel.get(message.event.channel);
     if (!subscription || excludedSocketOf(message) === this.socketId) return;
-    const prefix = this.#state.app.channelPrefix;
     // Encoded to bytes once per delivery; every connection of the app sends the same buffer.
-    const frame = delivery.encode(`pusher:${prefix}`, (m) => {
-      const text = encodeHubEvent(prefix, m);
-      return text === null ? null : Buffer.from(text, 'utf8');
-    });
+    const frame = delivery.encode(`pusher:${this.#state.app.id}`, subscription.encode);
     if (frame === null) return;
     if (subscription.held) subscription.held.push(frame);
     else this.send(frame);
@@ -147,19 +168,69 @@ export class PusherConnection implements SessionSink, PusherPeer {
 
   send(frame: string | Buffer): void {
     if (this.#closed) return;
-    if (this.#ws.bufferedAmount > this.#limits.sendQueueBytes) {
-      this.#logger.warn({ socketId: this.socketId }, 'pusher slow consumer disconnected');
-      this.close(PUSHER_CODES.overCapacity, 'Slow consumer: reconnect later');
+    if (this.#backlog === null && this.#ws.bufferedAmount < SOCKET_SHARE_BYTES) {
+      this.#ws.send(frame, { binary: false });
       return;
     }
-    this.#ws.send(frame, { binary: false });
+    const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+    if (this.#ws.bufferedAmount + this.#backlogBytes + bytes > this.#limits.sendQueueBytes) {
+      this.#slowConsumer();
+      return;
+    }
+    if (this.#backlog === null) {
+      this.#backlog = [];
+      // Past the socket's high-water mark a drain always follows; below it, try on the next turn.
+      if (this.#socket.writableNeedDrain) this.#socket.once('drain', () => this.#flushBacklog());
+      else setImmediate(() => this.#flushBacklog());
+    }
+    this.#backlog.push(frame);
+    this.#backlogBytes += bytes;
   }
 
+  /**
+   * Ends the connection with a Pusher close code, after what was sent before. Its hub
+   * sessions and channels are left at once, not when the client answers the close.
+   */
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#ws.close(code, reason);
     setTimeout(() => this.#ws.terminate(), TERMINATE_AFTER_CLOSE_MS).unref();
+    void this.#release();
+  }
+
+  /**
+   * The client reads slower than it is sent to: what waits in the queue is dropped, and
+   * it is told why (`pusher:error` 4100) and closed with 4100, behind at most
+   * SOCKET_SHARE_BYTES. pusher-js backs off, then reconnects.
+   */
+  #slowConsumer(): void {
+    this.#logger.warn({ socketId: this.socketId }, 'pusher slow consumer disconnected');
+    this.#backlog = null;
+    this.#backlogBytes = 0;
+    const reason = 'Slow consumer: messages arrive faster than they are read. Reconnect later.';
+    this.#ws.send(errorFrame(PUSHER_CODES.overCapacity, reason), { binary: false });
+    this.close(PUSHER_CODES.overCapacity, 'Slow consumer');
+  }
+
+  #flushBacklog(): void {
+    const backlog = this.#backlog;
+    if (this.#closed || backlog === null) return;
+    let sent = 0;
+    while (sent < backlog.length && this.#ws.bufferedAmount < SOCKET_SHARE_BYTES) {
+      const frame = backlog[sent++]!;
+      this.#backlogBytes -= typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+      this.#ws.send(frame, { binary: false });
+    }
+    backlog.splice(0, sent);
+    if (backlog.length === 0) {
+      this.#backlog = null;
+      this.#backlogBytes = 0;
+    } else if (this.#socket.writableNeedDrain) {
+      this.#socket.once('drain', () => this.#flushBacklog());
+    } else {
+      setImmediate(() => this.#flushBacklog());
+    }
   }
 
   // --- activity checks: either side pings after activity_timeout of silence ---------
@@ -198,7 +269,8 @@ export class PusherConnection implements SessionSink, PusherPeer {
     if (this.#closed) return;
     this.#lastSeen = Date.now();
     this.#pingSentAt = null;
-    if (!this.#frames.take()) {
+    const bucket = data.includes(SUBSCRIBE_MARK) || data.includes(UNSUBSCRIBE_MARK) ? this.#subscribes : this.#frames;
+    if (!bucket.take()) {
       if (++this.#rejectedInARow > this.#limits.floodCloseAfter) {
         this.close(PUSHER_CODES.clientEventRateLimit, 'Message flood');
         return;
@@ -224,12 +296,12 @@ export class PusherConnection implements SessionSink, PusherPeer {
   }
 
   async #handle(frame: ClientFrame): Promise<void> {
-    if (this.#closed || !this.#call) return;
+    if (this.#closed) return;
     switch (frame.event) {
       case 'pusher:subscribe':
-        return this.#subscribe(this.#call, frame.data);
+        return this.#subscribe(frame.data);
       case 'pusher:unsubscribe':
-        return this.#unsubscribe(this.#call, (frame.data as { channel?: unknown } | undefined)?.channel);
+        return this.#unsubscribe((frame.data as { channel?: unknown } | undefined)?.channel);
       case 'pusher:signin':
         return this.#signin(frame.data);
       default:
@@ -239,7 +311,7 @@ export class PusherConnection implements SessionSink, PusherPeer {
     }
   }
 
-  async #subscribe(call: Call, data: unknown): Promise<void> {
+  async #subscribe(data: unknown): Promise<void> {
     const parsed = subscribeDataSchema.safeParse(data);
     if (!parsed.success) {
       this.send(errorFrame(null, 'pusher:subscribe needs data.channel.'));
@@ -247,12 +319,16 @@ export class PusherConnection implements SessionSink, PusherPeer {
     }
     const name = parsed.data.channel;
     const channel = parseChannelName(name);
-    const hubRef = channel && toHubChannel(this.#state.app.channelPrefix, channel);
-    if (!channel || !hubRef) {
+    if (!channel) {
       this.send(subscriptionErrorFrame(name, 'InvalidChannel', `Invalid channel name "${name}".`, 400));
       return;
     }
     if (this.#subscriptions.has(name)) return;
+    if (this.#subscriptions.size >= this.#limits.maxSubscriptions) {
+      const error = `A connection holds at most ${this.#limits.maxSubscriptions} subscriptions: unsubscribe from one first.`;
+      this.send(subscriptionErrorFrame(name, 'LimitReached', error, 429));
+      return;
+    }
     const denied = this.#checkAdmission(channel, parsed.data.auth, parsed.data.channel_data);
     if (typeof denied === 'string') {
       this.send(subscriptionErrorFrame(name, 'AuthError', denied, 401));
@@ -264,15 +340,25 @@ export class PusherConnection implements SessionSink, PusherPeer {
       return;
     }
 
-    const subscription: Subscription = { channel, hub: hubRef, userId: member?.userId, held: [] };
+    const hubRef = toHubChannel(this.#state.app, channel);
+    const call = await this.#callWithRoom();
+    if (call === null) return;
+    const subscription: Subscription = {
+      channel,
+      hub: hubRef,
+      call,
+      userId: member?.userId,
+      held: [],
+      encode: (message) => {
+        const text = encodeHubEvent(name, message);
+        return text === null ? null : Buffer.from(text, 'utf8');
+      },
+    };
     this.#subscriptions.set(name, subscription);
-    this.#byHubChannel.set(hubRef.id, name);
+    this.#byHubChannel.set(hubRef.id, subscription);
     let cacheMiss = false;
     try {
-      const hubChannel = await this.#bridge.ensure(hubRef);
-      if (!mayServe(channel.kind, hubChannel.type)) {
-        throw new SwitchboardError('forbidden', `${name} is a ${hubChannel.type} channel here; its Pusher name needs a private- prefix.`);
-      }
+      await this.#bridge.ensure(hubRef);
       let since: number | undefined;
       if (channel.cache) {
         const cached = await this.#bridge.cachedSince(hubRef);
@@ -298,6 +384,35 @@ export class PusherConnection implements SessionSink, PusherPeer {
       this.send(encodeFrame('pusher:cache_miss', {}, name));
       this.#state.webhook({ name: 'cache_miss', channel: name });
     }
+  }
+
+  /**
+   * A hub session with room for one more subscription: the hub holds each session to its
+   * own limit (`limits.maxSubscriptionsPerSession`), and a Pusher connection may subscribe
+   * to `maxSubscriptions`, so it opens another session when those it has are full. Null
+   * when the connection closed meanwhile.
+   */
+  async #callWithRoom(): Promise<Call | null> {
+    const call = this.#calls.find((c) => c.session!.channels.size < this.#limits.subscriptionsPerSession);
+    if (call) return call;
+    return (await this.#openSession()) ? this.#calls.at(-1)! : null;
+  }
+
+  /** Opens one more hub session; false (and the connection closed) when that fails or it closed meanwhile. */
+  async #openSession(): Promise<boolean> {
+    let session: Session;
+    try {
+      session = await this.#hub.connect(PUSHER_SERVER, 'pusher', this);
+    } catch (error) {
+      this.close(PUSHER_CODES.reconnect, toSwitchboardError(error).message);
+      return false;
+    }
+    if (this.#closed) {
+      await this.#hub.disconnect(session);
+      return false;
+    }
+    this.#calls.push({ principal: PUSHER_SERVER, session, wire: 'pusher' });
+    return true;
   }
 
   /**
@@ -331,18 +446,32 @@ export class PusherConnection implements SessionSink, PusherPeer {
     return { userId: member.data.user_id, info: member.data.user_info ?? null };
   }
 
-  async #unsubscribe(call: Call, name: unknown): Promise<void> {
+  async #unsubscribe(name: unknown): Promise<void> {
     if (typeof name !== 'string') return;
     const subscription = this.#subscriptions.get(name);
     if (!subscription) return;
     this.#forget(name, subscription);
-    await this.#bridge.unsubscribe(call, subscription.hub).catch(() => {});
+    await this.#bridge.unsubscribe(subscription.call, subscription.hub).catch(() => {});
     this.#state.leave(this, name, subscription.userId);
   }
 
+  /**
+   * The hub ended a subscription (for the Pusher server, whom every channel rule admits:
+   * its channel was deleted). Pusher has no frame for that; the client is told with a
+   * `pusher:subscription_error` on the channel, and its place is free again.
+   */
+  #ended(hubChannel: string, code: ErrorCode, message: string): void {
+    const subscription = this.#byHubChannel.get(hubChannel);
+    if (!subscription) return;
+    const name = subscription.channel.name;
+    this.#forget(name, subscription);
+    this.#state.leave(this, name, subscription.userId);
+    this.send(subscriptionErrorFrame(name, 'ServerError', message, new SwitchboardError(code).httpStatus));
+  }
+
   #forget(name: string, subscription: Subscription): void {
-    this.#subscriptions.delete(name);
-    if (this.#byHubChannel.get(subscription.hub.id) === name) this.#byHubChannel.delete(subscription.hub.id);
+    if (this.#subscriptions.get(name) === subscription) this.#subscriptions.delete(name);
+    if (this.#byHubChannel.get(subscription.hub.id) === subscription) this.#byHubChannel.delete(subscription.hub.id);
   }
 
   #signin(data: unknown): void {
@@ -383,13 +512,17 @@ export class PusherConnection implements SessionSink, PusherPeer {
       this.send(errorFrame(PUSHER_CODES.clientEventRateLimit, 'Client event rejected due to rate limit.'));
       return;
     }
-    if (byteLength(frame.data ?? {}) > MAX_EVENT_DATA_BYTES) {
+    const data = encodeEventData(frame.data ?? {});
+    if (data === null) {
+      this.send(errorFrame(null, 'Client event data nests too deep: send it as a JSON string.'));
+      return;
+    }
+    if (Buffer.byteLength(data, 'utf8') > MAX_EVENT_DATA_BYTES) {
       this.send(errorFrame(null, `Client event data is larger than ${MAX_EVENT_DATA_BYTES} bytes.`));
       return;
     }
-    const relayed = encodeFrame(frame.event, frame.data ?? {}, name, subscription.userId);
+    const relayed = encodeFrame(frame.event, data, name, subscription.userId);
     for (const peer of this.#state.subscribers(name)) if (peer !== this) peer.send(relayed);
-    const data = typeof frame.data === 'string' ? frame.data : JSON.stringify(frame.data ?? {});
     this.#state.webhook({
       name: 'client_event',
       channel: name,
@@ -400,14 +533,20 @@ export class PusherConnection implements SessionSink, PusherPeer {
     });
   }
 
-  async #onClose(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#queue;
-    for (const [name, subscription] of this.#subscriptions) this.#state.leave(this, name, subscription.userId);
-    this.#subscriptions.clear();
-    if (this.#user !== null) this.#state.signOut(this, this.#user);
-    if (this.#session) await this.#hub.disconnect(this.#session);
+  /** Leaves every channel and hub session, once, whether the client or the server closed. */
+  #release(): Promise<void> {
+    this.#released ??= (async () => {
+      this.#closed = true;
+      this.#backlog = null;
+      if (this.#timer) clearTimeout(this.#timer);
+      await this.#queue;
+      for (const [name, subscription] of this.#subscriptions) this.#state.leave(this, name, subscription.userId);
+      this.#subscriptions.clear();
+      this.#byHubChannel.clear();
+      if (this.#user !== null) this.#state.signOut(this, this.#user);
+      await Promise.all(this.#calls.splice(0).map((call) => this.#hub.disconnect(call.session!)));
+    })();
+    return this.#released;
   }
 }
 

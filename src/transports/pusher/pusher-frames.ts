@@ -68,6 +68,17 @@ export function subscriptionErrorFrame(channel: string, type: string, error: str
   return encodeFrame('pusher:subscription_error', { type, error, status }, channel);
 }
 
-export function byteLength(data: unknown): number {
-  return Buffer.byteLength(typeof data === 'string' ? data : (JSON.stringify(data) ?? ''), 'utf8');
+/**
+ * An event's data as it travels: a string as given (Pusher's data is a string), anything
+ * else as its JSON. Null when it nests too deep to be written again: JSON.stringify
+ * recurses and overflows the stack at some ten thousand levels, which a 256 KiB body or a
+ * 64 KiB frame can hold; such data is malformed input, refused as the sender's fault.
+ */
+export function encodeEventData(data: unknown): string | null {
+  if (typeof data === 'string') return data;
+  try {
+    return JSON.stringify(data) ?? 'null';
+  } catch {
+    return null;
+  }
 }

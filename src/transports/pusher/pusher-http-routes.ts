@@ -5,7 +5,7 @@ import type { Logger } from '../../core/logger.js';
 import type { PusherAppState } from './pusher-app-state.js';
 import type { PusherApp } from './pusher-apps.js';
 import { type HubChannelRef, parseChannelName, type PusherChannelName, toHubChannel } from './pusher-channel-names.js';
-import { byteLength, MAX_EVENT_DATA_BYTES } from './pusher-frames.js';
+import { encodeEventData, MAX_EVENT_DATA_BYTES } from './pusher-frames.js';
 import { checkRequestSignature } from './pusher-request-auth.js';
 import type { PusherTransport } from './pusher-transport.js';
 
@@ -66,8 +66,8 @@ export function registerPusherRoutes(app: FastifyInstance, transport: PusherTran
         throw new SwitchboardError('bad_request', `At most ${MAX_CHANNELS_PER_EVENT} channels per event.`);
       }
       const parsed = channels.map(requireChannel);
-      checkData(event.data);
-      await publish(transport, hubChannels(state, parsed), event);
+      const data = checkData(event.data);
+      await publish(transport, hubChannels(state, parsed), { ...event, data });
       return event.info === undefined ? {} : { channels: channelInfo(state, parsed, event.info) };
     });
 
@@ -78,10 +78,10 @@ export function registerPusherRoutes(app: FastifyInstance, transport: PusherTran
       const targets = batch.map((event) => {
         if (event.channel === undefined) throw new SwitchboardError('bad_request', 'Every batch event needs a channel.');
         const channel = requireChannel(event.channel);
-        checkData(event.data);
-        return { event, channel, refs: hubChannels(state, [channel]) };
+        const data = checkData(event.data);
+        return { event, data, channel, refs: hubChannels(state, [channel]) };
       });
-      for (const { event, refs } of targets) await publish(transport, refs, event);
+      for (const { event, data, refs } of targets) await publish(transport, refs, { ...event, data });
       const wantsInfo = batch.some((event) => event.info !== undefined);
       if (!wantsInfo) return {};
       return {
@@ -167,34 +167,33 @@ function requireChannel(name: string): PusherChannelName {
   return channel;
 }
 
-function checkData(data: unknown): void {
-  if (byteLength(data ?? '') > MAX_EVENT_DATA_BYTES) {
+/** The event's data as it is stored and sent (a string), once it is within Pusher's limits. */
+function checkData(data: unknown): string {
+  const encoded = encodeEventData(data ?? null);
+  if (encoded === null) throw new SwitchboardError('bad_request', 'Event data nests too deep: send it as a JSON string.');
+  if (Buffer.byteLength(encoded, 'utf8') > MAX_EVENT_DATA_BYTES) {
     throw new SwitchboardError('too_large', `Event data is larger than ${MAX_EVENT_DATA_BYTES} bytes.`, {
       limit: MAX_EVENT_DATA_BYTES,
     });
   }
+  return encoded;
 }
 
 function hubChannels(state: PusherAppState, channels: readonly PusherChannelName[]): HubChannelRef[] {
-  return channels.map((channel) => {
-    const ref = toHubChannel(state.app.channelPrefix, channel);
-    if (!ref) throw new SwitchboardError('bad_request', `Channel name "${channel.name}" cannot be used here (see docs/pusher.md).`);
-    return ref;
-  });
+  return channels.map((channel) => toHubChannel(state.app, channel));
 }
 
 /** Stores the event in each channel's hub log; the hub fans it out to every protocol. */
 async function publish(
   transport: PusherTransport,
   refs: readonly HubChannelRef[],
-  event: { name: string; data: unknown; socket_id?: string },
+  event: { name: string; data: string; socket_id?: string },
 ): Promise<void> {
-  const data = typeof event.data === 'string' ? event.data : JSON.stringify(event.data ?? null);
   await Promise.all(
     refs.map((ref) =>
       transport.bridge.publish(ref, {
         pusherEvent: event.name,
-        data,
+        data: event.data,
         ...(event.socket_id === undefined ? {} : { pusherSocketId: event.socket_id }),
       }),
     ),

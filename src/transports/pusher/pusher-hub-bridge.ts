@@ -1,10 +1,11 @@
 import type { CommandResult } from '../../../protocol/commands.js';
+import { PUSHER_SERVER_USER } from '../../../protocol/names.js';
 import type { Outbound } from '../../core/delivery.js';
 import { SwitchboardError } from '../../core/errors.js';
 import type { Principal } from '../../core/types.js';
 import type { Call } from '../../edge/call.js';
 import type { CommandPipeline } from '../../edge/pipeline.js';
-import { type HubChannelRef, toPusherChannel } from './pusher-channel-names.js';
+import { type HubChannelRef, refusalToServe } from './pusher-channel-names.js';
 
 /**
  * How a Pusher event sits in a hub channel's log: a message with no text whose `data`
@@ -17,10 +18,12 @@ export interface PusherMessageData {
 }
 
 /** The principal the Pusher transport acts as once the app's signature has been checked. */
-export const PUSHER_SERVER: Principal = { kind: 'server', userId: 'pusher', name: 'Pusher API', roles: [] };
+export const PUSHER_SERVER: Principal = { kind: 'server', userId: PUSHER_SERVER_USER, name: 'Pusher API', roles: [] };
 
 /** A cached event older than this is a miss, as on the hosted service. */
 const CACHE_TTL_MS = 30 * 60 * 1000;
+/** Hub channels checked to be the app's own, remembered so a trigger costs no look-up; cleared past this many. */
+const CHECKED_LIMIT = 10_000;
 
 export function isPusherMessageData(data: unknown): data is PusherMessageData {
   if (typeof data !== 'object' || data === null) return false;
@@ -38,24 +41,47 @@ export function isPusherMessageData(data: unknown): data is PusherMessageData {
 export class PusherHubBridge {
   readonly #pipeline: CommandPipeline;
   readonly #call: Call = { principal: PUSHER_SERVER, session: null, wire: 'pusher' };
+  /**
+   * Hub channels `ensure` found fit to carry their Pusher channel. Only the Pusher
+   * transport creates channels in `pusher:` and no one but an admin changes their type,
+   * so once checked a channel stays fit; a deleted one is found again (`not_found`).
+   */
+  readonly #checked = new Set<string>();
 
   constructor(pipeline: CommandPipeline) {
     this.#pipeline = pipeline;
   }
 
+  /** Stores a trigger in the hub channel, after making sure the channel is the app's own (see `ensure`). */
   async publish(ref: HubChannelRef, message: PusherMessageData): Promise<CommandResult<'publish'>> {
     const input = { channel: ref.id, data: message };
+    if (!this.#checked.has(ref.id)) await this.ensure(ref);
     try {
       return await this.#pipeline.run('publish', input, this.#call);
     } catch (error) {
       if (!(error instanceof SwitchboardError) || error.code !== 'not_found') throw error;
+      this.#checked.delete(ref.id);
       await this.ensure(ref);
       return this.#pipeline.run('publish', input, this.#call);
     }
   }
 
-  /** The hub channel, created first unless it exists (a concurrent creation is fine). */
+  /**
+   * The hub channel, created first unless it exists (a concurrent creation is fine), with
+   * the type the Pusher name implies and the name as its title. An existing channel that
+   * may not carry the Pusher channel (a user's squat from before `pusher:` was reserved,
+   * or the wrong type) is refused with `conflict`: nothing is published to it or read from it.
+   */
   async ensure(ref: HubChannelRef): Promise<CommandResult<'channel.get'>> {
+    const channel = await this.#getOrCreate(ref);
+    const refusal = refusalToServe(ref, channel);
+    if (refusal !== null) throw new SwitchboardError('conflict', refusal);
+    if (this.#checked.size >= CHECKED_LIMIT) this.#checked.clear();
+    this.#checked.add(ref.id);
+    return channel;
+  }
+
+  async #getOrCreate(ref: HubChannelRef): Promise<CommandResult<'channel.get'>> {
     const channel = { channel: ref.id };
     try {
       return await this.#pipeline.run('channel.get', channel, this.#call);
@@ -63,7 +89,8 @@ export class PusherHubBridge {
       if (!(error instanceof SwitchboardError) || error.code !== 'not_found' || ref.createAs === null) throw error;
     }
     try {
-      return await this.#pipeline.run('channel.create', { ...channel, channelType: ref.createAs }, this.#call);
+      const input = { ...channel, channelType: ref.createAs, title: ref.name };
+      return await this.#pipeline.run('channel.create', input, this.#call);
     } catch (error) {
       if (!(error instanceof SwitchboardError) || error.code !== 'conflict') throw error;
       return this.#pipeline.run('channel.get', channel, this.#call);
@@ -89,18 +116,17 @@ export class PusherHubBridge {
 }
 
 /**
- * A hub message as a Pusher frame for an app's connections. Events published through the
- * Pusher API keep their name and data; native messages arrive as `message`, `edit` or
+ * A hub message as a Pusher frame on channel `name`. Events the Pusher API published keep
+ * their name and data; anything a user published (even with a `pusherEvent` in its data,
+ * which would otherwise pass for one of the app's events) arrives as `message`, `edit` or
  * `delete` (the event's kind) with the event as JSON data. Presence and typing signals of
  * native clients are not relayed (Pusher presence is its own, see docs/pusher.md).
  */
-export function encodeHubEvent(prefix: string, message: Outbound): string | null {
+export function encodeHubEvent(name: string, message: Outbound): string | null {
   if (message.type !== 'event') return null;
   const event = message.event;
-  const channel = toPusherChannel(prefix, event.channel);
-  if (channel === null) return null;
-  if (event.kind === 'message' && isPusherMessageData(event.data)) {
-    return JSON.stringify({ event: event.data.pusherEvent, channel, data: event.data.data });
+  if (event.kind === 'message' && event.author === null && isPusherMessageData(event.data)) {
+    return JSON.stringify({ event: event.data.pusherEvent, channel: name, data: event.data.data });
   }
   const data = JSON.stringify({
     seq: event.seq,
@@ -114,11 +140,11 @@ export function encodeHubEvent(prefix: string, message: Outbound): string | null
     editedAt: event.editedAt,
     deletedAt: event.deletedAt,
   });
-  return JSON.stringify({ event: event.kind, channel, data });
+  return JSON.stringify({ event: event.kind, channel: name, data });
 }
 
 /** The socket a Pusher API publish asked to leave out (`socket_id`), if any. */
 export function excludedSocketOf(message: Outbound): string | undefined {
-  if (message.type !== 'event' || !isPusherMessageData(message.event.data)) return undefined;
+  if (message.type !== 'event' || message.event.author !== null || !isPusherMessageData(message.event.data)) return undefined;
   return message.event.data.pusherSocketId;
 }

@@ -1,15 +1,17 @@
 import { randomInt } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Config } from '../../config.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Edge } from '../../edge/edge.js';
+import type { Admission, ConnectionGuard } from '../connection-guard.js';
 import { PusherAppState } from './pusher-app-state.js';
 import { type PusherApp, PusherApps } from './pusher-apps.js';
 import { PusherConnection, type PusherConnectionLimits } from './pusher-connection.js';
-import { PUSHER_CODES, SUPPORTED_PROTOCOLS } from './pusher-frames.js';
+import { errorFrame, PUSHER_CODES, SUPPORTED_PROTOCOLS } from './pusher-frames.js';
 import { PusherHubBridge } from './pusher-hub-bridge.js';
 import { PusherWebhookSender } from './pusher-webhooks.js';
 
@@ -21,9 +23,24 @@ export interface PusherTransportOptions {
   readonly logger: Logger;
   readonly pusher: Config['pusher'];
   readonly limits: Config['limits'];
+  /**
+   * The per-address connection count every long-lived wire shares (connection-guard.ts):
+   * a Pusher socket over `limits.connectionsPerIp` is refused with `pusher:error` 4100 and
+   * close 4100 (pusher-js backs off and retries). Pusher sockets skip its Origin check
+   * (see `addressOf`). Absent: not counted.
+   */
+  readonly guard?: ConnectionGuard;
+  /**
+   * Channels one Pusher connection may subscribe to; one more gets `pusher:subscription_error`
+   * `LimitReached` (status 429). Pusher's own limit: the hub's `limits.maxSubscriptionsPerSession`
+   * does not apply to Pusher sockets. Default 1000.
+   */
+  readonly maxSubscriptionsPerConnection?: number;
 }
 
 const PATH = /^\/app\/([^/]+)$/;
+/** Subscriptions one Pusher connection may hold unless the transport is told otherwise. */
+export const DEFAULT_PUSHER_SUBSCRIPTIONS = 1000;
 
 /**
  * The Pusher Channels protocol: WebSocket connections at /app/:key and the per-app state
@@ -61,6 +78,8 @@ export class PusherTransport {
       messageBurst: options.limits.messageBurst,
       floodCloseAfter: options.limits.floodCloseAfter,
       sendQueueBytes: options.limits.sendQueueBytes,
+      maxSubscriptions: options.maxSubscriptionsPerConnection ?? DEFAULT_PUSHER_SUBSCRIPTIONS,
+      subscriptionsPerSession: options.hub.limits.maxSubscriptionsPerSession,
     };
   }
 
@@ -77,31 +96,42 @@ export class PusherTransport {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const match = PATH.exec(url.pathname);
     if (!match) return false;
-    this.#server.handleUpgrade(request, socket, head, (ws) => {
-      // Pusher refuses with close codes after the upgrade, so pusher-js knows not to retry.
-      const app = this.apps.byKey(decodeURIComponent(match[1]!));
-      if (!app) return ws.close(PUSHER_CODES.unknownApp, 'App key not in this cluster');
-      const protocol = url.searchParams.get('protocol');
-      if (protocol === null) return ws.close(PUSHER_CODES.noProtocol, 'No protocol version supplied');
-      if (!/^\d+$/.test(protocol)) return ws.close(PUSHER_CODES.invalidVersion, 'Invalid version string format');
-      if (!SUPPORTED_PROTOCOLS.has(Number(protocol))) {
-        return ws.close(PUSHER_CODES.unsupportedProtocol, 'Unsupported protocol version');
-      }
-      const socketId = this.#newSocketId();
-      const connection = new PusherConnection({
-        ws,
-        socketId,
-        hub: this.#options.hub,
-        bridge: this.bridge,
-        state: this.stateOf(app),
-        limits: this.#limits,
-        logger: this.#options.logger,
-      });
-      this.#connections.set(socketId, connection);
-      ws.on('close', () => this.#connections.delete(socketId));
-      void connection.start();
-    });
+    // Counted from the upgrade on, refused or not; released when the socket closes.
+    const admission = this.#options.guard?.admit(addressOf(request));
+    if (admission?.ok) socket.on('close', admission.release);
+    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, match[1]!, url, admission));
     return true;
+  }
+
+  /** Pusher refuses with close codes after the upgrade, so pusher-js knows whether to retry. */
+  #accept(ws: WebSocket, socket: Socket, key: string, url: URL, admission: Admission | undefined): void {
+    const app = this.apps.byKey(decodeURIComponent(key));
+    if (!app) return ws.close(PUSHER_CODES.unknownApp, 'App key not in this cluster');
+    const protocol = url.searchParams.get('protocol');
+    if (protocol === null) return ws.close(PUSHER_CODES.noProtocol, 'No protocol version supplied');
+    if (!/^\d+$/.test(protocol)) return ws.close(PUSHER_CODES.invalidVersion, 'Invalid version string format');
+    if (!SUPPORTED_PROTOCOLS.has(Number(protocol))) {
+      return ws.close(PUSHER_CODES.unsupportedProtocol, 'Unsupported protocol version');
+    }
+    if (admission && !admission.ok) {
+      // 4100 (over capacity): pusher-js backs off and tries again, as it would on the hosted service.
+      ws.send(errorFrame(PUSHER_CODES.overCapacity, admission.error.message));
+      return ws.close(PUSHER_CODES.overCapacity, 'Too many connections from your address');
+    }
+    const socketId = this.#newSocketId();
+    const connection = new PusherConnection({
+      ws,
+      socket,
+      socketId,
+      hub: this.#options.hub,
+      bridge: this.bridge,
+      state: this.stateOf(app),
+      limits: this.#limits,
+      logger: this.#options.logger,
+    });
+    this.#connections.set(socketId, connection);
+    ws.on('close', () => this.#connections.delete(socketId));
+    void connection.start();
   }
 
   /** Tells every client to reconnect at once (pusher-js does, to another node). */
@@ -117,4 +147,19 @@ export class PusherTransport {
       if (!this.#connections.has(id)) return id;
     }
   }
+}
+
+/**
+ * The request as the guard should count it: by address only. A Pusher socket carries no
+ * ambient credentials (private channels need a signature from the app's own auth
+ * endpoint), so the Origin check that stops cross-site WebSocket hijacking on /ws has
+ * nothing to protect here, and pusher-js runs on the app's site, not this server's: the
+ * hosted service checks no Origin either. (Until the guard takes such an option, it is
+ * handed the request without its Origin header.)
+ */
+function addressOf(request: IncomingMessage): IncomingMessage {
+  if (request.headers.origin === undefined) return request;
+  const headers = { ...request.headers };
+  delete headers.origin;
+  return { headers, socket: request.socket } as IncomingMessage;
 }
