@@ -11,6 +11,8 @@ import type { Call } from '../../edge/call.js';
 import type { CommandPipeline } from '../../edge/pipeline.js';
 import { TokenBucket } from '../../edge/token-bucket.js';
 import { parseInput } from '../../edge/validation.js';
+import { DEFAULT_FLOOD_WINDOW_MS, FloodWindow } from '../flood-window.js';
+import { SendBacklog, SOCKET_SHARE_BYTES } from '../send-backlog.js';
 import { coalesceWrites } from '../write-coalescer.js';
 import { decodeRequestFrame, requestIdOf } from './request-frame.js';
 import { encodeError, encodeOk, encodeOutbound, encodeWelcome } from './server-frames.js';
@@ -22,8 +24,10 @@ export interface WsLimits {
   /** Raw frames a connection may send per second (and at once), before any decoding. */
   readonly messagesPerSecond: number;
   readonly messageBurst: number;
-  /** Rejected frames in a row (over the rate) before the connection is closed. */
+  /** Refused frames (over the rate) within `floodWindowMs` past which the connection is closed (4429). */
   readonly floodCloseAfter: number;
+  /** The window `floodCloseAfter` counts in; default 10 s. */
+  readonly floodWindowMs?: number;
   readonly authTimeoutMs: number;
 }
 
@@ -67,6 +71,8 @@ export class WsConnection implements SessionSink {
   readonly #logger: Logger;
   /** Made on the first frame: an idle connection never needs one. */
   #bucket: TokenBucket | null = null;
+  /** Made on the first refused frame. */
+  #flood: FloodWindow | null = null;
   readonly #onLimit: ((hit: LimitHit) => void) | undefined;
   readonly #onClosed: ((connection: WsConnection) => void) | undefined;
   #session: Session | null = null;
@@ -74,8 +80,9 @@ export class WsConnection implements SessionSink {
   #call: Call | null = null;
   #authenticating: Promise<void> | null = null;
   #authTimer: NodeJS.Timeout | null = null;
-  #rejectedInARow = 0;
   #closed = false;
+  /** Frames past the socket's share (SOCKET_SHARE_BYTES); made when the client first falls behind. */
+  #backlog: SendBacklog<Buffer> | null = null;
   /** Bytes the socket had read when it was last pinged; -1 before the first ping. */
   #readAtPing = -1;
   #pingedAt = -Infinity;
@@ -114,7 +121,7 @@ export class WsConnection implements SessionSink {
   }
 
   get queuedBytes(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + (this.#backlog?.bytes ?? 0);
   }
 
   /** Authenticates from the upgrade request (query string) when it carried credentials. */
@@ -135,7 +142,7 @@ export class WsConnection implements SessionSink {
   }
 
   whenWritable(): Promise<void> | null {
-    if (this.#closed || this.#socket.writableLength < this.#limits.sendQueueBytes / 2) return null;
+    if (this.#closed || this.queuedBytes < this.#limits.sendQueueBytes / 2) return null;
     return new Promise((resolve) => {
       const done = () => {
         this.#socket.off('drain', done);
@@ -149,6 +156,8 @@ export class WsConnection implements SessionSink {
 
   close(code: number, reason: string): void {
     if (this.#closed) return;
+    // What is due goes out before the close frame (a shutdown's `close` notice among it).
+    if (this.#socket.writable) this.#backlog?.flushAll();
     this.#closed = true;
     if (this.#authTimer) clearTimeout(this.#authTimer);
     this.#ws.close(code, reason);
@@ -182,15 +191,39 @@ export class WsConnection implements SessionSink {
   #write(frame: Buffer): void {
     // A socket the peer already ended would only build an error per frame.
     if (!this.#socket.writable) return;
-    if (this.#socket.writableLength > this.#limits.sendQueueBytes) {
-      this.#logger.warn({ session: this.#session?.id }, 'slow consumer disconnected');
-      this.#onLimit?.('slow_consumer');
-      this.close(CLOSE_CODES.slowConsumer, 'slow consumer: reconnect and resume');
+    if ((this.#backlog === null || this.#backlog.empty) && this.#socket.writableLength < SOCKET_SHARE_BYTES) {
+      // Frames due in this tick leave in one write.
+      coalesceWrites(this.#socket);
+      this.#socket.write(frame);
       return;
     }
-    // Frames due in this tick leave in one write.
-    coalesceWrites(this.#socket);
-    this.#socket.write(frame);
+    if (this.queuedBytes + frame.length > this.#limits.sendQueueBytes) {
+      this.#cutSlowConsumer();
+      return;
+    }
+    this.#backlog ??= new SendBacklog(this.#socket, (queued) => this.#socket.write(queued), () => this.#socket.writableLength);
+    this.#backlog.push(frame, frame.length);
+  }
+
+  /**
+   * The client reads slower than its frames come. The backlog is dropped (the client
+   * resumes with `since`); the `slow_consumer` error and the 4408 close go behind what the
+   * socket holds (its share, and what the kernel buffers hold), and reach a client that
+   * still reads, however long it takes it to get there: no early terminate, only ws's own
+   * close timeout (30 s) for one that reads nothing at all. Its session ends now, not when
+   * the socket has flushed: it gets no more deliveries, and does not hold its place among
+   * the user's sessions while it reconnects.
+   */
+  #cutSlowConsumer(): void {
+    this.#logger.warn({ session: this.#session?.id, queued: this.queuedBytes }, 'slow consumer disconnected');
+    this.#onLimit?.('slow_consumer');
+    this.#closed = true;
+    this.#backlog?.drop();
+    if (this.#authTimer) clearTimeout(this.#authTimer);
+    const error = new SwitchboardError('slow_consumer', 'You read too slowly: reconnect and resume with since.');
+    this.#socket.write(textFrame(encodeError(null, error)));
+    this.#ws.close(CLOSE_CODES.slowConsumer, 'slow consumer: reconnect and resume');
+    if (this.#session) void this.#hub.disconnect(this.#session);
   }
 
   #reply(id: RequestId, result: unknown): void {
@@ -211,8 +244,11 @@ export class WsConnection implements SessionSink {
     // Flood control on raw frames, before any decoding: a flood costs the flooder only.
     this.#bucket ??= new TokenBucket(this.#limits.messagesPerSecond, this.#limits.messageBurst);
     if (!this.#bucket.take()) {
-      this.#rejectedInARow++;
-      if (this.#rejectedInARow > this.#limits.floodCloseAfter) {
+      this.#flood ??= new FloodWindow({
+        floodCloseAfter: this.#limits.floodCloseAfter,
+        floodWindowMs: this.#limits.floodWindowMs ?? DEFAULT_FLOOD_WINDOW_MS,
+      });
+      if (this.#flood.refused()) {
         this.#onLimit?.('rate_limited');
         this.close(CLOSE_CODES.rateLimited, 'message flood');
         return;
@@ -220,7 +256,6 @@ export class WsConnection implements SessionSink {
       this.#replyError(requestIdOf(data), new SwitchboardError('rate_limited', 'Slow down: message rate exceeded.'));
       return;
     }
-    this.#rejectedInARow = 0;
     const decoded = decodeRequestFrame(data, isBinary);
     if (!decoded.ok) {
       this.#replyError(decoded.id, decoded.error);
