@@ -1,9 +1,10 @@
-import type { CommandResult } from '../../protocol/commands.js';
+import { COMMANDS, type CommandResult } from '../../protocol/commands.js';
 import { inboxChannelOf } from '../../protocol/names.js';
 import { toSwitchboardError } from '../core/errors.js';
 import type { Hub, PublishInput, PublishResult } from '../core/hub.js';
 import type { ChannelEvent } from '../core/types.js';
 import type { Handlers } from './command-registry.js';
+import { parseInput } from './validation.js';
 
 /** The core's commands: channels, members, the log, presence, users. Each is one Hub call. */
 export function coreCommands(hub: Hub): Handlers {
@@ -55,7 +56,7 @@ export function coreCommands(hub: Hub): Handlers {
     publish: async ({ principal }, input) => acknowledge(await hub.publish(principal, input)),
     'publish.batch': async ({ principal }, { messages }) => {
       // Concurrent publishes share the group commit: one transaction for the whole batch.
-      const results = await Promise.all(messages.map((message) => publishOne(hub, principal, message)));
+      const results = await Promise.all(messages.map((message: unknown) => publishOne(hub, principal, message)));
       return { results };
     },
     push: async ({ principal }, { channel, user, ...message }) =>
@@ -90,16 +91,27 @@ export function acknowledge({ event, duplicate }: { event: ChannelEvent; duplica
   return { channel: event.channel, seq: event.seq, id: event.id, createdAt: event.createdAt, target: event.target, duplicate };
 }
 
+/**
+ * One message of a batch, which succeeds or fails on its own. The pipeline checked the
+ * batch's shape (1-100 messages); a message its schema let through unchecked (`{unchecked:
+ * <the message as sent>}`) is checked here against `publish`'s own input, so it is refused
+ * in the words a single publish would get, and the other messages are published.
+ */
 async function publishOne(
   hub: Hub,
   principal: Parameters<Hub['publish']>[0],
-  message: PublishInput,
+  message: unknown,
 ): Promise<CommandResult<'publish.batch'>['results'][number]> {
   try {
-    const result: PublishResult = await hub.publish(principal, message);
+    const input: PublishInput = isUnchecked(message) ? parseInput(COMMANDS.publish.input, message.unchecked) : (message as PublishInput);
+    const result: PublishResult = await hub.publish(principal, input);
     return { ok: true, ...acknowledge(result) };
   } catch (error) {
     const failure = toSwitchboardError(error);
     return { ok: false, code: failure.code, message: failure.message };
   }
+}
+
+function isUnchecked(message: unknown): message is { readonly unchecked: unknown } {
+  return typeof message === 'object' && message !== null && 'unchecked' in message;
 }
