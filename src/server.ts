@@ -39,6 +39,7 @@ import { startWebhooks } from './webhooks/webhooks.js';
 import { WebhookOutbox } from './webhooks/webhook-outbox.js';
 import { createLogger } from './ops/logger.js';
 import { Operations } from './ops/operations.js';
+import { opsMigrations } from './ops/migrations/index.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -63,7 +64,7 @@ export interface ServerDependencies {
  * Every module's tables, in the order their migrations run: the log, auth, chat, webhooks.
  * A database created by any earlier release migrates forward from where it stands.
  */
-const MIGRATIONS: readonly ModuleMigrations[] = [logMigrations, authMigrations, chatMigrations, webhookMigrations];
+export const MIGRATIONS: readonly ModuleMigrations[] = [logMigrations, authMigrations, chatMigrations, webhookMigrations, opsMigrations];
 
 /**
  * The composition root: opens the one database every module shares, builds the store,
@@ -79,7 +80,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   await hub.start();
   const chat = Chat.attach({ hub, store, tables: new ChatStore(database), presence: broker.presence, logger });
   // Before any session or feed exists, so the metrics and the event log see them all.
-  const ops = await Operations.attach({ config, hub, logger });
+  const ops = await Operations.attach({ config, hub, logger, database });
   const outbox = config.webhooks.urls.length > 0 ? new WebhookOutbox(database) : null;
   const webhooks = outbox
     ? startWebhooks({ hub, outbox, logger, settings: { ...config.webhooks, secret: config.webhooks.secret! } })
@@ -184,6 +185,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   await ops.serve(app, {
     hub,
     authenticator,
+    edge,
+    ready: () => readiness.check(),
     sources: {
       connections: () => {
         const counts: Record<string, number> = {};

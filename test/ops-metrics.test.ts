@@ -1,5 +1,11 @@
 import { SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { startServer } from '../src/server.js';
 import { freePort } from './helpers/private-redis.js';
 import { startTestServer } from './helpers/test-server.js';
 import { useWsClients } from './helpers/ws-test-client.js';
@@ -86,14 +92,64 @@ describe('/metrics', () => {
   });
 
   it('refuses a scrape without an API key, or with a user instead of a key', async () => {
-    const server = await startTestServer({ overrides: { apiKeys: [API_KEY] } });
+    const secret = 'ops-test-jwt-secret-0123456789abcdef';
+    const server = await startTestServer({ overrides: { auth: 'jwt', jwt: { secret }, apiKeys: [API_KEY] } });
     const anonymous = await fetch(`${server.url}/metrics`);
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toMatchObject({ code: 'unauthorized' });
-    const user = await fetch(`${server.url}/metrics`, { headers: { 'x-switchboard-user': 'mallory' } });
+    const token = await new SignJWT({ sub: 'mallory' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+    const user = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     expect(user.status).toBe(403);
     const wrong = await fetch(`${server.url}/metrics`, { headers: { 'x-switchboard-key': 'wrong-key-0123456789' } });
     expect(wrong.status).toBe(401);
+  });
+
+  it('in auth "open" on loopback, answers a plainly local request without a key, and nothing that only looks local', async () => {
+    const server = await startTestServer({ overrides: { apiKeys: [API_KEY] } });
+    // node:http, not fetch: fetch does not let a caller set Host.
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number }>((resolve, reject) => {
+        const request = httpGet(`${server.url}${path}`, { headers }, (response) => {
+          response.resume();
+          resolve({ status: response.statusCode ?? 0 });
+        });
+        request.once('error', reject);
+      });
+    expect((await get('/metrics')).status).toBe(200);
+    expect((await get('/admin/api/stats')).status).toBe(200);
+    const session = await fetch(`${server.url}/admin/api/session`);
+    expect(await session.json()).toMatchObject({ signedIn: true, keyless: true, operator: { kind: 'local' } });
+    // A DNS name pointed at 127.0.0.1 (rebinding), another site's page, a proxy's request.
+    const lookalikes: Record<string, string>[] = [
+      { host: 'attacker.example' },
+      { origin: 'https://attacker.example' },
+      { 'x-forwarded-for': '203.0.113.9' },
+      { forwarded: 'for=203.0.113.9' },
+    ];
+    for (const headers of lookalikes) {
+      expect((await get('/metrics', headers)).status, JSON.stringify(headers)).toBe(401);
+      expect((await get('/admin/api/stats', headers)).status, JSON.stringify(headers)).toBe(401);
+    }
+    // A page on the node itself may; a user who names themselves is a user, not an operator.
+    expect((await get('/admin/api/stats', { origin: server.url })).status).toBe(200);
+    expect((await get('/admin/api/stats', { 'x-switchboard-user': 'eve' })).status).toBe(403);
+  });
+
+  it('asks for a key in auth "open" when the node listens beyond loopback', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-ops-'));
+    const server = await startServer(
+      loadConfig({
+        overrides: { host: '0.0.0.0', allowOpenAuthOnNetwork: true, port: 0, grpcPort: 0, apiKeys: [API_KEY], logLevel: 'silent', databaseUrl: `sqlite:${join(dir, 'db.sqlite')}`, transports: ['http'] },
+      }),
+    );
+    onTestFinished(async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const url = `http://127.0.0.1:${server.port}`;
+    expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${url}/admin/api/stats`)).status).toBe(401);
+    expect((await fetch(`${url}/metrics`, { headers: { 'x-switchboard-key': API_KEY } })).status).toBe(200);
   });
 
   it('serves /metrics without a key on its own port when metricsPort is set, and not on the main port', async () => {

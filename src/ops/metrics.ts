@@ -49,9 +49,11 @@ export class Metrics {
   readonly #authFailures: Counter;
   readonly #webhookPending: Gauge;
   readonly #webhookFailed: Gauge;
-  /** Publishes and deliveries since start, for the admin page's throughput. */
+  /** Publishes, deliveries, slow-consumer cuts and rate-limit refusals since start, for the admin console. */
   published = 0;
   deliveredCount = 0;
+  slowConsumerCuts = 0;
+  rateLimitedCount = 0;
   #sources: ScrapeSources | null = null;
   readonly #process: Registry | null;
 
@@ -199,6 +201,8 @@ export class Metrics {
   }
 
   limitHit(transport: string, hit: 'slow_consumer' | 'rate_limited'): void {
+    if (hit === 'slow_consumer') this.slowConsumerCuts++;
+    else this.rateLimitedCount++;
     (hit === 'slow_consumer' ? this.#slowConsumers : this.#rateLimited).inc({ transport });
   }
 
