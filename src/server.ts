@@ -283,7 +283,7 @@ async function openConfiguredDatabase(databaseUrl: string): Promise<Database> {
 }
 
 /** A database URL without its password, fit for logs. */
-function describeDatabase(databaseUrl: string): string {
+export function describeDatabase(databaseUrl: string): string {
   const target = parseDatabaseUrl(databaseUrl);
   if (target.kind === 'sqlite') return `sqlite:${target.path}`;
   const url = new URL(target.url);

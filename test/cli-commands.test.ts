@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { configSchema, stripJsonComments } from '../src/config.js';
+import { createTestSchema } from './helpers/postgres.js';
+import { describeWithServices, serviceUrl } from './helpers/services.js';
+import { startTestServer } from './helpers/test-server.js';
 
 // Every command is run as an operator runs it: the real entry point in its own process.
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -92,7 +95,7 @@ describe('switchboard --version and --help', () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);
     const commands = [...stdout.matchAll(/^ {2}switchboard ([a-z]+(?: [a-z]+)*)/gm)].map((match) => match[1]!);
-    expect(commands).toEqual(expect.arrayContaining(['serve', 'config init', 'config check']));
+    expect(commands).toEqual(expect.arrayContaining(['serve', 'migrate', 'token', 'config init', 'config check']));
     for (const command of commands) {
       const help = await run([...command.split(' '), '--help']);
       expect(help.code, command).toBe(0);
@@ -266,3 +269,143 @@ describe('switchboard config check', () => {
   });
 });
 
+/** Who the admin console says a bearer of this token is (the server checks the token's signature and claims). */
+async function consoleSession(url: string, token: string): Promise<{ signedIn: boolean; operator?: { kind: string; actor: string } }> {
+  const response = await fetch(`${url}/admin/api/session`, { headers: { authorization: `Bearer ${token}` } });
+  return (await response.json()) as { signedIn: boolean; operator?: { kind: string; actor: string } };
+}
+
+function claims(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+}
+
+describe('switchboard token', () => {
+  const SECRET = 'cli-token-test-secret-0123456789abcdef';
+
+  it('signs, with jwt.secret, a token that a server with the same settings accepts, with the roles and lifetime asked for', async () => {
+    const { code, stdout, stderr } = await run(['token', '--user', 'root', '--roles', 'admin,ops', '--ttl', '10m', '--auth', 'jwt'], scratchDir(), {
+      SWITCHBOARD_JWT_SECRET: SECRET,
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const token = stdout.trim();
+    const payload = claims(token);
+    expect(payload).toMatchObject({ sub: 'root', name: 'root', roles: ['admin', 'ops'] });
+    expect((payload.exp as number) - (payload.iat as number)).toBe(600);
+
+    const server = await startTestServer({ overrides: { auth: 'jwt', jwt: { secret: SECRET } } });
+    expect(await consoleSession(server.url, token)).toMatchObject({ signedIn: true, operator: { kind: 'user', actor: 'root' } });
+    // Without the admin role the same server knows the user, but the console does not let them in.
+    const plain = await run(['token', '--user', 'joe', '--auth', 'jwt', '--json'], scratchDir(), { SWITCHBOARD_JWT_SECRET: SECRET });
+    const printed = JSON.parse(plain.stdout) as { token: string; user: string; roles: string[]; expiresAt: string };
+    expect(printed).toMatchObject({ user: 'joe', roles: [] });
+    expect(Date.parse(printed.expiresAt) - Date.now()).toBeGreaterThan(23 * 3600 * 1000); // the default: a day
+    expect(await consoleSession(server.url, printed.token)).toMatchObject({ signedIn: false });
+  });
+
+  it('signs for auth "accounts" with the key kept in the database, registering the user with its roles', async () => {
+    const dir = scratchDir();
+    const databaseUrl = `sqlite:${join(dir, 'accounts.db')}`;
+    expect((await run(['migrate', '--database', databaseUrl], dir)).code).toBe(0);
+    const first = await run(['token', '--user', 'root', '--roles', 'admin', '--auth', 'accounts', '--database', databaseUrl, '--json'], dir);
+    expect(first.stderr).toBe('');
+    const issued = JSON.parse(first.stdout) as { token: string; roles: string[] };
+    expect(issued.roles).toEqual(['admin']);
+    expect(claims(issued.token)).toMatchObject({ sub: 'root', aud: 'switchboard', iss: 'switchboard' });
+    // A second token without --roles carries the roles the account now has.
+    const second = await run(['token', '--user', 'root', '--auth', 'accounts', '--database', databaseUrl], dir);
+    expect(claims(second.stdout.trim())).toMatchObject({ roles: ['admin'] });
+
+    const server = await startTestServer({ databaseUrl, overrides: { auth: 'accounts' } });
+    expect(await consoleSession(server.url, issued.token)).toMatchObject({ signedIn: true, operator: { actor: 'root' } });
+  });
+
+  const refusals: readonly (readonly [string, readonly string[], Record<string, string>, RegExp])[] = [
+    ['auth "open", which takes no tokens', ['--user', 'a'], {}, /^switchboard: Auth mode "open" takes no tokens: .+\.\n$/],
+    [
+      'a public key, which cannot sign',
+      ['--user', 'a', '--auth', 'jwt'],
+      { SWITCHBOARD_JWKS_URL: 'https://id.example/jwks.json' },
+      /^switchboard: Auth "jwt" here verifies with jwt\.jwksUrl: .+private key.+\.\n$/,
+    ],
+    ['no user', ['--auth', 'jwt'], { SWITCHBOARD_JWT_SECRET: SECRET }, /^switchboard: Name the user: --user ID\. .+\n$/],
+    ['a bad lifetime', ['--user', 'a', '--ttl', 'soon'], {}, /^switchboard: --ttl soon is not a duration: .+\.\n$/],
+    ['a bad user id', ['--user', 'no spaces'], {}, /^switchboard: "no spaces" is not a user id: .+\.\n$/],
+    [
+      'an accounts database that is not there',
+      ['--user', 'a', '--auth', 'accounts', '--database', 'sqlite:./nowhere.db'],
+      {},
+      /^switchboard: There is no database at \.\/nowhere\.db: .+\.\n$/,
+    ],
+  ];
+  for (const [what, args, env, message] of refusals) {
+    it(`refuses, in one sentence and with exit code 1, ${what}`, async () => {
+      const dir = scratchDir();
+      const { code, stdout, stderr } = await run(['token', ...args], dir, env);
+      expect(stderr).toMatch(message);
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(existsSync(join(dir, 'nowhere.db'))).toBe(false);
+    });
+  }
+});
+
+describe('switchboard migrate', () => {
+  it('runs every module\'s migrations, each once, and says where the database stands', async () => {
+    const dir = scratchDir();
+    const file = join(dir, 'node.db');
+    const first = await run(['migrate', '--database', `sqlite:${file}`], dir);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const { default: Sqlite } = await import('better-sqlite3');
+    const ran = () => {
+      const db = new Sqlite(file, { readonly: true });
+      try {
+        return (db.prepare('select name from kysely_migration order by name').all() as { name: string }[]).map((row) => row.name);
+      } finally {
+        db.close();
+      }
+    };
+    const names = ran();
+    expect(names).toEqual(expect.arrayContaining(['0001-initial', '0002-accounts', '0003-chat', '0004-webhooks', '0006-ops']));
+    expect(first.stdout).toBe(`sqlite:${file} is migrated: ${names.length} migrations, the newest ${names.at(-1)}.\n`);
+
+    const again = await run(['migrate', '--database', `sqlite:${file}`], dir);
+    expect(again).toMatchObject({ code: 0, stdout: first.stdout });
+    expect(ran()).toEqual(names);
+  });
+
+  it('refuses a database that a newer release migrated further', async () => {
+    const dir = scratchDir();
+    const databaseUrl = `sqlite:${join(dir, 'node.db')}`;
+    expect((await run(['migrate', '--database', databaseUrl], dir)).code).toBe(0);
+    const { default: Sqlite } = await import('better-sqlite3');
+    const db = new Sqlite(join(dir, 'node.db'));
+    db.prepare('insert into kysely_migration (name, timestamp) values (?, ?)').run('9999-from-the-future', new Date().toISOString());
+    db.close();
+    const { code, stdout, stderr } = await run(['migrate', '--database', databaseUrl], dir);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^switchboard: Cannot migrate sqlite:.+: corrupted migrations: .*9999-from-the-future.*\.\n$/);
+  });
+});
+
+describeWithServices(['TEST_DATABASE_URL'], 'switchboard migrate on PostgreSQL', () => {
+  it('lets two runs started at once take turns, each migration running once', async () => {
+    const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, 'climigrate');
+    cleanups.push(() => schema.drop());
+    const [a, b] = await Promise.all([run(['migrate', '--database', schema.url]), run(['migrate', '--database', schema.url])]);
+    expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, '', '']);
+    expect(a.stdout).toMatch(/^postgres:\/\/.+ is migrated: \d+ migrations, the newest 0\d{3}-[a-z]+\.\n$/);
+    expect(b.stdout).toBe(a.stdout);
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: schema.url });
+    await client.connect();
+    cleanups.push(() => client.end());
+    const { rows } = await client.query<{ name: string; runs: string }>('select name, count(*) as runs from kysely_migration group by name order by name');
+    expect(rows.length).toBe(Number(/is migrated: (\d+)/.exec(a.stdout)![1]));
+    expect(rows.every((row) => Number(row.runs) === 1)).toBe(true);
+    expect(rows.map((row) => row.name)).toEqual(expect.arrayContaining(['0001-initial', '0006-ops']));
+  });
+});
