@@ -1,3 +1,4 @@
+import { AxeBuilder } from '@axe-core/playwright';
 import { SignJWT } from 'jose';
 import type { Page } from 'playwright-core';
 import { expect, it, onTestFinished } from 'vitest';
@@ -28,6 +29,14 @@ async function connect(node: NodeProcess, user: string): Promise<WsTestClient> {
   await client.opened;
   await client.waitFor((frame) => frame.type === 'welcome');
   return client;
+}
+
+/** Serious or critical WCAG 2.1 AA problems axe-core finds on the page as it is, one line each. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
 }
 
 /** The number a figure card of the overview shows (`Messages/s` ...). */
@@ -92,6 +101,7 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'admin console on 
     await page.getByLabel('API key').fill('not-the-key-0123456789');
     await page.getByRole('button', { name: 'Sign in with the key' }).click();
     await page.getByRole('alert').filter({ hasText: 'The API key is not valid.' }).waitFor(WAIT);
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByLabel('API key').fill(API_KEY);
     await page.getByRole('button', { name: 'Sign in with the key' }).click();
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor(WAIT);
@@ -120,6 +130,7 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'admin console on 
       await expect.poll(async () => Number((await bRow.locator('td').nth(4).innerText()).replace(/[^\d.]/g, '')), WAIT).toBeGreaterThan(0);
       await figureUntil(page, 'published', (value) => value >= before + 150, 'messages since start up by 150', 30_000);
       await screenshot(page, 'admin-overview');
+      expect(await accessibilityProblems(page)).toEqual([]);
     } finally {
       publishing = false;
       await publisher;
@@ -135,6 +146,7 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'admin console on 
     await page.locator('#users tbody tr[data-user="alice"]').filter({ hasText: nameOf(a) }).waitFor(WAIT);
     await page.getByText('5 users connected').waitFor(WAIT);
     await screenshot(page, 'admin-users');
+    expect(await accessibilityProblems(page)).toEqual([]);
 
     // Disconnect bob, who is on the other node, from A's console.
     await page.getByRole('button', { name: 'Disconnect bob' }).click();
@@ -157,6 +169,7 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'admin console on 
     await page.getByText('alice, carol, dave', { exact: true }).waitFor(WAIT);
     await page.getByRole('list', { name: 'History of releases' }).getByText(`build ${sent} is green`).waitFor(WAIT);
     await screenshot(page, 'admin-channels');
+    expect(await accessibilityProblems(page)).toEqual([]);
 
     // Archive: read-only from now on, for a publisher on the other node too.
     await page.getByRole('button', { name: 'Archive', exact: true }).click();
@@ -180,6 +193,7 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'admin console on 
     await entries.filter({ hasText: 'users.disconnect' }).filter({ hasText: 'bob' }).filter({ hasText: 'disconnected: 1' }).filter({ hasText: nameOf(a) }).waitFor(WAIT);
     await expect.poll(() => entries.locator('td:nth-child(3)').allInnerTexts(), WAIT).toEqual(['members.remove', 'channel.archive', 'users.disconnect']);
     await screenshot(page, 'admin-audit');
+    expect(await accessibilityProblems(page)).toEqual([]);
   }, 180_000);
 });
 

@@ -140,6 +140,7 @@ describe('the admin console, cluster-wide', () => {
     const found = (await call<{ users: { user: string }[] }>(a, '/admin/api/users?q=BO')).body.users;
     expect(found.map((user) => user.user)).toEqual(['bob']);
 
+    expect((await call(a, `/admin/api/users/${encodeURIComponent('no spaces')}/disconnect`, { method: 'POST' })).status).toBe(400);
     const disconnected = await call(a, '/admin/api/users/bob/disconnect', { method: 'POST' });
     expect(disconnected).toEqual({ status: 200, body: { user: 'bob', disconnected: 2 } });
     expect(await bob1.closed).toBe(4403);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SwitchboardError } from '../core/errors.js';
+import { USER_ID_PATTERN } from '../core/names.js';
 import type { ActionContext, AdminActions } from './admin-actions.js';
 import { ADMIN_PAGE } from './admin-page.js';
 import { ADMIN_SCRIPT } from './admin-script.js';
@@ -132,7 +133,10 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRouteOpt
   });
 
   app.post<{ Params: { user: string } }>('/admin/api/users/:user/disconnect', async (request) => {
-    return actions.disconnectUser(await context(request), request.params.user);
+    const ctx = await context(request);
+    // The other actions' commands check their input; this one is the console's own.
+    if (!USER_ID_PATTERN.test(request.params.user)) throw new SwitchboardError('bad_request', 'That is not a user id.');
+    return actions.disconnectUser(ctx, request.params.user);
   });
 
   app.post<{ Params: { user: string }; Body: { reason?: unknown } | undefined }>('/admin/api/users/:user/ban', async (request) => {

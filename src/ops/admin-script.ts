@@ -577,7 +577,8 @@ export const ADMIN_SCRIPT = String.raw`'use strict';
       ['Newest seq', number(channel.lastSeq)],
       ['Created', dateTime(channel.createdAt) + (channel.createdBy ? ' by ' + channel.createdBy : '')],
     ];
-    var historyList = h('ol', { class: 'history', 'aria-label': 'History of ' + id });
+    // Focusable, so the keyboard can scroll it as the mouse can.
+    var historyList = h('ol', { class: 'history', 'aria-label': 'History of ' + id, tabindex: '0' });
     var older = h('button', { type: 'button', text: 'Older messages', hidden: !history.hasMore });
     var oldest = null;
     function addEvents(events, atTop) {

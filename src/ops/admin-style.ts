@@ -3,14 +3,14 @@ export const ADMIN_STYLE = `:root {
   --bg: #f5f6f8; --panel: #ffffff; --sidebar: #1f2430; --sidebar-text: #e9ecf2; --sidebar-muted: #b4bccb;
   --sidebar-hover: #2d3443; --text: #1d2330; --muted: #56627a; --accent: #2459d6; --accent-text: #ffffff;
   --accent-soft: #e8efff; --border: #dfe3ea; --danger: #b42318; --ok: #067647; --warn: #93370d; --warn-bg: #fff4e5;
-  --published: #2459d6; --delivered: #0e9384;
+  --danger-text: #ffffff; --published: #2459d6; --delivered: #0e9384;
   font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; font-size: 15px; color: var(--text); background: var(--bg);
 }
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #12161d; --panel: #1a1f29; --sidebar: #0e1117; --text: #e6e8ec; --muted: #a3adbf; --accent: #7aa2ff;
     --accent-text: #0b1020; --accent-soft: #223055; --border: #2b3240; --danger: #ff8a80; --ok: #5fd39b; --warn: #ffb366;
-    --warn-bg: #3a2a14; --published: #7aa2ff; --delivered: #4fd1c5;
+    --warn-bg: #3a2a14; --danger-text: #2a0b08; --published: #7aa2ff; --delivered: #4fd1c5;
   }
 }
 * { box-sizing: border-box; }
@@ -21,7 +21,7 @@ button, input { font: inherit; color: inherit; }
 button { border: 1px solid var(--border); background: var(--panel); border-radius: 6px; padding: 0.3rem 0.65rem; cursor: pointer; }
 button:disabled { opacity: 0.6; cursor: default; }
 button.primary { background: var(--accent); color: var(--accent-text); border-color: var(--accent); }
-button.danger { background: var(--danger); color: #fff; border-color: var(--danger); }
+button.danger { background: var(--danger); color: var(--danger-text); border-color: var(--danger); }
 button:focus-visible, input:focus-visible, a:focus-visible, [tabindex]:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 input { border: 1px solid var(--border); background: var(--panel); border-radius: 6px; padding: 0.35rem 0.55rem; }
 code { font-size: 0.85em; }
@@ -116,7 +116,7 @@ td.actions { white-space: nowrap; display: flex; gap: 0.35rem; }
 
 .toasts { position: fixed; bottom: 1rem; right: 1rem; display: grid; gap: 0.4rem; z-index: 30; max-width: min(26rem, calc(100vw - 2rem)); }
 .toast { background: #1f2430; color: #fff; padding: 0.5rem 0.8rem; border-radius: 8px; box-shadow: 0 4px 14px rgba(0, 0, 0, 0.2); }
-.toast.error { background: var(--danger); }
+.toast.error { background: var(--danger); color: var(--danger-text); }
 
 @media (max-width: 760px) {
   .console { grid-template-columns: minmax(0, 1fr); }
