@@ -94,6 +94,10 @@ export const BINDINGS: { readonly [N in CommandName]: Binding } = {
   },
   'ticket.create': { rest: { method: 'POST', path: '/api/tickets', status: 201 }, grpc: { rpc: 'CreateTicket' } },
   'users.ban': { rest: { method: 'PUT', path: '/api/users/:user/ban', status: 200 }, grpc: { rpc: 'BanUser' } },
+  'users.disconnect': {
+    rest: { method: 'POST', path: '/api/users/:user/disconnect', status: 200 },
+    grpc: { rpc: 'DisconnectUser' },
+  },
   'users.unban': { rest: { method: 'DELETE', path: '/api/users/:user/ban', status: 204 }, grpc: { rpc: 'UnbanUser' } },
   'auth.refresh': {
     rest: { notServed: 'A REST request carries its credentials every time: no session lives on to refresh.' },

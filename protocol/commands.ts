@@ -106,6 +106,14 @@ const publishInput = z.strictObject({
   replyTo: seq.optional().describe('The seq of the message this one answers (a thread).'),
 });
 
+/**
+ * One message of a batch. Each succeeds or fails on its own, so a message that is not
+ * valid passes here as `{unchecked: <the message as sent>}` and the handler refuses it in
+ * the words a single `publish` gets, while the others are published; the batch's own shape
+ * (1-100 messages) is checked here. Documented (OpenAPI, .proto) as `publish`'s input.
+ */
+const batchMessage = publishInput.catch(({ value }) => ({ unchecked: value }) as unknown as z.output<typeof publishInput>);
+
 const listTarget = {
   list: listName,
   channel: channelId.optional().describe('The channel of a `members` list.'),
@@ -247,7 +255,7 @@ export const COMMANDS = {
   }),
   'publish.batch': command({
     summary: 'Publishes up to 100 messages to any channels; each succeeds or fails on its own',
-    input: z.strictObject({ messages: z.array(publishInput).min(1).max(100) }),
+    input: z.strictObject({ messages: z.array(batchMessage).min(1).max(100) }),
     result: z.object({
       results: z.array(
         z.union([
@@ -402,6 +410,19 @@ export const COMMANDS = {
     input: z.strictObject({ user: userId }),
     result: none,
     caller: 'server',
+    session: 'none',
+    retry: true,
+  }),
+  'users.disconnect': command({
+    summary:
+      'Ends every session of a user on every node (an administrator or the backend); their clients are told not to reconnect by themselves, and the user may connect again',
+    input: z.strictObject({ user: userId }),
+    result: z.object({
+      user: userId,
+      disconnected: z.number().int().nonnegative().describe('Sessions ended, every node that answered together.'),
+      missing: z.array(z.string()).optional().describe('Nodes that did not answer in time (their sessions may remain).'),
+    }),
+    caller: 'any',
     session: 'none',
     retry: true,
   }),

@@ -26,42 +26,46 @@ export interface DataLimits {
 
 /**
  * Why a JSON value cannot be carried on every wire, or null when it can: too deep, too
- * large, a number JSON cannot write, a string with NUL or an unpaired surrogate. Walks the
- * value without recursion, so a hostile depth costs the sender nothing but a refusal.
+ * large as JSON text (UTF-8 bytes, exactly), a number JSON cannot write, a string with NUL
+ * or an unpaired surrogate. Walks the value without recursion, so a hostile depth costs
+ * the sender nothing but a refusal; a running lower bound of the size stops the walk of
+ * a value that is too large early, and the exact size is measured once the rest holds.
  */
 export function dataProblem(value: unknown, limits: DataLimits = DEFAULT_LIMITS): string | null {
+  const tooLarge = `is larger than ${limits.maxDataBytes} bytes`;
   const stack: [unknown, number][] = [[value, 0]];
-  let bytes = 0;
+  let atLeast = 0;
   while (stack.length > 0) {
     const [current, depth] = stack.pop()!;
     switch (typeof current) {
       case 'string': {
         const problem = stringProblem(current);
         if (problem) return problem;
-        bytes += current.length + 2;
+        atLeast += current.length + 2;
         break;
       }
       case 'number':
         if (!Number.isFinite(current)) return 'numbers must be finite (JSON has no NaN or Infinity)';
-        bytes += 8;
+        atLeast += 1;
         break;
       case 'boolean':
-        bytes += 5;
+        atLeast += 4;
         break;
       case 'object': {
         if (current === null) {
-          bytes += 4;
+          atLeast += 4;
           break;
         }
         if (depth >= limits.maxDataDepth) return `nests deeper than ${limits.maxDataDepth} levels`;
+        atLeast += 2;
         if (Array.isArray(current)) {
-          bytes += 2 + current.length;
+          atLeast += Math.max(0, current.length - 1);
           for (const item of current) stack.push([item, depth + 1]);
         } else {
           for (const [key, item] of Object.entries(current)) {
             const problem = stringProblem(key);
             if (problem) return `a key ${problem.replace(/^a string /, '')}`;
-            bytes += key.length + 4;
+            atLeast += key.length + 4;
             stack.push([item, depth + 1]);
           }
         }
@@ -70,9 +74,26 @@ export function dataProblem(value: unknown, limits: DataLimits = DEFAULT_LIMITS)
       default:
         return 'holds a value JSON cannot carry';
     }
-    if (bytes > limits.maxDataBytes) return `is larger than ${limits.maxDataBytes} bytes`;
+    if (atLeast > limits.maxDataBytes) return tooLarge;
   }
-  return null;
+  // The depth is bounded now, so serialising cannot exhaust the stack.
+  return utf8Length(JSON.stringify(value) ?? 'null', limits.maxDataBytes) > limits.maxDataBytes ? tooLarge : null;
+}
+
+/** UTF-8 bytes of `text`, counted up to just past `cap` (no copy is made). */
+function utf8Length(text: string, cap: number): number {
+  if (text.length > cap) return text.length;
+  let bytes = 0;
+  for (let i = 0; i < text.length && bytes <= cap; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -19,7 +19,9 @@ const pusherAppSchema = z.strictObject({
     .string()
     .regex(/^$|^[A-Za-z0-9_.@,+-]{1,32}:$/)
     .default('')
-    .describe("Prepended to the app's channel names in the hub; must end in ':' unless empty (see docs/pusher.md)."),
+    .describe(
+      "Empty (at most one app): the app's users are Switchboard's users and its `#server-to-user-<id>` is their inbox. Otherwise its user channels are its own; channels live under `pusher:<app id>:` either way (docs/pusher.md).",
+    ),
   webhooks: z.array(httpUrl()).default(() => []).describe("URLs that receive this app's webhooks in Pusher's format."),
 });
 
@@ -125,6 +127,20 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Graceful drain on SIGTERM (docs/operations.md).'),
+  cluster: z
+    .strictObject({
+      heartbeatMs: positiveInt().default(1000).describe('How often a node heartbeats to Redis and checks both its connections.'),
+      nodeTimeoutMs: positiveInt()
+        .default(5000)
+        .describe('A node silent this long is reaped: its sessions leave on every node. At least twice heartbeatMs.'),
+      stallTimeoutMs: positiveInt()
+        .default(2000)
+        .describe(
+          'How long a Redis connection may wait for any reply before it counts as stalled (a silent partition): its commands fail, and it is dropped and reconnected. Also the Redis command timeout.',
+        ),
+    })
+    .prefault({})
+    .describe('Timing of a Redis cluster: heartbeats, reaping dead nodes, noticing a stalled link (docs/operations.md).'),
   heartbeatMs: positiveInt()
     .default(15_000)
     .describe('WebSocket ping interval; a client silent for two is dropped and shown offline (within 30 s by default).'),
@@ -158,6 +174,9 @@ export const configSchema = z.strictObject({
       pongTimeoutMs: positiveInt().default(30_000).describe('How long a ping waits for its pong before the connection is closed with 4201.'),
       maxPresenceMembers: positiveInt().default(100).describe('Distinct users per presence channel.'),
       clientEventsPerSecond: positiveInt().default(10).describe('Client events a connection may send per second; more get error 4301.'),
+      maxSubscriptionsPerConnection: positiveInt()
+        .default(1000)
+        .describe('Channels one Pusher connection may subscribe to; one more gets `pusher:subscription_error` LimitReached (429).'),
     })
     .prefault({})
     .describe('The Pusher Channels protocol (`/app/:key` and `/apps/:id/...`; docs/pusher.md).'),
@@ -172,10 +191,28 @@ export const configSchema = z.strictObject({
         .describe('Bytes queued for one client before it is disconnected as a slow consumer (4408).'),
       messagesPerSecond: positiveInt().default(100).describe('Frames a connection may send per second, on average.'),
       messageBurst: positiveInt().default(200).describe('Frames a connection may send at once above the rate.'),
-      floodCloseAfter: positiveInt().default(100).describe('Frames rejected for rate in a row before the connection is closed (4429).'),
+      floodCloseAfter: positiveInt()
+        .default(100)
+        .describe('Frames refused for rate within floodWindowMs past which a /ws or Pusher connection is closed (4429 / 4301).'),
+      floodWindowMs: positiveInt().default(10_000).describe('The window floodCloseAfter counts refused frames in.'),
       authTimeoutMs: positiveInt().default(10_000).describe('A connection that has not authenticated by then is closed (4401).'),
       maxCommitBatch: positiveInt().default(1000).describe('Most appends written in one transaction.'),
-      connectionsPerIp: positiveInt().default(256).describe('Open WebSocket/SSE connections from one IP address; more get HTTP 429.'),
+      connectionsPerIp: positiveInt()
+        .default(256)
+        .describe(
+          'Connections one address may hold, every wire together (/ws and Pusher sockets, SSE and gRPC streams, connections without a request yet); more are refused.',
+        ),
+      headerTimeoutMs: positiveInt()
+        .default(10_000)
+        .describe('A connection that has not completed a request by then (HTTP headers, a first gRPC call) is closed (HTTP 408).'),
+      grpcStreamsPerConnection: positiveInt()
+        .default(100)
+        .describe('gRPC streams one HTTP/2 connection may have open at once; the client holds more until one ends.'),
+      maxSessionsPerUser: positiveInt()
+        .default(DEFAULT_LIMITS.maxSessionsPerUser)
+        .describe(
+          'Live sessions one user may hold on a node (/ws connections, SSE streams and gRPC streams together); one more is refused with `too_many_sessions` (HTTP 429, close 4429, RESOURCE_EXHAUSTED) before it opens.',
+        ),
       httpBodyBytes: positiveInt().default(1024 * 1024).describe('Largest HTTP request body on any route (the Pusher HTTP API reads at most 256 KiB); larger: 413 too_large, then a lingering close.'),
       authAttemptsPerMinute: positiveInt().default(30).describe('Register/login/refresh attempts per minute from one IP address; more get 429.'),
     })
@@ -310,6 +347,13 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
     check: (config) =>
       config.transports.includes('grpc') && config.grpcPort !== 0 && config.grpcPort === config.port
         ? `port and grpcPort are both ${config.port}: gRPC needs a port of its own (GRPC_PORT).`
+        : null,
+  },
+  {
+    reads: ['cluster'],
+    check: ({ cluster }) =>
+      cluster.nodeTimeoutMs < 2 * cluster.heartbeatMs
+        ? `cluster.nodeTimeoutMs (${cluster.nodeTimeoutMs}) must be at least twice cluster.heartbeatMs (${cluster.heartbeatMs}), or a node that misses one beat is taken for dead.`
         : null,
   },
   {

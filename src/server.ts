@@ -20,7 +20,7 @@ import type { Database, ModuleMigrations } from './store/database.js';
 import { KyselyStore } from './store/kysely-store.js';
 import { logMigrations } from './store/migrations/index.js';
 import { openDatabase, parseDatabaseUrl } from './store/open-database.js';
-import { ConnectionGuard } from './transports/connection-guard.js';
+import { ConnectionGuard, guardHttpServer } from './transports/connection-guard.js';
 import { registerApiDocs } from './transports/http/api-docs.js';
 import { registerApi } from './transports/http/api-routes.js';
 import { registerAuthRoutes } from './transports/http/auth-routes.js';
@@ -38,6 +38,7 @@ import { webhookMigrations } from './webhooks/migrations/index.js';
 import { startWebhooks } from './webhooks/webhooks.js';
 import { WebhookOutbox } from './webhooks/webhook-outbox.js';
 import { createLogger } from './ops/logger.js';
+import { opsCommands } from './ops/commands.js';
 import { Operations } from './ops/operations.js';
 import { opsMigrations } from './ops/migrations/index.js';
 
@@ -97,8 +98,14 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
   });
   const authenticator = ops.metrics.countAuthFailures(auth.authenticator);
-  const edge = createEdge({ hub, modules: [chatCommands(chat), authCommands(auth)], logger, limits: config.limits });
-  // One guard for every long-lived transport (/ws, /sse), so the per-IP count covers them all.
+  const edge = createEdge({
+    hub,
+    modules: [chatCommands(chat), authCommands(auth), opsCommands(ops.cluster)],
+    logger,
+    limits: config.limits,
+  });
+  // One guard for every wire (/ws, SSE, Pusher, gRPC, and raw HTTP connections without a
+  // request yet), so one count per address covers them all.
   const guard = new ConnectionGuard({
     allowedOrigins: config.allowedOrigins,
     connectionsPerIp: config.limits.connectionsPerIp,
@@ -119,6 +126,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     clientErrorHandler: lingering.clientErrorHandler,
   });
   lingering.attach(app.server);
+  guardHttpServer(app.server, guard, { headerTimeoutMs: config.limits.headerTimeoutMs });
   app.addHook('preClose', async () => lingering.closeAll());
   if (config.transports.includes('web')) await registerWebRoutes(app);
   app.setErrorHandler(httpErrorHandler(logger));
@@ -171,7 +179,15 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       })
     : null;
   const pusher = config.transports.includes('pusher')
-    ? new PusherTransport({ edge, hub, logger, pusher: config.pusher, limits: config.limits })
+    ? new PusherTransport({
+        edge,
+        hub,
+        logger,
+        pusher: config.pusher,
+        limits: config.limits,
+        guard,
+        maxSubscriptionsPerConnection: config.pusher.maxSubscriptionsPerConnection,
+      })
     : null;
   if (pusher) registerPusherRoutes(app, pusher, logger);
   app.server.on('upgrade', (request, socket, head) => {
@@ -211,6 +227,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         port: config.grpcPort,
         limits: config.limits,
         heartbeatMs: config.heartbeatMs,
+        guard,
       }).catch(async (error: unknown) => {
         await abandonStartup();
         const reason = error instanceof Error ? error.message : String(error);
@@ -269,7 +286,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
 
 /** Redis joins the nodes of a cluster; without it this node is on its own. */
 function createBroker(config: Readonly<Config>, logger: PinoLogger): Broker {
-  if (config.redisUrl) return new RedisBroker({ url: config.redisUrl, logger });
+  if (config.redisUrl) return new RedisBroker({ url: config.redisUrl, logger, ...config.cluster });
   return new MemoryBroker({ logger });
 }
 

@@ -496,6 +496,12 @@ const CASES: readonly CommandCase[] = [
   },
   { name: 'users.unban', call: (c) => c.unbanUser('bob'), result: null, resolves: undefined },
   {
+    name: 'users.disconnect',
+    call: (c) => c.disconnectUser('bob'),
+    result: { user: 'bob', disconnected: 2 },
+    resolves: { user: 'bob', disconnected: 2 },
+  },
+  {
     name: 'auth.refresh',
     call: (c) => c.refreshAuth('a.new.token'),
     result: { user: 'u', expiresAt: 9 },

@@ -320,7 +320,7 @@ describe('gRPC errors', () => {
       ['CreateChannel', { channel: 'user:me', channelType: 'CHANNEL_TYPE_PUBLIC' }, /reserved/],
       ['AddMember', { channel: 'room', user: 'no spaces allowed' }, /^Invalid user: a user id is 1-64/],
       ['ListChannels', { limit: 501 }, /^Invalid limit: .*500/],
-      ['PublishBatch', { messages: [{ channel: 'room', text: 'ok' }, { channel: 'room', text: 'x', cid: '' }, { channel: '' }] }, /^Invalid messages\.2\.channel: /],
+      ['PublishBatch', { messages: [] }, /^Invalid messages: /],
       ['GetReactions', { channel: 'room', seqs: [1, 0] }, /^Invalid seqs\.1: .*>0/],
       ['SetStatus', { status: 'USER_STATUS_OFFLINE' }, /^Invalid status: .*"online"\|"away"/],
     ];

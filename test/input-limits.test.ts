@@ -76,6 +76,15 @@ const CASES: readonly LimitCase[] = [
   },
   { name: '3,600 small numbers', data: Array.from({ length: 3600 }, (_, i) => i % 10), outcome: 'ok', pusher: 'ok' },
   { name: '20,000 zeros (40 KB as JSON)', data: Array.from({ length: 20_000 }, () => 0), outcome: 'too_large', pusher: 'too_large' },
+  // Over 32 KiB as JSON text though small as values: the size is the JSON's, measured exactly.
+  { name: '12,000 empty objects (36 KB as JSON)', data: Array.from({ length: 12_000 }, () => ({})), outcome: 'too_large', pusher: 'too_large' },
+  {
+    name: '1,400 long numbers (35 KB as JSON)',
+    data: Array.from({ length: 1400 }, () => -1.2345678901234567e-300),
+    outcome: 'too_large',
+    pusher: 'too_large',
+  },
+  { name: '6,000 control characters (36 KB escaped)', data: '\u0001'.repeat(6000), outcome: 'too_large', pusher: 'too_large' },
 ];
 
 /** What a subscriber should get for one accepted publish. */

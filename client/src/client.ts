@@ -8,6 +8,7 @@ import type { DeliveredFrame } from './frames.js';
 import { newCid } from './ids.js';
 import type {
   Ban,
+  Disconnected,
   BatchMessage,
   BatchResult,
   Channel,
@@ -420,6 +421,14 @@ export class SwitchboardClient {
 
   async unbanUser(user: UserId): Promise<void> {
     await this.request('users.unban', { user });
+  }
+
+  /**
+   * Ends every session of a user on every node (an administrator, or the app's backend);
+   * their clients are told not to reconnect by themselves. The user may connect again.
+   */
+  disconnectUser(user: UserId): Promise<Disconnected> {
+    return this.request('users.disconnect', { user });
   }
 
   /**

@@ -106,6 +106,8 @@ export type TicketInput = CommandRequest<'ticket.create'>;
 export type Ticket = CommandResult<'ticket.create'>;
 /** A ban in place: since when, and why (the app's own note). */
 export type Ban = CommandResult<'users.ban'>;
+/** What `disconnectUser` resolves with: how many sessions ended, and any node that did not answer. */
+export type Disconnected = CommandResult<'users.disconnect'>;
 
 /** What happened while you were away; subscribe with `since` to fetch the messages. */
 export type CatchUp = CommandResult<'catchup'>;

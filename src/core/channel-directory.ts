@@ -58,8 +58,11 @@ export class ChannelDirectory {
   async create(principal: Principal, input: CreateChannelInput): Promise<{ channel: Channel; created: boolean }> {
     if (input.type === 'direct') return this.#openDirect(principal, input.members ?? []);
     const id = input.id ?? `c-${randomUUID().slice(0, 8)}`;
-    if (isReservedChannelId(id)) {
-      throw new SwitchboardError('bad_request', 'Channel ids starting with "user:" or "dm:" are reserved.');
+    if (isReservedChannelId(id, principal)) {
+      throw new SwitchboardError(
+        'bad_request',
+        'Channel ids starting with "user:" or "dm:" are reserved, and "pusher:" ids belong to the Pusher transport.',
+      );
     }
     const creator = principal.kind === 'user' ? principal.userId : null;
     const members = new Map<UserId, MemberRole>();

@@ -56,11 +56,7 @@ export class AdminActions {
       context,
       'users.disconnect',
       user,
-      async () => {
-        const { answers, missing } = await this.#cluster.ask<{ disconnected: number }>({ type: 'disconnect', user });
-        const disconnected = answers.reduce((sum, { answer }) => sum + answer.disconnected, 0);
-        return { user, disconnected, ...(missing.length > 0 ? { missing: [...missing] } : {}) };
-      },
+      () => this.run(context, 'users.disconnect', { user }) as Promise<{ user: string; disconnected: number; missing?: string[] }>,
       ({ disconnected, missing }) => ({ disconnected, ...(missing ? { missing } : {}) }),
     );
   }

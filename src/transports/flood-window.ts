@@ -5,9 +5,6 @@ export interface FloodLimits {
   readonly floodWindowMs: number;
 }
 
-/** What `floodWindowMs` is until the setting exists everywhere. */
-export const DEFAULT_FLOOD_WINDOW_MS = 10_000;
-
 /**
  * Judges whether a client ignores `rate_limited`: more than `floodCloseAfter` refused frames
  * within `floodWindowMs` (the window opens at a refusal). Counting refusals in a row would

@@ -427,7 +427,7 @@ export function unwrap(schema: z.ZodType): { base: z.ZodType; optional: boolean;
   for (let current = schema; ; ) {
     if (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault) {
       optional = true;
-    } else if (!(current instanceof z.ZodPipe)) {
+    } else if (!(current instanceof z.ZodPipe || current instanceof z.ZodCatch)) {
       return { base: current, optional, docs };
     }
     const doc = describe(current);

@@ -32,6 +32,7 @@ import {
   subscriptionErrorFrame,
 } from './pusher-frames.js';
 import { encodeHubEvent, excludedSocketOf, PUSHER_SERVER, type PusherHubBridge } from './pusher-hub-bridge.js';
+import { FloodWindow } from '../flood-window.js';
 
 export interface PusherConnectionLimits {
   readonly activityTimeoutMs: number;
@@ -40,6 +41,7 @@ export interface PusherConnectionLimits {
   readonly messagesPerSecond: number;
   readonly messageBurst: number;
   readonly floodCloseAfter: number;
+  readonly floodWindowMs: number;
   readonly sendQueueBytes: number;
   /** Channels one connection may subscribe to (Pusher's own limit, not the hub's per-session one). */
   readonly maxSubscriptions: number;
@@ -104,7 +106,8 @@ export class PusherConnection implements SessionSink, PusherPeer {
   #lastSeen = Date.now();
   #pingSentAt: number | null = null;
   #timer: NodeJS.Timeout | null = null;
-  #rejectedInARow = 0;
+  /** Made on the first refused frame: most connections never have one. */
+  #flood: FloodWindow | null = null;
   /** Frames waiting for the socket to drain (see SOCKET_SHARE_BYTES); null while none wait. */
   #backlog: (string | Buffer)[] | null = null;
   #backlogBytes = 0;
@@ -271,14 +274,14 @@ export class PusherConnection implements SessionSink, PusherPeer {
     this.#pingSentAt = null;
     const bucket = data.includes(SUBSCRIBE_MARK) || data.includes(UNSUBSCRIBE_MARK) ? this.#subscribes : this.#frames;
     if (!bucket.take()) {
-      if (++this.#rejectedInARow > this.#limits.floodCloseAfter) {
+      this.#flood ??= new FloodWindow(this.#limits);
+      if (this.#flood.refused()) {
         this.close(PUSHER_CODES.clientEventRateLimit, 'Message flood');
         return;
       }
       this.send(errorFrame(PUSHER_CODES.clientEventRateLimit, 'Too many messages: slow down.'));
       return;
     }
-    this.#rejectedInARow = 0;
     const frame = isBinary ? null : decode(data);
     if (!frame) {
       this.send(errorFrame(null, 'A message is a JSON object with an "event".'));

@@ -77,6 +77,7 @@ export class PusherTransport {
       messagesPerSecond: options.limits.messagesPerSecond,
       messageBurst: options.limits.messageBurst,
       floodCloseAfter: options.limits.floodCloseAfter,
+      floodWindowMs: options.limits.floodWindowMs,
       sendQueueBytes: options.limits.sendQueueBytes,
       maxSubscriptions: options.maxSubscriptionsPerConnection ?? DEFAULT_PUSHER_SUBSCRIPTIONS,
       subscriptionsPerSession: options.hub.limits.maxSubscriptionsPerSession,
@@ -97,7 +98,11 @@ export class PusherTransport {
     const match = PATH.exec(url.pathname);
     if (!match) return false;
     // Counted from the upgrade on, refused or not; released when the socket closes.
-    const admission = this.#options.guard?.admit(addressOf(request));
+    // By address only: a Pusher socket carries no ambient credentials (private channels need
+    // the app's own signature) and pusher-js runs on the app's site, so there is no Origin to
+    // hold it to; the hosted service checks none either.
+    const guard = this.#options.guard;
+    const admission = guard?.admitAddress(guard.clientAddress(request));
     if (admission?.ok) socket.on('close', admission.release);
     this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, match[1]!, url, admission));
     return true;
@@ -147,19 +152,4 @@ export class PusherTransport {
       if (!this.#connections.has(id)) return id;
     }
   }
-}
-
-/**
- * The request as the guard should count it: by address only. A Pusher socket carries no
- * ambient credentials (private channels need a signature from the app's own auth
- * endpoint), so the Origin check that stops cross-site WebSocket hijacking on /ws has
- * nothing to protect here, and pusher-js runs on the app's site, not this server's: the
- * hosted service checks no Origin either. (Until the guard takes such an option, it is
- * handed the request without its Origin header.)
- */
-function addressOf(request: IncomingMessage): IncomingMessage {
-  if (request.headers.origin === undefined) return request;
-  const headers = { ...request.headers };
-  delete headers.origin;
-  return { headers, socket: request.socket } as IncomingMessage;
 }

@@ -11,7 +11,7 @@ import type { Call } from '../../edge/call.js';
 import type { CommandPipeline } from '../../edge/pipeline.js';
 import { TokenBucket } from '../../edge/token-bucket.js';
 import { parseInput } from '../../edge/validation.js';
-import { DEFAULT_FLOOD_WINDOW_MS, FloodWindow } from '../flood-window.js';
+import { FloodWindow } from '../flood-window.js';
 import { SendBacklog, SOCKET_SHARE_BYTES } from '../send-backlog.js';
 import { coalesceWrites } from '../write-coalescer.js';
 import { decodeRequestFrame, requestIdOf } from './request-frame.js';
@@ -27,7 +27,7 @@ export interface WsLimits {
   /** Refused frames (over the rate) within `floodWindowMs` past which the connection is closed (4429). */
   readonly floodCloseAfter: number;
   /** The window `floodCloseAfter` counts in; default 10 s. */
-  readonly floodWindowMs?: number;
+  readonly floodWindowMs: number;
   readonly authTimeoutMs: number;
 }
 
@@ -246,7 +246,7 @@ export class WsConnection implements SessionSink {
     if (!this.#bucket.take()) {
       this.#flood ??= new FloodWindow({
         floodCloseAfter: this.#limits.floodCloseAfter,
-        floodWindowMs: this.#limits.floodWindowMs ?? DEFAULT_FLOOD_WINDOW_MS,
+        floodWindowMs: this.#limits.floodWindowMs,
       });
       if (this.#flood.refused()) {
         this.#onLimit?.('rate_limited');
@@ -306,7 +306,9 @@ export class WsConnection implements SessionSink {
       this.#session = session;
       this.#call = { principal, session, wire: 'ws' };
       if (this.#authTimer) clearTimeout(this.#authTimer);
-      const welcome = { session: session.id, user: principal.userId, name: principal.name };
+      const { expiresAt } = session.principal;
+      // When the credential expires, so a client refreshes in time (auth.refresh).
+      const welcome = { session: session.id, user: principal.userId, name: principal.name, ...(expiresAt !== undefined && { expiresAt }) };
       if (id === null) this.#write(textFrame(encodeWelcome(welcome)));
       else this.#reply(id, welcome);
     } catch (error) {
