@@ -94,7 +94,8 @@ describe.skipIf(chromiumMissing())('client SDK in a real browser', () => {
   it('does not carry the `ws` package into the browser bundle', () => {
     // The bundler sees only the `ws` package's browser stub (a few bytes), never its Node code.
     expect(bundle).not.toContain('permessage-deflate');
-    expect(bundle.length).toBeLessThan(20_000);
+    // The SDK alone is about 22 KB unminified-IIFE; `ws`'s Node code would add over 100 KB.
+    expect(bundle.length).toBeLessThan(40_000);
   });
 });
 
