@@ -1,8 +1,6 @@
-import { expect, it, onTestFinished } from 'vitest';
-import { NodeProcess } from './helpers/cluster.js';
-import { createTestSchema } from './helpers/postgres.js';
-import { createRedisPrefix } from './helpers/redis-prefix.js';
-import { describeWithServices, serviceUrl } from './helpers/services.js';
+import { expect, it } from 'vitest';
+import { type NodeProcess, startNodeCluster } from './helpers/cluster.js';
+import { describeWithServices } from './helpers/services.js';
 import { useWsClients } from './helpers/ws-test-client.js';
 
 /**
@@ -13,18 +11,7 @@ const clients = useWsClients();
 
 describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'chat features across node processes', () => {
   it('carries status, list changes and mentions between nodes, and marks a killed node\'s users offline', async () => {
-    const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, 'chatcluster');
-    const redis = createRedisPrefix(serviceUrl('TEST_REDIS_URL')!);
-    const nodes: NodeProcess[] = [];
-    onTestFinished(async () => {
-      await clients.closeAll();
-      await Promise.all(nodes.map((node) => node.kill()));
-      await schema.drop();
-      await redis.drop();
-    });
-    const options = { databaseUrl: schema.url, redisUrl: redis.url };
-    nodes.push(await NodeProcess.start(options));
-    nodes.push(await NodeProcess.start(options));
+    const nodes = await startNodeCluster('chatcluster', 2, () => clients.closeAll());
     const [one, two] = nodes as [NodeProcess, NodeProcess];
 
     const alice = await clients.connect(one.wsUrl, 'alice');

@@ -91,14 +91,19 @@ for (const backend of backends) {
       expect(await chat.removeContact('bob', 'alice')).toBe(false);
     });
 
-    it('finds the status audience: contacts and people who share a channel, not inbox owners or strangers', async () => {
+    it('reads the status audience in batches: contacts, channels but inboxes, members; each key answered in order', async () => {
       await store.createChannel(
         channel('aud-room', { type: 'private', members: [{ user: 'carol', role: 'owner' }, { user: 'dave', role: 'member' }] }),
       );
       await chat.addContact('carol', 'alice');
       await store.createChannel(channel('user:carol', { type: 'inbox', members: [{ user: 'carol', role: 'member' }] }));
-      expect((await chat.statusAudience('carol')).sort()).toEqual(['alice', 'dave']);
-      expect(await chat.statusAudience('bob')).toEqual([]);
+      expect(await chat.contactIdsOf(['bob', 'carol', 'carol'])).toEqual([[], ['alice'], ['alice']]);
+      expect(await chat.statusChannelsOf(['carol', 'bob'])).toEqual([['aud-room'], []]);
+      expect((await chat.memberIdsOf(['aud-room', 'nowhere'])).map((members) => [...members].sort())).toEqual([['carol', 'dave'], []]);
+      expect(await chat.statesOf(['nobody', 'dave'])).toEqual([null, { user: 'dave', name: 'DAVE', status: 'offline', lastSeen: null }]);
+      // More keys than one query takes (500) come back whole and in order.
+      const many = Array.from({ length: 1203 }, (_, k) => (k === 1202 ? 'carol' : `ghost-${k}`));
+      expect((await chat.contactIdsOf(many)).at(-1)).toEqual(['alice']);
       expect((await chat.findUsers(['carol', 'DAVE', 'zed'])).map((u) => u.id).sort()).toEqual(['carol', 'dave']);
       expect(await chat.membersAmong('aud-room', ['alice', 'dave'])).toEqual(['dave']);
     });

@@ -3,6 +3,7 @@ import type { Hub } from '../core/hub.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import type { Principal, UserId } from '../core/types.js';
+import type { ChatCache } from './chat-cache.js';
 import type { ChatStore } from './chat-store.js';
 
 /** What every chat feature works with: core (through the hub), the log's reads, chat's own tables. */
@@ -11,6 +12,8 @@ export interface ChatContext {
   /** The log's reads the features make themselves, after the hub checked access. */
   readonly log: Pick<Store, 'getChannel' | 'getEvent' | 'readEvents' | 'listMembers'>;
   readonly tables: ChatStore;
+  /** What connects and status changes read, kept true by chat's changes and notices. */
+  readonly cache: ChatCache;
   readonly logger: Logger;
 }
 

@@ -119,20 +119,6 @@ export class ChatStore {
     return rows.map((row) => toState(row.user, row.name, row.status, row.last_seen));
   }
 
-  async statusAudience(user: UserId): Promise<UserId[]> {
-    const rows = await this.#db
-      .selectFrom('members as mine')
-      .innerJoin('members as other', 'other.channel', 'mine.channel')
-      .innerJoin('channels as c', 'c.id', 'mine.channel')
-      .select('other.user_id as user')
-      .where('mine.user_id', '=', user)
-      .where('c.type', '<>', 'inbox')
-      .where('other.user_id', '<>', user)
-      .union(this.#db.selectFrom('contacts').select('contact_id as user').where('user_id', '=', user))
-      .execute();
-    return [...new Set(rows.map((row) => row.user))];
-  }
-
   /**
    * Status changes made in one tick share one transaction, committed without waiting for
    * the disk (soft state): every user coming online after a restart would otherwise cost
@@ -161,6 +147,51 @@ export class ChatStore {
       .execute();
     const byId = new Map(rows.map((row) => [row.id, toState(row.id, row.name, row.status, row.last_seen)]));
     return users.flatMap((user) => byId.get(user) ?? []);
+  }
+
+  // --- batched reads behind the connect caches (chat-cache.ts) ----------------------
+
+  /** Each user's state, or null for a user never seen; one query per chunk of users. */
+  async statesOf(users: readonly UserId[]): Promise<(UserState | null)[]> {
+    const states = new Map<UserId, UserState>();
+    for (const chunk of chunks(users)) for (const state of await this.userStates(chunk)) states.set(state.user, state);
+    return users.map((user) => states.get(user) ?? null);
+  }
+
+  /** Each user's contacts (ids). */
+  async contactIdsOf(users: readonly UserId[]): Promise<UserId[][]> {
+    const found = new Map<UserId, UserId[]>();
+    for (const chunk of chunks(users)) {
+      const rows = await this.#db.selectFrom('contacts').select(['user_id', 'contact_id']).where('user_id', 'in', chunk).execute();
+      for (const row of rows) listIn(found, row.user_id).push(row.contact_id);
+    }
+    return users.map((user) => found.get(user) ?? []);
+  }
+
+  /** The channels each user is a member of that carry their status (every type but inboxes). */
+  async statusChannelsOf(users: readonly UserId[]): Promise<ChannelId[][]> {
+    const found = new Map<UserId, ChannelId[]>();
+    for (const chunk of chunks(users)) {
+      const rows = await this.#db
+        .selectFrom('members as m')
+        .innerJoin('channels as c', 'c.id', 'm.channel')
+        .select(['m.user_id', 'm.channel'])
+        .where('m.user_id', 'in', chunk)
+        .where('c.type', '<>', 'inbox')
+        .execute();
+      for (const row of rows) listIn(found, row.user_id).push(row.channel);
+    }
+    return users.map((user) => found.get(user) ?? []);
+  }
+
+  /** Each channel's members (ids). */
+  async memberIdsOf(channels: readonly ChannelId[]): Promise<UserId[][]> {
+    const found = new Map<ChannelId, UserId[]>();
+    for (const chunk of chunks(channels)) {
+      const rows = await this.#db.selectFrom('members').select(['channel', 'user_id']).where('channel', 'in', chunk).execute();
+      for (const row of rows) listIn(found, row.channel).push(row.user_id);
+    }
+    return channels.map((channel) => found.get(channel) ?? []);
   }
 
   async findUsers(names: readonly string[]): Promise<User[]> {
@@ -430,6 +461,19 @@ export const reactionWriter: AnnotationWriter = {
 };
 
 /** Keys of the reactions stored on the messages these annotations target. */
+/** Keys per query: far below SQLite's and PostgreSQL's limits on bound parameters. */
+const CHUNK = 500;
+
+function* chunks<T>(items: readonly T[]): Generator<T[]> {
+  for (let start = 0; start < items.length; start += CHUNK) yield items.slice(start, start + CHUNK);
+}
+
+function listIn<K, V>(map: Map<K, V[]>, key: K): V[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
+}
+
 async function presentReactions(db: Kysely<Tables>, annotations: readonly AnnotationAppend[]): Promise<Set<string>> {
   const byChannel = new Map<ChannelId, Seq[]>();
   for (const { channel, target } of annotations) {

@@ -8,6 +8,7 @@ import type { Session } from '../core/session.js';
 import type { Store } from '../core/store.js';
 import type { Channel, ChannelEvent, ChannelId, EphemeralEvent, Member, Principal, Seq, UserId } from '../core/types.js';
 import { type CatchUp, catchUp } from './catch-up.js';
+import { ChatCache } from './chat-cache.js';
 import { type ChatContext, userOf } from './chat-context.js';
 import type { ChatStore, SearchCursor } from './chat-store.js';
 import { Contacts } from './contacts.js';
@@ -65,7 +66,13 @@ export class Chat implements HubObserver {
   }
 
   private constructor(options: ChatOptions) {
-    const context: ChatContext = { hub: options.hub, log: options.store, tables: options.tables, logger: options.logger };
+    const context: ChatContext = {
+      hub: options.hub,
+      log: options.store,
+      tables: options.tables,
+      cache: new ChatCache(options.tables),
+      logger: options.logger,
+    };
     this.#context = context;
     this.#contacts = new Contacts(context);
     this.#lists = new LiveLists(context);
@@ -92,6 +99,8 @@ export class Chat implements HubObserver {
   }
 
   channelCreated(channel: Channel): void {
+    // Its members are not at hand here; creating channels is rare next to connects.
+    if (channel.type !== 'inbox') this.#context.cache.channelAdded(null);
     this.#lists.channelCreated(channel);
   }
 
@@ -100,15 +109,29 @@ export class Chat implements HubObserver {
   }
 
   channelDeleted(channel: ChannelId): void {
+    this.#context.cache.channelDeleted(channel);
     this.#lists.channelDeleted(channel);
   }
 
   memberAdded(member: Member): void {
+    this.#context.cache.membershipChanged(member.channel, member.user);
     this.#lists.memberAdded(member);
   }
 
   memberRemoved(channel: ChannelId, user: UserId): void {
+    this.#context.cache.membershipChanged(channel, user);
     this.#lists.memberRemoved(channel, user);
+  }
+
+  userRenamed(user: UserId): void {
+    const notice: ChatNotice = { kind: 'renamed', user };
+    this.#context.cache.renamed(user);
+    this.#context.hub.sendNotice(CHAT_MODULE, notice);
+  }
+
+  brokerResync(): void {
+    // Notices may have been lost: what they would have changed is read again.
+    this.#context.cache.clear();
   }
 
   brokerEphemeral(event: EphemeralEvent): void {
@@ -123,8 +146,28 @@ export class Chat implements HubObserver {
     if (module !== CHAT_MODULE) return;
     // Sent by this module on another node (see ChatNotice).
     const notice = body as ChatNotice;
-    if (notice.kind === 'status') this.#status.apply(notice);
-    else this.#lists.apply(notice);
+    const { cache } = this.#context;
+    switch (notice.kind) {
+      case 'status':
+        this.#status.apply(notice);
+        return;
+      case 'renamed':
+        cache.renamed(notice.user);
+        return;
+      case 'contacts':
+        cache.contactsChanged(notice.users);
+        return;
+      case 'members':
+        cache.membershipChanged(notice.member.channel, notice.member.user);
+        break;
+      case 'channels':
+        if (notice.action === 'add') cache.channelAdded(notice.audience);
+        break;
+      case 'channel-deleted':
+        cache.channelDeleted(notice.channel);
+        break;
+    }
+    this.#lists.apply(notice);
   }
 
   // --- DMs, contacts, status --------------------------------------------------------

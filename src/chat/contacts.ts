@@ -2,6 +2,7 @@ import type { UserState } from '../../protocol/values.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Principal, UserId } from '../core/types.js';
 import { type ChatContext, userOf } from './chat-context.js';
+import { CHAT_MODULE, type ChatNotice } from './notices.js';
 
 /** Contacts: mutual (adding makes both users each other's contact), listed with their status. */
 export class Contacts {
@@ -17,17 +18,26 @@ export class Contacts {
     const { tables } = this.#context;
     const [state] = await tables.userStates([contact]);
     if (!state) throw new SwitchboardError('not_found', `No user ${contact}.`);
-    await tables.addContact(user, contact);
+    if (await tables.addContact(user, contact)) this.#changed([user, contact]);
     return state;
   }
 
   async remove(principal: Principal, contact: UserId): Promise<void> {
-    if (!(await this.#context.tables.removeContact(userOf(principal), contact))) {
+    const user = userOf(principal);
+    if (!(await this.#context.tables.removeContact(user, contact))) {
       throw new SwitchboardError('not_found', `${contact} is not your contact.`);
     }
+    this.#changed([user, contact]);
   }
 
   list(principal: Principal): Promise<UserState[]> {
     return this.#context.tables.listContacts(userOf(principal));
+  }
+
+  /** Both users' audiences changed: their cached contact lists go, here and on every node. */
+  #changed(users: readonly UserId[]): void {
+    const notice: ChatNotice = { kind: 'contacts', users };
+    this.#context.cache.contactsChanged(users);
+    this.#context.hub.sendNotice(CHAT_MODULE, notice);
   }
 }

@@ -21,7 +21,7 @@ interface Following {
   readonly users: Set<UserId>;
 }
 
-type ListNotice = Exclude<ChatNotice, { kind: 'status' }>;
+type ListNotice = Extract<ChatNotice, { kind: 'channels' | 'members' | 'channel-deleted' }>;
 
 /**
  * Live lists (the changefeed idea): a session follows the channels it may see, one

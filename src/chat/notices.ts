@@ -11,6 +11,10 @@ export const CHAT_MODULE = 'chat';
  */
 export type ChatNotice =
   | { readonly kind: 'status'; readonly state: UserState; readonly audience: readonly UserId[]; readonly at: Millis }
+  /** A user's stored name changed: cached states of them are stale. */
+  | { readonly kind: 'renamed'; readonly user: UserId }
+  /** Contacts of these users were added or removed: cached contact lists are stale. */
+  | { readonly kind: 'contacts'; readonly users: readonly UserId[] }
   /**
    * A channel appeared in (add), changed in (update) or left (remove) some users' channel
    * lists. Null audience: an add reaches everyone (a public channel); an update or remove

@@ -56,13 +56,14 @@ export class UserStatusTracker {
   sessionOpened(session: Session): void {
     const user = session.principal.userId;
     this.#background(user, async () => {
-      const [action, contacts] = await Promise.all([
-        this.#presence.add(ONLINE_KEY, user, session.id),
-        this.#context.tables.listContacts(user),
-      ]);
+      const snapshot = this.#context.cache.contactStates(user);
+      const action = await this.#presence.add(ONLINE_KEY, user, session.id);
+      // Stored as soon as the registry says so; its frames follow the contacts snapshot.
+      const change = action === 'join' ? this.#change(user, 'online', snapshot) : null;
+      const contacts = await snapshot;
       session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
       for (const contact of contacts) this.#tell(session.id, contact.user, contact.status);
-      if (action === 'join') await this.#change(user, 'online');
+      await change;
     });
   }
 
@@ -97,6 +98,7 @@ export class UserStatusTracker {
 
   /** A status notice from another node: deliver it to the audience's sessions here. */
   apply(notice: StatusNotice): void {
+    this.#context.cache.statusChanged(notice.state);
     this.#deliver(notice.state, notice.audience, notice.at);
   }
 
@@ -105,12 +107,22 @@ export class UserStatusTracker {
     await Promise.all(this.#queues.values());
   }
 
-  async #change(user: UserId, status: UserStatus): Promise<UserState> {
-    const { tables, hub } = this.#context;
+  /** Stores and announces a change; its frames wait for `first` (frames that must reach sessions before them). */
+  async #change(user: UserId, status: UserStatus, first?: Promise<unknown>): Promise<UserState> {
+    const { tables, hub, cache } = this.#context;
     const at = Date.now();
-    await tables.setStatus(user, status, at);
-    const [[state], audience] = await Promise.all([tables.userStates([user]), tables.statusAudience(user)]);
-    const current = state ?? { user, name: user, status, lastSeen: status === 'offline' ? at : null };
+    // The state before the change (name, last seen) and the audience come from the cache:
+    // no query on a reconnect, one per tick for all first connects.
+    const [, before, audience] = await Promise.all([
+      tables.setStatus(user, status, at),
+      cache.state(user),
+      cache.audienceOf(user),
+      first,
+    ]);
+    // last seen records when the user was last online, so it moves only when they go offline.
+    const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
+    const current: UserState = { user, name: before?.name ?? user, status, lastSeen };
+    cache.statusChanged(current);
     // The user's own other devices hear it too.
     const everyone = [...audience, user];
     this.#deliver(current, everyone, at);

@@ -137,14 +137,16 @@ export class ChannelDirectory {
 
   /**
    * Records the user on first sight and on a rename. Skipping the write otherwise keeps
-   * connects (and reconnect storms) off the store's write path.
+   * connects (and reconnect storms) off the store's write path. True when the stored
+   * user was created or renamed.
    */
-  async remember(principal: Principal): Promise<void> {
+  async remember(principal: Principal): Promise<boolean> {
     const { userId, name } = principal;
-    if (this.#knownUsers.get(userId) === name) return;
-    await this.#store.rememberUser({ id: userId, name });
+    if (this.#knownUsers.get(userId) === name) return false;
+    const changed = await this.#store.rememberUser({ id: userId, name });
     if (this.#knownUsers.size >= KNOWN_USERS_LIMIT) this.#knownUsers.clear();
     this.#knownUsers.set(userId, name);
+    return changed;
   }
 
   async user(id: UserId): Promise<User> {

@@ -152,7 +152,9 @@ export class Hub {
    */
   async connect(principal: Principal, transport: string, sink: SessionSink): Promise<Session> {
     if (this.#closing) throw new SwitchboardError('unavailable', 'The server is shutting down.');
-    if (principal.kind === 'user') await this.#directory.remember(principal);
+    if (principal.kind === 'user' && (await this.#directory.remember(principal))) {
+      this.#observers.notify((o) => o.userRenamed?.(principal.userId, principal.name));
+    }
     // From here to `open` nothing awaits: two connects of one user cannot both take the last place.
     if (principal.kind === 'user' && this.#sessions.countOf(principal.userId) >= this.#maxSessionsPerUser) {
       throw new SwitchboardError(
@@ -351,9 +353,11 @@ export class Hub {
   }
 
   /** Changes a profile: the user themselves, an admin, or the server. */
-  updateUser(principal: Principal, id: UserId, changes: { name: string }): Promise<User> {
+  async updateUser(principal: Principal, id: UserId, changes: { name: string }): Promise<User> {
     assertCanUpdateUser(principal, id);
-    return this.#directory.updateUser(id, changes);
+    const user = await this.#directory.updateUser(id, changes);
+    this.#observers.notify((o) => o.userRenamed?.(user.id, user.name));
+    return user;
   }
 
   // --- the log --------------------------------------------------------------------

@@ -104,9 +104,10 @@ export interface Store {
   upsertUser(user: { id: UserId; name: string }): Promise<User>;
   /**
    * Records a user seen on connect (created, or renamed): soft state, batched with the
-   * other connects of the same tick and committed without waiting for the disk.
+   * other connects of the same tick and committed without waiting for the disk. True
+   * when the row was created or its name changed (caches of user names are then stale).
    */
-  rememberUser(user: { id: UserId; name: string }): Promise<void>;
+  rememberUser(user: { id: UserId; name: string }): Promise<boolean>;
   getUser(id: UserId): Promise<User | undefined>;
   /** Users in id order, after `after` (for the REST user list). */
   listUsers(options: { limit: number; after?: UserId }): Promise<User[]>;

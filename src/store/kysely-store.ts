@@ -61,25 +61,27 @@ export class KyselyStore implements Store {
     return toUser(row);
   }
 
-  rememberUser(user: { id: UserId; name: string }): Promise<void> {
+  rememberUser(user: { id: UserId; name: string }): Promise<boolean> {
     return this.#seenUsers.add(user);
   }
 
-  async #writeSeenUsers(users: readonly { id: UserId; name: string }[]): Promise<void[]> {
+  async #writeSeenUsers(users: readonly { id: UserId; name: string }[]): Promise<boolean[]> {
     const now = Date.now();
     // In id order, each once: transactions on other nodes lock the same rows in the same order.
     const byId = new Map(users.map((user) => [user.id, user]));
     const ordered = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const changed = new Set<UserId>();
     await this.#dialect.softTransaction(this.#db, async (trx) => {
       for (const user of ordered) {
-        await trx
+        const result = await trx
           .insertInto('users')
           .values({ id: user.id, name: user.name, created_at: now })
           .onConflict((oc) => oc.column('id').doUpdateSet({ name: user.name }).where('users.name', '<>', user.name))
-          .execute();
+          .executeTakeFirst();
+        if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) changed.add(user.id);
       }
     });
-    return users.map(() => undefined);
+    return users.map((user) => changed.has(user.id));
   }
 
   async getUser(id: UserId): Promise<User | undefined> {

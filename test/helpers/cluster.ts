@@ -3,8 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
+import { createTestSchema } from './postgres.js';
 import { freePort } from './private-redis.js';
+import { createRedisPrefix } from './redis-prefix.js';
+import { serviceUrl } from './services.js';
 import { Waiters } from './waiters.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -125,6 +129,26 @@ export class NodeProcess {
     clearTimeout(timer);
     rmSync(this.#dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * `count` node processes on a fresh PostgreSQL schema and Redis prefix (TEST_DATABASE_URL,
+ * TEST_REDIS_URL), killed and dropped when the test finishes, after `beforeStop` (close
+ * the test's clients).
+ */
+export async function startNodeCluster(name: string, count: number, beforeStop: () => Promise<void>): Promise<NodeProcess[]> {
+  const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, name);
+  const redis = createRedisPrefix(serviceUrl('TEST_REDIS_URL')!);
+  const nodes: NodeProcess[] = [];
+  onTestFinished(async () => {
+    await beforeStop();
+    await Promise.all(nodes.map((node) => node.kill()));
+    await schema.drop();
+    await redis.drop();
+  });
+  // One at a time: the first node migrates the fresh schema.
+  for (let n = 0; n < count; n++) nodes.push(await NodeProcess.start({ databaseUrl: schema.url, redisUrl: redis.url }));
+  return nodes;
 }
 
 interface Reply {

@@ -1,0 +1,90 @@
+import type { UserState } from '../../protocol/values.js';
+import type { ChannelId, UserId } from '../core/types.js';
+import { BatchedCache } from './batched-cache.js';
+import type { ChatStore } from './chat-store.js';
+
+/**
+ * What a connect and a status change read, kept in memory: users' states, their
+ * contacts, their channels and the channels' members. A connect storm used to make about
+ * five queries per connect (contacts, the user's state, everyone who shares a channel);
+ * now a miss is read in one query per tick for all connects, and a reconnect reads
+ * nothing.
+ *
+ * Kept true by the changes themselves: status changes set the state (here and, through
+ * chat's notices, on every node), and renames, contact changes, membership changes and
+ * channel deletions drop what they touch, here and on every node. A broker that may have
+ * lost notices (`brokerResync`) empties it. Memory grows with memberships, not with
+ * audiences: a user in a channel of 5,000 costs one id in that channel's list.
+ */
+export class ChatCache {
+  readonly #states: BatchedCache<UserId, UserState | null>;
+  readonly #contacts: BatchedCache<UserId, UserId[]>;
+  /** Channels that carry a user's status (every type but inboxes). */
+  readonly #channels: BatchedCache<UserId, ChannelId[]>;
+  readonly #members: BatchedCache<ChannelId, UserId[]>;
+
+  constructor(tables: ChatStore) {
+    this.#states = new BatchedCache((users) => tables.statesOf(users));
+    this.#contacts = new BatchedCache((users) => tables.contactIdsOf(users));
+    this.#channels = new BatchedCache((users) => tables.statusChannelsOf(users));
+    this.#members = new BatchedCache((channels) => tables.memberIdsOf(channels));
+  }
+
+  /** The user's state (name, status, last seen); undefined for a user never seen. */
+  async state(user: UserId): Promise<UserState | undefined> {
+    return (await this.#states.get(user)) ?? undefined;
+  }
+
+  /** The user's contacts with their states, in id order (the contacts snapshot). */
+  async contactStates(user: UserId): Promise<UserState[]> {
+    const ids = [...(await this.#contacts.get(user))].sort();
+    const states = await this.#states.getAll(ids);
+    return ids.map((id, k) => states[k] ?? { user: id, name: id, status: 'offline', lastSeen: null });
+  }
+
+  /** Everyone told of the user's status: their contacts and whoever shares a channel or DM with them. */
+  async audienceOf(user: UserId): Promise<UserId[]> {
+    const [contacts, channels] = await Promise.all([this.#contacts.get(user), this.#channels.get(user)]);
+    const audience = new Set(contacts);
+    for (const members of await this.#members.getAll(channels)) for (const member of members) audience.add(member);
+    audience.delete(user);
+    return [...audience];
+  }
+
+  // --- changes -----------------------------------------------------------------------
+
+  statusChanged(state: UserState): void {
+    this.#states.set(state.user, state);
+  }
+
+  renamed(user: UserId): void {
+    this.#states.drop(user);
+  }
+
+  contactsChanged(users: readonly UserId[]): void {
+    for (const user of users) this.#contacts.drop(user);
+  }
+
+  membershipChanged(channel: ChannelId, user: UserId): void {
+    this.#channels.drop(user);
+    this.#members.drop(channel);
+  }
+
+  /** A channel with members appeared: theirs are stale (all channel lists when they are not known). */
+  channelAdded(members: readonly UserId[] | null): void {
+    if (members === null) this.#channels.clear();
+    else for (const user of members) this.#channels.drop(user);
+  }
+
+  channelDeleted(channel: ChannelId): void {
+    this.#members.drop(channel);
+    this.#channels.dropWhere((channels) => channels.includes(channel));
+  }
+
+  clear(): void {
+    this.#states.clear();
+    this.#contacts.clear();
+    this.#channels.clear();
+    this.#members.clear();
+  }
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { startNodeCluster } from './helpers/cluster.js';
+import { describeWithServices } from './helpers/services.js';
+import { startTestServer } from './helpers/test-server.js';
+import { type ServerFrame, useWsClients } from './helpers/ws-test-client.js';
+
+/**
+ * Connects and status changes read users' states, contacts, channels and members from
+ * chat's cache (src/chat/chat-cache.ts), not the database. Every change that touches them
+ * must reach the cache at once, on the node that made it and on every other node: a
+ * stale entry would show an old name or status in a contacts snapshot, or send a status
+ * to someone who left (or not to someone who joined). Each step below first fills the
+ * cache, then changes something on one node and looks on the other.
+ *
+ * Across nodes, a status frame is the sync point: chat's notices travel on one cluster
+ * topic in order, so once a frame sent after a change arrives, the change's notice has
+ * been applied there too.
+ */
+const clients = useWsClients();
+
+type Contact = { user: string; name: string; status: string; lastSeen: number | null };
+
+const isStatus = (user: string, status: string) => (frame: ServerFrame) =>
+  frame.type === 'status' && frame.user === user && frame.status === status;
+
+/** A new session's contacts snapshot (read from the cache when the session opens). */
+async function snapshotOf(url: string, user: string): Promise<Contact[]> {
+  const client = await clients.connect(url, user);
+  const frame = await client.waitFor((f) => f.type === 'contacts');
+  return frame.contacts as Contact[];
+}
+
+/** `one` and `two` are the URLs of the nodes (the same URL on one node). */
+async function cacheFollowsEveryChange(one: string, two: string): Promise<void> {
+  const alice = await clients.connect(one, 'alice');
+  const carol = await clients.connect(one, 'carol');
+  const bob = await clients.connect(two, 'bob');
+  const dave = await clients.connect(two, 'dave');
+  // Connects filled the caches: every audience, channel list and contact list is empty.
+  await alice.waitFor((f) => f.type === 'contacts');
+  await dave.waitFor((f) => f.type === 'contacts');
+
+  // Contact added on node two: alice's cached contacts on node one must go.
+  await bob.ok('contacts.add', { user: 'alice' });
+  await dave.ok('contacts.add', { user: 'carol' });
+  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'alice', status: 'online', lastSeen: null }]);
+  await alice.ok('status.set', { status: 'away' });
+  await bob.waitFor(isStatus('alice', 'away'));
+
+  // Status change on node one: node two's cached state of alice (read by the snapshot above) follows.
+  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'alice', status: 'away', lastSeen: null }]);
+
+  // Rename on node one; carol's status is the sync point for node two.
+  await alice.ok('users.update', { user: 'alice', name: 'Alice Liddell' });
+  await carol.ok('status.set', { status: 'away' });
+  await dave.waitFor(isStatus('carol', 'away'));
+  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'Alice Liddell', status: 'away', lastSeen: null }]);
+  expect(await snapshotOf(one, 'bob')).toEqual([{ user: 'alice', name: 'Alice Liddell', status: 'away', lastSeen: null }]);
+
+  // Membership added on node two: alice's cached channels on node one (read by the status
+  // change after the channel was made) must go, so dave, who shares nothing else with
+  // her, hears her status.
+  await dave.ok('channel.create', { channel: 'club', channelType: 'private' });
+  await alice.ok('status.set', { status: 'online' });
+  await bob.waitFor(isStatus('alice', 'online'));
+  await dave.ok('members.add', { channel: 'club', user: 'alice' });
+  await dave.ok('status.set', { status: 'away' });
+  await carol.waitFor(isStatus('dave', 'away'));
+  await alice.ok('status.set', { status: 'away' });
+  await dave.waitFor(isStatus('alice', 'away'));
+
+  // Membership removed on node two: alice's status no longer reaches dave.
+  await dave.ok('members.remove', { channel: 'club', user: 'alice' });
+  await dave.ok('status.set', { status: 'online' });
+  await carol.waitFor(isStatus('dave', 'online'));
+  await alice.ok('status.set', { status: 'online' });
+  await carol.ok('status.set', { status: 'online' });
+  await dave.waitFor(isStatus('carol', 'online'));
+  expect(dave.frames.filter(isStatus('alice', 'online'))).toEqual([]);
+
+  // Contact removed on node two: likewise for bob.
+  await bob.ok('contacts.remove', { user: 'alice' });
+  await dave.ok('status.set', { status: 'away' });
+  await carol.waitUntil(() => carol.frames.filter(isStatus('dave', 'away')).length === 2);
+  const before = bob.frames.length;
+  await alice.ok('status.set', { status: 'away' });
+  await carol.ok('status.set', { status: 'away' });
+  await dave.waitUntil(() => dave.frames.filter(isStatus('carol', 'away')).length === 2);
+  expect(bob.frames.slice(before).filter((f) => f.type === 'status' && f.user === 'alice')).toEqual([]);
+  expect(await snapshotOf(two, 'bob')).toEqual([]);
+
+  // Going offline on node one: node two's snapshot says so, with when.
+  await bob.ok('contacts.add', { user: 'alice' });
+  await alice.close();
+  const offline = (await bob.waitFor(isStatus('alice', 'offline'))) as ServerFrame & { lastSeen: number };
+  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'Alice Liddell', status: 'offline', lastSeen: offline.lastSeen }]);
+}
+
+describe('connect cache, one node (SQLite)', () => {
+  it('sees renames, contact changes, membership changes and status changes at once', async () => {
+    const server = await startTestServer();
+    await cacheFollowsEveryChange(server.wsUrl, server.wsUrl);
+  });
+});
+
+describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'connect cache across node processes (PostgreSQL + Redis)', () => {
+  it('sees a change made on one node at once on the other', async () => {
+    const nodes = await startNodeCluster('connectcache', 2, () => clients.closeAll());
+    await cacheFollowsEveryChange(nodes[0]!.wsUrl, nodes[1]!.wsUrl);
+  });
+});
