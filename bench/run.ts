@@ -12,11 +12,14 @@ import { updateDocs } from './lib/latest-docs.js';
 import { describeMachine } from './lib/machine.js';
 import { writeResults } from './lib/report.js';
 import { killServers } from './lib/server-process.js';
+import { pinLoadGenerator, pinServersTo, planPinning, tasksetAvailable } from './lib/pinning.js';
 import { SERVER_KINDS, type ServerKind } from './lib/targets.js';
 import { runChat } from './scenarios/chat.js';
+import { type BenchAuth, runConnectRate } from './scenarios/connect-rate.js';
 import { runConnections } from './scenarios/connections.js';
 import { runDurable } from './scenarios/durable.js';
 import { runFanout } from './scenarios/fanout.js';
+import { runPresenceSetup } from './scenarios/presence-setup.js';
 import { runResume } from './scenarios/resume.js';
 
 const HELP = `npm run bench -- <scenario> [options]
@@ -30,6 +33,10 @@ Scenarios:
   chat          N users in channels of --room-size, each publishing every --interval ms
   resume        N subscribers reconnect with since after a restart: time to catch up
                 and whether each got exactly what it missed (Switchboard only)
+  connect       connect rate: N clients connect as fast as --concurrency allows, all
+                servers; Switchboard once per --auth mode (open, JWT); server CPU per connect
+  presence      N subscribe to one channel with presence on, then off (Switchboard
+                only): frames the subscribers receive until quiet
   docs          rewrite the latest figures in docs/benchmarks.md from bench/results/
 
 Options:
@@ -57,11 +64,19 @@ Options:
   --room-size N        chat: users per channel (default 10)
   --interval MS        chat: each user publishes every MS (default 10000)
   --missed N           resume: messages published while the subscribers were away (default 20)
+  --presence           subscribe with presence events (fanout, resume, chat; same as
+                       SWITCHBOARD_BENCH_PRESENCE=on)
+  --refine N           fanout: extra rate steps bisecting between the last rate held and
+                       the first missed (default 2)
+  --auth LIST          connect: Switchboard's auth modes, open,jwt (default both)
+  --concurrency N      connect: connects in flight per worker (default 100)
+  --pin auto|off       auto (default): with 2+ cores and taskset, servers on core 0 and the
+                       load generator on the others; off: nobody pinned (recorded)
   --build src|dist     run Switchboard from src through tsx (default) or dist (npm run build)
   --no-write           print only; write nothing to bench/results/
 `;
 
-const SCENARIOS = ['fanout', 'durable', 'connections', 'chat', 'resume'] as const;
+const SCENARIOS = ['fanout', 'durable', 'connections', 'chat', 'resume', 'connect', 'presence'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Hard upper bounds, so no mistyped option turns into a runaway run. */
@@ -118,6 +133,11 @@ async function main(): Promise<number> {
       'room-size': { type: 'string', default: '10' },
       interval: { type: 'string', default: '10000' },
       missed: { type: 'string', default: '20' },
+      presence: { type: 'boolean' },
+      refine: { type: 'string', default: '2' },
+      auth: { type: 'string', default: 'open,jwt' },
+      concurrency: { type: 'string', default: '100' },
+      pin: { type: 'string', default: 'auto' },
       build: { type: 'string', default: 'src' },
       'no-write': { type: 'boolean' },
     },
@@ -140,18 +160,25 @@ async function main(): Promise<number> {
   const servers = (values.servers ?? (values.compare ? SERVER_KINDS.join(',') : 'switchboard')).split(',').map((s) => s.trim()) as ServerKind[];
   for (const server of servers) if (!SERVER_KINDS.includes(server)) throw new Error(`Unknown server "${server}".`);
   const build = values.build === 'dist' ? 'dist' : 'src';
-  const defaults: Record<Scenario, number> = { fanout: 500, durable: 0, connections: 1000, chat: 1000, resume: 1000 };
+  const defaults: Record<Scenario, number> = { fanout: 500, durable: 0, connections: 1000, chat: 1000, resume: 1000, connect: 2000, presence: 1000 };
   const subscribers = int('subscribers', values.subscribers ?? String(defaults[scenario]), 0, MAX_CONNECTIONS);
   const seconds = int('seconds', values.seconds, 1, MAX_SECONDS);
   const workers = int('workers', values.workers, 1, 16);
   const nodes = int('nodes', values.nodes, 1, MAX_NODES);
   if (nodes > 1 && scenario !== 'fanout') throw new Error('--nodes applies to fanout only.');
   raiseOpenFileLimit(subscribers + 1000);
+  // Before any worker is forked: they inherit the environment (and the core mask below).
+  if (values.presence) process.env.SWITCHBOARD_BENCH_PRESENCE = 'on';
+  if (values.pin !== 'auto' && values.pin !== 'off') throw new Error('--pin must be auto or off.');
 
   const startedAt = new Date();
   const machine = describeMachine();
+  const pinning = planPinning({ cores: machine.nproc, taskset: values.pin === 'auto' && tasksetAvailable(), requested: values.pin === 'auto' });
+  pinLoadGenerator(pinning);
+  pinServersTo(pinning.server);
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`switchboard bench: ${scenario} on ${machine.nproc} cores, node ${machine.node}, load ${machine.loadAverage.join(' ')}`);
+  log(pinning.unpinned ? `not pinned: ${pinning.unpinned}` : `pinned: servers on core ${pinning.server}, load generator on ${pinning.load}`);
   let results: unknown;
   let options: Record<string, unknown>;
   switch (scenario) {
@@ -168,6 +195,7 @@ async function main(): Promise<number> {
         stepSeconds: seconds,
         payloadBytes: int('payload', values.payload, 1, 4000),
         maxP99Ms: int('max-p99', values['max-p99'], 1, 10_000),
+        refine: int('refine', values.refine, 0, 10),
         nodes,
         postgresUrl: nodes > 1 ? process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || null : null,
         redisUrl: process.env.TEST_REDIS_URL || process.env.REDIS_URL || 'redis://127.0.0.1:6379',
@@ -212,9 +240,31 @@ async function main(): Promise<number> {
       break;
     }
     case 'resume': {
-      const opts = { subscribers, missed: int('missed', values.missed, 1, 10_000), workers, build } as const;
+      const presence = process.env.SWITCHBOARD_BENCH_PRESENCE === 'on';
+      const opts = { subscribers, missed: int('missed', values.missed, 1, 10_000), workers, build, presence } as const;
       options = opts;
       results = await runResume(opts, log);
+      break;
+    }
+    case 'connect': {
+      const auth = values.auth.split(',').map((a) => a.trim());
+      for (const mode of auth) if (mode !== 'open' && mode !== 'jwt') throw new Error(`Unknown auth mode "${mode}": open or jwt.`);
+      const opts = {
+        servers: values.servers || values.compare ? servers : [...SERVER_KINDS],
+        auth: auth as BenchAuth[],
+        connections: subscribers,
+        concurrency: int('concurrency', values.concurrency, 1, 1000),
+        workers,
+        build,
+      } as const;
+      options = opts;
+      results = await runConnectRate(opts, log);
+      break;
+    }
+    case 'presence': {
+      const opts = { subscribers, workers, build } as const;
+      options = opts;
+      results = await runPresenceSetup(opts, log);
       break;
     }
   }
@@ -225,6 +275,7 @@ async function main(): Promise<number> {
     finishedAt: new Date().toISOString(),
     command: `${benchEnvironment()}npm run bench -- ${process.argv.slice(2).join(' ')}`,
     machine: { ...machine, loadAverageAtEnd: describeMachine().loadAverage },
+    pinning,
     options,
     results,
   };

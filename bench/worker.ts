@@ -82,7 +82,7 @@ async function connect(request: { kind: ServerKind; port: number; clients: Clien
   let firstError: string | null = null;
   await inBatches(request.clients, request.concurrency, async (spec) => {
     try {
-      const ws = await p.connect(request.port, spec.user, spec.channel);
+      const ws = await p.connect(request.port, spec.user, spec.channel, { token: spec.token, presence: spec.presence });
       watchClose(ws);
       const decode = spec.probe || spec.publishes === true;
       ws.mode = decode ? 'decode' : 'count';
@@ -257,6 +257,7 @@ async function resume(request: { port: number; clients: ResumeSpec[]; concurrenc
     try {
       const ws = await p.connect(request.port, spec.user, spec.channel, {
         since: spec.since,
+        presence: spec.presence,
         onText: (text) => {
           if (!text.startsWith('{"type":"event"')) return;
           const event = JSON.parse(text) as { channel: string; seq: number };

@@ -9,12 +9,13 @@ const END = '<!-- latest:end -->';
 
 /** Which runs replace each other: one scenario, and for fan-out one subscriber count and node count. */
 function keyOf(record: RunRecord): string {
+  if (record.scenario === 'resume' && (record.results as { presence?: boolean }).presence) return 'resume, presence on';
   if (record.scenario !== 'fanout') return record.scenario;
   const nodes = Number(record.options.nodes ?? 1);
   return `fanout, ${String(record.options.subscribers)} subscribers${nodes > 1 ? `, ${nodes} nodes` : ''}`;
 }
 
-const ORDER = ['fanout', 'durable', 'connections', 'chat', 'resume'];
+const ORDER = ['fanout', 'durable', 'connections', 'connect', 'chat', 'resume', 'presence'];
 
 /**
  * Rewrites the "latest figures" part of docs/benchmarks.md from the newest result file of

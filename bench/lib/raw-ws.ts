@@ -21,6 +21,8 @@ export interface RawWsOptions {
   /** Engine.IO pings are text frames "2" that must be answered with "3". */
   readonly answerEnginePings?: boolean;
   readonly connectTimeoutMs?: number;
+  /** Extra request header lines for the upgrade (`Authorization: Bearer ...`). */
+  readonly headers?: readonly string[];
 }
 
 export class RawWs {
@@ -93,7 +95,8 @@ export class RawWs {
         const key = randomBytes(16).toString('base64');
         socket.write(
           `GET ${this.#options.path} HTTP/1.1\r\nHost: 127.0.0.1:${this.#options.port}\r\n` +
-            `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+            `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+            `${(this.#options.headers ?? []).map((line) => `${line}\r\n`).join('')}\r\n`,
         );
       });
     });

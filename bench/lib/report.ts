@@ -2,11 +2,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChatResult } from '../scenarios/chat.js';
+import type { ConnectRateResult } from '../scenarios/connect-rate.js';
 import type { ConnectionsResult } from '../scenarios/connections.js';
 import type { DurableResult } from '../scenarios/durable.js';
 import type { FanoutServerResult } from '../scenarios/fanout.js';
+import type { PresenceSetupResult } from '../scenarios/presence-setup.js';
 import type { ResumeResult } from '../scenarios/resume.js';
 import type { MachineInfo } from './machine.js';
+import type { Pinning } from './pinning.js';
 import type { StepResult } from './measure.js';
 
 export const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
@@ -18,6 +21,8 @@ export interface RunRecord {
   readonly finishedAt: string;
   readonly command: string;
   readonly machine: MachineInfo & { readonly loadAverageAtEnd: readonly number[] };
+  /** Absent in results from before pinning: nothing was pinned. */
+  readonly pinning?: Pinning;
   readonly options: Record<string, unknown>;
   readonly results: unknown;
 }
@@ -47,6 +52,8 @@ export function renderMarkdown(record: RunRecord): string {
     '',
     `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}; load average ${m.loadAverage.join(' ')} at start, ${m.loadAverageAtEnd.join(' ')} at the end.`,
     '',
+    describePinning(record.pinning),
+    '',
     ...renderTables(record),
     '',
   ];
@@ -65,6 +72,10 @@ export function renderTables(record: RunRecord): string[] {
       return chatTable(record.results as ChatResult[]);
     case 'resume':
       return resumeTable(record.results as ResumeResult);
+    case 'connect':
+      return connectRateTable(record.results as ConnectRateResult[]);
+    case 'presence':
+      return presenceTable(record.results as PresenceSetupResult[]);
     default:
       return ['```json', JSON.stringify(record.results, null, 2), '```'];
   }
@@ -128,11 +139,33 @@ function chatTable(results: ChatResult[]): string[] {
   return out;
 }
 
+export function describePinning(pinning: Pinning | undefined): string {
+  if (!pinning) return 'Cores: not pinned (before pinning existed).';
+  return pinning.unpinned ? `Cores: not pinned (${pinning.unpinned}).` : `Cores: servers pinned to ${pinning.server}, load generator to ${pinning.load} (taskset).`;
+}
+
+function connectRateTable(results: ConnectRateResult[]): string[] {
+  const out = ['| server | auth | connections | connected | connects/s | vs raw ws | server CPU µs per connect |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |'];
+  for (const r of results) {
+    const failed = r.error ? ` (failed: ${r.error})` : r.firstError ? ` (first error: ${r.firstError})` : '';
+    out.push(`| ${r.server} | ${r.auth ?? '-'} | ${r.connections} | ${r.connected}${failed} | ${r.connectPerSec} | ${r.versusWs === null ? '-' : `${r.versusWs}x`} | ${r.serverCpuMicrosPerConnect} |`);
+  }
+  return out;
+}
+
+function presenceTable(results: PresenceSetupResult[]): string[] {
+  const out = ['| presence | subscribers | subscribed | connect ms | settled ms | frames | frames per subscriber | frames / subscribers² |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  for (const r of results) {
+    out.push(`| ${r.presence ? 'on' : 'off'} | ${r.subscribers} | ${r.connected}${r.error ? ` (failed: ${r.error})` : ''} | ${r.connectMillis} | ${r.settledMillis} | ${r.frames} | ${r.framesPerSubscriber} | ${r.perSubscriberSquared} |`);
+  }
+  return out;
+}
+
 function resumeTable(r: ResumeResult): string[] {
   return [
-    '| subscribers | missed | restart ms | all caught up ms | per client p50 / p99 ms | caught up | exactly what they missed | failed |',
-    '| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
-    `| ${r.subscribers} | ${r.missed} | ${r.restartMillis} | ${r.allCaughtUpMillis} | ${ms(r.perClientCaughtUp.p50)} / ${ms(r.perClientCaughtUp.p99)} | ${r.caughtUp} | ${r.exact} | ${r.failed}${r.firstError ? ` (${r.firstError})` : ''} |`,
+    '| presence | subscribers | missed | restart ms | all caught up ms | per client p50 / p99 ms | caught up | exactly what they missed | failed |',
+    '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+    `| ${r.presence ? 'on' : 'off'} | ${r.subscribers} | ${r.missed} | ${r.restartMillis} | ${r.allCaughtUpMillis} | ${ms(r.perClientCaughtUp.p50)} / ${ms(r.perClientCaughtUp.p99)} | ${r.caughtUp} | ${r.exact} | ${r.failed}${r.firstError ? ` (${r.firstError})` : ''} |`,
   ];
 }
 

@@ -4,6 +4,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pinnedCommand } from './pinning.js';
 import type { ServerKind } from './targets.js';
 
 /**
@@ -29,7 +30,12 @@ export interface ServerOptions {
   /** Switchboard and Socket.IO: join a cluster over this Redis (`?prefix=` names the cluster). */
   readonly redisUrl?: string;
   readonly port?: number;
+  /** Switchboard: `jwt` verifies HS256 tokens signed with BENCH_JWT_SECRET (default `open`). */
+  readonly auth?: 'open' | 'jwt';
 }
+
+/** The HS256 secret a `jwt` Switchboard under test accepts; the bench signs its clients' tokens with it. */
+export const BENCH_JWT_SECRET = 'switchboard-bench-secret-0123456789abcdef';
 
 export interface ServerUnderTest {
   readonly kind: ServerKind;
@@ -113,7 +119,12 @@ export async function startServerProcess(options: ServerOptions, dir = mkdtempSy
       args = [...extra, '--import', 'tsx', 'bench/peers/ws-broadcast-server.ts', String(port)];
       break;
   }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORT: '', DATABASE_URL: '', REDIS_URL: '' } });
+  const auth = options.auth === 'jwt' ? { SWITCHBOARD_AUTH: 'jwt', SWITCHBOARD_JWT_SECRET: BENCH_JWT_SECRET } : {};
+  const launch = pinnedCommand(process.execPath, args);
+  const child = spawn(launch.command, launch.args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PORT: '', DATABASE_URL: '', REDIS_URL: '', ...auth },
+  });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let stderr = '';
@@ -146,7 +157,7 @@ export async function startServerProcess(options: ServerOptions, dir = mkdtempSy
     port,
     pid,
     databaseUrl: databaseUrl?.startsWith('sqlite:') ? 'sqlite (temporary file)' : databaseUrl ? redact(databaseUrl) : null,
-    command: `node ${args.join(' ')}`.replaceAll(dir, '$TMP'),
+    command: `${options.auth === 'jwt' ? 'SWITCHBOARD_AUTH=jwt ' : ''}${launch.command === 'taskset' ? `taskset -c ${launch.args[1]} ` : ''}node ${args.join(' ')}`.replaceAll(dir, '$TMP'),
     cpuSeconds: () => cpuSecondsOf(pid),
     rssBytes: () => rssBytesOf(pid),
     async collectGarbage() {

@@ -14,6 +14,10 @@ export interface ConnectOptions {
   readonly since?: number;
   /** Sees every frame from the first one on, catch-up events included. */
   readonly onText?: (text: string) => void;
+  /** Switchboard: a JWT sent as `Authorization: Bearer` instead of naming the user in the URL. */
+  readonly token?: string;
+  /** Switchboard: subscribe with presence events (default: SWITCHBOARD_BENCH_PRESENCE). */
+  readonly presence?: boolean;
 }
 
 /** The outcome of a publish as the publisher sees it. */
@@ -48,11 +52,13 @@ let requestIds = 1_000_000;
  * SWITCHBOARD_BENCH_PRESENCE=on to measure with presence events. Read here because the
  * forked workers inherit the environment.
  */
-const PRESENCE_FIELD = process.env.SWITCHBOARD_BENCH_PRESENCE === 'on' ? '' : ',"presence":false';
+const PRESENCE_BY_DEFAULT = process.env.SWITCHBOARD_BENCH_PRESENCE === 'on';
 
 export const switchboardProtocol: ClientProtocol = {
   async connect(port, user, channel, options = {}) {
-    const ws = new RawWs({ port, path: `/ws?user=${encodeURIComponent(user)}`, marker: SWITCHBOARD_EVENT });
+    const ws = options.token
+      ? new RawWs({ port, path: '/ws', marker: SWITCHBOARD_EVENT, headers: [`Authorization: Bearer ${options.token}`] })
+      : new RawWs({ port, path: `/ws?user=${encodeURIComponent(user)}`, marker: SWITCHBOARD_EVENT });
     ws.onText = options.onText ?? null;
     const since = options.since;
     const welcome = ws.waitFor((text) => (text.startsWith('{"type":"welcome"') ? true : undefined));
@@ -62,7 +68,8 @@ export const switchboardProtocol: ClientProtocol = {
       const id = requestIds++;
       const reply = ws.waitFor((text) => replyTo(text, id));
       const sinceField = since === undefined ? '' : `,"since":${since}`;
-      ws.send(`{"type":"subscribe","id":${id},"channel":${JSON.stringify(channel)}${sinceField}${PRESENCE_FIELD}}`);
+      const presenceField = (options.presence ?? PRESENCE_BY_DEFAULT) ? '' : ',"presence":false';
+      ws.send(`{"type":"subscribe","id":${id},"channel":${JSON.stringify(channel)}${sinceField}${presenceField}}`);
       const result = await reply;
       if (!result.ok) throw new Error(`subscribe refused: ${result.error}`);
     }

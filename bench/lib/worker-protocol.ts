@@ -9,6 +9,10 @@ export interface ClientSpec {
   readonly probe: boolean;
   /** Also publishes into its channel (chat). */
   readonly publishes?: boolean;
+  /** Switchboard: authenticate with this JWT (Authorization header) instead of `?user=`. */
+  readonly token?: string;
+  /** Switchboard: subscribe with presence events (default: SWITCHBOARD_BENCH_PRESENCE). */
+  readonly presence?: boolean;
 }
 
 export interface ResumeSpec {
@@ -17,6 +21,7 @@ export interface ResumeSpec {
   readonly since: number;
   /** The channel's last seq: the client must receive exactly since+1 .. last. */
   readonly last: number;
+  readonly presence?: boolean;
 }
 
 export type PublishRequest = {

@@ -21,6 +21,8 @@ export interface FanoutOptions {
   readonly stepSeconds: number;
   readonly payloadBytes: number;
   readonly maxP99Ms: number;
+  /** Extra steps that halve the gap between the last rate held and the first one missed. */
+  readonly refine: number;
   /** Processes per server kind; from 2 on they form a cluster over Redis (Switchboard also PostgreSQL). */
   readonly nodes: number;
   readonly postgresUrl: string | null;
@@ -50,6 +52,16 @@ const DELIVERY_TARGETS = [25_000, 50_000, 100_000, 150_000, 200_000, 300_000, 40
 export function ratesFor(subscribers: number, explicit: readonly number[]): number[] {
   if (explicit.length > 0) return [...explicit];
   return DELIVERY_TARGETS.map((target) => Math.max(1, Math.round(target / subscribers)));
+}
+
+/**
+ * The next rate to try between the last one held and the first one missed (bisection
+ * near the limit), or null once they are within 5% (or 1/s) of each other.
+ */
+export function refineBetween(held: number, missed: number): number | null {
+  const next = Math.round((held + missed) / 2);
+  if (missed - held <= Math.max(1, held * 0.05) || next <= held || next >= missed) return null;
+  return next;
 }
 
 export async function runFanout(options: FanoutOptions, log: (line: string) => void): Promise<FanoutServerResult[]> {
@@ -152,9 +164,9 @@ async function fanoutOne(kind: ServerKind, options: FanoutOptions, log: (line: s
     }
     let bestSustained: StepResult | null = null;
     if (options.modes.includes('rates')) {
-      for (const rate of ratesFor(options.subscribers, options.rates)) {
+      const attempt = async (rate: number, label: string): Promise<boolean> => {
         const step = await measureStep({
-          label: `${rate}/s`,
+          label,
           request: { op: 'publish', mode: 'rate', rate, window: 10_000, seconds: options.stepSeconds, payloadBytes: options.payloadBytes },
           publisher,
           pool,
@@ -164,8 +176,24 @@ async function fanoutOne(kind: ServerKind, options: FanoutOptions, log: (line: s
         steps.push(step);
         log(`  ${describeStep(step)}`);
         const sustained = step.latency.p99 !== null && step.latency.p99 <= options.maxP99Ms && step.completeness >= 0.999 && step.publishesPerSec >= rate * 0.95;
-        if (!sustained) break;
-        if (!bestSustained || step.deliveriesPerSec > bestSustained.deliveriesPerSec) bestSustained = step;
+        if (sustained && (!bestSustained || step.deliveriesPerSec > bestSustained.deliveriesPerSec)) bestSustained = step;
+        return sustained;
+      };
+      let held: number | null = null;
+      let missed: number | null = null;
+      for (const rate of ratesFor(options.subscribers, options.rates)) {
+        if (!(await attempt(rate, `${rate}/s`))) {
+          missed = rate;
+          break;
+        }
+        held = rate;
+      }
+      // Near the limit the coarse steps are far apart: bisect between the last rate held and the first missed.
+      for (let k = 0; k < options.refine && held !== null && missed !== null; k++) {
+        const rate = refineBetween(held, missed);
+        if (rate === null) break;
+        if (await attempt(rate, `${rate}/s (refined)`)) held = rate;
+        else missed = rate;
       }
     }
     return {

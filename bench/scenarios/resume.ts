@@ -12,9 +12,13 @@ export interface ResumeOptions {
   readonly missed: number;
   readonly workers: number;
   readonly build: 'src' | 'dist';
+  /** Subscribe (and resume) with presence events, as the product does by default. */
+  readonly presence: boolean;
 }
 
 export interface ResumeResult {
+  /** Absent in results from before the option: off. */
+  readonly presence?: boolean;
   readonly subscribers: number;
   readonly missed: number;
   readonly command: string;
@@ -44,11 +48,11 @@ export async function runResume(options: ResumeOptions, log: (line: string) => v
   let server = await startServerProcess({ kind: 'switchboard', build: options.build }, dir);
   const command = server.command;
   try {
-    log(`resume: ${options.subscribers} subscribers, ${options.missed} missed messages`);
+    log(`resume: ${options.subscribers} subscribers, ${options.missed} missed messages, presence ${options.presence ? 'on' : 'off'}`);
     await publisher.call({ op: 'openPublishers', kind: 'switchboard', port: server.port, channels: [channel], count: 1, create: true });
     await publisher.call<PublishSummary>({ op: 'publish', mode: 'window', window: 1, count: 1, seconds: 10, payloadBytes: 100 });
     const since = 1;
-    const specs: ClientSpec[] = Array.from({ length: options.subscribers }, (_, k) => ({ user: `resumer-${k}`, channel, probe: false }));
+    const specs: ClientSpec[] = Array.from({ length: options.subscribers }, (_, k) => ({ user: `resumer-${k}`, channel, probe: false, presence: options.presence }));
     const parts = WorkerPool.spread(specs, options.workers);
     const connected = await pool.all<ConnectSummary>((worker) => ({ op: 'connect', kind: 'switchboard', port: server.port, clients: parts[worker.index]!, concurrency: 50 }));
     log(`  subscribed ${connected.reduce((n, c) => n + c.connected, 0)} clients`);
@@ -67,11 +71,12 @@ export async function runResume(options: ResumeOptions, log: (line: string) => v
     log(`  published ${published.acked} while the subscribers were away (seq ${since + 1}..${last})`);
 
     const resumeSpecs = WorkerPool.spread(
-      specs.map((spec): ResumeSpec => ({ user: spec.user, channel, since, last })),
+      specs.map((spec): ResumeSpec => ({ user: spec.user, channel, since, last, presence: options.presence })),
       options.workers,
     );
     const summaries = await pool.all<ResumeSummary>((worker) => ({ op: 'resume', port: server.port, clients: resumeSpecs[worker.index]!, concurrency: 500 }));
     const result: ResumeResult = {
+      presence: options.presence,
       subscribers: options.subscribers,
       missed: published.acked,
       command,
@@ -88,7 +93,7 @@ export async function runResume(options: ResumeOptions, log: (line: string) => v
   } catch (error) {
     log(`  failed: ${(error as Error).message}`);
     return {
-      subscribers: options.subscribers, missed: options.missed, command, restartMillis: 0, allCaughtUpMillis: 0,
+      presence: options.presence, subscribers: options.subscribers, missed: options.missed, command, restartMillis: 0, allCaughtUpMillis: 0,
       perClientCaughtUp: summarize([]), caughtUp: 0, exact: 0, failed: options.subscribers, firstError: null, error: (error as Error).message,
     };
   } finally {

@@ -1,0 +1,120 @@
+import { SignJWT } from 'jose';
+import { BENCH_JWT_SECRET, startServerProcess } from '../lib/server-process.js';
+import { round, sleep } from '../lib/stats.js';
+import type { ServerKind } from '../lib/targets.js';
+import { WorkerPool } from '../lib/worker-pool.js';
+import type { ClientSpec, ConnectSummary } from '../lib/worker-protocol.js';
+
+export type BenchAuth = 'open' | 'jwt';
+
+export interface ConnectRateOptions {
+  readonly servers: readonly ServerKind[];
+  /** Switchboard runs once per mode: `open` (named in the URL) and `jwt` (HS256 bearer token). */
+  readonly auth: readonly BenchAuth[];
+  readonly connections: number;
+  /** Connects in flight per worker. */
+  readonly concurrency: number;
+  readonly workers: number;
+  readonly build: 'src' | 'dist';
+}
+
+export interface ConnectRateResult {
+  readonly server: ServerKind;
+  /** Switchboard's auth mode; null for the peers (they authenticate nobody). */
+  readonly auth: BenchAuth | null;
+  readonly command: string;
+  readonly connections: number;
+  readonly connected: number;
+  readonly firstError: string | null;
+  readonly connectPerSec: number;
+  /** Server CPU (user + system) over the storm, per connection: what a connect costs the server. */
+  readonly serverCpuMicrosPerConnect: number;
+  /** connects/s over the raw ws peer's in the same run (null without a ws row). */
+  readonly versusWs: number | null;
+  readonly error?: string;
+}
+
+/**
+ * Connect rate: N clients connect as fast as `concurrency` connects in flight per worker
+ * allow, each done when the server says it is ready (Switchboard: `welcome`, which comes
+ * after authentication and the session opening; Socket.IO: namespace joined; ws: upgraded),
+ * then they close. Switchboard runs with `open` auth and with JWT (a token per user,
+ * signed beforehand, sent as `Authorization: Bearer`, verified by the server). Besides
+ * the rate, the server's CPU per connect, which a busy machine changes less than the rate.
+ */
+export async function runConnectRate(options: ConnectRateOptions, log: (line: string) => void): Promise<ConnectRateResult[]> {
+  const runs: { kind: ServerKind; auth: BenchAuth | null }[] = [];
+  for (const kind of options.servers) {
+    if (kind === 'switchboard') for (const auth of options.auth) runs.push({ kind, auth });
+    else runs.push({ kind, auth: null });
+  }
+  const results: Omit<ConnectRateResult, 'versusWs'>[] = [];
+  for (const { kind, auth } of runs) {
+    log(`connect: ${kind}${auth ? ` (${auth})` : ''}, ${options.connections}`);
+    results.push(await connectStorm(kind, auth, options, log));
+  }
+  const ws = results.find((r) => r.server === 'ws' && r.connected > 0);
+  return results.map((r) => ({ ...r, versusWs: ws ? round(r.connectPerSec / ws.connectPerSec, 2) : null }));
+}
+
+async function connectStorm(
+  kind: ServerKind,
+  auth: BenchAuth | null,
+  options: ConnectRateOptions,
+  log: (line: string) => void,
+): Promise<Omit<ConnectRateResult, 'versusWs'>> {
+  const specs = await clientSpecs(options.connections, auth);
+  const server = await startServerProcess({ kind, build: options.build, auth: auth ?? 'open' });
+  const pool = new WorkerPool(options.workers);
+  try {
+    await sleep(1000);
+    const parts = WorkerPool.spread(specs, options.workers);
+    const cpuBefore = server.cpuSeconds();
+    const summaries = await pool.all<ConnectSummary>((worker) => ({
+      op: 'connect',
+      kind,
+      port: server.port,
+      clients: parts[worker.index]!,
+      concurrency: options.concurrency,
+    }));
+    const cpu = server.cpuSeconds() - cpuBefore;
+    const millis = Math.max(...summaries.map((s) => s.millis));
+    const connected = summaries.reduce((n, s) => n + s.connected, 0);
+    const result = {
+      server: kind,
+      auth,
+      command: server.command,
+      connections: options.connections,
+      connected,
+      firstError: summaries.find((s) => s.firstError)?.firstError ?? null,
+      connectPerSec: round((connected / millis) * 1000),
+      serverCpuMicrosPerConnect: connected === 0 ? 0 : round((cpu / connected) * 1e6),
+    };
+    log(`  ${connected} connected at ${result.connectPerSec}/s, server CPU ${result.serverCpuMicrosPerConnect} µs per connect${result.firstError ? ` (first error: ${result.firstError})` : ''}`);
+    return result;
+  } catch (error) {
+    log(`  failed: ${(error as Error).message}`);
+    return {
+      server: kind, auth, command: server.command, connections: options.connections, connected: 0, firstError: null,
+      connectPerSec: 0, serverCpuMicrosPerConnect: 0, error: (error as Error).message,
+    };
+  } finally {
+    await pool.all({ op: 'closeAll' }).catch(() => {});
+    await pool.exit();
+    await server.dispose();
+  }
+}
+
+/** One client per user; with JWT each carries its own token, signed before the clock starts. */
+async function clientSpecs(count: number, auth: BenchAuth | null): Promise<ClientSpec[]> {
+  const key = new TextEncoder().encode(BENCH_JWT_SECRET);
+  const expires = Math.floor(Date.now() / 1000) + 3600;
+  return Promise.all(
+    Array.from({ length: count }, async (_, k): Promise<ClientSpec> => {
+      const user = `conn-${k}`;
+      if (auth !== 'jwt') return { user, channel: null, probe: false };
+      const token = await new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime(expires).sign(key);
+      return { user, channel: null, probe: false, token };
+    }),
+  );
+}

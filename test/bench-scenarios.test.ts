@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { planPinning } from '../bench/lib/pinning.js';
+import { renderTables, type RunRecord } from '../bench/lib/report.js';
+import { runConnectRate } from '../bench/scenarios/connect-rate.js';
+import { refineBetween } from '../bench/scenarios/fanout.js';
+import { runPresenceSetup } from '../bench/scenarios/presence-setup.js';
+import { runResume } from '../bench/scenarios/resume.js';
+
+/**
+ * The issue-20 benchmark scenarios at tiny sizes, so `npm run bench` stays runnable: real
+ * server processes, real worker processes, the same code paths as a full run. Figures
+ * are not asserted (speed is measured by the bench, never by tests); what each scenario
+ * checks and reports is.
+ */
+const quiet = () => {};
+const SCENARIO_TIMEOUT = 120_000;
+
+function tables(scenario: string, results: unknown): string {
+  return renderTables({ scenario, results } as RunRecord).join('\n');
+}
+
+describe('bench planning', () => {
+  it('pins servers to core 0 and the load generator to the rest, or says why not', () => {
+    expect(planPinning({ cores: 2, taskset: true, requested: true })).toEqual({ server: '0', load: '1', unpinned: null });
+    expect(planPinning({ cores: 8, taskset: true, requested: true })).toMatchObject({ server: '0', load: '1-7' });
+    expect(planPinning({ cores: 1, taskset: true, requested: true })).toMatchObject({ server: null, load: null, unpinned: expect.stringMatching(/1 core/) });
+    expect(planPinning({ cores: 2, taskset: false, requested: true }).unpinned).toMatch(/taskset not found/);
+    expect(planPinning({ cores: 2, taskset: true, requested: false }).unpinned).toBe('--pin off');
+  });
+
+  it('bisects between the rate held and the rate missed until they are within 5%', () => {
+    expect(refineBetween(30, 40)).toBe(35);
+    expect(refineBetween(35, 40)).toBe(38);
+    expect(refineBetween(1000, 1040)).toBeNull();
+    expect(refineBetween(1, 2)).toBeNull();
+  });
+});
+
+describe('bench scenarios at tiny sizes', () => {
+  it('connect: every client connects to Switchboard with open auth and with JWT, and to raw ws', async () => {
+    const results = await runConnectRate({ servers: ['switchboard', 'ws'], auth: ['open', 'jwt'], connections: 30, concurrency: 10, workers: 1, build: 'src' }, quiet);
+    expect(results.map((r) => [r.server, r.auth, r.connected, r.firstError])).toEqual([
+      ['switchboard', 'open', 30, null],
+      ['switchboard', 'jwt', 30, null],
+      ['ws', null, 30, null],
+    ]);
+    for (const r of results) expect(r.connectPerSec).toBeGreaterThan(0);
+    expect(results[2]!.versusWs).toBe(1);
+    expect(tables('connect', results)).toMatch(/\| switchboard \| jwt \| 30 \| 30 \|/);
+  }, SCENARIO_TIMEOUT);
+
+  it('presence: subscribing with presence on costs frames that subscribing without does not', async () => {
+    const [on, off] = await runPresenceSetup({ subscribers: 12, workers: 1, build: 'src' }, quiet);
+    expect([on!.presence, on!.connected, off!.presence, off!.connected]).toEqual([true, 12, false, 12]);
+    // Joins reach the members already there (one by one, or coalesced per tick): more than without.
+    expect(on!.frames).toBeGreaterThan(off!.frames);
+    expect(tables('presence', [on, off])).toMatch(/\| on \| 12 \| 12 \|/);
+  }, SCENARIO_TIMEOUT);
+
+  it('resume with presence on: every subscriber gets exactly what it missed', async () => {
+    const result = await runResume({ subscribers: 12, missed: 5, workers: 1, build: 'src', presence: true }, quiet);
+    expect(result).toMatchObject({ presence: true, subscribers: 12, missed: 5, caughtUp: 12, exact: 12, failed: 0, firstError: null });
+    expect(tables('resume', result)).toMatch(/^\| on \| 12 \| 5 \|/m);
+  }, SCENARIO_TIMEOUT);
+});
