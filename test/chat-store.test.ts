@@ -82,6 +82,14 @@ for (const backend of backends) {
       // Going online again keeps "last seen" (when they were last online before now).
       await chat.setStatus('bob', 'away', 3000);
       expect((await chat.userStates(['bob']))[0]).toMatchObject({ status: 'away', lastSeen: 2000 });
+      // Changes of one tick are one write: the last status wins, the last offline sets "last seen".
+      await Promise.all([chat.setStatus('dave', 'offline', 4000), chat.setStatus('dave', 'online', 4500), chat.setStatus('carol', 'away', 4600)]);
+      expect(await chat.userStates(['dave', 'carol'])).toMatchObject([
+        { user: 'dave', status: 'online', lastSeen: 4000 },
+        { user: 'carol', status: 'away', lastSeen: null },
+      ]);
+      await chat.setStatus('dave', 'offline', 5000);
+      await chat.setStatus('carol', 'offline', 5000);
       expect((await chat.listContacts('bob')).map((c) => c.user)).toEqual(['alice']);
       expect(await chat.userStates(['nobody', 'alice'])).toEqual([
         { user: 'alice', name: 'ALICE', status: 'offline', lastSeen: null },
@@ -100,7 +108,7 @@ for (const backend of backends) {
       expect(await chat.contactIdsOf(['bob', 'carol', 'carol'])).toEqual([[], ['alice'], ['alice']]);
       expect(await chat.statusChannelsOf(['carol', 'bob'])).toEqual([['aud-room'], []]);
       expect((await chat.memberIdsOf(['aud-room', 'nowhere'])).map((members) => [...members].sort())).toEqual([['carol', 'dave'], []]);
-      expect(await chat.statesOf(['nobody', 'dave'])).toEqual([null, { user: 'dave', name: 'DAVE', status: 'offline', lastSeen: null }]);
+      expect(await chat.statesOf(['nobody', 'dave'])).toEqual([null, { user: 'dave', name: 'DAVE', status: 'offline', lastSeen: 5000 }]);
       // More keys than one query takes (500) come back whole and in order.
       const many = Array.from({ length: 1203 }, (_, k) => (k === 1202 ? 'carol' : `ghost-${k}`));
       expect((await chat.contactIdsOf(many)).at(-1)).toEqual(['alice']);

@@ -45,11 +45,15 @@ describe('soft writes (users seen on connect, status) on SQLite', () => {
 
   it('renames a user it has seen before and leaves an unchanged one as it was', async () => {
     const { store } = await fileDatabase();
-    await store.rememberUser({ id: 'ann', name: 'Ann' });
+    expect(await store.rememberUser({ id: 'ann', name: 'Ann' })).toBe(true);
     const first = await store.getUser('ann');
-    await store.rememberUser({ id: 'ann', name: 'Ann' });
+    expect(await store.rememberUser({ id: 'ann', name: 'Ann' })).toBe(false);
     expect(await store.getUser('ann')).toEqual(first);
-    await store.rememberUser({ id: 'ann', name: 'Ann B.' });
+    // One tick, one statement: each user says whether it was created or renamed.
+    expect(
+      await Promise.all([store.rememberUser({ id: 'ann', name: 'Ann B.' }), store.rememberUser({ id: 'bo', name: 'Bo' }), store.rememberUser({ id: 'cy', name: 'Cy' })]),
+    ).toEqual([true, true, true]);
+    expect(await Promise.all([store.rememberUser({ id: 'bo', name: 'Bo' }), store.rememberUser({ id: 'cy', name: 'Cyrus' })])).toEqual([false, true]);
     expect(await store.getUser('ann')).toEqual({ ...first, name: 'Ann B.' });
   });
 });

@@ -52,16 +52,32 @@ interface StatusChange {
   readonly at: Millis;
 }
 
-async function writeStatus(db: Kysely<Tables>, { user, status, at }: StatusChange): Promise<void> {
-  // last_seen records when the user was last online, so it moves only when they go offline.
-  const lastSeen = status === 'offline' ? at : null;
-  await db
-    .insertInto('user_status')
-    .values({ user_id: user, status, last_seen: lastSeen, updated_at: at })
-    .onConflict((oc) =>
-      oc.column('user_id').doUpdateSet(status === 'offline' ? { status, last_seen: at, updated_at: at } : { status, updated_at: at }),
-    )
-    .execute();
+/**
+ * Writes a tick's status changes with one statement per chunk of users. A user changed
+ * twice in one tick is written once, with the last status; last_seen records when the
+ * user was last online, so it moves only when they go offline (the last such change).
+ */
+async function writeStatuses(db: Kysely<Tables>, changes: readonly StatusChange[]): Promise<void> {
+  const latest = new Map<UserId, { user_id: UserId; status: UserStatus; last_seen: Millis | null; updated_at: Millis }>();
+  for (const { user, status, at } of changes) {
+    const lastSeen = status === 'offline' ? at : (latest.get(user)?.last_seen ?? null);
+    latest.set(user, { user_id: user, status, last_seen: lastSeen, updated_at: at });
+  }
+  // In user order: transactions on other nodes lock the same rows in the same order.
+  const rows = [...latest.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
+  for (const chunk of chunks(rows)) {
+    await db
+      .insertInto('user_status')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.column('user_id').doUpdateSet((eb) => ({
+          status: eb.ref('excluded.status'),
+          updated_at: eb.ref('excluded.updated_at'),
+          last_seen: eb.fn.coalesce('excluded.last_seen', 'user_status.last_seen'),
+        })),
+      )
+      .execute();
+  }
 }
 
 /**
@@ -129,11 +145,7 @@ export class ChatStore {
   }
 
   async #writeStatuses(changes: readonly StatusChange[]): Promise<void[]> {
-    // In user order: transactions on other nodes lock the same rows in the same order.
-    const ordered = [...changes].sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
-    await this.#dialect.softTransaction(this.#db, async (trx) => {
-      for (const change of ordered) await writeStatus(trx, change);
-    });
+    await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, changes));
     return changes.map(() => undefined);
   }
 

@@ -72,13 +72,21 @@ export class KyselyStore implements Store {
     const ordered = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const changed = new Set<UserId>();
     await this.#dialect.softTransaction(this.#db, async (trx) => {
-      for (const user of ordered) {
-        const result = await trx
+      // One statement per chunk of users (far below either database's parameter limit).
+      for (let start = 0; start < ordered.length; start += 500) {
+        const rows = await trx
           .insertInto('users')
-          .values({ id: user.id, name: user.name, created_at: now })
-          .onConflict((oc) => oc.column('id').doUpdateSet({ name: user.name }).where('users.name', '<>', user.name))
-          .executeTakeFirst();
-        if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) changed.add(user.id);
+          .values(ordered.slice(start, start + 500).map((user) => ({ id: user.id, name: user.name, created_at: now })))
+          .onConflict((oc) =>
+            oc
+              .column('id')
+              .doUpdateSet((eb) => ({ name: eb.ref('excluded.name') }))
+              .where((eb) => eb('users.name', '<>', eb.ref('excluded.name'))),
+          )
+          // Only rows inserted or renamed come back.
+          .returning('id')
+          .execute();
+        for (const row of rows) changed.add(row.id);
       }
     });
     return users.map((user) => changed.has(user.id));
