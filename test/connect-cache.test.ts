@@ -50,12 +50,24 @@ async function cacheFollowsEveryChange(one: string, two: string): Promise<void> 
   // Status change on node one: node two's cached state of alice (read by the snapshot above) follows.
   expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'alice', status: 'away', lastSeen: null }]);
 
-  // Rename on node one; carol's status is the sync point for node two.
+  // Renames: alice's on node one (its own cache), dave's made on node one while his status
+  // changes on node two (carol's status is the sync point). Status changes carry the
+  // user's state, name included, to those following the user in a live list.
+  const namedInList = (user: string, name: string) => (f: ServerFrame) =>
+    f.type === 'list' && f.list === 'users' && (f.item as Contact).user === user && (f.item as Contact).name === name;
+  await bob.ok('list.subscribe', { list: 'users', users: ['alice'] });
+  await carol.ok('list.subscribe', { list: 'users', users: ['dave'] });
   await alice.ok('users.update', { user: 'alice', name: 'Alice Liddell' });
+  const daveOnOne = await clients.connect(one, 'dave');
+  await daveOnOne.ok('users.update', { user: 'dave', name: 'Dave Bowman' });
+  await daveOnOne.close();
   await carol.ok('status.set', { status: 'away' });
   await dave.waitFor(isStatus('carol', 'away'));
+  await dave.ok('status.set', { status: 'online' });
+  await carol.waitFor(namedInList('dave', 'Dave Bowman'));
+  await alice.ok('status.set', { status: 'away' });
+  await bob.waitFor(namedInList('alice', 'Alice Liddell'));
   expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'Alice Liddell', status: 'away', lastSeen: null }]);
-  expect(await snapshotOf(one, 'bob')).toEqual([{ user: 'alice', name: 'Alice Liddell', status: 'away', lastSeen: null }]);
 
   // Membership added on node two: alice's cached channels on node one (read by the status
   // change after the channel was made) must go, so dave, who shares nothing else with
@@ -91,6 +103,8 @@ async function cacheFollowsEveryChange(one: string, two: string): Promise<void> 
 
   // Going offline on node one: node two's snapshot says so, with when.
   await bob.ok('contacts.add', { user: 'alice' });
+  await dave.ok('status.set', { status: 'online' });
+  await carol.waitUntil(() => carol.frames.filter(isStatus('dave', 'online')).length === 2);
   await alice.close();
   const offline = (await bob.waitFor(isStatus('alice', 'offline'))) as ServerFrame & { lastSeen: number };
   expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'Alice Liddell', status: 'offline', lastSeen: offline.lastSeen }]);

@@ -1,5 +1,6 @@
 import type { UserState } from '../../protocol/values.js';
 import type { ChannelId, UserId } from '../core/types.js';
+import { TickBatcher } from '../store/tick-batcher.js';
 import { BatchedCache } from './batched-cache.js';
 import type { ChatStore } from './chat-store.js';
 
@@ -8,7 +9,7 @@ import type { ChatStore } from './chat-store.js';
  * contacts, their channels and the channels' members. A connect storm used to make about
  * five queries per connect (contacts, the user's state, everyone who shares a channel);
  * now a miss is read in one query per tick for all connects, and a reconnect reads
- * nothing.
+ * only its contacts' states (one query per tick, none without contacts).
  *
  * Kept true by the changes themselves: status changes set the state (here and, through
  * chat's notices, on every node), and renames, contact changes, membership changes and
@@ -22,9 +23,12 @@ export class ChatCache {
   /** Channels that carry a user's status (every type but inboxes). */
   readonly #channels: BatchedCache<UserId, ChannelId[]>;
   readonly #members: BatchedCache<ChannelId, UserId[]>;
+  /** Contacts' states as stored now, read in one query per tick (never cached: see contactStates). */
+  readonly #storedStates: TickBatcher<UserId, UserState | null>;
 
   constructor(tables: ChatStore) {
     this.#states = new BatchedCache((users) => tables.statesOf(users));
+    this.#storedStates = new TickBatcher((users) => tables.statesOf(users));
     this.#contacts = new BatchedCache((users) => tables.contactIdsOf(users));
     this.#channels = new BatchedCache((users) => tables.statusChannelsOf(users));
     this.#members = new BatchedCache((channels) => tables.memberIdsOf(channels));
@@ -35,10 +39,15 @@ export class ChatCache {
     return (await this.#states.get(user)) ?? undefined;
   }
 
-  /** The user's contacts with their states, in id order (the contacts snapshot). */
+  /**
+   * The user's contacts with their states, in id order (the contacts snapshot). The states
+   * are read from the store (batched), not the cache: a node cut off from the cluster
+   * misses other nodes' status notices, and the store is where they reported its users
+   * offline.
+   */
   async contactStates(user: UserId): Promise<UserState[]> {
     const ids = [...(await this.#contacts.get(user))].sort();
-    const states = await this.#states.getAll(ids);
+    const states = await Promise.all(ids.map((id) => this.#storedStates.add(id)));
     return ids.map((id, k) => states[k] ?? { user: id, name: id, status: 'offline', lastSeen: null });
   }
 
