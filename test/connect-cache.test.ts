@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { startNodeCluster } from './helpers/cluster.js';
 import { describeWithServices } from './helpers/services.js';
@@ -22,6 +23,9 @@ type Contact = { user: string; name: string; status: string; lastSeen: number | 
 
 const isStatus = (user: string, status: string) => (frame: ServerFrame) =>
   frame.type === 'status' && frame.user === user && frame.status === status;
+
+const namedInList = (user: string, name: string) => (f: ServerFrame) =>
+  f.type === 'list' && f.list === 'users' && (f.item as Contact).user === user && (f.item as Contact).name === name;
 
 /** A new session's contacts snapshot (read from the cache when the session opens). */
 async function snapshotOf(url: string, user: string): Promise<Contact[]> {
@@ -53,8 +57,6 @@ async function cacheFollowsEveryChange(one: string, two: string): Promise<void> 
   // Renames: alice's on node one (its own cache), dave's made on node one while his status
   // changes on node two (carol's status is the sync point). Status changes carry the
   // user's state, name included, to those following the user in a live list.
-  const namedInList = (user: string, name: string) => (f: ServerFrame) =>
-    f.type === 'list' && f.list === 'users' && (f.item as Contact).user === user && (f.item as Contact).name === name;
   await bob.ok('list.subscribe', { list: 'users', users: ['alice'] });
   await carol.ok('list.subscribe', { list: 'users', users: ['dave'] });
   await alice.ok('users.update', { user: 'alice', name: 'Alice Liddell' });
@@ -114,6 +116,28 @@ describe('connect cache, one node (SQLite)', () => {
   it('sees renames, contact changes, membership changes and status changes at once', async () => {
     const server = await startTestServer();
     await cacheFollowsEveryChange(server.wsUrl, server.wsUrl);
+  });
+});
+
+describe('connect cache, renamed by a credential', () => {
+  it('takes the name a new token carries from the next status change on', async () => {
+    const secret = 'connect-cache-test-secret-0123456789';
+    const server = await startTestServer({ overrides: { auth: 'jwt', jwt: { secret } } });
+    const open = async (sub: string, name: string) => {
+      const token = await new SignJWT({ name }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+      const client = clients.open(server.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+      await client.waitFor((f) => f.type === 'welcome');
+      return client;
+    };
+    const alice = await open('alice', 'Alice');
+    const bob = await open('bob', 'Bob');
+    await alice.ok('list.subscribe', { list: 'users', users: ['bob'] });
+    await bob.ok('status.set', { status: 'away' });
+    await alice.waitFor(namedInList('bob', 'Bob'));
+    // A second session under a new name: no status change of its own, the next one carries it.
+    const renamed = await open('bob', 'Robert');
+    await renamed.ok('status.set', { status: 'online' });
+    await alice.waitFor(namedInList('bob', 'Robert'));
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ChatStore } from '../src/chat/chat-store.js';
 import { chatMigrations } from '../src/chat/migrations/index.js';
 import type { Database } from '../src/store/database.js';
@@ -45,14 +45,21 @@ describe('soft writes (users seen on connect, status) on SQLite', () => {
 
   it('renames a user it has seen before and leaves an unchanged one as it was', async () => {
     const { store } = await fileDatabase();
-    expect(await store.rememberUser({ id: 'ann', name: 'Ann' })).toBe(true);
+    // Only the clock is faked: a rename is told from an insert by the row's creation time.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
+    vi.setSystemTime(1_000);
+    // A new user is not a rename: no cache can hold a name for them yet.
+    expect(await store.rememberUser({ id: 'ann', name: 'Ann' })).toBe(false);
     const first = await store.getUser('ann');
+    vi.setSystemTime(2_000);
     expect(await store.rememberUser({ id: 'ann', name: 'Ann' })).toBe(false);
     expect(await store.getUser('ann')).toEqual(first);
-    // One tick, one statement: each user says whether it was created or renamed.
+    // One tick, one statement: each user says whether it was renamed.
     expect(
       await Promise.all([store.rememberUser({ id: 'ann', name: 'Ann B.' }), store.rememberUser({ id: 'bo', name: 'Bo' }), store.rememberUser({ id: 'cy', name: 'Cy' })]),
-    ).toEqual([true, true, true]);
+    ).toEqual([true, false, false]);
+    vi.setSystemTime(3_000);
     expect(await Promise.all([store.rememberUser({ id: 'bo', name: 'Bo' }), store.rememberUser({ id: 'cy', name: 'Cyrus' })])).toEqual([false, true]);
     expect(await store.getUser('ann')).toEqual({ ...first, name: 'Ann B.' });
   });

@@ -137,8 +137,8 @@ export class ChannelDirectory {
 
   /**
    * Records the user on first sight and on a rename. Skipping the write otherwise keeps
-   * connects (and reconnect storms) off the store's write path. True when the stored
-   * user was created or renamed.
+   * connects (and reconnect storms) off the store's write path. True when a stored
+   * user was renamed.
    */
   async remember(principal: Principal): Promise<boolean> {
     const { userId, name } = principal;

@@ -58,7 +58,7 @@ export interface HubObserver {
   /** The channel's last subscriber on this node left. */
   channelVacated?(channel: ChannelId): void;
   memberAdded?(member: Member): void;
-  /** A user was stored under a new name (first seen, `users.update`, or a connect whose credential names them anew). */
+  /** A stored user got a new name (`users.update`, or a connect whose credential names them anew). */
   userRenamed?(user: UserId, name: string): void;
   memberRemoved?(channel: ChannelId, user: UserId): void;
   /**

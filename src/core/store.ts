@@ -105,7 +105,8 @@ export interface Store {
   /**
    * Records a user seen on connect (created, or renamed): soft state, batched with the
    * other connects of the same tick and committed without waiting for the disk. True
-   * when the row was created or its name changed (caches of user names are then stale).
+   * when a user stored before got a new name (caches of user names are then stale);
+   * false for a new user, whom no cache can hold yet.
    */
   rememberUser(user: { id: UserId; name: string }): Promise<boolean>;
   getUser(id: UserId): Promise<User | undefined>;

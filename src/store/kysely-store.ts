@@ -83,10 +83,10 @@ export class KyselyStore implements Store {
               .doUpdateSet((eb) => ({ name: eb.ref('excluded.name') }))
               .where((eb) => eb('users.name', '<>', eb.ref('excluded.name'))),
           )
-          // Only rows inserted or renamed come back.
-          .returning('id')
+          // Only rows inserted or renamed come back; a renamed one keeps its creation time.
+          .returning(['id', 'created_at'])
           .execute();
-        for (const row of rows) changed.add(row.id);
+        for (const row of rows) if (Number(row.created_at) !== now) changed.add(row.id);
       }
     });
     return users.map((user) => changed.has(user.id));
