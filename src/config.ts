@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_LIMITS } from '../protocol/limits.js';
+import { DEFAULT_PRESENCE_SETTINGS } from './core/presence.js';
 
 /** Transports this version can serve. */
 export const TRANSPORTS = ['ws', 'http', 'sse', 'pusher', 'grpc', 'web'] as const;
@@ -141,6 +142,19 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Timing of a Redis cluster: heartbeats, reaping dead nodes, noticing a stalled link (docs/operations.md).'),
+  presence: z
+    .strictObject({
+      occupancyAbove: positiveInt()
+        .default(DEFAULT_PRESENCE_SETTINGS.occupancyAbove)
+        .describe(
+          'Distinct users in a channel above which its subscribers get only the count (`occupancy` frames), no join/leave frames; the member list is paged with the `presence` command.',
+        ),
+      occupancyIntervalMs: positiveInt()
+        .default(DEFAULT_PRESENCE_SETTINGS.occupancyIntervalMs)
+        .describe('A channel above occupancyAbove gets its count at most this often (per node), when it changed.'),
+    })
+    .prefault({})
+    .describe("Channel presence: a tick's joins and leaves go out as one frame; large channels get counts (docs/protocol.md)."),
   heartbeatMs: positiveInt()
     .default(15_000)
     .describe('WebSocket ping interval; a client silent for two is dropped and shown offline (within 30 s by default).'),

@@ -77,7 +77,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   // Reactions are chat's events in the log: the store writes them with chat's aggregate.
   const store = new KyselyStore(database, { annotations: [reactionWriter] });
   const broker = deps.broker ?? createBroker(config, logger);
-  const hub = new Hub({ store, broker, logger, limits: config.limits });
+  const hub = new Hub({ store, broker, logger, limits: config.limits, presence: config.presence });
   await hub.start();
   const chat = Chat.attach({ hub, store, tables: new ChatStore(database), presence: broker.presence, logger });
   // Before any session or feed exists, so the metrics and the event log see them all.
