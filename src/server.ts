@@ -174,6 +174,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         logger,
         heartbeatMs: config.heartbeatMs,
         limits: config.limits,
+        batching: { maxDelayMs: config.batching.maxWriteDelayMs, maxFramesPerWrite: config.batching.maxFramesPerWrite },
         guard,
         onLimit: (hit) => ops.metrics.limitHit('ws', hit),
       })
@@ -211,6 +212,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         if (pusher) counts.pusher = pusher.connectionCount;
         return counts;
       },
+      writes: () => ws?.writeStats ?? null,
       webhooks: () =>
         outbox && Promise.all([outbox.pendingCount(), outbox.failedCount()]).then(([pending, failed]) => ({ pending, failed })),
     },
