@@ -159,7 +159,7 @@ export const configSchema = z.strictObject({
         .describe('Frames one /ws socket write carries at most; a connection with this many waiting is written at once.'),
     })
     .prefault({})
-    .describe('The load-adaptive write delay on /ws (docs/configuration.md).'),
+    .describe('The load-adaptive write delay on /ws and SSE (docs/configuration.md).'),
   presence: z
     .strictObject({
       occupancyAbove: positiveInt()

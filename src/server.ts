@@ -153,6 +153,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       authenticate: (request) => authenticateRequest(request, authenticator),
     });
   }
+  // The load-adaptive write delay of /ws and SSE (docs/configuration.md).
+  const writeBatching = { maxDelayMs: config.batching.maxWriteDelayMs, maxFramesPerWrite: config.batching.maxFramesPerWrite };
   const sse = config.transports.includes('sse')
     ? new SseTransport({
         edge,
@@ -162,6 +164,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         guard,
         heartbeatMs: config.heartbeatMs,
         maxQueuedBytes: config.limits.sendQueueBytes,
+        batching: writeBatching,
       })
     : null;
   sse?.register(app);
@@ -174,7 +177,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         logger,
         heartbeatMs: config.heartbeatMs,
         limits: config.limits,
-        batching: { maxDelayMs: config.batching.maxWriteDelayMs, maxFramesPerWrite: config.batching.maxFramesPerWrite },
+        batching: writeBatching,
         guard,
         onLimit: (hit) => ops.metrics.limitHit('ws', hit),
       })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type BatchedConnection, WriteBatcher } from '../src/transports/write-batcher.js';
+import { SseClient } from './helpers/sse-client.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { WsTestClient } from './helpers/ws-test-client.js';
 
@@ -143,6 +144,25 @@ describe('/ws write batching', () => {
       expect(frames / writes).toBeGreaterThan(2);
     } finally {
       for (const probe of probes) probe.socket.terminate();
+    }
+  }, 120_000);
+
+  it('SSE streams share the batcher and still get every event once and in order under load', async () => {
+    const server = await startTestServer({ overrides: { limits: { connectionsPerIp: 5000, messagesPerSecond: 100_000, messageBurst: 100_000 } } });
+    const admin = await WsTestClient.connect(server.wsUrl, 'admin');
+    await admin.ok('channel.create', { channel: 'wire', channelType: 'public' });
+    const streams = Array.from({ length: 100 }, (_, i) => new SseClient(`${server.url}/stream/wire?user=s${i}`));
+    await Promise.all(streams.map((stream) => stream.ready()));
+    const total = 500;
+    await Promise.all(
+      Array.from({ length: 10 }, (_, b) =>
+        admin.ok('publish.batch', { messages: Array.from({ length: 50 }, (_, i) => ({ channel: 'wire', text: `m${b * 50 + i}` })) }),
+      ),
+    );
+    const expected = Array.from({ length: total }, (_, i) => i + 1);
+    for (const stream of streams) {
+      await stream.waitUntil(() => stream.events().length >= total, `${total} events`, 60_000);
+      expect(stream.events().map((e) => e.seq)).toEqual(expected);
     }
   }, 120_000);
 
