@@ -319,9 +319,17 @@ export const COMMANDS = {
 
   // presence and signals
   presence: command({
-    summary: 'Who is subscribed to a channel now, with their number of sessions',
-    input: z.strictObject({ channel: channelId }),
-    result: z.object({ members: z.array(presenceMember) }),
+    summary: 'Who is subscribed to a channel now, with their number of sessions, in user id order, a page at a time',
+    input: z.strictObject({
+      channel: channelId,
+      after: userId.optional().describe('The `next` of the previous page.'),
+      limit: pageLimit(1000, 1000),
+    }),
+    result: z.object({
+      members: z.array(presenceMember),
+      next: userId.nullable().describe('Pass as `after`; null on the last page.'),
+      users: z.number().int().nonnegative().describe('Distinct users in the channel, every page together.'),
+    }),
     caller: 'any',
     session: 'none',
     retry: true,

@@ -24,16 +24,51 @@ import {
 
 export const eventFrame = channelEvent.extend({ type: z.literal('event') }).meta({ id: 'EventFrame' });
 
-export const presenceFrame = z
-  .object({
-    type: z.literal('presence'),
-    channel: channelId,
-    action: presenceAction,
-    user: userId,
-    session: z.string(),
-    at: millis,
-  })
+/** Which frame of a channel's presence this is: the same on every node and wire (each node numbers its own). */
+const presenceId = z.string().describe('Unique id of this presence frame, the same on every node and wire.');
+
+/** One session entering or leaving a channel's presence: `join` and `leave` are a user's first and last session. */
+export const presenceChange = z
+  .object({ action: presenceAction, user: userId, session: z.string() })
+  .meta({ id: 'PresenceChange' });
+
+/** The one change to a channel's presence in a tick (more than one in a tick: `presenceBatch`). */
+export const presenceFrame = presenceChange
+  .extend({ type: z.literal('presence'), channel: channelId, id: presenceId, at: millis })
   .meta({ id: 'PresenceFrame' });
+
+/**
+ * The changes to a channel's presence in one tick, in order, as one frame: a thousand
+ * subscribes at once cost each subscriber one frame, not a thousand.
+ */
+export const presenceBatchFrame = z
+  .object({
+    type: z.literal('presenceBatch'),
+    channel: channelId,
+    id: presenceId,
+    at: millis,
+    changes: z.array(presenceChange).min(2),
+  })
+  .meta({ id: 'PresenceBatchFrame' });
+
+/**
+ * How many users a channel's presence holds, for channels above the occupancy threshold
+ * (config presence.occupancyAbove): they get no join/leave frames, only this, at most
+ * once per presence.occupancyIntervalMs per node, when the count changed. `mode` says
+ * which way the channel went: `occupancy` (counts only; page through the members with the
+ * `presence` command) or `members` (back at or below the threshold: join/leave frames
+ * follow again; read the list with `presence` once to rebuild it).
+ */
+export const occupancyFrame = z
+  .object({
+    type: z.literal('occupancy'),
+    channel: channelId,
+    id: presenceId,
+    at: millis,
+    users: z.number().int().nonnegative().describe('Distinct users with a session in the channel, every node together.'),
+    mode: z.enum(['occupancy', 'members']),
+  })
+  .meta({ id: 'OccupancyFrame' });
 
 export const typingFrame = z
   .object({ type: z.literal('typing'), channel: channelId, user: userId, at: millis })
@@ -138,6 +173,8 @@ export const authFrame = z
 export const pushFrame = z.discriminatedUnion('type', [
   eventFrame,
   presenceFrame,
+  presenceBatchFrame,
+  occupancyFrame,
   typingFrame,
   receiptFrame,
   statusFrame,
@@ -148,6 +185,9 @@ export const pushFrame = z.discriminatedUnion('type', [
 
 export type EventFrame = Readonly<z.output<typeof eventFrame>>;
 export type PresenceFrame = Readonly<z.output<typeof presenceFrame>>;
+export type PresenceChange = Readonly<z.output<typeof presenceChange>>;
+export type PresenceBatchFrame = Readonly<z.output<typeof presenceBatchFrame>>;
+export type OccupancyFrame = Readonly<z.output<typeof occupancyFrame>>;
 export type TypingFrame = Readonly<z.output<typeof typingFrame>>;
 export type ReceiptFrame = Readonly<z.output<typeof receiptFrame>>;
 export type StatusFrame = Readonly<z.output<typeof statusFrame>>;

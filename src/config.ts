@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_LIMITS } from '../protocol/limits.js';
+import { DEFAULT_PRESENCE_SETTINGS } from './core/presence.js';
+import { DEFAULT_WRITE_BATCH } from './transports/write-batcher.js';
 
 /** Transports this version can serve. */
 export const TRANSPORTS = ['ws', 'http', 'sse', 'pusher', 'grpc', 'web'] as const;
@@ -141,6 +143,36 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Timing of a Redis cluster: heartbeats, reaping dead nodes, noticing a stalled link (docs/operations.md).'),
+  batching: z
+    .strictObject({
+      maxWriteDelayMs: z
+        .coerce.number()
+        .int()
+        .min(0)
+        .max(1000)
+        .default(DEFAULT_WRITE_BATCH.maxDelayMs)
+        .describe(
+          'Under load, a /ws flush waits as long as the previous one took, at most this long, so frames leave several per write; at low load nothing waits. 0: never delayed.',
+        ),
+      maxFramesPerWrite: positiveInt()
+        .default(DEFAULT_WRITE_BATCH.maxFramesPerWrite)
+        .describe('Frames one /ws socket write carries at most; a connection with this many waiting is written at once.'),
+    })
+    .prefault({})
+    .describe('The load-adaptive write delay on /ws and SSE (docs/configuration.md).'),
+  presence: z
+    .strictObject({
+      occupancyAbove: positiveInt()
+        .default(DEFAULT_PRESENCE_SETTINGS.occupancyAbove)
+        .describe(
+          'Distinct users in a channel above which its subscribers get only the count (`occupancy` frames), no join/leave frames; the member list is paged with the `presence` command.',
+        ),
+      occupancyIntervalMs: positiveInt()
+        .default(DEFAULT_PRESENCE_SETTINGS.occupancyIntervalMs)
+        .describe('A channel above occupancyAbove gets its count at most this often (per node), when it changed.'),
+    })
+    .prefault({})
+    .describe("Channel presence: a tick's joins and leaves go out as one frame; large channels get counts (docs/protocol.md)."),
   heartbeatMs: positiveInt()
     .default(15_000)
     .describe('WebSocket ping interval; a client silent for two is dropped and shown offline (within 30 s by default).'),

@@ -77,7 +77,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   // Reactions are chat's events in the log: the store writes them with chat's aggregate.
   const store = new KyselyStore(database, { annotations: [reactionWriter] });
   const broker = deps.broker ?? createBroker(config, logger);
-  const hub = new Hub({ store, broker, logger, limits: config.limits });
+  const hub = new Hub({ store, broker, logger, limits: config.limits, presence: config.presence });
   await hub.start();
   const chat = Chat.attach({ hub, store, tables: new ChatStore(database), presence: broker.presence, logger });
   // Before any session or feed exists, so the metrics and the event log see them all.
@@ -153,6 +153,8 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       authenticate: (request) => authenticateRequest(request, authenticator),
     });
   }
+  // The load-adaptive write delay of /ws and SSE (docs/configuration.md).
+  const writeBatching = { maxDelayMs: config.batching.maxWriteDelayMs, maxFramesPerWrite: config.batching.maxFramesPerWrite };
   const sse = config.transports.includes('sse')
     ? new SseTransport({
         edge,
@@ -162,6 +164,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         guard,
         heartbeatMs: config.heartbeatMs,
         maxQueuedBytes: config.limits.sendQueueBytes,
+        batching: writeBatching,
       })
     : null;
   sse?.register(app);
@@ -174,6 +177,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         logger,
         heartbeatMs: config.heartbeatMs,
         limits: config.limits,
+        batching: writeBatching,
         guard,
         onLimit: (hit) => ops.metrics.limitHit('ws', hit),
       })
@@ -211,6 +215,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         if (pusher) counts.pusher = pusher.connectionCount;
         return counts;
       },
+      writes: () => ws?.writeStats ?? null,
       webhooks: () =>
         outbox && Promise.all([outbox.pendingCount(), outbox.failedCount()]).then(([pending, failed]) => ({ pending, failed })),
     },

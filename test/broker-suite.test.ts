@@ -7,6 +7,7 @@ import { MemoryBus } from '../src/broker/memory-bus.js';
 import { RedisBroker } from '../src/broker/redis-broker.js';
 import type { BrokerMessage } from '../src/core/broker.js';
 import { silentLogger } from '../src/core/logger.js';
+import { presenceChangesOf } from '../src/core/presence-frames.js';
 import type { ChannelEvent, EphemeralEvent } from '../src/core/types.js';
 import { OutageProxy } from './helpers/outage-proxy.js';
 import { PrivateRedis } from './helpers/private-redis.js';
@@ -155,10 +156,9 @@ function event(channel: string, text: string): ChannelEvent {
 
 const eventsOf = (messages: BrokerMessage[], channel: string) =>
   messages.flatMap((m) => (m.type === 'event' && m.event.channel === channel ? [m.event] : []));
+/** Every presence change announced, one per change: a frame of one change or a batch of a channel's. */
 const presenceOf = (messages: BrokerMessage[]) =>
-  messages.flatMap((m) =>
-    m.type === 'ephemeral' && m.event.type === 'presence' ? [m.event as Extract<EphemeralEvent, { type: 'presence' }>] : [],
-  );
+  messages.flatMap((m) => (m.type === 'ephemeral' ? presenceChangesOf(m.event).map((change) => ({ channel: m.event.channel, ...change })) : []));
 const resyncsOf = (messages: BrokerMessage[]) => messages.filter((m) => m.type === 'resync' && m.channel === null).length;
 const answersPing = (node: Node) => node.broker.ping().then(() => true, () => false);
 

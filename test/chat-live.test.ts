@@ -181,7 +181,7 @@ describe('chat notices across nodes', () => {
     await bus.presence.remove('~online', 'bob', session);
     bus.send('a-dead-node', {
       type: 'ephemeral',
-      event: { type: 'presence', channel: '~online', action: 'leave', user: 'bob', session, at: Date.now() },
+      event: { type: 'presence', channel: '~online', id: 'dead.1', action: 'leave', user: 'bob', session, at: Date.now() },
     });
     await alice.waitUntil(() => alice.frames.some((f) => f.type === 'status' && f.user === 'bob' && f.status === 'offline'));
     const [state] = (await alice.ok<{ contacts: { status: string; lastSeen: number | null }[] }>('contacts.list')).contacts;
@@ -191,7 +191,7 @@ describe('chat notices across nodes', () => {
     await bus.presence.add('~online', 'bob', session);
     bus.send('a-dead-node', {
       type: 'ephemeral',
-      event: { type: 'presence', channel: '~online', action: 'join', user: 'bob', session, at: Date.now() },
+      event: { type: 'presence', channel: '~online', id: 'dead.2', action: 'join', user: 'bob', session, at: Date.now() },
     });
     await alice.waitUntil(() => alice.frames.filter((f) => f.type === 'status' && f.user === 'bob').at(-1)?.status === 'online');
   });

@@ -96,7 +96,7 @@ describe('hub races', () => {
     const subscribing = hub.subscribe(session, 'c').catch((error: SwitchboardError) => error.code);
     await hub.disconnect(session);
     expect(await subscribing).toBe('unavailable');
-    expect(await hub.presence(server, 'c')).toEqual([]);
+    expect((await hub.presence(server, 'c')).members).toEqual([]);
     await hub.publish(server, { channel: 'c', text: 'after the close' });
     expect(sink.seqs).toEqual([]);
   });

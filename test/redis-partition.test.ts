@@ -6,7 +6,8 @@ import { expect, it, onTestFinished } from 'vitest';
 import { RedisBroker, type RedisBrokerOptions } from '../src/broker/redis-broker.js';
 import type { BrokerMessage } from '../src/core/broker.js';
 import type { Logger } from '../src/core/logger.js';
-import type { EphemeralEvent } from '../src/core/types.js';
+import type { PresenceChange } from '../protocol/frames.js';
+import { presenceChangesOf } from '../src/core/presence-frames.js';
 import { BlackholeProxy } from './helpers/blackhole-proxy.js';
 import { createRedisPrefix } from './helpers/redis-prefix.js';
 import { describeWithServices, serviceUrl } from './helpers/services.js';
@@ -25,7 +26,7 @@ import { type ServerFrame, type WsTestClient, useWsClients } from './helpers/ws-
  * The proxy delivers what was written into the hole when it heals, as TCP would: the
  * dropped connections' late writes reach Redis after the node has moved on.
  */
-type Presence = Extract<EphemeralEvent, { type: 'presence' }>;
+type Presence = PresenceChange & { readonly channel: string };
 
 const redisUrl = serviceUrl('TEST_REDIS_URL');
 const clients = useWsClients();
@@ -62,7 +63,9 @@ async function brokerNode(options: RedisBrokerOptions): Promise<BrokerNode> {
   const presence: Presence[] = [];
   const waiters = new Waiters();
   await broker.start((message: BrokerMessage) => {
-    if (message.type === 'ephemeral' && message.event.type === 'presence') presence.push(message.event as Presence);
+    if (message.type === 'ephemeral') {
+      for (const change of presenceChangesOf(message.event)) presence.push({ channel: message.event.channel, ...change });
+    }
     waiters.wake();
   });
   onTestFinished(() => broker.close());
@@ -165,7 +168,9 @@ async function cluster(count: number, timing: Partial<RedisBrokerOptions> = {}):
 const statusesOf = (client: WsTestClient, user: string) =>
   client.frames.filter((f) => f.type === 'status' && f.user === user).map((f) => f.status as string);
 const lastStatus = (client: WsTestClient, user: string) => statusesOf(client, user).at(-1);
-const isPresence = (user: string, action: string) => (f: ServerFrame) => f.type === 'presence' && f.user === user && f.action === action;
+/** A presence frame with this change, alone or in a tick's batch. */
+const isPresence = (user: string, action: string) => (f: ServerFrame) =>
+  (f.type === 'presence' ? [f] : f.type === 'presenceBatch' ? (f.changes as ServerFrame[]) : []).some((c) => c.user === user && c.action === action);
 
 async function presentIn(client: WsTestClient, channel: string): Promise<string[]> {
   const { members } = await client.ok<{ members: { user: string }[] }>('presence', { channel });
@@ -224,7 +229,7 @@ describeWithServices(['TEST_REDIS_URL'], 'chat across a partition between a node
       expect(statusesOf(bob, 'alice')).toEqual(['offline', 'online']);
       // Carol and alice share node one: they never saw alice go, so they hear nothing of it.
       expect(statusesOf(carol, 'alice')).toEqual([]);
-      expect(alice.frames.slice(before).filter((f) => f.type === 'presence' || f.type === 'status')).toEqual([]);
+      expect(alice.frames.slice(before).filter((f) => f.type === 'presence' || f.type === 'presenceBatch' || f.type === 'status')).toEqual([]);
     });
   }
 

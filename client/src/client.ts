@@ -27,6 +27,7 @@ import type {
   HistoryQuery,
   Member,
   MemberRole,
+  PresenceEvent,
   PresenceMember,
   PublishInput,
   PushInput,
@@ -362,9 +363,27 @@ export class SwitchboardClient {
     return this.request('history', { channel, ...query });
   }
 
-  /** Who is subscribed to a channel now, with their number of sessions. */
+  /** Who is subscribed to a channel now, with their number of sessions, in user id order (every page). */
   async presence(channel: ChannelId): Promise<PresenceMember[]> {
-    return (await this.request('presence', { channel })).members;
+    const members: PresenceMember[] = [];
+    let after: UserId | undefined;
+    do {
+      const page = await this.presencePage(channel, { after });
+      members.push(...page.members);
+      after = page.next ?? undefined;
+    } while (after !== undefined);
+    return members;
+  }
+
+  /**
+   * One page of a channel's presence (a large one's, in occupancy mode, say): `users` is
+   * the total; pass `next` as `after` for the following page, null on the last.
+   *
+   * @example
+   * const { members, next, users } = await client.presencePage('lobby', { limit: 100 });
+   */
+  presencePage(channel: ChannelId, page: { readonly after?: UserId; readonly limit?: number } = {}): Promise<CommandResult<'presence'>> {
+    return this.request('presence', { channel, ...page });
   }
 
   /** Tells the channel's other subscribers you are typing (needs a subscription). */
@@ -454,8 +473,18 @@ export class SwitchboardClient {
       }
       case 'presence': {
         const { type: _, ...event } = frame;
-        this.#subscriptions.get(event.channel)?.presence(event);
-        this.#emitter.emit('presence', event);
+        this.#onPresence(event);
+        return;
+      }
+      case 'presenceBatch': {
+        const { channel, id, at } = frame;
+        for (const change of frame.changes) this.#onPresence({ channel, id, at, ...change });
+        return;
+      }
+      case 'occupancy': {
+        const { type: _, ...event } = frame;
+        this.#subscriptions.get(event.channel)?.occupancy(event);
+        this.#emitter.emit('occupancy', event);
         return;
       }
       case 'typing': {
@@ -490,6 +519,11 @@ export class SwitchboardClient {
       default:
         return exhausted(frame);
     }
+  }
+
+  #onPresence(event: PresenceEvent): void {
+    this.#subscriptions.get(event.channel)?.presence(event);
+    this.#emitter.emit('presence', event);
   }
 
   #onEvent(event: ChannelEvent): void {

@@ -2,6 +2,7 @@ import type { ClientError } from './errors.js';
 import type {
   ChannelEvent,
   ListChange,
+  OccupancyEvent,
   PresenceEvent,
   ReceiptEvent,
   StatusEvent,
@@ -41,7 +42,10 @@ export interface ClientEvents {
   reconnecting: { readonly attempt: number; readonly delayMs: number };
   /** Every event of every subscription, after the subscription's own handler. */
   event: ChannelEvent;
+  /** One change to a subscribed channel's presence (a batch frame is handed over change by change). */
   presence: PresenceEvent;
+  /** A large channel's user count, in place of presence events. */
+  occupancy: OccupancyEvent;
   typing: TypingEvent;
   /** A member of a subscribed private channel or DM read up to a seq. */
   receipt: ReceiptEvent;

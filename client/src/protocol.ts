@@ -9,6 +9,7 @@ import type { CommandName, CommandRequest, CommandResult } from '../../protocol/
 import type {
   ListFrame,
   ListName,
+  OccupancyFrame,
   PresenceFrame,
   ReceiptFrame,
   StatusFrame,
@@ -49,8 +50,19 @@ export type {
 
 /** Who the server says we are, once a connection is authenticated; `expiresAt`: when the session ends unless refreshed. */
 export type Welcome = Omit<WelcomeFrame, 'type'>;
-/** A user's first session joined a channel (`join`), a further one did (`add`), and back. */
+/**
+ * A user's first session joined a channel (`join`), a further one did (`add`), and back.
+ * `id` is the frame's: the server sends a tick's changes in one frame (`presenceBatch`),
+ * which the SDK hands over one change at a time, each with that frame's `id` and `at`.
+ */
 export type PresenceEvent = Omit<PresenceFrame, 'type'>;
+/**
+ * A large channel's presence as a count (more users than the server's
+ * `presence.occupancyAbove`): it gets no join/leave events while `mode` is `occupancy`;
+ * `members`: it is back at or below the threshold, join/leave events follow again (read
+ * the list once with `presence()` to rebuild it).
+ */
+export type OccupancyEvent = Omit<OccupancyFrame, 'type'>;
 export type TypingEvent = Omit<TypingFrame, 'type'>;
 /** A member of a private channel or DM read up to `seq`. */
 export type ReceiptEvent = Omit<ReceiptFrame, 'type'>;

@@ -1,12 +1,14 @@
 import { callSafely } from './emitter.js';
 import type { ClientError } from './errors.js';
-import type { ChannelEvent, ChannelId, PresenceEvent, ReceiptEvent, Seq, TypingEvent } from './protocol.js';
+import type { ChannelEvent, ChannelId, OccupancyEvent, PresenceEvent, ReceiptEvent, Seq, TypingEvent } from './protocol.js';
 
 export interface SubscriptionHandlers {
   /** Each event of the channel, exactly once and in seq order, across reconnects. */
   readonly onEvent?: (event: ChannelEvent) => void;
   /** Users coming and going (live only; never replayed). */
   readonly onPresence?: (event: PresenceEvent) => void;
+  /** A large channel's user count, instead of join/leave events (live only; at most once per second or so). */
+  readonly onOccupancy?: (event: OccupancyEvent) => void;
   /** Someone is typing (live only; expire it yourself after a few seconds). */
   readonly onTyping?: (event: TypingEvent) => void;
   /** A member read up to a seq (private channels and DMs; live only). */
@@ -109,6 +111,10 @@ export class Subscription {
 
   presence(event: PresenceEvent): void {
     if (!this.#closed && this.#handlers.onPresence) callSafely(this.#handlers.onPresence, event);
+  }
+
+  occupancy(event: OccupancyEvent): void {
+    if (!this.#closed && this.#handlers.onOccupancy) callSafely(this.#handlers.onOccupancy, event);
   }
 
   typing(event: TypingEvent): void {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker, BrokerMessage, PresenceRegistry } from '../core/broker.js';
 import type { Logger } from '../core/logger.js';
-import type { ChannelId, EphemeralEvent, NodeId, PresenceAction, SessionId, UserId } from '../core/types.js';
+import { FrameIds, presenceChangesOf, presenceFrameOf } from '../core/presence-frames.js';
+import type { PresenceChange as PresenceFrameChange } from '../../protocol/frames.js';
+import type { ChannelId, NodeId, PresenceAction, SessionId, UserId } from '../core/types.js';
 
 export interface ClusterBrokerOptions {
   readonly logger: Logger;
@@ -50,6 +52,12 @@ interface Envelope {
   readonly message: BrokerMessage;
 }
 
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 function departureKey(channel: ChannelId, session: SessionId): string {
   return `${channel}\n${session}`;
 }
@@ -92,6 +100,7 @@ export abstract class ClusterBroker implements Broker {
    * return is announced here too. Elsewhere its subscribers never saw them go.
    */
   readonly #departedHere = new Set<string>();
+  readonly #frameIds = new FrameIds();
   #onMessage: ((message: BrokerMessage) => void) | null = null;
   #resyncTimer: NodeJS.Timeout | null = null;
   #lastFailureLog = 0;
@@ -203,7 +212,9 @@ export abstract class ClusterBroker implements Broker {
     if (envelope.node === this.nodeId || envelope.message.type === 'resync') return;
     this.stats.received++;
     const { message } = envelope;
-    if (message.type === 'ephemeral' && message.event.type === 'presence') this.#noteDeparture(message.event);
+    if (message.type === 'ephemeral') {
+      for (const change of presenceChangesOf(message.event)) this.#noteDeparture(message.event.channel, change);
+    }
     this.#emit(message);
   }
 
@@ -237,22 +248,31 @@ export abstract class ClusterBroker implements Broker {
    */
   protected announcePresence(changes: readonly PresenceChange[]): void {
     const at = Date.now();
+    // One frame per channel, as the hub announces a tick's changes: a dead node's
+    // thousands of sessions in one channel cost each subscriber one frame.
+    const everywhere = new Map<ChannelId, PresenceFrameChange[]>();
+    const here = new Map<ChannelId, PresenceFrameChange[]>();
     for (const { channel, user, session, action, retried } of changes) {
-      const event: EphemeralEvent = { type: 'presence', channel, action, user, session, at };
+      const change = { action, user, session };
       const returning = action === 'join' || action === 'add';
-      const here = returning ? this.#departedHere.delete(departureKey(channel, session)) : !retried;
-      if (here) {
-        this.#noteDeparture(event);
-        this.#emit({ type: 'ephemeral', event });
+      if (returning ? this.#departedHere.delete(departureKey(channel, session)) : !retried) {
+        this.#noteDeparture(channel, change);
+        push(here, channel, change);
       }
+      push(everywhere, channel, change);
+    }
+    for (const [channel, all] of everywhere) {
+      const event = presenceFrameOf(channel, all, this.#frameIds.next(), at);
+      const ours = here.get(channel);
+      if (ours) this.#emit({ type: 'ephemeral', event: ours.length === all.length ? event : presenceFrameOf(channel, ours, this.#frameIds.next(), at) });
       this.#sendTo(this.#clusterTopic, { type: 'ephemeral', event });
     }
   }
 
   /** Remembers that the hub is about to hear one of this node's own sessions leave. */
-  #noteDeparture(event: Extract<EphemeralEvent, { type: 'presence' }>): void {
-    if ((event.action === 'leave' || event.action === 'remove') && this.holdsSession(event.channel, event.session)) {
-      this.#departedHere.add(departureKey(event.channel, event.session));
+  #noteDeparture(channel: ChannelId, change: PresenceFrameChange): void {
+    if ((change.action === 'leave' || change.action === 'remove') && this.holdsSession(channel, change.session)) {
+      this.#departedHere.add(departureKey(channel, change.session));
     }
   }
 

@@ -21,6 +21,10 @@ export class MemoryPresence implements PresenceRegistry {
     return 'leave';
   }
 
+  async count(channel: ChannelId): Promise<number> {
+    return this.#channels.get(channel)?.size ?? 0;
+  }
+
   async list(channel: ChannelId): Promise<PresenceMember[]> {
     const users = this.#channels.get(channel);
     if (!users) return [];

@@ -281,6 +281,14 @@ export class RedisPresence implements PresenceRegistry {
       .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
   }
 
+  async count(channel: ChannelId): Promise<number> {
+    try {
+      return await this.#redis.hlen(`${this.#keyPrefix}users:${channel}`);
+    } catch {
+      throw new SwitchboardError('unavailable', 'Presence is unavailable: Redis does not answer.');
+    }
+  }
+
   get #nodesKey(): string {
     return `${this.#keyPrefix}nodes`;
   }

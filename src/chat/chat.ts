@@ -4,6 +4,7 @@ import type { PresenceRegistry } from '../core/broker.js';
 import type { Hub } from '../core/hub.js';
 import type { HubObserver } from '../core/hub-observer.js';
 import type { Logger } from '../core/logger.js';
+import { presenceChangesOf } from '../core/presence-frames.js';
 import type { Session } from '../core/session.js';
 import type { Store } from '../core/store.js';
 import type { Channel, ChannelEvent, ChannelId, EphemeralEvent, Member, Principal, Seq, UserId } from '../core/types.js';
@@ -137,8 +138,9 @@ export class Chat implements HubObserver {
   brokerEphemeral(event: EphemeralEvent): void {
     // A node died and the broker removed its sessions (leave), or a node that was cut off
     // wrote its sessions back (join): their users' status may have changed.
-    if (event.type === 'presence' && event.channel === ONLINE_KEY && (event.action === 'leave' || event.action === 'join')) {
-      this.#status.registryChanged(event.user, event.action);
+    if (event.channel !== ONLINE_KEY) return;
+    for (const { action, user } of presenceChangesOf(event)) {
+      if (action === 'leave' || action === 'join') this.#status.registryChanged(user, action);
     }
   }
 

@@ -65,4 +65,6 @@ export interface PresenceRegistry {
   add(channel: ChannelId, user: UserId, session: SessionId): Promise<'join' | 'add'>;
   remove(channel: ChannelId, user: UserId, session: SessionId): Promise<'leave' | 'remove' | null>;
   list(channel: ChannelId): Promise<PresenceMember[]>;
+  /** How many distinct users the channel holds: cheaper than `list` (decides occupancy mode every tick). */
+  count(channel: ChannelId): Promise<number>;
 }

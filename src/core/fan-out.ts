@@ -92,7 +92,7 @@ export class FanOut {
   /** Hands a signal to this node's subscribers of its channel (presence only to those who want it). */
   deliverHere(event: EphemeralEvent, except: SessionId | null = null): void {
     const feed = this.#feeds.get(event.channel);
-    const isPresence = event.type === 'presence';
+    const isPresence = event.type === 'presence' || event.type === 'presenceBatch' || event.type === 'occupancy';
     if (!feed || (isPresence && !feed.hasPresenceSubscribers)) return;
     const delivery = new Delivery(event, except);
     for (const subscriber of feed.subscribers.values()) {

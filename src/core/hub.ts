@@ -30,7 +30,7 @@ import type {
 } from './hub-requests.js';
 import type { Logger } from './logger.js';
 import { MessageLog } from './message-log.js';
-import { Presence } from './presence.js';
+import { Presence, type PresencePage, type PresenceSettings } from './presence.js';
 import { type HubSession, SessionRegistry } from './session-registry.js';
 import type { Session, SessionSink } from './session.js';
 import type { ChannelChanges, Store } from './store.js';
@@ -74,6 +74,8 @@ export interface HubOptions {
   readonly logger: Logger;
   /** The node's limits (config `limits`, whose defaults are the one source). */
   readonly limits: HubLimits;
+  /** When a channel's presence becomes counts only (config `presence`); default DEFAULT_PRESENCE_SETTINGS. */
+  readonly presence?: PresenceSettings;
 }
 
 /**
@@ -114,7 +116,7 @@ export class Hub {
     const observers = (this.#observers = new Observers(logger));
     this.#directory = new ChannelDirectory({ store, broker });
     this.#fanOut = new FanOut({ log: store, broker, observers, logger });
-    this.#presence = new Presence({ registry: broker.presence, fanOut: this.#fanOut, logger });
+    this.#presence = new Presence({ registry: broker.presence, fanOut: this.#fanOut, logger, settings: options.presence });
     this.#log = new MessageLog({
       store,
       maxCommitBatch: this.limits.maxCommitBatch,
@@ -228,6 +230,7 @@ export class Hub {
   async shutdown(reason: string, options: { readonly spreadMs?: number } = {}): Promise<void> {
     this.#closing = true;
     this.#expiries.stop();
+    this.#presence.close();
     const notice = new Delivery(
       options.spreadMs ? { type: 'close', reason, reconnect: true, spreadMs: options.spreadMs } : { type: 'close', reason, reconnect: true },
     );
@@ -483,9 +486,10 @@ export class Hub {
     await this.#detach(state, id);
   }
 
-  async presence(principal: Principal, id: ChannelId): Promise<PresenceMember[]> {
+  /** Who is in the channel's presence, in user id order, a page at a time (`after`: the previous page's `next`). */
+  async presence(principal: Principal, id: ChannelId, page: { readonly after?: UserId; readonly limit?: number } = {}): Promise<PresencePage> {
     await this.#readable(principal, id);
-    return this.#presence.list(id);
+    return this.#presence.list(id, page);
   }
 
   /** A typing signal to the channel's other subscribers: live only, never stored. */

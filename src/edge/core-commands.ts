@@ -65,7 +65,7 @@ export function coreCommands(hub: Hub): Handlers {
     delete: async ({ principal }, input) => acknowledge({ event: await hub.delete(principal, input), duplicate: false }),
     history: async ({ principal }, input) => hub.history(principal, input),
 
-    presence: async ({ principal }, { channel }) => ({ members: await hub.presence(principal, channel) }),
+    presence: ({ principal }, { channel, after, limit }) => hub.presence(principal, channel, { after, limit }),
     typing: async ({ principal, session }, { channel }) => {
       if (session) {
         hub.typing(session, channel);

@@ -22,6 +22,8 @@ function processMetrics(): Registry {
 export interface ScrapeSources {
   /** Open connections per transport (before and after authentication). */
   connections(): Readonly<Record<string, number>>;
+  /** /ws frames and the socket writes that carried them, and flushes put off for load; null without /ws. */
+  writes?(): Readonly<{ frames: number; writes: number; delayedFlushes: number }> | null;
   /** Rows waiting in the webhook outbox, and rows given up on; null without webhooks. */
   webhooks?(): Promise<{ pending: number; failed: number }> | null;
 }
@@ -154,6 +156,22 @@ export class Metrics {
       labelNames: ['reason', 'credential'],
       registers,
     });
+    // Read from the /ws batcher's own counts at scrape time: nothing per write on the hot path.
+    const writeFigure = (name: string, help: string, pick: (figures: { frames: number; writes: number; delayedFlushes: number }) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const figures = self.#sources?.writes?.();
+          if (!figures) return;
+          this.reset();
+          this.inc(pick(figures));
+        },
+      });
+    writeFigure('switchboard_ws_frames_written_total', '/ws frames handed to sockets.', (f) => f.frames);
+    writeFigure('switchboard_ws_socket_writes_total', '/ws socket writes that carried them (frames per write: the batching under load).', (f) => f.writes);
+    writeFigure('switchboard_ws_delayed_flushes_total', '/ws flush rounds put off because the previous one was costly (the load-adaptive write delay).', (f) => f.delayedFlushes);
     this.#webhookPending = new Gauge({
       name: 'switchboard_webhook_queue_depth',
       help: 'Webhook deliveries waiting in the outbox (shared by the cluster).',

@@ -249,6 +249,10 @@ export class LeanClient {
       if (this.timed) this.arrivals.set(`${channel}:${frame.seq as number}`, performance.now());
     } else if (frame.type === 'presence') {
       this.presence.push(frame as unknown as LeanClient['presence'][number]);
+    } else if (frame.type === 'presenceBatch') {
+      // A tick's changes in one frame: kept one change at a time, like single ones.
+      const { channel, at } = frame as unknown as { channel: string; at: number };
+      for (const change of frame.changes as { action: string; user: string; session: string }[]) this.presence.push({ channel, at, ...change });
     }
     this.#waiters.wake();
   }

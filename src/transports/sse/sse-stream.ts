@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Delivery } from '../../core/delivery.js';
 import type { SessionSink } from '../../core/session.js';
 import type { ChannelId, Seq } from '../../core/types.js';
+import type { BatchedConnection, WriteBatcher } from '../write-batcher.js';
 import { formatCursor } from './sse-cursor.js';
 import { encodeSseFrame, HEARTBEAT } from './sse-frames.js';
 
@@ -16,6 +17,8 @@ export interface SseStreamOptions {
   readonly channels: number;
   /** Called once when the stream ends, whoever ended it. */
   readonly onEnd: () => void;
+  /** When the frames held (corked) are written: the transport's load-adaptive write delay. */
+  readonly batcher: WriteBatcher;
 }
 
 /**
@@ -26,7 +29,7 @@ export interface SseStreamOptions {
  * The session is opened before the stream (`open`), so a refusal (too many sessions, a
  * banned user) is still an HTTP status; what the hub hands it meanwhile waits for `open`.
  */
-export class SseStream implements SessionSink {
+export class SseStream implements SessionSink, BatchedConnection {
   readonly #response: ServerResponse;
   readonly #cursor: Map<ChannelId, Seq>;
   readonly #maxQueuedBytes: number;
@@ -38,6 +41,7 @@ export class SseStream implements SessionSink {
   /** Frames handed over before `open`, written right after the headers; null once open. */
   #early: string[] | null = [];
   #corked = false;
+  readonly #batcher: WriteBatcher;
   #ended = false;
   /** False while the subscriptions catch up (see #write). */
   #live = false;
@@ -49,6 +53,7 @@ export class SseStream implements SessionSink {
     this.#heartbeatMs = options.heartbeatMs;
     this.#channels = options.channels;
     this.#onEnd = options.onEnd;
+    this.#batcher = options.batcher;
   }
 
   get ended(): boolean {
@@ -157,14 +162,11 @@ export class SseStream implements SessionSink {
       this.#early.push(text);
       return;
     }
-    // Frames due within one tick go out in one write.
+    // Frames due before the batcher's next flush (this tick, or a little later under load) go out in one write.
     if (!this.#corked) {
       this.#corked = true;
       this.#response.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#response.uncork();
-      });
+      this.#batcher.due(this);
     }
     this.#response.write(text);
     // While catching up, the hub sends a page at a time and waits for the socket to drain
@@ -175,6 +177,13 @@ export class SseStream implements SessionSink {
       this.#response.destroy();
       this.#finish();
     }
+  }
+
+  /** Writes what is held (called by the batcher). */
+  flushBatch(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#response.uncork();
   }
 
   #finish(): void {

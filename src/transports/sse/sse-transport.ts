@@ -10,6 +10,7 @@ import type { Edge } from '../../edge/edge.js';
 import type { ConnectionGuard } from '../connection-guard.js';
 import { credentialsOf } from '../http/request-auth.js';
 import { parseCursor } from './sse-cursor.js';
+import { WriteBatcher, type WriteBatchSettings } from '../write-batcher.js';
 import { SseStream } from './sse-stream.js';
 
 export interface SseTransportOptions {
@@ -23,6 +24,8 @@ export interface SseTransportOptions {
   readonly guard?: ConnectionGuard;
   readonly heartbeatMs: number;
   readonly maxQueuedBytes: number;
+  /** The load-adaptive write delay (config `batching`); default DEFAULT_WRITE_BATCH. */
+  readonly batching?: WriteBatchSettings;
 }
 
 /**
@@ -36,10 +39,13 @@ export interface SseTransportOptions {
  */
 export class SseTransport {
   readonly #options: SseTransportOptions;
+  /** When every stream's held frames are written: one round for all of them. */
+  readonly #batcher: WriteBatcher;
   readonly #streams = new Set<SseStream>();
 
   constructor(options: SseTransportOptions) {
     this.#options = options;
+    this.#batcher = new WriteBatcher(options.batching);
   }
 
   get connectionCount(): number {
@@ -96,6 +102,7 @@ export class SseTransport {
       maxQueuedBytes: this.#options.maxQueuedBytes,
       heartbeatMs: this.#options.heartbeatMs,
       channels: unique.length,
+      batcher: this.#batcher,
       onEnd: () => {
         this.#streams.delete(stream);
         admission?.release();

@@ -13,7 +13,7 @@ import { TokenBucket } from '../../edge/token-bucket.js';
 import { parseInput } from '../../edge/validation.js';
 import { FloodWindow } from '../flood-window.js';
 import { SendBacklog, SOCKET_SHARE_BYTES } from '../send-backlog.js';
-import { coalesceWrites } from '../write-coalescer.js';
+import type { BatchedConnection, WriteBatcher } from '../write-batcher.js';
 import { decodeRequestFrame, requestIdOf } from './request-frame.js';
 import { encodeError, encodeOk, encodeOutbound, encodeWelcome } from './server-frames.js';
 import { textFrame } from './text-frame.js';
@@ -61,7 +61,7 @@ function ignore(): void {}
  * What it owns is the socket: the auth handshake, raw-frame flood control, heartbeats,
  * and writing replies and deliveries.
  */
-export class WsConnection implements SessionSink {
+export class WsConnection implements SessionSink, BatchedConnection {
   readonly #ws: WebSocket;
   readonly #socket: Socket;
   readonly #hub: Hub;
@@ -81,6 +81,10 @@ export class WsConnection implements SessionSink {
   #authenticating: Promise<void> | null = null;
   #authTimer: NodeJS.Timeout | null = null;
   #closed = false;
+  readonly #batcher: WriteBatcher;
+  /** Frames due since the last flush, in order (replies and deliveries alike); the batcher says when they go. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
   /** Frames past the socket's share (SOCKET_SHARE_BYTES); made when the client first falls behind. */
   #backlog: SendBacklog<Buffer> | null = null;
   /** Bytes the socket had read when it was last pinged; -1 before the first ping. */
@@ -96,6 +100,8 @@ export class WsConnection implements SessionSink {
     authenticator: Authenticator;
     limits: WsLimits;
     logger: Logger;
+    /** When this connection's frames are written (shared by the transport's connections). */
+    batcher: WriteBatcher;
     /** Told when a limit cut a frame or the connection (metrics). */
     onLimit?: (hit: LimitHit) => void;
     /** Told once the socket closed (the transport's connection list). */
@@ -110,6 +116,7 @@ export class WsConnection implements SessionSink {
     this.#authenticator = options.authenticator;
     this.#limits = options.limits;
     this.#logger = options.logger;
+    this.#batcher = options.batcher;
     (this.#ws as WebSocket & { [CONNECTION]: WsConnection })[CONNECTION] = this;
     this.#ws.on('message', onMessage);
     this.#ws.on('close', onClose);
@@ -121,7 +128,7 @@ export class WsConnection implements SessionSink {
   }
 
   get queuedBytes(): number {
-    return this.#socket.writableLength + (this.#backlog?.bytes ?? 0);
+    return this.#socket.writableLength + this.#pendingBytes + (this.#backlog?.bytes ?? 0);
   }
 
   /** Authenticates from the upgrade request (query string) when it carried credentials. */
@@ -157,7 +164,10 @@ export class WsConnection implements SessionSink {
   close(code: number, reason: string): void {
     if (this.#closed) return;
     // What is due goes out before the close frame (a shutdown's `close` notice among it).
-    if (this.#socket.writable) this.#backlog?.flushAll();
+    if (this.#socket.writable) {
+      this.flushBatch();
+      this.#backlog?.flushAll();
+    }
     this.#closed = true;
     if (this.#authTimer) clearTimeout(this.#authTimer);
     this.#ws.close(code, reason);
@@ -188,21 +198,41 @@ export class WsConnection implements SessionSink {
     this.#ws.terminate();
   }
 
+  /** Queues a frame for the next flush (the batcher's: this tick, or a little later under load). */
   #write(frame: Buffer): void {
     // A socket the peer already ended would only build an error per frame.
     if (!this.#socket.writable) return;
-    if ((this.#backlog === null || this.#backlog.empty) && this.#socket.writableLength < SOCKET_SHARE_BYTES) {
-      // Frames due in this tick leave in one write.
-      coalesceWrites(this.#socket);
-      this.#socket.write(frame);
-      return;
-    }
     if (this.queuedBytes + frame.length > this.#limits.sendQueueBytes) {
       this.#cutSlowConsumer();
       return;
     }
+    if (this.#pending.length === 0) this.#batcher.due(this);
+    this.#pending.push(frame);
+    this.#pendingBytes += frame.length;
+    // A full write's worth gains nothing by waiting.
+    if (this.#pending.length >= this.#batcher.settings.maxFramesPerWrite) this.flushBatch();
+  }
+
+  /** Hands the frames due to the socket, at most maxFramesPerWrite per write (called by the batcher). */
+  flushBatch(): void {
+    const frames = this.#pending;
+    if (frames.length === 0) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const most = this.#batcher.settings.maxFramesPerWrite;
+    for (let i = 0; i < frames.length; i += most) {
+      this.#send(this.#batcher.join(frames.length <= most ? frames : frames.slice(i, i + most)));
+    }
+  }
+
+  #send(chunk: Buffer): void {
+    if (!this.#socket.writable) return;
+    if ((this.#backlog === null || this.#backlog.empty) && this.#socket.writableLength < SOCKET_SHARE_BYTES) {
+      this.#socket.write(chunk);
+      return;
+    }
     this.#backlog ??= new SendBacklog(this.#socket, (queued) => this.#socket.write(queued), () => this.#socket.writableLength);
-    this.#backlog.push(frame, frame.length);
+    this.#backlog.push(chunk, chunk.length);
   }
 
   /**
@@ -218,6 +248,8 @@ export class WsConnection implements SessionSink {
     this.#logger.warn({ session: this.#session?.id, queued: this.queuedBytes }, 'slow consumer disconnected');
     this.#onLimit?.('slow_consumer');
     this.#closed = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
     this.#backlog?.drop();
     if (this.#authTimer) clearTimeout(this.#authTimer);
     const error = new SwitchboardError('slow_consumer', 'You read too slowly: reconnect and resume with since.');

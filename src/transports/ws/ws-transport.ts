@@ -9,6 +9,7 @@ import type { Logger } from '../../core/logger.js';
 import type { Edge } from '../../edge/edge.js';
 import { type ConnectionGuard, rejectUpgrade } from '../connection-guard.js';
 import { SpreadSweep } from '../spread-sweep.js';
+import { WriteBatcher, type WriteBatchSettings, type WriteBatchStats } from '../write-batcher.js';
 import { type LimitHit, WsConnection, type WsLimits } from './ws-connection.js';
 
 export interface WsTransportOptions {
@@ -20,6 +21,8 @@ export interface WsTransportOptions {
   readonly logger: Logger;
   readonly limits: WsLimits & { readonly maxFrameBytes: number };
   readonly heartbeatMs: number;
+  /** The load-adaptive write delay (config `batching`); default DEFAULT_WRITE_BATCH. */
+  readonly batching?: WriteBatchSettings;
   /** Origin allowlist and per-IP limit, checked before upgrading. */
   readonly guard?: ConnectionGuard;
   /** Told when a limit cut a frame or a connection (metrics). */
@@ -32,6 +35,7 @@ export class WsTransport {
   readonly #server: WebSocketServer;
   readonly #connections = new Set<WsConnection>();
   readonly #heartbeat: SpreadSweep<WsConnection>;
+  readonly #batcher: WriteBatcher;
   /** One function for every connection to call when it closes (no closure per connection). */
   readonly #forget = (connection: WsConnection): void => {
     this.#connections.delete(connection);
@@ -39,6 +43,7 @@ export class WsTransport {
 
   constructor(options: WsTransportOptions) {
     this.#options = options;
+    this.#batcher = new WriteBatcher(options.batching);
     this.#server = new WebSocketServer({
       noServer: true,
       maxPayload: options.limits.maxFrameBytes,
@@ -52,6 +57,11 @@ export class WsTransport {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Frames and socket writes so far (metrics): frames per write shows the batching. */
+  get writeStats(): Readonly<WriteBatchStats> {
+    return this.#batcher.stats;
   }
 
   /** Handles an HTTP upgrade for /ws; returns false when the path is not ours. */
@@ -83,6 +93,7 @@ export class WsTransport {
       authenticator: this.#options.authenticator,
       limits: this.#options.limits,
       logger: this.#options.logger,
+      batcher: this.#batcher,
       onLimit: this.#options.onLimit,
       onClosed: this.#forget,
     });

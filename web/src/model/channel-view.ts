@@ -26,6 +26,11 @@ export interface ChannelView {
   readonly typing: ReadonlyMap<string, number>;
   /** Who is here now, with their number of sessions. */
   readonly presence: ReadonlyMap<string, number>;
+  /**
+   * How many users are here, for a channel too large for join/leave events (the server's
+   * occupancy mode): `presence` is then the list as last read, and this the live count.
+   */
+  readonly occupancy: number | null;
   /** A message to bring into view (a jump from search, mentions, a link, or the first unread). */
   readonly focus: { readonly seq: number; readonly token: number; readonly highlight: boolean } | null;
 }
@@ -44,6 +49,7 @@ export function emptyView(channel: string): ChannelView {
     positions: new Map(),
     typing: new Map(),
     presence: new Map(),
+    occupancy: null,
     focus: null,
   };
 }

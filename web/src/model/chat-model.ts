@@ -575,13 +575,7 @@ export class ChatModel {
 
   /** Presence and read receipts of the open channel: not replayed on resume, so asked for. */
   async #loadSignals(channel: string): Promise<void> {
-    try {
-      const here = await this.#client.presence(channel);
-      this.#setView(channel, { presence: new Map(here.map((member) => [member.user, member.sessions])) });
-      this.#rememberUsers(here.map((member) => member.user));
-    } catch {
-      // Not important enough to bother anyone.
-    }
+    await this.#loadPresence(channel);
     const type = this.#state.channels.get(channel)?.type;
     if (type === 'private' || type === 'direct') {
       try {
@@ -594,6 +588,16 @@ export class ChatModel {
       }
     }
     this.#followUsersSoon();
+  }
+
+  async #loadPresence(channel: string): Promise<void> {
+    try {
+      const here = await this.#client.presence(channel);
+      this.#setView(channel, { presence: new Map(here.map((member) => [member.user, member.sessions])) });
+      this.#rememberUsers(here.map((member) => member.user));
+    } catch {
+      // Not important enough to bother anyone.
+    }
   }
 
   /** Subscribes (once) to a channel's live events; false when it cannot be read. */
@@ -611,6 +615,12 @@ export class ChatModel {
           else presence.set(user, (presence.get(user) ?? 0) + (action === 'remove' ? -1 : 1));
           this.#setView(channel, { presence });
           this.#rememberUsers([user]);
+        },
+        onOccupancy: ({ users, mode }) => {
+          if (!this.#state.views.get(channel)) return;
+          this.#setView(channel, { occupancy: mode === 'occupancy' ? users : null });
+          // Back to join/leave events: they apply to the list as it is now.
+          if (mode === 'members') void this.#loadPresence(channel);
         },
         onTyping: ({ user }) => {
           if (user === this.me) return;

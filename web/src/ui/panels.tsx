@@ -167,6 +167,7 @@ export function MembersPanel({ model, state, channel, onProfile }: { model: Chat
   const myRole = state.members.find((m) => m.user === state.me)?.role ?? null;
   const manages = channel.type === 'private' && (myRole === 'owner' || myRole === 'admin');
   const here = state.views.get(channel.id)?.presence;
+  const occupancy = state.views.get(channel.id)?.occupancy ?? null;
   const candidates = state.knownUsers.filter((u) => !state.members.some((m) => m.user === u));
   const add = async (event: FormEvent) => {
     event.preventDefault();
@@ -176,6 +177,7 @@ export function MembersPanel({ model, state, channel, onProfile }: { model: Chat
     <PanelFrame title="Members" onClose={() => model.closePanel()}>
       <p className="panel-context">
         {state.members.length} {state.members.length === 1 ? 'member' : 'members'} of {labelOf(channel.id)}
+        {occupancy !== null && `, ${occupancy} here now`}
       </p>
       {manages && (
         <form className="add-member" onSubmit={(e) => void add(e)}>

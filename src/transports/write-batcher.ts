@@ -1,0 +1,99 @@
+export interface WriteBatchSettings {
+  /** Longest a flush is put off under load, in ms; 0: flushed every tick, never delayed. */
+  readonly maxDelayMs: number;
+  /** Frames one socket write carries at most; a connection with this many waiting writes them at once. */
+  readonly maxFramesPerWrite: number;
+}
+
+export const DEFAULT_WRITE_BATCH: WriteBatchSettings = { maxDelayMs: 25, maxFramesPerWrite: 64 };
+
+/** A connection with frames waiting: `flushBatch` hands them to its socket. */
+export interface BatchedConnection {
+  flushBatch(): void;
+}
+
+export interface WriteBatchStats {
+  /** Frames handed to sockets, and the socket writes that carried them. */
+  frames: number;
+  writes: number;
+  /** Flush rounds, and those put off because the previous one was costly (load). */
+  flushes: number;
+  delayedFlushes: number;
+}
+
+/**
+ * Below this wait a flush runs this tick, as if nothing were delayed: a timer cannot fire
+ * sooner than 1 ms anyway, and such a round is cheap enough to run back to back.
+ */
+const MIN_DELAY_MS = 1;
+
+/**
+ * When the connections of one wire write what is due to them: the load-adaptive write
+ * delay. At low load every flush happens at the end of the tick the frames were made in
+ * (one write per socket per tick). Under load, writing into thousands of sockets is what
+ * the node spends its time on, and one write per socket per publish is the ceiling; so
+ * the next flush round waits as long as the last one took (at most `maxDelayMs`): flushing
+ * then takes at most about half the node's time, and the frames that arrive meanwhile
+ * leave together, several per write. The wait follows the measured cost, so a quiet node
+ * (a round of a few sockets costs microseconds) delays nothing, and a round after a quiet
+ * spell is not delayed either.
+ *
+ * It also joins each connection's frames into one buffer, once for every connection that
+ * has the same frames waiting (a broadcast channel's subscribers, flushed one after another).
+ */
+export class WriteBatcher {
+  readonly settings: WriteBatchSettings;
+  readonly stats: WriteBatchStats = { frames: 0, writes: 0, flushes: 0, delayedFlushes: 0 };
+  #due: BatchedConnection[] = [];
+  #scheduled = false;
+  /** When the last round ended (performance.now()) and how long it took. */
+  #lastEnd = -Infinity;
+  #lastCost = 0;
+  #lastParts: readonly Buffer[] = [];
+  #lastJoined: Buffer | null = null;
+
+  constructor(settings: WriteBatchSettings = DEFAULT_WRITE_BATCH) {
+    this.settings = settings;
+  }
+
+  /** The connection has its first frame waiting since its last flush. */
+  due(connection: BatchedConnection): void {
+    this.#due.push(connection);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    const wait = this.#lastEnd + Math.min(this.settings.maxDelayMs, this.#lastCost) - performance.now();
+    if (wait < MIN_DELAY_MS) {
+      process.nextTick(this.#flush);
+      return;
+    }
+    this.stats.delayedFlushes++;
+    setTimeout(this.#flush, wait);
+  }
+
+  /**
+   * `frames` as one buffer (up to maxFramesPerWrite of them), counted as one write. The
+   * same frames as the previous call (by identity) give the same buffer, not a new copy.
+   */
+  join(frames: readonly Buffer[]): Buffer {
+    this.stats.frames += frames.length;
+    this.stats.writes++;
+    if (frames.length === 1) return frames[0]!;
+    const last = this.#lastParts;
+    if (this.#lastJoined && last.length === frames.length && frames.every((frame, i) => frame === last[i])) return this.#lastJoined;
+    this.#lastParts = frames;
+    return (this.#lastJoined = Buffer.concat(frames as Buffer[]));
+  }
+
+  readonly #flush = (): void => {
+    const start = performance.now();
+    const due = this.#due;
+    this.#due = [];
+    this.#scheduled = false;
+    for (const connection of due) connection.flushBatch();
+    this.#lastParts = [];
+    this.#lastJoined = null;
+    this.stats.flushes++;
+    this.#lastEnd = performance.now();
+    this.#lastCost = this.#lastEnd - start;
+  };
+}
