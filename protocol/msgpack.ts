@@ -187,13 +187,21 @@ function isEncodable(value: unknown): boolean {
 
 // --- decoding ---------------------------------------------------------------------------
 
+export interface DecodeOptions {
+  /**
+   * Whether `bin` values are accepted (as Uint8Array). Default true. The server reads client
+   * frames with false: a frame's values are JSON's, which has no binary to store.
+   */
+  readonly binary?: boolean;
+}
+
 /**
  * Decodes exactly one value filling all of `bytes`. Throws MsgpackError for anything else:
  * truncated input, trailing bytes, extension types, non-string map keys, invalid UTF-8,
- * nesting deeper than {@link MAX_DEPTH}.
+ * nesting deeper than {@link MAX_DEPTH}, binary when `binary` is false.
  */
-export function decodeMsgpack(bytes: Uint8Array): unknown {
-  const reader = new Reader(bytes);
+export function decodeMsgpack(bytes: Uint8Array, options: DecodeOptions = {}): unknown {
+  const reader = new Reader(bytes, options.binary ?? true);
   const value = reader.value(0);
   if (reader.offset !== bytes.length) {
     throw new MsgpackError(`Trailing bytes: one value ends at byte ${reader.offset} of ${bytes.length}.`);
@@ -204,10 +212,12 @@ export function decodeMsgpack(bytes: Uint8Array): unknown {
 class Reader {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
+  readonly #binaryAllowed: boolean;
   offset = 0;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, binaryAllowed: boolean) {
     this.#bytes = bytes;
+    this.#binaryAllowed = binaryAllowed;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -220,6 +230,9 @@ class Reader {
     if (type < 0x90) return this.#map(type & 0x0f, depth);
     if (type < 0xa0) return this.#array(type & 0x0f, depth);
     if (type < 0xc0) return this.#string(type & 0x1f);
+    if (type >= 0xc4 && type <= 0xc6 && !this.#binaryAllowed) {
+      throw new MsgpackError(`Binary values are not accepted (byte ${at}): a frame's values are JSON's.`);
+    }
     switch (type) {
       case 0xc0:
         return null;

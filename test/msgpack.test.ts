@@ -140,6 +140,13 @@ describe('binary', () => {
     expect(Buffer.from(decoded as Uint8Array).equals(Buffer.from(value))).toBe(true);
   });
 
+  it('refuses binary when asked to (the server reads client frames so), naming where', () => {
+    const frame = encodeMsgpack({ type: 'publish', id: 1, data: new Uint8Array([1, 2]) });
+    expect(() => decodeMsgpack(frame, { binary: false })).toThrow(MsgpackError);
+    expect(() => decodeMsgpack(frame, { binary: false })).toThrow(/Binary values are not accepted \(byte 23\)/);
+    expect(decodeMsgpack(encodeMsgpack({ text: 'no binary here' }), { binary: false })).toEqual({ text: 'no binary here' });
+  });
+
   it('copies binary out of the input, so reusing the input buffer does not change it', () => {
     const input = bytes('c403010203');
     const decoded = decodeMsgpack(input) as Uint8Array;
