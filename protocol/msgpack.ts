@@ -196,11 +196,12 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes exactly one value filling all of `bytes`. Throws MsgpackError for anything else:
+ * Decodes exactly one value filling all of the input (a browser's ArrayBuffer, a Node Buffer). Throws MsgpackError for anything else:
  * truncated input, trailing bytes, extension types, non-string map keys, invalid UTF-8,
  * nesting deeper than {@link MAX_DEPTH}, binary when `binary` is false.
  */
-export function decodeMsgpack(bytes: Uint8Array, options: DecodeOptions = {}): unknown {
+export function decodeMsgpack(input: Uint8Array | ArrayBuffer, options: DecodeOptions = {}): unknown {
+  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   const reader = new Reader(bytes, options.binary ?? true);
   const value = reader.value(0);
   if (reader.offset !== bytes.length) {

@@ -257,6 +257,11 @@ describe('invalid input', () => {
     expect(decoded).toBeLessThan(20_000);
   });
 
+  it('reads an ArrayBuffer (what a browser hands over) as well as a Uint8Array', () => {
+    const encoded = encodeMsgpack({ type: 'ok', id: 1 });
+    expect(decodeMsgpack(encoded.slice().buffer)).toEqual({ type: 'ok', id: 1 });
+  });
+
   it('reads from a view into a larger buffer (a Node Buffer slice) at its own offset', () => {
     const pool = Buffer.concat([Buffer.from('ffff', 'hex'), Buffer.from(encodeMsgpack({ id: 7, big: 70000 })), Buffer.from('ff', 'hex')]);
     expect(decodeMsgpack(pool.subarray(2, pool.length - 1))).toEqual({ id: 7, big: 70000 });

@@ -56,8 +56,7 @@ export function decodeServerFrame(data: unknown, encoding: Encoding): ServerFram
   return value as ServerFrame;
 }
 
-function bytesOf(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+function bytesOf(data: unknown): Uint8Array | ArrayBuffer {
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) return data;
   throw new TypeError('A MessagePack frame comes in a binary frame.');
 }
