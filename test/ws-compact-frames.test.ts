@@ -90,7 +90,7 @@ describe('compact event frames', () => {
       `{"type":"event","channel":"general","seq":1,"kind":"message","id":"${ack.id}","author":"alice",` +
       `"text":"${TEXT}","createdAt":${ack.createdAt}}`;
     expect(data.toString('utf8')).toBe(expected);
-    // The figure docs/protocol.md gives: 363 bytes before (nulls and a 36-character id).
+    // The figure docs/protocol.md gives (344 bytes with every null field and a 36-character id).
     expect(data.length).toBe(244);
   });
 
