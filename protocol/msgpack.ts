@@ -29,18 +29,23 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Encodes one value. Numbers that are safe integers become integers, other numbers float 64. */
 export function encodeMsgpack(value: unknown): Uint8Array {
-  const writer = new Writer();
-  writer.value(value, 0);
-  return writer.bytes();
+  // One writer for every call: its buffer only grows, and the result is a copy of what it wrote.
+  WRITER.reset();
+  WRITER.value(value, 0);
+  return WRITER.bytes();
 }
 
 class Writer {
-  #buffer = new Uint8Array(256);
+  #buffer = new Uint8Array(1024);
   #view = new DataView(this.#buffer.buffer);
   #length = 0;
 
+  reset(): void {
+    this.#length = 0;
+  }
+
   bytes(): Uint8Array {
-    return this.#buffer.subarray(0, this.#length);
+    return this.#buffer.slice(0, this.#length);
   }
 
   value(value: unknown, depth: number): void {
@@ -95,22 +100,16 @@ class Writer {
   }
 
   #string(value: string): void {
-    // Short strings (most keys) are written in place: 10 UTF-16 units are at most 30 bytes of
-    // UTF-8, always a fixstr.
-    if (value.length <= 10) {
-      this.#reserve(1 + value.length * 3);
-      const { written } = utf8Encoder.encodeInto(value, this.#buffer.subarray(this.#length + 1));
-      this.#buffer[this.#length] = 0xa0 | written;
-      this.#length += 1 + written;
-      return;
-    }
-    const bytes = utf8Encoder.encode(value);
-    const size = bytes.length;
+    const size = utf8Length(value);
     if (size < 0x20) this.#byte(0xa0 | size);
     else if (size < 0x100) this.#head(0xd9, 1, size);
     else if (size < 0x10000) this.#head(0xda, 2, size);
     else this.#head(0xdb, 4, size);
-    this.#raw(bytes);
+    this.#reserve(size);
+    // Keys, ids and short texts by hand: a call into TextEncoder costs more than it saves.
+    if (size > 200) utf8Encoder.encodeInto(value, this.#buffer.subarray(this.#length, this.#length + size));
+    else writeUtf8(value, this.#buffer, this.#length);
+    this.#length += size;
   }
 
   #binary(value: Uint8Array): void {
@@ -127,11 +126,11 @@ class Writer {
   }
 
   #map(object: Record<string, unknown>, depth: number): void {
+    const keys = Object.keys(object);
     let size = 0;
-    for (const key in object) if (Object.hasOwn(object, key) && isEncodable(object[key])) size++;
+    for (const key of keys) if (isEncodable(object[key])) size++;
     this.#count(0x80, 0xde, size);
-    for (const key in object) {
-      if (!Object.hasOwn(object, key)) continue;
+    for (const key of keys) {
       const item = object[key];
       if (!isEncodable(item)) continue;
       this.#string(key);
@@ -177,6 +176,53 @@ class Writer {
     grown.set(this.#buffer.subarray(0, this.#length));
     this.#buffer = grown;
     this.#view = new DataView(grown.buffer);
+  }
+}
+
+const WRITER = new Writer();
+
+/** UTF-8 bytes of a string; a lone surrogate counts as the 3 bytes of U+FFFD, as TextEncoder writes it. */
+function utf8Length(value: string): number {
+  let size = value.length;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) size += 1;
+    else if (code >= 0xd800 && code < 0xdc00 && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      size += 2;
+      i++;
+    } else size += 2;
+  }
+  return size;
+}
+
+/** Writes `value` as UTF-8 at `at` (room for utf8Length(value) bytes is there); lone surrogates become U+FFFD. */
+function writeUtf8(value: string, buffer: Uint8Array, at: number): void {
+  for (let i = 0; i < value.length; i++) {
+    let code = value.charCodeAt(i);
+    if (code < 0x80) {
+      buffer[at++] = code;
+    } else if (code < 0x800) {
+      buffer[at++] = 0xc0 | (code >> 6);
+      buffer[at++] = 0x80 | (code & 0x3f);
+    } else {
+      if (code >= 0xd800 && code < 0xe000) {
+        const next = i + 1 < value.length ? value.charCodeAt(i + 1) : 0;
+        if (code < 0xdc00 && (next & 0xfc00) === 0xdc00) {
+          code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
+          i++;
+          buffer[at++] = 0xf0 | (code >> 18);
+          buffer[at++] = 0x80 | ((code >> 12) & 0x3f);
+          buffer[at++] = 0x80 | ((code >> 6) & 0x3f);
+          buffer[at++] = 0x80 | (code & 0x3f);
+          continue;
+        }
+        code = 0xfffd;
+      }
+      buffer[at++] = 0xe0 | (code >> 12);
+      buffer[at++] = 0x80 | ((code >> 6) & 0x3f);
+      buffer[at++] = 0x80 | (code & 0x3f);
+    }
   }
 }
 
@@ -312,6 +358,18 @@ class Reader {
 
   #string(size: number): string {
     const start = this.#take(size);
+    // Short ASCII (keys, ids, most values) by hand: a call into TextDecoder costs more.
+    if (size <= 64) {
+      let text = '';
+      let i = start;
+      const end = start + size;
+      for (; i < end; i++) {
+        const byte = this.#bytes[i]!;
+        if (byte >= 0x80) break;
+        text += String.fromCharCode(byte);
+      }
+      if (i === end) return text;
+    }
     try {
       return utf8Decoder.decode(this.#bytes.subarray(start, start + size));
     } catch {

@@ -119,6 +119,27 @@ describe('strings', () => {
     expect(header('日'.repeat(16))).toBe('d9');
   });
 
+  it('writes the same bytes as TextEncoder for any text, by hand or not (200 bytes and under are by hand)', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const alphabet = ['a', 'Z', '0', ' ', '"', 'é', 'ß', '€', '日', '👍', '🌍', '\u0000', '\u007f', '\u0080', '\u07ff', '\u0800', '\uffff'];
+    for (let round = 0; round < 500; round++) {
+      const value = Array.from({ length: random(150) }, () => alphabet[random(alphabet.length)]).join('');
+      const encoded = encodeMsgpack(value);
+      expect(Buffer.from(encoded).equals(notepack.encode(value)), JSON.stringify(value)).toBe(true);
+      expect(decodeMsgpack(encoded)).toBe(value);
+    }
+  });
+
+  it('writes a lone surrogate as U+FFFD, as TextEncoder does', () => {
+    for (const value of ['\ud800', 'a\udc00b', 'x\ud83d', '\ud83d'.repeat(80)]) {
+      expect(roundTrip(value)).toBe(new TextDecoder().decode(new TextEncoder().encode(value)));
+    }
+  });
+
   it('refuses invalid UTF-8', () => {
     expect(refusal(bytes('a2c328')).message).toMatch(/not valid UTF-8/);
   });
@@ -207,6 +228,14 @@ describe('maps and arrays', () => {
     expect(() => encodeMsgpack(nest(MAX_DEPTH + 1))).toThrow(MsgpackError);
     // A million nested array headers: refused at MAX_DEPTH, no stack overflow.
     expect(refusal(new Uint8Array(1_000_000).fill(0x91)).message).toMatch(/deeper than 100/);
+  });
+
+  it('hands back bytes of its own: a later encoding does not change an earlier one', () => {
+    const first = encodeMsgpack({ text: 'first', n: 1 });
+    const copy = hex(first);
+    encodeMsgpack({ text: 'x'.repeat(5000), n: 2 });
+    expect(hex(first)).toBe(copy);
+    expect(decodeMsgpack(first)).toEqual({ text: 'first', n: 1 });
   });
 
   it('refuses a bigint rather than guessing', () => {
