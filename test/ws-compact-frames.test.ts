@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type RawData, WebSocket } from 'ws';
 import { decodeMsgpack, encodeMsgpack } from '../protocol/msgpack.js';
 import { Delivery, type Outbound } from '../src/core/delivery.js';
+import { JSON_ENCODING, MSGPACK_ENCODING } from '../src/transports/ws/ws-encoding.js';
 import { SseClient } from './helpers/sse-client.js';
 import { startTestServer } from './helpers/test-server.js';
 import { Waiters } from './helpers/waiters.js';
@@ -140,6 +141,23 @@ describe('compact event frames', () => {
     expect(sse.messages.find((m) => m.event === 'message')!.data).toBe(
       `{"channel":"general","seq":1,"kind":"message","id":"${ack.id}","author":"alice","text":"${TEXT}","createdAt":${ack.createdAt}}`,
     );
+  });
+});
+
+describe('the /ws encodings', () => {
+  it('find the id of a frame refused before decoding (over the rate), when that is cheap', () => {
+    expect(JSON_ENCODING.requestIdOf(Buffer.from('{"type":"ping","id":42}'))).toBe(42);
+    expect(MSGPACK_ENCODING.requestIdOf(Buffer.from(encodeMsgpack({ type: 'ping', id: 'p-1' })))).toBe('p-1');
+    expect(MSGPACK_ENCODING.requestIdOf(Buffer.from(encodeMsgpack({ type: 'ping', id: 7, text: 'x'.repeat(2000) })))).toBeNull();
+    expect(MSGPACK_ENCODING.requestIdOf(Buffer.from([0xc1]))).toBeNull();
+    expect(MSGPACK_ENCODING.requestIdOf(Buffer.from(encodeMsgpack({ type: 'ping', id: [1] })))).toBeNull();
+  });
+
+  it('read only their own frames, and say which they expect', () => {
+    expect(JSON_ENCODING.read(Buffer.from('{"a":1}'), false)).toEqual({ a: 1 });
+    expect(() => JSON_ENCODING.read(Buffer.from('{"a":1}'), true)).toThrow(/JSON text on this connection/);
+    expect(MSGPACK_ENCODING.read(Buffer.from(encodeMsgpack({ a: 1 })), true)).toEqual({ a: 1 });
+    expect(() => MSGPACK_ENCODING.read(Buffer.from(encodeMsgpack({ a: 1 })), false)).toThrow(/MessagePack in binary frames/);
   });
 });
 
