@@ -6,7 +6,7 @@
  * The value model is JSON's plus binary: null, booleans, numbers, strings, arrays, objects
  * with string keys, and Uint8Array (MessagePack `bin`). Encoding follows JSON.stringify
  * where the two differ: an `undefined` property is left out, an `undefined` array item is
- * nil. Decoding refuses anything a frame cannot hold (extension types, non-string map keys,
+ * nil, an object with `toJSON` (a Date) is written as what that returns. Decoding refuses anything a frame cannot hold (extension types, non-string map keys,
  * truncated or trailing bytes, nesting deeper than {@link MAX_DEPTH}) with a MsgpackError
  * whose message says what and where, never anything else.
  *
@@ -63,6 +63,9 @@ class Writer {
         if (value === null) return this.#byte(0xc0);
         if (value instanceof Uint8Array) return this.#binary(value);
         if (Array.isArray(value)) return this.#array(value, depth);
+        // A Date, or anything else that says how it goes into JSON, goes in the same way.
+        const toJSON = (value as { toJSON?: unknown }).toJSON;
+        if (typeof toJSON === 'function') return this.value(toJSON.call(value), depth);
         return this.#map(value as Record<string, unknown>, depth);
       default:
         // undefined, functions and symbols: nil, as JSON.stringify writes them in arrays.

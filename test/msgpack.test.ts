@@ -205,6 +205,11 @@ describe('maps and arrays', () => {
     expect(roundTrip(map)).toEqual(map);
   });
 
+  it('writes an object with toJSON (a Date) as what toJSON returns, as JSON.stringify does', () => {
+    const value = { at: new Date(1795540000000), custom: { toJSON: () => ({ shown: true }) } };
+    expect(roundTrip(value)).toEqual(JSON.parse(JSON.stringify(value)));
+  });
+
   it('leaves out undefined properties and writes undefined array items as nil, as JSON.stringify does', () => {
     expect(roundTrip({ a: 1, b: undefined, c: () => 1 })).toEqual({ a: 1 });
     expect(hex(encodeMsgpack({ a: 1, b: undefined }))).toBe('81a16101');
