@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { errorBody } from './commands.js';
+import { NULLABLE_EVENT_FIELDS } from './compact-event.js';
 import {
   channel,
   channelEvent,
@@ -22,7 +23,14 @@ import {
  * oneof. Replies to requests (`ok`, `error`) are described by each command's result.
  */
 
-export const eventFrame = channelEvent.extend({ type: z.literal('event') }).meta({ id: 'EventFrame' });
+/**
+ * A stored event as pushed: its fields, with every null one left out (absent means null;
+ * see compact-event.ts, which writes and reads this form).
+ */
+export const eventFrame = channelEvent
+  .partial(Object.fromEntries(NULLABLE_EVENT_FIELDS.map((field) => [field, true])) as Record<(typeof NULLABLE_EVENT_FIELDS)[number], true>)
+  .extend({ type: z.literal('event') })
+  .meta({ id: 'EventFrame' });
 
 /** Which frame of a channel's presence this is: the same on every node and wire (each node numbers its own). */
 const presenceId = z.string().describe('Unique id of this presence frame, the same on every node and wire.');

@@ -47,7 +47,7 @@ describe.skipIf(chromiumMissing())('client SDK in a real browser', () => {
     await browser?.close();
   });
 
-  it('uses the browser WebSocket, and resumes without loss after the connection is cut', async () => {
+  it.each(['json', 'msgpack'] as const)('uses the browser WebSocket (%s), and resumes without loss after the connection is cut', async (encoding) => {
     // The page is about:blank (origin "null"): allow it, as an app would list its own origin.
     const server = await startTestServer({ overrides: { allowedOrigins: ['*'] } });
     const proxy = await DropProxy.start(server.port);
@@ -57,15 +57,15 @@ describe.skipIf(chromiumMissing())('client SDK in a real browser', () => {
       const page = await (await browser.newContext()).newPage();
       await page.addScriptTag({ content: bundle });
       const url = `ws://127.0.0.1:${proxy.port}/ws`;
-      await page.evaluate(async (url) => {
+      await page.evaluate(async ({ url, encoding }) => {
         const { createClient } = (window as unknown as { Switchboard: typeof import('../client/src/index.js') }).Switchboard;
         const state: PageState = { states: [], seqs: [], published: [] };
         (window as unknown as { state: PageState }).state = state;
-        const client = createClient({ url, user: 'browser', backoff: { initialDelayMs: 20, maxDelayMs: 100 } });
+        const client = createClient({ url, user: 'browser', encoding, backoff: { initialDelayMs: 20, maxDelayMs: 100 } });
         (window as unknown as { client: typeof client }).client = client;
         client.on('state', ({ state: s }) => state.states.push(s));
         await client.subscribe('lobby', (event) => state.seqs.push(event.seq));
-      }, url);
+      }, { url, encoding });
 
       for (let i = 1; i <= 20; i++) await writer.publish('lobby', `before ${i}`);
       await page.waitForFunction(() => (window as unknown as { state: PageState }).state.seqs.length === 20);
@@ -100,7 +100,7 @@ describe.skipIf(chromiumMissing())('client SDK in a real browser', () => {
 });
 
 describe('client SDK bundle', () => {
-  it('holds only the SDK and the codes and names of the protocol module: no server source, no zod', async () => {
+  it('holds only the SDK and the plain files of the protocol module (codes, names, MessagePack, compact events): no server source, no zod', async () => {
     const result = await build({
       entryPoints: [ENTRY],
       bundle: true,
@@ -116,7 +116,7 @@ describe('client SDK bundle', () => {
     const foreign = inputs.filter(
       (path) =>
         !/^client\/src\/[a-z-]+\.ts$/.test(path) &&
-        !['protocol/codes.ts', 'protocol/names.ts'].includes(path) &&
+        !['protocol/codes.ts', 'protocol/names.ts', 'protocol/msgpack.ts', 'protocol/compact-event.ts'].includes(path) &&
         !path.endsWith('node_modules/ws/browser.js'),
     );
     expect(foreign).toEqual([]);

@@ -594,7 +594,7 @@ describe('client SDK: every command of the protocol', () => {
     const batch = socket.sent.find((f) => f.type === 'publish.batch')!;
     const cids = (batch.messages as { cid: string }[]).map((m) => m.cid);
     expect(cids[1]).toBe('mine');
-    expect(cids[0]).toMatch(/^[0-9a-f-]{32,36}$/);
+    expect(cids[0]).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(typeof socket.sent.find((f) => f.type === 'push')!.cid).toBe('string');
     expect(fields(socket.sent.find((f) => f.type === 'search')!)).toEqual({
       text: 'budget',

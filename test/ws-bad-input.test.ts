@@ -61,7 +61,7 @@ describe('bad input on /ws', () => {
       message: expect.stringMatching(/^Invalid type: /),
     });
     client.socket.send(Buffer.from(JSON.stringify({ type: 'ping', id: 'binary' })), { binary: true });
-    expect(await client.waitFor((f) => f.type === 'error' && f.message === 'Frames are JSON text.')).toMatchObject({
+    expect(await client.waitFor((f) => f.type === 'error' && f.message === 'Frames are JSON text on this connection (connect with ?encoding=msgpack for MessagePack).')).toMatchObject({
       code: 'bad_request',
       id: null,
     });

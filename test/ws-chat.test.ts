@@ -170,7 +170,7 @@ describe('chat over /ws', () => {
     expect(removal).toEqual({ ...ack, seq: 5, target: 2 });
 
     await bob.waitUntil(() => bob.events('team').length === 5);
-    expect(bob.events('team').map((e) => [e.seq, e.kind, e.target ?? null, e.text])).toEqual([
+    expect(bob.events('team').map((e) => [e.seq, e.kind, e.target ?? null, e.text ?? null])).toEqual([
       [1, 'message', null, 'helo'],
       [2, 'message', null, 'oops'],
       [3, 'message', null, 'helo again'],

@@ -1,3 +1,4 @@
+import { expandEvent } from '../../protocol/compact-event.js';
 import { ChatApi } from './chat-api.js';
 import { isRetried, RETRY_LATER } from './command-retry.js';
 import { type ClientOptions, Connection } from './connection.js';
@@ -466,11 +467,10 @@ export class SwitchboardClient {
 
   #onPush(frame: DeliveredFrame): void {
     switch (frame.type) {
-      case 'event': {
-        const { type: _, ...event } = frame;
-        this.#onEvent(event);
+      case 'event':
+        // Pushed events leave out their null fields; the app sees every field.
+        this.#onEvent(expandEvent(frame));
         return;
-      }
       case 'presence': {
         const { type: _, ...event } = frame;
         this.#onPresence(event);

@@ -3,7 +3,7 @@ import { type BackoffOptions, backoffDelay, defaultBackoff } from './backoff.js'
 import type { Emitter } from './emitter.js';
 import { ClientError, fatalCloseError, upgradeRefusal } from './errors.js';
 import type { ClientEvents, ConnectionState } from './events.js';
-import { type DeliveredFrame, decodeServerFrame, encodeRequest, type RequestFrame } from './frames.js';
+import { type DeliveredFrame, decodeServerFrame, type Encoding, encodeRequest, type RequestFrame } from './frames.js';
 import type { Welcome } from './protocol.js';
 import { RequestTable } from './request-table.js';
 import {
@@ -56,6 +56,12 @@ export interface ClientOptions {
   readonly backoff?: Partial<BackoffOptions>;
   /** A WebSocket implementation to use instead of the global one (or `ws` in Node). */
   readonly WebSocket?: SocketConstructor;
+  /**
+   * How frames travel: `json` (text frames, the default) or `msgpack` (MessagePack in
+   * binary frames: fewer bytes, the same values). Asked for in the URL
+   * (`?encoding=msgpack`); the app sees the same events and results either way.
+   */
+  readonly encoding?: Encoding;
 }
 
 export interface SendOptions {
@@ -92,6 +98,7 @@ interface ResolvedOptions {
   readonly heartbeatMs: number;
   readonly backoff: BackoffOptions;
   readonly WebSocket: SocketConstructor | undefined;
+  readonly encoding: Encoding;
 }
 
 /** The server's `close` notice, sent just before its close frame. */
@@ -152,6 +159,9 @@ export class Connection {
   constructor(options: ClientOptions, events: Emitter<ClientEvents>, hooks: ConnectionHooks) {
     const credentials = [options.user, options.token, options.ticket].filter((c) => c !== undefined);
     if (credentials.length !== 1) throw new TypeError('Pass exactly one of `user`, `token` or `ticket`.');
+    if (options.encoding !== undefined && options.encoding !== 'json' && options.encoding !== 'msgpack') {
+      throw new TypeError('`encoding` is `json` or `msgpack`.');
+    }
     // A malformed URL fails here, once, rather than on every retry.
     if (typeof options.url === 'string') socketUrl(options.url, {});
     this.#options = {
@@ -165,6 +175,7 @@ export class Connection {
       heartbeatMs: options.heartbeatMs ?? 25_000,
       backoff: { ...defaultBackoff, ...options.backoff },
       WebSocket: options.WebSocket,
+      encoding: options.encoding ?? 'json',
     };
     this.#events = events;
     this.#hooks = hooks;
@@ -316,7 +327,8 @@ export class Connection {
       const ticket = this.#options.ticket === undefined ? undefined : await credential(this.#options.ticket);
       token = this.#options.token === undefined ? undefined : await credential(this.#options.token);
       const base = typeof this.#options.url === 'function' ? this.#options.url() : this.#options.url;
-      url = socketUrl(base, { user: this.#options.user, ticket });
+      const encoding = this.#options.encoding === 'json' ? undefined : this.#options.encoding;
+      url = socketUrl(base, { user: this.#options.user, ticket, encoding });
     } catch (error) {
       if (generation !== this.#generation || this.#state === 'disconnected') return;
       const reason = `Cannot get credentials: ${error instanceof Error ? error.message : String(error)}`;
@@ -333,6 +345,7 @@ export class Connection {
       this.#stop(new ClientError('bad_request', `Cannot open ${url}: ${(error as Error).message}`), null);
       return;
     }
+    if (this.#options.encoding === 'msgpack') socket.binaryType = 'arraybuffer';
     this.#socket = socket;
     this.#token = token;
     this.#serverError = null;
@@ -405,7 +418,7 @@ export class Connection {
     const socket = this.#socket;
     if (!socket || socket.readyState !== OPEN || (!bound && !this.#authenticated)) return false;
     try {
-      socket.send(encodeRequest(frame));
+      socket.send(encodeRequest(frame, this.#options.encoding));
       return true;
     } catch {
       return false;
@@ -413,7 +426,7 @@ export class Connection {
   }
 
   #onFrame(data: unknown): void {
-    const frame = decodeServerFrame(data);
+    const frame = decodeServerFrame(data, this.#options.encoding);
     if (!frame) return;
     switch (frame.type) {
       case 'ok':

@@ -1,9 +1,10 @@
 /**
  * Frames on /ws as the connection reads and writes them. Their shapes are the protocol
- * module's (types only); the encoding (one JSON object per text frame) lives here alone,
- * so another encoding is a change to this file.
+ * module's (types only); the encodings live here alone: one JSON object per text frame
+ * (the default), or one MessagePack map per binary frame (`encoding: 'msgpack'`).
  */
 import type { ErrorBody } from '../../protocol/codes.js';
+import { decodeMsgpack, encodeMsgpack } from '../../protocol/msgpack.js';
 import type { CloseFrame, PushFrame, RequestId, UnsubscribedFrame, WelcomeFrame } from '../../protocol/frames.js';
 
 export interface OkFrame {
@@ -30,18 +31,22 @@ export interface RequestFrame {
   readonly [field: string]: unknown;
 }
 
-export function encodeRequest(frame: RequestFrame): string {
-  return JSON.stringify(frame);
+/** How frames travel: JSON text (the default) or MessagePack in binary frames, asked for when connecting. */
+export type Encoding = 'json' | 'msgpack';
+
+export function encodeRequest(frame: RequestFrame, encoding: Encoding): string | Uint8Array {
+  return encoding === 'msgpack' ? encodeMsgpack(frame) : JSON.stringify(frame);
 }
 
 /**
- * Reads one frame: browsers give a string, `ws` a Buffer (whose toString is UTF-8).
- * Anything that is not a JSON object with a string `type` is null (and ignored).
+ * Reads one frame. JSON: browsers give a string, `ws` a Buffer (whose toString is UTF-8).
+ * MessagePack: an ArrayBuffer (the SDK asks for those), or a Buffer. Anything that is not
+ * an object with a string `type` in the connection's encoding is null (and ignored).
  */
-export function decodeServerFrame(data: unknown): ServerFrame | null {
+export function decodeServerFrame(data: unknown, encoding: Encoding): ServerFrame | null {
   let value: unknown;
   try {
-    value = JSON.parse(typeof data === 'string' ? data : String(data));
+    value = encoding === 'msgpack' ? decodeMsgpack(bytesOf(data)) : JSON.parse(typeof data === 'string' ? data : String(data));
   } catch {
     return null;
   }
@@ -49,4 +54,9 @@ export function decodeServerFrame(data: unknown): ServerFrame | null {
     return null;
   }
   return value as ServerFrame;
+}
+
+function bytesOf(data: unknown): Uint8Array | ArrayBuffer {
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) return data;
+  throw new TypeError('A MessagePack frame comes in a binary frame.');
 }

@@ -4,7 +4,9 @@
  */
 export interface SocketLike {
   readonly readyState: number;
-  send(data: string): void;
+  /** Set to `arraybuffer` for MessagePack (a browser's default, `blob`, would need an async read per frame). */
+  binaryType?: string;
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: Handler<unknown> | null;
   onmessage: Handler<{ readonly data: unknown }> | null;
@@ -49,7 +51,7 @@ export async function resolveWebSocket(): Promise<SocketConstructor> {
   );
 }
 
-/** The WebSocket URL: http(s) becomes ws(s), a bare host gets `/ws`, credentials go in the query. */
+/** The WebSocket URL: http(s) becomes ws(s), a bare host gets `/ws`; credentials and the encoding go in the query. */
 export function socketUrl(base: string, query: Record<string, string | undefined>): string {
   const page = (globalThis as { location?: { href: string } }).location?.href;
   const url = new URL(base, page);

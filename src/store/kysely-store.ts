@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { SwitchboardError } from '../core/errors.js';
 import type {
@@ -13,6 +12,7 @@ import type {
 import type { Channel, ChannelEvent, ChannelId, Member, MemberRole, Seq, User, UserId } from '../core/types.js';
 import type { AnnotationWriter } from './annotation-writer.js';
 import type { Database } from './database.js';
+import { newEventId } from './event-id.js';
 import { encodeData, toChannel, toEvent, toMember, toUser } from './rows.js';
 import type { LogTables } from './schema.js';
 import type { SqlDialect } from './sql-dialect.js';
@@ -475,7 +475,7 @@ function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events
     channel: request.channel,
     seq,
     kind: request.kind,
-    id: randomUUID(),
+    id: newEventId(),
     author: request.author,
     created_at: now,
     edited_at: null,

@@ -209,10 +209,14 @@ class ModelBuilder {
 
   #frameType(schema: z.ZodType): ProtoType {
     // A frame that is a named value plus its `type` (the event frame) is carried as that value.
+    // Its nullable fields may be optional there (absent means null): proto3 `optional` either way.
     if (schema instanceof z.ZodObject) {
       const keys = Object.keys(schema.shape).filter((key) => !(schema.shape[key] instanceof z.ZodLiteral));
       const same = this.#namedObjects.find(
-        (named) => named !== schema && sameKeys(Object.keys(named.shape), keys) && keys.every((k) => named.shape[k] === schema.shape[k]),
+        (named) =>
+          named !== schema &&
+          sameKeys(Object.keys(named.shape), keys) &&
+          keys.every((k) => unwrap(named.shape[k] as z.ZodType).base === unwrap(schema.shape[k] as z.ZodType).base),
       );
       if (same) return this.#typeOf(same, 'frame', null).type;
     }

@@ -1,15 +1,17 @@
+import { compactEvent } from '../../../protocol/compact-event.js';
 import type { Outbound } from '../../core/delivery.js';
 
 /**
  * Server-sent event text for one outbound message, without its `id:` line (each stream
  * adds its own cursor). Stored events use the default type, so `EventSource.onmessage`
  * sees them; presence, typing, receipts, notices and `unsubscribed` carry their own `event:` name.
+ * A stored event is compact, as on /ws: its null fields are left out.
  * JSON.stringify never emits a raw newline, so one `data:` line always suffices.
  */
 export function encodeSseFrame(message: Outbound): string {
   switch (message.type) {
     case 'event':
-      return `data: ${JSON.stringify(message.event)}\n\n`;
+      return `data: ${JSON.stringify(compactEvent(message.event, {}))}\n\n`;
     case 'close': {
       const { type: _type, ...close } = message;
       return `event: close\ndata: ${JSON.stringify(close)}\n\n`;

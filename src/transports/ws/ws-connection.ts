@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { authFrame, type RequestId } from '../../../protocol/frames.js';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
-import type { Delivery, Outbound } from '../../core/delivery.js';
+import type { Delivery } from '../../core/delivery.js';
 import { CLOSE_CODES, SwitchboardError, toSwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
@@ -14,9 +14,9 @@ import { parseInput } from '../../edge/validation.js';
 import { FloodWindow } from '../flood-window.js';
 import { SendBacklog, SOCKET_SHARE_BYTES } from '../send-backlog.js';
 import type { BatchedConnection, WriteBatcher } from '../write-batcher.js';
-import { decodeRequestFrame, requestIdOf } from './request-frame.js';
-import { encodeError, encodeOk, encodeOutbound, encodeWelcome } from './server-frames.js';
-import { textFrame } from './text-frame.js';
+import { decodeRequestFrame } from './request-frame.js';
+import { errorFrame, okFrame, welcomeFrame } from './server-frames.js';
+import type { WsEncoding } from './ws-encoding.js';
 
 export interface WsLimits {
   /** Bytes a client may have waiting to be sent before it is cut off as a slow consumer. */
@@ -34,8 +34,6 @@ export interface WsLimits {
 /** Limits a connection enforced, reported for metrics. */
 export type LimitHit = 'slow_consumer' | 'rate_limited';
 
-const WIRE_FORMAT = 'ws-json';
-const frameOutbound = (message: Outbound): Buffer => textFrame(encodeOutbound(message));
 const TERMINATE_AFTER_CLOSE_MS = 2000;
 /** The handshake's fields: the auth frame without `type` and `id`. */
 const authInput = authFrame.omit({ type: true, id: true });
@@ -69,6 +67,7 @@ export class WsConnection implements SessionSink, BatchedConnection {
   readonly #authenticator: Authenticator;
   readonly #limits: WsLimits;
   readonly #logger: Logger;
+  readonly #encoding: WsEncoding;
   /** Made on the first frame: an idle connection never needs one. */
   #bucket: TokenBucket | null = null;
   /** Made on the first refused frame. */
@@ -102,6 +101,8 @@ export class WsConnection implements SessionSink, BatchedConnection {
     logger: Logger;
     /** When this connection's frames are written (shared by the transport's connections). */
     batcher: WriteBatcher;
+    /** JSON or MessagePack, as the client asked when it connected. */
+    encoding: WsEncoding;
     /** Told when a limit cut a frame or the connection (metrics). */
     onLimit?: (hit: LimitHit) => void;
     /** Told once the socket closed (the transport's connection list). */
@@ -117,6 +118,7 @@ export class WsConnection implements SessionSink, BatchedConnection {
     this.#limits = options.limits;
     this.#logger = options.logger;
     this.#batcher = options.batcher;
+    this.#encoding = options.encoding;
     (this.#ws as WebSocket & { [CONNECTION]: WsConnection })[CONNECTION] = this;
     this.#ws.on('message', onMessage);
     this.#ws.on('close', onClose);
@@ -145,7 +147,7 @@ export class WsConnection implements SessionSink, BatchedConnection {
 
   deliver(delivery: Delivery): void {
     if (this.#closed) return;
-    this.#write(delivery.encode(WIRE_FORMAT, frameOutbound));
+    this.#write(delivery.encode(this.#encoding.format, this.#encoding.outbound));
   }
 
   whenWritable(): Promise<void> | null {
@@ -253,13 +255,13 @@ export class WsConnection implements SessionSink, BatchedConnection {
     this.#backlog?.drop();
     if (this.#authTimer) clearTimeout(this.#authTimer);
     const error = new SwitchboardError('slow_consumer', 'You read too slowly: reconnect and resume with since.');
-    this.#socket.write(textFrame(encodeError(null, error)));
+    this.#socket.write(this.#encoding.frame(errorFrame(null, error)));
     this.#ws.close(CLOSE_CODES.slowConsumer, 'slow consumer: reconnect and resume');
     if (this.#session) void this.#hub.disconnect(this.#session);
   }
 
   #reply(id: RequestId, result: unknown): void {
-    if (!this.#closed) this.#write(textFrame(encodeOk(id, result)));
+    if (!this.#closed) this.#write(this.#encoding.frame(okFrame(id, result)));
   }
 
   #replyError(id: RequestId | null, error: unknown): void {
@@ -267,7 +269,7 @@ export class WsConnection implements SessionSink, BatchedConnection {
     if (!(error instanceof SwitchboardError)) this.#logger.error({ err: error, session: this.#session?.id }, 'request failed');
     const failure = toSwitchboardError(error);
     if (failure.code === 'rate_limited') this.#onLimit?.('rate_limited');
-    if (!this.#closed) this.#write(textFrame(encodeError(id, failure)));
+    if (!this.#closed) this.#write(this.#encoding.frame(errorFrame(id, failure)));
   }
 
   /** A frame arrived (called by the socket's listener). */
@@ -285,10 +287,10 @@ export class WsConnection implements SessionSink, BatchedConnection {
         this.close(CLOSE_CODES.rateLimited, 'message flood');
         return;
       }
-      this.#replyError(requestIdOf(data), new SwitchboardError('rate_limited', 'Slow down: message rate exceeded.'));
+      this.#replyError(this.#encoding.requestIdOf(data), new SwitchboardError('rate_limited', 'Slow down: message rate exceeded.'));
       return;
     }
-    const decoded = decodeRequestFrame(data, isBinary);
+    const decoded = decodeRequestFrame(data, isBinary, this.#encoding);
     if (!decoded.ok) {
       this.#replyError(decoded.id, decoded.error);
       return;
@@ -341,7 +343,7 @@ export class WsConnection implements SessionSink, BatchedConnection {
       const { expiresAt } = session.principal;
       // When the credential expires, so a client refreshes in time (auth.refresh).
       const welcome = { session: session.id, user: principal.userId, name: principal.name, ...(expiresAt !== undefined && { expiresAt }) };
-      if (id === null) this.#write(textFrame(encodeWelcome(welcome)));
+      if (id === null) this.#write(this.#encoding.frame(welcomeFrame(welcome)));
       else this.#reply(id, welcome);
     } catch (error) {
       this.#replyError(id, error);

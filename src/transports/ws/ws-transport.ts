@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
-import { CLOSE_CODES } from '../../core/errors.js';
+import { CLOSE_CODES, type SwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Edge } from '../../edge/edge.js';
@@ -11,6 +11,7 @@ import { type ConnectionGuard, rejectUpgrade } from '../connection-guard.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { WriteBatcher, type WriteBatchSettings, type WriteBatchStats } from '../write-batcher.js';
 import { type LimitHit, WsConnection, type WsLimits } from './ws-connection.js';
+import { encodingFrom, type WsEncoding } from './ws-encoding.js';
 
 export interface WsTransportOptions {
   /** The command pipeline every wire shares: every frame but `auth` is one of its commands. */
@@ -68,6 +69,13 @@ export class WsTransport {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') return false;
+    let encoding: WsEncoding;
+    try {
+      encoding = encodingFrom(url);
+    } catch (error) {
+      rejectUpgrade(socket, error as SwitchboardError);
+      return true;
+    }
     const admission = this.#options.guard?.admit(request);
     if (admission && !admission.ok) {
       rejectUpgrade(socket, admission.error);
@@ -80,11 +88,11 @@ export class WsTransport {
     // headers) alive as long as the connection, about 2 KiB each.
     const credentials = credentialsFrom(url, request);
     // Node types the upgrade socket as a Duplex; it is a net.Socket (a TLSSocket over HTTPS).
-    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, credentials));
+    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, credentials, encoding));
     return true;
   }
 
-  #accept(ws: WebSocket, socket: Socket, credentials: Credentials | null): void {
+  #accept(ws: WebSocket, socket: Socket, credentials: Credentials | null, encoding: WsEncoding): void {
     const connection = new WsConnection({
       ws,
       socket,
@@ -94,6 +102,7 @@ export class WsTransport {
       limits: this.#options.limits,
       logger: this.#options.logger,
       batcher: this.#batcher,
+      encoding,
       onLimit: this.#options.onLimit,
       onClosed: this.#forget,
     });

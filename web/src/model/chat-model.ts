@@ -1284,8 +1284,9 @@ function parseLink(hash: string): { channel: string; seq: number } | null {
   return channel && Number.isInteger(seq) && seq > 0 ? { channel, seq } : null;
 }
 
+/** 128 random bits in base64url: 22 characters, which every receiver of the message gets in its event. */
 function newCid(): string {
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
-  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
