@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_LIMITS } from '../protocol/limits.js';
+import { namespacesSchema } from './namespaces/namespace-config.js';
 
 /** Transports this version can serve. */
 export const TRANSPORTS = ['ws', 'http', 'sse', 'pusher', 'grpc', 'web'] as const;
@@ -180,6 +181,14 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('The Pusher Channels protocol (`/app/:key` and `/apps/:id/...`; docs/pusher.md).'),
+  namespaces: namespacesSchema,
+  retention: z
+    .strictObject({
+      pruneIntervalMs: positiveInt().default(10_000).describe('How often durable channels bounded by maxAge or maxCount are pruned.'),
+      pruneBatch: positiveInt().default(500).describe('Events deleted per transaction while pruning: small, so publishing never waits long.'),
+    })
+    .prefault({})
+    .describe('The background pruning of bounded durable channels.'),
   limits: z
     .strictObject({
       maxFrameBytes: positiveInt().default(64 * 1024).describe('Largest WebSocket frame accepted; larger ones close the connection with 1009.'),
@@ -239,6 +248,7 @@ export type WebhooksConfig = Config['webhooks'];
 export type PusherConfig = Config['pusher'];
 export type PusherAppConfig = PusherConfig['apps'][number];
 export type LimitsConfig = Config['limits'];
+export type NamespacesConfig = Config['namespaces'];
 
 /**
  * Bad settings: one sentence per problem, each naming its setting. `message` is the

@@ -1,9 +1,11 @@
+import type { EventRange } from './store.js';
 import type {
   ChannelEvent,
   ChannelId,
   EphemeralEvent,
   NodeId,
   PresenceMember,
+  Seq,
   SessionId,
   UserId,
 } from './types.js';
@@ -46,6 +48,8 @@ export type BrokerMessage =
 export interface Broker {
   readonly nodeId: NodeId;
   readonly presence: PresenceRegistry;
+  /** The logs of channels kept out of the database (retention `memory` and `none`). */
+  readonly volatile: VolatileLog;
   start(onMessage: (message: BrokerMessage) => void): Promise<void>;
   publish(message: BrokerMessage): void;
   /** Interest in a channel's traffic, so a broker may route only what a node needs. */
@@ -65,4 +69,29 @@ export interface PresenceRegistry {
   add(channel: ChannelId, user: UserId, session: SessionId): Promise<'join' | 'add'>;
   remove(channel: ChannelId, user: UserId, session: SessionId): Promise<'leave' | 'remove' | null>;
   list(channel: ChannelId): Promise<PresenceMember[]>;
+}
+
+/** A message for a channel whose log is not in the database: everything but the seq. */
+export type VolatileEvent = Omit<ChannelEvent, 'seq'>;
+
+/**
+ * Seqs and newest events of the channels whose events never reach the database
+ * (retention `memory`: a ring of `keep` events; `none`: `keep` 0). Shared by every node of
+ * a cluster (Redis; in one process, the memory bus), so a subscriber on any node resumes
+ * from the same ring and seqs never repeat; lost when that shared state is (a full
+ * restart). Appends never wait for a disk.
+ */
+export interface VolatileLog {
+  /**
+   * Assigns the channel's next seq and keeps the event in its ring of `keep` (the oldest
+   * beyond fall out). A `cid` seen in the ring's lifetime returns the first event again
+   * with `duplicate` true.
+   */
+  append(event: VolatileEvent, keep: number): Promise<{ event: ChannelEvent; duplicate: boolean }>;
+  /** The newest seq assigned in the channel (0: none yet). */
+  lastSeq(channel: ChannelId): Promise<Seq>;
+  /** What the ring holds in `range`, ascending. */
+  readEvents(channel: ChannelId, range: EventRange): Promise<ChannelEvent[]>;
+  /** Forgets the channel (deleted): its seq and ring. */
+  drop(channel: ChannelId): Promise<void>;
 }

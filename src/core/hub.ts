@@ -14,6 +14,7 @@ import {
 } from './access.js';
 import type { Broker, BrokerMessage } from './broker.js';
 import { ChannelDirectory } from './channel-directory.js';
+import { type ChannelPolicies, DEFAULT_POLICIES, isVolatile, retentionOf } from './channel-options.js';
 import type { Subscriber } from './channel-feed.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Delivery } from './delivery.js';
@@ -28,8 +29,10 @@ import type {
   PublishInput,
   PublishResult,
 } from './hub-requests.js';
+import { LogReaders } from './log-readers.js';
 import type { Logger } from './logger.js';
 import { MessageLog } from './message-log.js';
+import { RetentionPruner, type PruningOptions } from './retention-pruner.js';
 import { Presence } from './presence.js';
 import { type HubSession, SessionRegistry } from './session-registry.js';
 import type { Session, SessionSink } from './session.js';
@@ -74,6 +77,10 @@ export interface HubOptions {
   readonly logger: Logger;
   /** The node's limits (config `limits`, whose defaults are the one source). */
   readonly limits: HubLimits;
+  /** Channel options by namespace (config `namespaces`); default: today's for every channel. */
+  readonly policies?: ChannelPolicies;
+  /** How bounded durable channels are pruned; default: every 10 s, 500 events per transaction. */
+  readonly pruning?: PruningOptions;
 }
 
 /**
@@ -95,6 +102,9 @@ export class Hub {
   readonly #fanOut: FanOut;
   readonly #presence: Presence;
   readonly #logger: Logger;
+  readonly #policies: ChannelPolicies;
+  readonly #readers: LogReaders;
+  readonly #pruner: RetentionPruner;
   readonly #maxSessionsPerUser: number;
   /** Sessions whose credential expires, by when: one timer for all of them. */
   readonly #expiries = new DeadlineQueue<HubSession>((session) => this.#expire(session));
@@ -111,12 +121,16 @@ export class Hub {
     this.#maxSessionsPerUser = options.limits.maxSessionsPerUser ?? DEFAULT_LIMITS.maxSessionsPerUser;
     this.#logger = logger;
     this.#broker = broker;
+    this.#policies = options.policies ?? DEFAULT_POLICIES;
+    this.#readers = new LogReaders(store, broker.volatile);
+    this.#pruner = new RetentionPruner({ store, policies: this.#policies, logger, ...options.pruning });
     const observers = (this.#observers = new Observers(logger));
-    this.#directory = new ChannelDirectory({ store, broker });
-    this.#fanOut = new FanOut({ log: store, broker, observers, logger });
+    this.#directory = new ChannelDirectory({ store, broker, policies: this.#policies });
+    this.#fanOut = new FanOut({ log: this.#readers.durable, broker, observers, logger });
     this.#presence = new Presence({ registry: broker.presence, fanOut: this.#fanOut, logger });
     this.#log = new MessageLog({
       store,
+      volatile: broker.volatile,
       maxCommitBatch: this.limits.maxCommitBatch,
       maxHistoryPage: this.limits.maxHistoryPage,
       onCommit: (size, millis) => {
@@ -131,6 +145,7 @@ export class Hub {
 
   async start(): Promise<void> {
     await this.#broker.start((message) => this.#onBrokerMessage(message));
+    this.#pruner.start();
   }
 
   get sessionCount(): number {
@@ -226,11 +241,17 @@ export class Hub {
   async shutdown(reason: string, options: { readonly spreadMs?: number } = {}): Promise<void> {
     this.#closing = true;
     this.#expiries.stop();
+    this.#pruner.stop();
     const notice = new Delivery(
       options.spreadMs ? { type: 'close', reason, reconnect: true, spreadMs: options.spreadMs } : { type: 'close', reason, reconnect: true },
     );
     for (const session of this.#sessions.all()) session.sink.deliver(notice);
     await this.#log.idle();
+  }
+
+  /** Prunes bounded durable channels now, as the background job does; resolves with how many events went. */
+  pruneNow(): Promise<number> {
+    return this.#pruner.sweep();
   }
 
   /** This node's open sessions (operations: the admin view, gauges). */
@@ -262,7 +283,9 @@ export class Hub {
   }
 
   async getChannel(principal: Principal, id: ChannelId): Promise<Channel> {
-    const channel = await this.#readable(principal, id);
+    const channel = await this.#readable(principal, id, true);
+    const retention = retentionOf(channel, this.#policies);
+    if (isVolatile(retention)) return { ...channel, lastSeq: await this.#broker.volatile.lastSeq(id) };
     // The cache serves access checks; lastSeq moves with every publish, so read it fresh.
     return (await this.#directory.current(id)) ?? channel;
   }
@@ -287,6 +310,7 @@ export class Hub {
     const channel = await this.#directory.require(id);
     assertCanDeleteChannel(principal, channel, await this.#directory.membershipOf(principal, channel));
     await this.#directory.delete(id);
+    if (isVolatile(retentionOf(channel, this.#policies))) await this.#broker.volatile.drop(id);
     this.#observers.notify((o) => o.channelDeleted?.(id));
     await this.#recheck(id, null);
   }
@@ -364,10 +388,10 @@ export class Hub {
     if (text === null && data === null) throw new SwitchboardError('bad_request', 'A message needs text or data.');
     this.#assertStorableText(text);
     this.#assertStorableText(input.cid ?? null, 'cid');
-    const channel = await this.#directory.require(input.channel);
+    const channel = await this.#directory.require(input.channel, principal);
     assertCanPublish(principal, channel, await this.#directory.memberFor(principal, channel));
     if (this.#observers.authorizing) await this.#observers.authorize({ type: 'publish', principal, channel, input });
-    return this.#log.append({
+    const request = {
       kind: 'message',
       channel: channel.id,
       author: authorOf(principal),
@@ -375,7 +399,9 @@ export class Hub {
       data,
       cid: input.cid ?? null,
       replyTo: input.replyTo ?? null,
-    });
+    } as const;
+    const retention = retentionOf(channel, this.#policies);
+    return isVolatile(retention) ? this.#log.appendVolatile(request, retention) : this.#log.append(request);
   }
 
   async edit(principal: Principal, input: EditInput): Promise<ChannelEvent> {
@@ -412,6 +438,7 @@ export class Hub {
   ): Promise<ChannelEvent | null> {
     this.#assertStorableText(input.text);
     const channel = await this.#directory.require(input.channel);
+    this.#assertDurable(channel, 'reactions');
     assertCanAnnotate(principal, channel, await this.#directory.memberFor(principal, channel));
     if (this.#observers.authorizing) await this.#observers.authorize({ type: 'annotate', principal, channel, input });
     if (await options.unchanged?.()) return null;
@@ -424,7 +451,8 @@ export class Hub {
 
   /** Messages in their current state (edited text, tombstones), oldest first. */
   async history(principal: Principal, input: HistoryInput): Promise<{ events: ChannelEvent[]; hasMore: boolean }> {
-    return this.#log.history(await this.#readable(principal, input.channel), input);
+    const channel = await this.#readable(principal, input.channel);
+    return this.#log.history(channel, input, this.#readers.for(retentionOf(channel, this.#policies)));
   }
 
   // --- subscriptions, presence, signals -----------------------------------------
@@ -439,7 +467,7 @@ export class Hub {
     id: ChannelId,
     since?: Seq,
     options: { readonly presence?: boolean } = {},
-  ): Promise<{ channel: Channel; seq: Seq }> {
+  ): Promise<{ channel: Channel; seq: Seq; truncatedFrom?: Seq }> {
     const state = this.#sessions.live(session);
     if (state.channels.has(id)) throw new SwitchboardError('conflict', `Already subscribed to ${id}.`);
     if (state.channels.size >= this.limits.maxSubscriptionsPerSession) {
@@ -453,19 +481,29 @@ export class Hub {
     let subscriber: Subscriber | undefined;
     const accessChanges = this.#accessChanges;
     try {
-      const channel = await this.#readable(state.principal, id);
+      const channel = await this.#readable(state.principal, id, true);
       if (this.#observers.authorizing) await this.#observers.authorize({ type: 'subscribe', session: state, channel });
       if (state.closed || !state.channels.has(id)) {
         throw new SwitchboardError('unavailable', 'The session closed or unsubscribed while subscribing.');
       }
-      const subscription = this.#fanOut.subscribe(state, id, { presence: options.presence ?? true, since });
+      const { presence: announced, maxSubscribers } = this.#policies.optionsFor(id);
+      if (maxSubscribers !== null && this.#fanOut.subscribersOf(id).length >= maxSubscribers) {
+        throw new SwitchboardError('too_many_subscriptions', `Channel ${id} has its ${maxSubscribers} subscribers on this node.`, {
+          limit: maxSubscribers,
+        });
+      }
+      const subscription = this.#fanOut.subscribe(state, id, {
+        presence: announced && (options.presence ?? true),
+        since,
+        log: this.#readers.for(retentionOf(channel, this.#policies)),
+      });
       subscriber = subscription.subscriber;
       // A change's recheck that ran between the access check and now could not see this
       // subscriber: check again. Any later one finds it in the feed.
       if (accessChanges !== this.#accessChanges) await this.#readable(state.principal, id);
-      const seq = await subscription.live;
-      if (state.principal.kind === 'user' && subscriber.active) await this.#presence.enter(state, id, subscriber);
-      return { channel, seq };
+      const { seq, truncatedFrom } = await subscription.live;
+      if (state.principal.kind === 'user' && subscriber.active && announced) await this.#presence.enter(state, id, subscriber);
+      return truncatedFrom === undefined ? { channel, seq } : { channel, seq, truncatedFrom };
     } catch (error) {
       // Detach only this attempt: an unsubscribe may have made room for a newer subscription.
       if (!subscriber || this.#fanOut.isCurrent(subscriber)) await this.#detach(state, id);
@@ -481,7 +519,7 @@ export class Hub {
 
   async presence(principal: Principal, id: ChannelId): Promise<PresenceMember[]> {
     await this.#readable(principal, id);
-    return this.#presence.list(id);
+    return this.#policies.optionsFor(id).presence ? this.#presence.list(id) : [];
   }
 
   /** A typing signal to the channel's other subscribers: live only, never stored. */
@@ -498,9 +536,9 @@ export class Hub {
 
   // --- internals ------------------------------------------------------------------
 
-  /** The channel (as cached), once the principal may read it. */
-  async #readable(principal: Principal, id: ChannelId): Promise<Channel> {
-    const channel = await this.#directory.require(id);
+  /** The channel (as cached), once the principal may read it; `create`: made on demand where its namespace says so. */
+  async #readable(principal: Principal, id: ChannelId, create = false): Promise<Channel> {
+    const channel = await this.#directory.require(id, create ? principal : undefined);
     assertCanRead(principal, channel, await this.#directory.memberFor(principal, channel));
     return channel;
   }
@@ -513,6 +551,7 @@ export class Hub {
     change: 'edit' | 'delete',
   ): Promise<{ channel: Channel; target: ChannelEvent }> {
     const channel = await this.#directory.require(id);
+    this.#assertDurable(channel, change === 'edit' ? 'edits' : 'deletes');
     const member = await this.#directory.memberFor(principal, channel);
     assertCanRead(principal, channel, member);
     const target = await this.#log.message(channel, seq);
@@ -634,6 +673,14 @@ export class Hub {
       case 'notice':
         this.#observers.notify((o) => o.notice?.(message.module, message.body));
         return;
+    }
+  }
+
+  /** Edits, deletes and reactions change stored messages: a channel that stores none has none to change. */
+  #assertDurable(channel: Channel, what: string): void {
+    const { mode } = retentionOf(channel, this.#policies);
+    if (mode !== 'durable') {
+      throw new SwitchboardError('bad_request', `Channel ${channel.id} keeps its messages with retention "${mode}", which allows no ${what}.`);
     }
   }
 
