@@ -1,7 +1,7 @@
 import { onTestFinished } from 'vitest';
 import { createTestSchema } from './helpers/postgres.js';
 import { createRedisPrefix } from './helpers/redis-prefix.js';
-import { RETENTION_NAMESPACES, retentionSuite } from './helpers/retention-suite.js';
+import { pruningSuite, RETENTION_NAMESPACES, retentionSuite } from './helpers/retention-suite.js';
 import { describeWithServices, serviceUrl } from './helpers/services.js';
 import { startTestServer } from './helpers/test-server.js';
 
@@ -10,7 +10,7 @@ import { startTestServer } from './helpers/test-server.js';
  * subscribed and resumed on the other; `memory` and `none` seqs and rings live in Redis.
  */
 describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'retention modes on PostgreSQL and Redis, two nodes', () => {
-  retentionSuite(async () => {
+  const nodes = async () => {
     const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, 'retention');
     const redis = createRedisPrefix(serviceUrl('TEST_REDIS_URL')!, 'retention');
     onTestFinished(async () => {
@@ -21,5 +21,7 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'retention modes o
     const one = await startTestServer({ databaseUrl: schema.url, overrides });
     const two = await startTestServer({ databaseUrl: schema.url, overrides });
     return [one, two] as const;
-  });
+  };
+  retentionSuite(nodes);
+  pruningSuite(nodes);
 });

@@ -16,7 +16,11 @@ export const RETENTION_NAMESPACES: DeepPartial<Config> = {
     keep: { retention: { mode: 'durable', maxCount: 5 } },
     ring: { retention: { mode: 'memory', maxCount: 5 }, autoCreate: true },
     live: { retention: { mode: 'none' }, autoCreate: true },
+    bounded: { retention: { mode: 'durable', maxCount: 20 }, autoCreate: true },
+    aged: { retention: { mode: 'durable', maxAge: 1 }, autoCreate: true },
   } as DeepPartial<Config>['namespaces'],
+  // Swept often, in batches smaller than what a sweep finds, so sweeps and publishes interleave.
+  retention: { pruneIntervalMs: 50, pruneBatch: 7 },
 };
 
 interface Mode {
@@ -107,6 +111,73 @@ export function retentionSuite(nodes: () => Promise<readonly [TestServer, TestSe
       }
     });
   }
+}
+
+/** Waits for `check` to hold, re-checking it on a short timer (what is waited for happens in the server). */
+async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function keptSeqs(server: TestServer, channel: string): Promise<number[]> {
+  const history = await rest<{ events: { seq: number }[] }>(server, 'GET', `/api/channels/${channel}/messages?limit=200`);
+  return history.body.events.map((e) => e.seq);
+}
+
+/** Pruning by count and by age, on the suite's servers, while publishing goes on. */
+export function pruningSuite(nodes: () => Promise<readonly [TestServer, TestServer]>): void {
+  it('prunes by count in small batches while concurrent publishes are all stored, in order, and delivered', async () => {
+    const [publisher, subscriber] = await nodes();
+    const channel = 'bounded:busy';
+    const watcher = await subscribeOn('ws', subscriber, { user: 'bob' }, channel);
+    let publishing = true;
+    let sweeps = 0;
+    let prunedWhilePublishing = 0;
+    // Sweeps back to back on the publishing node, beside its own timer, for as long as publishes run.
+    const sweeper = (async () => {
+      while (publishing) {
+        prunedWhilePublishing += await publisher.hub.pruneNow();
+        sweeps++;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const acks = await Promise.all(
+      range(1, 10).map(async (writer) => {
+        const seqs: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          seqs.push(await publish(publisher, channel, `w${writer}-${i}`));
+        }
+        return seqs;
+      }),
+    );
+    publishing = false;
+    await sweeper;
+    expect(acks.flat().sort((a, b) => a - b)).toEqual(range(1, 200));
+    await watcher.waitForSeq(200);
+    expect(watcher.seqs()).toEqual(range(1, 200));
+    expect(sweeps).toBeGreaterThan(1);
+    // Pruning went on while publishes were under way, and took none of them with it.
+    expect(prunedWhilePublishing).toBeGreaterThan(0);
+    // The background job (every 50 ms) finishes what is left: the newest 20.
+    await eventually(async () => (await keptSeqs(subscriber, channel))[0] === 181, 10_000, 'pruning to the newest 20');
+    expect(await keptSeqs(subscriber, channel)).toEqual(range(181, 200));
+  });
+
+  it('prunes by age in the background, and a resume from before says truncated', async () => {
+    const [publisher, subscriber] = await nodes();
+    const channel = 'aged:old';
+    for (let i = 1; i <= 3; i++) expect(await publish(publisher, channel, `m${i}`)).toBe(i);
+    // maxAge is one second: the job deletes them once they are older.
+    await eventually(async () => (await keptSeqs(subscriber, channel)).length === 0, 10_000, 'events older than a second to go');
+    expect(await publish(publisher, channel, 'm4')).toBe(4);
+    const late = await subscribeOn('sse-stream', subscriber, { user: 'cy' }, channel, { since: 0 });
+    expect(late.subscribed).toEqual({ seq: 4, truncated: true, from: 4 });
+    await late.waitForSeq(4);
+    expect(late.seqs()).toEqual([4]);
+  });
 }
 
 export function range(from: number, to: number): number[] {
