@@ -55,6 +55,11 @@ export class FanOut {
     return feed ? [...feed.subscribers.values()] : [];
   }
 
+  /** How many sessions here subscribe to the channel. */
+  subscriberCount(channel: ChannelId): number {
+    return this.#feeds.get(channel)?.subscribers.size ?? 0;
+  }
+
   /** Whether this subscriber is still the session's subscription to the channel. */
   isCurrent(subscriber: Subscriber): boolean {
     return this.#feeds.get(subscriber.channel)?.subscribers.get(subscriber.session.id) === subscriber;

@@ -487,7 +487,7 @@ export class Hub {
         throw new SwitchboardError('unavailable', 'The session closed or unsubscribed while subscribing.');
       }
       const { presence: announced, maxSubscribers } = this.#policies.optionsFor(id);
-      if (maxSubscribers !== null && this.#fanOut.subscribersOf(id).length >= maxSubscribers) {
+      if (maxSubscribers !== null && this.#fanOut.subscriberCount(id) >= maxSubscribers) {
         throw new SwitchboardError('too_many_subscriptions', `Channel ${id} has its ${maxSubscribers} subscribers on this node.`, {
           limit: maxSubscribers,
         });
