@@ -78,6 +78,10 @@ describe('namespaces from the documented example', () => {
     const edit = await bob.request('edit', { channel: 'live:quiet', seq: 1, text: 'changed' });
     expect(edit).toMatchObject({ type: 'error', code: 'bad_request' });
     expect(String(edit.message)).toMatch(/retention "memory"/);
+    // A room made on demand is announced like any created channel (live lists, webhooks).
+    await ann.ok('list.subscribe', { list: 'channels' });
+    expect(await publish(server, 'live:announced', 'hi')).toBe(1);
+    await ann.waitFor((f) => f.type === 'list' && f.action === 'add' && (f.item as { id?: string }).id === 'live:announced');
     // A channel without a namespace keeps today's rule: unknown is not found.
     expect((await rest(server, 'POST', '/api/channels/elsewhere/messages', { text: 'x' })).status).toBe(404);
     expect((await rest(server, 'POST', '/api/channels/chat:general/messages', { text: 'x' })).status).toBe(404);

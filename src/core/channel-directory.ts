@@ -20,16 +20,24 @@ export class ChannelDirectory {
   readonly #store: Store;
   readonly #broker: Broker;
   readonly #policies: ChannelPolicies;
+  readonly #onCreated: (channel: Channel) => void;
   readonly #cache = new Map<ChannelId, Channel>();
   /** Counts evictions, so a read that raced one is not cached. */
   #generation = 0;
   /** Users known to be stored under their current name (bounded; cleared when full). */
   readonly #knownUsers = new Map<UserId, string>();
 
-  constructor(options: { store: Store; broker: Broker; policies: ChannelPolicies }) {
+  constructor(options: {
+    store: Store;
+    broker: Broker;
+    policies: ChannelPolicies;
+    /** A channel was made on demand (autoCreate), as `channel.create` would have. */
+    onCreated: (channel: Channel) => void;
+  }) {
     this.#store = options.store;
     this.#broker = options.broker;
     this.#policies = options.policies;
+    this.#onCreated = options.onCreated;
   }
 
   // --- channels -------------------------------------------------------------------
@@ -212,6 +220,7 @@ export class ChannelDirectory {
       createdBy: owner,
       members: owner ? [{ user: owner, role: 'owner' }] : [],
     });
+    if (created) this.#onCreated(created);
     return created ?? (await this.#store.getChannel(id));
   }
 

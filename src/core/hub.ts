@@ -125,7 +125,12 @@ export class Hub {
     this.#readers = new LogReaders(store, broker.volatile);
     this.#pruner = new RetentionPruner({ store, policies: this.#policies, logger, ...options.pruning });
     const observers = (this.#observers = new Observers(logger));
-    this.#directory = new ChannelDirectory({ store, broker, policies: this.#policies });
+    this.#directory = new ChannelDirectory({
+      store,
+      broker,
+      policies: this.#policies,
+      onCreated: (channel) => observers.notify((o) => o.channelCreated?.(channel)),
+    });
     this.#fanOut = new FanOut({ log: this.#readers.durable, broker, observers, logger });
     this.#presence = new Presence({ registry: broker.presence, fanOut: this.#fanOut, logger });
     this.#log = new MessageLog({
