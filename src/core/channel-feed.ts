@@ -211,7 +211,9 @@ export class ChannelFeed {
     while (subscriber.active && sent < target) {
       const changesAtRead = this.#recent?.changes ?? -1;
       const events = await this.#log.readEvents(this.channel, { after: sent, limit: CATCH_UP_PAGE });
-      if (sent === since && (events[0]?.seq ?? target + 1) > since + 1) truncatedFrom = Math.min(events[0]?.seq ?? target + 1, target + 1);
+      // A first read that starts past since + 1: what lies between is no longer kept.
+      const first = events[0]?.seq ?? target + 1;
+      if (sent === since && first > since + 1) truncatedFrom = Math.min(first, target + 1);
       if (events.length === 0) break;
       // Kept for the resuming clients that follow (the reconnect storm after a restart).
       this.#recentForAudience()?.prepend(events, this.#lastSeq, changesAtRead);
