@@ -47,6 +47,10 @@ export class MemoryVolatileLog implements VolatileLog {
     return eventsInRange(ring.length > keep ? ring.slice(ring.length - keep) : ring, range);
   }
 
+  async startAfter(channel: ChannelId, seq: Seq): Promise<void> {
+    if (!this.#channels.has(channel)) this.#channels.set(channel, { seq, keep: 0, ring: [], cids: new Map() });
+  }
+
   async drop(channel: ChannelId): Promise<void> {
     this.#channels.delete(channel);
   }

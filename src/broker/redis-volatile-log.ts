@@ -79,6 +79,10 @@ export class RedisVolatileLog implements VolatileLog {
     return eventsInRange(members.map(parseMember), range);
   }
 
+  async startAfter(channel: ChannelId, seq: Seq): Promise<void> {
+    await this.#run(() => this.#redis.set(this.#seqKey(channel), seq, 'NX'));
+  }
+
   async drop(channel: ChannelId): Promise<void> {
     await this.#run(() => this.#redis.del(this.#seqKey(channel), this.#ringKey(channel)));
   }

@@ -92,6 +92,8 @@ export interface VolatileLog {
   lastSeq(channel: ChannelId): Promise<Seq>;
   /** What the ring holds in `range`, ascending. */
   readEvents(channel: ChannelId, range: EventRange): Promise<ChannelEvent[]>;
+  /** Numbering of a channel the log knows nothing of goes on after `seq` (what the database last recorded). */
+  startAfter(channel: ChannelId, seq: Seq): Promise<void>;
   /** Forgets the channel (deleted): its seq and ring. */
   drop(channel: ChannelId): Promise<void>;
 }

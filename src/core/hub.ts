@@ -35,6 +35,7 @@ import { MessageLog } from './message-log.js';
 import { RetentionPruner, type PruningOptions } from './retention-pruner.js';
 import { Presence } from './presence.js';
 import { type HubSession, SessionRegistry } from './session-registry.js';
+import { VolatileNumbering } from './volatile-numbering.js';
 import type { Session, SessionSink } from './session.js';
 import type { ChannelChanges, Store } from './store.js';
 import type {
@@ -46,6 +47,7 @@ import type {
   MemberRole,
   PresenceMember,
   Principal,
+  Retention,
   Seq,
   User,
   UserId,
@@ -105,6 +107,7 @@ export class Hub {
   readonly #policies: ChannelPolicies;
   readonly #readers: LogReaders;
   readonly #pruner: RetentionPruner;
+  readonly #numbering: VolatileNumbering;
   readonly #maxSessionsPerUser: number;
   /** Sessions whose credential expires, by when: one timer for all of them. */
   readonly #expiries = new DeadlineQueue<HubSession>((session) => this.#expire(session));
@@ -124,6 +127,7 @@ export class Hub {
     this.#policies = options.policies ?? DEFAULT_POLICIES;
     this.#readers = new LogReaders(store, broker.volatile);
     this.#pruner = new RetentionPruner({ store, policies: this.#policies, logger, ...options.pruning });
+    this.#numbering = new VolatileNumbering({ store, volatile: broker.volatile, logger });
     const observers = (this.#observers = new Observers(logger));
     this.#directory = new ChannelDirectory({
       store,
@@ -252,6 +256,7 @@ export class Hub {
     );
     for (const session of this.#sessions.all()) session.sink.deliver(notice);
     await this.#log.idle();
+    await this.#numbering.flush();
   }
 
   /** Prunes bounded durable channels now, as the background job does; resolves with how many events went. */
@@ -289,7 +294,7 @@ export class Hub {
 
   async getChannel(principal: Principal, id: ChannelId): Promise<Channel> {
     const channel = await this.#readable(principal, id, true);
-    const retention = retentionOf(channel, this.#policies);
+    const retention = await this.#volatileReady(channel);
     if (isVolatile(retention)) return { ...channel, lastSeq: await this.#broker.volatile.lastSeq(id) };
     // The cache serves access checks; lastSeq moves with every publish, so read it fresh.
     return (await this.#directory.current(id)) ?? channel;
@@ -315,7 +320,10 @@ export class Hub {
     const channel = await this.#directory.require(id);
     assertCanDeleteChannel(principal, channel, await this.#directory.membershipOf(principal, channel));
     await this.#directory.delete(id);
-    if (isVolatile(retentionOf(channel, this.#policies))) await this.#broker.volatile.drop(id);
+    if (isVolatile(retentionOf(channel, this.#policies))) {
+      this.#numbering.forget(id);
+      await this.#broker.volatile.drop(id);
+    }
     this.#observers.notify((o) => o.channelDeleted?.(id));
     await this.#recheck(id, null);
   }
@@ -405,8 +413,11 @@ export class Hub {
       cid: input.cid ?? null,
       replyTo: input.replyTo ?? null,
     } as const;
-    const retention = retentionOf(channel, this.#policies);
-    return isVolatile(retention) ? this.#log.appendVolatile(request, retention) : this.#log.append(request);
+    const retention = await this.#volatileReady(channel);
+    if (!isVolatile(retention)) return this.#log.append(request);
+    const result = await this.#log.appendVolatile(request, retention);
+    if (!result.duplicate) this.#numbering.numbered(result.event);
+    return result;
   }
 
   async edit(principal: Principal, input: EditInput): Promise<ChannelEvent> {
@@ -457,7 +468,7 @@ export class Hub {
   /** Messages in their current state (edited text, tombstones), oldest first. */
   async history(principal: Principal, input: HistoryInput): Promise<{ events: ChannelEvent[]; hasMore: boolean }> {
     const channel = await this.#readable(principal, input.channel);
-    return this.#log.history(channel, input, this.#readers.for(retentionOf(channel, this.#policies)));
+    return this.#log.history(channel, input, this.#readers.for(await this.#volatileReady(channel)));
   }
 
   // --- subscriptions, presence, signals -----------------------------------------
@@ -488,9 +499,11 @@ export class Hub {
     try {
       const channel = await this.#readable(state.principal, id, true);
       if (this.#observers.authorizing) await this.#observers.authorize({ type: 'subscribe', session: state, channel });
+      const log = this.#readers.for(await this.#volatileReady(channel));
       if (state.closed || !state.channels.has(id)) {
         throw new SwitchboardError('unavailable', 'The session closed or unsubscribed while subscribing.');
       }
+      // From the count to joining the feed nothing awaits: two subscribes cannot both take the last place.
       const { presence: announced, maxSubscribers } = this.#policies.optionsFor(id);
       if (maxSubscribers !== null && this.#fanOut.subscriberCount(id) >= maxSubscribers) {
         throw new SwitchboardError('too_many_subscriptions', `Channel ${id} has its ${maxSubscribers} subscribers on this node.`, {
@@ -500,7 +513,7 @@ export class Hub {
       const subscription = this.#fanOut.subscribe(state, id, {
         presence: announced && (options.presence ?? true),
         since,
-        log: this.#readers.for(retentionOf(channel, this.#policies)),
+        log,
       });
       subscriber = subscription.subscriber;
       // A change's recheck that ran between the access check and now could not see this
@@ -679,6 +692,13 @@ export class Hub {
         this.#observers.notify((o) => o.notice?.(message.module, message.body));
         return;
     }
+  }
+
+  /** The channel's retention, once a volatile channel's numbering is ready on this node (see VolatileNumbering). */
+  async #volatileReady(channel: Channel): Promise<Retention> {
+    const retention = retentionOf(channel, this.#policies);
+    if (isVolatile(retention)) await this.#numbering.prepare(channel);
+    return retention;
   }
 
   /** Edits, deletes and reactions change stored messages: a channel that stores none has none to change. */

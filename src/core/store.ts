@@ -138,6 +138,11 @@ export interface Store {
   getChannel(id: ChannelId): Promise<Channel | undefined>;
   /** Changes a channel's title or publish policy; undefined when there is no such channel. */
   updateChannel(id: ChannelId, changes: ChannelChanges): Promise<Channel | undefined>;
+  /**
+   * Records that a `memory` or `none` channel has numbered up to `seq` (never lowering
+   * it), so its numbering goes on from there after a restart. Soft state, like users.
+   */
+  raiseLastSeq(id: ChannelId, seq: Seq): Promise<void>;
   /** Deletes the channel with its members, its log and every module's rows about it. */
   deleteChannel(id: ChannelId): Promise<boolean>;
   /** Channels the user may see in a list: public ones and those the user belongs to. */

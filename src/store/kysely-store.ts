@@ -139,6 +139,10 @@ export class KyselyStore implements Store {
     return row && toChannel(row);
   }
 
+  async raiseLastSeq(id: ChannelId, seq: Seq): Promise<void> {
+    await this.#db.updateTable('channels').set({ last_seq: seq }).where('id', '=', id).where('last_seq', '<', seq).execute();
+  }
+
   async updateChannel(id: ChannelId, changes: ChannelChanges): Promise<Channel | undefined> {
     const set: { title?: string | null; publish?: string } = {};
     if (changes.title !== undefined) set.title = changes.title;
