@@ -1,7 +1,7 @@
 import { onTestFinished } from 'vitest';
 import { createTestSchema } from './helpers/postgres.js';
 import { createRedisPrefix } from './helpers/redis-prefix.js';
-import { pruningSuite, RETENTION_NAMESPACES, retentionSuite } from './helpers/retention-suite.js';
+import { idempotenceSuite, pruningSuite, RETENTION_NAMESPACES, retentionSuite } from './helpers/retention-suite.js';
 import { describeWithServices, serviceUrl } from './helpers/services.js';
 import { startTestServer } from './helpers/test-server.js';
 
@@ -24,4 +24,5 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'retention modes o
   };
   retentionSuite(nodes);
   pruningSuite(nodes);
+  idempotenceSuite(nodes);
 });

@@ -1,5 +1,5 @@
 import { describe } from 'vitest';
-import { pruningSuite, RETENTION_NAMESPACES, retentionSuite } from './helpers/retention-suite.js';
+import { idempotenceSuite, pruningSuite, RETENTION_NAMESPACES, retentionSuite } from './helpers/retention-suite.js';
 import { startTestServer } from './helpers/test-server.js';
 
 /** Retention modes on one node: SQLite and the in-process broker. */
@@ -10,4 +10,5 @@ describe('retention modes on SQLite, one node', () => {
   };
   retentionSuite(nodes);
   pruningSuite(nodes);
+  idempotenceSuite(nodes);
 });

@@ -3,13 +3,16 @@ import type { EventRange } from '../core/store.js';
 import type { ChannelEvent, ChannelId, Seq } from '../core/types.js';
 import { eventsInRange } from './volatile-range.js';
 
+/** cids remembered per channel for retried publishes (the newest ones). */
+const CIDS_KEPT = 1000;
+
 interface VolatileChannel {
   seq: Seq;
   /** The ring's size as of the last append. */
   keep: number;
   /** The newest events, ascending: the last `keep` count (up to twice as many wait to be trimmed). */
   ring: ChannelEvent[];
-  /** cid -> its event, for the events still in the ring. */
+  /** cid -> its event, the newest CIDS_KEPT (insertion order is age order). */
   readonly cids: Map<string, ChannelEvent>;
 }
 
@@ -27,9 +30,12 @@ export class MemoryVolatileLog implements VolatileLog {
     if (earlier) return { event: earlier, duplicate: true };
     const event: ChannelEvent = { ...request, seq: ++channel.seq };
     channel.keep = keep;
+    if (event.cid !== null) {
+      channel.cids.set(event.cid, event);
+      if (channel.cids.size > CIDS_KEPT) channel.cids.delete(channel.cids.keys().next().value!);
+    }
     if (keep > 0) {
       channel.ring.push(event);
-      if (event.cid !== null) channel.cids.set(event.cid, event);
       // Trimmed in steps, not per append: a shift per publish would copy the ring each time.
       if (channel.ring.length >= keep * 2) this.#trim(channel, keep);
     } else if (channel.ring.length > 0) this.#trim(channel, 0);
@@ -56,7 +62,6 @@ export class MemoryVolatileLog implements VolatileLog {
   }
 
   #trim(channel: VolatileChannel, keep: number): void {
-    const gone = channel.ring.splice(0, channel.ring.length - keep);
-    for (const event of gone) if (event.cid !== null) channel.cids.delete(event.cid);
+    channel.ring.splice(0, channel.ring.length - keep);
   }
 }

@@ -84,8 +84,9 @@ export type VolatileEvent = Omit<ChannelEvent, 'seq'>;
 export interface VolatileLog {
   /**
    * Assigns the channel's next seq and keeps the event in its ring of `keep` (the oldest
-   * beyond fall out). A `cid` seen in the ring's lifetime returns the first event again
-   * with `duplicate` true.
+   * beyond fall out). A `cid` seen recently (the implementation's window: an hour in
+   * Redis, the newest 1000 per channel in memory) returns the first event again with
+   * `duplicate` true, even where nothing is kept.
    */
   append(event: VolatileEvent, keep: number): Promise<{ event: ChannelEvent; duplicate: boolean }>;
   /** The newest seq assigned in the channel (0: none yet). */

@@ -113,6 +113,25 @@ export function retentionSuite(nodes: () => Promise<readonly [TestServer, TestSe
   }
 }
 
+/** A `cid` retried on any node is stored once in every mode, the volatile ones included. */
+export function idempotenceSuite(nodes: () => Promise<readonly [TestServer, TestServer]>): void {
+  it('stores a publish retried with the same cid once, on either node, in memory and none channels', async () => {
+    const [one, two] = await nodes();
+    for (const channel of ['ring:cid', 'live:cid']) {
+      const watcher = await subscribeOn('ws', two, { user: 'bob' }, channel);
+      const body = { text: 'once', cid: `c-${channel}` };
+      const first = await rest<{ seq: number; duplicate: boolean }>(one, 'POST', `/api/channels/${channel}/messages`, body);
+      const again = await rest<{ seq: number; duplicate: boolean }>(two, 'POST', `/api/channels/${channel}/messages`, body);
+      expect(first.body, channel).toMatchObject({ seq: 1, duplicate: false });
+      expect(again.body, channel).toMatchObject({ seq: 1, duplicate: true });
+      expect(await publish(one, channel, 'next')).toBe(2);
+      await watcher.waitForSeq(2);
+      expect(watcher.seqs(), channel).toEqual([1, 2]);
+      watcher.close();
+    }
+  });
+}
+
 /** Waits for `check` to hold, re-checking it on a short timer (what is waited for happens in the server). */
 async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
