@@ -14,6 +14,7 @@ import { writeResults } from './lib/report.js';
 import { killServers } from './lib/server-process.js';
 import { pinLoadGenerator, pinServersTo, planPinning, tasksetAvailable } from './lib/pinning.js';
 import { SERVER_KINDS, type ServerKind } from './lib/targets.js';
+import { BENCH_RETENTIONS, type BenchRetention } from './lib/worker-protocol.js';
 import { runChat } from './scenarios/chat.js';
 import { type BenchAuth, runConnectRate } from './scenarios/connect-rate.js';
 import { runConnections } from './scenarios/connections.js';
@@ -52,6 +53,10 @@ Options:
   --seconds N          length of each measured step (default 5)
   --payload N          text bytes per message (default 100)
   --max-p99 MS         fanout stop rule (default 100)
+  --retention LIST     fanout: Switchboard's channel retention, one run each in the same
+                       invocation: durable,memory,none (default durable) to compare
+                       publishes/s and deliveries/s of a memory ring or a live-only
+                       channel with a stored one
   --nodes N            fanout: run each server as N processes on N ports (default 1).
                        From 2 on they form a cluster: the publisher talks to node 1,
                        the subscribers are dealt out over all nodes. Switchboard nodes
@@ -128,6 +133,7 @@ async function main(): Promise<number> {
       payload: { type: 'string', default: '100' },
       'max-p99': { type: 'string', default: '100' },
       nodes: { type: 'string', default: '1' },
+      retention: { type: 'string', default: 'durable' },
       publishers: { type: 'string', default: '4' },
       channels: { type: 'string', default: '4' },
       'room-size': { type: 'string', default: '10' },
@@ -199,6 +205,7 @@ async function main(): Promise<number> {
         nodes,
         postgresUrl: nodes > 1 ? process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || null : null,
         redisUrl: process.env.TEST_REDIS_URL || process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+        retentions: retentionsOf(values.retention),
       } as const;
       options = { ...opts, postgresUrl: opts.postgresUrl ? 'set' : null, redisUrl: nodes > 1 ? withoutPassword(opts.redisUrl) : null };
       results = await runFanout(opts, log);
@@ -286,6 +293,12 @@ async function main(): Promise<number> {
     log(JSON.stringify(record, null, 2));
   }
   return 0;
+}
+
+function retentionsOf(list: string): BenchRetention[] {
+  const modes = list.split(',').map((mode) => mode.trim()) as BenchRetention[];
+  for (const mode of modes) if (!BENCH_RETENTIONS.includes(mode)) throw new Error(`--retention takes ${BENCH_RETENTIONS.join(', ')}; not "${mode}".`);
+  return modes;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { RawWs } from './lib/raw-ws.js';
 import { type ClientProtocol, now, protocolFor, type ServerKind } from './lib/targets.js';
-import type { ClientSpec, PublishRequest, PublishSummary, ResumeSpec, WorkerRequest, WorkerStats } from './lib/worker-protocol.js';
+import type { BenchRetention, ClientSpec, PublishRequest, PublishSummary, ResumeSpec, WorkerRequest, WorkerStats } from './lib/worker-protocol.js';
 
 interface Client {
   readonly ws: RawWs;
@@ -103,20 +103,20 @@ async function connect(request: { kind: ServerKind; port: number; clients: Clien
   return { connected: request.clients.length - failed, failed, firstError, millis: performance.now() - started };
 }
 
-async function openPublishers(request: { kind: ServerKind; port: number; channels: string[]; count: number; create: boolean }) {
+async function openPublishers(request: { kind: ServerKind; port: number; channels: string[]; count: number; create: boolean; retention?: BenchRetention }) {
   const p = use(request.kind);
   for (let i = 0; i < request.count; i++) {
     const channel = request.channels[i % request.channels.length]!;
     const ws = await p.connect(request.port, `publisher-${process.pid}-${i}`, null);
     watchClose(ws);
-    if (request.create && i < request.channels.length) await p.prepareChannel(ws, channel);
+    if (request.create && i < request.channels.length) await p.prepareChannel(ws, channel, request.retention);
     const publisher: Publisher = { ws, channel, pending: new Map() };
     ws.onText = (text) => onDecoded(text, publisher.pending);
     publishers.push(publisher);
   }
   if (request.create) {
     // Pipelined: the server's group commit stores many channel.create requests at once.
-    await Promise.all(request.channels.slice(request.count).map((channel) => p.prepareChannel(publishers[0]!.ws, channel)));
+    await Promise.all(request.channels.slice(request.count).map((channel) => p.prepareChannel(publishers[0]!.ws, channel, request.retention)));
   }
   return { publishers: publishers.length };
 }

@@ -15,6 +15,7 @@ import {
   publishPolicy,
   reactionCount,
   readPosition,
+  retention,
   seq,
   unreadChannel,
   user,
@@ -145,6 +146,7 @@ export const COMMANDS = {
         .max(1000)
         .optional()
         .describe(`Users to add; for direct channels the others (at most ${MAX_DIRECT_MEMBERS - 1}).`),
+      retention: retention.optional().describe("What the channel keeps of its log; default: its namespace's setting, else durable."),
     }),
     result: channel,
     caller: 'any',
@@ -232,7 +234,15 @@ export const COMMANDS = {
       since: seq.optional().describe('The last seq you have; omit to start live from now.'),
       presence: z.boolean().optional().describe('false: no join/leave events on this channel (default true).'),
     }),
-    result: z.object({ channel: channelId, seq: seq.describe('The seq the subscription went live at.') }),
+    result: z.object({
+      channel: channelId,
+      seq: seq.describe('The seq the subscription went live at.'),
+      truncated: z
+        .boolean()
+        .optional()
+        .describe('Present when `since` was older than what the channel keeps: events after `since` up to `from` - 1 are gone.'),
+      from: seq.optional().describe('With `truncated`: the first seq sent (or, if none was kept, the next live one).'),
+    }),
     caller: 'any',
     session: 'required',
     retry: false,

@@ -28,6 +28,44 @@ export const listAction = z.enum(['add', 'update', 'remove']).meta({ id: 'ListAc
 /** `away` is set by the user; online and offline follow their connections. */
 export const userStatus = z.enum(['online', 'away', 'offline']).meta({ id: 'UserStatus' });
 
+/**
+ * What a channel keeps of its log. `durable` (the default) stores every event, bounded by
+ * `maxAge` seconds and/or `maxCount` events when given (older ones are pruned in the
+ * background); `memory` keeps the newest `maxCount` events (default 100) in memory (Redis
+ * in a cluster) and nothing in the database, lost on a full restart; `none` keeps nothing.
+ * Every mode numbers events 1, 2, 3 ...; a resume older than what is kept says so
+ * (`truncated`).
+ */
+export const retentionMode = z.enum(['durable', 'memory', 'none']).meta({ id: 'RetentionMode' });
+export const MAX_MEMORY_RING = 10_000;
+export const retention = z
+  .strictObject({
+    mode: retentionMode,
+    maxAge: z.number().int().positive().max(10 * 365 * 86_400).optional().describe('Seconds an event is kept (durable, memory).'),
+    maxCount: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(`Newest events kept: durable prunes older ones; memory's ring size (default 100, at most ${MAX_MEMORY_RING}).`),
+  })
+  .superRefine((value, context) => {
+    const problem = retentionProblem(value);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({ id: 'Retention' });
+
+/** Why a retention setting makes no sense, or null (shared by the protocol and the config file). */
+export function retentionProblem(value: { mode: string; maxAge?: number; maxCount?: number }): string | null {
+  if (value.mode === 'none' && (value.maxAge !== undefined || value.maxCount !== undefined)) {
+    return 'retention "none" keeps nothing, so it takes no maxAge or maxCount';
+  }
+  if (value.mode === 'memory' && value.maxCount !== undefined && value.maxCount > MAX_MEMORY_RING) {
+    return `a memory ring holds at most ${MAX_MEMORY_RING} events`;
+  }
+  return null;
+}
+
 export const channel = z
   .object({
     id: channelId,
@@ -37,6 +75,7 @@ export const channel = z
     createdBy: userId.nullable(),
     createdAt: millis,
     lastSeq: seq.describe('Seq of the newest event; 0 when empty.'),
+    retention: retention.optional().describe("What the channel keeps; absent: durable, unbounded (or its namespace's setting)."),
   })
   .meta({ id: 'Channel' });
 
@@ -115,6 +154,8 @@ export type Millis = number;
 
 export type ChannelType = z.output<typeof channelType>;
 export type PublishPolicy = z.output<typeof publishPolicy>;
+export type RetentionMode = z.output<typeof retentionMode>;
+export type Retention = Readonly<z.output<typeof retention>>;
 export type MemberRole = z.output<typeof memberRole>;
 export type EventKind = z.output<typeof eventKind>;
 export type PresenceAction = z.output<typeof presenceAction>;

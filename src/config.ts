@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_LIMITS } from '../protocol/limits.js';
 import { DEFAULT_PRESENCE_SETTINGS } from './core/presence.js';
+import { namespacesSchema } from './namespaces/namespace-config.js';
 import { DEFAULT_WRITE_BATCH } from './transports/write-batcher.js';
 
 /** Transports this version can serve. */
@@ -212,6 +213,14 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('The Pusher Channels protocol (`/app/:key` and `/apps/:id/...`; docs/pusher.md).'),
+  namespaces: namespacesSchema,
+  retention: z
+    .strictObject({
+      pruneIntervalMs: positiveInt().default(10_000).describe('How often durable channels bounded by maxAge or maxCount are pruned.'),
+      pruneBatch: positiveInt().default(500).describe('Events deleted per transaction while pruning: small, so publishing never waits long.'),
+    })
+    .prefault({})
+    .describe('The background pruning of bounded durable channels.'),
   limits: z
     .strictObject({
       maxFrameBytes: positiveInt().default(64 * 1024).describe('Largest WebSocket frame accepted; larger ones close the connection with 1009.'),
@@ -271,6 +280,7 @@ export type WebhooksConfig = Config['webhooks'];
 export type PusherConfig = Config['pusher'];
 export type PusherAppConfig = PusherConfig['apps'][number];
 export type LimitsConfig = Config['limits'];
+export type NamespacesConfig = Config['namespaces'];
 
 /**
  * Bad settings: one sentence per problem, each naming its setting. `message` is the

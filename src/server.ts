@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { Broker } from './core/broker.js';
 import { SwitchboardError } from './core/errors.js';
 import { createEdge, type Edge } from './edge/edge.js';
+import { channelPolicies } from './namespaces/channel-policies.js';
 import { Hub } from './core/hub.js';
 import type { Store } from './core/store.js';
 import { Chat } from './chat/chat.js';
@@ -77,7 +78,15 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   // Reactions are chat's events in the log: the store writes them with chat's aggregate.
   const store = new KyselyStore(database, { annotations: [reactionWriter] });
   const broker = deps.broker ?? createBroker(config, logger);
-  const hub = new Hub({ store, broker, logger, limits: config.limits, presence: config.presence });
+  const hub = new Hub({
+    store,
+    broker,
+    logger,
+    limits: config.limits,
+    presence: config.presence,
+    policies: channelPolicies(config.namespaces),
+    pruning: { intervalMs: config.retention.pruneIntervalMs, batchSize: config.retention.pruneBatch },
+  });
   await hub.start();
   const chat = Chat.attach({ hub, store, tables: new ChatStore(database), presence: broker.presence, logger });
   // Before any session or feed exists, so the metrics and the event log see them all.

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../src/broker/memory-broker.js';
 import { MemoryBus } from '../src/broker/memory-bus.js';
 import { ChannelFeed } from '../src/core/channel-feed.js';
+import { storeReader } from '../src/core/store.js';
 import { Hub } from '../src/core/hub.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { ChannelEvent, Principal } from '../src/core/types.js';
@@ -48,7 +49,7 @@ function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
 describe('ChannelFeed', () => {
   it('heals a jump ahead from the store, then delivers in order without duplicates', async () => {
     const { store, events: before } = await storeWithMessages(2);
-    const feed = new ChannelFeed('c', store, (error) => {
+    const feed = new ChannelFeed('c', storeReader(store), (error) => {
       throw error;
     });
     await feed.ready;

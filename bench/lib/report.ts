@@ -169,9 +169,10 @@ function resumeTable(r: ResumeResult): string[] {
   ];
 }
 
-/** `socketio, 2 nodes` for a cluster; the bare name for one process. */
+/** `socketio, 2 nodes` for a cluster; the bare name for one process; a Switchboard channel's retention when not durable. */
 function serverLabel(result: FanoutServerResult): string {
-  return (result.nodes ?? 1) > 1 ? `${result.server}, ${result.nodes} nodes` : result.server;
+  const name = result.retention && result.retention !== 'durable' ? `${result.server} (${result.retention})` : result.server;
+  return (result.nodes ?? 1) > 1 ? `${name}, ${result.nodes} nodes` : name;
 }
 
 /** ` (a + b)`: a cluster's figure per node, node 1 first; nothing for one process. */

@@ -1,4 +1,5 @@
 import { RawWs } from './raw-ws.js';
+import type { BenchRetention } from './worker-protocol.js';
 
 /** The servers a scenario can run against. */
 export const SERVER_KINDS = ['switchboard', 'socketio', 'ws'] as const;
@@ -32,7 +33,7 @@ export interface ClientProtocol {
   /** Opens a connection as `user`; with `channel`, returns once it receives that channel. */
   connect(port: number, user: string, channel: string | null, options?: ConnectOptions): Promise<RawWs>;
   /** Creates the channel when the server has such a thing (Switchboard), else nothing. */
-  prepareChannel(ws: RawWs, channel: string): Promise<void>;
+  prepareChannel(ws: RawWs, channel: string, retention?: BenchRetention): Promise<void>;
   publishFrame(id: number, channel: string, text: string, sentAt: number): string;
   /** An ack (or a refusal) of a publish; undefined for any other frame. */
   ackOf(text: string): Ack | undefined;
@@ -75,10 +76,11 @@ export const switchboardProtocol: ClientProtocol = {
     }
     return ws;
   },
-  async prepareChannel(ws, channel) {
+  async prepareChannel(ws, channel, retention) {
     const id = requestIds++;
     const reply = ws.waitFor((text) => replyTo(text, id));
-    ws.send(`{"type":"channel.create","id":${id},"channel":${JSON.stringify(channel)},"channelType":"public"}`);
+    const kept = retention && retention !== 'durable' ? `,"retention":{"mode":"${retention}"}` : '';
+    ws.send(`{"type":"channel.create","id":${id},"channel":${JSON.stringify(channel)},"channelType":"public"${kept}}`);
     const result = await reply;
     if (!result.ok && result.error !== 'conflict') throw new Error(`channel.create refused: ${result.error}`);
   },

@@ -38,7 +38,16 @@ export type PublishRequest = {
 
 export type WorkerRequest =
   | { readonly op: 'connect'; readonly kind: ServerKind; readonly port: number; readonly clients: ClientSpec[]; readonly concurrency: number }
-  | { readonly op: 'openPublishers'; readonly kind: ServerKind; readonly port: number; readonly channels: string[]; readonly count: number; readonly create: boolean }
+  | {
+      readonly op: 'openPublishers';
+      readonly kind: ServerKind;
+      readonly port: number;
+      readonly channels: string[];
+      readonly count: number;
+      readonly create: boolean;
+      /** Switchboard: the channels' retention mode (`durable` when absent). */
+      readonly retention?: BenchRetention;
+    }
   | PublishRequest
   | { readonly op: 'stats' }
   | { readonly op: 'resume'; readonly port: number; readonly clients: ResumeSpec[]; readonly concurrency: number }
@@ -89,3 +98,7 @@ export interface ResumeSummary {
   readonly catchUpMillis: number[];
   readonly millis: number;
 }
+
+/** What a benchmarked Switchboard channel keeps: stored, a ring of the newest 100 in memory, or nothing. */
+export type BenchRetention = 'durable' | 'memory' | 'none';
+export const BENCH_RETENTIONS: readonly BenchRetention[] = ['durable', 'memory', 'none'];

@@ -4,7 +4,7 @@ import { multiNodeObstacle, type ServerGroup, startServerGroup } from '../lib/se
 import { round } from '../lib/stats.js';
 import type { ServerKind } from '../lib/targets.js';
 import { Worker, WorkerPool } from '../lib/worker-pool.js';
-import type { ClientSpec, ConnectSummary } from '../lib/worker-protocol.js';
+import type { BenchRetention, ClientSpec, ConnectSummary } from '../lib/worker-protocol.js';
 
 export interface FanoutOptions {
   readonly servers: readonly ServerKind[];
@@ -27,10 +27,14 @@ export interface FanoutOptions {
   readonly nodes: number;
   readonly postgresUrl: string | null;
   readonly redisUrl: string;
+  /** Switchboard: one run per retention of the channel, in this order (peers have no such thing: once). */
+  readonly retentions: readonly BenchRetention[];
 }
 
 export interface FanoutServerResult {
   readonly server: ServerKind;
+  /** Switchboard: the channel's retention (absent in results from before retention modes: durable). */
+  readonly retention?: BenchRetention;
   readonly command: string;
   /** Absent in results from before multi-node runs: one. */
   readonly nodes?: number;
@@ -74,8 +78,11 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
       results.push({ ...emptyResult(kind, options, ''), skipped });
       continue;
     }
-    log(`fanout: ${kind}, ${options.subscribers} subscribers${nodes}`);
-    results.push(await fanoutOne(kind, options, log));
+    for (const retention of kind === 'switchboard' ? options.retentions : [null]) {
+      const kept = retention && options.retentions.length > 1 ? `, retention ${retention}` : '';
+      log(`fanout: ${kind}, ${options.subscribers} subscribers${nodes}${kept}`);
+      results.push(await fanoutOne(kind, retention, options, log));
+    }
   }
   return results;
 }
@@ -98,20 +105,25 @@ function emptyResult(kind: ServerKind, options: FanoutOptions, command: string):
  * The publisher talks to node 1 and the subscribers are dealt out over the nodes in turn
  * (probes too), so with N nodes (N-1)/N of the deliveries cross the broker.
  */
-async function fanoutOne(kind: ServerKind, options: FanoutOptions, log: (line: string) => void): Promise<FanoutServerResult> {
+async function fanoutOne(
+  kind: ServerKind,
+  retention: BenchRetention | null,
+  options: FanoutOptions,
+  log: (line: string) => void,
+): Promise<FanoutServerResult> {
   let server: ServerGroup;
   try {
     server = await startServerGroup({ kind, build: options.build, nodes: options.nodes, postgresUrl: options.postgresUrl, redisUrl: options.redisUrl });
   } catch (error) {
     log(`  could not start: ${(error as Error).message}`);
-    return { ...emptyResult(kind, options, ''), error: (error as Error).message };
+    return { ...emptyResult(kind, options, ''), ...withRetention(retention), error: (error as Error).message };
   }
   const pool = new WorkerPool(options.workers);
   const publisher = new Worker(options.workers);
-  const channel = 'bench-fanout';
+  const channel = retention && retention !== 'durable' ? `bench-fanout-${retention}` : 'bench-fanout';
   const steps: StepResult[] = [];
   try {
-    await publisher.call({ op: 'openPublishers', kind, port: server.ports[0]!, channels: [channel], count: 1, create: true });
+    await publisher.call({ op: 'openPublishers', kind, port: server.ports[0]!, channels: [channel], count: 1, create: true, retention: retention ?? undefined });
     const specs: ClientSpec[] = Array.from({ length: options.subscribers }, (_, k) => ({
       user: `sub-${k}`,
       channel,
@@ -198,6 +210,7 @@ async function fanoutOne(kind: ServerKind, options: FanoutOptions, log: (line: s
     }
     return {
       server: kind,
+      ...withRetention(retention),
       command: server.command,
       nodes: options.nodes,
       subscribers: options.subscribers,
@@ -209,12 +222,16 @@ async function fanoutOne(kind: ServerKind, options: FanoutOptions, log: (line: s
     };
   } catch (error) {
     log(`  failed: ${(error as Error).message}`);
-    return { ...emptyResult(kind, options, server.command), steps, error: (error as Error).message };
+    return { ...emptyResult(kind, options, server.command), ...withRetention(retention), steps, error: (error as Error).message };
   } finally {
     await pool.all({ op: 'closeAll' }).catch(() => {});
     await Promise.all([pool.exit(), publisher.exit()]);
     await server.dispose();
   }
+}
+
+function withRetention(retention: BenchRetention | null): { retention?: BenchRetention } {
+  return retention ? { retention } : {};
 }
 
 export function describeStep(step: StepResult): string {

@@ -542,9 +542,11 @@ export class SwitchboardClient {
       if (this.#connection.authenticated) void this.#sendUnsubscribe(subscription.channel);
       return;
     }
+    const { held, truncated } = subscription.onSubscribed(result.seq, result.truncated ? result.from : undefined);
+    if (truncated) this.#emitter.emit('truncated', truncated);
     subscription.live = true;
     subscription.resyncing = false;
-    subscription.onSubscribed(result.seq);
+    for (const event of held) this.#onEvent(event);
   }
 
   /** Subscribes again on the current connection, from the last seq the app saw. */

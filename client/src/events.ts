@@ -1,10 +1,12 @@
 import type { ClientError } from './errors.js';
 import type {
   ChannelEvent,
+  ChannelId,
   ListChange,
   OccupancyEvent,
   PresenceEvent,
   ReceiptEvent,
+  Seq,
   StatusEvent,
   TypingEvent,
   UserState,
@@ -57,4 +59,18 @@ export interface ClientEvents {
   list: ListChange;
   /** Problems not tied to a request: a fatal close, a subscription that could not be restored. */
   error: ClientError;
+  /**
+   * A subscription resumed from further back than its channel keeps (pruned, out of a
+   * memory ring, or a `none` channel): seqs `since` + 1 to `from` - 1 are gone, and
+   * delivery goes on from `from`. Fetch what the app needs some other way, or show a break.
+   */
+  truncated: Truncated;
+}
+
+export interface Truncated {
+  readonly channel: ChannelId;
+  /** The last seq the subscription had. */
+  readonly since: Seq;
+  /** The first seq delivered after the break. */
+  readonly from: Seq;
 }

@@ -1,5 +1,6 @@
 import { callSafely } from './emitter.js';
 import type { ClientError } from './errors.js';
+import type { Truncated } from './events.js';
 import type { ChannelEvent, ChannelId, OccupancyEvent, PresenceEvent, ReceiptEvent, Seq, TypingEvent } from './protocol.js';
 
 export interface SubscriptionHandlers {
@@ -13,6 +14,8 @@ export interface SubscriptionHandlers {
   readonly onTyping?: (event: TypingEvent) => void;
   /** A member read up to a seq (private channels and DMs; live only). */
   readonly onReceipt?: (event: ReceiptEvent) => void;
+  /** A resume reached further back than the channel keeps: the seqs before `from` are gone (see the client's `truncated`). */
+  readonly onTruncated?: (truncated: Truncated) => void;
   /**
    * The subscription ended for good: the server ended it because read access was taken
    * away (`forbidden`: you were removed from the channel; `not_found`: it was deleted), or
@@ -49,6 +52,11 @@ export class Subscription {
   readonly #unsubscribe: (subscription: Subscription) => Promise<void>;
   #lastSeq: Seq | null;
   #closed = false;
+  /**
+   * Events that arrived after a hole while a subscribe was under way: its answer may say
+   * the channel no longer keeps what lies in between (`truncated`), or it is a real gap.
+   */
+  #held: ChannelEvent[] = [];
   /** Confirmed by the server once, so it is restored after every reconnect. */
   confirmed = false;
   /** Subscribed on the current connection (the server confirmed it there). */
@@ -88,20 +96,39 @@ export class Subscription {
    * Hands an event to the app if it is the next one. Returns `gap` when events are
    * missing before it (the caller re-subscribes from `lastSeq`); duplicates are dropped.
    */
-  offer(event: ChannelEvent): 'delivered' | 'duplicate' | 'gap' {
+  offer(event: ChannelEvent): 'delivered' | 'duplicate' | 'gap' | 'held' {
     if (this.#closed) return 'duplicate';
     const last = this.#lastSeq;
     if (last !== null && event.seq <= last) return 'duplicate';
-    if (last !== null && event.seq !== last + 1) return 'gap';
+    if (last !== null && event.seq !== last + 1) {
+      if (this.live) return 'gap';
+      this.#held.push(event);
+      return 'held';
+    }
     this.#lastSeq = event.seq;
     if (this.#handlers.onEvent) callSafely(this.#handlers.onEvent, event);
     return 'delivered';
   }
 
-  /** The server confirmed the subscription at `seq`; a fresh one starts from there. */
-  onSubscribed(seq: Seq): void {
+  /**
+   * The server confirmed the subscription at `seq`; a fresh one starts from there. With
+   * `truncatedFrom`, the seqs before it are gone: the subscription moves past them and
+   * says so (`onTruncated`, and the returned `truncated` for the client's event). `held`:
+   * the events that arrived meanwhile, for the caller to offer again.
+   */
+  onSubscribed(seq: Seq, truncatedFrom?: Seq): { readonly held: ChannelEvent[]; readonly truncated: Truncated | null } {
+    const since = this.#lastSeq;
+    let truncated: Truncated | null = null;
+    if (truncatedFrom !== undefined && since !== null && truncatedFrom > since + 1) {
+      this.#lastSeq = truncatedFrom - 1;
+      truncated = { channel: this.channel, since, from: truncatedFrom };
+      if (this.#handlers.onTruncated) callSafely(this.#handlers.onTruncated, truncated);
+    }
     this.#lastSeq ??= seq;
     this.confirmed = true;
+    const held = this.#held;
+    this.#held = [];
+    return { held, truncated };
   }
 
   /** Resume is impossible (the events are no longer retained): go on live from now. */

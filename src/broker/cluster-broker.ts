@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Broker, BrokerMessage, PresenceRegistry } from '../core/broker.js';
+import type { Broker, BrokerMessage, PresenceRegistry, VolatileLog } from '../core/broker.js';
 import type { Logger } from '../core/logger.js';
 import { FrameIds, presenceChangesOf, presenceFrameOf } from '../core/presence-frames.js';
 import type { PresenceChange as PresenceFrameChange } from '../../protocol/frames.js';
@@ -85,6 +85,7 @@ export function encodeEnvelope(node: NodeId, message: BrokerMessage): string {
 export abstract class ClusterBroker implements Broker {
   readonly nodeId: NodeId;
   abstract readonly presence: PresenceRegistry;
+  abstract readonly volatile: VolatileLog;
   readonly stats: BrokerStats = { published: 0, publishFailures: 0, received: 0, undecodable: 0, stalls: 0 };
   protected readonly logger: Logger;
   readonly #prefix: string;

@@ -1,4 +1,4 @@
-import type { PresenceRegistry } from '../core/broker.js';
+import type { PresenceRegistry, VolatileLog } from '../core/broker.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { NodeId } from '../core/types.js';
 import { ClusterBroker } from './cluster-broker.js';
@@ -27,6 +27,7 @@ export interface MemoryBrokerOptions {
  */
 export class MemoryBroker extends ClusterBroker {
   readonly presence: PresenceRegistry;
+  readonly volatile: VolatileLog;
   readonly #bus: MemoryBus;
 
   constructor(options?: MemoryBrokerOptions);
@@ -36,6 +37,7 @@ export class MemoryBroker extends ClusterBroker {
     super({ logger: options.logger ?? silentLogger, nodeId: options.nodeId, resyncMs: options.resyncMs });
     this.#bus = options.bus ?? new MemoryBus();
     this.presence = this.#bus.presence;
+    this.volatile = this.#bus.volatile;
   }
 
   protected async send(topic: string, payload: string): Promise<void> {

@@ -2,6 +2,7 @@ import type { BrokerMessage } from '../core/broker.js';
 import type { NodeId } from '../core/types.js';
 import { encodeEnvelope } from './cluster-broker.js';
 import { MemoryPresence } from './memory-presence.js';
+import { MemoryVolatileLog } from './memory-volatile-log.js';
 
 /** A node's end of the bus: where its payloads arrive, and what to call when its link is back. */
 export interface BusLink {
@@ -29,6 +30,7 @@ export interface BusLink {
  */
 export class MemoryBus {
   readonly presence = new MemoryPresence();
+  readonly volatile = new MemoryVolatileLog();
   /** While true, every payload sent is lost on the way; no node notices. */
   failing = false;
   readonly #links = new Map<NodeId, BusLink>();

@@ -3,6 +3,7 @@ import { SwitchboardError } from '../core/errors.js';
 import type { ChannelId, SessionId } from '../core/types.js';
 import { ClusterBroker, type ClusterBrokerOptions } from './cluster-broker.js';
 import { RedisPresence } from './redis-presence.js';
+import { RedisVolatileLog } from './redis-volatile-log.js';
 
 export interface RedisBrokerOptions extends Omit<ClusterBrokerOptions, 'prefix'> {
   /**
@@ -42,6 +43,7 @@ export interface RedisBrokerOptions extends Omit<ClusterBrokerOptions, 'prefix'>
  */
 export class RedisBroker extends ClusterBroker {
   readonly presence: RedisPresence;
+  readonly volatile: RedisVolatileLog;
   readonly #url: string;
   readonly #commands: Redis;
   readonly #subscriber: Redis;
@@ -83,6 +85,7 @@ export class RedisBroker extends ClusterBroker {
       connection.on('ready', () => this.#back(name, connection));
     }
     this.#subscriber.on('message', (_topic: string, payload: string) => this.receive(payload));
+    this.volatile = new RedisVolatileLog(this.#commands, prefix);
     this.presence = new RedisPresence({
       redis: this.#commands,
       nodeId: this.nodeId,

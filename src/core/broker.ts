@@ -1,9 +1,11 @@
+import type { EventRange } from './store.js';
 import type {
   ChannelEvent,
   ChannelId,
   EphemeralEvent,
   NodeId,
   PresenceMember,
+  Seq,
   SessionId,
   UserId,
 } from './types.js';
@@ -46,6 +48,8 @@ export type BrokerMessage =
 export interface Broker {
   readonly nodeId: NodeId;
   readonly presence: PresenceRegistry;
+  /** The logs of channels kept out of the database (retention `memory` and `none`). */
+  readonly volatile: VolatileLog;
   start(onMessage: (message: BrokerMessage) => void): Promise<void>;
   publish(message: BrokerMessage): void;
   /** Interest in a channel's traffic, so a broker may route only what a node needs. */
@@ -67,4 +71,32 @@ export interface PresenceRegistry {
   list(channel: ChannelId): Promise<PresenceMember[]>;
   /** How many distinct users the channel holds: cheaper than `list` (decides occupancy mode every tick). */
   count(channel: ChannelId): Promise<number>;
+}
+
+/** A message for a channel whose log is not in the database: everything but the seq. */
+export type VolatileEvent = Omit<ChannelEvent, 'seq'>;
+
+/**
+ * Seqs and newest events of the channels whose events never reach the database
+ * (retention `memory`: a ring of `keep` events; `none`: `keep` 0). Shared by every node of
+ * a cluster (Redis; in one process, the memory bus), so a subscriber on any node resumes
+ * from the same ring and seqs never repeat; lost when that shared state is (a full
+ * restart). Appends never wait for a disk.
+ */
+export interface VolatileLog {
+  /**
+   * Assigns the channel's next seq and keeps the event in its ring of `keep` (the oldest
+   * beyond fall out). A `cid` seen recently (the implementation's window: an hour in
+   * Redis, the newest 1000 per channel in memory) returns the first event again with
+   * `duplicate` true, even where nothing is kept.
+   */
+  append(event: VolatileEvent, keep: number): Promise<{ event: ChannelEvent; duplicate: boolean }>;
+  /** The newest seq assigned in the channel (0: none yet). */
+  lastSeq(channel: ChannelId): Promise<Seq>;
+  /** What the ring holds in `range`, ascending. */
+  readEvents(channel: ChannelId, range: EventRange): Promise<ChannelEvent[]>;
+  /** Numbering of a channel the log knows nothing of goes on after `seq` (what the database last recorded). */
+  startAfter(channel: ChannelId, seq: Seq): Promise<void>;
+  /** Forgets the channel (deleted): its seq and ring. */
+  drop(channel: ChannelId): Promise<void>;
 }

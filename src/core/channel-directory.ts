@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { membershipMatters } from './access.js';
 import type { Broker } from './broker.js';
+import type { ChannelPolicies } from './channel-options.js';
 import { SwitchboardError } from './errors.js';
 import type { CreateChannelInput } from './hub-requests.js';
 import { directChannelId, inboxChannelOf, isReservedChannelId, MAX_DIRECT_MEMBERS } from './names.js';
@@ -18,26 +19,41 @@ const KNOWN_USERS_LIMIT = 100_000;
 export class ChannelDirectory {
   readonly #store: Store;
   readonly #broker: Broker;
+  readonly #policies: ChannelPolicies;
+  readonly #onCreated: (channel: Channel) => void;
   readonly #cache = new Map<ChannelId, Channel>();
   /** Counts evictions, so a read that raced one is not cached. */
   #generation = 0;
   /** Users known to be stored under their current name (bounded; cleared when full). */
   readonly #knownUsers = new Map<UserId, string>();
 
-  constructor(options: { store: Store; broker: Broker }) {
+  constructor(options: {
+    store: Store;
+    broker: Broker;
+    policies: ChannelPolicies;
+    /** A channel was made on demand (autoCreate), as `channel.create` would have. */
+    onCreated: (channel: Channel) => void;
+  }) {
     this.#store = options.store;
     this.#broker = options.broker;
+    this.#policies = options.policies;
+    this.#onCreated = options.onCreated;
   }
 
   // --- channels -------------------------------------------------------------------
 
-  /** The channel as cached for access checks; a user's inbox is created the first time anyone names it. */
-  async require(id: ChannelId): Promise<Channel> {
+  /**
+   * The channel as cached for access checks. A user's inbox is created the first time
+   * anyone names it; a channel of an `autoCreate` namespace the first time a `creator`
+   * (someone publishing, subscribing or reading it) names it.
+   */
+  async require(id: ChannelId, creator?: Principal): Promise<Channel> {
     const cached = this.#cache.get(id);
     if (cached) return cached;
     const generation = this.#generation;
     let channel = await this.#store.getChannel(id);
     if (!channel && id.startsWith('user:')) channel = await this.#createInbox(id);
+    if (!channel && creator) channel = await this.#createOnDemand(id, creator);
     if (!channel) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
     // A change seen while this read was under way may have made it stale: don't keep it.
     if (generation !== this.#generation) return channel;
@@ -75,6 +91,7 @@ export class ChannelDirectory {
       publish: input.publish ?? (input.type === 'public' ? 'anyone' : 'members'),
       createdBy: creator,
       members: [...members].map(([user, role]) => ({ user, role })),
+      ...(input.retention ? { retention: input.retention } : {}),
     });
     if (!channel) throw new SwitchboardError('conflict', `Channel ${id} already exists.`);
     return { channel, created: true };
@@ -190,6 +207,23 @@ export class ChannelDirectory {
       members: users.map((user) => ({ user, role: 'member' as const })),
     });
     return created ? { channel: created, created: true } : { channel: await this.require(id), created: false };
+  }
+
+  /** A room of an `autoCreate` namespace: its type and policy from there; a user creating it owns it. */
+  async #createOnDemand(id: ChannelId, creator: Principal): Promise<Channel | undefined> {
+    const autoCreate = this.#policies.optionsFor(id).autoCreate;
+    if (!autoCreate || isReservedChannelId(id, creator)) return undefined;
+    const owner = creator.kind === 'user' ? creator.userId : null;
+    const created = await this.#store.createChannel({
+      id,
+      type: autoCreate.type,
+      title: null,
+      publish: autoCreate.publish,
+      createdBy: owner,
+      members: owner ? [{ user: owner, role: 'owner' }] : [],
+    });
+    if (created) this.#onCreated(created);
+    return created ?? (await this.#store.getChannel(id));
   }
 
   async #createInbox(id: ChannelId): Promise<Channel | undefined> {

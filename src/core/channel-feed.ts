@@ -15,6 +15,16 @@ export interface Subscriber {
   readonly presence: boolean;
 }
 
+/**
+ * Where a subscription went live. `truncatedFrom`: its `since` was older than what the
+ * channel keeps (pruned, out of the ring, or never kept), so the events from `since` + 1
+ * to `truncatedFrom` - 1 were not sent.
+ */
+export interface Live {
+  readonly seq: Seq;
+  readonly truncatedFrom?: Seq;
+}
+
 /** The feed's own record of a subscriber: only the feed changes it. */
 interface SubscriberState extends Subscriber {
   active: boolean;
@@ -84,8 +94,7 @@ export class ChannelFeed {
   }
 
   async #init(): Promise<void> {
-    const channel = await this.#log.getChannel(this.channel);
-    this.#lastSeq = channel?.lastSeq ?? 0;
+    this.#lastSeq = await this.#log.lastSeq(this.channel);
     this.#isReady = true;
     for (const seq of [...this.#pending.keys()]) if (seq <= this.#lastSeq) this.#pending.delete(seq);
     this.#drainPending();
@@ -119,8 +128,7 @@ export class ChannelFeed {
 
   /** Compares the feed with the store's position and heals what the broker lost. */
   async resync(): Promise<void> {
-    const stored = await this.#log.getChannel(this.channel);
-    if (stored) this.catchUpTo(stored.lastSeq);
+    this.catchUpTo(await this.#log.lastSeq(this.channel));
   }
 
   close(): void {
@@ -162,11 +170,11 @@ export class ChannelFeed {
    * Resolves with the seq the subscriber is live at. A resuming subscriber is first sent
    * every event after its `since`, in order; a subscriber removed meanwhile is sent nothing more.
    */
-  async goLive(subscriber: Subscriber): Promise<Seq> {
+  async goLive(subscriber: Subscriber): Promise<Live> {
     // Every subscriber is made by `add`, so it is the feed's own record.
     const state = subscriber as SubscriberState;
     await this.ready;
-    if (state.since === undefined) return this.#lastSeq;
+    if (state.since === undefined) return { seq: this.#lastSeq };
     if (state.since > this.#lastSeq) await this.#assertReached(state.since);
     return this.#catchUp(state, state.since);
   }
@@ -178,7 +186,7 @@ export class ChannelFeed {
    * events would contradict. Asked only then, so an ordinary resume costs no read.
    */
   async #assertReached(since: Seq): Promise<void> {
-    const newest = (await this.#log.getChannel(this.channel))?.lastSeq ?? 0;
+    const newest = await this.#log.lastSeq(this.channel);
     if (since > newest) {
       throw new SwitchboardError('bad_request', `Invalid since: ${since} is beyond the channel's newest seq ${newest}.`, {
         since,
@@ -187,10 +195,12 @@ export class ChannelFeed {
     }
   }
 
-  async #catchUp(subscriber: SubscriberState, since: Seq): Promise<Seq> {
+  async #catchUp(subscriber: SubscriberState, since: Seq): Promise<Live> {
     const target = this.#lastSeq;
     const { sink } = subscriber.session;
     let sent = since;
+    /** The first seq sent after a hole at the start: what the channel no longer keeps. */
+    let truncatedFrom: Seq | undefined;
     for (const delivery of this.#recent?.between(since, target) ?? []) {
       if (!subscriber.active) break;
       sink.deliver(delivery);
@@ -201,6 +211,9 @@ export class ChannelFeed {
     while (subscriber.active && sent < target) {
       const changesAtRead = this.#recent?.changes ?? -1;
       const events = await this.#log.readEvents(this.channel, { after: sent, limit: CATCH_UP_PAGE });
+      // A first read that starts past since + 1: what lies between is no longer kept.
+      const first = events[0]?.seq ?? target + 1;
+      if (sent === since && first > since + 1) truncatedFrom = Math.min(first, target + 1);
       if (events.length === 0) break;
       // Kept for the resuming clients that follow (the reconnect storm after a restart).
       this.#recentForAudience()?.prepend(events, this.#lastSeq, changesAtRead);
@@ -215,7 +228,7 @@ export class ChannelFeed {
         if (full) await full;
       }
     }
-    if (!subscriber.active) return sent;
+    if (!subscriber.active) return { seq: sent, truncatedFrom };
     // Synchronous from here: no live event can slip between the buffer and going live.
     for (const event of subscriber.buffer) {
       if (event.seq <= sent) continue;
@@ -224,7 +237,7 @@ export class ChannelFeed {
     }
     subscriber.buffer = [];
     subscriber.since = undefined;
-    return Math.max(sent, this.#lastSeq);
+    return { seq: Math.max(sent, this.#lastSeq), truncatedFrom };
   }
 
   /** Kept only for channels with an audience large enough to resume in numbers. */
@@ -266,10 +279,17 @@ export class ChannelFeed {
   async #heal(): Promise<void> {
     if (this.#healing) return;
     this.#healing = true;
+    let waited = false;
     try {
       while (this.#needsHealing()) {
         const missing = await this.#log.readEvents(this.channel, { after: this.#lastSeq, limit: HEAL_PAGE });
         let progressed = false;
+        // A hole before what the log returns is one it no longer keeps (pruned, out of the ring): skip it.
+        if (missing.length > 0 && missing[0]!.seq > this.#lastSeq + 1) this.#skipTo(missing[0]!.seq);
+        else if (missing.length === 0 && this.#log.keepsNothing && waited && this.#pending.size > 0) {
+          // Nothing is kept to heal from: the lost seqs stay lost (clients see the gap in seq).
+          this.#skipTo(Math.min(...this.#pending.keys()));
+        }
         for (const event of missing) {
           if (event.seq === this.#lastSeq + 1) {
             this.#pending.delete(event.seq);
@@ -282,8 +302,10 @@ export class ChannelFeed {
           // The store holds nothing past lastSeq after all (the target was not for us to reach).
           this.#target = this.#lastSeq;
         } else if (!progressed) {
-          // Seen on the broker but not yet readable: another node's commit is in flight.
+          // Seen on the broker but not yet readable: another node's commit is in flight
+          // (or, with nothing kept, an earlier seq still on its way: waited for once).
           await new Promise((resolve) => setTimeout(resolve, HEAL_RETRY_MS));
+          waited = true;
         }
       }
     } catch (error) {
@@ -292,6 +314,11 @@ export class ChannelFeed {
     } finally {
       this.#healing = false;
     }
+  }
+
+  /** Moves past seqs that will never come, so `seq` is delivered next. */
+  #skipTo(seq: Seq): void {
+    if (seq > this.#lastSeq + 1) this.#lastSeq = seq - 1;
   }
 
   #drainContiguous(): void {

@@ -1,5 +1,5 @@
 import type { Broker } from './broker.js';
-import { ChannelFeed, type Subscriber } from './channel-feed.js';
+import { ChannelFeed, type Live, type Subscriber } from './channel-feed.js';
 import { Delivery } from './delivery.js';
 import type { Observers } from './hub-observer.js';
 import type { Logger } from './logger.js';
@@ -8,6 +8,7 @@ import type { LogReader } from './store.js';
 import type { ChannelEvent, ChannelId, EphemeralEvent, Seq, SessionId } from './types.js';
 
 export interface FanOutOptions {
+  /** Where the feeds of durable channels read (others get theirs with `subscribe`). */
   readonly log: LogReader;
   readonly broker: Broker;
   readonly observers: Observers;
@@ -41,9 +42,9 @@ export class FanOut {
   subscribe(
     session: Session,
     channel: ChannelId,
-    options: { readonly presence: boolean; readonly since?: Seq },
-  ): { readonly subscriber: Subscriber; readonly live: Promise<Seq> } {
-    const feed = this.#feedFor(channel);
+    options: { readonly presence: boolean; readonly since?: Seq; readonly log?: LogReader },
+  ): { readonly subscriber: Subscriber; readonly live: Promise<Live> } {
+    const feed = this.#feedFor(channel, options.log ?? this.#log);
     const subscriber = feed.add(session, options);
     return { subscriber, live: feed.goLive(subscriber) };
   }
@@ -52,6 +53,11 @@ export class FanOut {
   subscribersOf(channel: ChannelId): Subscriber[] {
     const feed = this.#feeds.get(channel);
     return feed ? [...feed.subscribers.values()] : [];
+  }
+
+  /** How many sessions here subscribe to the channel. */
+  subscriberCount(channel: ChannelId): number {
+    return this.#feeds.get(channel)?.subscribers.size ?? 0;
   }
 
   /** Whether this subscriber is still the session's subscription to the channel. */
@@ -112,13 +118,13 @@ export class FanOut {
     }
   }
 
-  #feedFor(id: ChannelId): ChannelFeed {
+  #feedFor(id: ChannelId, log: LogReader): ChannelFeed {
     let feed = this.#feeds.get(id);
     if (!feed) {
       const observers = this.#observers;
       feed = new ChannelFeed(
         id,
-        this.#log,
+        log,
         (error) => this.#logger.warn({ err: error, channel: id }, 'gap healing failed; retrying'),
         observers.any ? (event, recipients) => observers.notify((o) => o.delivered?.(event, recipients)) : undefined,
       );

@@ -1,5 +1,5 @@
 import type { AnnotationKind } from './store.js';
-import type { ChannelEvent, ChannelId, ChannelType, PublishPolicy, Seq, UserId } from './types.js';
+import type { ChannelEvent, ChannelId, ChannelType, PublishPolicy, Retention, Seq, UserId } from './types.js';
 
 /** What the hub's callers pass and get back (the edge builds these from commands). */
 
@@ -10,6 +10,8 @@ export interface CreateChannelInput {
   readonly publish?: PublishPolicy;
   /** Other users to add (for direct channels: the other participants). */
   readonly members?: readonly UserId[];
+  /** What the channel keeps; absent: its namespace's setting, else durable. */
+  readonly retention?: Retention;
 }
 
 export interface PublishInput {

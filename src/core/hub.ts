@@ -14,6 +14,7 @@ import {
 } from './access.js';
 import type { Broker, BrokerMessage } from './broker.js';
 import { ChannelDirectory } from './channel-directory.js';
+import { type ChannelPolicies, DEFAULT_POLICIES, isVolatile, retentionOf } from './channel-options.js';
 import type { Subscriber } from './channel-feed.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { Delivery } from './delivery.js';
@@ -28,10 +29,13 @@ import type {
   PublishInput,
   PublishResult,
 } from './hub-requests.js';
+import { LogReaders } from './log-readers.js';
 import type { Logger } from './logger.js';
 import { MessageLog } from './message-log.js';
 import { Presence, type PresencePage, type PresenceSettings } from './presence.js';
+import { RetentionPruner, type PruningOptions } from './retention-pruner.js';
 import { type HubSession, SessionRegistry } from './session-registry.js';
+import { VolatileNumbering } from './volatile-numbering.js';
 import type { Session, SessionSink } from './session.js';
 import type { ChannelChanges, Store } from './store.js';
 import type {
@@ -43,6 +47,7 @@ import type {
   MemberRole,
   PresenceMember,
   Principal,
+  Retention,
   Seq,
   User,
   UserId,
@@ -76,6 +81,10 @@ export interface HubOptions {
   readonly limits: HubLimits;
   /** When a channel's presence becomes counts only (config `presence`); default DEFAULT_PRESENCE_SETTINGS. */
   readonly presence?: PresenceSettings;
+  /** Channel options by namespace (config `namespaces`); default: today's for every channel. */
+  readonly policies?: ChannelPolicies;
+  /** How bounded durable channels are pruned; default: every 10 s, 500 events per transaction. */
+  readonly pruning?: PruningOptions;
 }
 
 /**
@@ -97,6 +106,10 @@ export class Hub {
   readonly #fanOut: FanOut;
   readonly #presence: Presence;
   readonly #logger: Logger;
+  readonly #policies: ChannelPolicies;
+  readonly #readers: LogReaders;
+  readonly #pruner: RetentionPruner;
+  readonly #numbering: VolatileNumbering;
   readonly #maxSessionsPerUser: number;
   /** Sessions whose credential expires, by when: one timer for all of them. */
   readonly #expiries = new DeadlineQueue<HubSession>((session) => this.#expire(session));
@@ -113,12 +126,22 @@ export class Hub {
     this.#maxSessionsPerUser = options.limits.maxSessionsPerUser ?? DEFAULT_LIMITS.maxSessionsPerUser;
     this.#logger = logger;
     this.#broker = broker;
+    this.#policies = options.policies ?? DEFAULT_POLICIES;
+    this.#readers = new LogReaders(store, broker.volatile);
+    this.#pruner = new RetentionPruner({ store, policies: this.#policies, logger, ...options.pruning });
+    this.#numbering = new VolatileNumbering({ store, volatile: broker.volatile, logger });
     const observers = (this.#observers = new Observers(logger));
-    this.#directory = new ChannelDirectory({ store, broker });
-    this.#fanOut = new FanOut({ log: store, broker, observers, logger });
+    this.#directory = new ChannelDirectory({
+      store,
+      broker,
+      policies: this.#policies,
+      onCreated: (channel) => observers.notify((o) => o.channelCreated?.(channel)),
+    });
+    this.#fanOut = new FanOut({ log: this.#readers.durable, broker, observers, logger });
     this.#presence = new Presence({ registry: broker.presence, fanOut: this.#fanOut, logger, settings: options.presence });
     this.#log = new MessageLog({
       store,
+      volatile: broker.volatile,
       maxCommitBatch: this.limits.maxCommitBatch,
       maxHistoryPage: this.limits.maxHistoryPage,
       onCommit: (size, millis) => {
@@ -133,6 +156,7 @@ export class Hub {
 
   async start(): Promise<void> {
     await this.#broker.start((message) => this.#onBrokerMessage(message));
+    this.#pruner.start();
   }
 
   get sessionCount(): number {
@@ -231,11 +255,18 @@ export class Hub {
     this.#closing = true;
     this.#expiries.stop();
     this.#presence.close();
+    this.#pruner.stop();
     const notice = new Delivery(
       options.spreadMs ? { type: 'close', reason, reconnect: true, spreadMs: options.spreadMs } : { type: 'close', reason, reconnect: true },
     );
     for (const session of this.#sessions.all()) session.sink.deliver(notice);
     await this.#log.idle();
+    await this.#numbering.flush();
+  }
+
+  /** Prunes bounded durable channels now, as the background job does; resolves with how many events went. */
+  pruneNow(): Promise<number> {
+    return this.#pruner.sweep();
   }
 
   /** This node's open sessions (operations: the admin view, gauges). */
@@ -267,7 +298,9 @@ export class Hub {
   }
 
   async getChannel(principal: Principal, id: ChannelId): Promise<Channel> {
-    const channel = await this.#readable(principal, id);
+    const channel = await this.#readable(principal, id, true);
+    const retention = await this.#volatileReady(channel);
+    if (isVolatile(retention)) return { ...channel, lastSeq: await this.#broker.volatile.lastSeq(id) };
     // The cache serves access checks; lastSeq moves with every publish, so read it fresh.
     return (await this.#directory.current(id)) ?? channel;
   }
@@ -292,6 +325,10 @@ export class Hub {
     const channel = await this.#directory.require(id);
     assertCanDeleteChannel(principal, channel, await this.#directory.membershipOf(principal, channel));
     await this.#directory.delete(id);
+    if (isVolatile(retentionOf(channel, this.#policies))) {
+      this.#numbering.forget(id);
+      await this.#broker.volatile.drop(id);
+    }
     this.#observers.notify((o) => o.channelDeleted?.(id));
     await this.#recheck(id, null);
   }
@@ -371,10 +408,10 @@ export class Hub {
     if (text === null && data === null) throw new SwitchboardError('bad_request', 'A message needs text or data.');
     this.#assertStorableText(text);
     this.#assertStorableText(input.cid ?? null, 'cid');
-    const channel = await this.#directory.require(input.channel);
+    const channel = await this.#directory.require(input.channel, principal);
     assertCanPublish(principal, channel, await this.#directory.memberFor(principal, channel));
     if (this.#observers.authorizing) await this.#observers.authorize({ type: 'publish', principal, channel, input });
-    return this.#log.append({
+    const request = {
       kind: 'message',
       channel: channel.id,
       author: authorOf(principal),
@@ -382,7 +419,12 @@ export class Hub {
       data,
       cid: input.cid ?? null,
       replyTo: input.replyTo ?? null,
-    });
+    } as const;
+    const retention = await this.#volatileReady(channel);
+    if (!isVolatile(retention)) return this.#log.append(request);
+    const result = await this.#log.appendVolatile(request, retention);
+    if (!result.duplicate) this.#numbering.numbered(result.event);
+    return result;
   }
 
   async edit(principal: Principal, input: EditInput): Promise<ChannelEvent> {
@@ -419,6 +461,7 @@ export class Hub {
   ): Promise<ChannelEvent | null> {
     this.#assertStorableText(input.text);
     const channel = await this.#directory.require(input.channel);
+    this.#assertDurable(channel, 'reactions');
     assertCanAnnotate(principal, channel, await this.#directory.memberFor(principal, channel));
     if (this.#observers.authorizing) await this.#observers.authorize({ type: 'annotate', principal, channel, input });
     if (await options.unchanged?.()) return null;
@@ -431,7 +474,8 @@ export class Hub {
 
   /** Messages in their current state (edited text, tombstones), oldest first. */
   async history(principal: Principal, input: HistoryInput): Promise<{ events: ChannelEvent[]; hasMore: boolean }> {
-    return this.#log.history(await this.#readable(principal, input.channel), input);
+    const channel = await this.#readable(principal, input.channel);
+    return this.#log.history(channel, input, this.#readers.for(await this.#volatileReady(channel)));
   }
 
   // --- subscriptions, presence, signals -----------------------------------------
@@ -446,7 +490,7 @@ export class Hub {
     id: ChannelId,
     since?: Seq,
     options: { readonly presence?: boolean } = {},
-  ): Promise<{ channel: Channel; seq: Seq }> {
+  ): Promise<{ channel: Channel; seq: Seq; truncatedFrom?: Seq }> {
     const state = this.#sessions.live(session);
     if (state.channels.has(id)) throw new SwitchboardError('conflict', `Already subscribed to ${id}.`);
     if (state.channels.size >= this.limits.maxSubscriptionsPerSession) {
@@ -460,19 +504,31 @@ export class Hub {
     let subscriber: Subscriber | undefined;
     const accessChanges = this.#accessChanges;
     try {
-      const channel = await this.#readable(state.principal, id);
+      const channel = await this.#readable(state.principal, id, true);
       if (this.#observers.authorizing) await this.#observers.authorize({ type: 'subscribe', session: state, channel });
+      const log = this.#readers.for(await this.#volatileReady(channel));
       if (state.closed || !state.channels.has(id)) {
         throw new SwitchboardError('unavailable', 'The session closed or unsubscribed while subscribing.');
       }
-      const subscription = this.#fanOut.subscribe(state, id, { presence: options.presence ?? true, since });
+      // From the count to joining the feed nothing awaits: two subscribes cannot both take the last place.
+      const { presence: announced, maxSubscribers } = this.#policies.optionsFor(id);
+      if (maxSubscribers !== null && this.#fanOut.subscriberCount(id) >= maxSubscribers) {
+        throw new SwitchboardError('too_many_subscriptions', `Channel ${id} has its ${maxSubscribers} subscribers on this node.`, {
+          limit: maxSubscribers,
+        });
+      }
+      const subscription = this.#fanOut.subscribe(state, id, {
+        presence: announced && (options.presence ?? true),
+        since,
+        log,
+      });
       subscriber = subscription.subscriber;
       // A change's recheck that ran between the access check and now could not see this
       // subscriber: check again. Any later one finds it in the feed.
       if (accessChanges !== this.#accessChanges) await this.#readable(state.principal, id);
-      const seq = await subscription.live;
-      if (state.principal.kind === 'user' && subscriber.active) await this.#presence.enter(state, id, subscriber);
-      return { channel, seq };
+      const { seq, truncatedFrom } = await subscription.live;
+      if (state.principal.kind === 'user' && subscriber.active && announced) await this.#presence.enter(state, id, subscriber);
+      return truncatedFrom === undefined ? { channel, seq } : { channel, seq, truncatedFrom };
     } catch (error) {
       // Detach only this attempt: an unsubscribe may have made room for a newer subscription.
       if (!subscriber || this.#fanOut.isCurrent(subscriber)) await this.#detach(state, id);
@@ -489,6 +545,7 @@ export class Hub {
   /** Who is in the channel's presence, in user id order, a page at a time (`after`: the previous page's `next`). */
   async presence(principal: Principal, id: ChannelId, page: { readonly after?: UserId; readonly limit?: number } = {}): Promise<PresencePage> {
     await this.#readable(principal, id);
+    if (!this.#policies.optionsFor(id).presence) return { members: [], next: null, users: 0 };
     return this.#presence.list(id, page);
   }
 
@@ -506,9 +563,9 @@ export class Hub {
 
   // --- internals ------------------------------------------------------------------
 
-  /** The channel (as cached), once the principal may read it. */
-  async #readable(principal: Principal, id: ChannelId): Promise<Channel> {
-    const channel = await this.#directory.require(id);
+  /** The channel (as cached), once the principal may read it; `create`: made on demand where its namespace says so. */
+  async #readable(principal: Principal, id: ChannelId, create = false): Promise<Channel> {
+    const channel = await this.#directory.require(id, create ? principal : undefined);
     assertCanRead(principal, channel, await this.#directory.memberFor(principal, channel));
     return channel;
   }
@@ -521,6 +578,7 @@ export class Hub {
     change: 'edit' | 'delete',
   ): Promise<{ channel: Channel; target: ChannelEvent }> {
     const channel = await this.#directory.require(id);
+    this.#assertDurable(channel, change === 'edit' ? 'edits' : 'deletes');
     const member = await this.#directory.memberFor(principal, channel);
     assertCanRead(principal, channel, member);
     const target = await this.#log.message(channel, seq);
@@ -642,6 +700,21 @@ export class Hub {
       case 'notice':
         this.#observers.notify((o) => o.notice?.(message.module, message.body));
         return;
+    }
+  }
+
+  /** The channel's retention, once a volatile channel's numbering is ready on this node (see VolatileNumbering). */
+  async #volatileReady(channel: Channel): Promise<Retention> {
+    const retention = retentionOf(channel, this.#policies);
+    if (isVolatile(retention)) await this.#numbering.prepare(channel);
+    return retention;
+  }
+
+  /** Edits, deletes and reactions change stored messages: a channel that stores none has none to change. */
+  #assertDurable(channel: Channel, what: string): void {
+    const { mode } = retentionOf(channel, this.#policies);
+    if (mode !== 'durable') {
+      throw new SwitchboardError('bad_request', `Channel ${channel.id} keeps its messages with retention "${mode}", which allows no ${what}.`);
     }
   }
 

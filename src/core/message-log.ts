@@ -1,11 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import type { VolatileLog } from './broker.js';
+import { ringSize } from './channel-options.js';
 import { SwitchboardError } from './errors.js';
 import { GroupCommitter } from './group-commit.js';
 import type { HistoryInput } from './hub-requests.js';
-import type { AppendRequest, Store } from './store.js';
-import type { Channel, ChannelEvent, Seq } from './types.js';
+import type { AppendRequest, LogReader, Store } from './store.js';
+import type { Channel, ChannelEvent, Retention, Seq } from './types.js';
 
 export interface MessageLogOptions {
   readonly store: Store;
+  /** Where `memory` and `none` channels' messages go instead of the store. */
+  readonly volatile: VolatileLog;
   /** Most appends written in one transaction. */
   readonly maxCommitBatch: number;
   /** Largest page a history request may ask for. */
@@ -23,12 +28,14 @@ export interface MessageLogOptions {
  */
 export class MessageLog {
   readonly #store: Store;
+  readonly #volatile: VolatileLog;
   readonly #committer: GroupCommitter;
   readonly #maxHistoryPage: number;
   readonly #onAppended: (event: ChannelEvent) => void;
 
   constructor(options: MessageLogOptions) {
     this.#store = options.store;
+    this.#volatile = options.volatile;
     this.#maxHistoryPage = options.maxHistoryPage;
     this.#onAppended = options.onAppended;
     this.#committer = new GroupCommitter(options.store, { maxBatch: options.maxCommitBatch, onCommit: options.onCommit });
@@ -51,6 +58,35 @@ export class MessageLog {
     return result;
   }
 
+  /**
+   * Appends a message to a `memory` or `none` channel: its seq and ring entry come from
+   * the volatile log (shared by the cluster), with no transaction and no fsync to wait for.
+   */
+  async appendVolatile(
+    request: Extract<AppendRequest, { kind: 'message' }>,
+    retention: Retention,
+  ): Promise<{ event: ChannelEvent; duplicate: boolean }> {
+    const result = await this.#volatile.append(
+      {
+        channel: request.channel,
+        kind: 'message',
+        id: randomUUID(),
+        author: request.author,
+        text: request.text,
+        data: request.data,
+        cid: request.cid,
+        replyTo: request.replyTo,
+        target: null,
+        createdAt: Date.now(),
+        editedAt: null,
+        deletedAt: null,
+      },
+      ringSize(retention),
+    );
+    if (!result.duplicate) this.#onAppended(result.event);
+    return result;
+  }
+
   /** The message at `seq`, not deleted: what an edit, delete or annotation may target. */
   async message(channel: Channel, seq: Seq): Promise<ChannelEvent> {
     const target = await this.#store.getEvent(channel.id, seq);
@@ -62,9 +98,9 @@ export class MessageLog {
   }
 
   /** Messages in their current state (edited text, tombstones), oldest first. */
-  async history(channel: Channel, input: HistoryInput): Promise<{ events: ChannelEvent[]; hasMore: boolean }> {
+  async history(channel: Channel, input: HistoryInput, reader: LogReader): Promise<{ events: ChannelEvent[]; hasMore: boolean }> {
     const limit = Math.min(Math.max(input.limit ?? 50, 1), this.#maxHistoryPage);
-    const events = await this.#store.readEvents(channel.id, {
+    const events = await reader.readEvents(channel.id, {
       after: input.after,
       before: input.before,
       limit: limit + 1,

@@ -8,6 +8,7 @@ import type {
   Member,
   MemberRole,
   PublishPolicy,
+  Retention,
   Seq,
   User,
   UserId,
@@ -20,6 +21,8 @@ export interface NewChannel {
   readonly publish: PublishPolicy;
   readonly createdBy: UserId | null;
   readonly members: readonly { user: UserId; role: MemberRole }[];
+  /** Stored only when chosen at creation; absent: the namespace's setting, else durable. */
+  readonly retention?: Retention;
 }
 
 /** What an update may change on a channel (type and id are fixed for life). */
@@ -88,8 +91,25 @@ export interface EventRange {
   readonly messagesOnly?: boolean;
 }
 
-/** The reads a channel feed makes: where a channel's log stands, and its events. */
-export type LogReader = Pick<Store, 'getChannel' | 'readEvents'>;
+/**
+ * The reads a channel feed makes: where a channel's log stands, and its events. The
+ * store answers for durable channels, the broker's volatile log for `memory` and `none`.
+ */
+export interface LogReader {
+  /** The newest seq assigned in the channel (0: none yet). */
+  lastSeq(channel: ChannelId): Promise<Seq>;
+  readEvents(channel: ChannelId, range: EventRange): Promise<ChannelEvent[]>;
+  /** True for a channel that keeps no events (retention `none`): a gap is never healed, only waited out. */
+  readonly keepsNothing?: boolean;
+}
+
+/** A store read as a LogReader. */
+export function storeReader(store: Store): LogReader {
+  return {
+    lastSeq: async (channel) => (await store.getChannel(channel))?.lastSeq ?? 0,
+    readEvents: (channel, range) => store.readEvents(channel, range),
+  };
+}
 
 /**
  * Durable state of the log: users, channels, members and events. One implementation for
@@ -120,6 +140,11 @@ export interface Store {
   getChannel(id: ChannelId): Promise<Channel | undefined>;
   /** Changes a channel's title or publish policy; undefined when there is no such channel. */
   updateChannel(id: ChannelId, changes: ChannelChanges): Promise<Channel | undefined>;
+  /**
+   * Records that a `memory` or `none` channel has numbered up to `seq` (never lowering
+   * it), so its numbering goes on from there after a restart. Soft state, like users.
+   */
+  raiseLastSeq(id: ChannelId, seq: Seq): Promise<void>;
   /** Deletes the channel with its members, its log and every module's rows about it. */
   deleteChannel(id: ChannelId): Promise<boolean>;
   /** Channels the user may see in a list: public ones and those the user belongs to. */
@@ -135,4 +160,13 @@ export interface Store {
   /** With `after`: the oldest events after it. Without: the newest (before `before`, if given). Always ascending. */
   readEvents(channel: ChannelId, range: EventRange): Promise<ChannelEvent[]>;
   getEvent(channel: ChannelId, seq: Seq): Promise<ChannelEvent | undefined>;
+
+  /**
+   * Deletes up to `limit` of the channel's oldest events that fall outside its bounds: at
+   * or below `throughSeq`, or created before `createdBefore`. One short transaction, so
+   * publishing never waits long; returns how many went.
+   */
+  pruneEvents(channel: ChannelId, bounds: { throughSeq?: Seq; createdBefore?: number }, limit: number): Promise<number>;
+  /** Channels whose durable log may need pruning: those with a stored retention, and those whose id starts with a prefix. */
+  boundedChannels(prefixes: readonly string[]): Promise<Channel[]>;
 }

@@ -19,6 +19,8 @@ export type {
   PresenceAction,
   PresenceMember,
   PublishPolicy,
+  Retention,
+  RetentionMode,
   Seq,
   SessionId,
   User,

@@ -18,6 +18,7 @@ export function coreCommands(hub: Hub): Handlers {
         title: input.title,
         publish: input.publish,
         members: input.members,
+        retention: input.retention,
       }),
     'channel.get': async ({ principal }, { channel }) => hub.getChannel(principal, channel),
     'channel.list': async ({ principal }, { limit, after }) => {
@@ -47,7 +48,8 @@ export function coreCommands(hub: Hub): Handlers {
 
     subscribe: async ({ session }, { channel, since, presence }) => {
       const subscribed = await hub.subscribe(session!, channel, since, { presence });
-      return { channel: subscribed.channel.id, seq: subscribed.seq };
+      const result = { channel: subscribed.channel.id, seq: subscribed.seq };
+      return subscribed.truncatedFrom === undefined ? result : { ...result, truncated: true as const, from: subscribed.truncatedFrom };
     },
     unsubscribe: async ({ session }, { channel }) => {
       await hub.unsubscribe(session!, channel);

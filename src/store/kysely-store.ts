@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { SwitchboardError } from '../core/errors.js';
 import type {
   AnnotationAppend,
@@ -128,6 +128,7 @@ export class KyselyStore implements Store {
           publish: channel.publish,
           created_by: channel.createdBy,
           created_at: now,
+          retention: channel.retention ? JSON.stringify(channel.retention) : null,
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .returningAll()
@@ -146,6 +147,10 @@ export class KyselyStore implements Store {
   async getChannel(id: ChannelId): Promise<Channel | undefined> {
     const row = await this.#db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toChannel(row);
+  }
+
+  async raiseLastSeq(id: ChannelId, seq: Seq): Promise<void> {
+    await this.#db.updateTable('channels').set({ last_seq: seq }).where('id', '=', id).where('last_seq', '<', seq).execute();
   }
 
   async updateChannel(id: ChannelId, changes: ChannelChanges): Promise<Channel | undefined> {
@@ -247,6 +252,39 @@ export class KyselyStore implements Store {
       .execute();
     if (newestFirst) rows.reverse();
     return rows.map(toEvent);
+  }
+
+  async pruneEvents(channel: ChannelId, bounds: { throughSeq?: Seq; createdBefore?: number }, limit: number): Promise<number> {
+    const { throughSeq, createdBefore } = bounds;
+    if (throughSeq === undefined && createdBefore === undefined) return 0;
+    // The oldest events beyond a bound are a prefix of the log: find where the batch ends,
+    // then delete through it by the primary key.
+    const rows = await this.#db
+      .selectFrom('events')
+      .select('seq')
+      .where('channel', '=', channel)
+      .where((eb) => {
+        const beyond = [];
+        if (throughSeq !== undefined) beyond.push(eb('seq', '<=', throughSeq));
+        if (createdBefore !== undefined) beyond.push(eb('created_at', '<', createdBefore));
+        return eb.or(beyond);
+      })
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    if (rows.length === 0) return 0;
+    const last = Number(rows.at(-1)!.seq);
+    const result = await this.#db.deleteFrom('events').where('channel', '=', channel).where('seq', '<=', last).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async boundedChannels(prefixes: readonly string[]): Promise<Channel[]> {
+    const rows = await this.#db
+      .selectFrom('channels')
+      .selectAll()
+      .where((eb) => eb.or([eb('retention', 'is not', null), ...prefixes.map((prefix) => eb(sql<string>`substr(id, 1, ${sql.lit(prefix.length)})`, '=', prefix))]))
+      .execute();
+    return rows.map(toChannel);
   }
 
   async getEvent(channel: ChannelId, seq: Seq): Promise<ChannelEvent | undefined> {
@@ -499,3 +537,4 @@ function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events
       return { ...base, text: request.text, data: null, cid: null, reply_to: null, target: request.target };
   }
 }
+

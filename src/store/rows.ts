@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Channel, ChannelEvent, ChannelType, Member, MemberRole, PublishPolicy, User } from '../core/types.js';
+import type { Channel, ChannelEvent, ChannelType, Member, MemberRole, PublishPolicy, Retention, User } from '../core/types.js';
 import type { LogTables } from './schema.js';
 
 /** Rows of the log's tables as the values core works with (shared by every module that reads them). */
@@ -34,6 +34,7 @@ export function toChannel(row: ChannelRow): Channel {
     createdBy: row.created_by,
     createdAt: Number(row.created_at),
     lastSeq: Number(row.last_seq),
+    ...(row.retention === null ? {} : { retention: JSON.parse(row.retention) as Retention }),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Generated } from 'kysely';
 
 /**
- * The log's tables as Kysely sees them (migration 0001-initial). Times are epoch
+ * The log's tables as Kysely sees them (migrations 0001-initial, 0008-retention). Times are epoch
  * milliseconds; `data` is JSON text. Modules that join them (chat) add their own tables
  * to this type; nothing else here belongs to a module.
  */
@@ -15,6 +15,8 @@ export interface LogTables {
     created_by: string | null;
     created_at: number;
     last_seq: Generated<number>;
+    /** JSON of the Retention chosen at creation (migration 0008-retention); null: the default. */
+    retention: string | null;
   };
   members: { channel: string; user_id: string; role: string; joined_at: number };
   events: {

@@ -18,7 +18,7 @@ export interface TestServer extends RunningServer {
  * (and its directory removed) when the calling test finishes.
  */
 export async function startTestServer(
-  options: { overrides?: DeepPartial<Config>; databaseUrl?: string; broker?: Broker; port?: number } = {},
+  options: { overrides?: DeepPartial<Config>; databaseUrl?: string; broker?: Broker; port?: number; configFile?: string } = {},
 ): Promise<TestServer> {
   let dir: string | null = null;
   let databaseUrl = options.databaseUrl;
@@ -38,7 +38,7 @@ export async function startTestServer(
 async function boot(
   databaseUrl: string,
   port: number,
-  options: { overrides?: DeepPartial<Config>; broker?: Broker },
+  options: { overrides?: DeepPartial<Config>; broker?: Broker; configFile?: string },
 ): Promise<{ current: RunningServer; handle: TestServer }> {
   const state = { current: await startOne(databaseUrl, port, options) } as { current: RunningServer; handle: TestServer };
   const handle: TestServer = {
@@ -79,9 +79,10 @@ async function boot(
 function startOne(
   databaseUrl: string,
   port: number,
-  options: { overrides?: DeepPartial<Config>; broker?: Broker },
+  options: { overrides?: DeepPartial<Config>; broker?: Broker; configFile?: string },
 ): Promise<RunningServer> {
   const config = loadConfig({
+    file: options.configFile,
     // gRPC on a free port too, so test files running in parallel never collide on 50051.
     overrides: { grpcPort: 0, ...options.overrides, port, databaseUrl, logLevel: 'silent', host: '127.0.0.1' },
   });

@@ -51,8 +51,17 @@ export interface SessionEnd {
   readonly at: number;
 }
 
+/** What the subscribe answered, on any wire: where it went live, and whether `since` was older than what the channel keeps. */
+export interface Subscribed {
+  readonly seq: number;
+  readonly truncated: boolean;
+  readonly from: number | null;
+}
+
 export interface WireSubscriber {
   readonly wire: StreamWire;
+  /** The subscribe's answer: /ws's `ok` result, SSE's `ready` event, gRPC's `subscribed`. */
+  readonly subscribed: Subscribed;
   /** Seqs of the channel's stored events, in arrival order. */
   seqs(channel?: string): number[];
   /** Pushed signals of the channel (`receipt`, `typing`, `presence`), in arrival order. */
@@ -139,6 +148,7 @@ class WsSubscriber implements WireSubscriber {
   readonly #channel: string;
   readonly sentinel: string | null;
   readonly #arrivals = new WeakMap<object, number>();
+  subscribed: Subscribed = { seq: -1, truncated: false, from: null };
 
   private constructor(client: WsTestClient, channel: string, sentinel: string | null) {
     this.#client = client;
@@ -166,6 +176,8 @@ class WsSubscriber implements WireSubscriber {
       }
       const reply = await client.request('subscribe', { channel, since: options.since });
       if (reply.type !== 'ok') throw refused(String(reply.code), String(reply.message));
+      const result = reply.result as { seq: number; truncated?: boolean; from?: number };
+      subscriber.subscribed = { seq: result.seq, truncated: result.truncated ?? false, from: result.from ?? null };
       if (options.sentinel) await client.ok('subscribe', { channel: options.sentinel });
     } catch (error) {
       void client.close();
@@ -224,6 +236,7 @@ class SseSubscriber implements WireSubscriber {
   readonly wire: 'sse-stream' | 'sse';
   readonly sentinel: string | null;
   readonly frames: SseFrame[] = [];
+  subscribed: Subscribed = { seq: -1, truncated: false, from: null };
   readonly #channel: string;
   readonly #waiters = new Waiters();
   #request: ClientRequest | null = null;
@@ -269,6 +282,11 @@ class SseSubscriber implements WireSubscriber {
       subscriber.close();
       throw refused(String(failure.data.code), String(failure.data.message));
     }
+    const ready = subscriber.frames.find((f) => f.event === 'ready')?.data as
+      | { channels: Record<string, number>; truncated?: Record<string, number> }
+      | undefined;
+    const from = ready?.truncated?.[channel];
+    subscriber.subscribed = { seq: ready?.channels[channel] ?? -1, truncated: from !== undefined, from: from ?? null };
     return subscriber;
   }
 
@@ -371,6 +389,7 @@ class GrpcSubscriber implements WireSubscriber {
   readonly sentinel = null;
   readonly #recorder: StreamRecorder;
   readonly #channel: string;
+  subscribed: Subscribed = { seq: -1, truncated: false, from: null };
   #endedAt = 0;
 
   private constructor(recorder: StreamRecorder, channel: string) {
@@ -388,7 +407,12 @@ class GrpcSubscriber implements WireSubscriber {
     const recorder = new StreamRecorder(grpcClient(server), request, metadata);
     const subscriber = new GrpcSubscriber(recorder, channel);
     try {
-      await recorder.live();
+      const result = await recorder.live<{ seq: number | string; truncated?: boolean; from?: number | string }>();
+      subscriber.subscribed = {
+        seq: Number(result.seq),
+        truncated: result.truncated ?? false,
+        from: result.truncated ? Number(result.from) : null,
+      };
     } catch {
       const status = await recorder.ended;
       const code = status.metadata.get(ERROR_CODE_KEY)[0];

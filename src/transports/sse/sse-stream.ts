@@ -125,15 +125,20 @@ export class SseStream implements SessionSink, BatchedConnection {
     });
   }
 
-  /** Records the seq a channel went live at and tells the client, with an id to resume from. */
-  ready(channels: ReadonlyMap<ChannelId, Seq>): void {
+  /**
+   * Records the seq a channel went live at and tells the client, with an id to resume from.
+   * `truncated`: channels whose resume point was older than what they keep, with the first
+   * seq sent (`{"truncated":{"live:a":41}}`).
+   */
+  ready(channels: ReadonlyMap<ChannelId, Seq>, truncated: ReadonlyMap<ChannelId, Seq> = new Map()): void {
     this.#live = true;
     for (const [channel, seq] of channels) {
       // Even an empty channel gets its position (0): a resume must not start it live.
       if (seq >= (this.#cursor.get(channel) ?? 0)) this.#cursor.set(channel, seq);
     }
     const positions = Object.fromEntries(this.#cursor);
-    this.#write(`id: ${formatCursor(this.#cursor)}\nevent: ready\ndata: ${JSON.stringify({ channels: positions })}\n\n`);
+    const body = truncated.size === 0 ? { channels: positions } : { channels: positions, truncated: Object.fromEntries(truncated) };
+    this.#write(`id: ${formatCursor(this.#cursor)}\nevent: ready\ndata: ${JSON.stringify(body)}\n\n`);
   }
 
   /** Sends a final `error` event and ends the stream. */

@@ -143,13 +143,15 @@ export class SseTransport {
     const { edge } = this.#options;
     const call = { principal: session.principal, session, wire: 'sse' } as const;
     const live = new Map<ChannelId, Seq>();
+    const truncated = new Map<ChannelId, Seq>();
     for (const channel of channels) {
       if (stream.ended) return;
       // Paid for by its check above, while a refusal could still be an HTTP status.
-      const { seq } = await edge.pipeline.run('subscribe', { channel, since: cursor.get(channel) }, call, { charge: false });
-      live.set(channel, seq);
+      const subscribed = await edge.pipeline.run('subscribe', { channel, since: cursor.get(channel) }, call, { charge: false });
+      live.set(channel, subscribed.seq);
+      if (subscribed.truncated) truncated.set(channel, subscribed.from!);
     }
-    stream.ready(live);
+    stream.ready(live, truncated);
   }
 }
 
