@@ -24,7 +24,7 @@ describe('client SDK: uploads', () => {
 
     const png = await solidPng(300, 200);
     const progress: number[] = [];
-    const file = await alice.upload(new Blob([png]), { channel: 'pics', name: 'shot.png', onProgress: ({ sent }) => progress.push(sent) });
+    const file = await alice.upload(new Blob([new Uint8Array(png)]), { channel: 'pics', name: 'shot.png', onProgress: ({ sent }) => progress.push(sent) });
     expect(file).toMatchObject({ name: 'shot.png', size: png.length, type: 'image/png', width: 300, height: 200, channel: 'pics' });
     expect(progress.at(0)).toBe(0);
     expect(progress.at(-1)).toBe(png.length);
@@ -46,7 +46,7 @@ describe('client SDK: uploads', () => {
     const bytes = randomBytes(600 * 1024);
     const progress: number[] = [];
     let cuts = 0;
-    const file = await alice.upload(new Blob([bytes]), {
+    const file = await alice.upload(new Blob([new Uint8Array(bytes)]), {
       channel: 'big',
       name: 'data.bin',
       resumableAbove: 64 * 1024,
@@ -73,7 +73,7 @@ describe('client SDK: uploads', () => {
     const owner = clients.connect(server.url, 'owner');
     await owner.createChannel({ channel: 'closed', type: 'private' });
     const stranger = clients.connect(server.url, 'stranger');
-    const refused = await stranger.upload(new Blob([randomBytes(10)]), { channel: 'closed' }).catch((error: unknown) => error);
+    const refused = await stranger.upload(new Blob([new Uint8Array(randomBytes(10))]), { channel: 'closed' }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(ClientError);
     expect((refused as ClientError).code).toMatch(/^(forbidden|not_found)$/);
   });

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { chromiumMissing, composer, ensureWebBuilt, launchBrowser, message, screenshot, signIn, startWebServer, WAIT } from './web-harness.js';
+import { axeProblems, chromiumMissing, composer, ensureWebBuilt, launchBrowser, message, screenshot, signIn, startWebServer, WAIT } from './web-harness.js';
 
 /** Resolves once an image in the page has loaded its bytes; its natural size. */
 async function loaded(page: Page, locator: ReturnType<Page['locator']>): Promise<{ width: number; height: number; src: string }> {
@@ -63,6 +63,7 @@ describe.skipIf(chromiumMissing('the web app file tests'))('web app: files in me
     await box.press('ControlOrMeta+V');
     const tray = alice.page.getByRole('list', { name: 'Files to send' });
     await tray.getByText('Ready to send').waitFor(WAIT);
+    expect(await axeProblems(alice.page)).toEqual([]);
     await box.fill('checkout fails after the card is charged, screenshot attached');
     await box.press('Enter');
     await tray.waitFor({ state: 'detached', ...WAIT });
@@ -79,6 +80,7 @@ describe.skipIf(chromiumMissing('the web app file tests'))('web app: files in me
     expect([full.width, full.height]).toEqual([480, 320]);
     expect(full.src).toMatch(/\/content\?/);
     await lightbox.getByText('480×320').waitFor(WAIT);
+    expect(await axeProblems(bob)).toEqual([]);
     await screenshot(bob, 'files-lightbox');
     await bob.keyboard.press('Escape');
     await lightbox.waitFor({ state: 'detached', ...WAIT });
@@ -100,6 +102,7 @@ describe.skipIf(chromiumMissing('the web app file tests'))('web app: files in me
     const download = await fetch(new URL(href!, server.url));
     expect(download.headers.get('content-disposition')).toMatch(/^attachment/);
     expect(await download.text()).toBe('meeting notes\n'.repeat(100));
+    expect(await axeProblems(bob)).toEqual([]);
     await screenshot(bob, 'files-in-chat');
   }, 60_000);
 });
