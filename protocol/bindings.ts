@@ -126,6 +126,7 @@ export const BINDINGS: { readonly [N in CommandName]: Binding } = {
   'reactions.get': { rest: { method: 'GET', path: '/api/channels/:channel/reactions', status: 200 }, grpc: { rpc: 'GetReactions' } },
   thread: { rest: { method: 'GET', path: '/api/channels/:channel/messages/:seq/thread', status: 200 }, grpc: { rpc: 'GetThread' } },
   search: { rest: { method: 'GET', path: '/api/search', status: 200 }, grpc: { rpc: 'Search' } },
+  'files.get': { rest: { method: 'GET', path: '/api/files', status: 200 }, grpc: { rpc: 'GetFiles' } },
   'list.subscribe': { rest: NO_LISTS_REST, grpc: { rpc: 'FollowList', stream: true } },
   'list.unsubscribe': {
     rest: NO_LISTS_REST,

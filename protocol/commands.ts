@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './codes.js';
 import { DEFAULT_LIMITS, dataProblem, stringProblem } from './limits.js';
-import { MAX_DIRECT_MEMBERS } from './names.js';
+import { MAX_ATTACHMENTS, MAX_DIRECT_MEMBERS } from './names.js';
 import {
   channel,
   channelEvent,
   channelId,
   directConversation,
+  fileId,
+  fileLinks,
   listName,
   member,
   memberRole,
@@ -105,6 +107,12 @@ const publishInput = z.strictObject({
   data: jsonData.optional(),
   cid: cid.optional(),
   replyTo: seq.optional().describe('The seq of the message this one answers (a thread).'),
+  attachments: z
+    .array(fileId)
+    .min(1)
+    .max(MAX_ATTACHMENTS)
+    .optional()
+    .describe(`Up to ${MAX_ATTACHMENTS} files you uploaded for this channel (\`POST /api/files\`, or resumable); the message may then have no text.`),
 });
 
 /**
@@ -573,6 +581,19 @@ export const COMMANDS = {
       limit: pageLimit(100, 20),
     }),
     result: z.object({ results: z.array(channelEvent), next: z.string().nullable().describe('Pass as `cursor`; null on the last page.') }),
+    caller: 'any',
+    session: 'none',
+    retry: true,
+  }),
+
+  // files
+  'files.get': command({
+    summary: "Files with fresh signed links to their bytes and thumbnails: readers of each file's channel",
+    input: z.strictObject({ ids: z.array(fileId).min(1).max(100) }),
+    result: z.object({
+      files: z.array(fileLinks).describe('In the order asked, each once.'),
+      missing: z.array(fileId).describe("Ids that are unknown, hidden (their message was deleted) or in a channel you may not read."),
+    }),
     caller: 'any',
     session: 'none',
     retry: true,

@@ -13,6 +13,11 @@ export const USER_ID_RULE = 'a user id is 1-64 of A-Z a-z 0-9 _ . @ -';
 /** Most users in one direct (group) conversation. */
 export const MAX_DIRECT_MEMBERS = 16;
 
+/** Most files one message carries. */
+export const MAX_ATTACHMENTS = 10;
+/** Uploaded files' ids: `f` and 22 url-safe characters (128 random bits). */
+export const FILE_ID_PATTERN = /^f[A-Za-z0-9_-]{22}$/;
+
 /**
  * Where the channels of Pusher apps live: app `1001`'s channel `private-orders` is
  * `pusher:1001:private-orders` (docs/pusher.md, "Channels").

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHANNEL_ID_PATTERN, CHANNEL_ID_RULE, USER_ID_PATTERN, USER_ID_RULE } from './names.js';
+import { CHANNEL_ID_PATTERN, CHANNEL_ID_RULE, FILE_ID_PATTERN, USER_ID_PATTERN, USER_ID_RULE } from './names.js';
 
 /**
  * The values the protocol carries (channels, members, users, events ...), as zod schemas:
@@ -85,6 +85,38 @@ export const member = z
 
 export const user = z.object({ id: userId, name: z.string(), createdAt: millis }).meta({ id: 'User' });
 
+/** An uploaded file's id: `f` and 22 url-safe characters. */
+export const fileId = z.string().regex(FILE_ID_PATTERN, 'a file id is f and 22 letters, digits, - or _');
+/** `none`: not an image the server previews; `pending`: being made; `ready`: at `/api/files/:id/thumbnail`. */
+export const thumbnailState = z.enum(['none', 'pending', 'ready']).meta({ id: 'ThumbnailState' });
+
+/**
+ * A file a message carries: what a client needs to show a file card or lay out an image
+ * preview before it downloads anything. No link: links expire, events are kept; readers
+ * get signed links with `files.get`.
+ */
+export const attachment = z
+  .object({
+    id: fileId,
+    name: z.string().describe('Sanitised: no path, control or bidirectional characters.'),
+    size: z.number().int().nonnegative().describe('Bytes.'),
+    type: z.string().describe('Sniffed from the bytes, never taken from the client (`application/octet-stream` when unknown).'),
+    width: z.number().int().positive().nullable().describe('Images: pixels as shown; null otherwise.'),
+    height: z.number().int().positive().nullable(),
+    thumbnail: thumbnailState,
+  })
+  .meta({ id: 'Attachment' });
+
+/** A file with signed links to its bytes, for a reader of its channel (`files.get`). */
+export const fileLinks = attachment
+  .extend({
+    channel: channelId,
+    url: z.string().describe('Signed link to the bytes, relative to the server; works without headers (`<img src>`, `<a href>`).'),
+    thumbnailUrl: z.string().nullable().describe('Signed link to the thumbnail (WebP); null when there is none.'),
+    urlsExpireAt: millis.describe('When both links stop working.'),
+  })
+  .meta({ id: 'FileLinks' });
+
 /**
  * One entry of a channel's log. A `message` shows its current state when replayed (edited
  * text, or a tombstone with `deletedAt` and no text); `edit`, `delete`, `reaction` and
@@ -105,6 +137,10 @@ export const channelEvent = z
     createdAt: millis,
     editedAt: millis.nullable(),
     deletedAt: millis.nullable(),
+    attachments: z
+      .array(attachment)
+      .optional()
+      .describe('Files the message carries (messages only); absent when it has none or was deleted.'),
   })
   .meta({ id: 'Event' });
 
@@ -170,3 +206,7 @@ export type ReadPosition = Readonly<z.output<typeof readPosition>>;
 export type UnreadChannel = Readonly<z.output<typeof unreadChannel>>;
 export type DirectConversation = Readonly<z.output<typeof directConversation>>;
 export type ReactionCount = Readonly<z.output<typeof reactionCount>>;
+export type FileId = string;
+export type ThumbnailState = z.output<typeof thumbnailState>;
+export type Attachment = Readonly<z.output<typeof attachment>>;
+export type FileLinks = Readonly<z.output<typeof fileLinks>>;

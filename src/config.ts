@@ -221,6 +221,45 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('The background pruning of bounded durable channels.'),
+  files: z
+    .strictObject({
+      storage: z.enum(['local', 's3']).default('local').describe('`local`: under `files.directory`; `s3`: any S3-compatible service (`files.s3`).'),
+      directory: z
+        .string()
+        .min(1)
+        .nullable()
+        .default(null)
+        .describe('Stored files (local storage) and unfinished uploads (both storages); null: `files/` beside the SQLite database, or `./data/files`.'),
+      s3: z
+        .strictObject({
+          bucket: z.string().min(1).nullable().default(null).describe('The bucket (required with storage `s3`).'),
+          prefix: z.string().default('').describe('Prepended to every key, so one bucket can hold other things too.'),
+          region: z.string().min(1).default('us-east-1').describe('The region the client signs for.'),
+          endpoint: httpUrl().nullable().default(null).describe("An S3-compatible service's URL (MinIO, R2, Ceph ...); null: AWS."),
+          forcePathStyle: z.boolean().default(false).describe('The bucket in the path rather than the host name, as most S3-compatible services want.'),
+          accessKeyId: z.string().min(1).nullable().default(null).describe("Null (with secretAccessKey): the SDK's default chain (environment, shared files, instance roles)."),
+          secretAccessKey: z.string().min(1).nullable().default(null).describe('The secret of accessKeyId.'),
+        })
+        .prefault({})
+        .describe('The bucket, with storage `s3`.'),
+      maxFileBytes: positiveInt().default(100 * 1024 * 1024).describe('Largest file, any upload; larger: 413 `too_large` before the body is read.'),
+      maxSingleUploadBytes: positiveInt().default(16 * 1024 * 1024).describe('Largest single-request upload (`POST /api/files`); larger files go resumable (tus).'),
+      quotaBytesPerUser: z.coerce.number().int().min(0).default(1024 * 1024 * 1024).describe("Bytes one user's files take together; 0: no quota."),
+      uploadsPerMinute: z.coerce.number().int().min(0).default(30).describe('Uploads one user starts per minute on a node; more: 429 `rate_limited`; 0: no limit.'),
+      urlTtlSeconds: positiveInt().default(600).describe('A signed download link works at least this long (and at most 1.5 times it).'),
+      urlSecret: z
+        .string()
+        .nullable()
+        .default(null)
+        .describe('The download-link signing secret, at least 32 characters, the same on every node; null: one is made and kept in the database.'),
+      thumbnailSize: positiveInt().default(320).describe("A thumbnail's longest side, in pixels."),
+      maxImagePixels: positiveInt().default(50_000_000).describe('Images with more pixels get no thumbnail and download rather than show (decompression bombs).'),
+      gcGraceSeconds: z.coerce.number().int().min(0).default(24 * 3600).describe('How long a file no message refers to (never attached, or its message deleted) is kept.'),
+      gcIntervalSeconds: z.coerce.number().int().min(0).default(3600).describe('How often a node removes unreferenced files and abandoned uploads; 0: never on its own.'),
+      resumableExpirySeconds: positiveInt().default(24 * 3600).describe('How long an unfinished resumable upload may be resumed.'),
+    })
+    .prefault({})
+    .describe('Uploads, attachments and downloads (docs/files.md).'),
   limits: z
     .strictObject({
       maxFrameBytes: positiveInt().default(64 * 1024).describe('Largest WebSocket frame accepted; larger ones close the connection with 1009.'),
@@ -281,6 +320,8 @@ export type PusherConfig = Config['pusher'];
 export type PusherAppConfig = PusherConfig['apps'][number];
 export type LimitsConfig = Config['limits'];
 export type NamespacesConfig = Config['namespaces'];
+/** What src/files reads. */
+export type FilesConfig = Config['files'];
 
 /**
  * Bad settings: one sentence per problem, each naming its setting. `message` is the
@@ -403,6 +444,32 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
     check: (config) =>
       config.webhooks.urls.length > 0 && (config.webhooks.secret ?? '').length < 16
         ? 'Webhooks need a signing secret of at least 16 characters: set webhooks.secret (SWITCHBOARD_WEBHOOK_SECRET).'
+        : null,
+  },
+  {
+    reads: ['files'],
+    check: ({ files }) =>
+      files.storage === 's3' && files.s3.bucket === null ? 'files.storage is "s3" but files.s3.bucket is not set.' : null,
+  },
+  {
+    reads: ['files'],
+    check: ({ files: { s3 } }) =>
+      (s3.accessKeyId === null) !== (s3.secretAccessKey === null)
+        ? 'files.s3.accessKeyId and files.s3.secretAccessKey go together: set both, or neither for the SDK\'s default chain.'
+        : null,
+  },
+  {
+    reads: ['files'],
+    check: ({ files }) =>
+      files.urlSecret !== null && files.urlSecret.length < 32
+        ? 'files.urlSecret (SWITCHBOARD_FILES_URL_SECRET) must be at least 32 characters; a short signing secret can be guessed.'
+        : null,
+  },
+  {
+    reads: ['files'],
+    check: ({ files }) =>
+      files.maxSingleUploadBytes > files.maxFileBytes
+        ? `files.maxSingleUploadBytes (${files.maxSingleUploadBytes}) is larger than files.maxFileBytes (${files.maxFileBytes}), which every upload obeys.`
         : null,
   },
   {
@@ -560,6 +627,18 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.SWITCHBOARD_LOG_FORMAT) out.logFormat = env.SWITCHBOARD_LOG_FORMAT;
   if (env.METRICS_PORT) out.metricsPort = env.METRICS_PORT;
   if (env.SWITCHBOARD_EVENT_LOG) out.eventLog = { path: env.SWITCHBOARD_EVENT_LOG };
+  const files: Record<string, unknown> = {};
+  if (env.SWITCHBOARD_FILES_STORAGE) files.storage = env.SWITCHBOARD_FILES_STORAGE;
+  if (env.SWITCHBOARD_FILES_DIR) files.directory = env.SWITCHBOARD_FILES_DIR;
+  if (env.SWITCHBOARD_FILES_URL_SECRET) files.urlSecret = env.SWITCHBOARD_FILES_URL_SECRET;
+  const s3: Record<string, unknown> = {};
+  if (env.SWITCHBOARD_S3_BUCKET) s3.bucket = env.SWITCHBOARD_S3_BUCKET;
+  if (env.SWITCHBOARD_S3_ENDPOINT) s3.endpoint = env.SWITCHBOARD_S3_ENDPOINT;
+  if (env.SWITCHBOARD_S3_REGION) s3.region = env.SWITCHBOARD_S3_REGION;
+  if (env.SWITCHBOARD_S3_ACCESS_KEY_ID) s3.accessKeyId = env.SWITCHBOARD_S3_ACCESS_KEY_ID;
+  if (env.SWITCHBOARD_S3_SECRET_ACCESS_KEY) s3.secretAccessKey = env.SWITCHBOARD_S3_SECRET_ACCESS_KEY;
+  if (Object.keys(s3).length > 0) files.s3 = s3;
+  if (Object.keys(files).length > 0) out.files = files;
   return out;
 }
 

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { authCommands } from './auth/commands.js';
@@ -36,6 +37,13 @@ import { registerPusherRoutes } from './transports/pusher/pusher-http-routes.js'
 import { PusherTransport } from './transports/pusher/pusher-transport.js';
 import { GrpcTransport } from './transports/grpc/grpc-transport.js';
 import { webhookMigrations } from './webhooks/migrations/index.js';
+import { hubAccess } from './files/channel-access.js';
+import { filesCommands } from './files/commands.js';
+import { createFileStorage } from './files/create-file-storage.js';
+import { registerFileRoutes } from './files/file-routes.js';
+import { Files } from './files/files.js';
+import { messageFiles } from './files/message-files.js';
+import { filesMigrations } from './files/migrations/index.js';
 import { startWebhooks } from './webhooks/webhooks.js';
 import { WebhookOutbox } from './webhooks/webhook-outbox.js';
 import { createLogger } from './ops/logger.js';
@@ -52,6 +60,8 @@ export interface RunningServer {
   readonly store: Store;
   /** The command registry and pipeline every wire runs (what this node serves). */
   readonly edge: Edge;
+  /** Uploads, downloads and attachments (docs/files.md). */
+  readonly files: Files;
   /** Tells clients to reconnect, waits for commits, closes everything. Safe to call twice. */
   close(reason?: string): Promise<void>;
 }
@@ -60,13 +70,22 @@ export interface ServerDependencies {
   readonly logger?: PinoLogger;
   /** A broker to use instead of the one config names (tests join nodes on a MemoryBus). */
   readonly broker?: Broker;
+  /** The clock the files module reads (tests move it past the grace period and link expiry). */
+  readonly now?: () => number;
 }
 
 /**
- * Every module's tables, in the order their migrations run: the log, auth, chat, webhooks.
- * A database created by any earlier release migrates forward from where it stands.
+ * Every module's tables, in the order their migrations run: the log, auth, chat, webhooks,
+ * ops, files. A database created by any earlier release migrates forward from where it stands.
  */
-export const MIGRATIONS: readonly ModuleMigrations[] = [logMigrations, authMigrations, chatMigrations, webhookMigrations, opsMigrations];
+export const MIGRATIONS: readonly ModuleMigrations[] = [
+  logMigrations,
+  authMigrations,
+  chatMigrations,
+  webhookMigrations,
+  opsMigrations,
+  filesMigrations,
+];
 
 /**
  * The composition root: opens the one database every module shares, builds the store,
@@ -107,9 +126,13 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     throw new StartupError(`Cannot set up auth "${config.auth}": ${error instanceof Error ? error.message : String(error)}`);
   });
   const authenticator = ops.metrics.countAuthFailures(auth.authenticator);
+  const files = await startFiles(config, { database, hub, logger, now: deps.now }).catch(async (error: unknown) => {
+    await abandonStartup();
+    throw new StartupError(`Cannot set up file storage: ${error instanceof Error ? error.message : String(error)}`);
+  });
   const edge = createEdge({
     hub,
-    modules: [chatCommands(chat), authCommands(auth), opsCommands(ops.cluster)],
+    modules: [chatCommands(chat), authCommands(auth), opsCommands(ops.cluster), filesCommands(files)],
     logger,
     limits: config.limits,
   });
@@ -160,6 +183,12 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       store,
       logger,
       authenticate: (request) => authenticateRequest(request, authenticator),
+    });
+    await registerFileRoutes(app, {
+      files,
+      logger,
+      authenticate: (request) => authenticateRequest(request, authenticator),
+      allowedOrigins: config.allowedOrigins,
     });
   }
   // The load-adaptive write delay of /ws and SSE (docs/configuration.md).
@@ -243,6 +272,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         heartbeatMs: config.heartbeatMs,
         guard,
       }).catch(async (error: unknown) => {
+        await files.close();
         await abandonStartup();
         const reason = error instanceof Error ? error.message : String(error);
         throw new StartupError(
@@ -261,6 +291,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       pusher?.closeAll('startup failed');
       await Promise.allSettled([grpc?.close('startup failed', 0), app.close()]);
     } finally {
+      await files.close();
       await abandonStartup();
     }
     throw error;
@@ -288,6 +319,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       await app.close();
       clearTimeout(deadline);
       await webhooks?.close();
+      await files.close();
       await broker.close();
       // Last: every module is done with it.
       await database.close();
@@ -295,7 +327,41 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       logger.info({}, 'switchboard stopped');
     })());
 
-  return { url, port, grpcPort: grpc?.port ?? null, hub, store, edge, close };
+  return { url, port, grpcPort: grpc?.port ?? null, hub, store, edge, files, close };
+}
+
+/** The files module on the configured storage, taking the hub's attachments. */
+async function startFiles(
+  config: Readonly<Config>,
+  parts: { database: Database; hub: Hub; logger: PinoLogger; now?: () => number },
+): Promise<Files> {
+  const { storage: kind, directory, s3, ...settings } = config.files;
+  const workDirectory = directory ?? defaultFilesDirectory(config.databaseUrl);
+  const credentials = s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : undefined;
+  const storage = createFileStorage({
+    storage: kind,
+    directory: workDirectory,
+    s3: s3.bucket
+      ? { bucket: s3.bucket, prefix: s3.prefix, region: s3.region, endpoint: s3.endpoint ?? undefined, forcePathStyle: s3.forcePathStyle, credentials }
+      : null,
+  });
+  const files = await Files.create({
+    database: parts.database,
+    storage,
+    access: hubAccess(parts.hub),
+    logger: parts.logger,
+    workDirectory,
+    settings,
+    now: parts.now,
+  });
+  parts.hub.useAttachments(messageFiles(files, parts.logger));
+  return files;
+}
+
+/** `files/` beside a SQLite database file (one directory holds a node's data); `./data/files` otherwise. */
+export function defaultFilesDirectory(databaseUrl: string): string {
+  const target = parseDatabaseUrl(databaseUrl);
+  return target.kind === 'sqlite' && target.path !== ':memory:' ? join(dirname(target.path), 'files') : join('data', 'files');
 }
 
 /** Redis joins the nodes of a cluster; without it this node is on its own. */

@@ -382,6 +382,20 @@ describe('client SDK: frame-level behaviour', () => {
   });
 });
 
+const FILE_LINKS = {
+  id: 'fq4J6Xr1cL0aT2b9kQmZ1wA',
+  name: 'cat.png',
+  size: 1000,
+  type: 'image/png',
+  width: 64,
+  height: 48,
+  thumbnail: 'ready',
+  channel: 'room',
+  url: '/api/files/fq4J6Xr1cL0aT2b9kQmZ1wA/content?expires=1&signature=s',
+  thumbnailUrl: '/api/files/fq4J6Xr1cL0aT2b9kQmZ1wA/thumbnail?expires=1&signature=s',
+  urlsExpireAt: 1000,
+};
+
 // --- every command, as the protocol module defines it ---------------------------------
 
 const CHANNEL = { id: 'room', type: 'public', title: 'Room', publish: 'anyone', createdBy: 'u', createdAt: 1, lastSeq: 2 };
@@ -556,6 +570,12 @@ const CASES: readonly CommandCase[] = [
     resolves: { results: [EVENT], next: 'next-cursor' },
   },
   {
+    name: 'files.get',
+    call: (c) => c.fileLinks(['fq4J6Xr1cL0aT2b9kQmZ1wA']),
+    result: { files: [FILE_LINKS], missing: [] },
+    resolves: [FILE_LINKS],
+  },
+  {
     name: 'list.subscribe',
     call: async (c) => {
       const items: unknown[] = [];
@@ -573,6 +593,7 @@ function fields(frame: Frame): Record<string, unknown> {
   const { type: _, id: __, ...rest } = frame;
   return rest;
 }
+
 
 describe('client SDK: every command of the protocol', () => {
   it('has a method for every command, sends what the protocol validates and resolves with its result', async () => {

@@ -310,7 +310,7 @@ describe('gRPC errors', () => {
       // The pipeline's messages, in the protocol's field names, as on /ws and REST.
       ['Publish', { text: 'no channel' }, /^Invalid channel: a channel id is 1-128/],
       ['Publish', { channel: 'bad channel!', text: 'x' }, /^Invalid channel: a channel id is 1-128/],
-      ['Publish', { channel: 'room' }, /needs text or data/],
+      ['Publish', { channel: 'room' }, /needs text, data or attachments/],
       ['Publish', { channel: 'room', text: 'x', cid: 'c'.repeat(129) }, /^Invalid cid: .*128/],
       ['Publish', { channel: 'room', data: { numberValue: Number.NaN } }, /^Invalid data: .*finite/],
       ['Edit', { channel: 'room', text: 'x' }, /^Invalid seq: .*>0/],

@@ -237,7 +237,7 @@ for (const db of DATABASES) {
         expect(tooLong.status).toBe(413);
         expect(tooLong.body.code).toBe('too_large');
         const empty = await alice('POST', '/api/channels/team/messages', {});
-        expect(empty.body).toMatchObject({ code: 'bad_request', message: 'A message needs text or data.' });
+        expect(empty.body).toMatchObject({ code: 'bad_request', message: 'A message needs text, data or attachments.' });
         expect((await backend('POST', '/api/channels/news/messages', { text: 'from the server' })).status).toBe(201);
         // Nothing refused was stored.
         expect((await alice('GET', '/api/channels/team/messages')).body.events).toEqual([]);

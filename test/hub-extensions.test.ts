@@ -163,4 +163,49 @@ describe('hub extension points', () => {
     await waiters.until(() => heard.length === 1, 5000, 'the notice on node b');
     expect(heard).toEqual([['b', 'chat', { kind: 'status', n: 1 }]]);
   });
+
+  it('asks the attachments module only for publishes with files, stores what it returns, tells it retries and deletes', async () => {
+    const [hub] = await nodes(1);
+    const calls: string[] = [];
+    const file = { id: 'f' + 'a'.repeat(22), name: 'a.png', size: 3, type: 'image/png', width: 2, height: 1, thumbnail: 'ready' as const };
+    // Without a module, a publish with files is refused and stores nothing.
+    await expect(hub!.publish(user('ann'), { channel: 'c', attachments: [file.id] })).rejects.toMatchObject({ code: 'bad_request' });
+    hub!.useAttachments({
+      async prepare(_principal, channel, ids) {
+        calls.push(`prepare ${channel} ${ids.join(',')}`);
+        if (ids.includes('f' + 'b'.repeat(22))) throw new SwitchboardError('forbidden', 'not yours');
+        return [file];
+      },
+      async committed(ids, event, duplicate) {
+        calls.push(`committed ${ids.join(',')} ${event.seq} ${duplicate}`);
+      },
+      async abandoned(ids) {
+        calls.push(`abandoned ${ids.join(',')}`);
+      },
+      async deleted(channel, seq) {
+        calls.push(`deleted ${channel} ${seq}`);
+      },
+    });
+    await hub!.publish(user('ann'), { channel: 'c', text: 'no files' });
+    await hub!.delete(user('ann'), { channel: 'c', seq: 1 });
+    expect(calls).toEqual([]);
+    const { event } = await hub!.publish(user('ann'), { channel: 'c', attachments: [file.id] });
+    expect(event).toMatchObject({ seq: 3, text: null, attachments: [file] });
+    await expect(hub!.publish(user('ann'), { channel: 'c', attachments: ['f' + 'b'.repeat(22)] })).rejects.toMatchObject({ code: 'forbidden' });
+    // A retry of a stored message (same cid) says so.
+    await hub!.publish(user('ann'), { channel: 'c', attachments: [file.id], cid: 'x' });
+    await hub!.publish(user('ann'), { channel: 'c', attachments: [file.id], cid: 'x' });
+    await hub!.delete(user('ann'), { channel: 'c', seq: 3 });
+    expect((await hub!.history(user('ann'), { channel: 'c' })).events.find((e) => e.seq === 3)).not.toHaveProperty('attachments');
+    expect(calls).toEqual([
+      `prepare c ${file.id}`,
+      `committed ${file.id} 3 false`,
+      `prepare c ${'f' + 'b'.repeat(22)}`,
+      `prepare c ${file.id}`,
+      `committed ${file.id} 4 false`,
+      `prepare c ${file.id}`,
+      `committed ${file.id} 4 true`,
+      'deleted c 3',
+    ]);
+  });
 });

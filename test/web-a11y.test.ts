@@ -1,4 +1,3 @@
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,15 +11,9 @@ import {
   signIn,
   startWebServer,
   WAIT,
+  axeProblems as problems,
 } from './web-harness.js';
 
-/** The serious and critical WCAG 2.1 A/AA problems axe finds on the page, one line each. */
-async function problems(page: Page): Promise<string[]> {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
-}
 
 describe.skipIf(chromiumMissing('the web app accessibility check'))('web app: accessibility (axe-core)', () => {
   let browser: Browser;

@@ -1,3 +1,4 @@
+import { AxeBuilder } from '@axe-core/playwright';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -244,4 +245,12 @@ export async function seed(client: SwitchboardClient, channel: string, count: nu
     const failed = results.find((r) => !r.ok);
     if (failed && !failed.ok) throw new Error(`seeding ${channel} failed: ${failed.code} ${failed.message}`);
   }
+}
+
+/** The serious and critical WCAG 2.1 A/AA problems axe finds on the page, one line each. */
+export async function axeProblems(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
 }

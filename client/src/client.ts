@@ -24,6 +24,7 @@ import type {
   CreateChannelInput,
   EditInput,
   EventAck,
+  FileLinks,
   HistoryPage,
   HistoryQuery,
   Member,
@@ -46,6 +47,7 @@ import type {
   Welcome,
 } from './protocol.js';
 import { type SubscribeOptions, Subscription } from './subscription.js';
+import { type UploadOptions, uploadFile } from './uploads.js';
 
 export interface RequestOptions {
   /** Reject with `timeout` after this long. Default: the client's `requestTimeoutMs`. */
@@ -315,6 +317,32 @@ export class SwitchboardClient {
   publish(channel: ChannelId, message: string | PublishInput): Promise<EventAck> {
     const input: PublishInput = typeof message === 'string' ? { text: message } : message;
     return this.request('publish', { channel, ...input, cid: input.cid ?? newCid() });
+  }
+
+  /**
+   * Uploads a file for a channel and resolves with it, links included: small files in one
+   * request, large ones resumable (a dropped connection resumes from what the server
+   * holds). Attach it by publishing its id. Needs `user` or `token` credentials.
+   *
+   * @example
+   * const file = await client.upload(input.files[0], { channel: 'support', onProgress: ({ sent, total }) => bar.value = sent / total });
+   * await client.publish('support', { text: 'the screenshot', attachments: [file.id] });
+   */
+  async upload(file: Blob, options: UploadOptions): Promise<FileLinks> {
+    const id = await uploadFile(() => this.#connection.httpAccess(), file, options);
+    const [links] = await this.fileLinks([id]);
+    if (!links) throw new ClientError('not_found', `The uploaded file ${id} is gone.`, { request: 'upload' });
+    return links;
+  }
+
+  /**
+   * Signed links to files that messages carry (an event's `attachments`), for a reader of
+   * their channels; files you may not read, or whose message was deleted, are left out.
+   * Links work without headers (`<img src>`) until `urlsExpireAt`; ask again after that.
+   */
+  async fileLinks(ids: readonly string[]): Promise<FileLinks[]> {
+    if (ids.length === 0) return [];
+    return (await this.request('files.get', { ids: [...ids] })).files;
   }
 
   /**

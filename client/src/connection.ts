@@ -310,6 +310,22 @@ export class Connection {
     return new ClientError(cause?.code ?? 'closed', cause?.message ?? 'The client was closed.', { request });
   }
 
+  /**
+   * Where and how plain HTTP requests of this client go (uploads): the server's origin,
+   * and the credential as headers. A connect ticket works once, on /ws, so a client
+   * signed in with one has none to give.
+   */
+  async httpAccess(): Promise<{ readonly origin: string; readonly headers: Record<string, string> }> {
+    const base = typeof this.#options.url === 'function' ? this.#options.url() : this.#options.url;
+    const url = new URL(socketUrl(base, {}));
+    url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+    if (this.#options.user !== undefined) return { origin: url.origin, headers: { 'X-Switchboard-User': this.#options.user } };
+    if (this.#options.token !== undefined) {
+      return { origin: url.origin, headers: { Authorization: `Bearer ${await credential(this.#options.token)}` } };
+    }
+    throw new ClientError('unauthorized', 'Uploads need the client signed in with `user` or `token`: a connect ticket works once, on /ws.');
+  }
+
   // --- opening and authenticating -----------------------------------------------------
 
   async #connect(): Promise<void> {

@@ -21,3 +21,4 @@ export { directChannelId, inboxChannelOf, isReservedChannelId } from '../../prot
 export type * from './protocol.js';
 export { ChatApi } from './chat-api.js';
 export { LiveList, type ListHandlers, type ListTarget } from './live-list.js';
+export type { UploadOptions, UploadProgress } from './uploads.js';

@@ -22,12 +22,15 @@ export type { CommandName, CommandRequest, CommandResult };
 export type { ErrorCode } from '../../protocol/codes.js';
 export type { ListAction, ListName } from '../../protocol/frames.js';
 export type {
+  Attachment,
   Channel,
   ChannelEvent,
   ChannelId,
   ChannelType,
   DirectConversation,
   EventKind,
+  FileId,
+  FileLinks,
   Member,
   MemberRole,
   MessageId,
@@ -39,6 +42,7 @@ export type {
   ReadPosition,
   Seq,
   SessionId,
+  ThumbnailState,
   UnreadChannel,
   User,
   UserId,

@@ -1,5 +1,5 @@
 import type { AnnotationKind } from './store.js';
-import type { ChannelEvent, ChannelId, ChannelType, PublishPolicy, Retention, Seq, UserId } from './types.js';
+import type { ChannelEvent, ChannelId, ChannelType, FileId, PublishPolicy, Retention, Seq, UserId } from './types.js';
 
 /** What the hub's callers pass and get back (the edge builds these from commands). */
 
@@ -20,6 +20,8 @@ export interface PublishInput {
   readonly data?: unknown;
   readonly cid?: string | null;
   readonly replyTo?: Seq | null;
+  /** Uploaded files to attach, resolved by the hub's MessageAttachments (see useAttachments). */
+  readonly attachments?: readonly FileId[];
 }
 
 export interface PublishResult {

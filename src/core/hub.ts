@@ -31,18 +31,20 @@ import type {
 } from './hub-requests.js';
 import { LogReaders } from './log-readers.js';
 import type { Logger } from './logger.js';
+import type { MessageAttachments } from './message-attachments.js';
 import { MessageLog } from './message-log.js';
 import { Presence, type PresencePage, type PresenceSettings } from './presence.js';
 import { RetentionPruner, type PruningOptions } from './retention-pruner.js';
 import { type HubSession, SessionRegistry } from './session-registry.js';
 import { VolatileNumbering } from './volatile-numbering.js';
 import type { Session, SessionSink } from './session.js';
-import type { ChannelChanges, Store } from './store.js';
+import type { AppendRequest, ChannelChanges, Store } from './store.js';
 import type {
   Channel,
   ChannelEvent,
   ChannelId,
   EphemeralEvent,
+  FileId,
   Member,
   MemberRole,
   PresenceMember,
@@ -119,6 +121,7 @@ export class Hub {
    */
   #accessChanges = 0;
   #closing = false;
+  #attachments: MessageAttachments | null = null;
 
   constructor(options: HubOptions) {
     const { store, broker, logger } = options;
@@ -166,6 +169,12 @@ export class Hub {
   /** Registers a module's hooks (see HubObserver), its veto included. */
   observe(observer: HubObserver): void {
     this.#observers.add(observer);
+  }
+
+  /** Lets publishes carry attachments, resolved by the module that keeps files (one per hub). */
+  useAttachments(attachments: MessageAttachments): void {
+    if (this.#attachments) throw new Error('The hub already has a MessageAttachments.');
+    this.#attachments = attachments;
   }
 
   // --- sessions -------------------------------------------------------------------
@@ -405,7 +414,10 @@ export class Hub {
   async publish(principal: Principal, input: PublishInput): Promise<PublishResult> {
     const text = input.text ?? null;
     const data = input.data ?? null;
-    if (text === null && data === null) throw new SwitchboardError('bad_request', 'A message needs text or data.');
+    const files = input.attachments;
+    if (text === null && data === null && files === undefined) {
+      throw new SwitchboardError('bad_request', 'A message needs text, data or attachments.');
+    }
     this.#assertStorableText(text);
     this.#assertStorableText(input.cid ?? null, 'cid');
     const channel = await this.#directory.require(input.channel, principal);
@@ -419,11 +431,42 @@ export class Hub {
       data,
       cid: input.cid ?? null,
       replyTo: input.replyTo ?? null,
+      attachments: null,
     } as const;
     const retention = await this.#volatileReady(channel);
-    if (!isVolatile(retention)) return this.#log.append(request);
-    const result = await this.#log.appendVolatile(request, retention);
-    if (!result.duplicate) this.#numbering.numbered(result.event);
+    if (isVolatile(retention)) {
+      // Files are kept while a stored message refers to them: a channel that stores nothing cannot.
+      if (files !== undefined && files.length > 0) {
+        throw new SwitchboardError('bad_request', 'Attachments need a durable channel: this one keeps its messages in memory or not at all.');
+      }
+      const result = await this.#log.appendVolatile(request, retention);
+      if (!result.duplicate) this.#numbering.numbered(result.event);
+      return result;
+    }
+    // Messages without files (nearly all) take no detour.
+    if (files === undefined || files.length === 0) return this.#log.append(request);
+    return this.#publishWithAttachments(principal, request, files);
+  }
+
+  async #publishWithAttachments(
+    principal: Principal,
+    request: AppendRequest & { kind: 'message' },
+    ids: readonly FileId[],
+  ): Promise<PublishResult> {
+    const attachments = this.#attachments;
+    if (!attachments) throw new SwitchboardError('bad_request', 'This server does not take attachments.');
+    const resolved = await attachments.prepare(principal, request.channel, ids);
+    let result: PublishResult;
+    try {
+      result = await this.#log.append({ ...request, attachments: resolved });
+    } catch (error) {
+      await attachments.abandoned(ids).catch((failure: unknown) => this.#logger.warn({ err: failure }, 'releasing attachments failed'));
+      throw error;
+    }
+    // Stored is stored: the files stay reserved (never collected) if recording the reference fails.
+    await attachments
+      .committed(ids, result.event, result.duplicate)
+      .catch((error: unknown) => this.#logger.warn({ err: error, channel: request.channel }, 'recording attachments failed'));
     return result;
   }
 
@@ -444,6 +487,12 @@ export class Hub {
   async delete(principal: Principal, input: { channel: ChannelId; seq: Seq }): Promise<ChannelEvent> {
     const { channel, target } = await this.#changeable(principal, input.channel, input.seq, 'delete');
     const result = await this.#log.append({ kind: 'delete', channel: channel.id, author: authorOf(principal), target: target.seq });
+    // The delete is stored whatever happens to the files; a failure leaves them to the collector's next look.
+    if (target.attachments && this.#attachments) {
+      await this.#attachments
+        .deleted(channel.id, target.seq)
+        .catch((error: unknown) => this.#logger.warn({ err: error, channel: channel.id, seq: target.seq }, 'hiding a deleted message\'s files failed'));
+    }
     return result.event;
   }
 

@@ -1,5 +1,6 @@
 import type { ErrorCode } from './errors.js';
 import type {
+  Attachment,
   Channel,
   ChannelEvent,
   ChannelId,
@@ -49,6 +50,8 @@ export type AppendRequest =
       readonly data: unknown;
       readonly cid: string | null;
       readonly replyTo: Seq | null;
+      /** What the attachments module made of the publish's file ids; absent or null: none. Stored as given. */
+      readonly attachments?: readonly Attachment[] | null;
     }
   | {
       readonly kind: 'edit';

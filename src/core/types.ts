@@ -7,11 +7,13 @@ import type { PushFrame } from '../../protocol/frames.js';
 import type { ChannelId, Millis, UserId } from '../../protocol/values.js';
 
 export type {
+  Attachment,
   Channel,
   ChannelEvent,
   ChannelId,
   ChannelType,
   EventKind,
+  FileId,
   Member,
   MemberRole,
   MessageId,

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { channelId } from '../../protocol/values.js';
+import { channelId, fileId } from '../../protocol/values.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Principal } from '../core/types.js';
@@ -26,7 +26,7 @@ const uploadQuery = z.strictObject({
   channel: channelId,
   name: z.string().max(1000).optional().describe('The file\'s name; a multipart part\'s filename otherwise.'),
 });
-const fileParams = z.strictObject({ id: z.string().regex(/^f[A-Za-z0-9_-]{22}$/, 'a file id') });
+const fileParams = z.strictObject({ id: fileId });
 const uploadParams = z.strictObject({ uploadId: z.string().regex(/^[a-f0-9]{32}$/, 'an upload id') });
 const downloadParams = fileParams.extend({ variant: z.enum(['content', 'thumbnail']) });
 const downloadQuery = z.strictObject({

@@ -212,6 +212,42 @@ export class Files {
     return this.#descriptor(file, await this.#blobOf(file));
   }
 
+  /**
+   * Files with fresh signed links, for `files.get`: each readable one once, in the order
+   * asked; the others (unknown, hidden, in a channel the principal may not read) in
+   * `missing`, without saying which, so ids of other channels' files are not confirmed.
+   */
+  async describeMany(principal: Principal, ids: readonly FileId[]): Promise<{ files: FileDescriptor[]; missing: FileId[] }> {
+    const readable = new Map<ChannelId, Promise<boolean>>();
+    const canRead = (channel: ChannelId) => {
+      let answer = readable.get(channel);
+      if (!answer) {
+        answer = this.access.assertCanRead(principal, channel).then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof SwitchboardError && (error.code === 'forbidden' || error.code === 'not_found')) return false;
+            throw error;
+          },
+        );
+        readable.set(channel, answer);
+      }
+      return answer;
+    };
+    const unique = [...new Set(ids)];
+    const found = await Promise.all(
+      unique.map(async (id) => {
+        const file = await this.#catalog.file(id);
+        if (!file || file.state === 'detached' || !(await canRead(file.channel))) return null;
+        const blob = await this.#catalog.blob(file.sha256);
+        return blob ? this.#descriptor(file, blob) : null;
+      }),
+    );
+    return {
+      files: found.filter((file): file is FileDescriptor => file !== null),
+      missing: unique.filter((_, index) => found[index] === null),
+    };
+  }
+
   /** What a resumable upload became, for its uploader (whose last response may have been lost). */
   async describeUpload(principal: Principal, uploadId: string): Promise<FileDescriptor> {
     const file = await this.#catalog.fileByUpload(uploadId);

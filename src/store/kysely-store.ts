@@ -499,7 +499,7 @@ async function applyChanges(trx: Transaction<LogTables>, accepted: readonly Plan
     } else if (request.kind === 'delete') {
       await trx
         .updateTable('events')
-        .set({ text: null, data: null, deleted_at: now })
+        .set({ text: null, data: null, attachments: null, deleted_at: now })
         .where('channel', '=', request.channel)
         .where('seq', '=', request.target)
         .where('deleted_at', 'is', null)
@@ -518,6 +518,7 @@ function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events
     created_at: now,
     edited_at: null,
     deleted_at: null,
+    attachments: null,
   };
   switch (request.kind) {
     case 'message':
@@ -528,6 +529,7 @@ function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events
         cid: request.cid,
         reply_to: request.replyTo,
         target: null,
+        attachments: request.attachments ? JSON.stringify(request.attachments) : null,
       };
     case 'edit':
       return { ...base, text: request.text, data: encodeData(request.data), cid: null, reply_to: null, target: request.target };

@@ -8,7 +8,7 @@ type EventRow = Selectable<LogTables['events']>;
 type ChannelRow = Selectable<LogTables['channels']>;
 
 export function toEvent(row: EventRow): ChannelEvent {
-  return {
+  const event: ChannelEvent = {
     channel: row.channel,
     seq: Number(row.seq),
     kind: row.kind as ChannelEvent['kind'],
@@ -23,6 +23,8 @@ export function toEvent(row: EventRow): ChannelEvent {
     editedAt: nullableNumber(row.edited_at),
     deletedAt: nullableNumber(row.deleted_at),
   };
+  // Present only on messages that carry files, so the others' frames do not grow.
+  return row.attachments === null ? event : { ...event, attachments: JSON.parse(row.attachments) };
 }
 
 export function toChannel(row: ChannelRow): Channel {

@@ -33,5 +33,7 @@ export interface LogTables {
     created_at: number;
     edited_at: number | null;
     deleted_at: number | null;
+    /** JSON text of the message's attachments (migration 0008); null: none. */
+    attachments: string | null;
   };
 }

@@ -48,7 +48,8 @@ export class NodeProcess {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-node-'));
     const configFile = join(dir, 'switchboard.json');
-    writeFileSync(configFile, JSON.stringify(options.config ?? {}));
+    // The node's files under its own directory, never the checkout's ./data.
+    writeFileSync(configFile, JSON.stringify({ files: { directory: join(dir, 'files') }, ...options.config }));
     const child = spawn(
       process.execPath,
       [

@@ -18,19 +18,17 @@ export interface TestServer extends RunningServer {
  * (and its directory removed) when the calling test finishes.
  */
 export async function startTestServer(
-  options: { overrides?: DeepPartial<Config>; databaseUrl?: string; broker?: Broker; port?: number; configFile?: string } = {},
+  options: { overrides?: DeepPartial<Config>; databaseUrl?: string; broker?: Broker; port?: number; configFile?: string; now?: () => number } = {},
 ): Promise<TestServer> {
-  let dir: string | null = null;
-  let databaseUrl = options.databaseUrl;
-  if (!databaseUrl) {
-    dir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
-    databaseUrl = `sqlite:${join(dir, 'test.db')}`;
-  }
-  const server = await boot(databaseUrl, options.port ?? 0, options);
+  // Its own directory always: the SQLite file (unless a database is given) and the files module's.
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
+  const databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'test.db')}`;
+  const overrides = { ...options.overrides, files: { directory: join(dir, 'files'), ...options.overrides?.files } };
+  const server = await boot(databaseUrl, options.port ?? 0, { ...options, overrides });
   const ownedDir = dir;
   onTestFinished(async () => {
     await server.current.close();
-    if (ownedDir) rmSync(ownedDir, { recursive: true, force: true });
+    rmSync(ownedDir, { recursive: true, force: true });
   });
   return server.handle;
 }
@@ -38,7 +36,7 @@ export async function startTestServer(
 async function boot(
   databaseUrl: string,
   port: number,
-  options: { overrides?: DeepPartial<Config>; broker?: Broker; configFile?: string },
+  options: { overrides?: DeepPartial<Config>; broker?: Broker; configFile?: string; now?: () => number },
 ): Promise<{ current: RunningServer; handle: TestServer }> {
   const state = { current: await startOne(databaseUrl, port, options) } as { current: RunningServer; handle: TestServer };
   const handle: TestServer = {
@@ -60,6 +58,9 @@ async function boot(
     get edge() {
       return state.current.edge;
     },
+    get files() {
+      return state.current.files;
+    },
     get wsUrl() {
       return `${state.current.url.replace('http', 'ws')}/ws`;
     },
@@ -79,12 +80,12 @@ async function boot(
 function startOne(
   databaseUrl: string,
   port: number,
-  options: { overrides?: DeepPartial<Config>; broker?: Broker; configFile?: string },
+  options: { overrides?: DeepPartial<Config>; broker?: Broker; configFile?: string; now?: () => number },
 ): Promise<RunningServer> {
   const config = loadConfig({
     file: options.configFile,
     // gRPC on a free port too, so test files running in parallel never collide on 50051.
     overrides: { grpcPort: 0, ...options.overrides, port, databaseUrl, logLevel: 'silent', host: '127.0.0.1' },
   });
-  return startServer(config, { broker: options.broker });
+  return startServer(config, { broker: options.broker, now: options.now });
 }

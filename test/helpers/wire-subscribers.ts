@@ -67,6 +67,8 @@ export interface WireSubscriber {
   /** Pushed signals of the channel (`receipt`, `typing`, `presence`), in arrival order. */
   signals(type: string, channel?: string): Record<string, unknown>[];
   waitForSeq(seq: number, channel?: string): Promise<void>;
+  /** The stored event at `seq` as this wire delivered it (gRPC: as grpc-js decodes it). */
+  event(seq: number, channel?: string): Record<string, unknown> | undefined;
   /** A second channel streamed on the same connection (/ws and `/sse`): what arrives after a change there proves nothing more came. */
   readonly sentinel: string | null;
   unsubscribed(timeoutMs?: number): Promise<Unsubscribed>;
@@ -202,6 +204,10 @@ class WsSubscriber implements WireSubscriber {
     await this.#client.waitUntil(() => this.seqs(channel).includes(seq));
   }
 
+  event(seq: number, channel = this.#channel): Record<string, unknown> | undefined {
+    return this.#client.events(channel).find((e) => e.seq === seq);
+  }
+
   async unsubscribed(timeoutMs = 5000): Promise<Unsubscribed> {
     const frame = await this.#client.waitFor((f) => f.type === 'unsubscribed' && f.channel === this.#channel, timeoutMs);
     return { code: String(frame.code), message: String(frame.message), grpcStatus: null, at: this.#arrivals.get(frame) ?? Date.now() };
@@ -330,6 +336,10 @@ class SseSubscriber implements WireSubscriber {
     return this.frames.filter((f) => f.event === type && f.data.channel === channel).map((f) => f.data);
   }
 
+  event(seq: number, channel = this.#channel): Record<string, unknown> | undefined {
+    return this.frames.find((f) => f.event === 'message' && f.data.channel === channel && Number(f.data.seq) === seq)?.data;
+  }
+
   async waitForSeq(seq: number, channel = this.#channel): Promise<void> {
     const why = () => `no seq ${seq} of ${channel}; got ${JSON.stringify(this.log.slice(-3))}`;
     await this.#waiters.until(() => this.seqs(channel).includes(seq), 10_000, why);
@@ -435,6 +445,10 @@ class GrpcSubscriber implements WireSubscriber {
 
   async waitForSeq(seq: number): Promise<void> {
     await this.#recorder.waitUntil(() => this.#recorder.seqs().includes(seq));
+  }
+
+  event(seq: number): Record<string, unknown> | undefined {
+    return this.#recorder.events().find((e) => e.seq === seq) as Record<string, unknown> | undefined;
   }
 
   async unsubscribed(timeoutMs = 5000): Promise<Unsubscribed> {

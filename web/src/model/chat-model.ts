@@ -16,6 +16,7 @@ import {
 } from '../../../client/src/index.js';
 import type { Credentials } from '../auth-session.js';
 import { applyEvent, type ChannelView, emptyView, indexOfSeq, mergeMessages } from './channel-view.js';
+import { FileShelf } from './file-shelf.js';
 import { type Action, humanError, isRefusal } from './human-errors.js';
 import { LocalStore, type PendingMessage } from './local-store.js';
 import { Notifier } from './notifier.js';
@@ -115,6 +116,8 @@ const DEFAULT_CHANNEL = 'general';
  */
 export class ChatModel {
   readonly me: string;
+  /** Uploads from the composers, and links to files in messages. */
+  readonly files: FileShelf;
   readonly #client: SwitchboardClient;
   readonly #store: LocalStore;
   readonly #notifier: Notifier;
@@ -171,6 +174,7 @@ export class ChatModel {
       // Come back quickly after a restart; "Retry now" skips even that.
       backoff: { initialDelayMs: 300, maxDelayMs: 8000, ...options.backoff },
     });
+    this.files = new FileShelf(this.#client);
     this.#offs.push(
       this.#client.on('state', ({ state }) => this.#set({ connection: state, retryAt: state === 'reconnecting' ? this.#state.retryAt : null })),
       this.#client.on('reconnecting', ({ delayMs }) => this.#set({ retryAt: Date.now() + delayMs })),
@@ -753,9 +757,9 @@ export class ChatModel {
    * published again with the same cid, so it is stored once. Only a refusal by the server
    * turns it into an error with "Retry".
    */
-  send(channel: string, text: string, replyTo: number | null = null): void {
+  send(channel: string, text: string, replyTo: number | null = null, attachments: readonly string[] = []): void {
     const trimmed = text.replace(/\s+$/, '').replace(/^\n+/, '');
-    if (trimmed.trim() === '') return;
+    if (trimmed.trim() === '' && attachments.length === 0) return;
     this.#lastTypingSent = 0;
     const entry: PendingMessage = {
       cid: newCid(),
@@ -764,6 +768,7 @@ export class ChatModel {
       replyTo,
       createdAt: Date.now(),
       error: null,
+      ...(attachments.length > 0 && { attachments: [...attachments] }),
     };
     this.#setOutbox([...this.#state.outbox, entry]);
     void this.#deliver(entry);
@@ -775,7 +780,13 @@ export class ChatModel {
     try {
       const ack = await this.#client.request(
         'publish',
-        { channel: entry.channel, text: entry.text, cid: entry.cid, replyTo: entry.replyTo ?? undefined },
+        {
+          channel: entry.channel,
+          text: entry.text === '' ? undefined : entry.text,
+          cid: entry.cid,
+          replyTo: entry.replyTo ?? undefined,
+          attachments: entry.attachments?.length ? [...entry.attachments] : undefined,
+        },
         { timeoutMs: DELIVERY_TIMEOUT_MS },
       );
       this.#delivering.delete(entry.cid);

@@ -16,7 +16,8 @@ export type Action =
   | 'members'
   | 'settings'
   | 'status'
-  | 'direct';
+  | 'direct'
+  | 'upload';
 
 const DOING: Record<Action, string> = {
   send: 'Your message was not sent',
@@ -34,6 +35,7 @@ const DOING: Record<Action, string> = {
   settings: 'The settings were not saved',
   status: 'Your status was not changed',
   direct: 'The conversation could not be started',
+  upload: 'The file was not uploaded',
 };
 
 /**
@@ -46,7 +48,7 @@ export function humanError(action: Action, error: unknown): string {
   if (!(error instanceof ClientError)) return `${start}: something went wrong in the page. Reload to try again.`;
   switch (error.code) {
     case 'forbidden':
-      return action === 'send'
+      return action === 'send' || action === 'upload'
         ? `${start}: you are not allowed to post here.`
         : `${start}: you do not have permission to do that here.`;
     case 'not_found':
@@ -56,6 +58,7 @@ export function humanError(action: Action, error: unknown): string {
       if (action === 'edit' || action === 'delete' || action === 'react') return `${start}: the message was deleted.`;
       return `${start}: it was already done.`;
     case 'too_large':
+      if (action === 'upload') return `${start}: it is larger than this server takes, or your storage is full.`;
       return `${start}: it is too long. Split it into shorter messages.`;
     case 'bad_request':
       if (action === 'create-channel') return `${start}: use 1-128 letters, digits or _ . - in the name.`;

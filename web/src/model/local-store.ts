@@ -13,6 +13,8 @@ export interface PendingMessage {
   readonly createdAt: number;
   /** Set when the server refused it (not when the connection was down): shown with "Retry". */
   readonly error: string | null;
+  /** Uploaded files it carries. */
+  readonly attachments?: readonly string[];
 }
 
 function read<T>(key: string, fallback: T): T {

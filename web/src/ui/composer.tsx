@@ -1,11 +1,14 @@
-import { type KeyboardEvent, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { type ClipboardEvent, type DragEvent, type KeyboardEvent, useEffect, useId, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { ChatModel } from '../model/chat-model.js';
+import { UploadTray } from './attachments.js';
+import { Icon } from './icons.js';
 import { Avatar } from './people.js';
 
 /**
  * Where messages are written. Enter sends, Shift+Enter starts a new line, Up in an empty
  * box edits your last message, `@` completes a name. What you type is kept per channel
- * (and thread) across reloads until it is sent.
+ * (and thread) across reloads until it is sent. Files dropped on it, pasted into it or
+ * chosen with "Attach" upload at once (with a progress bar) and go with the next message.
  */
 export function Composer({
   model,
@@ -28,6 +31,14 @@ export function Composer({
   const [choice, setChoice] = useState(0);
   const [dismissed, setDismissed] = useState<string | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+  const [dragging, setDragging] = useState(false);
+  const shelf = useSyncExternalStore(model.files.subscribe, model.files.snapshot);
+  const files = shelf.uploads.filter((upload) => upload.slot === draftKey);
+  const filesReady = files.some((upload) => upload.file !== null) && !model.files.busy(draftKey);
+  const attach = (list: FileList | null | undefined) => {
+    if (list && list.length > 0) model.files.add(channel, draftKey, [...list]);
+  };
   const listId = useId();
   const inputId = useId();
 
@@ -65,8 +76,10 @@ export function Composer({
   };
 
   const send = () => {
-    if (text.trim() === '') return;
-    model.send(channel, text, replyTo);
+    if (model.files.busy(draftKey)) return;
+    const attachments = model.files.take(draftKey);
+    if (text.trim() === '' && attachments.length === 0) return;
+    model.send(channel, text, replyTo, attachments);
     update('', 0);
     setText('');
     model.saveDraft(draftKey, '');
@@ -102,12 +115,25 @@ export function Composer({
 
   return (
     <form
-      className="composer"
+      className={dragging ? 'composer dragging' : 'composer'}
       onSubmit={(event) => {
         event.preventDefault();
         send();
       }}
+      onDragOver={(event: DragEvent) => {
+        if (!event.dataTransfer.types.includes('Files')) return;
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(event: DragEvent) => {
+        if (event.dataTransfer.files.length === 0) return;
+        event.preventDefault();
+        setDragging(false);
+        attach(event.dataTransfer.files);
+      }}
     >
+      <UploadTray model={model} slot={draftKey} />
       {open && (
         <ul className="mention-suggestions" id={listId} role="listbox" aria-label="People to mention">
           {suggestions.map((user, i) => (
@@ -141,8 +167,26 @@ export function Composer({
         onKeyDown={onKeyDown}
         onChange={(event) => update(event.target.value, event.target.selectionStart)}
         onSelect={(event) => setCaret(event.currentTarget.selectionStart)}
+        onPaste={(event: ClipboardEvent<HTMLTextAreaElement>) => {
+          if (event.clipboardData.files.length === 0) return;
+          event.preventDefault();
+          attach(event.clipboardData.files);
+        }}
       />
-      <button className="primary send" type="submit" disabled={text.trim() === ''}>
+      <input
+        ref={picker}
+        type="file"
+        multiple
+        hidden
+        onChange={(event) => {
+          attach(event.target.files);
+          event.target.value = '';
+        }}
+      />
+      <button type="button" className="attach" aria-label="Attach files" title="Attach files (or drop or paste them)" onClick={() => picker.current?.click()}>
+        <Icon name="attach" size={18} />
+      </button>
+      <button className="primary send" type="submit" disabled={(text.trim() === '' && !filesReady) || model.files.busy(draftKey)}>
         Send
       </button>
     </form>

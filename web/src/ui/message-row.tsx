@@ -2,6 +2,7 @@ import { type KeyboardEvent, memo, useState } from 'react';
 import type { ChannelEvent, ReactionCount } from '../../../client/src/index.js';
 import type { ThreadSummary } from '../model/channel-view.js';
 import { type ChatModel, linkTo, type PendingMessage } from '../model/chat-model.js';
+import { MessageFiles } from './attachments.js';
 import { Markdown, mentions } from './markdown.js';
 import { Confirm } from './modal.js';
 import { Avatar, relativeTime, timeOf } from './people.js';
@@ -87,8 +88,9 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
               <p className="md-text">This message was deleted.</p>
             ) : (
               <>
-                <Markdown text={message.text ?? ''} me={me} />
+                {message.text !== null && <Markdown text={message.text} me={me} />}
                 {message.editedAt !== null && <span className="edited">(edited)</span>}
+                {message.attachments && <MessageFiles model={model} files={message.attachments} />}
               </>
             )}
           </div>
@@ -279,7 +281,12 @@ export function PendingRow({ model, me, entry, grouped }: { model: ChatModel; me
           </div>
         )}
         <div className="body">
-          <Markdown text={entry.text} me={me} />
+          {entry.text !== '' && <Markdown text={entry.text} me={me} />}
+          {entry.attachments && entry.attachments.length > 0 && (
+            <p className="sending">
+              {entry.attachments.length} {entry.attachments.length === 1 ? 'file' : 'files'}
+            </p>
+          )}
         </div>
         {entry.error ? (
           <div className="send-error" role="alert">
