@@ -39,6 +39,7 @@ export function compactEvent<T extends Record<string, unknown>>(event: ChannelEv
   frame.createdAt = event.createdAt;
   if (event.editedAt !== null) frame.editedAt = event.editedAt;
   if (event.deletedAt !== null) frame.deletedAt = event.deletedAt;
+  if (event.attachments !== undefined && event.attachments !== null) frame.attachments = event.attachments;
   return frame as T & CompactEvent;
 }
 
@@ -58,5 +59,6 @@ export function expandEvent(frame: CompactEvent): ChannelEvent {
     createdAt: frame.createdAt,
     editedAt: frame.editedAt ?? null,
     deletedAt: frame.deletedAt ?? null,
+    ...(frame.attachments ? { attachments: frame.attachments } : {}),
   };
 }
