@@ -28,15 +28,16 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('WriteBatcher', () => {
   it('flushes at the end of the tick when rounds are cheap, and puts the next round off after a costly one', async () => {
-    const batcher = new WriteBatcher({ maxDelayMs: 50, maxFramesPerWrite: 64 });
+    const batcher = new WriteBatcher({ maxDelayMs: 200, maxFramesPerWrite: 64 });
     const flushed: string[] = [];
     batcher.due(connection(0, flushed, 'cheap'));
     await nextTurn();
     expect(flushed).toEqual(['cheap']);
     expect(batcher.stats.delayedFlushes).toBe(0);
 
-    // A round that took 5 ms of work: the next one waits about as long (capped at 50).
-    batcher.due(connection(5, flushed, 'costly'));
+    // A round that took 40 ms of work: the next one waits about as long (capped at 200). Long
+    // enough that a loaded machine's pause before the next due() cannot use the wait up.
+    batcher.due(connection(40, flushed, 'costly'));
     await nextTurn();
     expect(flushed).toEqual(['cheap', 'costly']);
     let done!: () => void;
