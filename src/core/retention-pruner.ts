@@ -35,7 +35,8 @@ export class RetentionPruner {
 
   start(): void {
     if (this.#timer) return;
-    const sweep = () => void this.sweep().catch((error: unknown) => this.#logger.warn({ err: error }, 'pruning failed; the next sweep retries'));
+    // A timer tick while a sweep runs is skipped: sweeps never queue up behind a slow one.
+    const sweep = () => void (this.#sweeping ?? this.sweep()).catch((error: unknown) => this.#logger.warn({ err: error }, 'pruning failed; the next sweep retries'));
     this.#timer = setInterval(sweep, this.#intervalMs);
     this.#timer.unref();
   }
@@ -47,8 +48,11 @@ export class RetentionPruner {
   }
 
   /** One pass over every bounded durable channel; resolves with how many events went. */
-  sweep(): Promise<number> {
-    this.#sweeping ??= this.#sweepOnce().finally(() => (this.#sweeping = null));
+  async sweep(): Promise<number> {
+    // A sweep under way may have passed a channel before its newest events: the caller gets
+    // one that starts after it (and never two at once).
+    while (this.#sweeping) await this.#sweeping.catch(() => 0);
+    this.#sweeping = this.#sweepOnce().finally(() => (this.#sweeping = null));
     return this.#sweeping;
   }
 
