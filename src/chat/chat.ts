@@ -105,6 +105,7 @@ export class Chat implements HubObserver {
 
   memberAdded(member: Member): void {
     this.#lists.memberAdded(member);
+    this.#readState.startAtNewest(member.channel, member.user);
   }
 
   memberRemoved(channel: ChannelId, user: UserId): void {
@@ -171,7 +172,8 @@ export class Chat implements HubObserver {
   }
 
   /** What changed while the user was away: unread channels, new DMs, mentions. */
-  catchUp(principal: Principal): Promise<CatchUp> {
+  async catchUp(principal: Principal): Promise<CatchUp> {
+    await this.#readState.settled(principal.userId);
     return catchUp(this.#context, principal);
   }
 

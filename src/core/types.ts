@@ -12,6 +12,7 @@ export type {
   ChannelId,
   ChannelType,
   EventKind,
+  ListedChannel,
   Member,
   MemberRole,
   MessageId,

@@ -11,6 +11,8 @@ export interface LogTables {
     id: string;
     type: string;
     title: string | null;
+    /** Added by 0008-topics-and-threads. */
+    topic: string | null;
     publish: string;
     created_by: string | null;
     created_at: number;
@@ -31,5 +33,9 @@ export interface LogTables {
     created_at: number;
     edited_at: number | null;
     deleted_at: number | null;
+    /** Replies to this message, the newest one's seq and time (0008-topics-and-threads). */
+    reply_count: number;
+    last_reply_seq: number | null;
+    last_reply_at: number | null;
   };
 }
