@@ -82,6 +82,12 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
     const probe = await server.client('alice');
     await expect.poll(async () => (await probe.listMembers('secret-plans')).find((m) => m.user === 'carol')?.role, WAIT).toBe('admin');
     await screenshot(alice, 'members');
+    // Carol, an admin now, manages the members too; bob, a member, only sees them.
+    await openChannel(carol, '#secret-plans');
+    await carol.getByRole('button', { name: 'Members' }).click();
+    const carolsPanel = carol.getByRole('complementary', { name: 'Members' });
+    await carolsPanel.getByLabel('Add someone').waitFor(WAIT);
+    await carolsPanel.getByLabel('Role of bob').waitFor(WAIT);
 
     // Bob sees the channel appear, opens it, reads the history.
     await openChannel(bob, '#secret-plans');
@@ -111,14 +117,16 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
     await alice.getByRole('button', { name: 'Channel settings' }).click();
     const settings = alice.getByRole('dialog', { name: 'Settings of #general' });
     await settings.getByLabel('Title').fill('Company-wide announcements');
+    await settings.getByLabel('Topic').fill('News for everyone, from the app');
     await settings.getByLabel('Who may post').selectOption('server');
     await screenshot(alice, 'channel-settings');
     await settings.getByRole('button', { name: 'Save' }).click();
     await settings.waitFor({ state: 'detached', ...WAIT });
     await bob.getByText('Company-wide announcements').waitFor(WAIT);
+    await bob.locator('.channel-header').getByText('News for everyone, from the app').waitFor(WAIT);
     await bob.getByText('Only the app posts announcements in #general.').waitFor(WAIT);
     // Bob is not the owner: no settings to change, only leaving.
     await bob.getByRole('button', { name: 'Channel settings' }).click();
-    await bob.getByRole('dialog', { name: 'Settings of #general' }).getByText("Only the channel's owner changes its settings.").waitFor(WAIT);
+    await bob.getByRole('dialog', { name: 'Settings of #general' }).getByText("Only the channel's owners and admins change its settings.").waitFor(WAIT);
   });
 });
