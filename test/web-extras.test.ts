@@ -1,6 +1,5 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMissing, ensureWebBuilt, launchBrowser, message, openChannel, screenshot, signIn, startWebServer, WAIT } from './web-harness.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumMissing, message, openChannel, screenshot, signIn, startWebServer, useBrowser, WAIT } from './web-harness.js';
 
 /**
  * What the web app shows from the server's own state: a channel's topic, your role (what
@@ -8,22 +7,29 @@ import { chromiumMissing, ensureWebBuilt, launchBrowser, message, openChannel, s
  * a jump into a long channel with one `history around` request, and a joined channel's past
  * not counted as unread.
  */
+/** A working team's talk in a channel, so pictures show a real one. */
+async function chatter(server: Awaited<ReturnType<typeof startWebServer>>, channel: string): Promise<void> {
+  const lines: [string, string][] = [
+    ['maya', 'Morning! The launch checklist is pinned in the wiki.'],
+    ['leo', 'Landing page copy is in review, two comments left.'],
+    ['maya', 'Pricing table needs the **annual** plan added.'],
+    ['sam', 'Support macros for the launch are drafted.'],
+    ['leo', 'Screenshots updated for the new onboarding flow.'],
+    ['priya', 'Legal signed off on the terms page.'],
+    ['sam', 'Status page has a maintenance window for the 12th.'],
+    ['maya', 'Moving the launch gives us time for the `--dry-run` migration.'],
+    ['priya', 'Press kit is final: logos, screenshots, quotes.'],
+  ];
+  for (const [user, text] of lines) await (await server.client(user)).publish(channel, text);
+}
+
 describe.skipIf(chromiumMissing('the web app extras tests'))('web app: topics, roles, thread counts, jumps, joining', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureWebBuilt();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('shows the topic in the header; an admin made by the owner may change it, live for everyone', async () => {
     const server = await startWebServer();
-    const alice = (await signIn(browser, server.url, 'alice')).page;
-    const bob = (await signIn(browser, server.url, 'bob')).page;
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
+    const bob = (await signIn(browser(), server.url, 'bob')).page;
     await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
 
     await alice.getByRole('button', { name: 'Channel settings' }).click();
@@ -52,9 +58,12 @@ describe.skipIf(chromiumMissing('the web app extras tests'))('web app: topics, r
       }, WAIT)
       .toBe(1);
     await bobSettings.getByLabel('Topic').fill('Launch moved to May 12');
-    await screenshot(bob, 'channel-topic');
     await bobSettings.getByRole('button', { name: 'Save' }).click();
     await header(alice).getByText('Launch moved to May 12').waitFor(WAIT);
+    await chatter(server, 'general');
+    await message(alice, 'Press kit is final').waitFor(WAIT);
+    await alice.mouse.move(0, 0);
+    await screenshot(alice, 'channel-topic');
     expect((await owner.getChannel('general')).topic).toBe('Launch moved to May 12');
     // An admin changes settings but does not delete the channel.
     await bob.getByRole('button', { name: 'Channel settings' }).click();
@@ -80,7 +89,7 @@ describe.skipIf(chromiumMissing('the web app extras tests'))('web app: topics, r
     }
     await olga.publishBatch(filler(201, 100));
 
-    const { page } = await signIn(browser, server.url, 'dan');
+    const { page } = await signIn(browser(), server.url, 'dan');
     await page.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     const sent: string[] = [];
     page.on('websocket', (socket) => socket.on('framesent', (frame) => sent.push(String(frame.payload))));
@@ -112,7 +121,7 @@ describe.skipIf(chromiumMissing('the web app extras tests'))('web app: topics, r
     await olga.createChannel({ channel: 'general', type: 'public' });
     await olga.createChannel({ channel: 'design', type: 'public', title: 'Design reviews' });
     await olga.publishBatch(Array.from({ length: 30 }, (_, i) => ({ channel: 'design', text: `old mockup ${i + 1}` })));
-    const { page } = await signIn(browser, server.url, 'dan');
+    const { page } = await signIn(browser(), server.url, 'dan');
     await page.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await page.getByRole('button', { name: 'Browse channels' }).first().click();
     const dialog = page.getByRole('dialog', { name: 'Browse channels' });
