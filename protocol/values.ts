@@ -92,7 +92,9 @@ export const channelEvent = z
     deletedAt: millis.nullable(),
     thread: threadSummary
       .optional()
-      .describe('On a message with replies, in history and replays: how many and when the last came. Live, each reply is its own event with `replyTo`.'),
+      .describe(
+        'On a message with replies (history, thread, search): how many, the newest one. Live, each reply is its own event with `replyTo`.',
+      ),
   })
   .meta({ id: 'Event' });
 

@@ -4,6 +4,7 @@ import { as, call, grpcClient, StreamRecorder } from './helpers/grpc-test-client
 import { createTestSchema } from './helpers/postgres.js';
 import { restAs } from './helpers/rest-as.js';
 import { serviceUrl } from './helpers/services.js';
+import { SseClient } from './helpers/sse-client.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { useWsClients } from './helpers/ws-test-client.js';
 
@@ -137,10 +138,22 @@ describe.each(databases)('channel extras on $name', ({ start }) => {
     expect(viaGrpc.events.find((e) => e.seq === root.seq)!.thread).toEqual({ replies: 2, lastReplySeq: last.seq, lastReplyAt: last.createdAt });
     expect(viaGrpc.events.find((e) => e.seq === last.seq)!.thread).toBeUndefined();
     expect((await alice.ok<{ root: { thread: unknown } }>('thread', { channel: 'eng', seq: root.seq })).root.thread).toMatchObject({ replies: 2 });
-    // A resume replays the root as stored, summary included.
+    // A resume replays the root as stored, summary included: on /ws and over SSE.
     const late = await clients.connect(server.wsUrl, 'dave');
     await late.ok('subscribe', { channel: 'eng', since: 0 });
     expect(late.events('eng').find((e) => e.seq === root.seq)).toMatchObject({ thread: { replies: 2 } });
+    const sse = new SseClient(`${server.url}/stream/eng?user=erin`, { headers: { 'last-event-id': '0' } });
+    await sse.ready();
+    const replayed = sse.events<{ seq: number; thread?: unknown; replyTo: number | null }>();
+    expect(replayed.find((e) => e.seq === root.seq)!.thread).toEqual({ replies: 2, lastReplySeq: last.seq, lastReplyAt: last.createdAt });
+    // Live, a reply is its own event naming its root; the root is not sent again.
+    const reply = await alice.ok<{ seq: number }>('publish', { channel: 'eng', text: 'done', replyTo: root.seq });
+    await sse.waitUntil(() => sse.events<{ seq: number }>().some((e) => e.seq === reply.seq), 'the live reply');
+    expect(sse.events<{ seq: number; replyTo: number | null }>().at(-1)).toMatchObject({ seq: reply.seq, replyTo: root.seq });
+    expect((await alice.ok<{ root: { thread: unknown } }>('thread', { channel: 'eng', seq: root.seq })).root.thread).toMatchObject({
+      replies: 3,
+      lastReplySeq: reply.seq,
+    });
   });
 
   it('joining starts the read position at the newest message; a position already there stays', async () => {
