@@ -365,12 +365,15 @@ export class ChatModel {
     views.delete(id);
     const unread = new Map(this.#state.unread);
     unread.delete(id);
+    const roles = new Map(this.#state.roles);
+    roles.delete(id);
     const wasCurrent = this.#state.current === id;
     const panel = this.#state.panel;
     const panelGone = panel !== null && 'channel' in panel && panel.channel === id;
     this.#set({
       channels,
       joined,
+      roles,
       views,
       unread,
       current: wasCurrent ? null : this.#state.current,
