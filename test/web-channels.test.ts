@@ -29,7 +29,8 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
     const server = await startWebServer();
     const owner = await server.client('olga');
     await owner.createChannel({ channel: 'general', type: 'public' });
-    await owner.createChannel({ channel: 'design', type: 'public', title: 'Design reviews' });
+    await owner.createChannel({ channel: 'design', type: 'public', title: 'Design reviews', topic: 'Mockups and critiques, Tuesdays at 10' });
+    await owner.createChannel({ channel: 'launch', type: 'public', title: 'Spring launch' });
     await owner.publish('design', 'new mockups are up');
     const { page } = await signIn(browser, server.url, 'dan');
     await page.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
@@ -38,6 +39,7 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
     await page.getByRole('button', { name: 'Browse channels' }).first().click();
     const browserDialog = page.getByRole('dialog', { name: 'Browse channels' });
     await browserDialog.getByText('Design reviews').waitFor(WAIT);
+    await browserDialog.getByText('Mockups and critiques, Tuesdays at 10').waitFor(WAIT);
     await screenshot(page, 'channel-browser');
     await browserDialog.getByRole('button', { name: 'Open #design' }).click();
     await message(page, 'new mockups are up').waitFor(WAIT);

@@ -39,6 +39,12 @@ describe.skipIf(chromiumMissing('the web app extras tests'))('web app: topics, r
     await settings.waitFor({ state: 'detached', ...WAIT });
     const header = (page: typeof bob) => page.locator('.channel-header');
     await header(bob).getByText('Everything about the spring launch').waitFor(WAIT);
+    // The channel browser shows topics, and your role where it is more than member.
+    await alice.getByRole('button', { name: 'Browse channels' }).first().click();
+    const browse = alice.getByRole('dialog', { name: 'Browse channels' });
+    await browse.getByText('Everything about the spring launch').waitFor(WAIT);
+    await browse.getByText('Joined (owner)').waitFor(WAIT);
+    await browse.getByRole('button', { name: 'Close' }).click();
 
     // Bob is a member: he may not change it, until the owner makes him an admin.
     await bob.getByRole('button', { name: 'Channel settings' }).click();

@@ -31,6 +31,7 @@ export function ChannelBrowser({ model, state, onClose }: { model: ChatModel; st
                 <strong>{labelOf(channel.id)}</strong>
                 {channel.type === 'private' && <span className="role-badge">private</span>}
                 {channel.title && channel.title !== channel.id && <span className="muted"> {channel.title}</span>}
+                {channel.topic && <span className="browse-topic muted">{channel.topic}</span>}
               </span>
               <span className="browse-actions">
                 <button
@@ -44,7 +45,7 @@ export function ChannelBrowser({ model, state, onClose }: { model: ChatModel; st
                   Open
                 </button>
                 {joined ? (
-                  <span className="muted">Joined</span>
+                  <span className="muted">{roleNote(state.roles.get(channel.id))}</span>
                 ) : (
                   <button
                     type="button"
@@ -168,6 +169,11 @@ export function ChannelSettings({
       )}
     </Modal>
   );
+}
+
+/** "Joined", with your role when it is more than member. */
+function roleNote(role: MemberRole | undefined): string {
+  return role === 'owner' || role === 'admin' ? `Joined (${role})` : 'Joined';
 }
 
 /** A direct message with one person, or a group DM with several. */
