@@ -1,5 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { reactionWriter } from '../src/chat/chat-store.js';
+import { chatMigrations } from '../src/chat/migrations/index.js';
+import { KyselyStore } from '../src/store/kysely-store.js';
+import * as initial from '../src/store/migrations/0001-initial.js';
+import { logMigrations } from '../src/store/migrations/index.js';
+import { openDatabase } from '../src/store/open-database.js';
 import { as, call, grpcClient, StreamRecorder } from './helpers/grpc-test-client.js';
 import { createTestSchema } from './helpers/postgres.js';
 import { restAs } from './helpers/rest-as.js';
@@ -16,17 +25,29 @@ import { useWsClients } from './helpers/ws-test-client.js';
 const clients = useWsClients();
 const postgresUrl = serviceUrl('TEST_DATABASE_URL');
 
-const databases: { name: string; start: () => Promise<TestServer> }[] = [
-  { name: 'sqlite', start: () => startTestServer() },
+async function postgresSchema(): Promise<string> {
+  const schema = await createTestSchema(postgresUrl!, 'extras');
+  onTestFinished(() => schema.drop());
+  return schema.url;
+}
+
+/** A fresh, empty database of each kind, gone after the test. */
+const databases: { name: string; url: () => Promise<string>; start: () => Promise<TestServer> }[] = [
+  {
+    name: 'sqlite',
+    async url() {
+      const dir = mkdtempSync(join(tmpdir(), 'switchboard-extras-'));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      return `sqlite:${join(dir, 'test.db')}`;
+    },
+    start: () => startTestServer(),
+  },
   ...(postgresUrl
     ? [
         {
           name: 'postgres',
-          async start() {
-            const schema = await createTestSchema(postgresUrl, 'extras');
-            onTestFinished(() => schema.drop());
-            return startTestServer({ databaseUrl: schema.url });
-          },
+          url: postgresSchema,
+          start: async () => startTestServer({ databaseUrl: await postgresSchema() }),
         },
       ]
     : []),
@@ -34,7 +55,37 @@ const databases: { name: string; start: () => Promise<TestServer> }[] = [
 
 const rest = restAs;
 
-describe.each(databases)('channel extras on $name', ({ start }) => {
+describe.each(databases)('channel extras on $name', ({ start, url }) => {
+  it('migration 0008 counts the threads a database held before it', async () => {
+    const databaseUrl = await url();
+    const before = await openDatabase(databaseUrl, [() => ({ '0001-initial': initial }), chatMigrations]);
+    const db = before.tables<any>();
+    await db.insertInto('channels').values({ id: 'old', type: 'public', title: null, publish: 'anyone', created_by: null, created_at: 1, last_seq: 4 }).execute();
+    const row = (seq: number, replyTo: number | null) => ({
+      channel: 'old',
+      seq,
+      kind: 'message',
+      id: `e${seq}`,
+      author: 'alice',
+      text: `m${seq}`,
+      data: null,
+      cid: null,
+      reply_to: replyTo,
+      target: null,
+      created_at: seq * 1000,
+      edited_at: null,
+      deleted_at: null,
+    });
+    await db.insertInto('events').values([row(1, null), row(2, 1), row(3, 1), row(4, null)]).execute();
+    await before.close();
+
+    const after = await openDatabase(databaseUrl, [logMigrations, chatMigrations]);
+    onTestFinished(() => after.close());
+    const events = await new KyselyStore(after, { annotations: [reactionWriter] }).readEvents('old', { after: 0, limit: 10, messagesOnly: true });
+    expect(events.map((e) => e.thread ?? null)).toEqual([{ replies: 2, lastReplySeq: 3, lastReplyAt: 3000 }, null, null, null]);
+    expect((await new KyselyStore(after, { annotations: [reactionWriter] }).getChannel('old'))?.topic).toBeNull();
+  });
+
   it('a topic is set on create and update, cleared with "", and travels on every wire and in live lists', async () => {
     const server = await start();
     const alice = await clients.connect(server.wsUrl, 'alice');
