@@ -9,6 +9,7 @@ import {
   directConversation,
   fileId,
   fileLinks,
+  listedChannel,
   listName,
   member,
   memberRole,
@@ -59,6 +60,7 @@ const cid = z.string().min(1).max(128).describe('Client id: a retry with the sam
 const positiveSeq = z.number().int().positive();
 const emoji = z.string().regex(/^\S{1,32}$/u, 'an emoji is 1-32 characters without spaces');
 const title = z.string().max(200);
+const topic = z.string().max(500).describe('What the channel is about (up to 500 characters).');
 const text = z
   .string()
   .refine((value) => stringProblem(value) === null, { error: (issue) => `${stringProblem(issue.input as string)}` })
@@ -148,6 +150,7 @@ export const COMMANDS = {
       channel: channelId.optional().describe('Omit for a generated id; ignored for direct channels.'),
       channelType: z.enum(['public', 'private', 'direct']),
       title: title.nullable().optional(),
+      topic: topic.nullable().optional(),
       publish: publishPolicy.optional().describe('Default: anyone in public channels, members otherwise.'),
       members: z
         .array(userId)
@@ -170,16 +173,21 @@ export const COMMANDS = {
     retry: true,
   }),
   'channel.list': command({
-    summary: 'Channels you may see, by id: public ones and those you belong to (all, for an API key)',
+    summary: 'Channels you may see, by id, with your role in each: public ones and those you belong to (all, for an API key)',
     input: z.strictObject({ after: channelId.optional().describe('The `next` of the previous page.'), limit: pageLimit(500, 100) }),
-    result: z.object({ channels: z.array(channel), next: channelId.nullable().describe('Pass as `after`; null on the last page.') }),
+    result: z.object({ channels: z.array(listedChannel), next: channelId.nullable().describe('Pass as `after`; null on the last page.') }),
     caller: 'any',
     session: 'none',
     retry: true,
   }),
   'channel.update': command({
-    summary: 'Changes the title or publish policy (owners and admins)',
-    input: z.strictObject({ channel: channelId, title: title.nullable().optional(), publish: publishPolicy.optional() }),
+    summary: 'Changes the title, topic or publish policy (owners and admins)',
+    input: z.strictObject({
+      channel: channelId,
+      title: title.nullable().optional(),
+      topic: topic.nullable().optional().describe('null or an empty string clears it.'),
+      publish: publishPolicy.optional(),
+    }),
     result: channel,
     caller: 'any',
     session: 'none',
@@ -322,14 +330,26 @@ export const COMMANDS = {
     retry: false,
   }),
   history: command({
-    summary: 'Messages in their current state, oldest first: the newest, or a page before / after a seq',
-    input: z.strictObject({
-      channel: channelId,
-      before: positiveSeq.optional().describe('Messages older than this seq (paging back).'),
-      after: seq.optional().describe('Messages newer than this seq (paging forward).'),
-      limit: pageLimit(200, 50),
+    summary: 'Messages in their current state, oldest first: the newest, or a page before / after / around a seq',
+    input: z
+      .strictObject({
+        channel: channelId,
+        before: positiveSeq.optional().describe('Messages older than this seq (paging back).'),
+        after: seq.optional().describe('Messages newer than this seq (paging forward).'),
+        around: positiveSeq
+          .optional()
+          .describe('A page centred on this seq (a jump to a message): half the page up to it, the rest after it.'),
+        limit: pageLimit(200, 50),
+      })
+      .refine((input) => input.around === undefined || (input.before === undefined && input.after === undefined), {
+        message: 'give `around` alone, without `before` or `after`',
+        path: ['around'],
+      }),
+    result: z.object({
+      events: z.array(channelEvent),
+      hasMore: z.boolean().describe('More messages beyond the page: older ones when paging back (and with `around`), newer ones with `after`.'),
+      hasNewer: z.boolean().optional().describe('With `around` only: whether newer messages follow the page.'),
     }),
-    result: z.object({ events: z.array(channelEvent), hasMore: z.boolean() }),
     caller: 'any',
     session: 'none',
     retry: true,
@@ -606,7 +626,7 @@ export const COMMANDS = {
     result: z.object({
       list: listTarget.list,
       channel: channelId.optional(),
-      items: z.array(z.union([channel, member, userState])),
+      items: z.array(z.union([listedChannel, member, userState])),
     }),
     caller: 'any',
     session: 'required',

@@ -40,6 +40,7 @@ export function compactEvent<T extends Record<string, unknown>>(event: ChannelEv
   if (event.editedAt !== null) frame.editedAt = event.editedAt;
   if (event.deletedAt !== null) frame.deletedAt = event.deletedAt;
   if (event.attachments !== undefined && event.attachments !== null) frame.attachments = event.attachments;
+  if (event.thread !== undefined && event.thread !== null) frame.thread = event.thread;
   return frame as T & CompactEvent;
 }
 
@@ -60,5 +61,6 @@ export function expandEvent(frame: CompactEvent): ChannelEvent {
     editedAt: frame.editedAt ?? null,
     deletedAt: frame.deletedAt ?? null,
     ...(frame.attachments ? { attachments: frame.attachments } : {}),
+    ...(frame.thread ? { thread: frame.thread } : {}),
   };
 }

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { errorBody } from './commands.js';
 import { NULLABLE_EVENT_FIELDS } from './compact-event.js';
 import {
-  channel,
   channelEvent,
   channelId,
   listAction,
+  listedChannel,
   listName,
   member,
   millis,
@@ -105,7 +105,7 @@ export const listFrame = z
       type: z.literal('list'),
       list: z.literal('channels'),
       action: listAction,
-      item: z.union([channel, z.object({ id: channelId })]).describe('A deleted channel is named by its id only.'),
+      item: z.union([listedChannel, z.object({ id: channelId })]).describe('A deleted channel is named by its id only.'),
     }),
     z.object({
       type: z.literal('list'),

@@ -71,6 +71,7 @@ export const channel = z
     id: channelId,
     type: channelType,
     title: z.string().nullable(),
+    topic: z.string().nullable().describe('What the channel is about, shown under its title; null when unset.'),
     publish: publishPolicy,
     createdBy: userId.nullable(),
     createdAt: millis,
@@ -78,6 +79,20 @@ export const channel = z
     retention: retention.optional().describe("What the channel keeps; absent: durable, unbounded (or its namespace's setting)."),
   })
   .meta({ id: 'Channel' });
+
+/**
+ * A channel as a list shows it to one caller: with the caller's role in it. In a live
+ * list's changes the role is there when the change concerns the caller's membership
+ * (joined, added, role changed, left: null) and absent otherwise (keep the one you had).
+ */
+export const listedChannel = channel
+  .extend({
+    role: memberRole
+      .nullable()
+      .optional()
+      .describe('Your role; null when you are not a member (and for an API key). Absent: unchanged.'),
+  })
+  .meta({ id: 'ListedChannel' });
 
 export const member = z
   .object({ channel: channelId, user: userId, role: memberRole, joinedAt: millis })
@@ -116,6 +131,14 @@ export const fileLinks = attachment
     urlsExpireAt: millis.describe('When both links stop working.'),
   })
   .meta({ id: 'FileLinks' });
+/** A thread's summary on its root message, kept by the server as replies are stored. */
+export const threadSummary = z
+  .object({
+    replies: z.number().int().positive().describe('Replies stored (a deleted one stays as a tombstone and counts).'),
+    lastReplySeq: seq.describe('The newest reply: a live reply with a higher seq is not counted yet.'),
+    lastReplyAt: millis.describe('When the newest reply was stored.'),
+  })
+  .meta({ id: 'ThreadSummary' });
 
 /**
  * One entry of a channel's log. A `message` shows its current state when replayed (edited
@@ -141,6 +164,11 @@ export const channelEvent = z
       .array(attachment)
       .optional()
       .describe('Files the message carries (messages only); absent when it has none or was deleted.'),
+    thread: threadSummary
+      .optional()
+      .describe(
+        'On a message with replies (history, thread, search): how many, the newest one. Live, each reply is its own event with `replyTo`.',
+      ),
   })
   .meta({ id: 'Event' });
 
@@ -197,6 +225,8 @@ export type EventKind = z.output<typeof eventKind>;
 export type PresenceAction = z.output<typeof presenceAction>;
 export type UserStatus = z.output<typeof userStatus>;
 export type Channel = Readonly<z.output<typeof channel>>;
+export type ListedChannel = Readonly<z.output<typeof listedChannel>>;
+export type ThreadSummary = Readonly<z.output<typeof threadSummary>>;
 export type Member = Readonly<z.output<typeof member>>;
 export type User = Readonly<z.output<typeof user>>;
 export type ChannelEvent = Readonly<z.output<typeof channelEvent>>;

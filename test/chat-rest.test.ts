@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/test-server.js';
+import { restAs } from './helpers/rest-as.js';
+import { startTestServer } from './helpers/test-server.js';
 import { useWsClients } from './helpers/ws-test-client.js';
 
 /** The chat features over REST (/api), through a real server; permission checks as on /ws. */
 const clients = useWsClients();
 
-function api(server: TestServer, user: string) {
-  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { 'x-switchboard-user': user, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  };
-}
+const api = restAs;
 
 describe('chat features over REST', () => {
   it('contacts, status, DMs, read state, reactions, threads, search and catch-up', async () => {

@@ -216,7 +216,11 @@ describe('chat over gRPC', () => {
     const channels = new StreamRecorder(client, { list: 'LIST_NAME_CHANNELS' }, as('bob'), 'FollowList');
     const snapshot = await channels.live<{ list: string; items: Message[] }>();
     expect(snapshot.list).toBe('LIST_NAME_CHANNELS');
-    expect(snapshot.items).toEqual([{ channel: expect.objectContaining({ id: 'alpha', type: 'CHANNEL_TYPE_PUBLIC' }), kind: 'channel' }]);
+    // Bob's role: none (a role absent on the wire is null).
+    expect(snapshot.items).toEqual([
+      { listedChannel: expect.not.objectContaining({ role: expect.anything() }), kind: 'listedChannel' },
+    ]);
+    expect(snapshot.items[0]!.listedChannel).toMatchObject({ id: 'alpha', type: 'CHANNEL_TYPE_PUBLIC' });
 
     const members = new StreamRecorder(client, { list: 'LIST_NAME_MEMBERS', channel: 'alpha' }, as('bob'), 'FollowList');
     expect((await members.live<{ items: Message[] }>()).items).toEqual([
@@ -229,7 +233,7 @@ describe('chat over gRPC', () => {
     expect(channels.of('list')[0]).toEqual({
       list: 'LIST_NAME_CHANNELS',
       action: 'LIST_ACTION_ADD',
-      item: { channel: expect.objectContaining({ id: 'beta' }), kind: 'channel' },
+      item: { listedChannel: expect.objectContaining({ id: 'beta' }), kind: 'listedChannel' },
     });
     await call(client, 'JoinChannel', { channel: 'alpha' }, as('carol'));
     await members.waitUntil(() => members.of<Message>('list').length > 0);
@@ -243,7 +247,7 @@ describe('chat over gRPC', () => {
     await call(client, 'DeleteChannel', { channel: 'beta' }, as('alice'));
     await channels.waitUntil(() => channels.of<Message>('list').some((l) => l.action === 'LIST_ACTION_REMOVE'));
     // A deleted channel is named by its id only.
-    expect(channels.of<Message>('list').find((l) => l.action === 'LIST_ACTION_REMOVE')!.item).toEqual({ channel: { id: 'beta' }, kind: 'channel' });
+    expect(channels.of<Message>('list').find((l) => l.action === 'LIST_ACTION_REMOVE')!.item).toEqual({ listedChannel: { id: 'beta' }, kind: 'listedChannel' });
 
     // Cancelling the call ends its session: nobody is left following.
     const closed = new Waiters();

@@ -125,19 +125,21 @@ describe('the gRPC codec', () => {
     });
     // A kind this .proto does not know yet goes out as UNSPECIFIED rather than failing the call.
     expect(encodeMessage(message('Event'), { ...event, kind: 'poll' }).kind).toBe('EVENT_KIND_UNSPECIFIED');
-    const channel = { id: 'c', type: 'public', title: null, publish: 'anyone', createdBy: null, createdAt: 1, lastSeq: 0 };
+    const channel = { id: 'c', type: 'public', title: null, topic: null, publish: 'anyone', createdBy: null, createdAt: 1, lastSeq: 0, role: 'member' };
     const member = { channel: 'c', user: 'u', role: 'owner', joinedAt: 1 };
     const state = { user: 'u', name: 'U', status: 'away', lastSeen: null };
     expect(encodeMessage(message('FollowListResult'), { list: 'members', items: [channel, member, state] })).toEqual({
       list: 'LIST_NAME_MEMBERS',
       items: [
-        { channel: { id: 'c', type: 'CHANNEL_TYPE_PUBLIC', publish: 'PUBLISH_POLICY_ANYONE', createdAt: 1, lastSeq: 0 } },
+        {
+          listedChannel: { id: 'c', type: 'CHANNEL_TYPE_PUBLIC', publish: 'PUBLISH_POLICY_ANYONE', createdAt: 1, lastSeq: 0, role: 'MEMBER_ROLE_MEMBER' },
+        },
         { member: { channel: 'c', user: 'u', role: 'MEMBER_ROLE_OWNER', joinedAt: 1 } },
         { userState: { user: 'u', name: 'U', status: 'USER_STATUS_AWAY' } },
       ],
     });
     expect(encodeMember(rpc('Subscribe').response, 'list', { type: 'list', list: 'channels', action: 'remove', item: { id: 'gone' } })).toEqual({
-      list: { list: 'LIST_NAME_CHANNELS', action: 'LIST_ACTION_REMOVE', item: { channel: { id: 'gone' } } },
+      list: { list: 'LIST_NAME_CHANNELS', action: 'LIST_ACTION_REMOVE', item: { listedChannel: { id: 'gone' } } },
     });
     expect(encodeMessage(rpc('GetReactions').response, { reactions: { 3: [{ emoji: '👍', count: 1, users: ['u'] }] } })).toEqual({
       reactions: { 3: { items: [{ emoji: '👍', count: 1, users: ['u'] }] } },

@@ -72,7 +72,7 @@ for (const backend of backends) {
 
       const migrations = await database.tables<{ kysely_migration: { name: string } }>().selectFrom('kysely_migration').select('name').execute();
       // The old ones recorded once each; migrations added since the split run once on top.
-      expect(migrations.map((m) => m.name).sort()).toEqual(['0001-initial', '0002-accounts', '0003-chat', '0004-webhooks', '0005-bans', '0008-retention', '0009-event-attachments']);
+      expect(migrations.map((m) => m.name).sort()).toEqual(['0001-initial', '0002-accounts', '0003-chat', '0004-webhooks', '0005-bans', '0008-retention', '0009-event-attachments', '0010-topics-and-threads']);
 
       // The log.
       expect((await store.readEvents('lobby', { after: 0, limit: 10 })).map((e) => e.kind)).toEqual([

@@ -29,7 +29,8 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
     const server = await startWebServer();
     const owner = await server.client('olga');
     await owner.createChannel({ channel: 'general', type: 'public' });
-    await owner.createChannel({ channel: 'design', type: 'public', title: 'Design reviews' });
+    await owner.createChannel({ channel: 'design', type: 'public', title: 'Design reviews', topic: 'Mockups and critiques, Tuesdays at 10' });
+    await owner.createChannel({ channel: 'launch', type: 'public', title: 'Spring launch' });
     await owner.publish('design', 'new mockups are up');
     const { page } = await signIn(browser, server.url, 'dan');
     await page.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
@@ -38,6 +39,7 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
     await page.getByRole('button', { name: 'Browse channels' }).first().click();
     const browserDialog = page.getByRole('dialog', { name: 'Browse channels' });
     await browserDialog.getByText('Design reviews').waitFor(WAIT);
+    await browserDialog.getByText('Mockups and critiques, Tuesdays at 10').waitFor(WAIT);
     await screenshot(page, 'channel-browser');
     await browserDialog.getByRole('button', { name: 'Open #design' }).click();
     await message(page, 'new mockups are up').waitFor(WAIT);
@@ -82,6 +84,12 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
     const probe = await server.client('alice');
     await expect.poll(async () => (await probe.listMembers('secret-plans')).find((m) => m.user === 'carol')?.role, WAIT).toBe('admin');
     await screenshot(alice, 'members');
+    // Carol, an admin now, manages the members too; bob, a member, only sees them.
+    await openChannel(carol, '#secret-plans');
+    await carol.getByRole('button', { name: 'Members' }).click();
+    const carolsPanel = carol.getByRole('complementary', { name: 'Members' });
+    await carolsPanel.getByLabel('Add someone').waitFor(WAIT);
+    await carolsPanel.getByLabel('Role of bob').waitFor(WAIT);
 
     // Bob sees the channel appear, opens it, reads the history.
     await openChannel(bob, '#secret-plans');
@@ -111,14 +119,16 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
     await alice.getByRole('button', { name: 'Channel settings' }).click();
     const settings = alice.getByRole('dialog', { name: 'Settings of #general' });
     await settings.getByLabel('Title').fill('Company-wide announcements');
+    await settings.getByLabel('Topic').fill('News for everyone, from the app');
     await settings.getByLabel('Who may post').selectOption('server');
     await screenshot(alice, 'channel-settings');
     await settings.getByRole('button', { name: 'Save' }).click();
     await settings.waitFor({ state: 'detached', ...WAIT });
     await bob.getByText('Company-wide announcements').waitFor(WAIT);
+    await bob.locator('.channel-header').getByText('News for everyone, from the app').waitFor(WAIT);
     await bob.getByText('Only the app posts announcements in #general.').waitFor(WAIT);
     // Bob is not the owner: no settings to change, only leaving.
     await bob.getByRole('button', { name: 'Channel settings' }).click();
-    await bob.getByRole('dialog', { name: 'Settings of #general' }).getByText("Only the channel's owner changes its settings.").waitFor(WAIT);
+    await bob.getByRole('dialog', { name: 'Settings of #general' }).getByText("Only the channel's owners and admins change its settings.").waitFor(WAIT);
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { expect, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
 import { createClient, type SwitchboardClient } from '../client/src/index.js';
 import { type Config, type DeepPartial, loadConfig } from '../src/config.js';
 import { type RunningServer, startServer } from '../src/server.js';
@@ -61,6 +61,22 @@ export async function ensureWebBuilt(): Promise<void> {
   } finally {
     rmdirSync(lock);
   }
+}
+
+/**
+ * Chromium for one file's tests: launched once the app is built, before them, and closed
+ * after them. Call it in a describe block; the getter gives the browser inside tests.
+ */
+export function useBrowser(): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    browser = await launchBrowser();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => browser!;
 }
 
 export function launchBrowser(): Promise<Browser> {

@@ -53,7 +53,12 @@ describe.skipIf(chromiumMissing('the web app tour'))('web app: a tour of a worki
       await Promise.all(['maya', 'leo', 'sam', 'priya', 'alex'].map(async (user) => [user, await server.client(user)] as const)),
     );
     await clients.maya!.createChannel({ channel: 'general', type: 'public', title: 'Everyone, everything' });
-    await clients.maya!.createChannel({ channel: 'releases', type: 'public', title: 'Release train: one a week' });
+    await clients.maya!.createChannel({
+      channel: 'releases',
+      type: 'public',
+      title: 'Release train: one a week',
+      topic: 'Thursday 14:00 cut-off; hotfixes any time with a second reviewer',
+    });
     await clients.maya!.createChannel({ channel: 'support', type: 'private', members: ['priya', 'sam', 'alex'] });
     for (const user of ['leo', 'sam', 'priya']) {
       await clients[user]!.joinChannel('general');
@@ -81,6 +86,7 @@ describe.skipIf(chromiumMissing('the web app tour'))('web app: a tour of a worki
     await alex.getByRole('button', { name: 'Browse channels' }).first().click();
     await alex.getByRole('button', { name: 'Join #releases' }).click();
     await alex.getByRole('heading', { level: 1, name: '#releases' }).waitFor(WAIT);
+    await alex.locator('.channel-header').getByText('Thursday 14:00 cut-off').waitFor(WAIT);
     const last = message(alex, 'On it.');
     await last.waitFor(WAIT);
     await message(alex, 'Front-end build is green').getByRole('button', { name: /🎉 2/ }).waitFor(WAIT);

@@ -231,7 +231,7 @@ export class SwitchboardClient {
     return this.request('channel.list', query);
   }
 
-  /** Changes a channel's title or publish policy (owners and admins). */
+  /** Changes a channel's title, topic or publish policy (owners and admins). */
   updateChannel(channel: ChannelId, change: ChannelChange): Promise<Channel> {
     return this.request('channel.update', { channel, ...change });
   }

@@ -250,6 +250,26 @@ export class ChatStore {
     return Number(row.seq);
   }
 
+  /**
+   * Starts a user's read position at the channel's newest seq, unless the user has one: a
+   * new member has not missed the channel's past. One statement, so a publish in between
+   * cannot slip under it.
+   */
+  async startReading(channel: ChannelId, user: UserId, at: Millis): Promise<void> {
+    await this.#db
+      .insertInto('read_state')
+      .columns(['channel', 'user_id', 'seq', 'updated_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('channels')
+          // Typed, so PostgreSQL knows what the parameters are in a select list.
+          .select(['id', sql<string>`cast(${user} as text)`.as('user_id'), 'last_seq', sql<number>`cast(${at} as bigint)`.as('updated_at')])
+          .where('id', '=', channel),
+      )
+      .onConflict((oc) => oc.columns(['channel', 'user_id']).doNothing())
+      .execute();
+  }
+
   async readPositions(channel: ChannelId): Promise<ReadPosition[]> {
     const rows = await this.#db
       .selectFrom('read_state')

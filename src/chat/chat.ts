@@ -117,6 +117,7 @@ export class Chat implements HubObserver {
   memberAdded(member: Member): void {
     this.#context.cache.membershipChanged(member.channel, member.user);
     this.#lists.memberAdded(member);
+    this.#readState.startAtNewest(member.channel, member.user);
   }
 
   memberRemoved(channel: ChannelId, user: UserId): void {
@@ -216,7 +217,8 @@ export class Chat implements HubObserver {
   }
 
   /** What changed while the user was away: unread channels, new DMs, mentions. */
-  catchUp(principal: Principal): Promise<CatchUp> {
+  async catchUp(principal: Principal): Promise<CatchUp> {
+    await this.#readState.settled(principal.userId);
     return catchUp(this.#context, principal);
   }
 

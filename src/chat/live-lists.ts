@@ -3,7 +3,7 @@ import type { UserState } from '../../protocol/values.js';
 import { Delivery } from '../core/delivery.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
-import type { Channel, ChannelId, Member, SessionId, UserId } from '../core/types.js';
+import type { Channel, ChannelId, ListedChannel, Member, SessionId, UserId } from '../core/types.js';
 import { type ChatContext, SERVER } from './chat-context.js';
 import { CHAT_MODULE, type ChatNotice } from './notices.js';
 
@@ -94,10 +94,19 @@ export class LiveLists {
     if (channel.type === 'inbox') return;
     if (channel.type === 'public') {
       this.#announce({ kind: 'channels', action: 'add', channel, audience: null });
+      // Its creator's other sessions learn they own it.
+      if (channel.createdBy !== null) {
+        this.#announce({ kind: 'channels', action: 'update', channel: { ...channel, role: 'owner' }, audience: [channel.createdBy] });
+      }
       return;
     }
     void this.#context.log.listMembers(channel.id).then(
-      (members) => this.#announce({ kind: 'channels', action: 'add', channel, audience: members.map((m) => m.user) }),
+      (members) => {
+        for (const role of ['owner', 'admin', 'member'] as const) {
+          const audience = members.filter((m) => m.role === role).map((m) => m.user);
+          if (audience.length > 0) this.#announce({ kind: 'channels', action: 'add', channel: { ...channel, role }, audience });
+        }
+      },
       (error: unknown) => this.#context.logger.warn({ err: error, channel: channel.id }, 'channel list notice failed'),
     );
   }
@@ -110,17 +119,28 @@ export class LiveLists {
     this.#announce({ kind: 'channel-deleted', channel });
   }
 
+  /** The member's channel list gains the channel (a public one: their role in it). */
   memberAdded(member: Member): void {
     this.#announce({ kind: 'members', action: 'add', member });
-    void this.#whenNotPublic(member.channel, (channel) =>
-      this.#announce({ kind: 'channels', action: 'add', channel, audience: [member.user] }),
+    void this.#withChannel(member.channel, (channel) =>
+      this.#announce({
+        kind: 'channels',
+        action: channel.type === 'public' ? 'update' : 'add',
+        channel: { ...channel, role: member.role },
+        audience: [member.user],
+      }),
     );
   }
 
+  /** The former member's list loses the channel (a public one stays, with no role). */
   memberRemoved(channel: ChannelId, user: UserId): void {
     this.#announce({ kind: 'members', action: 'remove', member: { channel, user, role: 'member', joinedAt: Date.now() } });
-    void this.#whenNotPublic(channel, (found) =>
-      this.#announce({ kind: 'channels', action: 'remove', channel: found, audience: [user] }),
+    void this.#withChannel(channel, (found) =>
+      this.#announce(
+        found.type === 'public'
+          ? { kind: 'channels', action: 'update', channel: { ...found, role: null }, audience: [user] }
+          : { kind: 'channels', action: 'remove', channel: found, audience: [user] },
+      ),
     );
   }
 
@@ -155,16 +175,15 @@ export class LiveLists {
     this.#context.hub.sendNotice(CHAT_MODULE, notice);
   }
 
-  async #whenNotPublic(id: ChannelId, then: (channel: Channel) => void): Promise<void> {
+  async #withChannel(id: ChannelId, then: (channel: Channel) => void): Promise<void> {
     try {
-      const channel = await this.#context.hub.getChannel(SERVER, id);
-      if (channel.type !== 'public') then(channel);
+      then(await this.#context.hub.getChannel(SERVER, id));
     } catch (error) {
       this.#context.logger.warn({ err: error, channel: id }, 'channel list notice failed');
     }
   }
 
-  #channelChanged(action: ListAction, channel: Channel, audience: readonly UserId[] | null): void {
+  #channelChanged(action: ListAction, channel: ListedChannel, audience: readonly UserId[] | null): void {
     const allowed = audience && new Set(audience);
     const delivery = new Delivery({ type: 'list', list: 'channels', action, item: channel });
     for (const entry of this.#following.values()) {

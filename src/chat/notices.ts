@@ -1,6 +1,6 @@
 import type { ListAction } from '../../protocol/frames.js';
 import type { UserState } from '../../protocol/values.js';
-import type { Channel, ChannelId, Member, Millis, UserId } from '../core/types.js';
+import type { ChannelId, ListedChannel, Member, Millis, UserId } from '../core/types.js';
 
 /** The module name chat's notices travel under between nodes (`hub.sendNotice`). */
 export const CHAT_MODULE = 'chat';
@@ -18,12 +18,13 @@ export type ChatNotice =
   /**
    * A channel appeared in (add), changed in (update) or left (remove) some users' channel
    * lists. Null audience: an add reaches everyone (a public channel); an update or remove
-   * reaches only the sessions whose list holds the channel.
+   * reaches only the sessions whose list holds the channel. The channel carries `role`
+   * when the change is about the audience's membership.
    */
   | {
       readonly kind: 'channels';
       readonly action: ListAction;
-      readonly channel: Channel;
+      readonly channel: ListedChannel;
       readonly audience: readonly UserId[] | null;
     }
   | { readonly kind: 'members'; readonly action: ListAction; readonly member: Member }

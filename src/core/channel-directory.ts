@@ -6,7 +6,7 @@ import { SwitchboardError } from './errors.js';
 import type { CreateChannelInput } from './hub-requests.js';
 import { directChannelId, inboxChannelOf, isReservedChannelId, MAX_DIRECT_MEMBERS } from './names.js';
 import type { ChannelChanges, Store } from './store.js';
-import type { Channel, ChannelId, Member, MemberRole, Principal, User, UserId } from './types.js';
+import type { Channel, ChannelId, ListedChannel, Member, MemberRole, Principal, User, UserId } from './types.js';
 
 const CHANNEL_CACHE_LIMIT = 10_000;
 const KNOWN_USERS_LIMIT = 100_000;
@@ -88,6 +88,7 @@ export class ChannelDirectory {
       id,
       type: input.type,
       title: input.title ?? null,
+      topic: input.topic ?? null,
       publish: input.publish ?? (input.type === 'public' ? 'anyone' : 'members'),
       createdBy: creator,
       members: [...members].map(([user, role]) => ({ user, role })),
@@ -97,7 +98,7 @@ export class ChannelDirectory {
     return { channel, created: true };
   }
 
-  list(principal: Principal, options: { limit: number; after?: ChannelId }): Promise<Channel[]> {
+  list(principal: Principal, options: { limit: number; after?: ChannelId }): Promise<ListedChannel[]> {
     const visibleTo = principal.kind === 'server' ? null : principal.userId;
     return this.#store.listChannels({ visibleTo, limit: options.limit, after: options.after });
   }

@@ -7,6 +7,7 @@ export interface CreateChannelInput {
   readonly id?: ChannelId;
   readonly type: Exclude<ChannelType, 'inbox'>;
   readonly title?: string | null;
+  readonly topic?: string | null;
   readonly publish?: PublishPolicy;
   /** Other users to add (for direct channels: the other participants). */
   readonly members?: readonly UserId[];
@@ -41,6 +42,8 @@ export interface HistoryInput {
   readonly channel: ChannelId;
   readonly before?: Seq;
   readonly after?: Seq;
+  /** A page centred on this seq: half up to it, the rest after it. */
+  readonly around?: Seq;
   readonly limit?: number;
 }
 

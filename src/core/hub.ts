@@ -45,6 +45,7 @@ import type {
   ChannelId,
   EphemeralEvent,
   FileId,
+  ListedChannel,
   Member,
   MemberRole,
   PresenceMember,
@@ -314,11 +315,12 @@ export class Hub {
     return (await this.#directory.current(id)) ?? channel;
   }
 
-  listChannels(principal: Principal, options: { limit: number; after?: ChannelId }): Promise<Channel[]> {
+  /** Channels the principal may see, with the principal's role in each. */
+  listChannels(principal: Principal, options: { limit: number; after?: ChannelId }): Promise<ListedChannel[]> {
     return this.#directory.list(principal, options);
   }
 
-  /** Changes a channel's title or publish policy: its owners and admins (inboxes and DMs: the server). */
+  /** Changes a channel's title, topic or publish policy: its owners and admins (inboxes and DMs: the server). */
   async updateChannel(principal: Principal, id: ChannelId, changes: ChannelChanges): Promise<Channel> {
     const channel = await this.#directory.require(id);
     assertCanUpdateChannel(principal, channel, await this.#directory.membershipOf(principal, channel));
@@ -522,7 +524,7 @@ export class Hub {
   }
 
   /** Messages in their current state (edited text, tombstones), oldest first. */
-  async history(principal: Principal, input: HistoryInput): Promise<{ events: ChannelEvent[]; hasMore: boolean }> {
+  async history(principal: Principal, input: HistoryInput): Promise<{ events: ChannelEvent[]; hasMore: boolean; hasNewer?: boolean }> {
     const channel = await this.#readable(principal, input.channel);
     return this.#log.history(channel, input, this.#readers.for(await this.#volatileReady(channel)));
   }

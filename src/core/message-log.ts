@@ -98,8 +98,9 @@ export class MessageLog {
   }
 
   /** Messages in their current state (edited text, tombstones), oldest first. */
-  async history(channel: Channel, input: HistoryInput, reader: LogReader): Promise<{ events: ChannelEvent[]; hasMore: boolean }> {
+  async history(channel: Channel, input: HistoryInput, reader: LogReader): Promise<{ events: ChannelEvent[]; hasMore: boolean; hasNewer?: boolean }> {
     const limit = Math.min(Math.max(input.limit ?? 50, 1), this.#maxHistoryPage);
+    if (input.around !== undefined) return this.#around(channel, input.around, limit);
     const events = await reader.readEvents(channel.id, {
       after: input.after,
       before: input.before,
@@ -110,6 +111,23 @@ export class MessageLog {
     if (!hasMore) return { events, hasMore };
     // Paging back (before only) keeps the newest `limit`; paging forward keeps the oldest.
     return { events: input.after === undefined ? events.slice(1) : events.slice(0, limit), hasMore };
+  }
+
+  /** A page centred on `seq` (a jump to a message): the half up to it and the rest after it. */
+  async #around(channel: Channel, seq: Seq, limit: number): Promise<{ events: ChannelEvent[]; hasMore: boolean; hasNewer: boolean }> {
+    const upTo = Math.ceil(limit / 2);
+    const after = limit - upTo;
+    const [older, newer] = await Promise.all([
+      this.#store.readEvents(channel.id, { before: seq + 1, limit: upTo + 1, messagesOnly: true }),
+      this.#store.readEvents(channel.id, { after: seq, limit: after + 1, messagesOnly: true }),
+    ]);
+    const hasMore = older.length > upTo;
+    const hasNewer = newer.length > after;
+    return {
+      events: [...(hasMore ? older.slice(1) : older), ...(hasNewer ? newer.slice(0, after) : newer)],
+      hasMore,
+      hasNewer,
+    };
   }
 
   /** Resolves once every append queued so far has been committed or failed. */

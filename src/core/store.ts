@@ -6,6 +6,7 @@ import type {
   ChannelId,
   ChannelType,
   EventKind,
+  ListedChannel,
   Member,
   MemberRole,
   PublishPolicy,
@@ -19,6 +20,7 @@ export interface NewChannel {
   readonly id: ChannelId;
   readonly type: ChannelType;
   readonly title: string | null;
+  readonly topic?: string | null;
   readonly publish: PublishPolicy;
   readonly createdBy: UserId | null;
   readonly members: readonly { user: UserId; role: MemberRole }[];
@@ -29,6 +31,7 @@ export interface NewChannel {
 /** What an update may change on a channel (type and id are fixed for life). */
 export interface ChannelChanges {
   readonly title?: string | null;
+  readonly topic?: string | null;
   readonly publish?: PublishPolicy;
 }
 
@@ -141,7 +144,7 @@ export interface Store {
   /** Creates the channel, or returns undefined when the id is taken. */
   createChannel(channel: NewChannel): Promise<Channel | undefined>;
   getChannel(id: ChannelId): Promise<Channel | undefined>;
-  /** Changes a channel's title or publish policy; undefined when there is no such channel. */
+  /** Changes a channel's title, topic or publish policy; undefined when there is no such channel. */
   updateChannel(id: ChannelId, changes: ChannelChanges): Promise<Channel | undefined>;
   /**
    * Records that a `memory` or `none` channel has numbered up to `seq` (never lowering
@@ -150,8 +153,8 @@ export interface Store {
   raiseLastSeq(id: ChannelId, seq: Seq): Promise<void>;
   /** Deletes the channel with its members, its log and every module's rows about it. */
   deleteChannel(id: ChannelId): Promise<boolean>;
-  /** Channels the user may see in a list: public ones and those the user belongs to. */
-  listChannels(options: { visibleTo: UserId | null; limit: number; after?: ChannelId }): Promise<Channel[]>;
+  /** Channels the user may see in a list, with the user's role: public ones and those the user belongs to. */
+  listChannels(options: { visibleTo: UserId | null; limit: number; after?: ChannelId }): Promise<ListedChannel[]>;
 
   addMember(channel: ChannelId, user: UserId, role: MemberRole): Promise<Member>;
   /** Returns false when the user was not a member. */

@@ -14,6 +14,7 @@ export type {
   ChannelType,
   EventKind,
   FileId,
+  ListedChannel,
   Member,
   MemberRole,
   MessageId,

@@ -16,6 +16,7 @@ export function coreCommands(hub: Hub): Handlers {
         id: input.channel,
         type: input.channelType,
         title: input.title,
+        topic: input.topic,
         publish: input.publish,
         members: input.members,
         retention: input.retention,

@@ -9,7 +9,7 @@ import type {
   NewChannel,
   Store,
 } from '../core/store.js';
-import type { Channel, ChannelEvent, ChannelId, Member, MemberRole, Seq, User, UserId } from '../core/types.js';
+import type { Channel, ChannelEvent, ChannelId, ListedChannel, Member, MemberRole, Seq, User, UserId } from '../core/types.js';
 import type { AnnotationWriter } from './annotation-writer.js';
 import type { Database } from './database.js';
 import { newEventId } from './event-id.js';
@@ -125,6 +125,7 @@ export class KyselyStore implements Store {
           id: channel.id,
           type: channel.type,
           title: channel.title,
+          topic: channel.topic || null,
           publish: channel.publish,
           created_by: channel.createdBy,
           created_at: now,
@@ -154,8 +155,10 @@ export class KyselyStore implements Store {
   }
 
   async updateChannel(id: ChannelId, changes: ChannelChanges): Promise<Channel | undefined> {
-    const set: { title?: string | null; publish?: string } = {};
+    const set: { title?: string | null; topic?: string | null; publish?: string } = {};
     if (changes.title !== undefined) set.title = changes.title;
+    // An empty topic is no topic.
+    if (changes.topic !== undefined) set.topic = changes.topic || null;
     if (changes.publish !== undefined) set.publish = changes.publish;
     if (Object.keys(set).length === 0) return this.getChannel(id);
     const row = await this.#db.updateTable('channels').set(set).where('id', '=', id).returningAll().executeTakeFirst();
@@ -168,20 +171,19 @@ export class KyselyStore implements Store {
     return Number(result.numDeletedRows) > 0;
   }
 
-  async listChannels(options: { visibleTo: UserId | null; limit: number; after?: ChannelId }): Promise<Channel[]> {
-    let query = this.#db.selectFrom('channels').selectAll();
+  async listChannels(options: { visibleTo: UserId | null; limit: number; after?: ChannelId }): Promise<ListedChannel[]> {
     const { visibleTo, after } = options;
+    let query = this.#db
+      .selectFrom('channels')
+      .leftJoin('members', (join) => join.onRef('members.channel', '=', 'channels.id').on('members.user_id', '=', visibleTo ?? ''))
+      .selectAll('channels')
+      .select('members.role');
     if (visibleTo !== null) {
-      query = query.where((eb) =>
-        eb.or([
-          eb('type', '=', 'public'),
-          eb('id', 'in', eb.selectFrom('members').select('channel').where('user_id', '=', visibleTo)),
-        ]),
-      );
+      query = query.where((eb) => eb.or([eb('channels.type', '=', 'public'), eb('members.user_id', 'is not', null)]));
     }
-    if (after !== undefined) query = query.where('id', '>', after);
-    const rows = await query.orderBy('id').limit(options.limit).execute();
-    return rows.map(toChannel);
+    if (after !== undefined) query = query.where('channels.id', '>', after);
+    const rows = await query.orderBy('channels.id').limit(options.limit).execute();
+    return rows.map(({ role, ...row }) => ({ ...toChannel(row), role: (role as MemberRole | null) ?? null }));
   }
 
   async addMember(channel: ChannelId, user: UserId, role: MemberRole): Promise<Member> {
@@ -394,6 +396,7 @@ async function appendInTransaction(
     await trx.insertInto('events').values(rows.slice(i, i + INSERT_CHUNK)).execute();
   }
   await applyChanges(trx, accepted, now);
+  await countReplies(trx, rows);
 
   for (const [index, firstIndex] of copies) {
     const first = results[firstIndex]!;
@@ -508,6 +511,30 @@ async function applyChanges(trx: Transaction<LogTables>, accepted: readonly Plan
   }
 }
 
+/** Brings each thread root to its current summary: one more reply per reply inserted, the newest one's seq and time. */
+async function countReplies(trx: Transaction<LogTables>, rows: readonly LogTables['events'][]): Promise<void> {
+  const roots = new Map<string, { channel: ChannelId; root: Seq; count: number; last: LogTables['events'] }>();
+  for (const row of rows) {
+    if (row.reply_to === null) continue;
+    const key = `${row.channel}\u0000${row.reply_to}`;
+    const root = roots.get(key);
+    // Rows are in seq order per channel: the later one is the newest.
+    if (root) {
+      root.count++;
+      root.last = row;
+    } else roots.set(key, { channel: row.channel, root: row.reply_to, count: 1, last: row });
+  }
+  for (const { channel, root, count, last } of roots.values()) {
+    await trx
+      .updateTable('events')
+      .set((eb) => ({ reply_count: eb('reply_count', '+', count), last_reply_seq: last.seq, last_reply_at: last.created_at }))
+      .where('channel', '=', channel)
+      .where('seq', '=', root)
+      .where('kind', '=', 'message')
+      .execute();
+  }
+}
+
 function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events'] {
   const base = {
     channel: request.channel,
@@ -519,6 +546,9 @@ function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events
     edited_at: null,
     deleted_at: null,
     attachments: null,
+    reply_count: 0,
+    last_reply_seq: null,
+    last_reply_at: null,
   };
   switch (request.kind) {
     case 'message':

@@ -22,6 +22,10 @@ export function toEvent(row: EventRow): ChannelEvent {
     createdAt: Number(row.created_at),
     editedAt: nullableNumber(row.edited_at),
     deletedAt: nullableNumber(row.deleted_at),
+    // Only roots carry it, so live events (never a root yet) stay as small as before.
+    ...(Number(row.reply_count) > 0 && {
+      thread: { replies: Number(row.reply_count), lastReplySeq: Number(row.last_reply_seq), lastReplyAt: Number(row.last_reply_at) },
+    }),
   };
   // Present only on messages that carry files, so the others' frames do not grow.
   return row.attachments === null ? event : { ...event, attachments: JSON.parse(row.attachments) };
@@ -32,6 +36,7 @@ export function toChannel(row: ChannelRow): Channel {
     id: row.id,
     type: row.type as ChannelType,
     title: row.title,
+    topic: row.topic,
     publish: row.publish as PublishPolicy,
     createdBy: row.created_by,
     createdAt: Number(row.created_at),

@@ -11,6 +11,8 @@ export interface LogTables {
     id: string;
     type: string;
     title: string | null;
+    /** Added by 0010-topics-and-threads. */
+    topic: string | null;
     publish: string;
     created_by: string | null;
     created_at: number;
@@ -35,5 +37,9 @@ export interface LogTables {
     deleted_at: number | null;
     /** JSON text of the message's attachments (migration 0008); null: none. */
     attachments: string | null;
+    /** Replies to this message, the newest one's seq and time (0010-topics-and-threads). */
+    reply_count: number;
+    last_reply_seq: number | null;
+    last_reply_at: number | null;
   };
 }

@@ -111,11 +111,11 @@ export function applyEvent(view: ChannelView, event: ChannelEvent): ChannelView 
     case 'message': {
       const typing = new Map(view.typing);
       typing.delete(event.author ?? '');
+      const shown = event.replyTo === null ? view.messages : countReply(view.messages, event);
       // A window that stops before the newest message gets newer ones by paging forward.
-      if (!view.loaded || view.hasNewer) return { ...view, typing };
-      const last = view.messages.at(-1);
-      const messages =
-        last === undefined || last.seq < event.seq ? [...view.messages, event] : mergeMessages(view.messages, [event]);
+      if (!view.loaded || view.hasNewer) return { ...view, messages: shown, typing };
+      const last = shown.at(-1);
+      const messages = last === undefined || last.seq < event.seq ? [...shown, event] : mergeMessages(shown, [event]);
       return { ...view, messages, typing };
     }
     case 'edit':
@@ -145,25 +145,17 @@ export function applyEvent(view: ChannelView, event: ChannelEvent): ChannelView 
   }
 }
 
-export interface ThreadSummary {
-  readonly count: number;
-  readonly lastAt: number;
-  readonly authors: readonly string[];
-}
 
 /**
- * Reply counts and last reply per thread root, from the loaded window. Replies are always
- * newer than their root, so for a window that reaches the newest message this is exact.
+ * The window with a live reply counted on its root, if the root is in it. The server's
+ * summary (`thread`) names the newest reply it counted, so a reply it already counted (the
+ * root was loaded after the reply was stored, or a resume replays it) is not counted twice.
  */
-export function threadSummaries(messages: readonly ChannelEvent[]): Map<number, ThreadSummary> {
-  const summaries = new Map<number, { count: number; lastAt: number; authors: string[] }>();
-  for (const message of messages) {
-    if (message.replyTo === null || message.deletedAt !== null) continue;
-    let summary = summaries.get(message.replyTo);
-    if (!summary) summaries.set(message.replyTo, (summary = { count: 0, lastAt: 0, authors: [] }));
-    summary.count++;
-    summary.lastAt = Math.max(summary.lastAt, message.createdAt);
-    if (message.author && !summary.authors.includes(message.author)) summary.authors.push(message.author);
-  }
-  return summaries;
+function countReply(messages: readonly ChannelEvent[], reply: ChannelEvent): readonly ChannelEvent[] {
+  const index = indexOfSeq(messages, reply.replyTo!);
+  if (index < 0) return messages;
+  const root = messages[index]!;
+  if (root.thread && root.thread.lastReplySeq >= reply.seq) return messages;
+  const thread = { replies: (root.thread?.replies ?? 0) + 1, lastReplySeq: reply.seq, lastReplyAt: reply.createdAt };
+  return replaceAt(messages, index, { ...root, thread });
 }

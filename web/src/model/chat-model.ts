@@ -6,6 +6,7 @@ import {
   type ConnectionState,
   createClient,
   inboxChannelOf,
+  type ListedChannel,
   type LiveList,
   type Member,
   type MemberRole,
@@ -74,6 +75,8 @@ export interface ChatState {
   readonly channels: ReadonlyMap<string, Channel>;
   /** Channels you are a member of (private channels and DMs always). */
   readonly joined: ReadonlySet<string>;
+  /** Your role in each channel you are a member of, as the server's channel list says. */
+  readonly roles: ReadonlyMap<string, MemberRole>;
   /** False until the channel list and your memberships are known. */
   readonly ready: boolean;
   readonly current: string | null;
@@ -150,6 +153,7 @@ export class ChatModel {
       fatal: null,
       channels: new Map(),
       joined: new Set(),
+      roles: new Map(),
       ready: false,
       current: null,
       views: new Map(),
@@ -229,12 +233,17 @@ export class ChatModel {
     }
   }
 
-  async #onChannelSnapshot(list: Channel[]): Promise<void> {
+  async #onChannelSnapshot(list: ListedChannel[]): Promise<void> {
     const channels = new Map<string, Channel>();
-    for (const channel of list) if (channel.type !== 'inbox') channels.set(channel.id, channel);
-    this.#set({ channels });
-    const joined = await this.#memberships(channels);
-    if (this.#closed) return;
+    const roles = new Map<string, MemberRole>();
+    for (const channel of list) {
+      if (channel.type === 'inbox') continue;
+      channels.set(channel.id, channel);
+      if (channel.role) roles.set(channel.id, channel.role);
+    }
+    this.#set({ channels, roles });
+    // The list gives your role in each channel: those with one are yours.
+    const joined = new Set(roles.keys());
     this.#setJoined(joined);
     for (const id of joined) void this.#follow(id);
     void this.#follow(inboxChannelOf(this.me));
@@ -251,31 +260,6 @@ export class ChatModel {
     }
   }
 
-  /** Which of these channels you belong to: private channels and DMs by being listed, public ones by asking. */
-  async #memberships(channels: ReadonlyMap<string, Channel>): Promise<Set<string>> {
-    const joined = new Set<string>();
-    const publics: string[] = [];
-    for (const channel of channels.values()) {
-      if (channel.type === 'public') publics.push(channel.id);
-      else joined.add(channel.id);
-    }
-    // A handful at a time: each is one small request.
-    for (let i = 0; i < publics.length; i += 8) {
-      await Promise.all(
-        publics.slice(i, i + 8).map(async (id) => {
-          try {
-            const members = await this.#client.listMembers(id);
-            if (members.some((member) => member.user === this.me)) joined.add(id);
-            this.#rememberUsers(members.map((member) => member.user));
-          } catch {
-            // Deleted meanwhile, or not readable: not ours.
-          }
-        }),
-      );
-    }
-    return joined;
-  }
-
   /** The first user finds a `general` channel; everyone who belongs nowhere joins it. */
   async #firstRun(channels: ReadonlyMap<string, Channel>, joined: Set<string>): Promise<void> {
     const hasGeneral = channels.has(DEFAULT_CHANNEL);
@@ -287,8 +271,9 @@ export class ChatModel {
         this.#putChannel(created);
       } else {
         await this.#client.joinChannel(DEFAULT_CHANNEL);
-        await this.#readFromHere(DEFAULT_CHANNEL);
+        this.#readFromHere(DEFAULT_CHANNEL);
       }
+      this.#setRole(DEFAULT_CHANNEL, hasGeneral ? 'member' : 'owner');
       this.#setJoined([...this.#state.joined, DEFAULT_CHANNEL]);
       void this.#follow(DEFAULT_CHANNEL);
       this.#set({ firstRun: true });
@@ -296,7 +281,8 @@ export class ChatModel {
       // Someone else created it a moment ago: join theirs.
       if (error instanceof ClientError && error.code === 'conflict') {
         await this.#client.joinChannel(DEFAULT_CHANNEL).catch(() => {});
-        await this.#readFromHere(DEFAULT_CHANNEL);
+        this.#readFromHere(DEFAULT_CHANNEL);
+        this.#setRole(DEFAULT_CHANNEL, 'member');
         this.#setJoined([...this.#state.joined, DEFAULT_CHANNEL]);
         void this.#follow(DEFAULT_CHANNEL);
         this.#set({ firstRun: true });
@@ -305,17 +291,12 @@ export class ChatModel {
   }
 
   /**
-   * Someone who joins a channel has not missed its past: their read position starts at
-   * the newest message, so only what comes after counts as unread.
+   * Someone who joins a channel has not missed its past: the server starts their read
+   * position at the newest message, and the page does the same with what it knows.
    */
-  async #readFromHere(channel: string): Promise<void> {
-    try {
-      const { lastSeq } = await this.#client.getChannel(channel);
-      this.#readSeqs.set(channel, lastSeq);
-      await this.#client.chat.markRead(channel, lastSeq);
-    } catch {
-      // Unread counts only.
-    }
+  #readFromHere(channel: string): void {
+    const lastSeq = this.#state.channels.get(channel)?.lastSeq ?? 0;
+    if ((this.#readSeqs.get(channel) ?? 0) < lastSeq) this.#readSeqs.set(channel, lastSeq);
   }
 
   /** Unread counts and read positions from the server, so badges survive reloads and devices. */
@@ -359,7 +340,7 @@ export class ChatModel {
 
   // --- channels -----------------------------------------------------------------------
 
-  #onChannelChange(action: 'add' | 'update' | 'remove', item: Channel | { readonly id: string }): void {
+  #onChannelChange(action: 'add' | 'update' | 'remove', item: ListedChannel | { readonly id: string }): void {
     if (action === 'remove' || !isChannel(item)) {
       this.#lostChannel(item.id);
       return;
@@ -367,6 +348,8 @@ export class ChatModel {
     if (item.type === 'inbox') return;
     const known = this.#state.channels.has(item.id);
     this.#putChannel(item);
+    // A change about your membership carries your role (null: you left); others leave it as it was.
+    if (item.role !== undefined) this.#onRole(item.id, item.role);
     // A private channel or DM appears when you become a member.
     if (!known && item.type !== 'public') {
       this.#setJoined([...this.#state.joined, item.id]);
@@ -386,12 +369,15 @@ export class ChatModel {
     views.delete(id);
     const unread = new Map(this.#state.unread);
     unread.delete(id);
+    const roles = new Map(this.#state.roles);
+    roles.delete(id);
     const wasCurrent = this.#state.current === id;
     const panel = this.#state.panel;
     const panelGone = panel !== null && 'channel' in panel && panel.channel === id;
     this.#set({
       channels,
       joined,
+      roles,
       views,
       unread,
       current: wasCurrent ? null : this.#state.current,
@@ -405,6 +391,29 @@ export class ChatModel {
       const next = joined.has(DEFAULT_CHANNEL) ? DEFAULT_CHANNEL : ([...joined].sort()[0] ?? null);
       if (next) void this.open(next);
     }
+  }
+
+  /** Joined, left, or a new role, on this device or another. */
+  #onRole(channel: string, role: MemberRole | null): void {
+    const was = this.#state.roles.get(channel) ?? null;
+    this.#setRole(channel, role);
+    if (role !== null && !this.#state.joined.has(channel)) {
+      this.#readFromHere(channel);
+      this.#setJoined([...this.#state.joined, channel]);
+      void this.#follow(channel);
+    } else if (role === null && was !== null && this.#state.joined.has(channel)) {
+      const joined = new Set(this.#state.joined);
+      joined.delete(channel);
+      this.#setJoined(joined);
+    }
+  }
+
+  #setRole(channel: string, role: MemberRole | null): void {
+    if ((this.#state.roles.get(channel) ?? null) === role) return;
+    const roles = new Map(this.#state.roles);
+    if (role === null) roles.delete(channel);
+    else roles.set(channel, role);
+    this.#set({ roles });
   }
 
   #putChannel(channel: Channel): void {
@@ -478,23 +487,35 @@ export class ChatModel {
       return;
     }
     await this.#attempt('load', async () => {
-      const [before, after] = await Promise.all([
-        this.#client.history(channel, { before: seq + 1, limit: unreadAfter === null ? PAGE / 2 : 20 }),
-        this.#client.history(channel, { after: seq, limit: FIRST_UNREAD_PAGE }),
-      ]);
-      const messages = mergeMessages(before.events, after.events);
-      const target = unreadAfter === null ? seq : (after.events.find((m) => m.author !== this.me)?.seq ?? seq);
+      const page = unreadAfter === null ? await this.#pageAround(channel, seq) : await this.#pageFrom(channel, seq);
+      const { messages } = page;
+      const target = unreadAfter === null ? seq : (messages.find((m) => m.seq > seq && m.author !== this.me)?.seq ?? seq);
       this.#setView(channel, {
         messages,
         reactions: new Map(),
-        hasOlder: before.hasMore,
-        hasNewer: after.hasMore,
+        hasOlder: page.hasOlder,
+        hasNewer: page.hasNewer,
         loaded: true,
         unreadAfter,
         focus: { seq: target, token: ++this.#focusToken, highlight },
       });
       void this.#loadReactions(channel, messages);
     });
+  }
+
+  /** A jump to a message: the page centred on it, in one request. */
+  async #pageAround(channel: string, seq: number): Promise<{ messages: ChannelEvent[]; hasOlder: boolean; hasNewer: boolean }> {
+    const page = await this.#client.history(channel, { around: seq, limit: PAGE });
+    return { messages: page.events, hasOlder: page.hasMore, hasNewer: page.hasNewer ?? false };
+  }
+
+  /** Opening at the first unread: a little before the read position, and a long run of what follows. */
+  async #pageFrom(channel: string, seq: number): Promise<{ messages: ChannelEvent[]; hasOlder: boolean; hasNewer: boolean }> {
+    const [before, after] = await Promise.all([
+      this.#client.history(channel, { before: seq + 1, limit: 20 }),
+      this.#client.history(channel, { after: seq, limit: FIRST_UNREAD_PAGE }),
+    ]);
+    return { messages: mergeMessages(before.events, after.events), hasOlder: before.hasMore, hasNewer: after.hasMore };
   }
 
   /** Infinite scroll upward: the page before the window. */
@@ -999,13 +1020,9 @@ export class ChatModel {
     return this.#attempt('members', () => this.#client.removeMember(channel, user));
   }
 
-  /** Your role in a channel, from its members list when it is open (null: unknown). */
+  /** Your role in a channel (null: not a member). */
   roleIn(channel: string): MemberRole | null {
-    const panel = this.#state.panel;
-    if (panel?.kind === 'members' && panel.channel === channel) {
-      return this.#state.members.find((m) => m.user === this.me)?.role ?? null;
-    }
-    return this.#state.channels.get(channel)?.createdBy === this.me ? 'owner' : null;
+    return this.#state.roles.get(channel) ?? null;
   }
 
   // --- channel management -------------------------------------------------------------
@@ -1024,6 +1041,7 @@ export class ChatModel {
         members: members.length > 0 ? members : undefined,
       });
       this.#putChannel(channel);
+      this.#setRole(channel.id, 'owner');
       this.#setJoined([...this.#state.joined, channel.id]);
       await this.open(channel.id);
     });
@@ -1031,8 +1049,9 @@ export class ChatModel {
 
   async join(channel: string): Promise<boolean> {
     return this.#attempt('join', async () => {
-      await this.#client.joinChannel(channel);
-      await this.#readFromHere(channel);
+      const member = await this.#client.joinChannel(channel);
+      this.#readFromHere(channel);
+      this.#setRole(channel, member.role);
       this.#setJoined([...this.#state.joined, channel]);
       await this.#follow(channel);
     });
@@ -1045,6 +1064,7 @@ export class ChatModel {
       if (type === 'public') {
         const joined = new Set(this.#state.joined);
         joined.delete(channel);
+        this.#setRole(channel, null);
         this.#setJoined(joined);
         if (this.#state.current === channel) {
           const next = [...joined].sort()[0];
@@ -1057,10 +1077,11 @@ export class ChatModel {
     return ok;
   }
 
-  async updateChannel(channel: string, change: { title?: string; publish?: PublishPolicy }): Promise<boolean> {
+  async updateChannel(channel: string, change: { title?: string; topic?: string; publish?: PublishPolicy }): Promise<boolean> {
     return this.#attempt('settings', async () => {
       const updated = await this.#client.updateChannel(channel, {
         title: change.title === undefined ? undefined : change.title.trim() || null,
+        topic: change.topic === undefined ? undefined : change.topic.trim() || null,
         publish: change.publish,
       });
       this.#putChannel(updated);
@@ -1079,6 +1100,7 @@ export class ChatModel {
     return this.#attempt('direct', async () => {
       const channel = await this.#client.createChannel({ type: 'direct', members: others });
       this.#putChannel(channel);
+      this.#setRole(channel.id, this.#state.roles.get(channel.id) ?? 'member');
       this.#setJoined([...this.#state.joined, channel.id]);
       this.#rememberUsers(others);
       await this.open(channel.id);
@@ -1235,7 +1257,7 @@ export class ChatModel {
 }
 
 /** Live-list removals carry only the id. */
-function isChannel(item: Channel | { readonly id: string }): item is Channel {
+function isChannel(item: ListedChannel | { readonly id: string }): item is ListedChannel {
   return 'type' in item;
 }
 

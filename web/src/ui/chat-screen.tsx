@@ -66,6 +66,11 @@ export function ChatScreen({ model, onSignOut }: { model: ChatModel; onSignOut: 
           <div className="channel-heading">
             <h1>{channel ? labelOf(channel.id, state.me) : state.ready ? 'No channel' : 'Loading…'}</h1>
             {channel?.title && channel.title !== channel.id && channel.type !== 'direct' && <p className="channel-title">{channel.title}</p>}
+            {channel?.topic && (
+              <p className="channel-topic" title={channel.topic}>
+                {channel.topic}
+              </p>
+            )}
           </div>
           <div className="header-actions">
             {channel && channel.type !== 'direct' && (
@@ -114,7 +119,7 @@ export function ChatScreen({ model, onSignOut }: { model: ChatModel; onSignOut: 
       <Toasts model={model} state={state} />
 
       {dialog?.kind === 'browser' && <ChannelBrowser model={model} state={state} onClose={() => setDialog(null)} />}
-      {dialog?.kind === 'settings' && channel && <ChannelSettings model={model} channel={channel} me={state.me} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'settings' && channel && <ChannelSettings model={model} channel={channel} role={state.roles.get(channel.id) ?? null} onClose={() => setDialog(null)} />}
       {dialog?.kind === 'direct' && <NewDirect model={model} state={state} onClose={() => setDialog(null)} />}
       {dialog?.kind === 'switcher' && <Switcher model={model} state={state} onClose={() => setDialog(null)} />}
       {dialog?.kind === 'profile' && <ProfileCard model={model} state={state} user={dialog.user} onClose={() => setDialog(null)} />}

@@ -1,5 +1,5 @@
 import { type FormEvent, type KeyboardEvent, useMemo, useState } from 'react';
-import type { Channel, PublishPolicy } from '../../../client/src/index.js';
+import type { Channel, MemberRole, PublishPolicy } from '../../../client/src/index.js';
 import { type ChatModel, type ChatState, labelOf } from '../model/chat-model.js';
 import { Confirm, Modal } from './modal.js';
 import { Avatar, lastSeenText } from './people.js';
@@ -31,6 +31,7 @@ export function ChannelBrowser({ model, state, onClose }: { model: ChatModel; st
                 <strong>{labelOf(channel.id)}</strong>
                 {channel.type === 'private' && <span className="role-badge">private</span>}
                 {channel.title && channel.title !== channel.id && <span className="muted"> {channel.title}</span>}
+                {channel.topic && <span className="browse-topic muted">{channel.topic}</span>}
               </span>
               <span className="browse-actions">
                 <button
@@ -44,7 +45,7 @@ export function ChannelBrowser({ model, state, onClose }: { model: ChatModel; st
                   Open
                 </button>
                 {joined ? (
-                  <span className="muted">Joined</span>
+                  <span className="muted">{roleNote(state.roles.get(channel.id))}</span>
                 ) : (
                   <button
                     type="button"
@@ -87,21 +88,42 @@ export function ChannelBrowser({ model, state, onClose }: { model: ChatModel; st
 }
 
 /** Title and who may post (owners and admins), leave, delete (owners). */
-export function ChannelSettings({ model, channel, me, onClose }: { model: ChatModel; channel: Channel; me: string; onClose: () => void }) {
+export function ChannelSettings({
+  model,
+  channel,
+  role,
+  onClose,
+}: {
+  model: ChatModel;
+  channel: Channel;
+  role: MemberRole | null;
+  onClose: () => void;
+}) {
   const [title, setTitle] = useState(channel.title ?? '');
+  const [topic, setTopic] = useState(channel.topic ?? '');
   const [publish, setPublish] = useState<PublishPolicy>(channel.publish);
   const [confirm, setConfirm] = useState<'leave' | 'delete' | null>(null);
-  const owner = channel.createdBy === me;
+  // The server lets owners and admins change a channel, and only owners delete it.
+  const manages = role === 'owner' || role === 'admin';
+  const owner = role === 'owner';
   const save = async (event: FormEvent) => {
     event.preventDefault();
-    if (await model.updateChannel(channel.id, { title, publish })) onClose();
+    if (await model.updateChannel(channel.id, { title, topic, publish })) onClose();
   };
   return (
     <Modal title={`Settings of ${labelOf(channel.id)}`} onClose={onClose}>
-      {owner ? (
+      {manages ? (
         <form className="settings-form" onSubmit={(e) => void save(e)}>
           <label htmlFor="settings-title">Title</label>
           <input id="settings-title" value={title} maxLength={200} onChange={(e) => setTitle(e.target.value)} />
+          <label htmlFor="settings-topic">Topic</label>
+          <input
+            id="settings-topic"
+            value={topic}
+            maxLength={500}
+            placeholder="What this channel is about"
+            onChange={(e) => setTopic(e.target.value)}
+          />
           <label htmlFor="settings-publish">Who may post</label>
           <select id="settings-publish" value={publish} onChange={(e) => setPublish(e.target.value as PublishPolicy)}>
             <option value="anyone">Anyone who can read it</option>
@@ -115,7 +137,7 @@ export function ChannelSettings({ model, channel, me, onClose }: { model: ChatMo
           </div>
         </form>
       ) : (
-        <p className="muted">Only the channel's owner changes its settings.</p>
+        <p className="muted">Only the channel's owners and admins change its settings.</p>
       )}
       <div className="modal-actions danger-zone">
         <button type="button" onClick={() => setConfirm('leave')}>
@@ -147,6 +169,11 @@ export function ChannelSettings({ model, channel, me, onClose }: { model: ChatMo
       )}
     </Modal>
   );
+}
+
+/** "Joined", with your role when it is more than member. */
+function roleNote(role: MemberRole | undefined): string {
+  return role === 'owner' || role === 'admin' ? `Joined (${role})` : 'Joined';
 }
 
 /** A direct message with one person, or a group DM with several. */

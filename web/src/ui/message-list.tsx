@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Channel, ChannelEvent } from '../../../client/src/index.js';
-import { type ChannelView, threadSummaries } from '../model/channel-view.js';
+import type { ChannelView } from '../model/channel-view.js';
 import { type ChatModel, type ChatState, labelOf, type PendingMessage } from '../model/chat-model.js';
 import { MessageRow, PendingRow } from './message-row.js';
 import { dayOf } from './people.js';
@@ -38,7 +38,6 @@ export function MessageList({
     () => state.outbox.filter((entry) => entry.channel === channel.id && entry.replyTo === null),
     [state.outbox, channel.id],
   );
-  const summaries = useMemo(() => threadSummaries(view.messages), [view.messages]);
   const rows = useMemo(() => buildRows(view, outbox, me), [view.messages, view.hasOlder, view.unreadAfter, outbox, me]);
 
   // Your newest message, and who has read up to it (private channels and DMs).
@@ -69,7 +68,8 @@ export function MessageList({
 
   const onNearTop = useCallback(() => void model.loadOlder(channel.id), [model, channel.id]);
   const onNearBottom = useCallback(() => void model.loadNewer(channel.id), [model, channel.id]);
-  const canModerate = channel.createdBy === me;
+  const role = state.roles.get(channel.id);
+  const canModerate = role === 'owner' || role === 'admin';
 
   const render = useCallback(
     (row: Row) => {
@@ -106,7 +106,6 @@ export function MessageList({
               message={row.message}
               grouped={row.grouped}
               reactions={view.reactions.get(row.message.seq)}
-              summary={summaries.get(row.message.seq)}
               seenBy={seen && seen.seq === row.message.seq ? seen.readers : null}
               editing={state.editing?.channel === channel.id && state.editing.seq === row.message.seq}
               canModerate={canModerate}
@@ -117,7 +116,7 @@ export function MessageList({
           );
       }
     },
-    [model, me, channel, view.reactions, summaries, seen, state.editing, canModerate, highlight, onProfile],
+    [model, me, channel, view.reactions, seen, state.editing, canModerate, highlight, onProfile],
   );
 
   const focusKey = focus ? { key: `m-${focus.seq}`, token: focus.token } : null;

@@ -1,6 +1,5 @@
 import { type KeyboardEvent, memo, useState } from 'react';
 import type { ChannelEvent, ReactionCount } from '../../../client/src/index.js';
-import type { ThreadSummary } from '../model/channel-view.js';
 import { type ChatModel, linkTo, type PendingMessage } from '../model/chat-model.js';
 import { MessageFiles } from './attachments.js';
 import { Markdown, mentions } from './markdown.js';
@@ -16,7 +15,6 @@ export interface MessageRowProps {
   readonly message: ChannelEvent;
   readonly grouped: boolean;
   readonly reactions: readonly ReactionCount[] | undefined;
-  readonly summary: ThreadSummary | undefined;
   /** Who has read up to this message ("seen by", on your last message). */
   readonly seenBy: readonly string[] | null;
   readonly editing: boolean;
@@ -98,12 +96,12 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
         {props.reactions && props.reactions.length > 0 && (
           <Reactions model={model} channel={channel} seq={message.seq} me={me} reactions={props.reactions} />
         )}
-        {props.summary && !props.inThread && (
+        {message.thread && !props.inThread && (
           <button type="button" className="thread-summary" onClick={() => void model.openThread(channel, message.seq)}>
             <span className="reply-count">
-              {props.summary.count} {props.summary.count === 1 ? 'reply' : 'replies'}
+              {message.thread.replies} {message.thread.replies === 1 ? 'reply' : 'replies'}
             </span>
-            <span className="last-reply">Last reply {relativeTime(props.summary.lastAt)}</span>
+            <span className="last-reply">Last reply {relativeTime(message.thread.lastReplyAt)}</span>
           </button>
         )}
         {props.seenBy && props.seenBy.length > 0 && (

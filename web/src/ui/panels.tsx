@@ -41,7 +41,6 @@ export function ThreadPanel({ model, state, onProfile }: { model: ChatModel; sta
             message={thread.root}
             grouped={false}
             reactions={reactions?.get(thread.root.seq)}
-            summary={undefined}
             seenBy={null}
             editing={editing(thread.root.seq)}
             canModerate={false}
@@ -62,7 +61,6 @@ export function ThreadPanel({ model, state, onProfile }: { model: ChatModel; sta
             message={reply}
             grouped={false}
             reactions={reactions?.get(reply.seq)}
-            summary={undefined}
             seenBy={null}
             editing={editing(reply.seq)}
             canModerate={false}
