@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBody } from './commands.js';
+import { errorBody, jsonData } from './commands.js';
 import {
   channel,
   channelEvent,
@@ -32,6 +32,10 @@ export const presenceFrame = z
     user: userId,
     session: z.string(),
     at: millis,
+    info: z
+      .unknown()
+      .optional()
+      .describe("What the app's subscribe hook attached to this subscription (join and add only; docs/backend-hooks.md)."),
   })
   .meta({ id: 'PresenceFrame' });
 
@@ -95,6 +99,10 @@ export const welcomeFrame = z
     expiresAt: millis
       .optional()
       .describe('When the session ends unless refreshed (`auth.refresh`): the credential\'s expiry plus the clock tolerance. Absent: it does not expire.'),
+    subscriptions: z
+      .array(z.object({ channel: channelId, seq }))
+      .optional()
+      .describe("Server-side subscriptions (the connect hook's `channels`, or the token's `channels` claim), each live from `seq`; absent: none."),
   })
   .meta({ id: 'WelcomeFrame' });
 
@@ -131,6 +139,11 @@ export const authFrame = z
     user: z.string().optional(),
     token: z.string().optional(),
     ticket: z.string().optional(),
+    data: jsonData.optional().describe("Handed to the app's connect hook as it is (docs/backend-hooks.md)."),
+    positions: z
+      .record(channelId, seq)
+      .optional()
+      .describe('The last seq seen per server-side subscription: those channels resume after it, with no gap.'),
   })
   .meta({ id: 'AuthFrame' });
 

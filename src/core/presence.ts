@@ -22,10 +22,10 @@ export class Presence {
   }
 
   /** Adds a user's session to the channel's presence, unless its subscription ended while that was under way. */
-  async enter(session: Session, channel: ChannelId, subscription: { readonly active: boolean }): Promise<void> {
+  async enter(session: Session, channel: ChannelId, subscription: { readonly active: boolean }, info?: unknown): Promise<void> {
     const action = await this.#registry.add(channel, session.principal.userId, session.id);
     if (subscription.active) {
-      this.#announce(channel, action, session);
+      this.#announce(channel, action, session, info);
       return;
     }
     await this.#registry.remove(channel, session.principal.userId, session.id);
@@ -45,7 +45,9 @@ export class Presence {
     return this.#registry.list(channel);
   }
 
-  #announce(channel: ChannelId, action: PresenceAction, session: Session): void {
-    this.#fanOut.broadcast({ type: 'presence', channel, action, user: session.principal.userId, session: session.id, at: Date.now() });
+  /** `info`: what the app's subscribe hook attached to the subscription, on join and add. */
+  #announce(channel: ChannelId, action: PresenceAction, session: Session, info?: unknown): void {
+    const frame = { type: 'presence', channel, action, user: session.principal.userId, session: session.id, at: Date.now() } as const;
+    this.#fanOut.broadcast(info === undefined ? frame : { ...frame, info });
   }
 }

@@ -45,8 +45,8 @@ export function coreCommands(hub: Hub): Handlers {
       return null;
     },
 
-    subscribe: async ({ session }, { channel, since, presence }) => {
-      const subscribed = await hub.subscribe(session!, channel, since, { presence });
+    subscribe: async ({ session, hookInfo }, { channel, since, presence }) => {
+      const subscribed = await hub.subscribe(session!, channel, since, { presence, info: hookInfo });
       return { channel: subscribed.channel.id, seq: subscribed.seq };
     },
     unsubscribe: async ({ session }, { channel }) => {

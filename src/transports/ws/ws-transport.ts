@@ -6,10 +6,11 @@ import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import { CLOSE_CODES } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
+import { ConnectionAdmission } from '../../edge/connection-admission.js';
 import type { Edge } from '../../edge/edge.js';
 import { type ConnectionGuard, rejectUpgrade } from '../connection-guard.js';
 import { SpreadSweep } from '../spread-sweep.js';
-import { type LimitHit, WsConnection, type WsLimits } from './ws-connection.js';
+import { type LimitHit, type UpgradeHeaders, WsConnection, type WsLimits } from './ws-connection.js';
 
 export interface WsTransportOptions {
   /** The command pipeline every wire shares: every frame but `auth` is one of its commands. */
@@ -17,6 +18,8 @@ export interface WsTransportOptions {
   /** Sessions only (connect, disconnect). */
   readonly hub: Hub;
   readonly authenticator: Authenticator;
+  /** Credentials and the app's connect hook; absent: the authenticator alone. */
+  readonly admission?: ConnectionAdmission;
   readonly logger: Logger;
   readonly limits: WsLimits & { readonly maxFrameBytes: number };
   readonly heartbeatMs: number;
@@ -32,6 +35,7 @@ export class WsTransport {
   readonly #server: WebSocketServer;
   readonly #connections = new Set<WsConnection>();
   readonly #heartbeat: SpreadSweep<WsConnection>;
+  readonly #admission: ConnectionAdmission;
   /** One function for every connection to call when it closes (no closure per connection). */
   readonly #forget = (connection: WsConnection): void => {
     this.#connections.delete(connection);
@@ -39,6 +43,7 @@ export class WsTransport {
 
   constructor(options: WsTransportOptions) {
     this.#options = options;
+    this.#admission = options.admission ?? new ConnectionAdmission(options.authenticator, null);
     this.#server = new WebSocketServer({
       noServer: true,
       maxPayload: options.limits.maxFrameBytes,
@@ -69,18 +74,21 @@ export class WsTransport {
     // Read before the callback: a closure naming the request would keep it (and its
     // headers) alive as long as the connection, about 2 KiB each.
     const credentials = credentialsFrom(url, request);
+    // Kept only when a connect hook may forward some of them.
+    const headers = this.#admission.hooked ? { ...request.headers } : null;
     // Node types the upgrade socket as a Duplex; it is a net.Socket (a TLSSocket over HTTPS).
-    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, credentials));
+    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, credentials, headers));
     return true;
   }
 
-  #accept(ws: WebSocket, socket: Socket, credentials: Credentials | null): void {
+  #accept(ws: WebSocket, socket: Socket, credentials: Credentials | null, headers: UpgradeHeaders): void {
     const connection = new WsConnection({
       ws,
       socket,
       hub: this.#options.hub,
       pipeline: this.#options.edge.pipeline,
-      authenticator: this.#options.authenticator,
+      admission: this.#admission,
+      headers,
       limits: this.#options.limits,
       logger: this.#options.logger,
       onLimit: this.#options.onLimit,
