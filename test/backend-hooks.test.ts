@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import type { Config, DeepPartial } from '../src/config.js';
 import { call, failure, grpcClient, StreamRecorder, track } from './helpers/grpc-test-client.js';
 import { type Decide, startGrpcBackend, startHttpBackend, type TestBackend } from './helpers/hook-backend.js';
+import { createClient } from '../client/src/index.js';
+import { TEST_BACKOFF, useSdkClients } from './helpers/sdk-clients.js';
 import { SseClient } from './helpers/sse-client.js';
+import { Waiters } from './helpers/waiters.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { useWsClients, type WsTestClient } from './helpers/ws-test-client.js';
 
@@ -317,5 +320,43 @@ describe('server-side subscriptions from a token claim', () => {
     expect(await client.ok('auth', { token: jwt })).toMatchObject({ subscriptions: [{ channel: 'news', seq: 0 }] });
     const seq = await serverPublish(server, 'news', 'extra');
     await client.waitFor((f) => f.type === 'event' && (f as { seq?: number }).seq === seq);
+  });
+});
+
+describe('the SDK with backend hooks', () => {
+  const sdk = useSdkClients();
+  it('connects with authData alone, calls rpc(), and gets server-side events as typed events, resumed gap-free after a drop', async () => {
+    const backend = await startHttpBackend((hook, request) => {
+      if (hook === 'connect') return { result: { user: String((request.data as { me: string }).me), channels: ['feed:erin'] } };
+      if (hook === 'rpc') return { result: { data: { total: 42 } } };
+      return { result: {} };
+    });
+    const server = await serverWith(backend, { connect: 'app', rpc: 'app' });
+    await createChannel(server, 'feed:erin');
+    const proxy = await sdk.proxy(server.port);
+    const client = sdk.track(createClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, authData: { me: 'erin' }, backoff: TEST_BACKOFF }));
+    const seen: [number, string | null][] = [];
+    const waiters = new Waiters();
+    client.on('serverEvent', (event) => {
+      seen.push([event.seq, event.text]);
+      waiters.wake();
+    });
+    await client.ready();
+    expect(client.welcome).toMatchObject({ user: 'erin', subscriptions: [{ channel: 'feed:erin', seq: 0 }] });
+    expect(await client.rpc<{ total: number }>('cart.total', { cart: 7 })).toEqual({ total: 42 });
+    await serverPublish(server, 'feed:erin', 'one');
+    await waiters.until(() => seen.length === 1, 10_000, 'first event');
+    expect(proxy.dropAll()).toBeGreaterThan(0);
+    await serverPublish(server, 'feed:erin', 'two');
+    await serverPublish(server, 'feed:erin', 'three');
+    await waiters.until(() => seen.length === 3, 10_000, () => `events: ${JSON.stringify(seen)}`);
+    await serverPublish(server, 'feed:erin', 'four');
+    await waiters.until(() => seen.length === 4, 10_000, () => `events: ${JSON.stringify(seen)}`);
+    expect(seen).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+      [3, 'three'],
+      [4, 'four'],
+    ]);
   });
 });

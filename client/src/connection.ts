@@ -56,6 +56,11 @@ export interface ClientOptions {
   readonly backoff?: Partial<BackoffOptions>;
   /** A WebSocket implementation to use instead of the global one (or `ws` in Node). */
   readonly WebSocket?: SocketConstructor;
+  /**
+   * Handed to the app's connect hook with every connection (docs/backend-hooks.md). With
+   * it, `user`, `token` and `ticket` may all be left out: the backend decides who connects.
+   */
+  readonly authData?: unknown;
 }
 
 export interface SendOptions {
@@ -77,6 +82,8 @@ export interface ConnectionHooks {
   readonly pushed: (frame: DeliveredFrame) => void;
   /** The connection ended; nothing lives on it any more. */
   readonly lost: () => void;
+  /** The last seq seen per server-side subscription, sent with `auth` so they resume without a gap. */
+  readonly positions?: () => Readonly<Record<string, number>>;
   /** Stopped for good: `error` is null after `close()`. Runs before `error` and `disconnected` are emitted. */
   readonly stopped: (error: ClientError | null) => void;
 }
@@ -92,6 +99,7 @@ interface ResolvedOptions {
   readonly heartbeatMs: number;
   readonly backoff: BackoffOptions;
   readonly WebSocket: SocketConstructor | undefined;
+  readonly authData: unknown;
 }
 
 /** The server's `close` notice, sent just before its close frame. */
@@ -151,7 +159,9 @@ export class Connection {
 
   constructor(options: ClientOptions, events: Emitter<ClientEvents>, hooks: ConnectionHooks) {
     const credentials = [options.user, options.token, options.ticket].filter((c) => c !== undefined);
-    if (credentials.length !== 1) throw new TypeError('Pass exactly one of `user`, `token` or `ticket`.');
+    if (credentials.length > 1 || (credentials.length === 0 && options.authData === undefined)) {
+      throw new TypeError('Pass exactly one of `user`, `token` or `ticket` (or only `authData`, for a connect hook).');
+    }
     // A malformed URL fails here, once, rather than on every retry.
     if (typeof options.url === 'string') socketUrl(options.url, {});
     this.#options = {
@@ -165,6 +175,7 @@ export class Connection {
       heartbeatMs: options.heartbeatMs ?? 25_000,
       backoff: { ...defaultBackoff, ...options.backoff },
       WebSocket: options.WebSocket,
+      authData: options.authData,
     };
     this.#events = events;
     this.#hooks = hooks;
@@ -343,7 +354,7 @@ export class Connection {
       this.#dropConnection(`not connected within ${this.#options.connectTimeoutMs} ms`);
     }, this.#options.connectTimeoutMs);
     socket.onopen = () => {
-      if (this.#socket === socket && token !== undefined) this.#authenticate(socket, token);
+      if (this.#socket === socket && (token !== undefined || this.#options.authData !== undefined)) this.#authenticate(socket, token);
     };
     socket.onmessage = (event) => {
       if (this.#socket === socket) this.#onFrame(event.data);
@@ -359,9 +370,15 @@ export class Connection {
   }
 
   /** `auth` is the connection's handshake, not a command: it precedes every command. */
-  #authenticate(socket: SocketLike, token: string): void {
+  #authenticate(socket: SocketLike, token: string | undefined): void {
+    const positions = this.#hooks.positions?.() ?? {};
+    const frame = {
+      ...(token !== undefined && { token }),
+      ...(this.#options.authData !== undefined && { data: this.#options.authData }),
+      ...(Object.keys(positions).length > 0 && { positions }),
+    };
     this.#requests
-      .add<Welcome>('auth', { token }, { timeoutMs: this.#options.connectTimeoutMs, repeatable: false, bound: true })
+      .add<Welcome>('auth', frame, { timeoutMs: this.#options.connectTimeoutMs, repeatable: false, bound: true })
       .then(
         (welcome) => {
           if (this.#socket === socket) this.#onAuthenticated(welcome);

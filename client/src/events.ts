@@ -41,6 +41,11 @@ export interface ClientEvents {
   reconnecting: { readonly attempt: number; readonly delayMs: number };
   /** Every event of every subscription, after the subscription's own handler. */
   event: ChannelEvent;
+  /**
+   * An event of a server-side subscription (the app's connect hook or the token's
+   * `channels` claim): each once, in order, resumed after a reconnect with no gap.
+   */
+  serverEvent: ChannelEvent;
   presence: PresenceEvent;
   typing: TypingEvent;
   /** A member of a subscribed private channel or DM read up to a seq. */
