@@ -179,6 +179,44 @@ describe('client SDK: connection', () => {
     expect(seen.states).toEqual(['reconnecting', 'disconnected']);
   });
 
+  it("retries a connect that failed with an error and no close event (Node 22's WebSocket does that)", async () => {
+    const server = await startTestServer();
+    const url = server.wsUrl;
+    await server.close();
+    // The real `ws` socket to a port where nothing listens, with its close event withheld:
+    // what Node 22's built-in WebSocket does (error, then readyState stuck at CONNECTING).
+    class ErrorOnlySocket {
+      readonly #socket: WebSocket;
+      onopen: ((event: unknown) => void) | null = null;
+      onmessage: ((event: { data: unknown }) => void) | null = null;
+      onclose: ((event: { code: number; reason: string }) => void) | null = null;
+      onerror: ((event: unknown) => void) | null = null;
+      constructor(target: string) {
+        this.#socket = new WebSocket(target);
+        this.#socket.onopen = (event) => this.onopen?.(event);
+        this.#socket.onerror = (event) => this.onerror?.(event);
+      }
+      get readyState(): number {
+        return this.#socket.readyState === WebSocket.CLOSED ? WebSocket.CONNECTING : this.#socket.readyState;
+      }
+      send(data: string): void {
+        this.#socket.send(data);
+      }
+      close(code?: number, reason?: string): void {
+        this.#socket.close(code, reason);
+      }
+    }
+    const client = createClient({ url, user: 'alice', WebSocket: ErrorOnlySocket, backoff: { initialDelayMs: 4, maxDelayMs: 8 } });
+    const seen = track(client);
+    await new Promise<void>((resolve) => {
+      client.on('reconnecting', ({ attempt }) => {
+        if (attempt === 3) resolve();
+      });
+    });
+    await client.close();
+    expect(seen.reconnects.map((r) => r.attempt)).toEqual([1, 2, 3]);
+  });
+
   it('leaves no timer, socket or unhandled rejection behind after close()', async () => {
     const server = await startTestServer();
     const proxy = await clients.proxy(server.port);

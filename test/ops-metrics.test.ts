@@ -179,10 +179,11 @@ describe('/metrics, limits', () => {
     let after = before;
     let queued = 0;
     try {
-      // Each publish is acked after its fan-out was queued; look every 20 until the node cuts the reader.
+      // Each publish is acked after its fan-out was queued. The queue lives for only about
+      // sendQueueBytes / text.length = 16 publishes before the cut, so look every 4.
       for (let i = 1; i <= 3000 && moved(before, after, cut) === 0; i++) {
         await writer.ok('publish', { channel: 'big', text });
-        if (i % 20 === 0) {
+        if (i % 4 === 0) {
           after = await scrape(server.url);
           queued = Math.max(queued, after.get('switchboard_send_queue_bytes') ?? 0);
         }

@@ -353,7 +353,9 @@ export class Connection {
       this.#connectTimer = null;
       this.#dropConnection(`not connected within ${this.#options.connectTimeoutMs} ms`);
     }, this.#options.connectTimeoutMs);
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       if (this.#socket === socket && (token !== undefined || this.#options.authData !== undefined)) this.#authenticate(socket, token);
     };
     socket.onmessage = (event) => {
@@ -362,10 +364,16 @@ export class Connection {
     socket.onclose = (event) => {
       if (this.#socket === socket) this.#onClosed(event.code, event.reason);
     };
-    // Every error is followed by a close event, which does the work. In Node, `ws` also says
-    // why an upgrade was refused; a browser cannot see the HTTP status, and retries instead.
+    // An error on an open socket is followed by a close event, which does the work. A socket
+    // that never opened is done at its error (its close code could only be 1006): Node 22's
+    // WebSocket reports a refused connect with an error and no close at all. In Node, `ws`
+    // also says why an upgrade was refused; a browser cannot see the HTTP status, and retries.
     socket.onerror = (event) => {
-      if (this.#socket === socket) this.#refusal = upgradeRefusal(event) ?? this.#refusal;
+      if (this.#socket !== socket) return;
+      this.#refusal = upgradeRefusal(event) ?? this.#refusal;
+      if (opened) return;
+      silence(socket);
+      this.#onClosed(1006, '');
     };
   }
 
