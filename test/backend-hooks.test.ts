@@ -248,6 +248,10 @@ for (const [kind, start] of Object.entries(BACKENDS)) {
       await alice.ok('subscribe', { channel: 'general' });
       const seq = await serverPublish(server, 'general', 'still here');
       await alice.waitFor((f) => f.type === 'event' && (f as { seq?: number }).seq === seq);
+      // Counted per hook in /metrics.
+      const metrics = await (await fetch(`${server.url}/metrics`, { headers: { 'x-switchboard-key': API_KEY } })).text();
+      expect(metrics).toMatch(/switchboard_hook_calls_total\{hook="subscribe",outcome="failed"\} 1\b/);
+      expect(metrics).toMatch(/switchboard_hook_duration_seconds_count\{hook="rpc"\} 1\b/);
     });
 
     it('refresh: a refusal ends the session with the backend code (its close code)', async () => {
