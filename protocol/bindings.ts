@@ -132,6 +132,8 @@ export const BINDINGS: { readonly [N in CommandName]: Binding } = {
     rest: NO_LISTS_REST,
     grpc: { notServed: 'A gRPC live list is its FollowList call: cancel the call to stop following.' },
   },
+
+  rpc: { rest: { method: 'POST', path: '/api/rpc', status: 200 }, grpc: { rpc: 'Rpc' } },
 };
 
 export function isServed<T extends object>(binding: T | NotServed): binding is T {

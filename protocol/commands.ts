@@ -640,6 +640,20 @@ export const COMMANDS = {
     session: 'required',
     retry: false,
   }),
+
+  // the app's backend
+  rpc: command({
+    summary: "Calls the app's backend through Switchboard (the rpc hook) and answers with its reply; `unavailable` when no rpc hook is set up",
+    input: z.strictObject({
+      method: z.string().regex(/^[A-Za-z0-9_.:\/-]{1,128}$/, 'a method is 1-128 letters, digits or _ . : / -').describe("The backend's method name."),
+      data: jsonData.optional().describe('What the backend is handed.'),
+    }),
+    result: z.object({ data: z.unknown().describe("The backend's answer (any JSON; null when it sent none).") }).meta({ id: 'RpcResult' }),
+    caller: 'user',
+    session: 'optional',
+    // The backend may act on a call: a lost reply is not sent again.
+    retry: false,
+  }),
 } as const;
 
 export type Commands = typeof COMMANDS;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBody } from './commands.js';
+import { errorBody, jsonData } from './commands.js';
 import { NULLABLE_EVENT_FIELDS } from './compact-event.js';
 import {
   channelEvent,
@@ -37,7 +37,15 @@ const presenceId = z.string().describe('Unique id of this presence frame, the sa
 
 /** One session entering or leaving a channel's presence: `join` and `leave` are a user's first and last session. */
 export const presenceChange = z
-  .object({ action: presenceAction, user: userId, session: z.string() })
+  .object({
+    action: presenceAction,
+    user: userId,
+    session: z.string(),
+    info: z
+      .unknown()
+      .optional()
+      .describe("What the app's subscribe hook attached to this subscription (join and add only; docs/backend-hooks.md)."),
+  })
   .meta({ id: 'PresenceChange' });
 
 /** The one change to a channel's presence in a tick (more than one in a tick: `presenceBatch`). */
@@ -138,6 +146,10 @@ export const welcomeFrame = z
     expiresAt: millis
       .optional()
       .describe('When the session ends unless refreshed (`auth.refresh`): the credential\'s expiry plus the clock tolerance. Absent: it does not expire.'),
+    subscriptions: z
+      .array(z.object({ channel: channelId, seq }))
+      .optional()
+      .describe("Server-side subscriptions (the connect hook's `channels`, or the token's `channels` claim), each live from `seq`; absent: none."),
   })
   .meta({ id: 'WelcomeFrame' });
 
@@ -174,6 +186,11 @@ export const authFrame = z
     user: z.string().optional(),
     token: z.string().optional(),
     ticket: z.string().optional(),
+    data: jsonData.optional().describe("Handed to the app's connect hook as it is (docs/backend-hooks.md)."),
+    positions: z
+      .record(channelId, seq)
+      .optional()
+      .describe('The last seq seen per server-side subscription: those channels resume after it, with no gap.'),
   })
   .meta({ id: 'AuthFrame' });
 

@@ -33,6 +33,47 @@ const pusherAppSchema = z.strictObject({
  * config file, then env, then flags (see `loadConfig`); docs/configuration.md lists them
  * all (a test checks it does).
  */
+/** One app backend the hooks call: over HTTP (signed JSON POSTs) or gRPC (proto/proxy.proto). */
+const hookBackendSchema = z.strictObject({
+  http: z
+    .strictObject({
+      url: httpUrl().describe('Base URL; each hook POSTs to `<url>/<hook>` (`/connect`, `/refresh`, `/subscribe`, `/publish`, `/rpc`).'),
+      secret: z.string().min(16).describe('HMAC-SHA256 key the backend verifies `X-Switchboard-Signature` with, at least 16 characters.'),
+    })
+    .optional()
+    .describe('Call the backend with JSON POSTs (docs/backend-hooks.md).'),
+  grpc: z
+    .strictObject({ address: z.string().min(1).describe('`host:port` of a server implementing switchboard.proxy.v1.SwitchboardProxy (plaintext).') })
+    .optional()
+    .describe('Call the backend over gRPC (proto/proxy.proto).'),
+  timeoutMs: positiveInt().default(1000).describe('Longest wait for an answer, retries and queueing included; then the client gets `unavailable`.'),
+  maxConcurrent: positiveInt().default(64).describe('Calls in flight to this backend at once; more wait (within timeoutMs).'),
+  retries: z.coerce.number().int().min(0).max(5).default(1).describe('Extra attempts after a failed connection or a 5xx/UNAVAILABLE, for connect, refresh and subscribe only.'),
+});
+const backendName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+const hooksSchema = z
+  .strictObject({
+    backends: z.record(backendName, hookBackendSchema).default(() => ({})).describe('The app backends hooks may call, by name.'),
+    connect: backendName.nullable().default(null).describe('Backend asked on every new connection (/ws, SSE, gRPC streams); null: none.'),
+    refresh: backendName.nullable().default(null).describe('Backend asked to extend a connection before the expiry its connect hook gave; null: the session ends then.'),
+    rpc: backendName.nullable().default(null).describe('Backend that answers the `rpc` command; null: `rpc` is `unavailable`.'),
+    channels: z
+      .record(
+        z.string().regex(/^(\*|[A-Za-z0-9_-]{1,64})$/),
+        z.strictObject({ subscribe: backendName.optional(), publish: backendName.optional() }),
+      )
+      .default(() => ({}))
+      .describe('Subscribe and publish hooks by namespace (the part of a channel id before the first `:`), or `*` for every channel without its own entry.'),
+    forwardHeaders: z.array(z.string().min(1).max(64)).default(() => []).describe('Request headers (lower case) the connect hook is sent.'),
+    forwardCookies: z.array(z.string().min(1).max(64)).default(() => []).describe('Cookies the connect hook is sent.'),
+    refreshBeforeMs: positiveInt().default(10_000).describe('How long before a hooked connection expires the refresh hook is asked.'),
+    rpcPerSecond: positiveInt().default(10).describe('`rpc` commands one user may send per second, on every wire together.'),
+    rpcBurst: positiveInt().default(20).describe('`rpc` commands one user may send at once above the rate.'),
+  })
+  .prefault({})
+  .describe("The app's backend decides: connect, refresh, subscribe, publish and RPC hooks (docs/backend-hooks.md).");
+
 export const configSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1').describe('Address to listen on. `open` auth refuses anything but loopback.'),
   port: port().default(8080).describe('HTTP and WebSocket port; 0 picks a free one.'),
@@ -260,6 +301,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Uploads, attachments and downloads (docs/files.md).'),
+  hooks: hooksSchema,
   limits: z
     .strictObject({
       maxFrameBytes: positiveInt().default(64 * 1024).describe('Largest WebSocket frame accepted; larger ones close the connection with 1009.'),
@@ -322,6 +364,9 @@ export type LimitsConfig = Config['limits'];
 export type NamespacesConfig = Config['namespaces'];
 /** What src/files reads. */
 export type FilesConfig = Config['files'];
+/** What src/hooks reads. */
+export type HooksConfig = Config['hooks'];
+export type HookBackendConfig = HooksConfig['backends'][string];
 
 /**
  * Bad settings: one sentence per problem, each naming its setting. `message` is the
@@ -438,6 +483,26 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
       cluster.nodeTimeoutMs < 2 * cluster.heartbeatMs
         ? `cluster.nodeTimeoutMs (${cluster.nodeTimeoutMs}) must be at least twice cluster.heartbeatMs (${cluster.heartbeatMs}), or a node that misses one beat is taken for dead.`
         : null,
+  },
+  {
+    reads: ['hooks'],
+    check: ({ hooks }) => {
+      const named = [hooks.connect, hooks.refresh, hooks.rpc, ...Object.values(hooks.channels).flatMap((c) => [c.subscribe, c.publish])];
+      const unknown = named.find((name) => name != null && !Object.hasOwn(hooks.backends, name));
+      return unknown === undefined ? null : `Hook backend "${unknown}" is used but not defined in hooks.backends.`;
+    },
+  },
+  {
+    reads: ['hooks'],
+    check: ({ hooks }) => {
+      const wrong = Object.entries(hooks.backends).find(([, backend]) => (backend.http === undefined) === (backend.grpc === undefined));
+      return wrong ? `Hook backend "${wrong[0]}" needs exactly one of http or grpc.` : null;
+    },
+  },
+  {
+    reads: ['hooks'],
+    check: ({ hooks }) =>
+      hooks.refresh !== null && hooks.connect === null ? 'hooks.refresh extends what the connect hook granted: set hooks.connect too.' : null,
   },
   {
     reads: ['webhooks'],

@@ -10,7 +10,9 @@ import { RedisBroker } from './broker/redis-broker.js';
 import type { Config } from './config.js';
 import type { Broker } from './core/broker.js';
 import { SwitchboardError } from './core/errors.js';
+import { ConnectionAdmission } from './edge/connection-admission.js';
 import { createEdge, type Edge } from './edge/edge.js';
+import { createHooks } from './hooks/create-hooks.js';
 import { channelPolicies } from './namespaces/channel-policies.js';
 import { Hub } from './core/hub.js';
 import type { Store } from './core/store.js';
@@ -130,12 +132,17 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     await abandonStartup();
     throw new StartupError(`Cannot set up file storage: ${error instanceof Error ? error.message : String(error)}`);
   });
+  const hooks = createHooks(config.hooks, { logger, registry: ops.metrics.registry });
+  hooks.attach(hub);
   const edge = createEdge({
     hub,
-    modules: [chatCommands(chat), authCommands(auth), opsCommands(ops.cluster), filesCommands(files)],
+    modules: [chatCommands(chat), authCommands(auth), opsCommands(ops.cluster), filesCommands(files), hooks.commands],
     logger,
     limits: config.limits,
+    hooks: hooks.commandHooks,
   });
+  // Who a new connection is: its credentials, then the app's connect hook if there is one.
+  const admission = new ConnectionAdmission(authenticator, hooks.connectHook);
   // One guard for every wire (/ws, SSE, Pusher, gRPC, and raw HTTP connections without a
   // request yet), so one count per address covers them all.
   const guard = new ConnectionGuard({
@@ -198,6 +205,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         edge,
         hub,
         authenticator,
+        admission,
         logger,
         guard,
         heartbeatMs: config.heartbeatMs,
@@ -212,6 +220,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         edge,
         hub,
         authenticator,
+        admission,
         logger,
         heartbeatMs: config.heartbeatMs,
         limits: config.limits,
@@ -264,6 +273,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         edge,
         hub,
         authenticator,
+        admission,
         logger,
         ready: () => readiness.check(),
         host: config.host,
@@ -324,6 +334,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       // Last: every module is done with it.
       await database.close();
       await ops.close();
+      hooks.close();
       logger.info({}, 'switchboard stopped');
     })());
 

@@ -586,6 +586,7 @@ const CASES: readonly CommandCase[] = [
     resolves: [MEMBER],
   },
   { name: 'list.unsubscribe', call: () => followed!.close(), result: null, resolves: undefined },
+  { name: 'rpc', call: (c) => c.rpc('cart.total', { cart: 7 }), result: { data: { total: 42 } }, resolves: { total: 42 } },
 ];
 
 /** A request frame's command fields: without the `type` and `id` the connection adds. */

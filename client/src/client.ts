@@ -73,16 +73,22 @@ export class SwitchboardClient {
   readonly #emitter = new Emitter<ClientEvents>();
   readonly #connection: Connection;
   readonly #subscriptions = new Map<ChannelId, Subscription>();
+  /** Server-side subscriptions (the connect hook's channels, a token's claim): the last seq seen in each. */
+  readonly #serverSide = new Map<ChannelId, Seq>();
   #chat: ChatApi | null = null;
 
   constructor(options: ClientOptions) {
     this.#connection = new Connection(options, this.#emitter, {
       opened: () => {
+        for (const { channel, seq } of this.#connection.welcome?.subscriptions ?? []) {
+          this.#serverSide.set(channel, Math.max(seq, this.#serverSide.get(channel) ?? 0));
+        }
         for (const subscription of this.#subscriptions.values()) {
           if (subscription.confirmed) this.#restore(subscription);
         }
       },
       pushed: (frame) => this.#onPush(frame),
+      positions: () => Object.fromEntries(this.#serverSide),
       lost: () => {
         for (const subscription of this.#subscriptions.values()) {
           subscription.live = false;
@@ -197,6 +203,18 @@ export class SwitchboardClient {
       repeatable: isRetried(name),
       retryLater: RETRY_LATER.has(name),
     });
+  }
+
+  /**
+   * Calls the app's backend through the connection (its rpc hook) and resolves with the
+   * backend's answer. Never sent twice: a lost reply rejects with `connection_lost`.
+   *
+   * @example
+   * const total = await client.rpc<{ total: number }>('cart.total', { cart: 7 });
+   */
+  async rpc<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
+    const result = await this.request('rpc', data === undefined ? { method } : { method, data }, options);
+    return result.data as T;
   }
 
   /** Round trip to the server; resolves with the server's clock. */
@@ -556,10 +574,25 @@ export class SwitchboardClient {
 
   #onEvent(event: ChannelEvent): void {
     const subscription = this.#subscriptions.get(event.channel);
-    if (!subscription) return;
+    if (!subscription) {
+      this.#onServerSideEvent(event);
+      return;
+    }
     const outcome = subscription.offer(event);
     if (outcome === 'delivered') this.#emitter.emit('event', event);
     else if (outcome === 'gap' && subscription.live && !subscription.resyncing) void this.#resync(subscription);
+  }
+
+  /**
+   * The server subscribed this connection to the channel itself: each event once, in
+   * order, remembered so the next connection resumes after it.
+   */
+  #onServerSideEvent(event: ChannelEvent): void {
+    const last = this.#serverSide.get(event.channel) ?? 0;
+    if (event.seq <= last) return;
+    this.#serverSide.set(event.channel, event.seq);
+    this.#emitter.emit('serverEvent', event);
+    this.#emitter.emit('event', event);
   }
 
   // --- subscriptions ------------------------------------------------------------------

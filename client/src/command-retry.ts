@@ -20,6 +20,7 @@ const NOT_RETRIED: ReadonlySet<CommandName> = new Set<CommandName>([
   'contacts.remove',
   'list.subscribe',
   'list.unsubscribe',
+  'rpc',
 ]);
 
 /** Whether a request may be sent again on the next connection: the protocol's `retry`. */

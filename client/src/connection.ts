@@ -62,6 +62,11 @@ export interface ClientOptions {
    * (`?encoding=msgpack`); the app sees the same events and results either way.
    */
   readonly encoding?: Encoding;
+  /**
+   * Handed to the app's connect hook with every connection (docs/backend-hooks.md). With
+   * it, `user`, `token` and `ticket` may all be left out: the backend decides who connects.
+   */
+  readonly authData?: unknown;
 }
 
 export interface SendOptions {
@@ -83,6 +88,8 @@ export interface ConnectionHooks {
   readonly pushed: (frame: DeliveredFrame) => void;
   /** The connection ended; nothing lives on it any more. */
   readonly lost: () => void;
+  /** The last seq seen per server-side subscription, sent with `auth` so they resume without a gap. */
+  readonly positions?: () => Readonly<Record<string, number>>;
   /** Stopped for good: `error` is null after `close()`. Runs before `error` and `disconnected` are emitted. */
   readonly stopped: (error: ClientError | null) => void;
 }
@@ -99,6 +106,7 @@ interface ResolvedOptions {
   readonly backoff: BackoffOptions;
   readonly WebSocket: SocketConstructor | undefined;
   readonly encoding: Encoding;
+  readonly authData: unknown;
 }
 
 /** The server's `close` notice, sent just before its close frame. */
@@ -158,7 +166,9 @@ export class Connection {
 
   constructor(options: ClientOptions, events: Emitter<ClientEvents>, hooks: ConnectionHooks) {
     const credentials = [options.user, options.token, options.ticket].filter((c) => c !== undefined);
-    if (credentials.length !== 1) throw new TypeError('Pass exactly one of `user`, `token` or `ticket`.');
+    if (credentials.length > 1 || (credentials.length === 0 && options.authData === undefined)) {
+      throw new TypeError('Pass exactly one of `user`, `token` or `ticket` (or only `authData`, for a connect hook).');
+    }
     if (options.encoding !== undefined && options.encoding !== 'json' && options.encoding !== 'msgpack') {
       throw new TypeError('`encoding` is `json` or `msgpack`.');
     }
@@ -176,6 +186,7 @@ export class Connection {
       backoff: { ...defaultBackoff, ...options.backoff },
       WebSocket: options.WebSocket,
       encoding: options.encoding ?? 'json',
+      authData: options.authData,
     };
     this.#events = events;
     this.#hooks = hooks;
@@ -374,7 +385,7 @@ export class Connection {
     let opened = false;
     socket.onopen = () => {
       opened = true;
-      if (this.#socket === socket && token !== undefined) this.#authenticate(socket, token);
+      if (this.#socket === socket && (token !== undefined || this.#options.authData !== undefined)) this.#authenticate(socket, token);
     };
     socket.onmessage = (event) => {
       if (this.#socket === socket) this.#onFrame(event.data);
@@ -396,9 +407,15 @@ export class Connection {
   }
 
   /** `auth` is the connection's handshake, not a command: it precedes every command. */
-  #authenticate(socket: SocketLike, token: string): void {
+  #authenticate(socket: SocketLike, token: string | undefined): void {
+    const positions = this.#hooks.positions?.() ?? {};
+    const frame = {
+      ...(token !== undefined && { token }),
+      ...(this.#options.authData !== undefined && { data: this.#options.authData }),
+      ...(Object.keys(positions).length > 0 && { positions }),
+    };
     this.#requests
-      .add<Welcome>('auth', { token }, { timeoutMs: this.#options.connectTimeoutMs, repeatable: false, bound: true })
+      .add<Welcome>('auth', frame, { timeoutMs: this.#options.connectTimeoutMs, repeatable: false, bound: true })
       .then(
         (welcome) => {
           if (this.#socket === socket) this.#onAuthenticated(welcome);

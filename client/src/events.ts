@@ -44,6 +44,11 @@ export interface ClientEvents {
   reconnecting: { readonly attempt: number; readonly delayMs: number };
   /** Every event of every subscription, after the subscription's own handler. */
   event: ChannelEvent;
+  /**
+   * An event of a server-side subscription (the app's connect hook or the token's
+   * `channels` claim): each once, in order, resumed after a reconnect with no gap.
+   */
+  serverEvent: ChannelEvent;
   /** One change to a subscribed channel's presence (a batch frame is handed over change by change). */
   presence: PresenceEvent;
   /** A large channel's user count, in place of presence events. */

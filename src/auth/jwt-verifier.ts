@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { SwitchboardError } from '../core/errors.js';
-import { USER_ID_PATTERN } from '../core/names.js';
+import { CHANNEL_ID_PATTERN, USER_ID_PATTERN } from '../core/names.js';
 import type { Principal } from '../core/types.js';
 
 /** The one kind of key a server checks tokens with. Never more than one: no key confusion. */
@@ -98,7 +98,18 @@ function principalFrom(payload: JWTPayload, clockToleranceSeconds: number): Prin
   }
   const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, MAX_NAME_LENGTH) : sub;
   const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
-  return { kind: 'user', userId: sub, name, roles, expiresAt: (payload.exp! + clockToleranceSeconds) * 1000 };
+  const expiresAt = (payload.exp! + clockToleranceSeconds) * 1000;
+  const channels = channelsClaim(payload.channels);
+  return channels ? { kind: 'user', userId: sub, name, roles, expiresAt, channels } : { kind: 'user', userId: sub, name, roles, expiresAt };
+}
+
+/** The `channels` claim: server-side subscriptions (docs/backend-hooks.md); absent or empty: none. */
+function channelsClaim(claim: unknown): readonly string[] | null {
+  if (claim === undefined) return null;
+  if (!Array.isArray(claim) || !claim.every((c): c is string => typeof c === 'string' && CHANNEL_ID_PATTERN.test(c))) {
+    throw new SwitchboardError('unauthorized', 'The token\'s "channels" claim must be a list of channel ids.');
+  }
+  return claim.length > 0 ? claim : null;
 }
 
 /** Says why a token failed without echoing the token. */

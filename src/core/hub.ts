@@ -257,6 +257,18 @@ export class Hub {
   }
 
   /**
+   * Ends one session from the server's side for a module's reason (the app's refresh hook
+   * refused it): the error as a frame, then the wire's close with the code's close code.
+   */
+  endSession(session: Session, error: SwitchboardError): void {
+    const state = this.#sessions.find(session.id);
+    if (!state || state.closed) return;
+    const { code, message, details } = error.toJSON();
+    const frame = new Delivery(details ? { type: 'error', id: null, code, message, details } : { type: 'error', id: null, code, message });
+    this.#end(state, frame, error.closeCode, message.slice(0, 100));
+  }
+
+  /**
    * Tells every session the node is going away (with `close`), then waits for appends in
    * flight to commit. Transports close their connections afterwards. `spreadMs` asks
    * clients to spread their reconnects over that window (a drain).
@@ -540,7 +552,7 @@ export class Hub {
     session: Session,
     id: ChannelId,
     since?: Seq,
-    options: { readonly presence?: boolean } = {},
+    options: { readonly presence?: boolean; readonly info?: unknown } = {},
   ): Promise<{ channel: Channel; seq: Seq; truncatedFrom?: Seq }> {
     const state = this.#sessions.live(session);
     if (state.channels.has(id)) throw new SwitchboardError('conflict', `Already subscribed to ${id}.`);
@@ -578,7 +590,7 @@ export class Hub {
       // subscriber: check again. Any later one finds it in the feed.
       if (accessChanges !== this.#accessChanges) await this.#readable(state.principal, id);
       const { seq, truncatedFrom } = await subscription.live;
-      if (state.principal.kind === 'user' && subscriber.active && announced) await this.#presence.enter(state, id, subscriber);
+      if (state.principal.kind === 'user' && subscriber.active && announced) await this.#presence.enter(state, id, subscriber, options.info);
       return truncatedFrom === undefined ? { channel, seq } : { channel, seq, truncatedFrom };
     } catch (error) {
       // Detach only this attempt: an unsubscribe may have made room for a newer subscription.

@@ -62,10 +62,10 @@ export class Presence {
   }
 
   /** Adds a user's session to the channel's presence, unless its subscription ended while that was under way. */
-  async enter(session: Session, channel: ChannelId, subscription: { readonly active: boolean }): Promise<void> {
+  async enter(session: Session, channel: ChannelId, subscription: { readonly active: boolean }, info?: unknown): Promise<void> {
     const action = await this.#registry.add(channel, session.principal.userId, session.id);
     if (subscription.active) {
-      this.#queue(channel, { action, user: session.principal.userId, session: session.id });
+      this.#queue(channel, { action, user: session.principal.userId, session: session.id, ...(info !== undefined && { info }) });
       return;
     }
     await this.#registry.remove(channel, session.principal.userId, session.id);

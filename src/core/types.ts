@@ -52,4 +52,11 @@ export interface Principal {
    * tickets the app's backend made for a user).
    */
   readonly expiresAt?: Millis;
+  /**
+   * Channels the server subscribes the user's connections to when they open (the token's
+   * `channels` claim, or the app's connect hook): server-side subscriptions.
+   */
+  readonly channels?: readonly ChannelId[];
+  /** What the app's connect hook said about this connection, handed back to its other hooks. */
+  readonly info?: unknown;
 }

@@ -10,4 +10,6 @@ export interface Call {
   /** The caller's connection: /ws, a gRPC stream, SSE. Null for a REST request or a unary gRPC call. */
   readonly session: Session | null;
   readonly wire: Wire;
+  /** What the app's subscribe hook attached to this subscription (shown in presence). */
+  readonly hookInfo?: unknown;
 }

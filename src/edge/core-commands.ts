@@ -47,8 +47,8 @@ export function coreCommands(hub: Hub): Handlers {
       return null;
     },
 
-    subscribe: async ({ session }, { channel, since, presence }) => {
-      const subscribed = await hub.subscribe(session!, channel, since, { presence });
+    subscribe: async ({ session, hookInfo }, { channel, since, presence }) => {
+      const subscribed = await hub.subscribe(session!, channel, since, { presence, info: hookInfo });
       const result = { channel: subscribed.channel.id, seq: subscribed.seq };
       return subscribed.truncatedFrom === undefined ? result : { ...result, truncated: true as const, from: subscribed.truncatedFrom };
     },

@@ -2,6 +2,7 @@ import type { Hub } from '../core/hub.js';
 import type { Logger } from '../core/logger.js';
 import { CommandRegistry, type EdgeModule, type Handlers } from './command-registry.js';
 import { coreCommands } from './core-commands.js';
+import type { CommandHooks } from './hook-step.js';
 import { CommandPipeline } from './pipeline.js';
 import { RateBudget } from './rate-budget.js';
 
@@ -15,6 +16,8 @@ export interface EdgeOptions {
   readonly logger: Logger;
   /** Commands one user may send per second (and in a burst), over every wire together. */
   readonly limits: { readonly messagesPerSecond: number; readonly messageBurst: number };
+  /** The app backend's hooks, a step of the pipeline (src/hooks); absent: none. */
+  readonly hooks?: CommandHooks | null;
 }
 
 /** What every wire is handed: the one pipeline, and the registry it runs (for parity checks). */
@@ -42,7 +45,7 @@ export function createEdge(options: EdgeOptions): Edge {
     }
   }
   const budget = new RateBudget({ perSecond: options.limits.messagesPerSecond, burst: options.limits.messageBurst });
-  return { registry, pipeline: new CommandPipeline({ registry, budget, logger: options.logger }) };
+  return { registry, pipeline: new CommandPipeline({ registry, budget, logger: options.logger, hooks: options.hooks ?? null }) };
 }
 
 function isEdgeModule(module: Handlers | EdgeModule): module is EdgeModule {

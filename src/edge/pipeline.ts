@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { Principal } from '../core/types.js';
 import type { Call } from './call.js';
 import type { CommandRegistry, Handler } from './command-registry.js';
+import type { CommandHooks } from './hook-step.js';
 import type { RateBudget } from './rate-budget.js';
 import { parseInput } from './validation.js';
 
@@ -17,12 +18,14 @@ export interface PipelineOptions {
   /** The per-user budget every wire shares; null: no limit (tests, benchmarks). */
   readonly budget: RateBudget | null;
   readonly logger: Logger;
+  /** The app backend's hooks (subscribe, publish ...); null: none set up. */
+  readonly hooks?: CommandHooks | null;
 }
 
 /**
  * The one path every command takes, whatever wire brought it: look it up, check who may
  * call it and whether it needs a connection, validate the input against the protocol,
- * charge the caller's budget, run the handler. The wire has authenticated the caller
+ * charge the caller's budget, ask the app's backend when a hook applies, run the handler. The wire has authenticated the caller
  * before and encodes the result after. Errors are SwitchboardErrors; anything else is a
  * bug, logged here once and answered `internal`.
  *
@@ -33,8 +36,10 @@ export class CommandPipeline {
   readonly #registry: CommandRegistry;
   readonly #budget: RateBudget | null;
   readonly #logger: Logger;
+  readonly #hooks: CommandHooks | null;
 
   constructor(options: PipelineOptions) {
+    this.#hooks = options.hooks ?? null;
     this.#registry = options.registry;
     this.#budget = options.budget;
     this.#logger = options.logger;
@@ -51,11 +56,20 @@ export class CommandPipeline {
     // A session's principal moves on when it is refreshed; the wire's copy is the first one.
     if (call.session !== null && call.session.principal !== call.principal) call = { ...call, principal: call.session.principal };
     assertUnexpired(call.principal);
-    const { handler, input: parsed } = this.#admit(name, input, call.principal);
+    const admitted = this.#admit(name, input, call.principal);
+    const handler = admitted.handler;
+    let parsed = admitted.input;
     if (COMMANDS[name as CommandName].session === 'required' && call.session === null) {
       throw new SwitchboardError('bad_request', `${name} acts on a live connection: send it over /ws or a gRPC stream.`);
     }
     if (options.charge !== false) this.#budget?.charge(call.principal, costOf(name as CommandName, parsed));
+    // The backend's say: most commands have no hook and go on without an await.
+    const hooked = this.#hooks?.before(name as CommandName, parsed, call);
+    if (hooked) {
+      const verdict = await hooked;
+      parsed = verdict.input;
+      if (verdict.info !== undefined) call = { ...call, hookInfo: verdict.info };
+    }
     try {
       return await handler(call, parsed as never);
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import type { Principal } from '../../core/types.js';
+import type { ConnectionAdmission } from '../../edge/connection-admission.js';
 import { presentedCredentials } from '../presented-credentials.js';
 
 /**
@@ -15,6 +16,11 @@ export function credentialsOf(metadata: Metadata): Credentials {
 /** The Principal behind a call, or throws `unauthorized`. */
 export async function authenticateCall(metadata: Metadata, authenticator: Authenticator): Promise<Principal> {
   return authenticator.authenticate(credentialsOf(metadata));
+}
+
+/** The Principal behind a streaming call (a connection): its credentials, then the app's connect hook. */
+export async function admitStream(metadata: Metadata, admission: ConnectionAdmission): Promise<Principal> {
+  return admission.admit({ wire: 'grpc', credentials: credentialsOf(metadata), header: (name) => first(metadata, name) });
 }
 
 function first(metadata: Metadata, key: string): string | undefined {

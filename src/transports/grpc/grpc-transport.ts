@@ -1,6 +1,7 @@
 import { type MethodDefinition, Server, type ServiceDefinition } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { Authenticator } from '../../auth/authenticator.js';
+import type { ConnectionAdmission } from '../../edge/connection-admission.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import { SwitchboardError } from '../../core/errors.js';
@@ -19,6 +20,8 @@ export interface GrpcTransportOptions {
   /** Only for sessions: each streaming call is one. */
   readonly hub: Hub;
   readonly authenticator: Authenticator;
+  /** Credentials and the app's connect hook, for streaming calls; absent: the authenticator alone. */
+  readonly admission?: ConnectionAdmission;
   readonly logger: Logger;
   /** The readiness check `/readyz` uses; the health service answers from it. */
   readonly ready: () => Promise<void>;
@@ -111,6 +114,7 @@ export class GrpcTransport {
         edge: options.edge,
         hub: options.hub,
         authenticator: options.authenticator,
+        admission: options.admission,
         logger: options.logger,
         model,
         serialize: (rpc, message) => method(rpc).responseSerialize(message),

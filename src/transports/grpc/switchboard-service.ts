@@ -8,8 +8,9 @@ import type { Authenticator } from '../../auth/authenticator.js';
 import type { Outbound } from '../../core/delivery.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
+import type { ConnectionAdmission } from '../../edge/connection-admission.js';
 import type { Edge } from '../../edge/edge.js';
-import { authenticateCall } from './grpc-auth.js';
+import { admitStream, authenticateCall } from './grpc-auth.js';
 import { toServiceError } from './grpc-errors.js';
 import { decodeMessage, encodeMember, encodeMessage } from './proto-codec.js';
 import type { ProtoModel, ProtoRpc } from './proto-model.js';
@@ -20,6 +21,8 @@ export interface SwitchboardServiceOptions {
   /** Only for sessions: a stream call opens one and closes it when the call ends. */
   readonly hub: Hub;
   readonly authenticator: Authenticator;
+  /** Credentials and the app's connect hook, for streaming calls (connections); absent: the authenticator alone. */
+  readonly admission?: ConnectionAdmission;
   readonly logger: Logger;
   readonly model: ProtoModel;
   /** Serializes an rpc's response message (proto-loader's), so a push is encoded once for every stream. */
@@ -91,7 +94,9 @@ async function runSession(
   options: SwitchboardServiceOptions,
 ): Promise<void> {
   const { hub, logger } = options;
-  const principal = await authenticateCall(call.metadata, options.authenticator);
+  const principal = options.admission
+    ? await admitStream(call.metadata, options.admission)
+    : await authenticateCall(call.metadata, options.authenticator);
   const input = decodeMessage(rpc.request, call.request);
   // Refuse a bad call before its session exists: a session shows its user online.
   options.edge.pipeline.check(rpc.command, input, principal);

@@ -6,6 +6,7 @@ import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Session } from '../../core/session.js';
 import type { ChannelId, Seq } from '../../core/types.js';
+import type { ConnectionAdmission } from '../../edge/connection-admission.js';
 import type { Edge } from '../../edge/edge.js';
 import type { ConnectionGuard } from '../connection-guard.js';
 import { credentialsOf } from '../http/request-auth.js';
@@ -19,6 +20,8 @@ export interface SseTransportOptions {
   /** Sessions (connect, disconnect) and the per-session subscription limit. */
   readonly hub: Hub;
   readonly authenticator: Authenticator;
+  /** Credentials and the app's connect hook; absent: the authenticator alone. */
+  readonly admission?: ConnectionAdmission;
   readonly logger: Logger;
   /** Origin allowlist and per-IP limit, shared with /ws. */
   readonly guard?: ConnectionGuard;
@@ -87,7 +90,10 @@ export class SseTransport {
     // Positions of channels this stream does not carry would only ride along in every id.
     for (const channel of cursor.keys()) if (!unique.includes(channel)) cursor.delete(channel);
 
-    const principal = await this.#options.authenticator.authenticate(credentialsFrom(request, query));
+    const credentials = credentialsFrom(request, query);
+    const principal = this.#options.admission
+      ? await this.#options.admission.admit({ wire: 'sse', credentials, header: (name) => headerValue(request, name) })
+      : await this.#options.authenticator.authenticate(credentials);
     // Malformed, unknown or unreadable channels are refused with a plain HTTP status while
     // one can still be sent: once the stream is open, a failure is only an `error` event.
     const lookup = { principal, session: null, wire: 'sse' } as const;

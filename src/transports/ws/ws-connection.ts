@@ -1,15 +1,18 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { authFrame, type RequestId } from '../../../protocol/frames.js';
-import type { Authenticator, Credentials } from '../../auth/authenticator.js';
-import type { Delivery } from '../../core/delivery.js';
+import type { Credentials } from '../../auth/authenticator.js';
+import type { Delivery, Outbound } from '../../core/delivery.js';
 import { CLOSE_CODES, SwitchboardError, toSwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Session, SessionSink } from '../../core/session.js';
+import type { ChannelId, Seq } from '../../core/types.js';
 import type { Call } from '../../edge/call.js';
+import type { ConnectionAdmission } from '../../edge/connection-admission.js';
 import type { CommandPipeline } from '../../edge/pipeline.js';
 import { TokenBucket } from '../../edge/token-bucket.js';
+import { subscribeServerSide } from '../../edge/server-subscriptions.js';
 import { parseInput } from '../../edge/validation.js';
 import { FloodWindow } from '../flood-window.js';
 import { SendBacklog, SOCKET_SHARE_BYTES } from '../send-backlog.js';
@@ -38,6 +41,15 @@ const TERMINATE_AFTER_CLOSE_MS = 2000;
 /** The handshake's fields: the auth frame without `type` and `id`. */
 const authInput = authFrame.omit({ type: true, id: true });
 
+/** What a handshake brings besides credentials: the connect hook's data, server-side subscriptions' positions. */
+interface Handshake {
+  readonly data?: unknown;
+  readonly positions?: Readonly<Record<ChannelId, Seq>>;
+}
+
+/** The upgrade request's headers, kept only when a connect hook may be shown them. */
+export type UpgradeHeaders = Readonly<Record<string, string | string[] | undefined>> | null;
+
 /**
  * The socket's connection, so its listeners can be functions shared by every connection
  * instead of four closures (and their scope) per idle connection.
@@ -64,7 +76,8 @@ export class WsConnection implements SessionSink, BatchedConnection {
   readonly #socket: Socket;
   readonly #hub: Hub;
   readonly #pipeline: CommandPipeline;
-  readonly #authenticator: Authenticator;
+  readonly #admission: ConnectionAdmission;
+  readonly #headers: UpgradeHeaders;
   readonly #limits: WsLimits;
   readonly #logger: Logger;
   readonly #encoding: WsEncoding;
@@ -96,7 +109,10 @@ export class WsConnection implements SessionSink, BatchedConnection {
     /** For the session only (connect, disconnect): commands go through the pipeline. */
     hub: Hub;
     pipeline: CommandPipeline;
-    authenticator: Authenticator;
+    /** Who the connection is: credentials, then the app's connect hook when there is one. */
+    admission: ConnectionAdmission;
+    /** The upgrade request's headers, for the connect hook; null without one. */
+    headers?: UpgradeHeaders;
     limits: WsLimits;
     logger: Logger;
     /** When this connection's frames are written (shared by the transport's connections). */
@@ -114,7 +130,8 @@ export class WsConnection implements SessionSink, BatchedConnection {
     this.#socket = options.socket;
     this.#hub = options.hub;
     this.#pipeline = options.pipeline;
-    this.#authenticator = options.authenticator;
+    this.#admission = options.admission;
+    this.#headers = options.headers ?? null;
     this.#limits = options.limits;
     this.#logger = options.logger;
     this.#batcher = options.batcher;
@@ -136,7 +153,7 @@ export class WsConnection implements SessionSink, BatchedConnection {
   /** Authenticates from the upgrade request (query string) when it carried credentials. */
   start(credentials: Credentials | null): void {
     if (credentials) {
-      this.#authenticating = this.#authenticate(credentials, null);
+      this.#authenticating = this.#authenticate(credentials, {}, null);
       return;
     }
     this.#authTimer = setTimeout(() => {
@@ -312,25 +329,28 @@ export class WsConnection implements SessionSink, BatchedConnection {
 
   async #authFrame(id: RequestId, input: Record<string, unknown>): Promise<void> {
     let credentials: Credentials;
+    let handshake: Handshake;
     try {
-      credentials = parseInput(authInput, input);
+      const { data, positions, ...presented } = parseInput(authInput, input);
+      credentials = presented;
+      handshake = { data, positions };
     } catch (error) {
       this.#replyError(id, error);
       return;
     }
-    const attempt = this.#authenticate(credentials, id);
+    const attempt = this.#authenticate(credentials, handshake, id);
     this.#authenticating = attempt;
     await attempt;
   }
 
   /** `id` null: credentials from the upgrade request, answered with a welcome frame. */
-  async #authenticate(credentials: Credentials, id: RequestId | null): Promise<void> {
+  async #authenticate(credentials: Credentials, handshake: Handshake, id: RequestId | null): Promise<void> {
     if (this.#session) {
       this.#replyError(id, new SwitchboardError('conflict', 'Already authenticated.'));
       return;
     }
     try {
-      const principal = await this.#authenticator.authenticate(credentials);
+      const principal = await this.#admission.admit({ wire: 'ws', credentials, header: (name) => this.#header(name), data: handshake.data });
       const session = await this.#hub.connect(principal, 'ws', this);
       if (this.#closed || this.#session) {
         await this.#hub.disconnect(session);
@@ -340,9 +360,20 @@ export class WsConnection implements SessionSink, BatchedConnection {
       this.#session = session;
       this.#call = { principal, session, wire: 'ws' };
       if (this.#authTimer) clearTimeout(this.#authTimer);
+      const subscriptions = principal.channels
+        ? await subscribeServerSide(this.#pipeline, this.#call, handshake.positions, (channel, error) =>
+            this.#write(this.#encoding.frame({ type: 'unsubscribed', channel, code: error.code, message: error.message })),
+          )
+        : null;
       const { expiresAt } = session.principal;
       // When the credential expires, so a client refreshes in time (auth.refresh).
-      const welcome = { session: session.id, user: principal.userId, name: principal.name, ...(expiresAt !== undefined && { expiresAt }) };
+      const welcome = {
+        session: session.id,
+        user: principal.userId,
+        name: principal.name,
+        ...(expiresAt !== undefined && { expiresAt }),
+        ...(subscriptions && { subscriptions }),
+      };
       if (id === null) this.#write(this.#encoding.frame(welcomeFrame(welcome)));
       else this.#reply(id, welcome);
     } catch (error) {
@@ -352,6 +383,11 @@ export class WsConnection implements SessionSink, BatchedConnection {
     } finally {
       this.#authenticating = null;
     }
+  }
+
+  #header(name: string): string | undefined {
+    const value = this.#headers?.[name];
+    return Array.isArray(value) ? value.join(', ') : value;
   }
 
   /** The socket closed (called by its listener). */

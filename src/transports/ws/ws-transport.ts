@@ -6,11 +6,12 @@ import type { Authenticator, Credentials } from '../../auth/authenticator.js';
 import { CLOSE_CODES, type SwitchboardError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
+import { ConnectionAdmission } from '../../edge/connection-admission.js';
 import type { Edge } from '../../edge/edge.js';
 import { type ConnectionGuard, rejectUpgrade } from '../connection-guard.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { WriteBatcher, type WriteBatchSettings, type WriteBatchStats } from '../write-batcher.js';
-import { type LimitHit, WsConnection, type WsLimits } from './ws-connection.js';
+import { type LimitHit, type UpgradeHeaders, WsConnection, type WsLimits } from './ws-connection.js';
 import { encodingFrom, type WsEncoding } from './ws-encoding.js';
 
 export interface WsTransportOptions {
@@ -19,6 +20,8 @@ export interface WsTransportOptions {
   /** Sessions only (connect, disconnect). */
   readonly hub: Hub;
   readonly authenticator: Authenticator;
+  /** Credentials and the app's connect hook; absent: the authenticator alone. */
+  readonly admission?: ConnectionAdmission;
   readonly logger: Logger;
   readonly limits: WsLimits & { readonly maxFrameBytes: number };
   readonly heartbeatMs: number;
@@ -37,6 +40,7 @@ export class WsTransport {
   readonly #connections = new Set<WsConnection>();
   readonly #heartbeat: SpreadSweep<WsConnection>;
   readonly #batcher: WriteBatcher;
+  readonly #admission: ConnectionAdmission;
   /** One function for every connection to call when it closes (no closure per connection). */
   readonly #forget = (connection: WsConnection): void => {
     this.#connections.delete(connection);
@@ -45,6 +49,7 @@ export class WsTransport {
   constructor(options: WsTransportOptions) {
     this.#options = options;
     this.#batcher = new WriteBatcher(options.batching);
+    this.#admission = options.admission ?? new ConnectionAdmission(options.authenticator, null);
     this.#server = new WebSocketServer({
       noServer: true,
       maxPayload: options.limits.maxFrameBytes,
@@ -87,18 +92,21 @@ export class WsTransport {
     // Read before the callback: a closure naming the request would keep it (and its
     // headers) alive as long as the connection, about 2 KiB each.
     const credentials = credentialsFrom(url, request);
+    // Kept only when a connect hook may forward some of them.
+    const headers = this.#admission.hooked ? { ...request.headers } : null;
     // Node types the upgrade socket as a Duplex; it is a net.Socket (a TLSSocket over HTTPS).
-    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, credentials, encoding));
+    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, credentials, encoding, headers));
     return true;
   }
 
-  #accept(ws: WebSocket, socket: Socket, credentials: Credentials | null, encoding: WsEncoding): void {
+  #accept(ws: WebSocket, socket: Socket, credentials: Credentials | null, encoding: WsEncoding, headers: UpgradeHeaders): void {
     const connection = new WsConnection({
       ws,
       socket,
       hub: this.#options.hub,
       pipeline: this.#options.edge.pipeline,
-      authenticator: this.#options.authenticator,
+      admission: this.#admission,
+      headers,
       limits: this.#options.limits,
       logger: this.#options.logger,
       batcher: this.#batcher,
