@@ -398,7 +398,7 @@ const FILE_LINKS = {
 
 // --- every command, as the protocol module defines it ---------------------------------
 
-const CHANNEL = { id: 'room', type: 'public', title: 'Room', publish: 'anyone', createdBy: 'u', createdAt: 1, lastSeq: 2 };
+const CHANNEL = { id: 'room', type: 'public', title: 'Room', topic: null, publish: 'anyone', createdBy: 'u', createdAt: 1, lastSeq: 2 };
 const MEMBER = { channel: 'room', user: 'bob', role: 'member', joinedAt: 1 };
 const USER = { id: 'bob', name: 'Bob', createdAt: 1 };
 const BOB = { user: 'bob', name: 'Bob', status: 'online', lastSeen: null };

@@ -1,7 +1,5 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { startNodeCluster } from './helpers/cluster.js';
-import { describeWithServices } from './helpers/services.js';
 import { startTestServer } from './helpers/test-server.js';
 import { type ServerFrame, useWsClients } from './helpers/ws-test-client.js';
 
@@ -138,12 +136,5 @@ describe('connect cache, renamed by a credential', () => {
     const renamed = await open('bob', 'Robert');
     await renamed.ok('status.set', { status: 'online' });
     await alice.waitFor(namedInList('bob', 'Robert'));
-  });
-});
-
-describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'connect cache across node processes (PostgreSQL + Redis)', () => {
-  it('sees a change made on one node at once on the other', async () => {
-    const nodes = await startNodeCluster('connectcache', 2, () => clients.closeAll());
-    await cacheFollowsEveryChange(nodes[0]!.wsUrl, nodes[1]!.wsUrl);
   });
 });
