@@ -117,8 +117,11 @@ describe.skipIf(chromiumMissing('the web app layout tests'))('web app: layout, s
     const { page } = await signIn(browser, server.url, 'reader');
     await message(page, 'long channel message 10000').first().waitFor(WAIT);
     const feed = page.getByRole('feed');
-    // Page back through 1,000 messages (20 pages of 50).
-    for (let i = 0; i < 40 && (await message(page, 'long channel message 9000').count()) === 0; i++) {
+    // Page back through 1,000 messages (20 pages of 50). A scroll to the top may land before
+    // the previous page is in (nothing loads then), so keep scrolling until the message is
+    // there, up to a deadline rather than a number of scrolls.
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline && (await message(page, 'long channel message 9000').count()) === 0) {
       await feed.evaluate((el) => (el.scrollTop = 0));
       await expect.poll(() => feed.getAttribute('aria-busy'), WAIT).toBe('false');
     }
