@@ -57,9 +57,13 @@ export class UserStatusTracker {
     const user = session.principal.userId;
     this.#background(user, async () => {
       const snapshot = this.#context.cache.contactStates(user);
+      // Awaited below; marked handled now, since a step before that may throw first (the
+      // node is closing and the database is gone) and leave it rejected with no one looking.
+      snapshot.catch(() => {});
       const action = await this.#presence.add(ONLINE_KEY, user, session.id);
       // Stored as soon as the registry says so; its frames follow the contacts snapshot.
       const change = action === 'join' ? this.#change(user, 'online', snapshot) : null;
+      change?.catch(() => {});
       const contacts = await snapshot;
       session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
       for (const contact of contacts) this.#tell(session.id, contact.user, contact.status);
