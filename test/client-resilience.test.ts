@@ -99,7 +99,12 @@ describe('client SDK: nothing is lost across drops and restarts', () => {
     const everyone = [run.publisher, ...run.subscribers];
     const drops: number[] = [];
     const disconnects = everyone.map(() => 0);
-    everyone.forEach((client, i) => client.on('disconnected', () => disconnects[i]!++));
+    everyone.forEach((client, i) =>
+      client.on('disconnected', () => {
+        disconnects[i]!++;
+        run.signal.wake();
+      }),
+    );
 
     const publishing = run.publishAll();
     for (const threshold of [250, 500, 750]) {
@@ -116,6 +121,13 @@ describe('client SDK: nothing is lost across drops and restarts', () => {
     }
     const outcome = await publishing;
     await waitForAll(run);
+    // Everything may have arrived before a client noticed the last cut: wait for every client
+    // to see it and come back, so the count below is of what happened, not of what was noticed.
+    await run.signal.until(
+      () => disconnects.every((n) => n >= 3) && everyone.every((c) => c.state === 'connected'),
+      WAIT_MS,
+      () => `timed out waiting for every client to see the third cut and reconnect: ${disconnects.join(',')}`,
+    );
     // Some publishes were stored but their ack was cut off: resent with their cid, they got the stored seq.
     expect(outcome.results.filter((r) => r.duplicate).length).toBeGreaterThan(0);
 
