@@ -119,9 +119,12 @@ describe.skipIf(chromiumMissing('the web app layout tests'))('web app: layout, s
     const feed = page.getByRole('feed');
     // Page back through 1,000 messages (20 pages of 50). A scroll to the top may land before
     // the previous page is in (nothing loads then), so keep scrolling until the message is
-    // there, up to a deadline rather than a number of scrolls.
+    // there, up to a deadline rather than a number of scrolls. A page that failed to load
+    // (a loaded machine) offers a Retry, as it would to a reader.
     const deadline = Date.now() + 90_000;
+    const retry = page.getByRole('button', { name: 'Retry' });
     while (Date.now() < deadline && (await message(page, 'long channel message 9000').count()) === 0) {
+      if ((await retry.count()) > 0) await retry.click();
       await feed.evaluate((el) => (el.scrollTop = 0));
       await expect.poll(() => feed.getAttribute('aria-busy'), WAIT).toBe('false');
     }

@@ -18,6 +18,13 @@ export interface ChannelView {
   readonly hasNewer: boolean;
   readonly loadingOlder: boolean;
   readonly loadingNewer: boolean;
+  /**
+   * The last page load before (after) the window failed: nothing loads that way again by
+   * itself until the reader asks (a Retry in the list), so a server that keeps failing is
+   * not hammered.
+   */
+  readonly olderFailed: boolean;
+  readonly newerFailed: boolean;
   /** Your read position when the channel was opened: the "new messages" divider follows it. */
   readonly unreadAfter: number | null;
   /** Read positions of the other members (private channels and DMs). */
@@ -45,6 +52,8 @@ export function emptyView(channel: string): ChannelView {
     hasNewer: false,
     loadingOlder: false,
     loadingNewer: false,
+    olderFailed: false,
+    newerFailed: false,
     unreadAfter: null,
     positions: new Map(),
     typing: new Map(),

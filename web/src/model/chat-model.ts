@@ -518,12 +518,12 @@ export class ChatModel {
     return { messages: mergeMessages(before.events, after.events), hasOlder: before.hasMore, hasNewer: after.hasMore };
   }
 
-  /** Infinite scroll upward: the page before the window. */
-  async loadOlder(channel: string): Promise<void> {
+  /** Infinite scroll upward: the page before the window; after a failed load, only when the reader asks again (`retry`). */
+  async loadOlder(channel: string, retry = false): Promise<void> {
     const view = this.#state.views.get(channel);
-    if (!view?.loaded || !view.hasOlder || view.loadingOlder) return;
+    if (!view?.loaded || !view.hasOlder || view.loadingOlder || (view.olderFailed && !retry)) return;
     const oldest = view.messages[0]?.seq;
-    this.#setView(channel, { loadingOlder: true });
+    this.#setView(channel, { loadingOlder: true, olderFailed: false });
     const ok = await this.#attempt('load', async () => {
       const page = await this.#client.history(channel, { before: oldest, limit: PAGE });
       const current = this.#view(channel);
@@ -534,15 +534,15 @@ export class ChatModel {
       });
       void this.#loadReactions(channel, page.events);
     });
-    if (!ok) this.#setView(channel, { loadingOlder: false });
+    if (!ok) this.#setView(channel, { loadingOlder: false, olderFailed: true });
   }
 
   /** After a jump back in history: the page after the window, until it reaches the newest. */
-  async loadNewer(channel: string): Promise<void> {
+  async loadNewer(channel: string, retry = false): Promise<void> {
     const view = this.#state.views.get(channel);
-    if (!view?.loaded || !view.hasNewer || view.loadingNewer) return;
+    if (!view?.loaded || !view.hasNewer || view.loadingNewer || (view.newerFailed && !retry)) return;
     const newest = view.messages.at(-1)?.seq ?? 0;
-    this.#setView(channel, { loadingNewer: true });
+    this.#setView(channel, { loadingNewer: true, newerFailed: false });
     const ok = await this.#attempt('load', async () => {
       const page = await this.#client.history(channel, { after: newest, limit: 100 });
       const current = this.#view(channel);
@@ -555,7 +555,7 @@ export class ChatModel {
       const last = page.events.at(-1);
       if (!page.hasMore && last) this.#markRead(channel, last.seq);
     });
-    if (!ok) this.#setView(channel, { loadingNewer: false });
+    if (!ok) this.#setView(channel, { loadingNewer: false, newerFailed: true });
   }
 
   /** "Jump to latest": the newest page, wherever the window was. */

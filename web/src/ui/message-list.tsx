@@ -82,7 +82,16 @@ export function MessageList({
             </div>
           );
         case 'loading':
-          return <p className="loading-row">Loading older messages…</p>;
+          return view.olderFailed ? (
+            <p className="loading-row">
+              Older messages did not load.{' '}
+              <button type="button" className="link-button" onClick={() => void model.loadOlder(channel.id, true)}>
+                Retry
+              </button>
+            </p>
+          ) : (
+            <p className="loading-row">Loading older messages…</p>
+          );
         case 'day':
           return (
             <div className="day-separator">
@@ -116,7 +125,7 @@ export function MessageList({
           );
       }
     },
-    [model, me, channel, view.reactions, seen, state.editing, canModerate, highlight, onProfile],
+    [model, me, channel, view.reactions, view.olderFailed, seen, state.editing, canModerate, highlight, onProfile],
   );
 
   const focusKey = focus ? { key: `m-${focus.seq}`, token: focus.token } : null;
