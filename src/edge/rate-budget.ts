@@ -18,7 +18,9 @@ export class RateBudget {
   charge(principal: Principal, cost = 1): void {
     if (principal.kind === 'server') return;
     if (!this.#buckets.take(principal.userId, cost)) {
-      throw new SwitchboardError('rate_limited', 'Slow down: message rate exceeded.');
+      // Worded apart from a connection's own frame limit, so a client (and a log) can tell
+      // that its other connections count too.
+      throw new SwitchboardError('rate_limited', 'Slow down: your commands on all your connections exceed the rate.');
     }
   }
 }
