@@ -42,6 +42,9 @@ export interface ChannelView {
   readonly focus: { readonly seq: number; readonly token: number; readonly highlight: boolean } | null;
 }
 
+/** A new window of messages starts with no failed page load behind it. */
+export const NO_FAILED_LOADS = { olderFailed: false, newerFailed: false } as const;
+
 export function emptyView(channel: string): ChannelView {
   return {
     channel,
@@ -52,8 +55,7 @@ export function emptyView(channel: string): ChannelView {
     hasNewer: false,
     loadingOlder: false,
     loadingNewer: false,
-    olderFailed: false,
-    newerFailed: false,
+    ...NO_FAILED_LOADS,
     unreadAfter: null,
     positions: new Map(),
     typing: new Map(),

@@ -16,7 +16,7 @@ import {
   type UserState,
 } from '../../../client/src/index.js';
 import type { Credentials } from '../auth-session.js';
-import { applyEvent, type ChannelView, emptyView, indexOfSeq, mergeMessages } from './channel-view.js';
+import { applyEvent, type ChannelView, emptyView, indexOfSeq, mergeMessages, NO_FAILED_LOADS } from './channel-view.js';
 import { FileShelf } from './file-shelf.js';
 import { type Action, humanError, isRefusal } from './human-errors.js';
 import { LocalStore, type PendingMessage } from './local-store.js';
@@ -468,6 +468,7 @@ export class ChatModel {
         messages: mergeMessages(page.events, current.loaded ? [] : current.messages),
         hasOlder: page.hasMore,
         hasNewer: false,
+        ...NO_FAILED_LOADS,
         loaded: true,
         unreadAfter: null,
         focus: null,
@@ -495,6 +496,7 @@ export class ChatModel {
         reactions: new Map(),
         hasOlder: page.hasOlder,
         hasNewer: page.hasNewer,
+        ...NO_FAILED_LOADS,
         loaded: true,
         unreadAfter,
         focus: { seq: target, token: ++this.#focusToken, highlight },
@@ -537,12 +539,15 @@ export class ChatModel {
     if (!ok) this.#setView(channel, { loadingOlder: false, olderFailed: true });
   }
 
-  /** After a jump back in history: the page after the window, until it reaches the newest. */
-  async loadNewer(channel: string, retry = false): Promise<void> {
+  /**
+   * After a jump back in history: the page after the window, until it reaches the newest.
+   * After a failed load, only once a new window (a jump, "Jump to latest") replaces this one.
+   */
+  async loadNewer(channel: string): Promise<void> {
     const view = this.#state.views.get(channel);
-    if (!view?.loaded || !view.hasNewer || view.loadingNewer || (view.newerFailed && !retry)) return;
+    if (!view?.loaded || !view.hasNewer || view.loadingNewer || view.newerFailed) return;
     const newest = view.messages.at(-1)?.seq ?? 0;
-    this.#setView(channel, { loadingNewer: true, newerFailed: false });
+    this.#setView(channel, { loadingNewer: true });
     const ok = await this.#attempt('load', async () => {
       const page = await this.#client.history(channel, { after: newest, limit: 100 });
       const current = this.#view(channel);

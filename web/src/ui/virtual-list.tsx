@@ -110,10 +110,8 @@ export function VirtualList<R extends VirtualRow>(props: VirtualListProps<R>) {
     if (!element) return;
     remember(element);
     setViewport({ top: element.scrollTop, height: element.clientHeight });
-    const { onNearTop, onNearBottom, onAtBottom } = callbacks.current;
-    onAtBottom(atBottom.current);
-    if (element.scrollTop < LOAD_AHEAD_PX) onNearTop();
-    if (element.scrollHeight - element.scrollTop - element.clientHeight < LOAD_AHEAD_PX) onNearBottom();
+    callbacks.current.onAtBottom(atBottom.current);
+    loadNearEnds(element, callbacks.current);
   }, [remember]);
 
   // After every change of rows or heights: keep the bottom, or keep the anchor row still.
@@ -136,10 +134,7 @@ export function VirtualList<R extends VirtualRow>(props: VirtualListProps<R>) {
   const busy = props.busy;
   useEffect(() => {
     const element = scroller.current;
-    if (!element || busy) return;
-    const { onNearTop, onNearBottom } = callbacks.current;
-    if (element.scrollTop < LOAD_AHEAD_PX) onNearTop();
-    if (element.scrollHeight - element.scrollTop - element.clientHeight < LOAD_AHEAD_PX) onNearBottom();
+    if (element && !busy) loadNearEnds(element, callbacks.current);
   }, [busy]);
 
   // A jump: put the row a third of the way down and anchor it there.
@@ -206,6 +201,12 @@ export function VirtualList<R extends VirtualRow>(props: VirtualListProps<R>) {
       </div>
     </div>
   );
+}
+
+/** Asks for the next page at whichever end the view is near. */
+function loadNearEnds(element: HTMLElement, { onNearTop, onNearBottom }: Pick<VirtualListProps<VirtualRow>, 'onNearTop' | 'onNearBottom'>): void {
+  if (element.scrollTop < LOAD_AHEAD_PX) onNearTop();
+  if (element.scrollHeight - element.scrollTop - element.clientHeight < LOAD_AHEAD_PX) onNearBottom();
 }
 
 /** The index of the first row whose bottom is below `y` (binary search over the tops). */
