@@ -1,35 +1,13 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumMissing,
-  DESKTOP,
-  ensureWebBuilt,
-  launchBrowser,
-  message,
-  PHONE,
-  say,
-  signIn,
-  startWebServer,
-  WAIT,
-  axeProblems as problems,
-} from './web-harness.js';
+import { describe, expect, it } from 'vitest';
+import { axeProblems as problems, chromiumMissing, DESKTOP, message, PHONE, say, signIn, startWebServer, useBrowser, WAIT } from './web-harness.js';
 
 
 describe.skipIf(chromiumMissing('the web app accessibility check'))('web app: accessibility (axe-core)', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureWebBuilt();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('has no serious or critical violations on the main screens, desktop and phone', async () => {
     const server = await startWebServer();
-    const context = await browser.newContext({ viewport: DESKTOP });
+    const context = await browser().newContext({ viewport: DESKTOP });
     context.setDefaultTimeout(WAIT.timeout);
     const signInPage = await context.newPage();
     await signInPage.goto(server.url);
@@ -37,8 +15,8 @@ describe.skipIf(chromiumMissing('the web app accessibility check'))('web app: ac
     const found: Record<string, string[]> = { 'sign in': await problems(signInPage) };
     await context.close();
 
-    const alice = (await signIn(browser, server.url, 'alice')).page;
-    const bob = (await signIn(browser, server.url, 'bob')).page;
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
+    const bob = (await signIn(browser(), server.url, 'bob')).page;
     await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await say(bob, '#general', 'hello @alice, **welcome** to `switchboard`');
     await say(alice, '#general', 'thanks bob');
@@ -86,7 +64,7 @@ describe.skipIf(chromiumMissing('the web app accessibility check'))('web app: ac
     found['switcher'] = await problems(alice);
     await alice.keyboard.press('Escape');
 
-    const phone = (await signIn(browser, server.url, 'pat', { viewport: PHONE })).page;
+    const phone = (await signIn(browser(), server.url, 'pat', { viewport: PHONE })).page;
     await message(phone, 'thanks bob').waitFor(WAIT);
     found['phone chat'] = await problems(phone);
     await phone.getByRole('button', { name: 'Show channels' }).click();

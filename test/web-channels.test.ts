@@ -1,29 +1,8 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumMissing,
-  ensureWebBuilt,
-  launchBrowser,
-  message,
-  openChannel,
-  say,
-  screenshot,
-  signIn,
-  startWebServer,
-  WAIT,
-} from './web-harness.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumMissing, message, openChannel, say, screenshot, signIn, startWebServer, useBrowser, WAIT } from './web-harness.js';
 
 describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels, members, settings', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureWebBuilt();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('browses public channels, previews one, and joins it', async () => {
     const server = await startWebServer();
@@ -32,7 +11,7 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
     await owner.createChannel({ channel: 'design', type: 'public', title: 'Design reviews', topic: 'Mockups and critiques, Tuesdays at 10' });
     await owner.createChannel({ channel: 'launch', type: 'public', title: 'Spring launch' });
     await owner.publish('design', 'new mockups are up');
-    const { page } = await signIn(browser, server.url, 'dan');
+    const { page } = await signIn(browser(), server.url, 'dan');
     await page.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     // Not a member of #design: not in the sidebar, but in the browser.
     expect(await page.getByRole('navigation').getByRole('button', { name: '#design' }).count()).toBe(0);
@@ -57,9 +36,9 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
 
   it('adds members to a private channel, changes a role, and a removed member stops seeing it', async () => {
     const server = await startWebServer();
-    const alice = (await signIn(browser, server.url, 'alice')).page;
-    const bob = (await signIn(browser, server.url, 'bob')).page;
-    const carol = (await signIn(browser, server.url, 'carol')).page;
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
+    const bob = (await signIn(browser(), server.url, 'bob')).page;
+    const carol = (await signIn(browser(), server.url, 'carol')).page;
     await carol.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
 
     await alice.getByRole('button', { name: 'Browse channels' }).first().click();
@@ -113,8 +92,8 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
 
   it('lets the owner change the title and who may post; others see it', async () => {
     const server = await startWebServer();
-    const alice = (await signIn(browser, server.url, 'alice')).page;
-    const bob = (await signIn(browser, server.url, 'bob')).page;
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
+    const bob = (await signIn(browser(), server.url, 'bob')).page;
     await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await alice.getByRole('button', { name: 'Channel settings' }).click();
     const settings = alice.getByRole('dialog', { name: 'Settings of #general' });

@@ -1,20 +1,6 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumMissing,
-  composer,
-  ensureWebBuilt,
-  inView,
-  launchBrowser,
-  message,
-  openChannel,
-  PHONE,
-  say,
-  screenshot,
-  signIn,
-  startWebServer,
-  WAIT,
-} from './web-harness.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { chromiumMissing, composer, inView, message, openChannel, PHONE, say, screenshot, signIn, startWebServer, useBrowser, WAIT } from './web-harness.js';
 
 /**
  * In the page: records the browser notifications shown (`window.shown`) and lets the
@@ -50,21 +36,12 @@ async function act(page: Page, text: string, action: string): Promise<void> {
 }
 
 describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, reactions, threads, mentions', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureWebBuilt();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('renders a safe markdown subset, groups messages, and edits with the keyboard', async () => {
     const server = await startWebServer();
-    const alice = (await signIn(browser, server.url, 'alice')).page;
-    const bob = (await signIn(browser, server.url, 'bob')).page;
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
+    const bob = (await signIn(browser(), server.url, 'bob')).page;
     await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
 
     await say(alice, '#general', '**bold** and _soft_ `code` <img src=x onerror="window.pwned=1"> [docs](https://example.com/docs)');
@@ -128,8 +105,8 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
 
   it('reacts with a picker and shows who reacted; threads in a side panel with a reply count', async () => {
     const server = await startWebServer();
-    const alice = (await signIn(browser, server.url, 'alice')).page;
-    const bob = (await signIn(browser, server.url, 'bob')).page;
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
+    const bob = (await signIn(browser(), server.url, 'bob')).page;
     await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await say(alice, '#general', 'shall we ship on friday?');
     await message(bob, 'shall we ship on friday?').waitFor(WAIT);
@@ -173,8 +150,8 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     const server = await startWebServer();
     const writer = await server.client('carol');
     await writer.createChannel({ channel: 'general', type: 'public' });
-    const alice = (await signIn(browser, server.url, 'alice', { init: fakeNotifications })).page;
-    const bob = (await signIn(browser, server.url, 'bob')).page;
+    const alice = (await signIn(browser(), server.url, 'alice', { init: fakeNotifications })).page;
+    const bob = (await signIn(browser(), server.url, 'bob')).page;
     await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await alice.getByRole('button', { name: 'Enable notifications' }).click();
     for (let i = 1; i <= 60; i++) await writer.publish('general', `filler ${i}`);
@@ -216,7 +193,7 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     await writer.createChannel({ channel: 'budget', type: 'public' });
     await writer.publish('budget', 'the banana budget is approved');
     for (let i = 1; i <= 150; i++) await writer.publish('budget', `budget line ${i}`);
-    const alice = (await signIn(browser, server.url, 'alice')).page;
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
     await alice.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
 
     await alice.getByRole('button', { name: 'Search', exact: true }).first().click();
@@ -246,11 +223,11 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
   it('DMs and group DMs with read receipts, status with last seen, a profile card, and notifications when hidden', async () => {
     const server = await startWebServer();
     const alice = (
-      await signIn(browser, server.url, 'alice', { init: fakeNotifications })
+      await signIn(browser(), server.url, 'alice', { init: fakeNotifications })
     ).page;
-    const bobPerson = await signIn(browser, server.url, 'bob');
+    const bobPerson = await signIn(browser(), server.url, 'bob');
     const bob = bobPerson.page;
-    const carol = (await signIn(browser, server.url, 'carol', { viewport: PHONE })).page;
+    const carol = (await signIn(browser(), server.url, 'carol', { viewport: PHONE })).page;
     await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await say(bob, '#general', 'morning all');
 

@@ -1,22 +1,12 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumMissing, connected, DESKTOP, ensureWebBuilt, launchBrowser, message, say, startWebServer, WAIT } from './web-harness.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumMissing, connected, DESKTOP, message, say, startWebServer, useBrowser, WAIT } from './web-harness.js';
 
 describe.skipIf(chromiumMissing('the web app sign-in test'))('web app: signing in', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureWebBuilt();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('registers and signs in with a password in accounts mode, and stays signed in across a reload', async () => {
     const server = await startWebServer({ auth: 'accounts' });
-    const context = await browser.newContext({ viewport: DESKTOP });
+    const context = await browser().newContext({ viewport: DESKTOP });
     context.setDefaultTimeout(WAIT.timeout);
     const page = await context.newPage();
     await page.goto(server.url);

@@ -1,7 +1,7 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { axeProblems, chromiumMissing, composer, ensureWebBuilt, launchBrowser, message, screenshot, signIn, startWebServer, WAIT } from './web-harness.js';
+import { axeProblems, chromiumMissing, composer, message, screenshot, signIn, startWebServer, useBrowser, WAIT } from './web-harness.js';
 
 /** Resolves once an image in the page has loaded its bytes; its natural size. */
 async function loaded(page: Page, locator: ReturnType<Page['locator']>): Promise<{ width: number; height: number; src: string }> {
@@ -33,21 +33,12 @@ function bugScreenshot(): Promise<Buffer> {
 }
 
 describe.skipIf(chromiumMissing('the web app file tests'))('web app: files in messages', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureWebBuilt();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('pastes an image from the clipboard; the other person sees its preview and opens it; a dropped file is a card', async () => {
     const server = await startWebServer();
-    const alice = await signIn(browser, server.url, 'alice');
-    const bob = (await signIn(browser, server.url, 'bob')).page;
+    const alice = await signIn(browser(), server.url, 'alice');
+    const bob = (await signIn(browser(), server.url, 'bob')).page;
     await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await alice.page.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
 

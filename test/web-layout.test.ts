@@ -1,12 +1,9 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   chromiumMissing,
   composer,
-  ensureWebBuilt,
   expectNoPageScroll,
   inView,
-  launchBrowser,
   message,
   openChannel,
   PHONE,
@@ -15,31 +12,23 @@ import {
   seed,
   signIn,
   startWebServer,
+  useBrowser,
   WAIT,
 } from './web-harness.js';
 
 describe.skipIf(chromiumMissing('the web app layout tests'))('web app: layout, scrolling, first run', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureWebBuilt();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('gives the first user a general channel with a hint, and remembers the last open channel', async () => {
     const server = await startWebServer();
-    const ann = await signIn(browser, server.url, 'ann');
+    const ann = await signIn(browser(), server.url, 'ann');
     const { page } = ann;
     await page.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await page.getByRole('heading', { name: 'Welcome to Switchboard, ann!' }).waitFor(WAIT);
     await screenshot(page, 'first-run');
 
     // A second person lands in general too, without doing anything.
-    const ben = await signIn(browser, server.url, 'ben');
+    const ben = await signIn(browser(), server.url, 'ben');
     await ben.page.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await say(ben.page, '#general', 'hi ann');
     await message(page, 'hi ann').waitFor(WAIT);
@@ -59,7 +48,7 @@ describe.skipIf(chromiumMissing('the web app layout tests'))('web app: layout, s
     const writer = await server.client('writer');
     await writer.createChannel({ channel: 'general', type: 'public' });
     await seed(writer, 'general', 200, (i) => `message number ${i}`);
-    const { page } = await signIn(browser, server.url, 'reader');
+    const { page } = await signIn(browser(), server.url, 'reader');
     await page.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     const newest = message(page, /^writer.*message number 200$/).or(message(page, 'message number 200'));
     await newest.first().waitFor(WAIT);
@@ -114,7 +103,7 @@ describe.skipIf(chromiumMissing('the web app layout tests'))('web app: layout, s
     const writer = await server.client('writer');
     await writer.createChannel({ channel: 'general', type: 'public' });
     await seed(writer, 'general', 10_000, (i) => `long channel message ${i}`);
-    const { page } = await signIn(browser, server.url, 'reader');
+    const { page } = await signIn(browser(), server.url, 'reader');
     await message(page, 'long channel message 10000').first().waitFor(WAIT);
     const feed = page.getByRole('feed');
     // Page back through 1,000 messages (20 pages of 50). A scroll to the top may land before
@@ -148,7 +137,7 @@ describe.skipIf(chromiumMissing('the web app layout tests'))('web app: layout, s
     await reader.close();
     await seed(writer, 'news', 80, (i) => `fresh news ${i}`);
 
-    const { page } = await signIn(browser, server.url, 'reader');
+    const { page } = await signIn(browser(), server.url, 'reader');
     await page.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await page.getByRole('navigation').getByRole('button', { name: '#news 80 unread' }).waitFor(WAIT);
 
@@ -173,7 +162,7 @@ describe.skipIf(chromiumMissing('the web app layout tests'))('web app: layout, s
     await writer.createChannel({ channel: 'general', type: 'public' });
     await writer.createChannel({ channel: 'random', type: 'public' });
     await seed(writer, 'general', 60, (i) => `phone message ${i} with some words to wrap on a narrow screen`);
-    const { page } = await signIn(browser, server.url, 'pat', { viewport: PHONE });
+    const { page } = await signIn(browser(), server.url, 'pat', { viewport: PHONE });
     await message(page, 'phone message 60 ').first().waitFor(WAIT);
     await expectNoPageScroll(page);
     expect(await inView(page, message(page, 'phone message 60 ').first())).toBe(true);

@@ -1,37 +1,14 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumMissing,
-  composer,
-  connected,
-  ensureWebBuilt,
-  launchBrowser,
-  message,
-  openChannel,
-  say,
-  screenshot,
-  signIn,
-  startWebServer,
-  WAIT,
-} from './web-harness.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumMissing, composer, connected, message, openChannel, say, screenshot, signIn, startWebServer, useBrowser, WAIT } from './web-harness.js';
 
 describe.skipIf(chromiumMissing('the web app resilience tests'))('web app: never losing what was typed', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureWebBuilt();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('keeps a message typed while the server is down, shows it as sending, and stores it once after "Retry now"', async () => {
     const server = await startWebServer();
-    const bob = (await signIn(browser, server.url, 'bob')).page;
+    const bob = (await signIn(browser(), server.url, 'bob')).page;
     const alice = (
-      await signIn(browser, server.url, 'alice', {
+      await signIn(browser(), server.url, 'alice', {
         // Long, fixed reconnect delays: only "Retry now" brings the page back quickly.
         init: () => localStorage.setItem('switchboard.backoff', JSON.stringify({ initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: false })),
       })
@@ -69,7 +46,7 @@ describe.skipIf(chromiumMissing('the web app resilience tests'))('web app: never
     // What a page closed during an outage leaves in storage: put back on every load, as if
     // each page had died before it heard the server's answer.
     const alice = (
-      await signIn(browser, server.url, 'alice', {
+      await signIn(browser(), server.url, 'alice', {
         init: () =>
           localStorage.setItem(
             'switchboard.alice.outbox',
@@ -93,7 +70,7 @@ describe.skipIf(chromiumMissing('the web app resilience tests'))('web app: never
     const writer = await server.client('wendy');
     await writer.createChannel({ channel: 'general', type: 'public' });
     await writer.createChannel({ channel: 'random', type: 'public' });
-    const alice = (await signIn(browser, server.url, 'alice')).page;
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
     await alice.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await composer(alice, '#general').fill('half a thought for general');
 
@@ -129,7 +106,7 @@ describe.skipIf(chromiumMissing('the web app resilience tests'))('web app: never
 
   it('turns a refused message into an error with Retry and Discard, and speaks in sentences', async () => {
     const server = await startWebServer();
-    const alice = (await signIn(browser, server.url, 'alice')).page;
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
     await alice.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     const long = `${'word '.repeat(820)}end`;
     await composer(alice, '#general').fill(long);

@@ -1,18 +1,6 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumMissing,
-  ensureWebBuilt,
-  expectNoPageScroll,
-  inView,
-  launchBrowser,
-  message,
-  PHONE,
-  screenshot,
-  signIn,
-  startWebServer,
-  WAIT,
-} from './web-harness.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { chromiumMissing, expectNoPageScroll, inView, message, PHONE, screenshot, signIn, startWebServer, useBrowser, WAIT } from './web-harness.js';
 
 /**
  * A realistic team conversation, walked screen by screen at desktop and phone sizes. With
@@ -36,16 +24,7 @@ async function hoverAway(page: Page) {
 }
 
 describe.skipIf(chromiumMissing('the web app tour'))('web app: a tour of a working team', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureWebBuilt();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useBrowser();
 
   it('shows a busy channel with reactions, a thread, mentions and status, at desktop and phone sizes', async () => {
     const server = await startWebServer();
@@ -80,7 +59,7 @@ describe.skipIf(chromiumMissing('the web app tour'))('web app: a tour of a worki
     await clients.priya!.chat.setStatus('away');
     await clients.alex!.close();
 
-    const alex = (await signIn(browser, server.url, 'alex')).page;
+    const alex = (await signIn(browser(), server.url, 'alex')).page;
     await alex.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
     await alex.getByRole('button', { name: 'Not now' }).click();
     await alex.getByRole('button', { name: 'Browse channels' }).first().click();
@@ -118,7 +97,7 @@ describe.skipIf(chromiumMissing('the web app tour'))('web app: a tour of a worki
 
     // Priya read up to her own message: the rest opens below a "new messages" line.
     await clients.priya!.chat.markRead('releases', seqs[9]!);
-    const phone = (await signIn(browser, server.url, 'priya', { viewport: PHONE })).page;
+    const phone = (await signIn(browser(), server.url, 'priya', { viewport: PHONE })).page;
     await phone.getByRole('button', { name: 'Show channels' }).click();
     await phone.getByRole('button', { name: 'Not now' }).click();
     await phone.getByRole('navigation').getByRole('button', { name: /#releases/ }).click();
