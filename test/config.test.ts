@@ -105,6 +105,25 @@ describe('loadConfig, every problem', () => {
     expect(error!.message).toBe(error!.problems.join('\n'));
   });
 
+  it('refuses hooks.channels, naming what replaced it, and backends hooks name but do not define', () => {
+    const old = { hooks: { backends: { app: { grpc: { address: '127.0.0.1:7000' } } }, channels: { room: { subscribe: 'app' } } } };
+    expect(() => loadConfig({ overrides: old as never })).toThrow(
+      new ConfigError(
+        'hooks.channels is replaced: set a namespace\'s hooks in namespaces.<ns>.hooks ({"subscribe": …, "publish": …}) and every other channel\'s in hooks.channelDefault.',
+      ),
+    );
+    const backends = { app: { grpc: { address: '127.0.0.1:7000' } } };
+    expect(() => loadConfig({ overrides: { hooks: { backends }, namespaces: { room: { hooks: { publish: 'nope' } } } } as never })).toThrow(
+      new ConfigError('Hook backend "nope" is used but not defined in hooks.backends.'),
+    );
+    expect(() => loadConfig({ overrides: { hooks: { backends, channelDefault: { subscribe: 'gone' } } } as never })).toThrow(
+      new ConfigError('Hook backend "gone" is used but not defined in hooks.backends.'),
+    );
+    const config = loadConfig({ overrides: { hooks: { backends, channelDefault: { publish: 'app' } }, namespaces: { room: { hooks: { subscribe: 'app' } } } } as never });
+    expect(config.namespaces['room']!.hooks).toEqual({ subscribe: 'app' });
+    expect(config.hooks.channelDefault).toEqual({ publish: 'app' });
+  });
+
   it('does not guess at contradictions with a setting that is itself wrong', () => {
     // auth "jwtt" is wrong; whether host 0.0.0.0 suits the auth meant is not knowable.
     expect(() => loadConfig({ overrides: { auth: 'jwtt', host: '0.0.0.0' } as never })).toThrow(

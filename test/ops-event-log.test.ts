@@ -8,6 +8,8 @@ import { silentLogger } from '../src/core/logger.js';
 import type { ChannelEvent } from '../src/core/types.js';
 import { EventLog } from '../src/ops/event-log.js';
 import { LeanClient } from './helpers/cluster.js';
+import { startTestServer } from './helpers/test-server.js';
+import { WsTestClient } from './helpers/ws-test-client.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -143,5 +145,61 @@ describe('event log', () => {
     expect(files.length).toBeGreaterThan(2);
     for (const file of files) expect(readFileSync(file).length).toBeLessThanOrEqual(2048);
     expect(files.flatMap(readLog).map((e) => e.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  });
+});
+
+describe('event log kinds', () => {
+  /** A server writing `kinds` to a fresh file; the lines are read after a restart (close flushes and writes node.close). */
+  async function run(kinds: ('message' | 'presence' | 'lifecycle')[] | undefined): Promise<Record<string, unknown>[]> {
+    const path = join(tempDir(), 'events.jsonl');
+    const server = await startTestServer({ overrides: { eventLog: { path, flushMs: 50, ...(kinds && { kinds }) } } });
+    const watcher = await WsTestClient.connect(server.wsUrl, 'watcher');
+    const ann = await WsTestClient.connect(server.wsUrl, 'ann');
+    cleanups.push(async () => {
+      await watcher.close();
+      await ann.close();
+    });
+    await watcher.ok('channel.create', { channel: 'kinds-room', channelType: 'public' });
+    await watcher.ok('subscribe', { channel: 'kinds-room' });
+    await ann.ok('subscribe', { channel: 'kinds-room' });
+    await ann.ok('publish', { channel: 'kinds-room', text: 'hello' });
+    await ann.ok('unsubscribe', { channel: 'kinds-room' });
+    // The leave reached the watcher: presence lines are buffered by then.
+    await watcher.waitUntil(() => watcher.frames.some((f) => f.type === 'presence' && f.user === 'ann' && f.action === 'leave'));
+    const deleted = await fetch(`${server.url}/api/channels/kinds-room`, { method: 'DELETE', headers: { 'x-switchboard-user': 'watcher' } });
+    expect(deleted.status).toBe(204);
+    await server.restart();
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  it('writes only messages by default, as before kinds existed', async () => {
+    const lines = await run(undefined);
+    expect(lines.map((line) => [line.kind, line.text])).toEqual([['message', 'hello']]);
+  });
+
+  it('writes presence changes and lifecycle events, each with an id and a time, when chosen', async () => {
+    const lines = await run(['presence', 'lifecycle']);
+    expect(lines.some((line) => line.kind === 'message')).toBe(false);
+    for (const line of lines) expect(line).toMatchObject({ id: expect.any(String), at: expect.any(Number) });
+    expect(new Set(lines.map((line) => line.id)).size).toBe(lines.length);
+    const presence = lines.filter((line) => line.type === 'presence' && line.channel === 'kinds-room');
+    // The watcher leaves too as the node closes (or its channel goes).
+    expect(presence.map((line) => [line.user, line.action])).toEqual([
+      ['watcher', 'join'],
+      ['ann', 'join'],
+      ['ann', 'leave'],
+      ['watcher', 'leave'],
+    ]);
+    // (The restarted node's own start may not be flushed yet when the file is read.)
+    const lifecycle = lines.filter((line) => line.type !== 'presence').map((line) => [line.type, line.channel ?? null]);
+    expect(lifecycle.slice(0, 4)).toEqual([
+      ['node.start', null],
+      ['channel.created', 'kinds-room'],
+      ['channel.deleted', 'kinds-room'],
+      ['node.close', null],
+    ]);
   });
 });

@@ -56,7 +56,7 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'volatile channels
     // The ring answers a resume on the other node without the database.
     await bob.ok('unsubscribe', { channel: 'ring:r' });
     const before = bob.events('ring:r').length;
-    expect(await bob.ok('subscribe', { channel: 'ring:r', since: 1 })).toEqual({ channel: 'ring:r', seq: 4 });
+    expect(await bob.ok('subscribe', { channel: 'ring:r', since: 1 })).toEqual({ channel: 'ring:r', seq: 4, epoch: 1 });
     expect(bob.events('ring:r').slice(before).map((e) => e.seq)).toEqual([2, 3, 4]);
     proxy.restore();
   });

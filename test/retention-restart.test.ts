@@ -19,13 +19,13 @@ describe('volatile channels across a restart of one node', () => {
     await server.restart();
 
     const resumed = await subscribeOn('ws', server, { user: 'bob' }, 'ring:restart', { since: 1 });
-    expect(resumed.subscribed).toEqual({ seq: 3, truncated: true, from: 4 });
+    expect(resumed.subscribed).toEqual({ seq: 3, epoch: 1, truncated: true, from: 4 });
     expect(await publish(server, 'ring:restart', 'm4')).toBe(4);
     await resumed.waitForSeq(4);
     expect(resumed.seqs()).toEqual([4]);
 
     const ticker = await subscribeOn('sse-stream', server, { user: 'bob' }, 'live:restart', { since: 3 });
-    expect(ticker.subscribed).toEqual({ seq: 3, truncated: false, from: null });
+    expect(ticker.subscribed).toEqual({ seq: 3, epoch: 1, truncated: false, from: null });
     expect(await publish(server, 'live:restart', 't4')).toBe(4);
     await ticker.waitForSeq(4);
     expect(ticker.seqs()).toEqual([4]);

@@ -93,7 +93,7 @@ for (const backend of backends) {
       expect(created).toMatchObject({ id: 'u1', name: 'Uma' });
       expect(typeof created.createdAt).toBe('number');
       const renamed = await store.upsertUser({ id: 'u1', name: 'Uma B' });
-      expect(renamed).toEqual({ id: 'u1', name: 'Uma B', createdAt: created.createdAt });
+      expect(renamed).toEqual({ id: 'u1', name: 'Uma B', avatarUrl: null, statusText: null, createdAt: created.createdAt });
       expect(await store.getUser('u1')).toEqual(renamed);
       expect(await store.getUser('nobody')).toBeUndefined();
     });

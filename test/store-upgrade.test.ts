@@ -72,7 +72,7 @@ for (const backend of backends) {
 
       const migrations = await database.tables<{ kysely_migration: { name: string } }>().selectFrom('kysely_migration').select('name').execute();
       // The old ones recorded once each; migrations added since the split run once on top.
-      expect(migrations.map((m) => m.name).sort()).toEqual(['0001-initial', '0002-accounts', '0003-chat', '0004-webhooks', '0005-bans', '0008-retention', '0009-event-attachments', '0010-topics-and-threads']);
+      expect(migrations.map((m) => m.name).sort()).toEqual(['0001-initial', '0002-accounts', '0003-chat', '0004-webhooks', '0005-bans', '0008-retention', '0009-event-attachments', '0010-topics-and-threads', '0011-channel-lifecycle', '0012-user-profiles']);
 
       // The log.
       expect((await store.readEvents('lobby', { after: 0, limit: 10 })).map((e) => e.kind)).toEqual([
@@ -89,7 +89,7 @@ for (const backend of backends) {
       const found = await chat.search({ text: 'banana', readableBy: 'bob', limit: 10 });
       expect(found.map((e) => e.channel).sort()).toEqual(['lobby', 'staff']);
       expect((await chat.search({ text: 'cherry', readableBy: null, limit: 10 })).map((e) => e.seq)).toEqual([2]);
-      expect(await chat.listContacts('alice')).toEqual([{ user: 'bob', name: 'Bob', status: 'offline', lastSeen: 1_700_000_000_000 }]);
+      expect(await chat.listContacts('alice')).toEqual([{ user: 'bob', name: 'Bob', avatarUrl: null, statusText: null, status: 'offline', lastSeen: 1_700_000_000_000 }]);
       expect(await chat.readPositions('staff')).toEqual([{ user: 'bob', seq: 1, at: 1_700_000_000_000 }]);
       // Auth and webhooks.
       expect(await accounts.getAccount('alice')).toEqual({ userId: 'alice', passwordHash: null, roles: ['admin'] });

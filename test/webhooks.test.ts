@@ -114,7 +114,8 @@ describe('webhooks', () => {
     await fetch(`${server.url}/api/channels/room/members/bob`, { method: 'DELETE', headers: { 'x-switchboard-user': 'bob' } });
     await watcher.close();
 
-    const expected = ['channel.occupied', 'member.joined', 'message.created', 'message.created', 'message.created', 'member.left', 'channel.vacated'];
+    // ann's channel.created and her member.joined as its owner come first.
+    const expected = ['channel.created', 'member.joined', 'channel.occupied', 'member.joined', 'message.created', 'message.created', 'message.created', 'member.left', 'channel.vacated'];
     await receiver.waitUntil(() => receiver.delivered().size === expected.length, 'every event delivered');
     const delivered = [...receiver.delivered().values()];
     expect(delivered.map((e) => e.type).sort()).toEqual([...expected].sort());
@@ -125,7 +126,12 @@ describe('webhooks', () => {
         ['room', 3, 'm3'],
       ]),
     );
-    expect(delivered.find((e) => e.type === 'member.joined')!.data).toEqual({ channel: 'room', user: 'bob', role: 'member' });
+    expect(delivered.filter((e) => e.type === 'member.joined').map((e) => e.data)).toEqual(
+      expect.arrayContaining([
+        { channel: 'room', user: 'ann', role: 'owner' },
+        { channel: 'room', user: 'bob', role: 'member' },
+      ]),
+    );
 
     expect(receiver.requests.slice(0, 3).map((r) => r.status)).toEqual([500, 500, 500]);
     for (const request of receiver.requests) {
@@ -148,6 +154,36 @@ describe('webhooks', () => {
     await outboxEmpties(server);
   });
 
+  it('sends channel.created, member.joined for the owner and members given at creation, and channel.deleted', async () => {
+    const receiver = await startReceiver(() => 204);
+    const server = await startTestServer({ overrides: webhookConfig(receiver.url) });
+    expect(await post(server, 'ann', '/api/channels', { channel: 'crew', channelType: 'private', title: 'Crew', members: ['bob', 'cy'] })).toBe(201);
+    // A later join is reported once, by its own hook, not again as a member at creation.
+    expect(await post(server, 'ann', '/api/channels/crew/members', { user: 'dee' })).toBe(201);
+    const gone = await fetch(`${server.url}/api/channels/crew`, { method: 'DELETE', headers: { 'x-switchboard-user': 'ann' } });
+    expect(gone.status).toBe(204);
+
+    await receiver.waitUntil(() => [...receiver.delivered().values()].some((e) => e.type === 'channel.deleted'), 'channel.deleted');
+    await outboxEmpties(server);
+    const delivered = [...receiver.delivered().values()];
+    expect(delivered.find((e) => e.type === 'channel.created')!.data).toEqual({
+      channel: 'crew',
+      channelType: 'private',
+      title: 'Crew',
+      publish: 'members',
+      createdBy: 'ann',
+    });
+    const joined = delivered.filter((e) => e.type === 'member.joined').map((e) => [e.data.user, e.data.role]);
+    expect(joined.sort()).toEqual([
+      ['ann', 'owner'],
+      ['bob', 'member'],
+      ['cy', 'member'],
+      ['dee', 'member'],
+    ]);
+    expect(delivered.find((e) => e.type === 'channel.deleted')!.data).toEqual({ channel: 'crew' });
+    expect(receiver.requests.every(verifies)).toBe(true);
+  });
+
   it('delivers what was pending when the server restarted', async () => {
     let up = false;
     const receiver = await startReceiver(() => (up ? 200 : 503));
@@ -156,15 +192,16 @@ describe('webhooks', () => {
     for (let i = 1; i <= 5; i++) await post(server, 'ann', '/api/channels/room/messages', { text: `m${i}` });
     // Every event was tried and failed at least once (the first three requests fail, and more).
     await receiver.waitUntil(
-      () => new Set(receiver.requests.map((r) => JSON.parse(r.body).id)).size === 5 && receiver.requests.length >= 5,
+      () => new Set(receiver.requests.map((r) => JSON.parse(r.body).id)).size === 7 && receiver.requests.length >= 7,
       'a failed attempt for each event',
     );
-    expect(await (await outboxOf(server)).pendingCount()).toBe(5);
+    // Five messages, the channel's creation and its owner joining.
+    expect(await (await outboxOf(server)).pendingCount()).toBe(7);
 
     await server.restart();
     up = true;
-    await receiver.waitUntil(() => receiver.delivered().size === 5, 'the pending events after the restart');
-    const seqs = [...receiver.delivered().values()].map((e) => e.data.seq).sort((a, b) => a - b);
+    await receiver.waitUntil(() => receiver.delivered().size === 7, 'the pending events after the restart');
+    const seqs = [...receiver.delivered().values()].filter((e) => e.type === 'message.created').map((e) => e.data.seq).sort((a, b) => a - b);
     expect(seqs).toEqual([1, 2, 3, 4, 5]);
     expect(receiver.requests.every(verifies)).toBe(true);
     expect(receiver.requests.slice(0, 3).every((r) => r.status === 503)).toBe(true);
@@ -207,11 +244,12 @@ describe.skipIf(!databaseUrl)('webhooks on PostgreSQL, two nodes sharing one out
     for (let i = 1; i <= 20; i++) sends.push(post(i % 2 ? first : second, 'ann', '/api/channels/room/messages', { text: `m${i}` }));
     expect(new Set(await Promise.all(sends))).toEqual(new Set([201]));
 
-    await receiver.waitUntil(() => receiver.delivered().size === 20, 'twenty events');
-    const seqs = [...receiver.delivered().values()].map((e) => e.data.seq).sort((a, b) => a - b);
+    // Twenty messages, the channel's creation and its owner joining.
+    await receiver.waitUntil(() => receiver.delivered().size === 22, 'twenty-two events');
+    const seqs = [...receiver.delivered().values()].filter((e) => e.type === 'message.created').map((e) => e.data.seq).sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     const accepted = receiver.requests.filter((r) => r.status < 300).map((r) => JSON.parse(r.body).id);
-    expect(accepted).toHaveLength(20);
+    expect(accepted).toHaveLength(22);
     expect(receiver.requests.every(verifies)).toBe(true);
     await outboxEmpties(first);
   });

@@ -5,7 +5,7 @@ import type { ChannelPolicies } from './channel-options.js';
 import { SwitchboardError } from './errors.js';
 import type { CreateChannelInput } from './hub-requests.js';
 import { directChannelId, inboxChannelOf, isReservedChannelId, MAX_DIRECT_MEMBERS } from './names.js';
-import type { ChannelChanges, Store } from './store.js';
+import type { ChannelChanges, ProfileChanges, Store } from './store.js';
 import type { Channel, ChannelId, ListedChannel, Member, MemberRole, Principal, User, UserId } from './types.js';
 
 const CHANNEL_CACHE_LIMIT = 10_000;
@@ -161,7 +161,7 @@ export class ChannelDirectory {
   async remember(principal: Principal): Promise<boolean> {
     const { userId, name } = principal;
     if (this.#knownUsers.get(userId) === name) return false;
-    const changed = await this.#store.rememberUser({ id: userId, name });
+    const changed = await this.#store.rememberUser({ id: userId, name, fillsIn: principal.nameFillsIn === true });
     if (this.#knownUsers.size >= KNOWN_USERS_LIMIT) this.#knownUsers.clear();
     this.#knownUsers.set(userId, name);
     return changed;
@@ -177,7 +177,7 @@ export class ChannelDirectory {
     return this.#store.listUsers(options);
   }
 
-  async updateUser(id: UserId, changes: { name: string }): Promise<User> {
+  async updateUser(id: UserId, changes: ProfileChanges): Promise<User> {
     const user = await this.#store.updateUser(id, changes);
     if (!user) throw new SwitchboardError('not_found', `User ${id} does not exist.`);
     return user;

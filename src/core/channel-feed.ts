@@ -50,6 +50,8 @@ const HEAL_RETRY_MS = 50;
  */
 export class ChannelFeed {
   readonly channel: ChannelId;
+  /** The channel's generation this feed streams (0: not known); a newer one gets a feed of its own. */
+  readonly epoch: number;
   readonly #subscribers = new Map<string, SubscriberState>();
   /** How many subscribers want presence events; with none, presence fan-out is skipped. */
   #presenceSubscribers = 0;
@@ -72,8 +74,10 @@ export class ChannelFeed {
     onError: (error: unknown) => void,
     /** Told once per live event how many subscribers got it, per transport (for metrics). */
     onDelivered?: (event: ChannelEvent, recipients: ReadonlyMap<string, number>) => void,
+    epoch = 0,
   ) {
     this.channel = channel;
+    this.epoch = epoch;
     this.#log = log;
     this.#onError = onError;
     this.#onDelivered = onDelivered;

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { VolatileLog } from './broker.js';
 import { ringSize } from './channel-options.js';
 import { SwitchboardError } from './errors.js';
+import { newEventId } from './event-id.js';
 import { GroupCommitter } from './group-commit.js';
 import type { HistoryInput } from './hub-requests.js';
 import type { AppendRequest, LogReader, Store } from './store.js';
@@ -17,8 +17,8 @@ export interface MessageLogOptions {
   readonly maxHistoryPage: number;
   /** A group commit finished (operations). */
   readonly onCommit: (size: number, millis: number) => void;
-  /** A new event was committed (not a duplicate by `cid`): fan it out. */
-  readonly onAppended: (event: ChannelEvent) => void;
+  /** A new event was committed (not a duplicate by `cid`) in the channel's `epoch` (0: unknown): fan it out. */
+  readonly onAppended: (event: ChannelEvent, epoch: number) => void;
 }
 
 /**
@@ -31,7 +31,7 @@ export class MessageLog {
   readonly #volatile: VolatileLog;
   readonly #committer: GroupCommitter;
   readonly #maxHistoryPage: number;
-  readonly #onAppended: (event: ChannelEvent) => void;
+  readonly #onAppended: (event: ChannelEvent, epoch: number) => void;
 
   constructor(options: MessageLogOptions) {
     this.#store = options.store;
@@ -54,36 +54,39 @@ export class MessageLog {
       if (result.unchanged && options?.unchangedIsNull) return null;
       throw new SwitchboardError(result.code, result.message);
     }
-    if (!result.duplicate) this.#onAppended(result.event);
+    if (!result.duplicate) this.#onAppended(result.event, result.epoch ?? 0);
     return result;
   }
 
   /**
    * Appends a message to a `memory` or `none` channel: its seq and ring entry come from
    * the volatile log (shared by the cluster), with no transaction and no fsync to wait for.
+   * `epoch`: the channel's, as the publish found it (the volatile log keeps none of its own).
    */
   async appendVolatile(
     request: Extract<AppendRequest, { kind: 'message' }>,
     retention: Retention,
+    epoch: number,
   ): Promise<{ event: ChannelEvent; duplicate: boolean }> {
+    const createdAt = Date.now();
     const result = await this.#volatile.append(
       {
         channel: request.channel,
         kind: 'message',
-        id: randomUUID(),
+        id: newEventId(createdAt),
         author: request.author,
         text: request.text,
         data: request.data,
         cid: request.cid,
         replyTo: request.replyTo,
         target: null,
-        createdAt: Date.now(),
+        createdAt,
         editedAt: null,
         deletedAt: null,
       },
       ringSize(retention),
     );
-    if (!result.duplicate) this.#onAppended(result.event);
+    if (!result.duplicate) this.#onAppended(result.event, epoch);
     return result;
   }
 

@@ -28,11 +28,31 @@ export interface NewChannel {
   readonly retention?: Retention;
 }
 
+/**
+ * A user as a credential names them. `fillsIn`: the name is a guess (open mode's user id,
+ * a token without a name claim, a copy of the stored name): it names a new user, or one
+ * whose stored name is still their id, and never overwrites a stored profile.
+ */
+export interface SeenUser {
+  readonly id: UserId;
+  readonly name: string;
+  readonly fillsIn?: boolean;
+}
+
+/** What `users.update` may change on a profile; absent: unchanged, null: removed. */
+export interface ProfileChanges {
+  readonly name?: string;
+  readonly avatarUrl?: string | null;
+  readonly statusText?: string | null;
+}
+
 /** What an update may change on a channel (type and id are fixed for life). */
 export interface ChannelChanges {
   readonly title?: string | null;
   readonly topic?: string | null;
   readonly publish?: PublishPolicy;
+  /** true: archive (read-only) from now; false: writable again. */
+  readonly archived?: boolean;
 }
 
 /**
@@ -78,7 +98,16 @@ export interface AnnotationAppend {
 
 /** `duplicate` is true when a message with the same `cid` was already stored. */
 export type AppendResult =
-  | { readonly ok: true; readonly event: ChannelEvent; readonly duplicate: boolean }
+  | {
+      readonly ok: true;
+      readonly event: ChannelEvent;
+      readonly duplicate: boolean;
+      /**
+       * The channel's epoch the event was numbered in, read under the same lock as its seq
+       * (a new event; a duplicate leaves it out): what the other nodes' feeds compare theirs with.
+       */
+      readonly epoch?: number;
+    }
   | {
       readonly ok: false;
       readonly code: ErrorCode;
@@ -127,19 +156,20 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  upsertUser(user: { id: UserId; name: string }): Promise<User>;
+  /** Creates the user or sets their name (see SeenUser for a name that only fills in). */
+  upsertUser(user: SeenUser): Promise<User>;
   /**
    * Records a user seen on connect (created, or renamed): soft state, batched with the
    * other connects of the same tick and committed without waiting for the disk. True
    * when a user stored before got a new name (caches of user names are then stale);
    * false for a new user, whom no cache can hold yet.
    */
-  rememberUser(user: { id: UserId; name: string }): Promise<boolean>;
+  rememberUser(user: SeenUser): Promise<boolean>;
   getUser(id: UserId): Promise<User | undefined>;
   /** Users in id order, after `after` (for the REST user list). */
   listUsers(options: { limit: number; after?: UserId }): Promise<User[]>;
-  /** Renames an existing user; undefined when there is no such user. */
-  updateUser(id: UserId, changes: { name: string }): Promise<User | undefined>;
+  /** Changes an existing user's profile; undefined when there is no such user. */
+  updateUser(id: UserId, changes: ProfileChanges): Promise<User | undefined>;
 
   /** Creates the channel, or returns undefined when the id is taken. */
   createChannel(channel: NewChannel): Promise<Channel | undefined>;

@@ -6,6 +6,17 @@ export const NAMESPACE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** Prefixes that already mean something in a channel id (inboxes, DMs, the Pusher transport). */
 export const RESERVED_NAMESPACES: readonly string[] = ['user', 'dm', 'pusher'];
 
+/** A name in `hooks.backends` (config): the app backend a hook calls. */
+export const HOOK_BACKEND_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Which backend decides subscribes and publishes in a set of channels (docs/backend-hooks.md). */
+export const channelHooksSchema = z.strictObject({
+  subscribe: z.string().regex(HOOK_BACKEND_NAME).optional().describe('Backend asked before a user subscribes; unset: no subscribe hook.'),
+  publish: z.string().regex(HOOK_BACKEND_NAME).optional().describe('Backend asked before a user publishes (it may refuse or rewrite); unset: no publish hook.'),
+});
+
+export type ChannelHooksConfig = z.output<typeof channelHooksSchema>;
+
 /**
  * The options of one namespace: every channel `name:rest` takes them (Centrifugo's
  * namespaces). Each field documents its default, which is what a channel without a
@@ -26,6 +37,9 @@ export const namespaceSchema = z.strictObject({
     .default(null)
     .describe('Who may publish in channels made on demand; null: anyone in public channels, members in private ones.'),
   maxSubscribers: z.number().int().positive().nullable().default(null).describe('Subscribers one channel may have on a node; one more gets `too_many_subscriptions`. Null: no limit.'),
+  hooks: channelHooksSchema
+    .default(() => ({}))
+    .describe("The app backends (names in hooks.backends) asked about users' subscribes and publishes in this namespace; `{}`: none, whatever hooks.channelDefault says."),
 });
 
 export type NamespaceConfig = z.output<typeof namespaceSchema>;

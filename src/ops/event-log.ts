@@ -1,7 +1,10 @@
 import { type FileHandle, open, rename, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { HubObserver } from '../core/hub-observer.js';
 import type { Logger } from '../core/logger.js';
-import type { ChannelEvent } from '../core/types.js';
+import { presenceChangesOf } from '../core/presence-frames.js';
+import type { ChannelEvent, ChannelId, EphemeralEvent, PresenceAction, UserId } from '../core/types.js';
 
 export interface EventLogSettings {
   /** The JSON-lines file; rotated files are `PATH.1` (newest) ... `PATH.<keep>`. */
@@ -12,11 +15,36 @@ export interface EventLogSettings {
   readonly maxBytes: number;
   /** Rotated files kept besides the current one. */
   readonly keep: number;
+  /** What is written (see EventLogKind); default: messages only. */
+  readonly kinds?: readonly EventLogKind[];
 }
 
 /**
+ * `message`: every log event this node commits (a ChannelEvent, as before kinds existed);
+ * `presence`: each join/add/remove/leave this node saw happen; `lifecycle`: channels
+ * created and deleted here, and this node's start and close.
+ */
+export type EventLogKind = 'message' | 'presence' | 'lifecycle';
+
+/** A line that is not a log event: it names its `type` and carries an `id` and a time (`at`, epoch milliseconds). */
+type EventLogEntry =
+  | {
+      readonly type: 'presence';
+      readonly id: string;
+      readonly at: number;
+      readonly channel: ChannelId;
+      readonly action: PresenceAction;
+      readonly user: UserId;
+      readonly session: string;
+    }
+  | { readonly type: 'channel.created'; readonly id: string; readonly at: number; readonly channel: ChannelId; readonly channelType: string }
+  | { readonly type: 'channel.deleted'; readonly id: string; readonly at: number; readonly channel: ChannelId }
+  | { readonly type: 'node.start' | 'node.close'; readonly id: string; readonly at: number; readonly node: string };
+
+/**
  * An append-only JSON-lines record of every event this node commits, one line per event
- * in commit order (a datalog to audit, replay or load elsewhere). Lines are buffered in
+ * in commit order (a datalog to audit, replay or load elsewhere), and, by choice
+ * (`kinds`), its presence changes and lifecycle: lines with a `type`, an `id` and `at`. Lines are buffered in
  * memory and written on an interval and at shutdown, so the hub never waits on this file.
  * In a cluster each node writes the events it committed; together they hold every event.
  */
@@ -29,6 +57,8 @@ export class EventLog {
   #timer: NodeJS.Timeout | null = null;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
+  /** How lifecycle lines name this node: host and process. */
+  readonly #nodeName = `${hostname()}:${process.pid}`;
 
   private constructor(settings: EventLogSettings, logger: Logger) {
     this.#settings = settings;
@@ -41,15 +71,52 @@ export class EventLog {
     await log.#openFile();
     log.#timer = setInterval(() => void log.flush(), settings.flushMs);
     log.#timer.unref();
+    log.#node('node.start');
     return log;
   }
 
   observer(): HubObserver {
-    return { published: (event) => this.append(event) };
+    const kinds = new Set(this.#settings.kinds ?? ['message']);
+    const observer: HubObserver = {};
+    if (kinds.has('message')) observer.published = (event) => this.append(event);
+    if (kinds.has('presence')) observer.presenceChanged = (frame) => this.#presence(frame);
+    if (kinds.has('lifecycle')) {
+      observer.channelCreated = (channel) =>
+        this.#entry({ type: 'channel.created', id: randomUUID(), at: Date.now(), channel: channel.id, channelType: channel.type });
+      observer.channelDeleted = (channel) => this.#entry({ type: 'channel.deleted', id: randomUUID(), at: Date.now(), channel });
+    }
+    return observer;
   }
 
   append(event: ChannelEvent): void {
     if (!this.#closed) this.#buffer.push(JSON.stringify(event));
+  }
+
+  #entry(entry: EventLogEntry): void {
+    if (!this.#closed) this.#buffer.push(JSON.stringify(entry));
+  }
+
+  /** One line per change; a batch frame's changes share its time and get its id with their index. */
+  #presence(frame: EphemeralEvent): void {
+    const changes = presenceChangesOf(frame);
+    if (!('id' in frame) || !('at' in frame)) return;
+    changes.forEach((change, k) =>
+      this.#entry({
+        type: 'presence',
+        id: changes.length === 1 ? frame.id : `${frame.id}/${k}`,
+        at: frame.at,
+        channel: frame.channel,
+        action: change.action,
+        user: change.user,
+        session: change.session,
+      }),
+    );
+  }
+
+  #node(type: 'node.start' | 'node.close'): void {
+    if ((this.#settings.kinds ?? ['message']).includes('lifecycle')) {
+      this.#entry({ type, id: randomUUID(), at: Date.now(), node: this.#nodeName });
+    }
   }
 
   /** Writes what is buffered; flushes run one after another, so lines keep their order. */
@@ -62,6 +129,7 @@ export class EventLog {
   async close(): Promise<void> {
     if (this.#closed) return this.#writing;
     if (this.#timer) clearInterval(this.#timer);
+    this.#node('node.close');
     await this.flush();
     this.#closed = true;
     await this.#file?.close();

@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import { SwitchboardError } from '../core/errors.js';
 import type {
   AnnotationAppend,
@@ -7,16 +7,18 @@ import type {
   ChannelChanges,
   EventRange,
   NewChannel,
+  ProfileChanges,
+  SeenUser,
   Store,
 } from '../core/store.js';
 import type { Channel, ChannelEvent, ChannelId, ListedChannel, Member, MemberRole, Seq, User, UserId } from '../core/types.js';
 import type { AnnotationWriter } from './annotation-writer.js';
 import type { Database } from './database.js';
-import { newEventId } from './event-id.js';
+import { newEventId } from '../core/event-id.js';
 import { encodeData, toChannel, toEvent, toMember, toUser } from './rows.js';
 import type { LogTables } from './schema.js';
 import type { SqlDialect } from './sql-dialect.js';
-import { TickBatcher } from './tick-batcher.js';
+import { STORM_LINGER_MS, TickBatcher } from './tick-batcher.js';
 
 const INSERT_CHUNK = 200;
 
@@ -31,7 +33,9 @@ export class KyselyStore implements Store {
   readonly #db: Kysely<LogTables>;
   readonly #dialect: SqlDialect;
   readonly #annotations = new Map<string, AnnotationWriter>();
-  readonly #seenUsers = new TickBatcher((users: readonly { id: UserId; name: string }[]) => this.#writeSeenUsers(users));
+  readonly #seenUsers = new TickBatcher((users: readonly SeenUser[]) => this.#writeSeenUsers(users), {
+    lingerMs: STORM_LINGER_MS,
+  });
 
   constructor(database: Database, options: KyselyStoreOptions = {}) {
     this.#database = database;
@@ -51,37 +55,46 @@ export class KyselyStore implements Store {
 
   // --- users ----------------------------------------------------------------------
 
-  async upsertUser(user: { id: UserId; name: string }): Promise<User> {
+  async upsertUser(user: SeenUser): Promise<User> {
     const row = await this.#db
       .insertInto('users')
-      .values({ id: user.id, name: user.name, created_at: Date.now() })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ name: user.name }))
+      .values({ id: user.id, name: user.name, created_at: Date.now(), avatar_url: null, status_text: null })
+      .onConflict((oc) => {
+        const update = oc.column('id').doUpdateSet((eb) => ({ name: eb.ref('excluded.name') }));
+        // A name that only fills in replaces nothing but the placeholder (the user's id).
+        return user.fillsIn ? update.where((eb) => eb('users.name', '=', eb.ref('users.id'))) : update;
+      })
       .returningAll()
-      .executeTakeFirstOrThrow();
-    return toUser(row);
+      .executeTakeFirst();
+    // A fill-in that changed nothing returns no row: the user is as stored.
+    return toUser(row ?? (await this.#db.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow()));
   }
 
-  rememberUser(user: { id: UserId; name: string }): Promise<boolean> {
+  rememberUser(user: SeenUser): Promise<boolean> {
     return this.#seenUsers.add(user);
   }
 
-  async #writeSeenUsers(users: readonly { id: UserId; name: string }[]): Promise<boolean[]> {
+  async #writeSeenUsers(users: readonly SeenUser[]): Promise<boolean[]> {
     const now = Date.now();
     // In id order, each once: transactions on other nodes lock the same rows in the same order.
     const byId = new Map(users.map((user) => [user.id, user]));
     const ordered = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const changed = new Set<UserId>();
     await this.#dialect.softTransaction(this.#db, async (trx) => {
-      // One statement per chunk of users (far below either database's parameter limit).
-      for (let start = 0; start < ordered.length; start += 500) {
+      // One statement per run of users alike (names that fill in, names that set), at most
+      // 500 each (far below either database's parameter limit); the runs keep the id order.
+      for (const run of runsOf(ordered, 500)) {
         const rows = await trx
           .insertInto('users')
-          .values(ordered.slice(start, start + 500).map((user) => ({ id: user.id, name: user.name, created_at: now })))
+          .values(run.map((user) => ({ id: user.id, name: user.name, created_at: now, avatar_url: null, status_text: null })))
           .onConflict((oc) =>
             oc
               .column('id')
               .doUpdateSet((eb) => ({ name: eb.ref('excluded.name') }))
-              .where((eb) => eb('users.name', '<>', eb.ref('excluded.name'))),
+              .where((eb) => {
+                const renamed = eb('users.name', '<>', eb.ref('excluded.name'));
+                return run[0]!.fillsIn ? eb.and([renamed, eb('users.name', '=', eb.ref('users.id'))]) : renamed;
+              }),
           )
           // Only rows inserted or renamed come back; a renamed one keeps its creation time.
           .returning(['id', 'created_at'])
@@ -104,13 +117,13 @@ export class KyselyStore implements Store {
     return rows.map(toUser);
   }
 
-  async updateUser(id: UserId, changes: { name: string }): Promise<User | undefined> {
-    const row = await this.#db
-      .updateTable('users')
-      .set({ name: changes.name })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
+  async updateUser(id: UserId, changes: ProfileChanges): Promise<User | undefined> {
+    const set: { name?: string; avatar_url?: string | null; status_text?: string | null } = {};
+    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.avatarUrl !== undefined) set.avatar_url = changes.avatarUrl;
+    if (changes.statusText !== undefined) set.status_text = changes.statusText;
+    if (Object.keys(set).length === 0) return this.getUser(id);
+    const row = await this.#db.updateTable('users').set(set).where('id', '=', id).returningAll().executeTakeFirst();
     return row && toUser(row);
   }
 
@@ -135,6 +148,17 @@ export class KyselyStore implements Store {
         .returningAll()
         .executeTakeFirst();
       if (!row) return undefined;
+      // The id's next generation: channel_epochs outlives the channel, so a re-created id counts on.
+      const { epoch } = await trx
+        .insertInto('channel_epochs')
+        .values({ channel: channel.id, epoch: 1 })
+        .onConflict((oc) => oc.column('channel').doUpdateSet({ epoch: sql<number>`channel_epochs.epoch + 1` }))
+        .returning('epoch')
+        .executeTakeFirstOrThrow();
+      if (Number(epoch) !== Number(row.epoch)) {
+        await trx.updateTable('channels').set({ epoch }).where('id', '=', channel.id).execute();
+        row.epoch = epoch;
+      }
       if (channel.members.length > 0) {
         await trx
           .insertInto('members')
@@ -155,11 +179,13 @@ export class KyselyStore implements Store {
   }
 
   async updateChannel(id: ChannelId, changes: ChannelChanges): Promise<Channel | undefined> {
-    const set: { title?: string | null; topic?: string | null; publish?: string } = {};
+    const set: { title?: string | null; topic?: string | null; publish?: string; archived_at?: RawBuilder<number> | null } = {};
     if (changes.title !== undefined) set.title = changes.title;
     // An empty topic is no topic.
     if (changes.topic !== undefined) set.topic = changes.topic || null;
     if (changes.publish !== undefined) set.publish = changes.publish;
+    // Archiving an archived channel keeps when it was first archived.
+    if (changes.archived !== undefined) set.archived_at = changes.archived ? sql<number>`coalesce(archived_at, ${Date.now()})` : null;
     if (Object.keys(set).length === 0) return this.getChannel(id);
     const row = await this.#db.updateTable('channels').set(set).where('id', '=', id).returningAll().executeTakeFirst();
     return row && toChannel(row);
@@ -368,15 +394,19 @@ async function appendInTransaction(
   const counts = new Map<ChannelId, number>();
   for (const planned of accepted) counts.set(planned.request.channel, (counts.get(planned.request.channel) ?? 0) + 1);
   const nextSeq = new Map<ChannelId, number>();
+  const epochs = new Map<ChannelId, number>();
   // Rows are locked in id order so two nodes' batches over the same channels cannot deadlock.
   for (const [channel, count] of [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const row = await trx
       .updateTable('channels')
       .set((eb) => ({ last_seq: eb('last_seq', '+', count) }))
       .where('id', '=', channel)
-      .returning('last_seq')
+      .returning(['last_seq', 'epoch'])
       .executeTakeFirst();
-    if (row) nextSeq.set(channel, Number(row.last_seq) - count + 1);
+    if (row) {
+      nextSeq.set(channel, Number(row.last_seq) - count + 1);
+      epochs.set(channel, Number(row.epoch));
+    }
   }
 
   const rows: LogTables['events'][] = [];
@@ -390,7 +420,7 @@ async function appendInTransaction(
     nextSeq.set(request.channel, seq + 1);
     const row = toRow(request, seq, now);
     rows.push(row);
-    results[index] = { ok: true, event: toEvent(row), duplicate: false };
+    results[index] = { ok: true, event: toEvent(row), duplicate: false, epoch: epochs.get(request.channel)! };
   }
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     await trx.insertInto('events').values(rows.slice(i, i + INSERT_CHUNK)).execute();
@@ -540,7 +570,7 @@ function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events
     channel: request.channel,
     seq,
     kind: request.kind,
-    id: newEventId(),
+    id: newEventId(now),
     author: request.author,
     created_at: now,
     edited_at: null,
@@ -570,3 +600,13 @@ function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events
   }
 }
 
+/** Consecutive users with the same `fillsIn`, at most `size` each, in the order given. */
+function runsOf(users: readonly SeenUser[], size: number): SeenUser[][] {
+  const runs: SeenUser[][] = [];
+  for (const user of users) {
+    const last = runs.at(-1);
+    if (last && last.length < size && Boolean(last[0]!.fillsIn) === Boolean(user.fillsIn)) last.push(user);
+    else runs.push([user]);
+  }
+  return runs;
+}

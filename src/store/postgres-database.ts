@@ -1,5 +1,6 @@
-import { Kysely, PostgresDialect, sql, type SqlBool } from 'kysely';
+import { Kysely, sql, type SqlBool } from 'kysely';
 import pg from 'pg';
+import { CurrentSchemaPostgresDialect } from './current-schema-introspector.js';
 import { type Database, KyselyDatabase, type MigrateOptions, migrate, type ModuleMigrations } from './database.js';
 import { OutageDialect } from './outage-dialect.js';
 import type { SqlDialect } from './sql-dialect.js';
@@ -46,7 +47,7 @@ export async function openPostgresDatabase(
   // would crash the node; the query in flight fails on its own and the next reconnects.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<any>({ dialect: new OutageDialect(new PostgresDialect({ pool }), postgresDialect.isOutage) });
+  const db = new Kysely<any>({ dialect: new OutageDialect(new CurrentSchemaPostgresDialect({ pool }), postgresDialect.isOutage) });
   const database = new KyselyDatabase(db, postgresDialect);
   // The lock is held on a connection of its own, so migrating never waits for it in the pool.
   const lock = new pg.Client({ connectionString: options.url });

@@ -42,6 +42,8 @@ export function toChannel(row: ChannelRow): Channel {
     createdAt: Number(row.created_at),
     lastSeq: Number(row.last_seq),
     ...(row.retention === null ? {} : { retention: JSON.parse(row.retention) as Retention }),
+    epoch: Number(row.epoch),
+    ...(row.archived_at !== null && { archivedAt: Number(row.archived_at) }),
   };
 }
 
@@ -50,7 +52,7 @@ export function toMember(row: Selectable<LogTables['members']>): Member {
 }
 
 export function toUser(row: Selectable<LogTables['users']>): User {
-  return { id: row.id, name: row.name, createdAt: Number(row.created_at) };
+  return { id: row.id, name: row.name, avatarUrl: row.avatar_url, statusText: row.status_text, createdAt: Number(row.created_at) };
 }
 
 /** `data` as stored: JSON text, or null. */

@@ -6,7 +6,8 @@ import type { Generated } from 'kysely';
  * to this type; nothing else here belongs to a module.
  */
 export interface LogTables {
-  users: { id: string; name: string; created_at: number };
+  /** `avatar_url` and `status_text` were added by 0012-user-profiles; null: unset. */
+  users: { id: string; name: string; created_at: number; avatar_url: string | null; status_text: string | null };
   channels: {
     id: string;
     type: string;
@@ -19,7 +20,13 @@ export interface LogTables {
     last_seq: Generated<number>;
     /** JSON of the Retention chosen at creation (migration 0008-retention); null: the default. */
     retention: string | null;
+    /** The channel's generation (0011-channel-lifecycle): see channel_epochs. */
+    epoch: Generated<number>;
+    /** When it was archived (read-only); null: it is not. */
+    archived_at: number | null;
   };
+  /** The last epoch each channel id used, kept after the channel is deleted (0011-channel-lifecycle). */
+  channel_epochs: { channel: string; epoch: number };
   members: { channel: string; user_id: string; role: string; joined_at: number };
   events: {
     channel: string;

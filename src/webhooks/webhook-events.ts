@@ -1,10 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { HubObserver } from '../core/hub-observer.js';
 import type { Logger } from '../core/logger.js';
-import type { ChannelEvent, ChannelId, Member, UserId } from '../core/types.js';
+import type { Channel, ChannelEvent, ChannelId, Member, UserId } from '../core/types.js';
 import type { OutboxEntry } from './webhook-outbox.js';
 
-export type WebhookEventType = 'channel.occupied' | 'channel.vacated' | 'member.joined' | 'member.left' | 'message.created';
+export type WebhookEventType =
+  | 'channel.created'
+  | 'channel.deleted'
+  | 'channel.occupied'
+  | 'channel.vacated'
+  | 'member.joined'
+  | 'member.left'
+  | 'message.created';
+
+/** Reads a channel's members (the hub's, as the server), for those given at creation. */
+export type MembersReader = (channel: ChannelId) => Promise<readonly Member[]>;
 
 /** The body of every webhook POST. `id` is stable across retries: drop what you have seen. */
 export interface WebhookEvent {
@@ -26,9 +36,43 @@ export class WebhookEvents implements HubObserver {
   #batch: OutboxEntry[] | null = null;
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(record: (entries: OutboxEntry[]) => Promise<void>, logger: Logger) {
+  readonly #members: MembersReader | null;
+  /** Member reads under way (channel.created): their events are raised when they end. */
+  readonly #reads = new Set<Promise<void>>();
+
+  constructor(record: (entries: OutboxEntry[]) => Promise<void>, logger: Logger, members: MembersReader | null = null) {
     this.#record = record;
     this.#logger = logger;
+    this.#members = members;
+  }
+
+  /** `channel.created`, then a `member.joined` for each member given at creation (the owner among them). */
+  channelCreated(channel: Channel): void {
+    if (channel.type === 'inbox') return;
+    this.#add('channel.created', {
+      channel: channel.id,
+      channelType: channel.type,
+      title: channel.title,
+      publish: channel.publish,
+      createdBy: channel.createdBy,
+    });
+    if (!this.#members) return;
+    // The hook has no members at hand; read once. Members who joined after creation are
+    // left out here: their own memberAdded reports them.
+    const read = this.#members(channel.id).then(
+      (members) => {
+        for (const member of members) {
+          if (member.joinedAt <= channel.createdAt) this.memberAdded(member);
+        }
+      },
+      (error: unknown) => this.#logger.warn({ err: error, channel: channel.id }, 'webhook: members at creation could not be read'),
+    );
+    this.#reads.add(read);
+    void read.then(() => this.#reads.delete(read));
+  }
+
+  channelDeleted(channel: ChannelId): void {
+    this.#add('channel.deleted', { channel });
   }
 
   published(event: ChannelEvent): void {
@@ -65,7 +109,8 @@ export class WebhookEvents implements HubObserver {
   }
 
   /** Resolves when every event raised so far is in the outbox. */
-  flushed(): Promise<void> {
+  async flushed(): Promise<void> {
+    await Promise.all(this.#reads);
     return this.#writing;
   }
 

@@ -1,5 +1,6 @@
 import type { Hub } from '../core/hub.js';
 import type { Logger } from '../core/logger.js';
+import type { Principal } from '../core/types.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookEvents } from './webhook-events.js';
 import type { WebhookOutbox } from './webhook-outbox.js';
@@ -18,6 +19,9 @@ export interface Webhooks {
   close(): Promise<void>;
 }
 
+/** The webhooks module reading as the server (members given at creation). */
+const SERVER: Principal = { kind: 'server', userId: 'switchboard', name: 'switchboard', roles: [] };
+
 /**
  * Wires webhooks into a node: hub changes become events in the outbox, and this node's
  * dispatcher sends what is due (including rows left over from before a restart).
@@ -28,7 +32,7 @@ export function startWebhooks(options: { hub: Hub; outbox: WebhookOutbox; logger
   const events = new WebhookEvents(async (entries) => {
     await outbox.add(entries, settings.urls, Date.now());
     dispatcher.kick();
-  }, logger);
+  }, logger, (channel) => hub.listMembers(SERVER, channel));
   hub.observe(events);
   dispatcher.start();
   return {
