@@ -14,6 +14,12 @@ export const userId = z.string().regex(USER_ID_PATTERN, USER_ID_RULE);
 /** A position in a channel's log: 1, 2, 3 ... with no holes (0: before the first). */
 export const seq = z.number().int().nonnegative();
 export const millis = z.number().int().nonnegative().describe('Milliseconds since the Unix epoch.');
+/**
+ * A channel's generation: 1 for the first channel of an id, one more each time the id is
+ * created again after a delete, so a position (`since`) in a deleted channel's log is never
+ * taken for one in its successor's.
+ */
+export const epoch = z.number().int().positive();
 
 export const channelType = z.enum(['public', 'private', 'direct', 'inbox']).meta({ id: 'ChannelType' });
 /** Who may publish: any user who may read, members only, or only the server (API key). */
@@ -77,6 +83,8 @@ export const channel = z
     createdAt: millis,
     lastSeq: seq.describe('Seq of the newest event; 0 when empty.'),
     retention: retention.optional().describe("What the channel keeps; absent: durable, unbounded (or its namespace's setting)."),
+    epoch: epoch.describe('Which generation of the id this is: a channel deleted and created again gets a higher one.'),
+    archivedAt: millis.optional().describe('When it was archived (read-only: no publish, edit, delete or reaction); absent: not archived.'),
   })
   .meta({ id: 'Channel' });
 
@@ -98,7 +106,36 @@ export const member = z
   .object({ channel: channelId, user: userId, role: memberRole, joinedAt: millis })
   .meta({ id: 'Member' });
 
-export const user = z.object({ id: userId, name: z.string(), createdAt: millis }).meta({ id: 'User' });
+/** Longest avatar URL a profile keeps. */
+export const MAX_AVATAR_URL_LENGTH = 2048;
+/** Longest status text a profile keeps (a line, like a chat app's "custom status"). */
+export const MAX_STATUS_TEXT_LENGTH = 140;
+
+/** An avatar: an absolute http(s) URL, so a client can put it in `<img src>` without surprises (`javascript:`, `data:`). */
+export const avatarUrl = z
+  .string()
+  .max(MAX_AVATAR_URL_LENGTH)
+  .refine((value) => isHttpUrl(value), { error: 'an avatar URL is an absolute http:// or https:// URL' })
+  .describe(`An absolute http(s) URL, up to ${MAX_AVATAR_URL_LENGTH} characters.`);
+export const statusText = z
+  .string()
+  .max(MAX_STATUS_TEXT_LENGTH)
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), { error: 'a status text is one line without control characters' })
+  .describe(`One line, up to ${MAX_STATUS_TEXT_LENGTH} characters.`);
+
+function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const { protocol, host } = new URL(value);
+  return (protocol === 'http:' || protocol === 'https:') && host.length > 0;
+}
+
+/** A user's profile beside their id: what the users list, contacts and `users.get` show. */
+const profileFields = {
+  avatarUrl: avatarUrl.nullable().describe('The user\'s picture (an http(s) URL); null when unset.'),
+  statusText: statusText.nullable().describe('A line the user shows beside their name; null when unset.'),
+};
+
+export const user = z.object({ id: userId, name: z.string(), ...profileFields, createdAt: millis }).meta({ id: 'User' });
 
 /** An uploaded file's id: `f` and 22 url-safe characters. */
 export const fileId = z.string().regex(FILE_ID_PATTERN, 'a file id is f and 22 letters, digits, - or _');
@@ -173,13 +210,21 @@ export const channelEvent = z
   .meta({ id: 'Event' });
 
 export const presenceMember = z
-  .object({ user: userId, sessions: z.number().int().positive() })
+  .object({
+    user: userId,
+    sessions: z.number().int().positive(),
+    info: z
+      .unknown()
+      .optional()
+      .describe("What the app's subscribe hook attached to the user's subscription (one of them, if the user's sessions got different ones); absent: none (docs/backend-hooks.md)."),
+  })
   .meta({ id: 'PresenceMember' });
 
 export const userState = z
   .object({
     user: userId,
     name: z.string(),
+    ...profileFields,
     status: userStatus,
     lastSeen: millis.nullable().describe('When the user was last online; null if never seen.'),
   })

@@ -94,7 +94,7 @@ describe('live lists', () => {
       list: 'users',
       users: ['bob', 'nobody'],
     });
-    expect(users.items).toEqual([{ user: 'bob', name: 'bob', status: 'online', lastSeen: null }]);
+    expect(users.items).toEqual([{ user: 'bob', name: 'bob', avatarUrl: null, statusText: null, status: 'online', lastSeen: null }]);
     await bob.ok('status.set', { status: 'away' });
     await eve.waitUntil(() => listFrames(eve, 'users').length === 1);
     expect(listFrames(eve, 'users')[0]).toMatchObject({ action: 'update', item: { user: 'bob', status: 'away' } });

@@ -166,7 +166,8 @@ for (const database of databases) {
           data: { type: 'mention', channel: 'lobby', seq, author: 'alice', text: 'hey @bob and @eve, look' },
         });
         // The server wrote it: no author, left out of the pushed frame (absent means null).
-        expect(bob.events('user:bob')[0]).not.toHaveProperty('author');
+        expect(bob.events('user:bob')[0]!.author).toBeNull();
+        expect(bob.frames.find((f) => f.type === 'event' && f.channel === 'user:bob')).not.toHaveProperty('author');
         await eve.waitUntil(() => eve.events('user:eve').length === 1);
 
         // In a private channel the outsider's inbox gets nothing; the member's does.

@@ -76,9 +76,9 @@ for (const backend of backends) {
       expect(await chat.addContact('alice', 'bob')).toBe(true);
       expect(await chat.addContact('bob', 'alice')).toBe(false);
       await chat.setStatus('bob', 'online', 1000);
-      expect(await chat.listContacts('alice')).toEqual([{ user: 'bob', name: 'BOB', status: 'online', lastSeen: null }]);
+      expect(await chat.listContacts('alice')).toEqual([{ user: 'bob', name: 'BOB', avatarUrl: null, statusText: null, status: 'online', lastSeen: null }]);
       await chat.setStatus('bob', 'offline', 2000);
-      expect(await chat.listContacts('alice')).toEqual([{ user: 'bob', name: 'BOB', status: 'offline', lastSeen: 2000 }]);
+      expect(await chat.listContacts('alice')).toEqual([{ user: 'bob', name: 'BOB', avatarUrl: null, statusText: null, status: 'offline', lastSeen: 2000 }]);
       // Going online again keeps "last seen" (when they were last online before now).
       await chat.setStatus('bob', 'away', 3000);
       expect((await chat.userStates(['bob']))[0]).toMatchObject({ status: 'away', lastSeen: 2000 });
@@ -92,7 +92,7 @@ for (const backend of backends) {
       await chat.setStatus('carol', 'offline', 5000);
       expect((await chat.listContacts('bob')).map((c) => c.user)).toEqual(['alice']);
       expect(await chat.userStates(['nobody', 'alice'])).toEqual([
-        { user: 'alice', name: 'ALICE', status: 'offline', lastSeen: null },
+        { user: 'alice', name: 'ALICE', avatarUrl: null, statusText: null, status: 'offline', lastSeen: null },
       ]);
       expect(await chat.removeContact('bob', 'alice')).toBe(true);
       expect(await chat.listContacts('alice')).toEqual([]);
@@ -108,7 +108,7 @@ for (const backend of backends) {
       expect(await chat.contactIdsOf(['bob', 'carol', 'carol'])).toEqual([[], ['alice'], ['alice']]);
       expect(await chat.statusChannelsOf(['carol', 'bob'])).toEqual([['aud-room'], []]);
       expect((await chat.memberIdsOf(['aud-room', 'nowhere'])).map((members) => [...members].sort())).toEqual([['carol', 'dave'], []]);
-      expect(await chat.statesOf(['nobody', 'dave'])).toEqual([null, { user: 'dave', name: 'DAVE', status: 'offline', lastSeen: 5000 }]);
+      expect(await chat.statesOf(['nobody', 'dave'])).toEqual([null, { user: 'dave', name: 'DAVE', avatarUrl: null, statusText: null, status: 'offline', lastSeen: 5000 }]);
       // More keys than one query takes (500) come back whole and in order.
       const many = Array.from({ length: 1203 }, (_, k) => (k === 1202 ? 'carol' : `ghost-${k}`));
       expect((await chat.contactIdsOf(many)).at(-1)).toEqual(['alice']);

@@ -264,7 +264,12 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     await alice.getByRole('heading', { level: 1, name: '@bob, @carol' }).waitFor(WAIT);
     await say(alice, '@bob, @carol', 'planning the offsite');
     await carol.getByRole('button', { name: 'Show channels' }).click();
-    await carol.getByRole('navigation').getByRole('button', { name: '@alice, @bob 1 unread' }).click();
+    // The DM reaches carol's sidebar through her channels list, its unread count through her
+    // subscription to it: wait for each on its own, so a slow second step says which it was.
+    const groupDm = carol.getByRole('navigation').getByRole('button', { name: /^@alice, @bob/ });
+    await groupDm.waitFor(WAIT);
+    await groupDm.getByLabel('1 unread').waitFor(WAIT);
+    await groupDm.click();
     await message(carol, 'planning the offsite').waitFor(WAIT);
     await screenshot(carol, 'phone-direct-message');
 

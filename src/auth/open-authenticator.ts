@@ -16,6 +16,7 @@ export class OpenAuthenticator implements Authenticator {
     if (!USER_ID_PATTERN.test(user)) {
       throw new SwitchboardError('bad_request', 'A user name is 1-64 characters of letters, digits, _ . @ -.');
     }
-    return { kind: 'user', userId: user, name: user, roles: NO_ROLES };
+    // The name is only the id: it never overwrites a profile the user set (users.update).
+    return { kind: 'user', userId: user, name: user, roles: NO_ROLES, nameFillsIn: true };
   }
 }

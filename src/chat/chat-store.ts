@@ -88,6 +88,8 @@ async function writeStatuses(db: Kysely<Tables>, changes: readonly StatusChange[
 export class ChatStore {
   readonly #db: Kysely<Tables>;
   readonly #dialect: SqlDialect;
+  // Per tick, not lingering: what others read of a user's status (a contact just added,
+  // a node comparing the registry with the table) must be there once the change is announced.
   readonly #statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes));
 
   constructor(database: Database) {
@@ -128,11 +130,11 @@ export class ChatStore {
       .selectFrom('contacts as c')
       .leftJoin('users as u', 'u.id', 'c.contact_id')
       .leftJoin('user_status as s', 's.user_id', 'c.contact_id')
-      .select(['c.contact_id as user', 'u.name', 's.status', 's.last_seen'])
+      .select(['c.contact_id as user', 'u.name', 'u.avatar_url', 'u.status_text', 's.status', 's.last_seen'])
       .where('c.user_id', '=', user)
       .orderBy('c.contact_id')
       .execute();
-    return rows.map((row) => toState(row.user, row.name, row.status, row.last_seen));
+    return rows.map((row) => toState(row.user, row));
   }
 
   /**
@@ -154,10 +156,10 @@ export class ChatStore {
     const rows = await this.#db
       .selectFrom('users as u')
       .leftJoin('user_status as s', 's.user_id', 'u.id')
-      .select(['u.id', 'u.name', 's.status', 's.last_seen'])
+      .select(['u.id', 'u.name', 'u.avatar_url', 'u.status_text', 's.status', 's.last_seen'])
       .where('u.id', 'in', [...users])
       .execute();
-    const byId = new Map(rows.map((row) => [row.id, toState(row.id, row.name, row.status, row.last_seen)]));
+    const byId = new Map(rows.map((row) => [row.id, toState(row.id, row)]));
     return users.flatMap((user) => byId.get(user) ?? []);
   }
 
@@ -530,11 +532,16 @@ function reactionKey(channel: ChannelId, seq: Seq, emoji: string, user: UserId):
   return `${channel}\u0000${seq}\u0000${emoji}\u0000${user}`;
 }
 
-function toState(user: UserId, name: string | null, status: string | null, lastSeen: number | null): UserState {
+function toState(
+  user: UserId,
+  row: { name: string | null; avatar_url: string | null; status_text: string | null; status: string | null; last_seen: number | null },
+): UserState {
   return {
     user,
-    name: name ?? user,
-    status: (status ?? 'offline') as UserStatus,
-    lastSeen: lastSeen === null ? null : Number(lastSeen),
+    name: row.name ?? user,
+    avatarUrl: row.avatar_url,
+    statusText: row.status_text,
+    status: (row.status ?? 'offline') as UserStatus,
+    lastSeen: row.last_seen === null ? null : Number(row.last_seen),
   };
 }

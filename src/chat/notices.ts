@@ -11,8 +11,12 @@ export const CHAT_MODULE = 'chat';
  */
 export type ChatNotice =
   | { readonly kind: 'status'; readonly state: UserState; readonly audience: readonly UserId[]; readonly at: Millis }
-  /** A user's stored name changed: cached states of them are stale. */
-  | { readonly kind: 'renamed'; readonly user: UserId }
+  /**
+   * A user's profile changed (name, avatar URL, status text): cached states of them are
+   * stale; `audience` (their contacts and themselves) gets a `profile` frame, and sessions
+   * following them in a users list a `list` update.
+   */
+  | { readonly kind: 'profile'; readonly state: UserState; readonly audience: readonly UserId[]; readonly at: Millis }
   /** Contacts of these users were added or removed: cached contact lists are stale. */
   | { readonly kind: 'contacts'; readonly users: readonly UserId[] }
   /**

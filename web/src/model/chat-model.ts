@@ -187,6 +187,7 @@ export class ChatModel {
         if (this.#client.state === 'disconnected') this.#set({ fatal: error.message });
       }),
       this.#client.on('status', ({ user, status, lastSeen }) => this.#setUser(user, { status, lastSeen })),
+      this.#client.on('profile', ({ user, name, avatarUrl, statusText }) => this.#setUser(user, { name, avatarUrl, statusText })),
       this.#client.on('contacts', (contacts) => {
         for (const contact of contacts) this.#setUser(contact.user, contact);
       }),
@@ -664,6 +665,8 @@ export class ChatModel {
           this.#setView(channel, { positions: new Map(view.positions).set(user, seq) });
         },
         onError: () => this.#lostChannel(channel),
+        // Deleted (on any node): gone as a lost channel is.
+        onDeleted: () => this.#lostChannel(channel),
       });
       return true;
     } catch (error) {
@@ -1123,7 +1126,7 @@ export class ChatModel {
 
   #setUser(user: string, change: Partial<UserState>): void {
     const users = new Map(this.#state.users);
-    const before = users.get(user) ?? { user, name: user, status: 'offline' as const, lastSeen: null };
+    const before: UserState = users.get(user) ?? { user, name: user, avatarUrl: null, statusText: null, status: 'offline', lastSeen: null };
     users.set(user, { ...before, ...change, user });
     this.#set({ users });
     this.#rememberUsers([user]);

@@ -53,6 +53,8 @@ export function humanError(action: Action, error: unknown): string {
         : `${start}: you do not have permission to do that here.`;
     case 'not_found':
       return `${start}: it no longer exists, or you are not a member.`;
+    case 'archived':
+      return `${start}: the channel is archived, so nothing new can be posted or changed in it.`;
     case 'conflict':
       if (action === 'create-channel') return `${start}: a channel with that name already exists.`;
       if (action === 'edit' || action === 'delete' || action === 'react') return `${start}: the message was deleted.`;

@@ -6,7 +6,7 @@ import { ChannelBrowser, ChannelSettings, NewDirect, ProfileCard, Switcher } fro
 import { MessageList } from './message-list.js';
 import { MembersPanel, MentionsPanel, SearchPanel, ThreadPanel } from './panels.js';
 import { Icon } from './icons.js';
-import { Avatar, StatusDot } from './people.js';
+import { Avatar, nameOf, StatusDot } from './people.js';
 
 type Dialog = { kind: 'browser' } | { kind: 'settings' } | { kind: 'direct' } | { kind: 'switcher' } | { kind: 'profile'; user: string };
 
@@ -71,6 +71,7 @@ export function ChatScreen({ model, onSignOut }: { model: ChatModel; onSignOut: 
                 {channel.topic}
               </p>
             )}
+            {channel?.archivedAt !== undefined && <p className="channel-archived">Archived: read-only</p>}
           </div>
           <div className="header-actions">
             {channel && channel.type !== 'direct' && (
@@ -317,7 +318,7 @@ function ConnectionBanner({ model, state }: { model: ChatModel; state: ChatState
 function TypingLine({ state }: { state: ChatState }) {
   const view = state.current ? state.views.get(state.current) : undefined;
   const now = Date.now();
-  const typing = view ? [...view.typing].filter(([user, until]) => until > now && user !== state.me).map(([user]) => user) : [];
+  const typing = view ? [...view.typing].filter(([user, until]) => until > now && user !== state.me).map(([user]) => nameOf(state.users, user)) : [];
   return (
     <p className="typing" aria-live="polite">
       {typing.length > 0 && `${typing.join(', ')} ${typing.length === 1 ? 'is' : 'are'} typing…`}

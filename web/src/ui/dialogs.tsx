@@ -284,10 +284,11 @@ export function ProfileCard({ model, state, user, onClose }: { model: ChatModel;
   return (
     <Modal title={`Profile of ${user}`} onClose={onClose} className="profile-card" hideTitle>
       <div className="profile">
-        <Avatar user={user} size={72} status={status?.status} />
+        <Avatar user={user} size={72} status={status?.status} url={status?.avatarUrl} />
         <div>
           <p className="profile-name">{status?.name ?? user}</p>
           <p className="muted">@{user}</p>
+          {status?.statusText && <p className="profile-status-text">{status.statusText}</p>}
           <p className="profile-status">{lastSeenText(status)}</p>
         </div>
       </div>

@@ -3,7 +3,7 @@ import type { Channel, ChannelEvent } from '../../../client/src/index.js';
 import type { ChannelView } from '../model/channel-view.js';
 import { type ChatModel, type ChatState, labelOf, type PendingMessage } from '../model/chat-model.js';
 import { MessageRow, PendingRow } from './message-row.js';
-import { dayOf } from './people.js';
+import { dayOf, nameOf } from './people.js';
 import { VirtualList, type VirtualRow } from './virtual-list.js';
 
 type Row =
@@ -44,9 +44,9 @@ export function MessageList({
   const seen = useMemo(() => {
     const last = [...view.messages].reverse().find((m) => m.replyTo === null && m.author === me && m.deletedAt === null);
     if (!last) return null;
-    const readers = [...view.positions].filter(([user, seq]) => user !== me && seq >= last.seq).map(([user]) => user);
+    const readers = [...view.positions].filter(([user, seq]) => user !== me && seq >= last.seq).map(([user]) => nameOf(state.users, user));
     return { seq: last.seq, readers: readers.sort() };
-  }, [view.messages, view.positions, me]);
+  }, [view.messages, view.positions, state.users, me]);
 
   const focus = view.focus;
   useEffect(() => {
@@ -61,7 +61,7 @@ export function MessageList({
   useEffect(() => {
     const newest = view.messages.at(-1);
     if (newest && lastNewest.current !== undefined && newest.seq > lastNewest.current && newest.author !== me) {
-      setAnnouncement(`New message from ${newest.author ?? 'server'}: ${(newest.text ?? '').slice(0, 140)}`);
+      setAnnouncement(`New message from ${newest.author ? nameOf(state.users, newest.author) : 'server'}: ${(newest.text ?? '').slice(0, 140)}`);
     }
     lastNewest.current = newest?.seq;
   }, [view.messages, me]);
@@ -113,6 +113,7 @@ export function MessageList({
               me={me}
               channel={channel.id}
               message={row.message}
+              profile={row.message.author ? state.users.get(row.message.author) : undefined}
               grouped={row.grouped}
               reactions={view.reactions.get(row.message.seq)}
               seenBy={seen && seen.seq === row.message.seq ? seen.readers : null}
@@ -125,7 +126,9 @@ export function MessageList({
           );
       }
     },
-    [model, me, channel, view.reactions, view.olderFailed, seen, state.editing, canModerate, highlight, onProfile],
+    // state.users too: a profile (name, picture) that arrives or changes after the rows were
+    // drawn must redraw them; MessageRow's memo keeps that to the rows whose author changed.
+    [model, me, channel, view.reactions, view.olderFailed, seen, state.editing, state.users, canModerate, highlight, onProfile],
   );
 
   const focusKey = focus ? { key: `m-${focus.seq}`, token: focus.token } : null;

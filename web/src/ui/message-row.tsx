@@ -1,5 +1,5 @@
 import { type KeyboardEvent, memo, useState } from 'react';
-import type { ChannelEvent, ReactionCount } from '../../../client/src/index.js';
+import type { ChannelEvent, ReactionCount, UserState } from '../../../client/src/index.js';
 import { type ChatModel, linkTo, type PendingMessage } from '../model/chat-model.js';
 import { MessageFiles } from './attachments.js';
 import { Markdown, mentions } from './markdown.js';
@@ -22,6 +22,8 @@ export interface MessageRowProps {
   readonly highlighted: boolean;
   readonly inThread: boolean;
   readonly onProfile: (user: string) => void;
+  /** The author's profile, when known: their display name and avatar (live, from the users list). */
+  readonly profile?: UserState | undefined;
 }
 
 /** One message: avatar and name (first of a group), text, reactions, thread summary, hover actions. */
@@ -63,7 +65,7 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
           </time>
         ) : (
           <button type="button" className="avatar-button" aria-label={`Profile of ${author}`} onClick={() => props.onProfile(author)}>
-            <Avatar user={author} />
+            <Avatar user={author} url={props.profile?.avatarUrl} />
           </button>
         )}
       </div>
@@ -71,7 +73,7 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
         {!grouped && (
           <div className="meta">
             <button type="button" className="author" onClick={() => props.onProfile(author)}>
-              {author}
+              {props.profile?.name ?? author}
             </button>
             <time dateTime={new Date(message.createdAt).toISOString()} title={new Date(message.createdAt).toLocaleString()}>
               {time}

@@ -39,6 +39,7 @@ export function ThreadPanel({ model, state, onProfile }: { model: ChatModel; sta
             me={state.me}
             channel={channel}
             message={thread.root}
+            profile={thread.root.author ? state.users.get(thread.root.author) : undefined}
             grouped={false}
             reactions={reactions?.get(thread.root.seq)}
             seenBy={null}
@@ -59,6 +60,7 @@ export function ThreadPanel({ model, state, onProfile }: { model: ChatModel; sta
             me={state.me}
             channel={channel}
             message={reply}
+            profile={reply.author ? state.users.get(reply.author) : undefined}
             grouped={false}
             reactions={reactions?.get(reply.seq)}
             seenBy={null}
@@ -199,9 +201,9 @@ export function MembersPanel({ model, state, channel, onProfile }: { model: Chat
           return (
             <li key={member.user}>
               <button type="button" className="member-name" onClick={() => onProfile(member.user)}>
-                <Avatar user={member.user} size={28} status={status?.status ?? (here?.has(member.user) ? 'online' : 'offline')} />
+                <Avatar user={member.user} size={28} url={status?.avatarUrl} status={status?.status ?? (here?.has(member.user) ? 'online' : 'offline')} />
                 <span>
-                  {member.user}
+                  {status?.name ?? member.user}
                   {member.user === state.me && ' (you)'}
                   <span className="visually-hidden">, {lastSeenText(status)}</span>
                 </span>

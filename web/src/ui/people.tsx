@@ -19,13 +19,19 @@ export function initialsOf(name: string): string {
   return letters.toUpperCase();
 }
 
-export function Avatar({ user, size = 36, status }: { user: string; size?: number; status?: UserState['status'] }) {
+export function Avatar({ user, size = 36, status, url }: { user: string; size?: number; status?: UserState['status']; url?: string | null }) {
   return (
     <span className="avatar" aria-hidden="true" style={{ background: colorOf(user), width: size, height: size, fontSize: size * 0.4 }}>
-      {initialsOf(user)}
+      {/* The user's own picture over their initials; no referrer goes to whoever hosts it. */}
+      {url ? <img className="avatar-image" src={url} alt="" referrerPolicy="no-referrer" loading="lazy" /> : initialsOf(user)}
       {status && <span className={`status-dot ${status}`} />}
     </span>
   );
+}
+
+/** The name a user gave themselves (their profile), else their id. */
+export function nameOf(users: ReadonlyMap<string, UserState>, user: string): string {
+  return users.get(user)?.name ?? user;
 }
 
 export function StatusDot({ status }: { status: UserState['status'] }) {

@@ -128,14 +128,14 @@ export function VirtualList<R extends VirtualRow>(props: VirtualListProps<R>) {
     setViewport((v) => (v.top === element.scrollTop && v.height === element.clientHeight ? v : { top: element.scrollTop, height: element.clientHeight }));
   }, [layout, remember]);
 
-  // A page finished loading and the view is still near an end (the page was short, or the
-  // reader was already at the very top, where scrolling further fires no scroll event):
-  // load the next one, as a scroll there would.
+  // A page finished loading, or rows changed or were measured, and the view is still near
+  // an end (the page was short, or the reader was already at the very top, where scrolling
+  // further fires no scroll event): load the next one, as a scroll there would.
   const busy = props.busy;
   useEffect(() => {
     const element = scroller.current;
     if (element && !busy) loadNearEnds(element, callbacks.current);
-  }, [busy]);
+  }, [busy, layout]);
 
   // A jump: put the row a third of the way down and anchor it there.
   const focus = props.focus;

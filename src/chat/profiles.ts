@@ -1,0 +1,68 @@
+import type { UserState } from '../../protocol/values.js';
+import { Delivery } from '../core/delivery.js';
+import type { UserId } from '../core/types.js';
+import type { ChatContext } from './chat-context.js';
+import { CHAT_MODULE, type ChatNotice } from './notices.js';
+
+type ProfileNotice = Extract<ChatNotice, { kind: 'profile' }>;
+
+/**
+ * Profile changes (name, avatar URL, status text) as live data: the node where a profile
+ * changed reads it once and tells every node; each delivers a `profile` frame to the
+ * sessions of the user's contacts and the user's own, and a `list` update to sessions
+ * following the user in a users list (`onChange`).
+ */
+export class ProfilePushes {
+  readonly #context: ChatContext;
+  readonly #onChange: (state: UserState) => void;
+  /** Per-user chains: two quick changes are read and announced in order. */
+  readonly #queues = new Map<UserId, Promise<void>>();
+
+  constructor(context: ChatContext, onChange: (state: UserState) => void) {
+    this.#context = context;
+    this.#onChange = onChange;
+  }
+
+  /** A profile changed on this node (the hub's `profileChanged`). */
+  changed(user: UserId): void {
+    this.#context.cache.renamed(user);
+    const previous = this.#queues.get(user) ?? Promise.resolve();
+    const next = previous.then(() => this.#announce(user)).catch((error: unknown) => {
+      this.#context.logger.warn({ err: error, user }, 'profile push failed');
+    });
+    this.#queues.set(user, next);
+    void next.then(() => {
+      if (this.#queues.get(user) === next) this.#queues.delete(user);
+    });
+  }
+
+  /** A change here or on another node: to this node's sessions. */
+  apply(notice: ProfileNotice): void {
+    const { state, audience, at } = notice;
+    this.#context.cache.renamed(state.user);
+    const delivery = new Delivery({
+      type: 'profile',
+      user: state.user,
+      name: state.name,
+      avatarUrl: state.avatarUrl,
+      statusText: state.statusText,
+      at,
+    });
+    for (const user of audience) for (const session of this.#context.hub.sessionsOf(user)) session.sink.deliver(delivery);
+    this.#onChange(state);
+  }
+
+  /** Settles every push queued so far (tests). */
+  async idle(): Promise<void> {
+    await Promise.all(this.#queues.values());
+  }
+
+  async #announce(user: UserId): Promise<void> {
+    const { tables, cache, hub } = this.#context;
+    const [[state], contacts] = await Promise.all([tables.userStates([user]), cache.contactsOf(user)]);
+    if (!state) return;
+    const notice: ProfileNotice = { kind: 'profile', state, audience: [...contacts, user], at: Date.now() };
+    this.apply(notice);
+    hub.sendNotice(CHAT_MODULE, notice);
+  }
+}
