@@ -304,8 +304,8 @@ describe('the Pusher protocol on the wire', () => {
     raw.send('pusher:subscribe', { channel: 'doomed' });
     await raw.waitFor((f) => f.event === 'pusher_internal:subscription_succeeded');
     await server.hub.deleteChannel({ kind: 'server', userId: 'ops', name: 'ops', roles: [] }, `pusher:${APP.id}:doomed`);
-    const ended = await raw.waitFor((f) => f.event === 'pusher:subscription_error' && f.channel === 'doomed');
-    expect(JSON.parse(ended.data as string)).toMatchObject({ status: 404 });
+    const ended = await raw.waitFor((f) => f.event === 'switchboard:channel_deleted' && f.channel === 'doomed');
+    expect(JSON.parse(ended.data as string)).toEqual({ channel: 'doomed', epoch: 1, at: expect.any(Number) });
 
     // The trigger makes the channel again, and a new subscription gets what follows.
     await serverSdk(server).trigger('doomed', 'first', {});

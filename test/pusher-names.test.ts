@@ -10,7 +10,7 @@ import {
 import { isValidChannelAuth, isValidUserAuth } from '../src/transports/pusher/pusher-crypto.js';
 import { checkRequestSignature } from '../src/transports/pusher/pusher-request-auth.js';
 
-const APP = { id: '7', key: 'unit-key', secret: 'unit-secret-123', channelPrefix: '', webhooks: [] };
+const APP = { id: '7', key: 'unit-key', secret: 'unit-secret-123', channelPrefix: '', webhooks: [], subscribeHook: null };
 
 describe('Pusher channel names', () => {
   it('classifies every kind, with cache- variants', () => {

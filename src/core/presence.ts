@@ -4,7 +4,7 @@ import type { FanOut } from './fan-out.js';
 import type { Logger } from './logger.js';
 import { FrameIds, presenceFrameOf } from './presence-frames.js';
 import type { Session } from './session.js';
-import type { ChannelId, Millis, PresenceMember, UserId } from './types.js';
+import type { ChannelId, EphemeralEvent, Millis, PresenceMember, UserId } from './types.js';
 
 export interface PresenceSettings {
   /** Distinct users above which a channel gets only counts (`occupancy` frames), no join/leave. */
@@ -54,7 +54,17 @@ export class Presence {
   readonly #occupancy = new Map<ChannelId, Occupancy>();
   readonly #ids = new FrameIds();
 
-  constructor(options: { registry: PresenceRegistry; fanOut: FanOut; logger: Logger; settings?: PresenceSettings }) {
+  /** Told of each presence frame made here (the hub's `presenceChanged` hook). */
+  readonly #onFrame: ((frame: EphemeralEvent) => void) | undefined;
+
+  constructor(options: {
+    registry: PresenceRegistry;
+    fanOut: FanOut;
+    logger: Logger;
+    settings?: PresenceSettings;
+    onFrame?: (frame: EphemeralEvent) => void;
+  }) {
+    this.#onFrame = options.onFrame;
     this.#registry = options.registry;
     this.#fanOut = options.fanOut;
     this.#logger = options.logger;
@@ -63,7 +73,7 @@ export class Presence {
 
   /** Adds a user's session to the channel's presence, unless its subscription ended while that was under way. */
   async enter(session: Session, channel: ChannelId, subscription: { readonly active: boolean }, info?: unknown): Promise<void> {
-    const action = await this.#registry.add(channel, session.principal.userId, session.id);
+    const action = await this.#registry.add(channel, session.principal.userId, session.id, info);
     if (subscription.active) {
       this.#queue(channel, { action, user: session.principal.userId, session: session.id, ...(info !== undefined && { info }) });
       return;
@@ -139,7 +149,9 @@ export class Presence {
       this.#occupancy.delete(channel);
       this.#fanOut.broadcast({ type: 'occupancy', channel, id: this.#ids.next(), at: Date.now(), users: users ?? 0, mode: 'members' });
     }
-    this.#fanOut.broadcast(presenceFrameOf(channel, changes, this.#ids.next(), Date.now()));
+    const frame = presenceFrameOf(channel, changes, this.#ids.next(), Date.now());
+    this.#fanOut.broadcast(frame);
+    this.#onFrame?.(frame);
   }
 
   #startCounting(channel: ChannelId, users: number): void {

@@ -1,4 +1,5 @@
 import type { Credentials } from '../auth/authenticator.js';
+import { SwitchboardError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import type { CommandName } from '../../protocol/commands.js';
 import type { Call, Wire } from './call.js';
@@ -23,6 +24,31 @@ export interface HookVerdict {
   /** What the backend attached to a subscription (shown in presence). */
   readonly info?: unknown;
 }
+
+/**
+ * A message of a `publish.batch` the backend refused: the hook step puts it in the
+ * message's place, and the batch answers that message with the refusal, the others as
+ * usual (each message of a batch succeeds or fails on its own).
+ */
+export interface RefusedMessage {
+  readonly refused: SwitchboardError;
+}
+
+export function isRefusedMessage(message: unknown): message is RefusedMessage {
+  return typeof message === 'object' && message !== null && (message as Partial<RefusedMessage>).refused instanceof SwitchboardError;
+}
+
+/**
+ * The subscribe hook asked directly, by a wire that decides its subscriptions itself
+ * (Pusher apps that opted in: `pusher.apps[].subscribeHook`). Resolves with the backend's
+ * info, or rejects with its refusal (or `unavailable`).
+ */
+export type SubscribeAsk = (request: {
+  readonly transport: Wire;
+  readonly user: string | null;
+  readonly session: string;
+  readonly channel: string;
+}) => Promise<{ readonly info?: unknown }>;
 
 /** A connection opening, as its wire saw it: what the connect hook is shown. */
 export interface ConnectionRequest {

@@ -3,9 +3,10 @@ import type { HooksConfig } from '../config.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { ChannelId, Principal } from '../core/types.js';
 import type { Call } from '../edge/call.js';
-import type { CommandHooks, ConnectHook, ConnectionRequest, HookVerdict } from '../edge/hook-step.js';
+import type { CommandHooks, ConnectHook, ConnectionRequest, HookVerdict, RefusedMessage } from '../edge/hook-step.js';
 import { parseInput } from '../edge/validation.js';
 import type { BackendClient } from './backend-client.js';
+import type { ChannelHooksOf } from './channel-hooks.js';
 
 type ChannelHook = 'subscribe' | 'publish';
 type PublishInput = { readonly channel: ChannelId; readonly text?: string | null; readonly data?: unknown };
@@ -18,10 +19,12 @@ type PublishInput = { readonly channel: ChannelId; readonly text?: string | null
 export class BackendHooks implements CommandHooks, ConnectHook {
   readonly #backends: ReadonlyMap<string, BackendClient>;
   readonly #config: HooksConfig;
+  readonly #channelHooks: ChannelHooksOf;
 
-  constructor(backends: ReadonlyMap<string, BackendClient>, config: HooksConfig) {
+  constructor(backends: ReadonlyMap<string, BackendClient>, config: HooksConfig, channelHooks: ChannelHooksOf) {
     this.#backends = backends;
     this.#config = config;
+    this.#channelHooks = channelHooks;
   }
 
   /** The backend a hook calls, or null when none is set up for it. */
@@ -38,8 +41,7 @@ export class BackendHooks implements CommandHooks, ConnectHook {
       case 'publish':
         return this.#publish(input as PublishInput, call);
       case 'publish.batch':
-        this.#refuseHookedBatch(input as { messages: readonly unknown[] });
-        return null;
+        return this.#publishBatch(input as { messages: readonly unknown[] }, call);
       default:
         return null;
     }
@@ -71,12 +73,9 @@ export class BackendHooks implements CommandHooks, ConnectHook {
     };
   }
 
-  /** The backend for a channel's hook: its namespace's entry, else `*`'s. */
+  /** The backend for a channel's hook: its namespace's `hooks`, else `hooks.channelDefault`'s. */
   channelBackend(channel: ChannelId, hook: ChannelHook): BackendClient | null {
-    const colon = channel.indexOf(':');
-    const namespace = colon > 0 ? channel.slice(0, colon) : null;
-    const entry = (namespace !== null ? this.#config.channels[namespace] : undefined) ?? this.#config.channels['*'];
-    return this.backend(entry?.[hook]);
+    return this.backend(this.#channelHooks(channel)[hook]);
   }
 
   #subscribe(input: { channel: ChannelId }, call: Call): Promise<HookVerdict> | null {
@@ -90,9 +89,14 @@ export class BackendHooks implements CommandHooks, ConnectHook {
   #publish(input: PublishInput, call: Call): Promise<HookVerdict> | null {
     const backend = this.channelBackend(input.channel, 'publish');
     if (!backend) return null;
+    return this.#askPublish(backend, input, call).then((checked) => ({ input: checked }));
+  }
+
+  /** The message to store: as sent, or the backend's rewrite (checked like a client's); rejects with its refusal. */
+  #askPublish(backend: BackendClient, input: PublishInput, call: Call): Promise<PublishInput> {
     const request = { ...who(call), channel: input.channel, text: input.text ?? null, data: input.data ?? null };
     return backend.call('publish', request).then((result) => {
-      if (result.text === undefined && result.data === undefined) return { input };
+      if (result.text === undefined && result.data === undefined) return input;
       const rewritten = {
         ...input,
         ...(result.text !== undefined && { text: result.text }),
@@ -100,7 +104,7 @@ export class BackendHooks implements CommandHooks, ConnectHook {
       };
       try {
         // What is stored must pass what a client's own message would (sizes, depth, NUL).
-        return { input: parseInput(COMMANDS.publish.input, rewritten) };
+        return parseInput(COMMANDS.publish.input, rewritten) as PublishInput;
       } catch (error) {
         const reason = error instanceof SwitchboardError ? error.message : 'it is not valid';
         throw new SwitchboardError('bad_request', `The app's backend rewrote the message into one Switchboard cannot store: ${reason}`);
@@ -109,16 +113,18 @@ export class BackendHooks implements CommandHooks, ConnectHook {
   }
 
   /**
-   * A batch's messages succeed or fail one by one without a backend round trip each, so a
-   * batch that touches a channel with a publish hook is refused whole: publish those one by one.
+   * Each message of a batch to a hooked channel is asked about on its own (all at once):
+   * allowed as sent, rewritten, or refused in its place, while the others are published.
+   * Messages the batch's schema let through unchecked are left for the batch to refuse.
    */
-  #refuseHookedBatch(input: { messages: readonly unknown[] }): void {
-    for (const message of input.messages) {
+  #publishBatch(input: { messages: readonly unknown[] }, call: Call): Promise<HookVerdict> | null {
+    const asks = input.messages.map((message) => {
       const channel = (message as { channel?: unknown }).channel;
-      if (typeof channel === 'string' && this.channelBackend(channel, 'publish')) {
-        throw new SwitchboardError('bad_request', `Channel ${channel} has a publish hook: publish its messages one by one, not in a batch.`);
-      }
-    }
+      const backend = typeof channel === 'string' && !('unchecked' in (message as object)) ? this.channelBackend(channel, 'publish') : null;
+      return backend ? this.#askPublish(backend, message as PublishInput, call).catch(asRefused) : null;
+    });
+    if (asks.every((ask) => ask === null)) return null;
+    return Promise.all(asks.map((ask, i) => ask ?? input.messages[i])).then((messages) => ({ input: { ...input, messages } }));
   }
 
   #forwardedHeaders(request: ConnectionRequest): Record<string, string> {
@@ -146,6 +152,12 @@ export class BackendHooks implements CommandHooks, ConnectHook {
 /** Who a hook call is about: the wire, the user, and what the connect hook said of the connection. */
 export function who(call: Call): { transport: string; user: string; info: unknown } {
   return { transport: call.wire, user: call.principal.userId, info: call.principal.info ?? null };
+}
+
+function asRefused(error: unknown): RefusedMessage {
+  // Only the backend's answers (its refusal, `unavailable`, a rewrite that cannot be stored) stand for one message.
+  if (error instanceof SwitchboardError) return { refused: error };
+  throw error;
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { PROXY_LOADER_OPTIONS, PROXY_PROTO } from '../../src/hooks/grpc-backend.js';
 import { Waiters } from './waiters.js';
 
@@ -161,4 +161,30 @@ function toProto(result: Record<string, unknown>): Record<string, unknown> {
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** A call that should time out, timed from its start (see timeoutClock). */
+export interface TimeoutClock {
+  readonly ms: number;
+  readonly started: number;
+  /** When a timer of `ms` set at the start really fired. */
+  readonly fired: Promise<number>;
+}
+
+/**
+ * Starts the clock for a call that should time out after `ms`: the answer must come no
+ * sooner, and within 100 ms of when a timer of that length, set now in this process (where
+ * the server runs), actually fires. On a loaded machine timers fire late for the server and
+ * this reference alike; what is checked is that nothing waits beyond the timer.
+ */
+export function timeoutClock(ms: number): TimeoutClock {
+  const started = performance.now();
+  const fired = new Promise<number>((resolve) => setTimeout(() => resolve(performance.now()), ms));
+  return { ms, started, fired };
+}
+
+export async function expectAnsweredAtTimeout(clock: TimeoutClock): Promise<void> {
+  const answered = performance.now();
+  expect(answered - clock.started).toBeGreaterThanOrEqual(clock.ms - 5);
+  expect(answered - (await clock.fired)).toBeLessThanOrEqual(100);
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../../core/logger.js';
 import { USER_ID_PATTERN } from '../../core/names.js';
 import type { Session, SessionSink } from '../../core/session.js';
 import type { Call } from '../../edge/call.js';
+import type { SubscribeAsk } from '../../edge/hook-step.js';
 import { TokenBucket } from '../../edge/token-bucket.js';
 import type { PusherAppState, PusherPeer } from './pusher-app-state.js';
 import {
@@ -71,6 +72,8 @@ const TERMINATE_AFTER_CLOSE_MS = 2000;
 const SOCKET_SHARE_BYTES = 64 * 1024;
 /** Subscribe and unsubscribe frames are told apart before decoding: they draw on their own budget. */
 const SUBSCRIBE_MARK = '"pusher:subscribe"';
+/** Switchboard's own event on a channel whose hub channel was deleted (pusher:* names are Pusher's). */
+export const CHANNEL_DELETED_EVENT = 'switchboard:channel_deleted';
 const UNSUBSCRIBE_MARK = '"pusher:unsubscribe"';
 
 /**
@@ -89,6 +92,8 @@ export class PusherConnection implements SessionSink, PusherPeer {
   readonly #state: PusherAppState;
   readonly #limits: PusherConnectionLimits;
   readonly #logger: Logger;
+  /** The app's subscribe hook, when it opted in (`subscribeHook`): it decides private and presence subscriptions. */
+  readonly #subscribeHook: SubscribeAsk | null;
   readonly #clientEvents: TokenBucket;
   readonly #frames: TokenBucket;
   /**
@@ -124,7 +129,9 @@ export class PusherConnection implements SessionSink, PusherPeer {
     state: PusherAppState;
     limits: PusherConnectionLimits;
     logger: Logger;
+    subscribeHook?: SubscribeAsk | null;
   }) {
+    this.#subscribeHook = options.subscribeHook ?? null;
     this.#ws = options.ws;
     this.#socket = options.socket;
     this.socketId = options.socketId;
@@ -157,6 +164,10 @@ export class PusherConnection implements SessionSink, PusherPeer {
     }
     if (message.type === 'unsubscribed') {
       this.#ended(message.channel, message.code, message.message);
+      return;
+    }
+    if (message.type === 'channelDeleted') {
+      this.#deleted(message.channel, { epoch: message.epoch, at: message.at });
       return;
     }
     if (message.type !== 'event') return;
@@ -332,11 +343,19 @@ export class PusherConnection implements SessionSink, PusherPeer {
       this.send(subscriptionErrorFrame(name, 'LimitReached', error, 429));
       return;
     }
-    const denied = this.#checkAdmission(channel, parsed.data.auth, parsed.data.channel_data);
+    const hooked = this.#subscribeHook !== null && (channel.kind === 'private' || channel.kind === 'presence');
+    const denied = hooked
+      ? await this.#askSubscribeHook(channel, parsed.data.channel_data)
+      : this.#checkAdmission(channel, parsed.data.auth, parsed.data.channel_data);
+    if (denied instanceof SwitchboardError) {
+      this.send(subscriptionErrorFrame(name, 'AuthError', denied.message, denied.httpStatus, String(denied.details?.backendCode ?? denied.code)));
+      return;
+    }
     if (typeof denied === 'string') {
       this.send(subscriptionErrorFrame(name, 'AuthError', denied, 401));
       return;
     }
+    if (this.#closed || this.#subscriptions.has(name)) return;
     const member = denied;
     if (member && !this.#state.hasRoomFor(name, member.userId)) {
       this.send(subscriptionErrorFrame(name, 'LimitReached', 'The presence channel is full.', 403));
@@ -449,6 +468,37 @@ export class PusherConnection implements SessionSink, PusherPeer {
     return { userId: member.data.user_id, info: member.data.user_info ?? null };
   }
 
+  /**
+   * The app's subscribe hook decides instead of a signature. The user it is asked about is
+   * the connection's signed-in user (pusher:signin), else a presence channel's
+   * channel_data `user_id` (the client's claim: the backend vouches for it by allowing);
+   * its `info` is the presence member's user_info. Returns the member (null for a private
+   * channel), why not (a string), or the backend's refusal.
+   */
+  async #askSubscribeHook(
+    channel: PusherChannelName,
+    channelData: string | undefined,
+  ): Promise<{ userId: string; info: unknown } | null | string | SwitchboardError> {
+    let user = this.#user;
+    if (channel.kind === 'presence' && user === null) {
+      let raw: unknown;
+      try {
+        raw = channelData === undefined ? undefined : JSON.parse(channelData);
+      } catch {
+        return 'channel_data is not JSON.';
+      }
+      const member = channelDataSchema.safeParse(raw);
+      if (!member.success) return 'A presence channel needs a user: sign in (pusher:signin) or give channel_data with a user_id.';
+      user = member.data.user_id;
+    }
+    try {
+      const result = await this.#subscribeHook!({ transport: 'pusher', user, session: this.socketId, channel: channel.name });
+      return channel.kind === 'presence' ? { userId: user!, info: result.info ?? null } : null;
+    } catch (error) {
+      return toSwitchboardError(error);
+    }
+  }
+
   async #unsubscribe(name: unknown): Promise<void> {
     if (typeof name !== 'string') return;
     const subscription = this.#subscriptions.get(name);
@@ -470,6 +520,19 @@ export class PusherConnection implements SessionSink, PusherPeer {
     this.#forget(name, subscription);
     this.#state.leave(this, name, subscription.userId);
     this.send(subscriptionErrorFrame(name, 'ServerError', message, new SwitchboardError(code).httpStatus));
+  }
+
+  /**
+   * The hub channel was deleted: `switchboard:channel_deleted` on the channel (data: its
+   * name, the epoch deleted and when), and the socket is no longer subscribed to it.
+   */
+  #deleted(hubChannel: string, details: { epoch: number; at: number }): void {
+    const subscription = this.#byHubChannel.get(hubChannel);
+    if (!subscription) return;
+    const name = subscription.channel.name;
+    this.#forget(name, subscription);
+    this.#state.leave(this, name, subscription.userId);
+    this.send(encodeFrame(CHANNEL_DELETED_EVENT, { channel: name, ...details }, name));
   }
 
   #forget(name: string, subscription: Subscription): void {

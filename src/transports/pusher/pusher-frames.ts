@@ -64,8 +64,9 @@ export function errorFrame(code: number | null, message: string): string {
   return encodeFrame('pusher:error', { code, message });
 }
 
-export function subscriptionErrorFrame(channel: string, type: string, error: string, status: number): string {
-  return encodeFrame('pusher:subscription_error', { type, error, status }, channel);
+/** `code`: the app's subscribe hook's error code, when it refused (pusher-js ignores what it does not know). */
+export function subscriptionErrorFrame(channel: string, type: string, error: string, status: number, code?: string): string {
+  return encodeFrame('pusher:subscription_error', code === undefined ? { type, error, status } : { type, error, status, code }, channel);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Config } from '../../config.js';
 import type { Hub } from '../../core/hub.js';
 import type { Logger } from '../../core/logger.js';
 import type { Edge } from '../../edge/edge.js';
+import type { SubscribeAsk } from '../../edge/hook-step.js';
 import type { Admission, ConnectionGuard } from '../connection-guard.js';
 import { PusherAppState } from './pusher-app-state.js';
 import { type PusherApp, PusherApps } from './pusher-apps.js';
@@ -36,6 +37,8 @@ export interface PusherTransportOptions {
    * does not apply to Pusher sockets. Default 1000.
    */
   readonly maxSubscriptionsPerConnection?: number;
+  /** The subscribe hook of a backend named by an app's `subscribeHook`; absent: apps' hooks are not served. */
+  readonly subscribeAsk?: (backend: string | null) => SubscribeAsk | null;
 }
 
 const PATH = /^\/app\/([^/]+)$/;
@@ -133,6 +136,7 @@ export class PusherTransport {
       state: this.stateOf(app),
       limits: this.#limits,
       logger: this.#options.logger,
+      subscribeHook: this.#options.subscribeAsk?.(app.subscribeHook) ?? null,
     });
     this.#connections.set(socketId, connection);
     ws.on('close', () => this.#connections.delete(socketId));
