@@ -35,7 +35,8 @@ Scenarios:
   resume        N subscribers reconnect with since after a restart: time to catch up
                 and whether each got exactly what it missed (Switchboard only)
   connect       connect rate: N clients connect as fast as --concurrency allows, all
-                servers; Switchboard once per --auth mode (open, JWT); server CPU per connect
+                servers; Switchboard once per --auth mode (open, JWT), with new users and
+                then the same users returning (a reconnect storm); server CPU per connect
   presence      N subscribe to one channel with presence on, then off (Switchboard
                 only): frames the subscribers receive until quiet
   docs          rewrite the latest figures in docs/benchmarks.md from bench/results/

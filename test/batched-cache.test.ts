@@ -47,7 +47,7 @@ describe('BatchedCache', () => {
     const cache = new BatchedCache(async (keys: readonly number[]) => {
       if (fail) throw new Error('database down');
       return keys.map((key) => key * 2);
-    }, 3);
+    }, { limit: 3 });
     await expect(cache.get(1)).rejects.toThrow('database down');
     fail = false;
     expect(await cache.get(1)).toBe(2);

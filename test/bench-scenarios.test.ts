@@ -39,14 +39,16 @@ describe('bench planning', () => {
 describe('bench scenarios at tiny sizes', () => {
   it('connect: every client connects to Switchboard with open auth and with JWT, and to raw ws', async () => {
     const results = await runConnectRate({ servers: ['switchboard', 'ws'], auth: ['open', 'jwt'], connections: 30, concurrency: 10, workers: 1, build: 'src' }, quiet);
-    expect(results.map((r) => [r.server, r.auth, r.connected, r.firstError])).toEqual([
-      ['switchboard', 'open', 30, null],
-      ['switchboard', 'jwt', 30, null],
-      ['ws', null, 30, null],
+    expect(results.map((r) => [r.server, r.auth, r.users, r.connected, r.firstError])).toEqual([
+      ['switchboard', 'open', 'new', 30, null],
+      ['switchboard', 'open', 'returning', 30, null],
+      ['switchboard', 'jwt', 'new', 30, null],
+      ['switchboard', 'jwt', 'returning', 30, null],
+      ['ws', null, 'new', 30, null],
     ]);
     for (const r of results) expect(r.connectPerSec).toBeGreaterThan(0);
-    expect(results[2]!.versusWs).toBe(1);
-    expect(tables('connect', results)).toMatch(/\| switchboard \| jwt \| 30 \| 30 \|/);
+    expect(results[4]!.versusWs).toBe(1);
+    expect(tables('connect', results)).toMatch(/\| switchboard \| jwt \| returning \| 30 \| 30 \|/);
   }, SCENARIO_TIMEOUT);
 
   it('presence: subscribing with presence on costs frames that subscribing without does not', async () => {

@@ -58,13 +58,13 @@ async function cacheFollowsEveryChange(one: string, two: string): Promise<void> 
   // Contact added on node two: alice's cached contacts on node one must go.
   await bob.ok('contacts.add', { user: 'alice' });
   await dave.ok('contacts.add', { user: 'carol' });
-  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'alice', status: 'online', lastSeen: null }]);
+  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'alice', avatarUrl: null, statusText: null, status: 'online', lastSeen: null }]);
   let heard = nextStatus(bob, 'alice', 'away');
   await alice.ok('status.set', { status: 'away' });
   await heard;
 
   // Status change on node one: node two's cached state of alice (read by the snapshot above) follows.
-  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'alice', status: 'away', lastSeen: null }]);
+  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'alice', avatarUrl: null, statusText: null, status: 'away', lastSeen: null }]);
 
   // Renames: alice's on node one (its own cache), dave's made on node one while his status
   // changes on node two (carol's status is the sync point). Status changes carry the
@@ -82,7 +82,7 @@ async function cacheFollowsEveryChange(one: string, two: string): Promise<void> 
   await carol.waitFor(namedInList('dave', 'Dave Bowman'));
   await alice.ok('status.set', { status: 'away' });
   await bob.waitFor(namedInList('alice', 'Alice Liddell'));
-  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'Alice Liddell', status: 'away', lastSeen: null }]);
+  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'Alice Liddell', avatarUrl: null, statusText: null, status: 'away', lastSeen: null }]);
 
   // Membership added on node two: alice's cached channels on node one (read by the status
   // change after the channel was made) must go, so dave, who shares nothing else with
@@ -130,7 +130,7 @@ async function cacheFollowsEveryChange(one: string, two: string): Promise<void> 
   await heard;
   await alice.close();
   const offline = (await bob.waitFor(isStatus('alice', 'offline'))) as ServerFrame & { lastSeen: number };
-  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'Alice Liddell', status: 'offline', lastSeen: offline.lastSeen }]);
+  expect(await snapshotOf(two, 'bob')).toEqual([{ user: 'alice', name: 'Alice Liddell', avatarUrl: null, statusText: null, status: 'offline', lastSeen: offline.lastSeen }]);
 }
 
 describe('connect cache, one node (SQLite)', () => {

@@ -29,4 +29,31 @@ describe('TickBatcher', () => {
     expect(overlapped).toBe(false);
     expect(writes).toEqual([['a', 'b'], ['c', 'bad', 'd'], ['c'], ['bad'], ['d']]);
   });
+
+  it('with a linger, writes a lone item at once and a storm of items in few batches', async () => {
+    const writes: number[][] = [];
+    const batcher = new TickBatcher(
+      async (items: readonly number[]) => {
+        writes.push([...items]);
+        return items.map((item) => item * 2);
+      },
+      { lingerMs: 40 },
+    );
+    // A lone item is not held back: it goes in the next turn of the event loop.
+    const lone = batcher.add(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toEqual([[1]]);
+    expect(await lone).toBe(2);
+
+    // A storm: one item per turn of the event loop. Without the linger each would be a
+    // batch of its own; with it, those of one linger share a write.
+    const storm: Promise<number>[] = [];
+    for (let i = 0; i < 30; i++) {
+      storm.push(batcher.add(100 + i));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await Promise.all(storm)).toEqual(Array.from({ length: 30 }, (_, i) => 200 + 2 * i));
+    expect(writes.flat()).toEqual([1, ...Array.from({ length: 30 }, (_, i) => 100 + i)]);
+    expect(writes.length).toBeLessThan(10);
+  });
 });

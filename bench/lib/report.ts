@@ -145,10 +145,14 @@ export function describePinning(pinning: Pinning | undefined): string {
 }
 
 function connectRateTable(results: ConnectRateResult[]): string[] {
-  const out = ['| server | auth | connections | connected | connects/s | vs raw ws | server CPU µs per connect |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |'];
+  const out = [
+    '| server | auth | users | connections | connected | connects/s | vs raw ws | server CPU µs per connect |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
   for (const r of results) {
     const failed = r.error ? ` (failed: ${r.error})` : r.firstError ? ` (first error: ${r.firstError})` : '';
-    out.push(`| ${r.server} | ${r.auth ?? '-'} | ${r.connections} | ${r.connected}${failed} | ${r.connectPerSec} | ${r.versusWs === null ? '-' : `${r.versusWs}x`} | ${r.serverCpuMicrosPerConnect} |`);
+    // Results written before the returning storm existed have no `users`: they were all new.
+    out.push(`| ${r.server} | ${r.auth ?? '-'} | ${r.users ?? 'new'} | ${r.connections} | ${r.connected}${failed} | ${r.connectPerSec} | ${r.versusWs === null ? '-' : `${r.versusWs}x`} | ${r.serverCpuMicrosPerConnect} |`);
   }
   return out;
 }

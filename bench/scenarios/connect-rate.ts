@@ -22,6 +22,11 @@ export interface ConnectRateResult {
   readonly server: ServerKind;
   /** Switchboard's auth mode; null for the peers (they authenticate nobody). */
   readonly auth: BenchAuth | null;
+  /**
+   * `new`: every client is a user the server has never seen (it stores them). `returning`:
+   * the same users again, after they disconnected (Switchboard only: a reconnect storm).
+   */
+  readonly users: 'new' | 'returning';
   readonly command: string;
   readonly connections: number;
   readonly connected: number;
@@ -51,24 +56,30 @@ export async function runConnectRate(options: ConnectRateOptions, log: (line: st
   const results: Omit<ConnectRateResult, 'versusWs'>[] = [];
   for (const { kind, auth } of runs) {
     log(`connect: ${kind}${auth ? ` (${auth})` : ''}, ${options.connections}`);
-    results.push(await connectStorm(kind, auth, options, log));
+    results.push(...(await connectStorms(kind, auth, options, log)));
   }
   const ws = results.find((r) => r.server === 'ws' && r.connected > 0);
   return results.map((r) => ({ ...r, versusWs: ws ? round(r.connectPerSec / ws.connectPerSec, 2) : null }));
 }
 
-async function connectStorm(
+/** Time after the first storm's clients closed before the second: their offline changes settle. */
+const SETTLE_MS = 2000;
+
+/**
+ * The storm of first connects; for Switchboard, the same users once more after they all
+ * closed (what a reconnect storm costs, with the users stored and the caches warm).
+ */
+async function connectStorms(
   kind: ServerKind,
   auth: BenchAuth | null,
   options: ConnectRateOptions,
   log: (line: string) => void,
-): Promise<Omit<ConnectRateResult, 'versusWs'>> {
+): Promise<Omit<ConnectRateResult, 'versusWs'>[]> {
   const specs = await clientSpecs(options.connections, auth);
   const server = await startServerProcess({ kind, build: options.build, auth: auth ?? 'open' });
   const pool = new WorkerPool(options.workers);
-  try {
-    await sleep(1000);
-    const parts = WorkerPool.spread(specs, options.workers);
+  const parts = WorkerPool.spread(specs, options.workers);
+  const storm = async (users: 'new' | 'returning'): Promise<Omit<ConnectRateResult, 'versusWs'>> => {
     const cpuBefore = server.cpuSeconds();
     const summaries = await pool.all<ConnectSummary>((worker) => ({
       op: 'connect',
@@ -83,6 +94,7 @@ async function connectStorm(
     const result = {
       server: kind,
       auth,
+      users,
       command: server.command,
       connections: options.connections,
       connected,
@@ -90,14 +102,29 @@ async function connectStorm(
       connectPerSec: round((connected / millis) * 1000),
       serverCpuMicrosPerConnect: connected === 0 ? 0 : round((cpu / connected) * 1e6),
     };
-    log(`  ${connected} connected at ${result.connectPerSec}/s, server CPU ${result.serverCpuMicrosPerConnect} µs per connect${result.firstError ? ` (first error: ${result.firstError})` : ''}`);
+    log(`  ${users}: ${connected} connected at ${result.connectPerSec}/s, server CPU ${result.serverCpuMicrosPerConnect} µs per connect${result.firstError ? ` (first error: ${result.firstError})` : ''}`);
     return result;
+  };
+  const results: Omit<ConnectRateResult, 'versusWs'>[] = [];
+  try {
+    await sleep(1000);
+    results.push(await storm('new'));
+    if (kind === 'switchboard') {
+      await pool.all({ op: 'closeAll' });
+      await sleep(SETTLE_MS);
+      results.push(await storm('returning'));
+    }
+    return results;
   } catch (error) {
     log(`  failed: ${(error as Error).message}`);
-    return {
-      server: kind, auth, command: server.command, connections: options.connections, connected: 0, firstError: null,
-      connectPerSec: 0, serverCpuMicrosPerConnect: 0, error: (error as Error).message,
-    };
+    const users = results.length === 0 ? 'new' : 'returning';
+    return [
+      ...results,
+      {
+        server: kind, auth, users, command: server.command, connections: options.connections, connected: 0, firstError: null,
+        connectPerSec: 0, serverCpuMicrosPerConnect: 0, error: (error as Error).message,
+      },
+    ];
   } finally {
     await pool.all({ op: 'closeAll' }).catch(() => {});
     await pool.exit();

@@ -1,5 +1,5 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { createHmac, createPublicKey, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { createRemoteJWKSet, errors, type JWTClaimVerificationOptions, type JWTPayload, type JWTVerifyGetKey, jwtVerify, UnsecuredJWT } from 'jose';
 import { SwitchboardError } from '../core/errors.js';
 import { CHANNEL_ID_PATTERN, USER_ID_PATTERN } from '../core/names.js';
 import type { Principal } from '../core/types.js';
@@ -22,7 +22,8 @@ const MAX_NAME_LENGTH = 200;
 
 /**
  * Checks a JWT and turns its claims into a Principal: `sub` is the user id, `name` the
- * display name (default: `sub`), `roles` an optional list. `exp` is required and becomes
+ * display name (default: `sub`; `name_is_copy: true` says it only fills in, see
+ * Principal.nameFillsIn), `roles` an optional list. `exp` is required and becomes
  * the principal's `expiresAt` (with the clock tolerance). Only the
  * algorithm that fits the configured key is accepted, so `alg: none` and an HS256 token
  * signed with a public key are refused before any signature check.
@@ -33,6 +34,8 @@ const MAX_NAME_LENGTH = 200;
  */
 export class JwtVerifier {
   readonly #key: Uint8Array | KeyObject | JWTVerifyGetKey;
+  /** The HS256 secret as a key object, made once: an HMAC keyed with bytes imports them per call. */
+  readonly #hmacKey: KeyObject | null = null;
   readonly #algorithms: string[];
   readonly #rules: ClaimRules;
 
@@ -41,6 +44,7 @@ export class JwtVerifier {
     switch (key.kind) {
       case 'secret':
         this.#key = key.secret;
+        this.#hmacKey = createSecretKey(key.secret);
         this.#algorithms = ['HS256'];
         break;
       case 'publicKey':
@@ -57,19 +61,58 @@ export class JwtVerifier {
 
   async verify(token: string): Promise<Principal> {
     let payload: JWTPayload;
+    const claims: JWTClaimVerificationOptions = {
+      audience: this.#rules.audience ?? undefined,
+      issuer: this.#rules.issuer ?? undefined,
+      clockTolerance: this.#rules.clockToleranceSeconds,
+      requiredClaims: ['exp', 'sub'],
+    };
     try {
-      ({ payload } = await jwtVerify(token, this.#key, {
-        algorithms: this.#algorithms,
-        audience: this.#rules.audience ?? undefined,
-        issuer: this.#rules.issuer ?? undefined,
-        clockTolerance: this.#rules.clockToleranceSeconds,
-        requiredClaims: ['exp', 'sub'],
-      }));
+      if (this.#hmacKey) payload = verifyHs256(token, this.#hmacKey, claims);
+      else ({ payload } = await jwtVerify(token, this.#key, { algorithms: this.#algorithms, ...claims }));
     } catch (error) {
       throw verificationError(error);
     }
     return principalFrom(payload, this.#rules.clockToleranceSeconds);
   }
+}
+
+/** The protected header of an unsigned JWT: jose's claim checks run on the payload under it. */
+const UNSIGNED_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
+/** Unpadded base64url; an HS256 signature is 32 bytes, 43 such characters. */
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const HS256_SIGNATURE_LENGTH = 43;
+
+/**
+ * An HS256 token checked in this thread: jose verifies HMACs through WebCrypto, whose
+ * every call is a job on the thread pool (about 150 µs a connect, more than the rest of
+ * the token's checks). The signature is checked here (node:crypto, constant-time compare);
+ * the claims by jose itself, on the verified payload re-wrapped as an unsigned token, so
+ * exp, nbf, aud, iss and the required claims mean exactly what they mean for other keys.
+ */
+function verifyHs256(token: string, secret: KeyObject, claims: JWTClaimVerificationOptions): JWTPayload {
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new errors.JWSInvalid('Compact JWS must have three parts.');
+  const [header, payload, signature] = parts as [string, string, string];
+  let fields: unknown;
+  try {
+    fields = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+  } catch {
+    throw new errors.JWSInvalid('The protected header is not JSON.');
+  }
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new errors.JWSInvalid('The protected header is not an object.');
+  const { alg, crit } = fields as { alg?: unknown; crit?: unknown };
+  if (alg !== 'HS256') throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+  // No extension is understood here, so a token that makes one critical is refused (RFC 7515 4.1.11).
+  if (crit !== undefined) throw new errors.JWSInvalid('"crit" is not supported.');
+  // What is no base64url at all (a foreign character, a length of 4n+1) is malformed, as
+  // jose says, rather than a wrong signature.
+  if (!BASE64URL.test(signature) || signature.length % 4 === 1) throw new errors.JWSInvalid('The signature is not base64url.');
+  const expected = createHmac('sha256', secret).update(`${header}.${payload}`).digest();
+  if (signature.length !== HS256_SIGNATURE_LENGTH || !timingSafeEqual(Buffer.from(signature, 'base64url'), expected)) {
+    throw new errors.JWSSignatureVerificationFailed();
+  }
+  return UnsecuredJWT.decode(`${UNSIGNED_HEADER}.${payload}.`, claims).payload;
 }
 
 /** Reads a PEM public key and picks the one algorithm it may verify. */
@@ -96,11 +139,16 @@ function principalFrom(payload: JWTPayload, clockToleranceSeconds: number): Prin
   if (!USER_ID_PATTERN.test(sub)) {
     throw new SwitchboardError('unauthorized', 'The token\'s "sub" is not a valid user id (1-64 of A-Z a-z 0-9 _ . @ -).');
   }
-  const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, MAX_NAME_LENGTH) : sub;
+  const named = typeof payload.name === 'string' && payload.name.length > 0;
+  const name = named ? (payload.name as string).slice(0, MAX_NAME_LENGTH) : sub;
+  // Without a name claim the name is the id; with `name_is_copy` it is a copy of the stored
+  // one (tokens this server issues): either only fills in, never overwriting a later rename.
+  const nameFillsIn = !named || payload.name_is_copy === true;
   const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
   const expiresAt = (payload.exp! + clockToleranceSeconds) * 1000;
   const channels = channelsClaim(payload.channels);
-  return channels ? { kind: 'user', userId: sub, name, roles, expiresAt, channels } : { kind: 'user', userId: sub, name, roles, expiresAt };
+  const principal: Principal = { kind: 'user', userId: sub, name, roles, expiresAt, ...(nameFillsIn && { nameFillsIn }) };
+  return channels ? { ...principal, channels } : principal;
 }
 
 /** The `channels` claim: server-side subscriptions (docs/backend-hooks.md); absent or empty: none. */

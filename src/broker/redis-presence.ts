@@ -30,6 +30,7 @@ export interface RedisPresenceOptions {
  *   P epoch:<node>        the node's connection number; writes made on an older connection are ignored
  *   P users:<channel>     HASH user -> number of sessions in the channel
  *   P sessions:<channel>  HASH session -> user
+ *   P infos:<channel>     HASH session -> what the subscribe hook attached (JSON); only sessions that got something
  *   P node:<node>         SET "<channel>\n<session>": what to remove when the node dies
  * Channel ids never contain a newline (see names.ts), so the SET members split cleanly.
  *
@@ -51,6 +52,7 @@ if tonumber(redis.call('GET', KEYS[4]) or '0') > tonumber(ARGV[4]) then return 0
  */
 const ADD = new RedisScript(`${FENCE}
 if not redis.call('ZSCORE', KEYS[5], ARGV[5]) then return 0 end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[6], ARGV[2], ARGV[6]) end
 if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1]) == 0 then
   return -tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '1')
 end
@@ -59,6 +61,7 @@ return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)`);
 
 /** 'leave' (the user's last session in the channel), 'remove', or false: not there or ignored. */
 const REMOVE = new RedisScript(`${FENCE.replace('return 0', 'return false')}
+redis.call('HDEL', KEYS[6], ARGV[2])
 if redis.call('HDEL', KEYS[2], ARGV[2]) == 0 then return false end
 redis.call('SREM', KEYS[3], ARGV[3])
 if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then
@@ -103,6 +106,7 @@ for _, node in ipairs(dead) do
     local channel = string.sub(entry, 1, cut - 1)
     local session = string.sub(entry, cut + 1)
     local user = redis.call('HGET', P .. 'sessions:' .. channel, session)
+    redis.call('HDEL', P .. 'infos:' .. channel, session)
     if user then
       redis.call('HDEL', P .. 'sessions:' .. channel, session)
       local action = 'remove'
@@ -133,6 +137,8 @@ interface Entry {
   readonly channel: ChannelId;
   readonly user: UserId;
   readonly session: SessionId;
+  /** The subscribe hook's info as JSON, if it gave any. */
+  readonly info?: string;
 }
 
 /**
@@ -231,8 +237,8 @@ export class RedisPresence implements PresenceRegistry {
     return this.#local.has(entryKey({ channel, session }));
   }
 
-  async add(channel: ChannelId, user: UserId, session: SessionId): Promise<'join' | 'add'> {
-    const entry = { channel, user, session };
+  async add(channel: ChannelId, user: UserId, session: SessionId, info?: unknown): Promise<'join' | 'add'> {
+    const entry: Entry = info === undefined ? { channel, user, session } : { channel, user, session, info: JSON.stringify(info) };
     const key = entryKey(entry);
     this.#local.set(key, entry);
     this.#unremoved.delete(key);
@@ -270,13 +276,27 @@ export class RedisPresence implements PresenceRegistry {
 
   async list(channel: ChannelId): Promise<PresenceMember[]> {
     let counts: Record<string, string>;
+    let infos: Map<UserId, string>;
     try {
-      counts = await this.#redis.hgetall(`${this.#keyPrefix}users:${channel}`);
+      const p = this.#keyPrefix;
+      // One round trip, one snapshot: a MULTI reads the hashes at the same moment.
+      const replies = await this.#redis.multi().hgetall(`${p}users:${channel}`).hgetall(`${p}infos:${channel}`).hgetall(`${p}sessions:${channel}`).exec();
+      if (!replies || replies.some(([error]) => error)) throw new Error('presence read failed');
+      const [users, bySession, sessions] = replies.map(([, value]) => value as Record<string, string>) as [
+        Record<string, string>,
+        Record<string, string>,
+        Record<string, string>,
+      ];
+      counts = users;
+      infos = infosByUser(bySession, sessions);
     } catch {
       throw new SwitchboardError('unavailable', 'Presence is unavailable: Redis does not answer.');
     }
     return Object.entries(counts)
-      .map(([user, sessions]) => ({ user, sessions: Number(sessions) }))
+      .map(([user, count]): PresenceMember => {
+        const info = infos.get(user);
+        return info === undefined ? { user, sessions: Number(count) } : { user, sessions: Number(count), info: JSON.parse(info) as unknown };
+      })
       .filter((member) => member.sessions > 0)
       .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
   }
@@ -311,8 +331,8 @@ export class RedisPresence implements PresenceRegistry {
     const p = this.#keyPrefix;
     return script.run(
       this.#redis,
-      [`${p}users:${entry.channel}`, `${p}sessions:${entry.channel}`, `${p}node:${this.#nodeId}`, this.#epochKey, this.#nodesKey],
-      [entry.user, entry.session, entryKey(entry), this.#epoch, this.#nodeId],
+      [`${p}users:${entry.channel}`, `${p}sessions:${entry.channel}`, `${p}node:${this.#nodeId}`, this.#epochKey, this.#nodesKey, `${p}infos:${entry.channel}`],
+      [entry.user, entry.session, entryKey(entry), this.#epoch, this.#nodeId, entry.info ?? ''],
     );
   }
 
@@ -433,6 +453,22 @@ export class RedisPresence implements PresenceRegistry {
     this.#lastFailureLog = now;
     this.#logger.warn({ err: error }, 'presence: Redis unreachable; answering from this node until it is back');
   }
+}
+
+/**
+ * Each user's hook info (JSON): that of the user's session with the lowest id among those
+ * that have one, so every node lists the same. An info whose session is gone (reaped by a
+ * node of an earlier version, which knows nothing of infos) is ignored.
+ */
+function infosByUser(infos: Record<string, string>, sessions: Record<string, string>): Map<UserId, string> {
+  const chosen = new Map<UserId, { session: SessionId; info: string }>();
+  for (const [session, info] of Object.entries(infos)) {
+    const user = sessions[session];
+    if (user === undefined) continue;
+    const current = chosen.get(user);
+    if (!current || session < current.session) chosen.set(user, { session, info });
+  }
+  return new Map([...chosen].map(([user, { info }]) => [user, info]));
 }
 
 function entryKey(entry: { channel: ChannelId; session: SessionId }): string {

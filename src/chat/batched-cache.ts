@@ -1,4 +1,4 @@
-import { TickBatcher } from '../store/tick-batcher.js';
+import { TickBatcher, type TickBatcherOptions } from '../store/tick-batcher.js';
 
 /** Entries kept before the cache starts over (a bound, not a working-set size). */
 const DEFAULT_LIMIT = 100_000;
@@ -27,9 +27,9 @@ export class BatchedCache<K, V> {
   readonly #limit: number;
 
   /** `load` answers the keys it is given, in their order. */
-  constructor(load: (keys: readonly K[]) => Promise<readonly V[]>, limit = DEFAULT_LIMIT) {
-    this.#loader = new TickBatcher(load);
-    this.#limit = limit;
+  constructor(load: (keys: readonly K[]) => Promise<readonly V[]>, options: TickBatcherOptions & { limit?: number } = {}) {
+    this.#loader = new TickBatcher(load, options);
+    this.#limit = options.limit ?? DEFAULT_LIMIT;
   }
 
   get size(): number {

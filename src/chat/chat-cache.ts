@@ -1,6 +1,6 @@
 import type { UserState } from '../../protocol/values.js';
 import type { ChannelId, UserId } from '../core/types.js';
-import { TickBatcher } from '../store/tick-batcher.js';
+import { STORM_LINGER_MS, TickBatcher } from '../store/tick-batcher.js';
 import { BatchedCache } from './batched-cache.js';
 import type { ChatStore } from './chat-store.js';
 
@@ -27,11 +27,12 @@ export class ChatCache {
   readonly #storedStates: TickBatcher<UserId, UserState | null>;
 
   constructor(tables: ChatStore) {
-    this.#states = new BatchedCache((users) => tables.statesOf(users));
-    this.#storedStates = new TickBatcher((users) => tables.statesOf(users));
-    this.#contacts = new BatchedCache((users) => tables.contactIdsOf(users));
-    this.#channels = new BatchedCache((users) => tables.statusChannelsOf(users));
-    this.#members = new BatchedCache((channels) => tables.memberIdsOf(channels));
+    const storm = { lingerMs: STORM_LINGER_MS };
+    this.#states = new BatchedCache((users) => tables.statesOf(users), storm);
+    this.#storedStates = new TickBatcher((users) => tables.statesOf(users), storm);
+    this.#contacts = new BatchedCache((users) => tables.contactIdsOf(users), storm);
+    this.#channels = new BatchedCache((users) => tables.statusChannelsOf(users), storm);
+    this.#members = new BatchedCache((channels) => tables.memberIdsOf(channels), storm);
   }
 
   /** The user's state (name, status, last seen); undefined for a user never seen. */
@@ -48,7 +49,12 @@ export class ChatCache {
   async contactStates(user: UserId): Promise<UserState[]> {
     const ids = [...(await this.#contacts.get(user))].sort();
     const states = await Promise.all(ids.map((id) => this.#storedStates.add(id)));
-    return ids.map((id, k) => states[k] ?? { user: id, name: id, status: 'offline', lastSeen: null });
+    return ids.map((id, k) => states[k] ?? unknownUser(id));
+  }
+
+  /** The user's contacts (ids): who is told of their profile changes. */
+  async contactsOf(user: UserId): Promise<readonly UserId[]> {
+    return this.#contacts.get(user);
   }
 
   /** Everyone told of the user's status: their contacts and whoever shares a channel or DM with them. */
@@ -96,4 +102,9 @@ export class ChatCache {
     this.#channels.clear();
     this.#members.clear();
   }
+}
+
+/** A contact whose user row is missing (never seen on this database): named by their id. */
+export function unknownUser(user: UserId): UserState {
+  return { user, name: user, avatarUrl: null, statusText: null, status: 'offline', lastSeen: null };
 }

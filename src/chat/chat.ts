@@ -16,6 +16,7 @@ import { Contacts } from './contacts.js';
 import { listDirects } from './directs.js';
 import { type ListTarget, LiveLists } from './live-lists.js';
 import { Mentions } from './mentions.js';
+import { ProfilePushes } from './profiles.js';
 import { CHAT_MODULE, type ChatNotice } from './notices.js';
 import { Reactions } from './reactions.js';
 import { ReadState } from './read-state.js';
@@ -54,6 +55,7 @@ export class Chat implements HubObserver {
   readonly #readState: ReadState;
   readonly #reactions: Reactions;
   readonly #mentions: Mentions;
+  readonly #profiles: ProfilePushes;
 
   /**
    * Builds the chat features and hooks them to the hub.
@@ -81,6 +83,7 @@ export class Chat implements HubObserver {
     this.#readState = new ReadState(context);
     this.#reactions = new Reactions(context);
     this.#mentions = new Mentions(context);
+    this.#profiles = new ProfilePushes(context, (state) => this.#lists.userChanged(state));
   }
 
   // --- HubObserver ------------------------------------------------------------------
@@ -125,10 +128,8 @@ export class Chat implements HubObserver {
     this.#lists.memberRemoved(channel, user);
   }
 
-  userRenamed(user: UserId): void {
-    const notice: ChatNotice = { kind: 'renamed', user };
-    this.#context.cache.renamed(user);
-    this.#context.hub.sendNotice(CHAT_MODULE, notice);
+  profileChanged(user: UserId): void {
+    this.#profiles.changed(user);
   }
 
   brokerResync(): void {
@@ -154,8 +155,8 @@ export class Chat implements HubObserver {
       case 'status':
         this.#status.apply(notice);
         return;
-      case 'renamed':
-        cache.renamed(notice.user);
+      case 'profile':
+        this.#profiles.apply(notice);
         return;
       case 'contacts':
         cache.contactsChanged(notice.users);
@@ -197,8 +198,8 @@ export class Chat implements HubObserver {
   }
 
   /** Settles queued status work (tests). */
-  idle(): Promise<void> {
-    return this.#status.idle();
+  async idle(): Promise<void> {
+    await Promise.all([this.#status.idle(), this.#profiles.idle()]);
   }
 
   // --- read state ---------------------------------------------------------------------

@@ -3,6 +3,7 @@ import type { PresenceRegistry } from '../core/broker.js';
 import { Delivery } from '../core/delivery.js';
 import type { Session } from '../core/session.js';
 import type { SessionId, UserId } from '../core/types.js';
+import { unknownUser } from './chat-cache.js';
 import type { ChatContext } from './chat-context.js';
 import { CHAT_MODULE, type ChatNotice } from './notices.js';
 
@@ -125,7 +126,7 @@ export class UserStatusTracker {
     ]);
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
-    const current: UserState = { user, name: before?.name ?? user, status, lastSeen };
+    const current: UserState = { ...(before ?? unknownUser(user)), status, lastSeen };
     cache.statusChanged(current);
     // The user's own other devices hear it too.
     const everyone = [...audience, user];

@@ -31,11 +31,21 @@ export interface ModuleNotice {
  * effect), so the hub compares its feeds with the store and heals what is missing.
  */
 export type BrokerMessage =
-  | { readonly type: 'event'; readonly event: ChannelEvent }
+  /**
+   * A committed event, with the channel's `epoch` it was numbered in (0 or absent: not
+   * known, from a node that sends none): a feed of another epoch must not take its seq.
+   */
+  | { readonly type: 'event'; readonly event: ChannelEvent; readonly epoch?: number }
   | { readonly type: 'ephemeral'; readonly event: EphemeralEvent }
   | { readonly type: 'resync'; readonly channel: ChannelId | null }
   /** A channel's settings changed or it was deleted: drop any cached copy, recheck its subscribers' access. */
   | { readonly type: 'channel-changed'; readonly channel: ChannelId }
+  /**
+   * A channel was deleted: end this node's subscriptions to that epoch of it (each is sent
+   * `channelDeleted`). Sent as well as `channel-changed`, which only rechecks access and
+   * would miss a channel created again before the recheck ran.
+   */
+  | { readonly type: 'channel-deleted'; readonly channel: ChannelId; readonly epoch: number; readonly at: number }
   /** A user's membership of a channel changed (added, removed, another role): recheck their access there. */
   | { readonly type: 'member-changed'; readonly channel: ChannelId; readonly user: UserId }
   | ModuleNotice;
@@ -66,7 +76,8 @@ export interface Broker {
  * (`leave` for the last, `remove` otherwise, null if the session was not there).
  */
 export interface PresenceRegistry {
-  add(channel: ChannelId, user: UserId, session: SessionId): Promise<'join' | 'add'>;
+  /** `info`: what the app's subscribe hook attached to the subscription, listed with the member. */
+  add(channel: ChannelId, user: UserId, session: SessionId, info?: unknown): Promise<'join' | 'add'>;
   remove(channel: ChannelId, user: UserId, session: SessionId): Promise<'leave' | 'remove' | null>;
   list(channel: ChannelId): Promise<PresenceMember[]>;
   /** How many distinct users the channel holds: cheaper than `list` (decides occupancy mode every tick). */

@@ -53,13 +53,23 @@ export interface HubObserver {
   channelCreated?(channel: Channel): void;
   channelUpdated?(channel: Channel): void;
   channelDeleted?(channel: ChannelId): void;
+  /**
+   * A presence frame (join/add/remove/leave, one change or a tick's batch, with its id and
+   * time) was made on this node, where the change happened; other nodes relay it, they do
+   * not report it (the event log).
+   */
+  presenceChanged?(frame: EphemeralEvent): void;
   /** The channel's first subscriber on this node arrived (each node reports its own). */
   channelOccupied?(channel: ChannelId): void;
   /** The channel's last subscriber on this node left. */
   channelVacated?(channel: ChannelId): void;
   memberAdded?(member: Member): void;
-  /** A stored user got a new name (`users.update`, or a connect whose credential names them anew). */
-  userRenamed?(user: UserId, name: string): void;
+  /**
+   * A stored user's profile changed: name, avatar URL or status text (`users.update`), or
+   * the name a connect's credential brought (never a name that only fills in). Read the
+   * user again for what it is now.
+   */
+  profileChanged?(user: UserId): void;
   memberRemoved?(channel: ChannelId, user: UserId): void;
   /**
    * A module's message from another node (sent there with `hub.sendNotice`). Each module

@@ -28,6 +28,13 @@ export interface WriteBatchStats {
 const MIN_DELAY_MS = 1;
 
 /**
+ * Rounds of at least this many connections are timed in CPU; smaller ones by the clock.
+ * Reading the CPU time is a system call, and in a connect storm, where every round is a
+ * welcome or two, two of them per round cost more than the round itself.
+ */
+const CPU_TIMED_FROM = 64;
+
+/**
  * When the connections of one wire write what is due to them: the load-adaptive write
  * delay. At low load every flush happens at the end of the tick the frames were made in
  * (one write per socket per tick). Under load, writing into thousands of sockets is what
@@ -85,10 +92,11 @@ export class WriteBatcher {
   }
 
   readonly #flush = (): void => {
-    // The round's cost is the CPU it used, not the wall time: on a busy machine another
-    // process taking the core mid-round would otherwise look like load of our own.
-    const start = process.cpuUsage();
     const due = this.#due;
+    // A big round's cost is the CPU it used, not the wall time: on a busy machine another
+    // process taking the core mid-round would otherwise look like load of our own.
+    const cpuStart = due.length >= CPU_TIMED_FROM ? process.cpuUsage() : null;
+    const wallStart = performance.now();
     this.#due = [];
     this.#scheduled = false;
     for (const connection of due) connection.flushBatch();
@@ -96,7 +104,10 @@ export class WriteBatcher {
     this.#lastJoined = null;
     this.stats.flushes++;
     this.#lastEnd = performance.now();
-    const used = process.cpuUsage(start);
-    this.#lastCost = (used.user + used.system) / 1000;
+    if (cpuStart === null) this.#lastCost = this.#lastEnd - wallStart;
+    else {
+      const used = process.cpuUsage(cpuStart);
+      this.#lastCost = (used.user + used.system) / 1000;
+    }
   };
 }

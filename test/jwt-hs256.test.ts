@@ -1,0 +1,113 @@
+import { createHmac } from 'node:crypto';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { JwtVerifier } from '../src/auth/jwt-verifier.js';
+
+/**
+ * HS256 tokens are checked without WebCrypto (jwt-verifier.ts, verifyHs256). Every token
+ * below gets the verdict jose's own jwtVerify gives it: accepted with the same claims, or
+ * refused for the same reason.
+ */
+
+const SECRET = new TextEncoder().encode('an hs256 secret of at least thirty-two bytes');
+const OTHER = new TextEncoder().encode('another secret, also thirty-two bytes or more');
+const RULES = { audience: 'chat', issuer: 'https://issuer.example', clockToleranceSeconds: 5 };
+const now = Math.floor(Date.now() / 1000);
+const claims = { sub: 'alice', aud: 'chat', iss: 'https://issuer.example', exp: now + 600, name: 'Alice' };
+
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+/** A token signed by hand, so headers and payloads jose would never write can be tried. */
+function handMade(header: unknown, payload: unknown, secret = SECRET): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+const signed = (payload: Record<string, unknown>, alg = 'HS256', secret = SECRET) =>
+  new SignJWT(payload).setProtectedHeader({ alg }).sign(secret);
+
+/** What verificationError says for each of jose's refusals (the message reaches the client). */
+function expectedMessage(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'The token expired.';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'The token is not valid yet.';
+    if (error.claim === 'aud') return 'The token is meant for another audience.';
+    if (error.claim === 'iss') return 'The token comes from another issuer.';
+    return `The token's "${error.claim}" claim is missing or invalid.`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return "The token's signing algorithm is not accepted here.";
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "The token's signature does not verify.";
+  return 'The token is malformed.';
+}
+
+async function joseVerdict(token: string): Promise<string> {
+  try {
+    const { payload } = await jwtVerify(token, SECRET, {
+      algorithms: ['HS256'],
+      audience: RULES.audience,
+      issuer: RULES.issuer,
+      clockTolerance: RULES.clockToleranceSeconds,
+      requiredClaims: ['exp', 'sub'],
+    });
+    return `ok ${payload.sub}`;
+  } catch (error) {
+    return expectedMessage(error);
+  }
+}
+
+async function ourVerdict(token: string): Promise<string> {
+  try {
+    const principal = await new JwtVerifier({ kind: 'secret', secret: SECRET }, RULES).verify(token);
+    return `ok ${principal.userId}`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+describe('HS256 verification without WebCrypto', () => {
+  it('gives every token the verdict jose gives it', async () => {
+    const valid = await signed(claims);
+    const [h, p, s] = valid.split('.') as [string, string, string];
+    const cases: [string, string][] = [
+      ['valid', valid],
+      ['expired', await signed({ ...claims, exp: now - 60 })],
+      ['expired within the tolerance', await signed({ ...claims, exp: now - 2 })],
+      ['not yet valid', await signed({ ...claims, nbf: now + 120 })],
+      ['wrong audience', await signed({ ...claims, aud: 'other' })],
+      ['audience list holding ours', await signed({ ...claims, aud: ['other', 'chat'] })],
+      ['wrong issuer', await signed({ ...claims, iss: 'https://evil.example' })],
+      ['no exp', await signed({ sub: 'alice', aud: 'chat', iss: RULES.issuer })],
+      ['exp not a number', handMade({ alg: 'HS256' }, { ...claims, exp: 'soon' })],
+      ['no sub', await signed({ aud: 'chat', iss: RULES.issuer, exp: now + 600 })],
+      ['HS512 with the same secret', await signed(claims, 'HS512')],
+      ['alg none', `${b64({ alg: 'none' })}.${p}.`],
+      ['signed with another secret', await signed(claims, 'HS256', OTHER)],
+      ['payload swapped', `${h}.${b64({ ...claims, sub: 'mallory' })}.${s}`],
+      ['signature with junk appended', `${valid}x`],
+      ['signature padded', `${valid}=`],
+      ['signature cut short', valid.slice(0, -2)],
+      ['signature one character short', valid.slice(0, -1)],
+      ['signature with a foreign character', `${valid.slice(0, -1)}*`],
+      ['no signature', `${h}.${p}.`],
+      ['crit header', handMade({ alg: 'HS256', crit: ['exp'] }, claims)],
+      ['header not JSON', handMade('{alg', claims)],
+      ['header an array', handMade(['HS256'], claims)],
+      ['payload not JSON', handMade({ alg: 'HS256' }, 'not json')],
+      ['payload an array', handMade({ alg: 'HS256' }, [1, 2])],
+      ['two parts', `${h}.${p}`],
+      ['four parts', `${valid}.x`],
+      ['empty', ''],
+    ];
+    const verdicts = await Promise.all(cases.map(async ([name, token]) => [name, await ourVerdict(token), await joseVerdict(token)]));
+    // One deliberate difference: a signature must be unpadded base64url (RFC 7515 2), where
+    // jose lets a padded one through.
+    const stricter = new Map([['signature padded', 'The token is malformed.']]);
+    for (const [name, ours, jose] of verdicts) expect(`${name}: ${ours}`).toBe(`${name}: ${stricter.get(name!) ?? jose}`);
+    expect(verdicts.find(([name]) => name === 'signature padded')![2]).toBe('ok alice');
+    // The matrix is not vacuous: it holds acceptances and each kind of refusal.
+    const seen = new Set(verdicts.map(([, ours]) => ours));
+    expect(seen).toContain('ok alice');
+    expect(seen).toContain('The token expired.');
+    expect(seen).toContain("The token's signature does not verify.");
+    expect(seen).toContain("The token's signing algorithm is not accepted here.");
+    expect(seen).toContain('The token is malformed.');
+  });
+});
