@@ -55,6 +55,14 @@ export const ERROR_CODES = {
     http: 410, close: 4410, grpc: 11, message: 'Requested events are no longer retained.',
     meaning: 'a resume asked for events no longer retained',
   },
+  stale_epoch: {
+    http: 409, close: 4409, grpc: 9, message: 'The channel was deleted and created again since that position.',
+    meaning: 'a resume (`since`) names an older epoch of the channel: its log is gone; `details.epoch` is the current one, resubscribe from 0 of it',
+  },
+  archived: {
+    http: 409, close: 4409, grpc: 9, message: 'The channel is archived (read-only).',
+    meaning: 'publish, edit, delete or react in an archived channel; history and subscribe still work',
+  },
   unavailable: {
     http: 503, close: 4503, grpc: 14, message: 'Temporarily unavailable; retry.',
     meaning: 'the store, the node or a feature cannot serve now; nothing was stored; retry',
@@ -72,6 +80,7 @@ export const GRPC_STATUS_NAMES: Readonly<Record<number, string>> = {
   6: 'ALREADY_EXISTS',
   7: 'PERMISSION_DENIED',
   8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
   11: 'OUT_OF_RANGE',
   12: 'UNIMPLEMENTED',
   13: 'INTERNAL',

@@ -3,10 +3,12 @@ import { ERROR_CODES, type ErrorCode } from './codes.js';
 import { DEFAULT_LIMITS, dataProblem, stringProblem } from './limits.js';
 import { MAX_ATTACHMENTS, MAX_DIRECT_MEMBERS } from './names.js';
 import {
+  avatarUrl,
   channel,
   channelEvent,
   channelId,
   directConversation,
+  epoch,
   fileId,
   fileLinks,
   listedChannel,
@@ -20,6 +22,7 @@ import {
   readPosition,
   retention,
   seq,
+  statusText,
   unreadChannel,
   user,
   userId,
@@ -181,12 +184,16 @@ export const COMMANDS = {
     retry: true,
   }),
   'channel.update': command({
-    summary: 'Changes the title, topic or publish policy (owners and admins)',
+    summary: 'Changes the title, topic or publish policy, or archives the channel (owners and admins)',
     input: z.strictObject({
       channel: channelId,
       title: title.nullable().optional(),
       topic: topic.nullable().optional().describe('null or an empty string clears it.'),
       publish: publishPolicy.optional(),
+      archived: z
+        .boolean()
+        .optional()
+        .describe('true: read-only from now on (publish, edit, delete and reactions answer `archived`); false: writable again.'),
     }),
     result: channel,
     caller: 'any',
@@ -249,10 +256,14 @@ export const COMMANDS = {
       channel: channelId,
       since: seq.optional().describe('The last seq you have; omit to start live from now.'),
       presence: z.boolean().optional().describe('false: no join/leave events on this channel (default true).'),
+      epoch: epoch
+        .optional()
+        .describe('The channel epoch `since` belongs to (from an earlier subscribe): another one answers `stale_epoch`.'),
     }),
     result: z.object({
       channel: channelId,
       seq: seq.describe('The seq the subscription went live at.'),
+      epoch: epoch.describe("The channel's current epoch: keep it with your position to resume."),
       truncated: z
         .boolean()
         .optional()
@@ -399,8 +410,19 @@ export const COMMANDS = {
     retry: true,
   }),
   'users.update': command({
-    summary: 'Renames a user (yourself; an API key or an admin: anyone)',
-    input: z.strictObject({ user: userId, name: z.string().min(1).max(200) }),
+    summary:
+      "Changes a user's profile: name, avatar URL, status text (yourself; an API key or an admin: anyone); pushed to users lists and contacts",
+    input: z
+      .strictObject({
+        user: userId,
+        name: z.string().trim().min(1).max(200).optional(),
+        avatarUrl: avatarUrl.nullable().optional().describe('An absolute http(s) URL; null removes it.'),
+        statusText: statusText.nullable().optional().describe('null (or "") removes it.'),
+      })
+      .refine((input) => input.name !== undefined || input.avatarUrl !== undefined || input.statusText !== undefined, {
+        message: 'give at least one of `name`, `avatarUrl` and `statusText`',
+        path: ['name'],
+      }),
     result: user,
     caller: 'any',
     session: 'none',

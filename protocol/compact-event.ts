@@ -1,11 +1,13 @@
+import { timeOfEventId } from './event-id.js';
 import type { ChannelEvent } from './values.js';
 
 /**
  * A stored event as it is pushed (/ws in JSON or MessagePack, SSE): the event's fields with
  * every null one left out, so a plain text message carries no `"data":null,"replyTo":null,…`.
- * Absent means null. The server writes the compact form once per event for all receivers;
- * the SDK reads it back into the full {@link ChannelEvent}. Plain code (no zod), so the SDK
- * may load it in the browser.
+ * Absent means null; an absent `kind` means `message`, and an absent `createdAt` is the time
+ * the event's id carries (event-id.ts). The server writes the compact form once per event
+ * for all receivers; the SDK reads it back into the full {@link ChannelEvent}. Plain code
+ * (no zod), so the SDK may load it in the browser.
  */
 
 /** The event's fields that may be null, and so are left out of a pushed frame when they are. */
@@ -13,8 +15,10 @@ export const NULLABLE_EVENT_FIELDS = ['author', 'text', 'data', 'cid', 'replyTo'
 
 type NullableField = (typeof NULLABLE_EVENT_FIELDS)[number];
 
-/** The compact form's type: the nullable fields may be absent. */
-export type CompactEvent = Omit<ChannelEvent, NullableField> & { readonly [K in NullableField]?: ChannelEvent[K] };
+/** The compact form's type: the nullable fields, `kind` and `createdAt` may be absent. */
+export type CompactEvent = Omit<ChannelEvent, NullableField | 'kind' | 'createdAt'> & {
+  readonly [K in NullableField | 'kind' | 'createdAt']?: ChannelEvent[K];
+};
 
 /**
  * Writes the event's present fields into `into` (a frame's leading fields, such as
@@ -22,13 +26,13 @@ export type CompactEvent = Omit<ChannelEvent, NullableField> & { readonly [K in 
  *
  * @example
  *   compactEvent(event, { type: 'event' })
- *   // -> { type: 'event', channel: 'general', seq: 42, kind: 'message', id: '…', author: 'alice', text: 'hi', createdAt: … }
+ *   // -> { type: 'event', channel: 'general', seq: 42, id: 'AaIOhh0A…', author: 'alice', text: 'hi' }
  */
 export function compactEvent<T extends Record<string, unknown>>(event: ChannelEvent, into: T): T & CompactEvent {
   const frame = into as Record<string, unknown>;
   frame.channel = event.channel;
   frame.seq = event.seq;
-  frame.kind = event.kind;
+  if (event.kind !== 'message') frame.kind = event.kind;
   frame.id = event.id;
   if (event.author !== null) frame.author = event.author;
   if (event.text !== null) frame.text = event.text;
@@ -36,7 +40,7 @@ export function compactEvent<T extends Record<string, unknown>>(event: ChannelEv
   if (event.cid !== null) frame.cid = event.cid;
   if (event.replyTo !== null) frame.replyTo = event.replyTo;
   if (event.target !== null) frame.target = event.target;
-  frame.createdAt = event.createdAt;
+  if (timeOfEventId(event.id) !== event.createdAt) frame.createdAt = event.createdAt;
   if (event.editedAt !== null) frame.editedAt = event.editedAt;
   if (event.deletedAt !== null) frame.deletedAt = event.deletedAt;
   if (event.attachments !== undefined && event.attachments !== null) frame.attachments = event.attachments;
@@ -49,7 +53,7 @@ export function expandEvent(frame: CompactEvent): ChannelEvent {
   return {
     channel: frame.channel,
     seq: frame.seq,
-    kind: frame.kind,
+    kind: frame.kind ?? 'message',
     id: frame.id,
     author: frame.author ?? null,
     text: frame.text ?? null,
@@ -57,7 +61,8 @@ export function expandEvent(frame: CompactEvent): ChannelEvent {
     cid: frame.cid ?? null,
     replyTo: frame.replyTo ?? null,
     target: frame.target ?? null,
-    createdAt: frame.createdAt,
+    // Every frame has one or the other: the server writes `createdAt` when the id lacks it.
+    createdAt: frame.createdAt ?? timeOfEventId(frame.id) ?? 0,
     editedAt: frame.editedAt ?? null,
     deletedAt: frame.deletedAt ?? null,
     ...(frame.attachments ? { attachments: frame.attachments } : {}),

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { errorBody, jsonData } from './commands.js';
 import { NULLABLE_EVENT_FIELDS } from './compact-event.js';
 import {
+  avatarUrl,
   channelEvent,
   channelId,
+  epoch,
   listAction,
   listedChannel,
   listName,
@@ -11,6 +13,7 @@ import {
   millis,
   presenceAction,
   seq,
+  statusText,
   userId,
   userState,
   userStatus,
@@ -24,12 +27,19 @@ import {
  */
 
 /**
- * A stored event as pushed: its fields, with every null one left out (absent means null;
- * see compact-event.ts, which writes and reads this form).
+ * A stored event as pushed: its fields, with every null one left out (absent means null),
+ * `kind` left out for a message and `createdAt` left out when the id carries it (see
+ * compact-event.ts, which writes and reads this form, and event-id.ts).
  */
 export const eventFrame = channelEvent
   .partial(Object.fromEntries(NULLABLE_EVENT_FIELDS.map((field) => [field, true])) as Record<(typeof NULLABLE_EVENT_FIELDS)[number], true>)
-  .extend({ type: z.literal('event') })
+  .extend({
+    type: z.literal('event'),
+    kind: channelEvent.shape.kind.optional().describe('Absent: `message`.'),
+    createdAt: channelEvent.shape.createdAt
+      .optional()
+      .describe("Absent: the time the id carries (its first 8 characters, base64url, are 48 bits of Unix milliseconds)."),
+  })
   .meta({ id: 'EventFrame' });
 
 /** Which frame of a channel's presence this is: the same on every node and wire (each node numbers its own). */
@@ -100,6 +110,21 @@ export const statusFrame = z
   .object({ type: z.literal('status'), user: userId, status: userStatus, lastSeen: millis.nullable(), at: millis })
   .meta({ id: 'StatusFrame' });
 
+/**
+ * A user's profile changed (`users.update`, or a name their credential brought): to their
+ * contacts and their own sessions. Live users lists get it as a `list` update instead.
+ */
+export const profileFrame = z
+  .object({
+    type: z.literal('profile'),
+    user: userId,
+    name: z.string(),
+    avatarUrl: avatarUrl.nullable(),
+    statusText: statusText.nullable(),
+    at: millis,
+  })
+  .meta({ id: 'ProfileFrame' });
+
 /** Sent once after authenticating: the user's contacts and their current states. */
 export const contactsFrame = z
   .object({ type: z.literal('contacts'), contacts: z.array(userState) })
@@ -147,7 +172,7 @@ export const welcomeFrame = z
       .optional()
       .describe('When the session ends unless refreshed (`auth.refresh`): the credential\'s expiry plus the clock tolerance. Absent: it does not expire.'),
     subscriptions: z
-      .array(z.object({ channel: channelId, seq }))
+      .array(z.object({ channel: channelId, seq, epoch: epoch.describe('The channel epoch `seq` is in: sent back in `auth.epochs`.') }))
       .optional()
       .describe("Server-side subscriptions (the connect hook's `channels`, or the token's `channels` claim), each live from `seq`; absent: none."),
   })
@@ -167,6 +192,23 @@ export const unsubscribedFrame = z
     message: z.string(),
   })
   .meta({ id: 'UnsubscribedFrame' });
+
+/**
+ * The channel was deleted (by its owner, an app's backend or an administrator), on
+ * whichever node: the subscription has ended and nothing more of that channel follows.
+ * If the id is created again it is a new channel with a higher `epoch`; subscribe to it
+ * afresh (a resume into the old epoch is refused with `stale_epoch`). /ws frame, SSE
+ * `event: channelDeleted` (then a one-channel stream ends), gRPC `channel_deleted` (then
+ * the call ends OK), Pusher `switchboard:channel_deleted` on the channel.
+ */
+export const channelDeletedFrame = z
+  .object({
+    type: z.literal('channelDeleted'),
+    channel: channelId,
+    epoch: epoch.describe('The epoch that was deleted.'),
+    at: millis,
+  })
+  .meta({ id: 'ChannelDeletedFrame' });
 
 /** /ws replies: one per request, with the request's id. */
 export const requestId = z.union([z.number().int(), z.string().min(1).max(64)]);
@@ -191,6 +233,12 @@ export const authFrame = z
       .record(channelId, seq)
       .optional()
       .describe('The last seq seen per server-side subscription: those channels resume after it, with no gap.'),
+    epochs: z
+      .record(channelId, epoch)
+      .optional()
+      .describe(
+        'The channel epoch each of `positions` is in (the welcome\'s `subscriptions[].epoch`). A position in an epoch since deleted is answered with `channelDeleted` for that epoch, and the channel starts over from seq 0 of the current one.',
+      ),
   })
   .meta({ id: 'AuthFrame' });
 
@@ -203,9 +251,11 @@ export const pushFrame = z.discriminatedUnion('type', [
   typingFrame,
   receiptFrame,
   statusFrame,
+  profileFrame,
   contactsFrame,
   listFrame,
   closeFrame,
+  channelDeletedFrame,
 ]);
 
 export type EventFrame = Readonly<z.output<typeof eventFrame>>;
@@ -216,9 +266,11 @@ export type OccupancyFrame = Readonly<z.output<typeof occupancyFrame>>;
 export type TypingFrame = Readonly<z.output<typeof typingFrame>>;
 export type ReceiptFrame = Readonly<z.output<typeof receiptFrame>>;
 export type StatusFrame = Readonly<z.output<typeof statusFrame>>;
+export type ProfileFrame = Readonly<z.output<typeof profileFrame>>;
 export type ContactsFrame = Readonly<z.output<typeof contactsFrame>>;
 export type ListFrame = Readonly<z.output<typeof listFrame>>;
 export type CloseFrame = Readonly<z.output<typeof closeFrame>>;
+export type ChannelDeletedFrame = Readonly<z.output<typeof channelDeletedFrame>>;
 export type WelcomeFrame = Readonly<z.output<typeof welcomeFrame>>;
 export type UnsubscribedFrame = Readonly<z.output<typeof unsubscribedFrame>>;
 export type PushFrame = z.output<typeof pushFrame>;

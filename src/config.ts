@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_LIMITS } from '../protocol/limits.js';
 import { DEFAULT_PRESENCE_SETTINGS } from './core/presence.js';
-import { namespacesSchema } from './namespaces/namespace-config.js';
+import { channelHooksSchema, HOOK_BACKEND_NAME, namespacesSchema } from './namespaces/namespace-config.js';
 import { DEFAULT_WRITE_BATCH } from './transports/write-batcher.js';
 
 /** Transports this version can serve. */
@@ -26,6 +26,14 @@ const pusherAppSchema = z.strictObject({
       "Empty (at most one app): the app's users are Switchboard's users and its `#server-to-user-<id>` is their inbox. Otherwise its user channels are its own; channels live under `pusher:<app id>:` either way (docs/pusher.md).",
     ),
   webhooks: z.array(httpUrl()).default(() => []).describe("URLs that receive this app's webhooks in Pusher's format."),
+  subscribeHook: z
+    .string()
+    .regex(HOOK_BACKEND_NAME)
+    .nullable()
+    .default(null)
+    .describe(
+      "A backend in hooks.backends whose subscribe hook decides private- and presence- subscriptions instead of the client's auth signature (its info is the presence user_info); null: signatures (docs/pusher.md).",
+    ),
 });
 
 /**
@@ -50,7 +58,7 @@ const hookBackendSchema = z.strictObject({
   maxConcurrent: positiveInt().default(64).describe('Calls in flight to this backend at once; more wait (within timeoutMs).'),
   retries: z.coerce.number().int().min(0).max(5).default(1).describe('Extra attempts after a failed connection or a 5xx/UNAVAILABLE, for connect, refresh and subscribe only.'),
 });
-const backendName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const backendName = z.string().regex(HOOK_BACKEND_NAME);
 
 const hooksSchema = z
   .strictObject({
@@ -58,13 +66,9 @@ const hooksSchema = z
     connect: backendName.nullable().default(null).describe('Backend asked on every new connection (/ws, SSE, gRPC streams); null: none.'),
     refresh: backendName.nullable().default(null).describe('Backend asked to extend a connection before the expiry its connect hook gave; null: the session ends then.'),
     rpc: backendName.nullable().default(null).describe('Backend that answers the `rpc` command; null: `rpc` is `unavailable`.'),
-    channels: z
-      .record(
-        z.string().regex(/^(\*|[A-Za-z0-9_-]{1,64})$/),
-        z.strictObject({ subscribe: backendName.optional(), publish: backendName.optional() }),
-      )
+    channelDefault: channelHooksSchema
       .default(() => ({}))
-      .describe('Subscribe and publish hooks by namespace (the part of a channel id before the first `:`), or `*` for every channel without its own entry.'),
+      .describe('Subscribe and publish hooks of channels whose namespace has no entry in `namespaces` (and of channels without a namespace); a namespace sets its own in `namespaces.<ns>.hooks`.'),
     forwardHeaders: z.array(z.string().min(1).max(64)).default(() => []).describe('Request headers (lower case) the connect hook is sent.'),
     forwardCookies: z.array(z.string().min(1).max(64)).default(() => []).describe('Cookies the connect hook is sent.'),
     refreshBeforeMs: positiveInt().default(10_000).describe('How long before a hooked connection expires the refresh hook is asked.'),
@@ -156,6 +160,13 @@ export const configSchema = z.strictObject({
         .default(256 * 1024 * 1024)
         .describe('The file is rotated (to PATH.1, PATH.2 ...) when it would grow past this.'),
       keep: z.coerce.number().int().min(0).max(100).default(5).describe('Rotated files kept.'),
+      kinds: z
+        .array(z.enum(['message', 'presence', 'lifecycle']))
+        .min(1)
+        .default(['message'])
+        .describe(
+          'What is written: `message` (every committed log event: messages, edits, deletes, reactions), `presence` (join/add/remove/leave), `lifecycle` (channel created/deleted, node start/close). Default `["message"]`, as before kinds existed.',
+        ),
     })
     .prefault({})
     .describe('An append-only file of every event this node commits.'),
@@ -485,9 +496,16 @@ const CROSS_CHECKS: readonly CrossCheck[] = [
         : null,
   },
   {
-    reads: ['hooks'],
-    check: ({ hooks }) => {
-      const named = [hooks.connect, hooks.refresh, hooks.rpc, ...Object.values(hooks.channels).flatMap((c) => [c.subscribe, c.publish])];
+    reads: ['hooks', 'namespaces', 'pusher'],
+    check: ({ hooks, namespaces, pusher }) => {
+      const channelHooks = [hooks.channelDefault, ...Object.values(namespaces).map((namespace) => namespace.hooks)];
+      const named = [
+        hooks.connect,
+        hooks.refresh,
+        hooks.rpc,
+        ...channelHooks.flatMap((c) => [c.subscribe, c.publish]),
+        ...pusher.apps.map((app) => app.subscribeHook),
+      ];
       const unknown = named.find((name) => name != null && !Object.hasOwn(hooks.backends, name));
       return unknown === undefined ? null : `Hook backend "${unknown}" is used but not defined in hooks.backends.`;
     },
@@ -570,9 +588,17 @@ function without(settings: Record<string, unknown>, names: ReadonlySet<string>):
   return Object.fromEntries(Object.entries(settings).filter(([key]) => !names.has(key)));
 }
 
+/** Settings an earlier version read, with the sentence that names what replaced them. */
+const RETIRED_SETTINGS: Readonly<Record<string, string>> = {
+  'hooks.channels':
+    "hooks.channels is replaced: set a namespace's hooks in namespaces.<ns>.hooks ({\"subscribe\": …, \"publish\": …}) and every other channel's in hooks.channelDefault.",
+};
+
 function describeIssue(issue: z.core.$ZodIssue, settings: Record<string, unknown>): string {
   if (issue.code === 'unrecognized_keys') {
     const names = issue.keys.map((key) => [...issue.path, key].join('.'));
+    const retired = names.map((name) => RETIRED_SETTINGS[name]).find((sentence) => sentence !== undefined);
+    if (retired) return retired;
     return `Unknown setting ${names.join(', ')}: docs/configuration.md lists every setting.`;
   }
   const name = issue.path.join('.') || '(root)';

@@ -132,7 +132,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     await abandonStartup();
     throw new StartupError(`Cannot set up file storage: ${error instanceof Error ? error.message : String(error)}`);
   });
-  const hooks = createHooks(config.hooks, { logger, registry: ops.metrics.registry });
+  const hooks = createHooks(config.hooks, { namespaces: config.namespaces, logger, registry: ops.metrics.registry });
   hooks.attach(hub);
   const edge = createEdge({
     hub,
@@ -238,6 +238,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
         limits: config.limits,
         guard,
         maxSubscriptionsPerConnection: config.pusher.maxSubscriptionsPerConnection,
+        subscribeAsk: (backend) => hooks.subscribeAsk(backend),
       })
     : null;
   if (pusher) registerPusherRoutes(app, pusher, logger);
@@ -328,6 +329,10 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       await grpc?.close(reason, config.shutdownTimeoutMs);
       await app.close();
       clearTimeout(deadline);
+      // Sessions whose sockets have not closed yet end here; then chat's offline status
+      // writes settle, before the database closes under them.
+      await hub.closeSessions();
+      await chat.idle();
       await webhooks?.close();
       await files.close();
       await broker.close();

@@ -175,8 +175,8 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'admin console on 
     await page.getByRole('button', { name: 'Archive', exact: true }).click();
     await page.getByRole('dialog', { name: 'Archive releases?' }).getByRole('button', { name: 'Archive' }).click();
     await page.getByText('Archived releases: it is read-only now.').waitFor(WAIT);
-    await page.getByRole('button', { name: 'Archived', exact: true }).waitFor(WAIT);
-    expect(await pushbot.request('publish', { channel: 'releases', text: 'one more build' })).toMatchObject({ type: 'error', code: 'forbidden' });
+    await page.getByRole('button', { name: 'Unarchive', exact: true }).waitFor(WAIT);
+    expect(await pushbot.request('publish', { channel: 'releases', text: 'one more build' })).toMatchObject({ type: 'error', code: 'archived' });
 
     // Remove a member of a private channel: their subscription on B ends.
     await page.locator('#channel-list button[data-channel="staff"]').click();

@@ -56,7 +56,7 @@ describe('direct messages and contacts', () => {
       message: expect.stringMatching(/^Invalid user: /),
     });
     const bobs = await bob.ok<{ contacts: { user: string; status: string }[] }>('contacts.list');
-    expect(bobs.contacts).toEqual([{ user: 'alice', name: 'alice', status: 'online', lastSeen: null }]);
+    expect(bobs.contacts).toEqual([{ user: 'alice', name: 'alice', avatarUrl: null, statusText: null, status: 'online', lastSeen: null }]);
     await bob.ok('contacts.remove', { user: 'alice' });
     expect((await alice.ok<{ contacts: unknown[] }>('contacts.list')).contacts).toEqual([]);
     expect(await bob.request('contacts.remove', { user: 'alice' })).toMatchObject({ type: 'error', code: 'not_found' });
@@ -81,7 +81,7 @@ describe('user status fan-out', () => {
     bob = await clients.connect(server.wsUrl, 'bob');
     // On connect bob gets his contacts' current states.
     const contacts = await bob.waitFor((f) => f.type === 'contacts');
-    expect(contacts.contacts).toEqual([{ user: 'alice', name: 'alice', status: 'online', lastSeen: null }]);
+    expect(contacts.contacts).toEqual([{ user: 'alice', name: 'alice', avatarUrl: null, statusText: null, status: 'online', lastSeen: null }]);
     await alice.waitUntil(() => statusOf(alice, 'bob').at(-1) === 'online');
     await bob.ok('status.set', { status: 'away' });
     await alice.waitUntil(() => statusOf(alice, 'bob').at(-1) === 'away');

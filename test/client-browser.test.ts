@@ -100,7 +100,7 @@ describe.skipIf(chromiumMissing())('client SDK in a real browser', () => {
 });
 
 describe('client SDK bundle', () => {
-  it('holds only the SDK and the plain files of the protocol module (codes, names, MessagePack, compact events): no server source, no zod', async () => {
+  it('holds only the SDK and the plain files of the protocol module (codes, names, MessagePack, compact events, event ids): no server source, no zod', async () => {
     const result = await build({
       entryPoints: [ENTRY],
       bundle: true,
@@ -116,7 +116,7 @@ describe('client SDK bundle', () => {
     const foreign = inputs.filter(
       (path) =>
         !/^client\/src\/[a-z-]+\.ts$/.test(path) &&
-        !['protocol/codes.ts', 'protocol/names.ts', 'protocol/msgpack.ts', 'protocol/compact-event.ts'].includes(path) &&
+        !['protocol/codes.ts', 'protocol/names.ts', 'protocol/msgpack.ts', 'protocol/compact-event.ts', 'protocol/event-id.ts'].includes(path) &&
         !path.endsWith('node_modules/ws/browser.js'),
     );
     expect(foreign).toEqual([]);

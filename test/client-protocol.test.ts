@@ -398,10 +398,10 @@ const FILE_LINKS = {
 
 // --- every command, as the protocol module defines it ---------------------------------
 
-const CHANNEL = { id: 'room', type: 'public', title: 'Room', topic: null, publish: 'anyone', createdBy: 'u', createdAt: 1, lastSeq: 2 };
+const CHANNEL = { id: 'room', type: 'public', title: 'Room', topic: null, publish: 'anyone', createdBy: 'u', createdAt: 1, lastSeq: 2, epoch: 1 };
 const MEMBER = { channel: 'room', user: 'bob', role: 'member', joinedAt: 1 };
-const USER = { id: 'bob', name: 'Bob', createdAt: 1 };
-const BOB = { user: 'bob', name: 'Bob', status: 'online', lastSeen: null };
+const USER = { id: 'bob', name: 'Bob', avatarUrl: null, statusText: null, createdAt: 1 };
+const BOB = { user: 'bob', name: 'Bob', avatarUrl: null, statusText: null, status: 'online', lastSeen: null };
 const EVENT = (({ type: _, ...fields }) => fields)(event('room', 1));
 const ACK = { channel: 'room', seq: 3, id: 'e3', createdAt: 1, target: null, duplicate: false };
 const EDIT_ACK = { ...ACK, target: 1 };
@@ -450,7 +450,7 @@ const CASES: readonly CommandCase[] = [
   {
     name: 'subscribe',
     call: async (c) => (await c.subscribe('room', { since: 2, presence: false })).lastSeq,
-    result: { channel: 'room', seq: 2 },
+    result: { channel: 'room', seq: 2, epoch: 1 },
     resolves: 2,
   },
   { name: 'unsubscribe', call: (c) => c.subscription('room')!.unsubscribe(), result: null, resolves: undefined },

@@ -68,7 +68,7 @@ enum ChannelType {
     // What it wrote is the next run's previous file: nothing moves again.
     expect(renderProto(model, text)).toBe(text);
     // Without an earlier file, fields are numbered in the protocol's order.
-    expect(renderProto(model, null)).toMatch(/message SubscribeRequest \{\n  string channel = 1;\n[^}]*optional int64 since = 2;\n[^}]*optional bool presence = 3;\n\}/);
+    expect(renderProto(model, null)).toMatch(/message SubscribeRequest \{\n  string channel = 1;\n[^}]*optional int64 since = 2;\n[^}]*optional bool presence = 3;\n[^}]*optional int64 epoch = 4;\n\}/);
   });
 });
 

@@ -122,8 +122,10 @@ describe('a client that never stops sending', () => {
       expect(attempt!.bytesWritten).toBeGreaterThan(LINGER_MAX_BYTES);
       // ... and not much more: what two sockets' kernel buffers hold.
       expect(attempt!.bytesWritten).toBeLessThan(LINGER_MAX_BYTES + HTTP_BODY_LIMIT_BYTES + 32 * 1024 * 1024);
-      // 128 MiB went through this process; a server that kept it, even for a while, would show it.
-      expect(peak - baseline).toBeLessThan(LINGER_MAX_BYTES / 4);
+      // 128 MiB went through this process; a server that kept it, even for a while, would show
+      // it. Half of it as the bound: Node 24's V8 frees dropped buffers on a background thread,
+      // so even right after a collection the count lags by tens of MiB (44 MiB seen in CI).
+      expect(peak - baseline).toBeLessThan(LINGER_MAX_BYTES / 2);
     });
   }
 });

@@ -110,12 +110,16 @@ describe('live access: a subscription ends when read access is taken away', () =
       expect(await refusalOn(wire, server, { user: 'bob' }, 'staff')).toBe('forbidden');
     });
 
-    it(`${wire}: deleting a channel ends its subscriptions (not_found)`, async () => {
+    it(`${wire}: deleting a channel ends its subscriptions (channelDeleted)`, async () => {
       const server = await startTestServer();
       const { alice } = await staffRoom(server);
       await alice.ok('channel.create', { channel: 'doomed', channelType: 'public' });
       const bob = await subscribeOn(wire, server, { user: 'bob' }, 'doomed', { sentinel: 'lobby' });
-      await expectEndedBy(wire, bob, 'not_found', () => alice.ok('channel.delete', { channel: 'doomed' }));
+      const changedAt = Date.now();
+      await alice.ok('channel.delete', { channel: 'doomed' });
+      const deleted = await bob.deleted();
+      expect(deleted).toMatchObject({ channel: 'doomed', epoch: 1 });
+      expect(deleted.arrivedAt - changedAt).toBeLessThan(WITHIN_MS);
       expect(await refusalOn(wire, server, { user: 'bob' }, 'doomed')).toBe('not_found');
     });
 

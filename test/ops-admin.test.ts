@@ -188,12 +188,12 @@ describe('the admin console, cluster-wide', () => {
     // Delete: both nodes' subscribers are told, and counted.
     const deleted = await call(a, '/admin/api/channels/doomed/delete', { method: 'POST' });
     expect(deleted).toEqual({ status: 200, body: { channel: 'doomed', closed: true, unsubscribed: 2 } });
-    await bobOnB.waitFor((frame) => frame.type === 'unsubscribed' && frame.channel === 'doomed');
+    await bobOnB.waitFor((frame) => frame.type === 'channelDeleted' && frame.channel === 'doomed');
     expect((await call(a, '/admin/api/channels/doomed/delete', { method: 'POST' })).status).toBe(404);
 
     // Archive: read-only from then on, for a publisher on the other node too.
-    expect((await call(a, '/admin/api/channels/news/archive', { method: 'POST' })).body).toMatchObject({ id: 'news', publish: 'server' });
-    expect(await bobOnB.request('publish', { channel: 'news', text: 'still open?' })).toMatchObject({ type: 'error', code: 'forbidden' });
+    expect((await call(a, '/admin/api/channels/news/archive', { method: 'POST' })).body).toMatchObject({ id: 'news', archivedAt: expect.any(Number) });
+    expect(await bobOnB.request('publish', { channel: 'news', text: 'still open?' })).toMatchObject({ type: 'error', code: 'archived' });
 
     // Remove a member: gone from the list, and their subscription on B ends.
     expect(await call(a, '/admin/api/channels/staff/members/carol', { method: 'DELETE' })).toEqual({

@@ -137,12 +137,23 @@ describe('SSE', () => {
       ['user:ann', 12],
       ['x+y@z.q', 3],
     ]);
-    const id = formatCursor(cursor);
+    const epochs = new Map([
+      ['dm:ann,bob', 1],
+      ['user:ann', 3],
+      ['x+y@z.q', 2],
+    ]);
+    const id = formatCursor(cursor, epochs);
     expect(id).not.toMatch(/[\r\n]/);
-    expect(parseCursor(id, [...cursor.keys()])).toEqual(cursor);
-    expect(parseCursor('41', ['news'])).toEqual(new Map([['news', 41]]));
+    expect(id).toContain('user%3Aann=3.12');
+    expect(parseCursor(id, [...cursor.keys()])).toEqual({ positions: cursor, epochs });
+    // A bare position is the one channel's: a seq (ids from before epochs) or epoch.seq.
+    expect(parseCursor('41', ['news'])).toEqual({ positions: new Map([['news', 41]]), epochs: new Map() });
+    expect(parseCursor('2.41', ['news'])).toEqual({ positions: new Map([['news', 41]]), epochs: new Map([['news', 2]]) });
+    expect(parseCursor('news=41', ['news'])).toEqual({ positions: new Map([['news', 41]]), epochs: new Map() });
     expect(parseCursor('41', ['a', 'b'])).toBeNull();
     expect(parseCursor('news=abc', ['news'])).toBeNull();
+    expect(parseCursor('news=0.4', ['news'])).toBeNull();
+    expect(parseCursor('news=1.2.3', ['news'])).toBeNull();
     expect(parseCursor('bad%20id=3', ['news'])).toBeNull();
   });
 
@@ -198,7 +209,7 @@ describe('SSE', () => {
     const reader = await open(`${server.url}/stream/news`, { 'x-switchboard-user': 'bob', 'last-event-id': '2' });
     await reader.waitUntil(() => reader.events().length === 3, 'the three missed events');
     expect(reader.events().map((e) => e.seq)).toEqual([3, 4, 5]);
-    expect(reader.lastEventId).toBe('news=5');
+    expect(reader.lastEventId).toBe('news=1.5');
     await reader.waitUntil(() => reader.comments.includes('ping'), 'a heartbeat comment');
 
     const presence = reader.frames.find((f) => f.event === 'presence');
@@ -382,6 +393,6 @@ describe.skipIf(noBrowser)('SSE in a real browser', () => {
     const state = await seen();
     expect(state.seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(state.opens).toBeGreaterThanOrEqual(2);
-    expect(state.ids.at(-1)).toBe('feed=40');
+    expect(state.ids.at(-1)).toBe('feed=1.40');
   }, 60_000);
 });

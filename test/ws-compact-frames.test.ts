@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RawData, WebSocket } from 'ws';
+import { compactEvent, expandEvent } from '../protocol/compact-event.js';
+import { timeOfEventId } from '../protocol/event-id.js';
 import { decodeMsgpack, encodeMsgpack } from '../protocol/msgpack.js';
 import { Delivery, type Outbound } from '../src/core/delivery.js';
+import { newEventId } from '../src/core/event-id.js';
 import { JSON_ENCODING, MSGPACK_ENCODING } from '../src/transports/ws/ws-encoding.js';
 import { SseClient } from './helpers/sse-client.js';
 import { startTestServer } from './helpers/test-server.js';
@@ -9,7 +12,8 @@ import { Waiters } from './helpers/waiters.js';
 import { useWsClients } from './helpers/ws-test-client.js';
 
 /**
- * Pushed events are compact (null fields left out, 22-character ids) on every wire that
+ * Pushed events are compact (null fields left out, `kind` left out for a message, the time
+ * in a 20-character id instead of `createdAt`) on every wire that
  * carries JSON, and /ws speaks MessagePack when asked (`?encoding=msgpack`). Frames are
  * read off real sockets, byte for byte.
  */
@@ -75,7 +79,7 @@ afterEach(() => {
 });
 
 describe('compact event frames', () => {
-  it('delivers a 100-byte text message on /ws in 244 bytes of JSON, no nulls, a 22-character id', async () => {
+  it('delivers a 100-byte text message on /ws in 200 bytes of JSON or less: no nulls, no kind, the time in a 20-character id', async () => {
     const server = await startTestServer();
     const alice = await clients.connect(server.wsUrl, 'alice');
     await alice.ok('channel.create', { channel: 'general', channelType: 'public' });
@@ -86,13 +90,42 @@ describe('compact event frames', () => {
     const { data, binary } = await bob.waitFor((f) => f.type === 'event');
 
     expect(binary).toBe(false);
-    expect(ack.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    const expected =
-      `{"type":"event","channel":"general","seq":1,"kind":"message","id":"${ack.id}","author":"alice",` +
-      `"text":"${TEXT}","createdAt":${ack.createdAt}}`;
+    expect(ack.id).toMatch(/^[A-Za-z0-9_-]{20}$/);
+    expect(timeOfEventId(ack.id)).toBe(ack.createdAt);
+    const expected = `{"type":"event","channel":"general","seq":1,"id":"${ack.id}","author":"alice","text":"${TEXT}"}`;
     expect(data.toString('utf8')).toBe(expected);
     // The figure docs/protocol.md gives (344 bytes with every null field and a 36-character id).
-    expect(data.length).toBe(244);
+    expect(data.length).toBe(199);
+  });
+
+  it('reads back the full event: kind and createdAt from a new id, createdAt kept beside an id without a time', () => {
+    const createdAt = Date.UTC(2026, 11, 5, 16, 30, 0, 123);
+    const event = {
+      channel: 'general',
+      seq: 7,
+      kind: 'message' as const,
+      id: newEventId(createdAt),
+      author: 'alice',
+      text: 'hi',
+      data: null,
+      cid: null,
+      replyTo: null,
+      target: null,
+      createdAt,
+      editedAt: null,
+      deletedAt: null,
+    };
+    const compact = compactEvent(event, {});
+    expect(compact).toEqual({ channel: 'general', seq: 7, id: event.id, author: 'alice', text: 'hi' });
+    expect(expandEvent(compact)).toEqual(event);
+    // Ids sort by time.
+    expect(newEventId(createdAt + 1) > event.id).toBe(true);
+    // A UUID (events stored before) carries no time: the frame keeps createdAt; an edit keeps its kind.
+    const old = { ...event, kind: 'edit' as const, target: 3, id: '0b7c3f5e-8d2a-4c61-9f0e-2a4b6c8d0e1f' };
+    const oldCompact = compactEvent(old, {});
+    expect(oldCompact).toMatchObject({ kind: 'edit', createdAt });
+    expect(expandEvent(oldCompact)).toEqual(old);
+    expect(timeOfEventId('cbUZCkkOJFs6Pd9RDFzsjQ')).toBeNull();
   });
 
   it('keeps the fields that are set: data, cid, replyTo, target, editedAt, deletedAt', async () => {
@@ -139,7 +172,7 @@ describe('compact event frames', () => {
     const ack = await alice.ok<{ id: string; createdAt: number }>('publish', { channel: 'general', text: TEXT });
     await sse.waitUntil(() => sse.messages.some((m) => m.event === 'message'), 'the event');
     expect(sse.messages.find((m) => m.event === 'message')!.data).toBe(
-      `{"channel":"general","seq":1,"kind":"message","id":"${ack.id}","author":"alice","text":"${TEXT}","createdAt":${ack.createdAt}}`,
+      `{"channel":"general","seq":1,"id":"${ack.id}","author":"alice","text":"${TEXT}"}`,
     );
   });
 });
@@ -162,14 +195,14 @@ describe('the /ws encodings', () => {
 });
 
 describe('MessagePack on /ws (?encoding=msgpack)', () => {
-  it('carries the same frames as JSON in binary frames, the 100-byte message in 211 bytes', async () => {
+  it('carries the same frames as JSON in binary frames, the 100-byte message in 177 bytes', async () => {
     const server = await startTestServer();
     const alice = await clients.connect(server.wsUrl, 'alice');
     await alice.ok('channel.create', { channel: 'general', channelType: 'public' });
     const json = await RawSocket.open(server.wsUrl, 'bob', 'json');
     const packed = await RawSocket.open(server.wsUrl, 'carol', 'msgpack');
     expect(packed.received.every((m) => m.binary)).toBe(true);
-    expect(await packed.request('subscribe', { channel: 'general' })).toEqual({ type: 'ok', id: 1, result: { channel: 'general', seq: 0 } });
+    expect(await packed.request('subscribe', { channel: 'general' })).toEqual({ type: 'ok', id: 1, result: { channel: 'general', seq: 0, epoch: 1 } });
     await json.request('subscribe', { channel: 'general' });
 
     await alice.ok('publish', { channel: 'general', text: TEXT });
@@ -177,7 +210,7 @@ describe('MessagePack on /ws (?encoding=msgpack)', () => {
     const viaMsgpack = await packed.waitFor((f) => f.type === 'event');
     expect(viaMsgpack.binary).toBe(true);
     expect(viaMsgpack.frame).toEqual(viaJson.frame);
-    expect(viaMsgpack.data.length).toBe(211);
+    expect(viaMsgpack.data.length).toBe(177);
 
     // Replies and errors come back in MessagePack, with the request's id.
     expect(await packed.request('publish', { channel: 'nowhere', text: 'hi' })).toMatchObject({ type: 'error', id: 2, code: 'not_found' });

@@ -75,13 +75,17 @@ export class SwitchboardClient {
   readonly #subscriptions = new Map<ChannelId, Subscription>();
   /** Server-side subscriptions (the connect hook's channels, a token's claim): the last seq seen in each. */
   readonly #serverSide = new Map<ChannelId, Seq>();
+  /** The channel epoch of each of those positions, as the welcome said: sent with them, so a deleted epoch is not resumed. */
+  readonly #serverSideEpochs = new Map<ChannelId, number>();
   #chat: ChatApi | null = null;
 
   constructor(options: ClientOptions) {
     this.#connection = new Connection(options, this.#emitter, {
       opened: () => {
-        for (const { channel, seq } of this.#connection.welcome?.subscriptions ?? []) {
+        for (const { channel, seq, epoch } of this.#connection.welcome?.subscriptions ?? []) {
+          // A position kept from a deleted epoch was reset by its `channelDeleted`, sent before the welcome.
           this.#serverSide.set(channel, Math.max(seq, this.#serverSide.get(channel) ?? 0));
+          if (typeof epoch === 'number') this.#serverSideEpochs.set(channel, epoch);
         }
         for (const subscription of this.#subscriptions.values()) {
           if (subscription.confirmed) this.#restore(subscription);
@@ -89,6 +93,7 @@ export class SwitchboardClient {
       },
       pushed: (frame) => this.#onPush(frame),
       positions: () => Object.fromEntries(this.#serverSide),
+      epochs: () => Object.fromEntries(this.#serverSideEpochs),
       lost: () => {
         for (const subscription of this.#subscriptions.values()) {
           subscription.live = false;
@@ -310,10 +315,21 @@ export class SwitchboardClient {
     try {
       // A subscription lives on its connection: after a drop this is a first subscribe on
       // the next one (not a repeat), from what was delivered meanwhile, so no event slips.
-      const result = await this.#connection.send<SubscribeResult>('subscribe', () => subscribeInput(subscription), {
-        timeoutMs: options.timeoutMs,
-        repeatable: true,
-      });
+      const send = () =>
+        this.#connection.send<SubscribeResult>('subscribe', () => subscribeInput(subscription), {
+          timeoutMs: options.timeoutMs,
+          repeatable: true,
+        });
+      let result: SubscribeResult;
+      try {
+        result = await send();
+      } catch (error) {
+        // The app's position is in a deleted channel's log: start the new channel from 0.
+        const current = staleEpochOf(error);
+        if (current === null) throw error;
+        this.#emitter.emit('staleEpoch', subscription.restartEpoch(current));
+        result = await send();
+      }
       this.#onSubscribed(subscription, result);
       if (subscription.closed) throw this.#connection.closedError('subscribe');
       return subscription;
@@ -550,6 +566,11 @@ export class SwitchboardClient {
         this.#emitter.emit('status', event);
         return;
       }
+      case 'profile': {
+        const { type: _, ...event } = frame;
+        this.#emitter.emit('profile', event);
+        return;
+      }
       case 'contacts':
         this.#emitter.emit('contacts', frame.contacts);
         return;
@@ -562,6 +583,22 @@ export class SwitchboardClient {
       case 'unsubscribed':
         this.#onUnsubscribed(frame.channel, new ClientError(frame.code, frame.message, { request: 'subscribe' }));
         return;
+      case 'channelDeleted': {
+        const { type: _, ...deleted } = frame;
+        const subscription = this.#subscriptions.get(deleted.channel);
+        if (subscription) {
+          subscription.live = false;
+          this.#forget(subscription);
+          subscription.deleted(deleted);
+        } else if (this.#serverSide.has(deleted.channel)) {
+          // A server-side subscription's epoch is gone: the channel created again (now, or by the next
+          // connection) is followed from its seq 1, not from where the deleted one stood.
+          this.#serverSide.set(deleted.channel, 0);
+          this.#serverSideEpochs.delete(deleted.channel);
+        }
+        this.#emitter.emit('deleted', deleted);
+        return;
+      }
       default:
         return exhausted(frame);
     }
@@ -603,7 +640,7 @@ export class SwitchboardClient {
       if (this.#connection.authenticated) void this.#sendUnsubscribe(subscription.channel);
       return;
     }
-    const { held, truncated } = subscription.onSubscribed(result.seq, result.truncated ? result.from : undefined);
+    const { held, truncated } = subscription.onSubscribed(result.seq, result.truncated ? result.from : undefined, result.epoch);
     if (truncated) this.#emitter.emit('truncated', truncated);
     subscription.live = true;
     subscription.resyncing = false;
@@ -627,6 +664,13 @@ export class SwitchboardClient {
 
   #onRestoreFailed(subscription: Subscription, error: ClientError): void {
     if (subscription.closed || error.code === 'connection_lost') return;
+    const current = staleEpochOf(error);
+    if (current !== null) {
+      // Deleted and created again while away: every event of the new channel, from its seq 1.
+      this.#emitter.emit('staleEpoch', subscription.restartEpoch(current));
+      this.#restore(subscription);
+      return;
+    }
     if (error.code === 'retention_exceeded') {
       // The events are gone for good: say so, and carry on live from now.
       this.#emitter.emit('error', withChannel(error, subscription.channel));
@@ -708,7 +752,17 @@ export function createClient(options: ClientOptions): SwitchboardClient {
 }
 
 function subscribeInput(subscription: Subscription): CommandRequest<'subscribe'> {
-  return { channel: subscription.channel, since: subscription.lastSeq ?? undefined, presence: subscription.wantsPresence };
+  const since = subscription.lastSeq ?? undefined;
+  // The epoch matters only with a position: it says which log the position is in.
+  const epoch = since !== undefined ? (subscription.epoch ?? undefined) : undefined;
+  return { channel: subscription.channel, since, epoch, presence: subscription.wantsPresence };
+}
+
+/** The channel's current epoch, when `error` is a `stale_epoch` refusal; otherwise null. */
+function staleEpochOf(error: unknown): number | null {
+  if (!(error instanceof ClientError) || error.code !== 'stale_epoch') return null;
+  const epoch = error.details?.epoch;
+  return typeof epoch === 'number' ? epoch : null;
 }
 
 /** Compile-time check that every pushed frame type is handled; new ones are ignored at run time. */

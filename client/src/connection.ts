@@ -90,6 +90,8 @@ export interface ConnectionHooks {
   readonly lost: () => void;
   /** The last seq seen per server-side subscription, sent with `auth` so they resume without a gap. */
   readonly positions?: () => Readonly<Record<string, number>>;
+  /** The channel epoch each of those positions is in, where known (sent with them: a deleted epoch starts over). */
+  readonly epochs?: () => Readonly<Record<string, number>>;
   /** Stopped for good: `error` is null after `close()`. Runs before `error` and `disconnected` are emitted. */
   readonly stopped: (error: ClientError | null) => void;
 }
@@ -409,10 +411,12 @@ export class Connection {
   /** `auth` is the connection's handshake, not a command: it precedes every command. */
   #authenticate(socket: SocketLike, token: string | undefined): void {
     const positions = this.#hooks.positions?.() ?? {};
+    const epochs = this.#hooks.epochs?.() ?? {};
     const frame = {
       ...(token !== undefined && { token }),
       ...(this.#options.authData !== undefined && { data: this.#options.authData }),
       ...(Object.keys(positions).length > 0 && { positions }),
+      ...(Object.keys(epochs).length > 0 && { epochs }),
     };
     this.#requests
       .add<Welcome>('auth', frame, { timeoutMs: this.#options.connectTimeoutMs, repeatable: false, bound: true })

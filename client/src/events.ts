@@ -5,6 +5,7 @@ import type {
   ListChange,
   OccupancyEvent,
   PresenceEvent,
+  ProfileEvent,
   ReceiptEvent,
   Seq,
   StatusEvent,
@@ -58,6 +59,8 @@ export interface ClientEvents {
   receipt: ReceiptEvent;
   /** A contact's or channel mate's status changed. */
   status: StatusEvent;
+  /** A contact's profile (or your own) changed: name, avatar URL, status text. */
+  profile: ProfileEvent;
   /** Your contacts and their states, once after each connect. */
   contacts: readonly UserState[];
   /** A change to a live list (see `chat.followList`, which routes them for you). */
@@ -70,6 +73,31 @@ export interface ClientEvents {
    * delivery goes on from `from`. Fetch what the app needs some other way, or show a break.
    */
   truncated: Truncated;
+  /** A subscribed channel was deleted: its subscription has ended (see `Subscription.onDeleted`). */
+  deleted: ChannelDeleted;
+  /**
+   * A subscription's position belonged to an older epoch of its channel (deleted and
+   * created again meanwhile): it went on from seq 0 of epoch `current` instead.
+   */
+  staleEpoch: StaleEpoch;
+}
+
+export interface ChannelDeleted {
+  readonly channel: ChannelId;
+  /** The epoch that was deleted. */
+  readonly epoch: number;
+  /** When, in ms since the Unix epoch. */
+  readonly at: number;
+}
+
+export interface StaleEpoch {
+  readonly channel: ChannelId;
+  /** The epoch the subscription's position belonged to (null: the app gave none). */
+  readonly epoch: number | null;
+  /** The position it had in that epoch. */
+  readonly since: Seq | null;
+  /** The channel's epoch now: delivery starts from its seq 1. */
+  readonly current: number;
 }
 
 export interface Truncated {

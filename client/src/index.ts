@@ -11,7 +11,7 @@
 export { createClient, SwitchboardClient, type RequestOptions } from './client.js';
 export type { ClientOptions, CredentialSource } from './connection.js';
 export type { Encoding } from './frames.js';
-export type { ClientEvents, ConnectionState, DisconnectInfo, Truncated } from './events.js';
+export type { ChannelDeleted, ClientEvents, ConnectionState, DisconnectInfo, StaleEpoch, Truncated } from './events.js';
 export { backoffCeiling, backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 export { ClientError, type ClientErrorCode } from './errors.js';
 export { Subscription, type SubscribeOptions, type SubscriptionHandlers } from './subscription.js';

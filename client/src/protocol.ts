@@ -12,6 +12,7 @@ import type {
   OccupancyFrame,
   PresenceFrame,
   ReceiptFrame,
+  ProfileFrame,
   StatusFrame,
   TypingFrame,
   WelcomeFrame,
@@ -74,6 +75,8 @@ export type TypingEvent = Omit<TypingFrame, 'type'>;
 export type ReceiptEvent = Omit<ReceiptFrame, 'type'>;
 /** Someone's status changed (pushed to contacts and channel mates). */
 export type StatusEvent = Omit<StatusFrame, 'type'>;
+/** Someone's profile changed: name, avatar URL, status text (pushed to their contacts and their own sessions). */
+export type ProfileEvent = Omit<ProfileFrame, 'type'>;
 
 /** One change to a live list, as pushed by the server: its item typed by its list. */
 export type ListChange<L extends ListName = ListName> = L extends ListName ? Omit<Extract<ListFrame, { list: L }>, 'type'> : never;

@@ -1,6 +1,6 @@
 import { callSafely } from './emitter.js';
 import type { ClientError } from './errors.js';
-import type { Truncated } from './events.js';
+import type { ChannelDeleted, StaleEpoch, Truncated } from './events.js';
 import type { ChannelEvent, ChannelId, OccupancyEvent, PresenceEvent, ReceiptEvent, Seq, TypingEvent } from './protocol.js';
 
 export interface SubscriptionHandlers {
@@ -17,6 +17,17 @@ export interface SubscriptionHandlers {
   /** A resume reached further back than the channel keeps: the seqs before `from` are gone (see the client's `truncated`). */
   readonly onTruncated?: (truncated: Truncated) => void;
   /**
+   * The channel was deleted: the subscription has ended (`closed` is true) and nothing
+   * more of it comes. If the id is created again, subscribe to it afresh.
+   */
+  readonly onDeleted?: (deleted: ChannelDeleted) => void;
+  /**
+   * The channel was deleted and created again while this subscription was away: its
+   * position belonged to the old epoch. The SDK has gone on from seq 0 of the new epoch
+   * (every event of the new channel follows); drop what you showed of the old one.
+   */
+  readonly onStaleEpoch?: (stale: StaleEpoch) => void;
+  /**
    * The subscription ended for good: the server ended it because read access was taken
    * away (`forbidden`: you were removed from the channel; `not_found`: it was deleted), or
    * it could not be restored after a reconnect. `closed` is true.
@@ -30,6 +41,12 @@ export interface SubscribeOptions extends SubscriptionHandlers {
    * app stored). Omit it to start live from now.
    */
   readonly since?: Seq;
+  /**
+   * The channel epoch `since` belongs to (a subscription's `epoch`, stored with the seq):
+   * if the channel was deleted and created again since, the SDK starts from 0 of the new
+   * epoch and says so (`onStaleEpoch`) instead of resuming in the wrong log.
+   */
+  readonly epoch?: number;
   /**
    * `false`: the server sends no presence events (join, leave ...) for this channel,
    * which spares large channels one frame per member change. Default true.
@@ -51,6 +68,8 @@ export class Subscription {
   readonly #handlers: SubscriptionHandlers;
   readonly #unsubscribe: (subscription: Subscription) => Promise<void>;
   #lastSeq: Seq | null;
+  /** The channel epoch `#lastSeq` belongs to; null until the server or the app named one. */
+  #epoch: number | null;
   #closed = false;
   /**
    * Events that arrived after a hole while a subscribe was under way: its answer may say
@@ -73,7 +92,13 @@ export class Subscription {
     this.wantsPresence = options.presence;
     this.#handlers = options;
     this.#lastSeq = options.since ?? null;
+    this.#epoch = options.epoch ?? null;
     this.#unsubscribe = unsubscribe;
+  }
+
+  /** The channel epoch the subscription follows (see `SubscribeOptions.epoch`); null before the server said. */
+  get epoch(): number | null {
+    return this.#epoch;
   }
 
   /** Seq of the last event handed to the app (or the position subscribed at); null before either. */
@@ -116,7 +141,8 @@ export class Subscription {
    * says so (`onTruncated`, and the returned `truncated` for the client's event). `held`:
    * the events that arrived meanwhile, for the caller to offer again.
    */
-  onSubscribed(seq: Seq, truncatedFrom?: Seq): { readonly held: ChannelEvent[]; readonly truncated: Truncated | null } {
+  onSubscribed(seq: Seq, truncatedFrom?: Seq, epoch?: number): { readonly held: ChannelEvent[]; readonly truncated: Truncated | null } {
+    if (epoch !== undefined) this.#epoch = epoch;
     const since = this.#lastSeq;
     let truncated: Truncated | null = null;
     if (truncatedFrom !== undefined && since !== null && truncatedFrom > since + 1) {
@@ -129,6 +155,26 @@ export class Subscription {
     const held = this.#held;
     this.#held = [];
     return { held, truncated };
+  }
+
+  /**
+   * The position belongs to an older epoch of the channel (`stale_epoch`): start from 0 of
+   * `current`, so every event of the new channel is delivered, and tell the app.
+   */
+  restartEpoch(current: number): StaleEpoch {
+    const stale: StaleEpoch = { channel: this.channel, epoch: this.#epoch, since: this.#lastSeq, current };
+    this.#epoch = current;
+    this.#lastSeq = 0;
+    this.#held = [];
+    if (this.#handlers.onStaleEpoch) callSafely(this.#handlers.onStaleEpoch, stale);
+    return stale;
+  }
+
+  /** The channel was deleted: the subscription is over. */
+  deleted(deleted: ChannelDeleted): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#handlers.onDeleted) callSafely(this.#handlers.onDeleted, deleted);
   }
 
   /** Resume is impossible (the events are no longer retained): go on live from now. */

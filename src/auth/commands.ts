@@ -95,5 +95,7 @@ function ticketHolder(principal: Principal, input: { user?: string; name?: strin
   }
   if (input.user === undefined) throw new SwitchboardError('bad_request', 'Name the user the ticket is for: `user`.');
   // The app's backend vouches for its user: no credential of theirs expires (a ban ends it).
-  return { kind: 'user', userId: input.user, name: input.name ?? input.user, roles: input.roles ?? [] };
+  // Without a name the id stands in, and only fills in (a rename stays).
+  const holder: Principal = { kind: 'user', userId: input.user, name: input.name ?? input.user, roles: input.roles ?? [] };
+  return input.name === undefined ? { ...holder, nameFillsIn: true } : holder;
 }

@@ -27,7 +27,8 @@ export class TokenIssuer {
   async issue(principal: Principal): Promise<IssuedToken> {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + this.#ttlSeconds;
-    let jwt = new SignJWT({ name: principal.name, roles: [...principal.roles] })
+    // The name is the stored one at issue time: a copy, so a rename made since is not undone on connect.
+    let jwt = new SignJWT({ name: principal.name, name_is_copy: true, roles: [...principal.roles] })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(principal.userId)
       .setIssuedAt(now)

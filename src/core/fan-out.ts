@@ -27,6 +27,7 @@ export class FanOut {
   readonly #broker: Broker;
   readonly #observers: Observers;
   readonly #logger: Logger;
+  #staleEvents = 0;
 
   constructor(options: FanOutOptions) {
     this.#log = options.log;
@@ -42,9 +43,9 @@ export class FanOut {
   subscribe(
     session: Session,
     channel: ChannelId,
-    options: { readonly presence: boolean; readonly since?: Seq; readonly log?: LogReader },
+    options: { readonly presence: boolean; readonly since?: Seq; readonly log?: LogReader; readonly epoch?: number },
   ): { readonly subscriber: Subscriber; readonly live: Promise<Live> } {
-    const feed = this.#feedFor(channel, options.log ?? this.#log);
+    const feed = this.#feedFor(channel, options.log ?? this.#log, options.epoch ?? 0);
     const subscriber = feed.add(session, options);
     return { subscriber, live: feed.goLive(subscriber) };
   }
@@ -53,6 +54,11 @@ export class FanOut {
   subscribersOf(channel: ChannelId): Subscriber[] {
     const feed = this.#feeds.get(channel);
     return feed ? [...feed.subscribers.values()] : [];
+  }
+
+  /** The epoch of the channel's feed here (0: unknown), or undefined when nobody here subscribes. */
+  epochOf(channel: ChannelId): number | undefined {
+    return this.#feeds.get(channel)?.epoch;
   }
 
   /** How many sessions here subscribe to the channel. */
@@ -78,15 +84,43 @@ export class FanOut {
     return removed;
   }
 
-  /** An event this node committed: to the subscribers here, then to the other nodes. */
-  committed(event: ChannelEvent): void {
-    this.#feeds.get(event.channel)?.offer(event);
-    this.#broker.publish({ type: 'event', event });
+  /**
+   * An event this node committed in the channel's `epoch` (0: unknown): to the subscribers
+   * here, then to the other nodes. False, as for `received`: the feed here is of an older epoch.
+   */
+  committed(event: ChannelEvent, epoch: number): boolean {
+    const current = this.#offer(event, epoch);
+    this.#broker.publish({ type: 'event', event, epoch });
+    return current;
   }
 
-  /** Another node's committed event. */
-  received(event: ChannelEvent): void {
-    this.#feeds.get(event.channel)?.offer(event);
+  /**
+   * Another node's committed event, of the channel's `epoch` (0: unknown). One of an older
+   * epoch than the feed here (late from the broker: the channel was deleted and created
+   * again since) is dropped: its seq means nothing in this epoch. False when the event is
+   * of a newer epoch: the feed here streams a deleted epoch (its deletion not heard of
+   * yet) and is the caller's to end; the event is not offered to it.
+   */
+  received(event: ChannelEvent, epoch: number): boolean {
+    return this.#offer(event, epoch);
+  }
+
+  /** Events dropped for being of an older epoch than this node's feed of their channel. */
+  get staleEvents(): number {
+    return this.#staleEvents;
+  }
+
+  #offer(event: ChannelEvent, epoch: number): boolean {
+    const feed = this.#feeds.get(event.channel);
+    if (!feed) return true;
+    // 0 on either side is not known (a message from a node that sends none): offered as before.
+    if (epoch !== feed.epoch && epoch !== 0 && feed.epoch !== 0) {
+      if (epoch > feed.epoch) return false;
+      this.#staleEvents++;
+      return true;
+    }
+    feed.offer(event);
+    return true;
   }
 
   /** A live-only signal to the channel's subscribers on every node (`except`: its sender). */
@@ -118,7 +152,7 @@ export class FanOut {
     }
   }
 
-  #feedFor(id: ChannelId, log: LogReader): ChannelFeed {
+  #feedFor(id: ChannelId, log: LogReader, epoch: number): ChannelFeed {
     let feed = this.#feeds.get(id);
     if (!feed) {
       const observers = this.#observers;
@@ -127,6 +161,7 @@ export class FanOut {
         log,
         (error) => this.#logger.warn({ err: error, channel: id }, 'gap healing failed; retrying'),
         observers.any ? (event, recipients) => observers.notify((o) => o.delivered?.(event, recipients)) : undefined,
+        epoch,
       );
       this.#feeds.set(id, feed);
       this.#broker.watch(id);

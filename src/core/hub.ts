@@ -38,7 +38,7 @@ import { RetentionPruner, type PruningOptions } from './retention-pruner.js';
 import { type HubSession, SessionRegistry } from './session-registry.js';
 import { VolatileNumbering } from './volatile-numbering.js';
 import type { Session, SessionSink } from './session.js';
-import type { AppendRequest, ChannelChanges, Store } from './store.js';
+import type { AppendRequest, ChannelChanges, ProfileChanges, Store } from './store.js';
 import type {
   Channel,
   ChannelEvent,
@@ -142,7 +142,13 @@ export class Hub {
       onCreated: (channel) => observers.notify((o) => o.channelCreated?.(channel)),
     });
     this.#fanOut = new FanOut({ log: this.#readers.durable, broker, observers, logger });
-    this.#presence = new Presence({ registry: broker.presence, fanOut: this.#fanOut, logger, settings: options.presence });
+    this.#presence = new Presence({
+      registry: broker.presence,
+      fanOut: this.#fanOut,
+      logger,
+      settings: options.presence,
+      onFrame: (frame) => observers.notify((o) => o.presenceChanged?.(frame)),
+    });
     this.#log = new MessageLog({
       store,
       volatile: broker.volatile,
@@ -151,8 +157,8 @@ export class Hub {
       onCommit: (size, millis) => {
         if (observers.any) observers.notify((o) => o.committed?.(size, millis));
       },
-      onAppended: (event) => {
-        this.#fanOut.committed(event);
+      onAppended: (event, epoch) => {
+        if (!this.#fanOut.committed(event, epoch)) this.#feedOutlived(event.channel);
         if (observers.any) observers.notify((o) => o.published?.(event));
       },
     });
@@ -165,6 +171,11 @@ export class Hub {
 
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** Committed events dropped for being of an older epoch than this node's feed of their channel (late from the broker). */
+  get staleEvents(): number {
+    return this.#fanOut.staleEvents;
   }
 
   /** Registers a module's hooks (see HubObserver), its veto included. */
@@ -189,7 +200,7 @@ export class Hub {
   async connect(principal: Principal, transport: string, sink: SessionSink): Promise<Session> {
     if (this.#closing) throw new SwitchboardError('unavailable', 'The server is shutting down.');
     if (principal.kind === 'user' && (await this.#directory.remember(principal))) {
-      this.#observers.notify((o) => o.userRenamed?.(principal.userId, principal.name));
+      this.#observers.notify((o) => o.profileChanged?.(principal.userId));
     }
     // From here to `open` nothing awaits: two connects of one user cannot both take the last place.
     if (principal.kind === 'user' && this.#sessions.countOf(principal.userId) >= this.#maxSessionsPerUser) {
@@ -286,6 +297,15 @@ export class Hub {
     await this.#numbering.flush();
   }
 
+  /**
+   * Ends the sessions still open once the transports have closed their connections (a
+   * socket's close may come later, or never): their modules' work on session end (a
+   * user's offline status) runs now, while the database is still there.
+   */
+  async closeSessions(): Promise<void> {
+    await Promise.all([...this.#sessions.all()].map((session) => this.disconnect(session)));
+  }
+
   /** Prunes bounded durable channels now, as the background job does; resolves with how many events went. */
   pruneNow(): Promise<number> {
     return this.#pruner.sweep();
@@ -352,7 +372,12 @@ export class Hub {
       this.#numbering.forget(id);
       await this.#broker.volatile.drop(id);
     }
+    // Every subscriber, here and on the other nodes, is told and unsubscribed.
+    const at = Date.now();
+    this.#broker.publish({ type: 'channel-deleted', channel: id, epoch: channel.epoch, at });
+    this.#channelGone(id, channel.epoch, at);
     this.#observers.notify((o) => o.channelDeleted?.(id));
+    // Subscribes in flight see the change count and check again (not_found).
     await this.#recheck(id, null);
   }
 
@@ -416,10 +441,12 @@ export class Hub {
   }
 
   /** Changes a profile: the user themselves, an admin, or the server. */
-  async updateUser(principal: Principal, id: UserId, changes: { name: string }): Promise<User> {
+  async updateUser(principal: Principal, id: UserId, changes: ProfileChanges): Promise<User> {
     assertCanUpdateUser(principal, id);
-    const user = await this.#directory.updateUser(id, changes);
-    this.#observers.notify((o) => o.userRenamed?.(user.id, user.name));
+    // An empty status text is no status text: one way to say it.
+    const statusText = changes.statusText === '' ? null : changes.statusText;
+    const user = await this.#directory.updateUser(id, { ...changes, ...(statusText !== undefined && { statusText }) });
+    this.#observers.notify((o) => o.profileChanged?.(user.id));
     return user;
   }
 
@@ -435,6 +462,7 @@ export class Hub {
     this.#assertStorableText(text);
     this.#assertStorableText(input.cid ?? null, 'cid');
     const channel = await this.#directory.require(input.channel, principal);
+    assertWritable(channel);
     assertCanPublish(principal, channel, await this.#directory.memberFor(principal, channel));
     if (this.#observers.authorizing) await this.#observers.authorize({ type: 'publish', principal, channel, input });
     const request = {
@@ -453,7 +481,7 @@ export class Hub {
       if (files !== undefined && files.length > 0) {
         throw new SwitchboardError('bad_request', 'Attachments need a durable channel: this one keeps its messages in memory or not at all.');
       }
-      const result = await this.#log.appendVolatile(request, retention);
+      const result = await this.#log.appendVolatile(request, retention, channel.epoch);
       if (!result.duplicate) this.#numbering.numbered(result.event);
       return result;
     }
@@ -524,6 +552,7 @@ export class Hub {
   ): Promise<ChannelEvent | null> {
     this.#assertStorableText(input.text);
     const channel = await this.#directory.require(input.channel);
+    assertWritable(channel);
     this.#assertDurable(channel, 'reactions');
     assertCanAnnotate(principal, channel, await this.#directory.memberFor(principal, channel));
     if (this.#observers.authorizing) await this.#observers.authorize({ type: 'annotate', principal, channel, input });
@@ -552,8 +581,8 @@ export class Hub {
     session: Session,
     id: ChannelId,
     since?: Seq,
-    options: { readonly presence?: boolean; readonly info?: unknown } = {},
-  ): Promise<{ channel: Channel; seq: Seq; truncatedFrom?: Seq }> {
+    options: { readonly presence?: boolean; readonly info?: unknown; readonly epoch?: number } = {},
+  ): Promise<{ channel: Channel; seq: Seq; epoch: number; truncatedFrom?: Seq }> {
     const state = this.#sessions.live(session);
     if (state.channels.has(id)) throw new SwitchboardError('conflict', `Already subscribed to ${id}.`);
     if (state.channels.size >= this.limits.maxSubscriptionsPerSession) {
@@ -568,6 +597,13 @@ export class Hub {
     const accessChanges = this.#accessChanges;
     try {
       const channel = await this.#readable(state.principal, id, true);
+      if (since !== undefined && options.epoch !== undefined && options.epoch !== channel.epoch) {
+        throw new SwitchboardError(
+          'stale_epoch',
+          `Channel ${id} was deleted and created again: position ${since} of epoch ${options.epoch} is gone; subscribe from 0 of epoch ${channel.epoch}.`,
+          { epoch: channel.epoch },
+        );
+      }
       if (this.#observers.authorizing) await this.#observers.authorize({ type: 'subscribe', session: state, channel });
       const log = this.#readers.for(await this.#volatileReady(channel));
       if (state.closed || !state.channels.has(id)) {
@@ -580,10 +616,14 @@ export class Hub {
           limit: maxSubscribers,
         });
       }
+      // A feed of an older epoch here means its deletion was never heard of: end it as deleted now.
+      const feedEpoch = this.#fanOut.epochOf(id);
+      if (feedEpoch !== undefined && feedEpoch < channel.epoch) this.#channelGone(id, feedEpoch, Date.now());
       const subscription = this.#fanOut.subscribe(state, id, {
         presence: announced && (options.presence ?? true),
         since,
         log,
+        epoch: channel.epoch,
       });
       subscriber = subscription.subscriber;
       // A change's recheck that ran between the access check and now could not see this
@@ -591,7 +631,8 @@ export class Hub {
       if (accessChanges !== this.#accessChanges) await this.#readable(state.principal, id);
       const { seq, truncatedFrom } = await subscription.live;
       if (state.principal.kind === 'user' && subscriber.active && announced) await this.#presence.enter(state, id, subscriber, options.info);
-      return truncatedFrom === undefined ? { channel, seq } : { channel, seq, truncatedFrom };
+      const epoch = channel.epoch;
+      return truncatedFrom === undefined ? { channel, seq, epoch } : { channel, seq, epoch, truncatedFrom };
     } catch (error) {
       // Detach only this attempt: an unsubscribe may have made room for a newer subscription.
       if (!subscriber || this.#fanOut.isCurrent(subscriber)) await this.#detach(state, id);
@@ -641,6 +682,7 @@ export class Hub {
     change: 'edit' | 'delete',
   ): Promise<{ channel: Channel; target: ChannelEvent }> {
     const channel = await this.#directory.require(id);
+    assertWritable(channel);
     this.#assertDurable(channel, change === 'edit' ? 'edits' : 'deletes');
     const member = await this.#directory.memberFor(principal, channel);
     assertCanRead(principal, channel, member);
@@ -684,7 +726,7 @@ export class Hub {
       // Unsubscribed meanwhile, or subscribed afresh (that subscribe checked access itself).
       if (!this.#fanOut.isCurrent(subscriber)) continue;
       const principal = subscriber.session.principal;
-      if (!channel) ended.push(this.#revoke(subscriber, 'not_found', `Channel ${id} was deleted.`));
+      if (!channel) ended.push(this.#endDeleted(subscriber, this.#fanOut.epochOf(id) ?? 0, Date.now()));
       else if (!canRead(principal, channel, members.get(principal.userId))) {
         ended.push(this.#revoke(subscriber, 'forbidden', `You may no longer read channel ${id}.`));
       }
@@ -719,6 +761,40 @@ export class Hub {
     await detached;
   }
 
+  /**
+   * The channel's `epoch` was deleted: each of this node's subscriptions to it (or to an
+   * older epoch) is ended and told `channelDeleted`.
+   */
+  #channelGone(id: ChannelId, epoch: number, at: number): void {
+    const feedEpoch = this.#fanOut.epochOf(id);
+    // A feed of a newer epoch was made after the deletion (another node's message came late).
+    if (feedEpoch === undefined || feedEpoch > epoch) return;
+    for (const subscriber of this.#fanOut.subscribersOf(id)) {
+      void this.#endDeleted(subscriber, feedEpoch || epoch, at).catch((error: unknown) =>
+        this.#logger.warn({ err: error, channel: id }, 'ending a deleted channel\'s subscription failed'),
+      );
+    }
+  }
+
+  /**
+   * An event of a newer epoch than this node's feed of the channel came (the broker's
+   * `channel-deleted` is late or lost): the feed's epoch was deleted, so it ends as deleted
+   * now, as a subscribe that finds it does. Its subscribers re-subscribe to the new epoch.
+   */
+  #feedOutlived(id: ChannelId): void {
+    const feedEpoch = this.#fanOut.epochOf(id);
+    if (feedEpoch !== undefined) this.#channelGone(id, feedEpoch, Date.now());
+  }
+
+  /** Ends one subscription to a deleted channel: nothing more of it, then `channelDeleted`. */
+  async #endDeleted(subscriber: Subscriber, epoch: number, at: number): Promise<void> {
+    const state = this.#sessions.find(subscriber.session.id);
+    if (!state) return;
+    const detached = this.#detach(state, subscriber.channel);
+    state.sink.deliver(new Delivery({ type: 'channelDeleted', channel: subscriber.channel, epoch, at }));
+    await detached;
+  }
+
   /** The credential of a session ran out (and was not refreshed): an `unauthorized` error, then the wire's 4401. */
   #expire(state: HubSession): void {
     state.expiry = null;
@@ -743,7 +819,7 @@ export class Hub {
   #onBrokerMessage(message: BrokerMessage): void {
     switch (message.type) {
       case 'event':
-        this.#fanOut.received(message.event);
+        if (!this.#fanOut.received(message.event, message.epoch ?? 0)) this.#feedOutlived(message.event.channel);
         return;
       case 'ephemeral':
         this.#fanOut.deliverHere(message.event);
@@ -756,6 +832,11 @@ export class Hub {
       case 'channel-changed':
         this.#directory.evict(message.channel);
         void this.#recheck(message.channel, null);
+        return;
+      case 'channel-deleted':
+        this.#directory.evict(message.channel);
+        this.#numbering.forget(message.channel);
+        this.#channelGone(message.channel, message.epoch, message.at);
         return;
       case 'member-changed':
         void this.#recheck(message.channel, message.user);
@@ -796,6 +877,13 @@ export class Hub {
 
 function authorOf(principal: Principal): UserId | null {
   return principal.kind === 'user' ? principal.userId : null;
+}
+
+/** An archived channel is read-only: history and subscribing go on, nothing new is stored. */
+function assertWritable(channel: Channel): void {
+  if (channel.archivedAt !== undefined) {
+    throw new SwitchboardError('archived', `Channel ${channel.id} is archived: it is read-only.`, { archivedAt: channel.archivedAt });
+  }
 }
 
 function isExpired(principal: Principal): boolean {

@@ -46,6 +46,12 @@ export interface Principal {
   readonly name: string;
   readonly roles: readonly string[];
   /**
+   * The name is not the user's own choice (auth "open", a token without a `name` claim, or
+   * with `name_is_copy`): it names a user the server has not stored, and never overwrites
+   * a stored profile (a rename by `users.update` stays).
+   */
+  readonly nameFillsIn?: boolean;
+  /**
    * When the credential stops being accepted, in epoch milliseconds: a token's `exp` plus
    * the clock tolerance (jwt.clockToleranceSeconds). A session opened with it ends then,
    * unless refreshed (`auth.refresh`). Absent: it does not expire (API keys, auth "open",

@@ -4,6 +4,7 @@ import { toSwitchboardError } from '../core/errors.js';
 import type { Hub, PublishInput, PublishResult } from '../core/hub.js';
 import type { ChannelEvent } from '../core/types.js';
 import type { Handlers } from './command-registry.js';
+import { isRefusedMessage } from './hook-step.js';
 import { parseInput } from './validation.js';
 
 /** The core's commands: channels, members, the log, presence, users. Each is one Hub call. */
@@ -47,9 +48,9 @@ export function coreCommands(hub: Hub): Handlers {
       return null;
     },
 
-    subscribe: async ({ session, hookInfo }, { channel, since, presence }) => {
-      const subscribed = await hub.subscribe(session!, channel, since, { presence, info: hookInfo });
-      const result = { channel: subscribed.channel.id, seq: subscribed.seq };
+    subscribe: async ({ session, hookInfo }, { channel, since, epoch, presence }) => {
+      const subscribed = await hub.subscribe(session!, channel, since, { presence, info: hookInfo, epoch });
+      const result = { channel: subscribed.channel.id, seq: subscribed.seq, epoch: subscribed.epoch };
       return subscribed.truncatedFrom === undefined ? result : { ...result, truncated: true as const, from: subscribed.truncatedFrom };
     },
     unsubscribe: async ({ session }, { channel }) => {
@@ -85,7 +86,7 @@ export function coreCommands(hub: Hub): Handlers {
       const users = await hub.listUsers(principal, { limit, after });
       return { users, next: users.length === limit ? users.at(-1)!.id : null };
     },
-    'users.update': async ({ principal }, { user, name }) => hub.updateUser(principal, user, { name }),
+    'users.update': async ({ principal }, { user, ...changes }) => hub.updateUser(principal, user, changes),
   };
 }
 
@@ -95,7 +96,8 @@ export function acknowledge({ event, duplicate }: { event: ChannelEvent; duplica
 }
 
 /**
- * One message of a batch, which succeeds or fails on its own. The pipeline checked the
+ * One message of a batch, which succeeds or fails on its own (the app's publish hook may
+ * have refused it already: see RefusedMessage). The pipeline checked the
  * batch's shape (1-100 messages); a message its schema let through unchecked (`{unchecked:
  * <the message as sent>}`) is checked here against `publish`'s own input, so it is refused
  * in the words a single publish would get, and the other messages are published.
@@ -106,6 +108,7 @@ async function publishOne(
   message: unknown,
 ): Promise<CommandResult<'publish.batch'>['results'][number]> {
   try {
+    if (isRefusedMessage(message)) throw message.refused;
     const input: PublishInput = isUnchecked(message) ? parseInput(COMMANDS.publish.input, message.unchecked) : (message as PublishInput);
     const result: PublishResult = await hub.publish(principal, input);
     return { ok: true, ...acknowledge(result) };

@@ -76,8 +76,7 @@ export class AdminActions {
 
   /**
    * `channel.delete`: the channel and its history. The hub ends every subscription to it on
-   * every node (`unsubscribed`, not_found); `unsubscribed` counts them, asked of every node
-   * just before.
+   * every node (`channelDeleted`); `unsubscribed` counts them, asked of every node just before.
    */
   deleteChannel(context: ActionContext, channel: string): Promise<{ channel: string; closed: true; unsubscribed: number; missing?: string[] }> {
     return this.#audited(
@@ -94,14 +93,18 @@ export class AdminActions {
     );
   }
 
-  /** Archiving keeps the channel and its history readable, and lets only the server publish (`channel.update`). */
-  archiveChannel(context: ActionContext, channel: string): Promise<unknown> {
+  /**
+   * Archiving keeps the channel, its history and its subscriptions, and makes it read-only
+   * (`channel.update` with `archived`): publish, edit, delete and reactions answer `archived`.
+   * `archived: false` (unarchive) makes it writable again.
+   */
+  archiveChannel(context: ActionContext, channel: string, archived = true): Promise<unknown> {
     return this.#audited(
       context,
-      'channel.archive',
+      archived ? 'channel.archive' : 'channel.unarchive',
       channel,
-      () => this.run(context, 'channel.update', { channel, publish: 'server' }),
-      () => ({ publish: 'server' }),
+      () => this.run(context, 'channel.update', { channel, archived }),
+      () => ({ archived }),
     );
   }
 

@@ -180,6 +180,9 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRouteOpt
   app.post<{ Params: { channel: string } }>('/admin/api/channels/:channel/archive', async (request) => {
     return actions.archiveChannel(await context(request), request.params.channel);
   });
+  app.post<{ Params: { channel: string } }>('/admin/api/channels/:channel/unarchive', async (request) => {
+    return actions.archiveChannel(await context(request), request.params.channel, false);
+  });
 
   app.delete<{ Params: { channel: string; user: string } }>('/admin/api/channels/:channel/members/:user', async (request) => {
     return actions.removeMember(await context(request), request.params.channel, request.params.user);

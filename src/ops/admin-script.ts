@@ -570,10 +570,11 @@ export const ADMIN_SCRIPT = String.raw`'use strict';
     }
     if (state.selected !== id) return;
     var channel = info.channel;
-    var archived = channel.publish === 'server';
+    var archived = channel.archivedAt !== undefined;
     var facts = [
       ['Type', channel.type],
-      ['Who may publish', archived ? 'the server only (archived or announcements)' : channel.publish],
+      ['Who may publish', archived ? 'nobody (archived ' + dateTime(channel.archivedAt) + ')' : channel.publish],
+      ['Epoch', String(channel.epoch)],
       ['Newest seq', number(channel.lastSeq)],
       ['Created', dateTime(channel.createdAt) + (channel.createdBy ? ' by ' + channel.createdBy : '')],
     ];
@@ -612,7 +613,7 @@ export const ADMIN_SCRIPT = String.raw`'use strict';
       h('div', { class: 'panel-head' }, [
         h('h2', { text: id + (channel.title ? ' \u2014 ' + channel.title : '') }),
         h('div', { class: 'channel-actions' }, [
-          h('button', { type: 'button', text: archived ? 'Archived' : 'Archive', disabled: archived, onclick: function () { archiveChannel(id); } }),
+          h('button', { type: 'button', text: archived ? 'Unarchive' : 'Archive', onclick: function () { archiveChannel(id, !archived); } }),
           h('button', { type: 'button', class: 'danger', text: 'Delete channel', onclick: function () { deleteChannel(id); } }),
         ]),
       ]),
@@ -646,12 +647,14 @@ export const ADMIN_SCRIPT = String.raw`'use strict';
     loadChannels(true);
   }
 
-  async function archiveChannel(id) {
-    var answer = await confirmAction('Archive ' + id + '?', 'Its history stays readable, but only the server (an API key) may publish in it from now on.', 'Archive');
+  async function archiveChannel(id, archive) {
+    var answer = archive
+      ? await confirmAction('Archive ' + id + '?', 'Its history stays readable and subscribers stay, but nobody may publish, edit, delete or react in it until it is unarchived.', 'Archive')
+      : await confirmAction('Unarchive ' + id + '?', 'Its members may publish in it again.', 'Unarchive');
     if (!answer.ok) return;
     if (await act(async function () {
-      await api('/admin/api/channels/' + encodeURIComponent(id) + '/archive', { method: 'POST' });
-      return 'Archived ' + id + ': it is read-only now.';
+      await api('/admin/api/channels/' + encodeURIComponent(id) + (archive ? '/archive' : '/unarchive'), { method: 'POST' });
+      return archive ? 'Archived ' + id + ': it is read-only now.' : 'Unarchived ' + id + ': it is writable again.';
     })) selectChannel(id);
   }
 

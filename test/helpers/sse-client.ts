@@ -23,6 +23,8 @@ export class SseClient {
   /** The body of a refused request (JSON). */
   body = '';
   ended = false;
+  /** The last `id:` the server sent: what a reconnecting EventSource sends as Last-Event-ID. */
+  lastEventId: string | null = null;
   readonly responded: Promise<void>;
   readonly #request: ClientRequest;
   readonly #waiters = new Waiters();
@@ -91,6 +93,7 @@ export class SseClient {
       const data: string[] = [];
       for (const line of block.split('\n')) {
         if (line.startsWith('event: ')) event = line.slice('event: '.length);
+        else if (line.startsWith('id: ')) this.lastEventId = line.slice('id: '.length);
         else if (line.startsWith('data: ')) data.push(line.slice('data: '.length));
       }
       if (data.length > 0) this.messages.push({ event, data: data.join('\n') });

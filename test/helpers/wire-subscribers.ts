@@ -1,7 +1,7 @@
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach } from 'vitest';
-import { ERROR_CODE_KEY } from '../../src/transports/grpc/grpc-errors.js';
+import { ERROR_CODE_KEY, ERROR_DETAILS_KEY } from '../../src/transports/grpc/grpc-errors.js';
 import { grpcClient, StreamRecorder } from './grpc-test-client.js';
 import { Waiters } from './waiters.js';
 import { WsTestClient } from './ws-test-client.js';
@@ -56,6 +56,16 @@ export interface Subscribed {
   readonly seq: number;
   readonly truncated: boolean;
   readonly from: number | null;
+  /** The channel's epoch (SSE: from the `ready` event). */
+  readonly epoch?: number;
+}
+
+/** How a wire said the channel was deleted: the frame's fields, when it arrived, and whether the subscription's stream ended. */
+export interface Deleted {
+  readonly channel: string;
+  readonly epoch: number;
+  readonly at: number;
+  readonly arrivedAt: number;
 }
 
 export interface WireSubscriber {
@@ -72,6 +82,8 @@ export interface WireSubscriber {
   /** A second channel streamed on the same connection (/ws and `/sse`): what arrives after a change there proves nothing more came. */
   readonly sentinel: string | null;
   unsubscribed(timeoutMs?: number): Promise<Unsubscribed>;
+  /** The channel was deleted: /ws's `channelDeleted` frame, SSE's event, gRPC's `channelDeleted` message (the call then ends OK). */
+  deleted(timeoutMs?: number): Promise<Deleted>;
   sessionEnded(timeoutMs?: number): Promise<SessionEnd>;
   /** Every frame received, as [type, body] (for failure messages). */
   readonly log: [string, Record<string, unknown>][];
@@ -92,7 +104,7 @@ export async function subscribeOn(
   server: ServerAddress,
   who: Who,
   channel: string,
-  options: { sentinel?: string; since?: number } = {},
+  options: { sentinel?: string; since?: number; epoch?: number } = {},
 ): Promise<WireSubscriber> {
   let subscriber: WireSubscriber;
   switch (wire) {
@@ -125,21 +137,44 @@ export async function refusal(
   server: ServerAddress,
   who: Who,
   channel: string,
-  options: { since?: number } = {},
+  options: { since?: number; epoch?: number } = {},
 ): Promise<{ code: string; message: string } | null> {
+  const refused = await refusalWithDetails(wire, server, who, channel, options);
+  return refused && { code: refused.code, message: refused.message };
+}
+
+/**
+ * Like `refusal`, with the refusal's details: the error's own (`stale_epoch`: the current
+ * epoch), plus `httpStatus` (SSE) or `grpcStatus` (gRPC).
+ */
+export async function refusalWithDetails(
+  wire: StreamWire,
+  server: ServerAddress,
+  who: Who,
+  channel: string,
+  options: { since?: number; epoch?: number } = {},
+): Promise<{ code: string; message: string; details?: Record<string, unknown> } | null> {
   try {
     const subscriber = await subscribeOn(wire, server, who, channel, options);
     subscriber.close();
     return null;
   } catch (error) {
-    const { switchboardCode, switchboardMessage } = error as { switchboardCode?: string; switchboardMessage?: string };
+    const { switchboardCode, switchboardMessage, switchboardDetails } = error as {
+      switchboardCode?: string;
+      switchboardMessage?: string;
+      switchboardDetails?: Record<string, unknown>;
+    };
     if (!switchboardCode) throw error;
-    return { code: switchboardCode, message: switchboardMessage ?? '' };
+    return { code: switchboardCode, message: switchboardMessage ?? '', ...(switchboardDetails && { details: switchboardDetails }) };
   }
 }
 
-function refused(code: string, message: string): Error {
-  return Object.assign(new Error(`refused: ${code}: ${message}`), { switchboardCode: code, switchboardMessage: message });
+function refused(code: string, message: string, details?: Record<string, unknown>): Error {
+  return Object.assign(new Error(`refused: ${code}: ${message}`), {
+    switchboardCode: code,
+    switchboardMessage: message,
+    switchboardDetails: details,
+  });
 }
 
 // --- /ws ------------------------------------------------------------------------------
@@ -159,7 +194,7 @@ class WsSubscriber implements WireSubscriber {
     client.socket.on('message', () => this.#arrivals.set(client.frames.at(-1)!, Date.now()));
   }
 
-  static async open(server: ServerAddress, who: Who, channel: string, options: { sentinel?: string; since?: number }): Promise<WsSubscriber> {
+  static async open(server: ServerAddress, who: Who, channel: string, options: { sentinel?: string; since?: number; epoch?: number }): Promise<WsSubscriber> {
     const client =
       'user' in who
         ? new WsTestClient(`${server.wsUrl}?user=${encodeURIComponent(who.user)}`)
@@ -176,10 +211,10 @@ class WsSubscriber implements WireSubscriber {
         const error = client.frames.find((f) => f.type === 'error');
         throw refused(String(error?.code ?? `close ${client.closeCode}`), String(error?.message ?? ''));
       }
-      const reply = await client.request('subscribe', { channel, since: options.since });
-      if (reply.type !== 'ok') throw refused(String(reply.code), String(reply.message));
-      const result = reply.result as { seq: number; truncated?: boolean; from?: number };
-      subscriber.subscribed = { seq: result.seq, truncated: result.truncated ?? false, from: result.from ?? null };
+      const reply = await client.request('subscribe', { channel, since: options.since, epoch: options.epoch });
+      if (reply.type !== 'ok') throw refused(String(reply.code), String(reply.message), reply.details as Record<string, unknown> | undefined);
+      const result = reply.result as { seq: number; epoch: number; truncated?: boolean; from?: number };
+      subscriber.subscribed = { seq: result.seq, truncated: result.truncated ?? false, from: result.from ?? null, epoch: result.epoch };
       if (options.sentinel) await client.ok('subscribe', { channel: options.sentinel });
     } catch (error) {
       void client.close();
@@ -211,6 +246,11 @@ class WsSubscriber implements WireSubscriber {
   async unsubscribed(timeoutMs = 5000): Promise<Unsubscribed> {
     const frame = await this.#client.waitFor((f) => f.type === 'unsubscribed' && f.channel === this.#channel, timeoutMs);
     return { code: String(frame.code), message: String(frame.message), grpcStatus: null, at: this.#arrivals.get(frame) ?? Date.now() };
+  }
+
+  async deleted(timeoutMs = 5000): Promise<Deleted> {
+    const frame = await this.#client.waitFor((f) => f.type === 'channelDeleted' && f.channel === this.#channel, timeoutMs);
+    return { channel: String(frame.channel), epoch: Number(frame.epoch), at: Number(frame.at), arrivedAt: this.#arrivals.get(frame) ?? Date.now() };
   }
 
   async sessionEnded(timeoutMs = 5000): Promise<SessionEnd> {
@@ -263,7 +303,7 @@ class SseSubscriber implements WireSubscriber {
     server: ServerAddress,
     who: Who,
     channel: string,
-    options: { sentinel?: string; since?: number },
+    options: { sentinel?: string; since?: number; epoch?: number },
   ): Promise<SseSubscriber> {
     const sentinel = wire === 'sse' ? (options.sentinel ?? null) : null;
     const subscriber = new SseSubscriber(wire, channel, sentinel);
@@ -274,12 +314,13 @@ class SseSubscriber implements WireSubscriber {
     if ('user' in who) headers['x-switchboard-user'] = who.user;
     else if ('token' in who) headers.authorization = `Bearer ${who.token}`;
     if (options.since !== undefined) {
-      headers['last-event-id'] = wire === 'sse' ? `${encodeURIComponent(channel)}=${options.since}` : String(options.since);
+      const position = options.epoch === undefined ? String(options.since) : `${options.epoch}.${options.since}`;
+      headers['last-event-id'] = wire === 'sse' ? `${encodeURIComponent(channel)}=${position}` : position;
     }
     await subscriber.#connect(`${server.url}${path}`, headers);
     if (subscriber.#status !== 200) {
-      const body = JSON.parse(subscriber.#body || '{}') as { code?: string; message?: string };
-      throw refused(body.code ?? `http ${subscriber.#status}`, body.message ?? '');
+      const body = JSON.parse(subscriber.#body || '{}') as { code?: string; message?: string; details?: Record<string, unknown> };
+      throw refused(body.code ?? `http ${subscriber.#status}`, body.message ?? '', { ...body.details, httpStatus: subscriber.#status });
     }
     const live = () => subscriber.frames.some((f) => f.event === 'ready' || f.event === 'error') || subscriber.#ended;
     await subscriber.#waiters.until(live, 10_000, 'no ready event');
@@ -289,10 +330,15 @@ class SseSubscriber implements WireSubscriber {
       throw refused(String(failure.data.code), String(failure.data.message));
     }
     const ready = subscriber.frames.find((f) => f.event === 'ready')?.data as
-      | { channels: Record<string, number>; truncated?: Record<string, number> }
+      | { channels: Record<string, number>; epochs?: Record<string, number>; truncated?: Record<string, number> }
       | undefined;
     const from = ready?.truncated?.[channel];
-    subscriber.subscribed = { seq: ready?.channels[channel] ?? -1, truncated: from !== undefined, from: from ?? null };
+    subscriber.subscribed = {
+      seq: ready?.channels[channel] ?? -1,
+      truncated: from !== undefined,
+      from: from ?? null,
+      ...(ready?.epochs?.[channel] !== undefined && { epoch: ready.epochs[channel] }),
+    };
     return subscriber;
   }
 
@@ -354,6 +400,15 @@ class SseSubscriber implements WireSubscriber {
     return { code: String(frame.data.code), message: String(frame.data.message), grpcStatus: null, at: frame.at };
   }
 
+  async deleted(timeoutMs = 5000): Promise<Deleted> {
+    const frame = await this.#waiters.until(
+      () => this.frames.find((f) => f.event === 'channelDeleted' && f.data.channel === this.#channel),
+      timeoutMs,
+      () => `no channelDeleted event; got ${JSON.stringify(this.log.slice(-3))}`,
+    );
+    return { channel: String(frame.data.channel), epoch: Number(frame.data.epoch), at: Number(frame.data.at), arrivedAt: frame.at };
+  }
+
   /** Whether the server ended the stream. */
   get ended(): boolean {
     return this.#ended;
@@ -408,25 +463,34 @@ class GrpcSubscriber implements WireSubscriber {
     void recorder.ended.then(() => (this.#endedAt = Date.now()));
   }
 
-  static async open(server: ServerAddress, who: Who, channel: string, options: { since?: number }): Promise<GrpcSubscriber> {
+  static async open(server: ServerAddress, who: Who, channel: string, options: { since?: number; epoch?: number }): Promise<GrpcSubscriber> {
     const metadata = new grpc.Metadata();
     if ('ticket' in who) throw new Error('A gRPC call takes no ticket: tickets are for browsers.');
     if ('user' in who) metadata.set('x-switchboard-user', who.user);
     else metadata.set('authorization', `Bearer ${who.token}`);
-    const request = options.since === undefined ? { channel } : { channel, since: options.since };
+    const request = {
+      channel,
+      ...(options.since !== undefined && { since: options.since }),
+      ...(options.epoch !== undefined && { epoch: options.epoch }),
+    };
     const recorder = new StreamRecorder(grpcClient(server), request, metadata);
     const subscriber = new GrpcSubscriber(recorder, channel);
     try {
-      const result = await recorder.live<{ seq: number | string; truncated?: boolean; from?: number | string }>();
+      const result = await recorder.live<{ seq: number | string; epoch: number | string; truncated?: boolean; from?: number | string }>();
       subscriber.subscribed = {
         seq: Number(result.seq),
         truncated: result.truncated ?? false,
         from: result.truncated ? Number(result.from) : null,
+        epoch: Number(result.epoch),
       };
     } catch {
       const status = await recorder.ended;
       const code = status.metadata.get(ERROR_CODE_KEY)[0];
-      throw refused(String(code ?? `grpc ${status.code}`), status.details);
+      const details = status.metadata.get(ERROR_DETAILS_KEY)[0];
+      throw refused(String(code ?? `grpc ${status.code}`), status.details, {
+        ...(details === undefined ? {} : (JSON.parse(String(details)) as Record<string, unknown>)),
+        grpcStatus: status.code,
+      });
     }
     return subscriber;
   }
@@ -454,6 +518,13 @@ class GrpcSubscriber implements WireSubscriber {
   async unsubscribed(timeoutMs = 5000): Promise<Unsubscribed> {
     const end = await this.sessionEnded(timeoutMs);
     return { code: end.code ?? '', message: '', grpcStatus: end.status, at: end.at };
+  }
+
+  async deleted(timeoutMs = 5000): Promise<Deleted> {
+    await this.sessionEnded(timeoutMs);
+    const frame = this.#recorder.of<{ channel: string; epoch: number; at: number }>('channelDeleted')[0];
+    if (!frame) throw new Error(`the call ended without channelDeleted; got ${JSON.stringify(this.log.slice(-3))}`);
+    return { channel: frame.channel, epoch: Number(frame.epoch), at: Number(frame.at), arrivedAt: this.#endedAt || Date.now() };
   }
 
   async sessionEnded(timeoutMs = 5000): Promise<SessionEnd> {

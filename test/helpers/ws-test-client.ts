@@ -1,5 +1,6 @@
 import { afterEach } from 'vitest';
 import { type ClientOptions, WebSocket } from 'ws';
+import { type CompactEvent, expandEvent } from '../../protocol/compact-event.js';
 import { Waiters } from './waiters.js';
 
 export interface ServerFrame {
@@ -75,10 +76,14 @@ export class WsTestClient {
     return reply.result as T;
   }
 
+  /**
+   * The pushed events (of one channel), read back as the SDK reads them: every field, `kind`
+   * and `createdAt` included. `frames` keeps them as they came (compact-event.ts).
+   */
   events(channel?: string): EventFrame[] {
-    return this.frames.filter(
-      (f): f is EventFrame => f.type === 'event' && (channel === undefined || f.channel === channel),
-    );
+    return this.frames
+      .filter((f) => f.type === 'event' && (channel === undefined || f.channel === channel))
+      .map((f) => ({ type: 'event', ...expandEvent(f as unknown as CompactEvent) }) as EventFrame);
   }
 
   waitFor(predicate: (frame: ServerFrame) => boolean, timeoutMs = 10_000): Promise<ServerFrame> {

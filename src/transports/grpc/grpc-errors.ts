@@ -4,6 +4,8 @@ import type { Logger } from '../../core/logger.js';
 
 /** Trailing metadata key with the exact Switchboard code (several codes share one gRPC status). */
 export const ERROR_CODE_KEY = 'x-switchboard-error';
+/** Trailing metadata key with the error's details as JSON, when it has any (`stale_epoch`: the current epoch). */
+export const ERROR_DETAILS_KEY = 'x-switchboard-error-details';
 
 /**
  * Anything thrown by a handler as the status to end the call with: the registry's gRPC
@@ -15,11 +17,12 @@ export function toServiceError(error: unknown, logger: Logger): Partial<ServiceE
   if (failure.code === 'internal' && !(error instanceof SwitchboardError)) {
     logger.error({ err: error }, 'gRPC call failed');
   }
-  return statusOf(failure.code, failure.message);
+  return statusOf(failure.code, failure.message, failure.details);
 }
 
-export function statusOf(code: ErrorCode, message: string): Partial<ServiceError> {
+export function statusOf(code: ErrorCode, message: string, details?: Readonly<Record<string, unknown>>): Partial<ServiceError> {
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_KEY, code);
+  if (details) metadata.set(ERROR_DETAILS_KEY, JSON.stringify(details));
   return { code: new SwitchboardError(code).grpcStatus as status, details: message, metadata };
 }

@@ -74,6 +74,13 @@ export class SessionStream implements SessionSink {
       case 'error':
         this.end(statusOf(message.code, message.message));
         return;
+      // The channel is gone: the stream says so (`channel_deleted`), then ends OK, not as a failure.
+      case 'channelDeleted': {
+        const bytes = delivery.encode(this.#format, this.#encode);
+        if (bytes !== null) this.write(bytes);
+        this.complete();
+        return;
+      }
     }
     const bytes = delivery.encode(this.#format, this.#encode);
     if (bytes === null) return;
@@ -114,6 +121,14 @@ export class SessionStream implements SessionSink {
     this.#finish();
     // grpc-js turns an 'error' event on a server stream into the call's final status.
     this.#call.emit('error', status);
+  }
+
+  /** Ends the call with status OK, after what was already written. */
+  complete(): void {
+    if (this.ended) return;
+    this.#ended = true;
+    this.#finish();
+    this.#call.end();
   }
 
   /**

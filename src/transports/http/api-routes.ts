@@ -41,7 +41,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
     api.addHook('onRequest', async (request) => {
       const principal = await options.authenticate(request);
       if (principal.kind === 'user' && !recorded.has(principal.userId)) {
-        await options.store.upsertUser({ id: principal.userId, name: principal.name });
+        await options.store.upsertUser({ id: principal.userId, name: principal.name, fillsIn: principal.nameFillsIn === true });
         // Bounded: a node serving many users writes again now and then, never without limit.
         if (recorded.size >= 10_000) recorded.clear();
         recorded.add(principal.userId);

@@ -13,8 +13,10 @@ export interface SseStreamOptions {
   /** Bytes queued for the client before it is dropped as a slow consumer (it resumes later). */
   readonly maxQueuedBytes: number;
   readonly heartbeatMs: number;
-  /** How many channels the stream carries: when the hub has ended every one (`unsubscribed`), the stream ends. */
+  /** How many channels the stream carries: when the hub has ended every one (`unsubscribed`, `channelDeleted`), the stream ends. */
   readonly channels: number;
+  /** Each channel's epoch, written into the ids with its seq (from Last-Event-ID until `ready`). */
+  readonly epochs?: Map<ChannelId, number>;
   /** Called once when the stream ends, whoever ended it. */
   readonly onEnd: () => void;
   /** When the frames held (corked) are written: the transport's load-adaptive write delay. */
@@ -32,6 +34,7 @@ export interface SseStreamOptions {
 export class SseStream implements SessionSink, BatchedConnection {
   readonly #response: ServerResponse;
   readonly #cursor: Map<ChannelId, Seq>;
+  readonly #epochs: Map<ChannelId, number>;
   readonly #maxQueuedBytes: number;
   readonly #heartbeatMs: number;
   readonly #onEnd: () => void;
@@ -49,6 +52,7 @@ export class SseStream implements SessionSink, BatchedConnection {
   constructor(options: SseStreamOptions) {
     this.#response = options.response;
     this.#cursor = options.cursor;
+    this.#epochs = options.epochs ?? new Map();
     this.#maxQueuedBytes = options.maxQueuedBytes;
     this.#heartbeatMs = options.heartbeatMs;
     this.#channels = options.channels;
@@ -90,14 +94,16 @@ export class SseStream implements SessionSink, BatchedConnection {
       // A resumed stream may be offered what the client already has: skip, never repeat.
       if (seq <= (this.#cursor.get(channel) ?? 0)) return;
       this.#cursor.set(channel, seq);
-      this.#write(`id: ${formatCursor(this.#cursor)}\n${frame}`);
+      this.#write(`id: ${formatCursor(this.#cursor, this.#epochs)}\n${frame}`);
     } else {
       this.#write(frame);
     }
     switch (message.type) {
       case 'unsubscribed':
-        // Access to the channel was taken away: nothing more of it, nor its place in the id.
+      case 'channelDeleted':
+        // Access to the channel was taken away, or it is gone: nothing more of it, nor its place in the id.
         this.#cursor.delete(message.channel);
+        this.#epochs.delete(message.channel);
         if (--this.#channels <= 0) this.end();
         return;
       case 'close':
@@ -130,15 +136,21 @@ export class SseStream implements SessionSink, BatchedConnection {
    * `truncated`: channels whose resume point was older than what they keep, with the first
    * seq sent (`{"truncated":{"live:a":41}}`).
    */
-  ready(channels: ReadonlyMap<ChannelId, Seq>, truncated: ReadonlyMap<ChannelId, Seq> = new Map()): void {
+  ready(channels: ReadonlyMap<ChannelId, { seq: Seq; epoch?: number }>, truncated: ReadonlyMap<ChannelId, Seq> = new Map()): void {
     this.#live = true;
-    for (const [channel, seq] of channels) {
+    for (const [channel, { seq, epoch }] of channels) {
+      // Server-side subscriptions report no epoch: their ids carry a bare seq.
+      if (epoch !== undefined) this.#epochs.set(channel, epoch);
       // Even an empty channel gets its position (0): a resume must not start it live.
       if (seq >= (this.#cursor.get(channel) ?? 0)) this.#cursor.set(channel, seq);
     }
     const positions = Object.fromEntries(this.#cursor);
-    const body = truncated.size === 0 ? { channels: positions } : { channels: positions, truncated: Object.fromEntries(truncated) };
-    this.#write(`id: ${formatCursor(this.#cursor)}\nevent: ready\ndata: ${JSON.stringify(body)}\n\n`);
+    const body = {
+      channels: positions,
+      epochs: Object.fromEntries(this.#epochs),
+      ...(truncated.size > 0 && { truncated: Object.fromEntries(truncated) }),
+    };
+    this.#write(`id: ${formatCursor(this.#cursor, this.#epochs)}\nevent: ready\ndata: ${JSON.stringify(body)}\n\n`);
   }
 
   /** Sends a final `error` event and ends the stream. */

@@ -12,7 +12,7 @@ import type { Call } from '../../edge/call.js';
 import type { ConnectionAdmission } from '../../edge/connection-admission.js';
 import type { CommandPipeline } from '../../edge/pipeline.js';
 import { TokenBucket } from '../../edge/token-bucket.js';
-import { subscribeServerSide } from '../../edge/server-subscriptions.js';
+import { type ServerSidePositions, subscribeServerSide } from '../../edge/server-subscriptions.js';
 import { parseInput } from '../../edge/validation.js';
 import { FloodWindow } from '../flood-window.js';
 import { SendBacklog, SOCKET_SHARE_BYTES } from '../send-backlog.js';
@@ -41,10 +41,9 @@ const TERMINATE_AFTER_CLOSE_MS = 2000;
 /** The handshake's fields: the auth frame without `type` and `id`. */
 const authInput = authFrame.omit({ type: true, id: true });
 
-/** What a handshake brings besides credentials: the connect hook's data, server-side subscriptions' positions. */
-interface Handshake {
+/** What a handshake brings besides credentials: the connect hook's data, server-side subscriptions' positions (and their epochs). */
+interface Handshake extends ServerSidePositions {
   readonly data?: unknown;
-  readonly positions?: Readonly<Record<ChannelId, Seq>>;
 }
 
 /** The upgrade request's headers, kept only when a connect hook may be shown them. */
@@ -92,6 +91,8 @@ export class WsConnection implements SessionSink, BatchedConnection {
   #call: Call | null = null;
   #authenticating: Promise<void> | null = null;
   #authTimer: NodeJS.Timeout | null = null;
+  /** Whether the upgrade's 101 response still waits in the socket for the welcome (one write for both). */
+  #corked: boolean;
   #closed = false;
   readonly #batcher: WriteBatcher;
   /** Frames due since the last flush, in order (replies and deliveries alike); the batcher says when they go. */
@@ -123,7 +124,10 @@ export class WsConnection implements SessionSink, BatchedConnection {
     onLimit?: (hit: LimitHit) => void;
     /** Told once the socket closed (the transport's connection list). */
     onClosed?: (connection: WsConnection) => void;
+    /** The socket is corked (the 101 response held back): uncorked with the first frames. */
+    corked?: boolean;
   }) {
+    this.#corked = options.corked === true;
     this.#onClosed = options.onClosed;
     this.#onLimit = options.onLimit;
     this.#ws = options.ws;
@@ -189,6 +193,7 @@ export class WsConnection implements SessionSink, BatchedConnection {
     }
     this.#closed = true;
     if (this.#authTimer) clearTimeout(this.#authTimer);
+    this.#uncork();
     this.#ws.close(code, reason);
     setTimeout(() => this.#ws.terminate(), TERMINATE_AFTER_CLOSE_MS).unref();
   }
@@ -242,6 +247,14 @@ export class WsConnection implements SessionSink, BatchedConnection {
     for (let i = 0; i < frames.length; i += most) {
       this.#send(this.#batcher.join(frames.length <= most ? frames : frames.slice(i, i + most)));
     }
+    this.#uncork();
+  }
+
+  /** Lets the 101 response and the first frames (the welcome, or the error) out in one write. */
+  #uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#socket.uncork();
   }
 
   #send(chunk: Buffer): void {
@@ -331,9 +344,9 @@ export class WsConnection implements SessionSink, BatchedConnection {
     let credentials: Credentials;
     let handshake: Handshake;
     try {
-      const { data, positions, ...presented } = parseInput(authInput, input);
+      const { data, positions, epochs, ...presented } = parseInput(authInput, input);
       credentials = presented;
-      handshake = { data, positions };
+      handshake = { data, positions, epochs };
     } catch (error) {
       this.#replyError(id, error);
       return;
@@ -361,7 +374,7 @@ export class WsConnection implements SessionSink, BatchedConnection {
       this.#call = { principal, session, wire: 'ws' };
       if (this.#authTimer) clearTimeout(this.#authTimer);
       const subscriptions = principal.channels
-        ? await subscribeServerSide(this.#pipeline, this.#call, handshake.positions, (channel, error) =>
+        ? await subscribeServerSide(this.#pipeline, this.#call, handshake, (channel, error) =>
             this.#write(this.#encoding.frame({ type: 'unsubscribed', channel, code: error.code, message: error.message })),
           )
         : null;

@@ -94,12 +94,16 @@ export class WsTransport {
     const credentials = credentialsFrom(url, request);
     // Kept only when a connect hook may forward some of them.
     const headers = this.#admission.hooked ? { ...request.headers } : null;
+    // With credentials in the request the welcome follows at once (no backend to ask): the
+    // 101 response waits in the corked socket and leaves with it, one write instead of two.
+    const corked = credentials !== null && headers === null;
+    if (corked) socket.cork();
     // Node types the upgrade socket as a Duplex; it is a net.Socket (a TLSSocket over HTTPS).
-    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, credentials, encoding, headers));
+    this.#server.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, socket as Socket, credentials, encoding, headers, corked));
     return true;
   }
 
-  #accept(ws: WebSocket, socket: Socket, credentials: Credentials | null, encoding: WsEncoding, headers: UpgradeHeaders): void {
+  #accept(ws: WebSocket, socket: Socket, credentials: Credentials | null, encoding: WsEncoding, headers: UpgradeHeaders, corked: boolean): void {
     const connection = new WsConnection({
       ws,
       socket,
@@ -113,6 +117,7 @@ export class WsTransport {
       encoding,
       onLimit: this.#options.onLimit,
       onClosed: this.#forget,
+      corked,
     });
     this.#connections.add(connection);
     connection.start(credentials);
