@@ -149,8 +149,8 @@ describe('chat notices across nodes', () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const databaseUrl = `sqlite:${join(dir, 'shared.db')}`;
     const bus = new MemoryBus();
-    const one = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
-    const two = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus) });
+    const one = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus, 'one') });
+    const two = await startTestServer({ databaseUrl, broker: new MemoryBroker(bus, 'two') });
     return { bus, one, two };
   }
 
@@ -176,23 +176,22 @@ describe('chat notices across nodes', () => {
     await alice.ok('contacts.add', { user: 'bob' });
     const session = bob.frames.find((f) => f.type === 'welcome')!.session as string;
 
-    // What a Redis broker does when bob's node stops heartbeating: it drops the node's
-    // sessions from the registry and announces their departure to every node.
+    // What a Redis broker on node one does when bob's node stops heartbeating: it drops that
+    // node's sessions from the registry, tells its own hub so, and announces the departure to
+    // every node (where nobody watches '~online' as a channel).
     await bus.presence.remove('~online', 'bob', session);
-    bus.send('a-dead-node', {
-      type: 'ephemeral',
-      event: { type: 'presence', channel: '~online', id: 'dead.1', action: 'leave', user: 'bob', session, at: Date.now() },
-    });
+    const left = { type: 'presence', channel: '~online', id: 'dead.1', action: 'leave', user: 'bob', session, at: Date.now() } as const;
+    bus.sendTo('one', { type: 'registry-changed', event: left });
+    bus.send('one', { type: 'ephemeral', event: left });
     await alice.waitUntil(() => alice.frames.some((f) => f.type === 'status' && f.user === 'bob' && f.status === 'offline'));
     const [state] = (await alice.ok<{ contacts: { status: string; lastSeen: number | null }[] }>('contacts.list')).contacts;
     expect(state).toMatchObject({ status: 'offline', lastSeen: expect.any(Number) });
 
     // The node was only cut off: it writes its sessions back and announces them.
     await bus.presence.add('~online', 'bob', session);
-    bus.send('a-dead-node', {
-      type: 'ephemeral',
-      event: { type: 'presence', channel: '~online', id: 'dead.2', action: 'join', user: 'bob', session, at: Date.now() },
-    });
+    const back = { type: 'presence', channel: '~online', id: 'dead.2', action: 'join', user: 'bob', session, at: Date.now() } as const;
+    bus.sendTo('two', { type: 'registry-changed', event: back });
+    bus.send('two', { type: 'ephemeral', event: back });
     await alice.waitUntil(() => alice.frames.filter((f) => f.type === 'status' && f.user === 'bob').at(-1)?.status === 'online');
   });
 });

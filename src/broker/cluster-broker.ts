@@ -245,7 +245,9 @@ export abstract class ClusterBroker implements Broker {
    *
    * This node's hub hears only what it has not heard: not a `retried` removal (it answered
    * that itself), and the return of one of its own sessions only if it had heard that
-   * session leave. So no subscriber anywhere sees a session join twice in a row.
+   * session leave. So no subscriber anywhere sees a session join twice in a row. Its
+   * observers hear every change as `registry-changed`: the node that made a change is the
+   * one that acts on it (a user's status), so other nodes never report it a second time.
    */
   protected announcePresence(changes: readonly PresenceChange[]): void {
     const at = Date.now();
@@ -266,6 +268,7 @@ export abstract class ClusterBroker implements Broker {
       const event = presenceFrameOf(channel, all, this.#frameIds.next(), at);
       const ours = here.get(channel);
       if (ours) this.#emit({ type: 'ephemeral', event: ours.length === all.length ? event : presenceFrameOf(channel, ours, this.#frameIds.next(), at) });
+      this.#emit({ type: 'registry-changed', event });
       this.#sendTo(this.#clusterTopic, { type: 'ephemeral', event });
     }
   }

@@ -88,6 +88,14 @@ export class MemoryBus {
     this.#deliver([...this.#links.keys()].filter((node) => node !== from), encodeEnvelope(from, message));
   }
 
+  /**
+   * Delivers `message` to node `to` alone, for a test standing in for that node's own
+   * broker: a `registry-changed` it made itself (it reaped another node's sessions, say).
+   */
+  sendTo(to: NodeId, message: BrokerMessage): void {
+    this.#deliver([to], encodeEnvelope('the-test', message));
+  }
+
   #deliver(to: readonly NodeId[], payload: string): void {
     queueMicrotask(() => {
       for (const node of to) {

@@ -137,9 +137,9 @@ export class Chat implements HubObserver {
     this.#context.cache.clear();
   }
 
-  brokerEphemeral(event: EphemeralEvent): void {
-    // A node died and the broker removed its sessions (leave), or a node that was cut off
-    // wrote its sessions back (join): their users' status may have changed.
+  registryChanged(event: EphemeralEvent): void {
+    // This node reaped a dead node's sessions (leave), or wrote its own back after being
+    // cut off (join): their users' status may have changed.
     if (event.channel !== ONLINE_KEY) return;
     for (const { action, user } of presenceChangesOf(event)) {
       if (action === 'leave' || action === 'join') this.#status.registryChanged(user, action);

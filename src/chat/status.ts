@@ -22,11 +22,11 @@ type StatusNotice = Extract<ChatNotice, { kind: 'status' }>;
  * Changes go to the user's contacts and everyone who shares a channel or DM with them,
  * as `status` frames; a session is sent its user's contacts when it opens.
  *
- * A session never gets the same status for a user twice in a row. Several nodes may
- * report one change (each that hears a reaped node's `leave` checks the database, and
- * two may both find it stale), a node cut off from the cluster may report a return its
- * own sessions never saw the user leave, and a local close and a reaper may both say
- * offline: so the frame is held back from sessions that were last told the same.
+ * A session never gets the same status for a user twice in a row. A change the registry
+ * made on its own (a reaped node's sessions leaving, a cut-off node's written back) is
+ * acted on by the one node that made it, yet a node cut off from the cluster may report a
+ * return its own sessions never saw the user leave, and a local close and a reaper may
+ * both say offline: so the frame is held back from sessions that were last told the same.
  */
 export class UserStatusTracker {
   readonly #context: ChatContext;
@@ -88,14 +88,16 @@ export class UserStatusTracker {
   }
 
   /**
-   * The broker changed the registry behind a node's back: it reaped a dead node's sessions
-   * (`leave`), or a node that was cut off wrote its sessions back (`join`). The node that
-   * noticed records the user's status, if it changed, and tells every node.
+   * This node's registry changed behind the hub's back: it reaped a dead node's sessions
+   * (`leave`), or wrote this node's sessions back after a partition (`join`). This node
+   * alone records the user's status, if it changed, and tells every node.
    */
   registryChanged(user: UserId, action: 'join' | 'leave'): void {
     this.#background(user, async () => {
-      const online = (await this.#presence.list(ONLINE_KEY)).some((member) => member.user === user);
+      // The table before the registry: a return is written to the registry before the table,
+      // so a table that already says online is never paired with a registry from before it.
       const [known] = await this.#context.tables.userStates([user]);
+      const online = (await this.#presence.list(ONLINE_KEY)).some((member) => member.user === user);
       if (online && action === 'join' && known?.status === 'offline') await this.#change(user, 'online');
       if (!online && action === 'leave' && known?.status !== 'offline') await this.#change(user, 'offline');
     });

@@ -37,6 +37,13 @@ export type BrokerMessage =
    */
   | { readonly type: 'event'; readonly event: ChannelEvent; readonly epoch?: number }
   | { readonly type: 'ephemeral'; readonly event: EphemeralEvent }
+  /**
+   * The presence registry changed on its own, at this node: it reaped a dead node's
+   * sessions, or wrote this node's sessions back after a partition. Only the node that made
+   * the change hears this (every node hears the changes as an `ephemeral` event), so
+   * exactly one node acts on it.
+   */
+  | { readonly type: 'registry-changed'; readonly event: EphemeralEvent }
   | { readonly type: 'resync'; readonly channel: ChannelId | null }
   /** A channel's settings changed or it was deleted: drop any cached copy, recheck its subscribers' access. */
   | { readonly type: 'channel-changed'; readonly channel: ChannelId }

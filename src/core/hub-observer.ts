@@ -77,10 +77,10 @@ export interface HubObserver {
    */
   notice?(module: string, body: unknown): void;
   /**
-   * An ephemeral event that came through the broker: another node's, or the broker's own
-   * clean-up after a node died (its sessions `leave`). Each node sees it once.
+   * The presence registry changed on its own at this node (it reaped a dead node's sessions,
+   * or wrote this node's back after a partition). Heard by that node alone: one node acts.
    */
-  brokerEphemeral?(event: EphemeralEvent): void;
+  registryChanged?(event: EphemeralEvent): void;
   /**
    * The broker may have lost messages (its link came back, or its periodic safety net):
    * a module that keeps state from its notices reloads it from the store.

@@ -823,7 +823,9 @@ export class Hub {
         return;
       case 'ephemeral':
         this.#fanOut.deliverHere(message.event);
-        if (this.#observers.any) this.#observers.notify((o) => o.brokerEphemeral?.(message.event));
+        return;
+      case 'registry-changed':
+        if (this.#observers.any) this.#observers.notify((o) => o.registryChanged?.(message.event));
         return;
       case 'resync':
         void this.#fanOut.resync(message.channel);
