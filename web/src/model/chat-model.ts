@@ -401,7 +401,9 @@ export class ChatModel {
     if (role !== null && !this.#state.joined.has(channel)) {
       this.#readFromHere(channel);
       this.#setJoined([...this.#state.joined, channel]);
-      void this.#follow(channel);
+      // Added by someone else (a new DM, say): what they said before this page subscribed
+      // came by no live event, so the badge is asked of the server once the subscription is on.
+      void this.#follow(channel).then((following) => (following ? this.#loadCatchUp() : undefined));
     } else if (role === null && was !== null && this.#state.joined.has(channel)) {
       const joined = new Set(this.#state.joined);
       joined.delete(channel);
