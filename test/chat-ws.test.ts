@@ -104,6 +104,28 @@ describe('user status fan-out', () => {
     });
   });
 
+  it('tells a channel mate who connects later that a user came back, and the user of their own return', async () => {
+    const server = await startTestServer();
+    let bob = await clients.connect(server.wsUrl, 'bob');
+    let carol = await clients.connect(server.wsUrl, 'carol');
+    await carol.ok('channel.create', { channel: 'team', channelType: 'private', members: ['bob'] });
+    await carol.close();
+    // Dave watches bob in the users list: a live list, not a status audience.
+    const dave = await clients.connect(server.wsUrl, 'dave');
+    await dave.ok('list.subscribe', { list: 'users', users: ['bob'] });
+    // Bob leaves while carol is away: no session in his audience hears him go.
+    await bob.close();
+    await dave.waitFor((f) => f.type === 'list' && f.list === 'users' && (f.item as { status: string }).status === 'offline');
+
+    carol = await clients.connect(server.wsUrl, 'carol');
+    await roundTrip(carol);
+    bob = await clients.connect(server.wsUrl, 'bob');
+    await carol.waitUntil(() => statusOf(carol, 'bob').at(-1) === 'online');
+    await bob.waitUntil(() => statusOf(bob, 'bob').at(-1) === 'online');
+    expect(statusOf(carol, 'bob')).toEqual(['online']);
+    expect(statusOf(dave, 'bob')).toEqual([]);
+  });
+
   it('marks a client that stops answering heartbeats offline within the stated timeout', async () => {
     const heartbeatMs = 150;
     const server = await startTestServer({ overrides: { heartbeatMs } });

@@ -37,8 +37,8 @@ export class UserStatusTracker {
   readonly #queues = new Map<UserId, Promise<void>>();
   /**
    * The status this node's sessions were last told for each user (a frame, or the first
-   * contacts snapshot that named the user). One entry per user whose status ever reached
-   * a session here.
+   * contacts snapshot that named the user). One entry per user whose last change reached a
+   * session here.
    */
   readonly #told = new Map<UserId, UserStatus>();
   /**
@@ -149,7 +149,10 @@ export class UserStatusTracker {
         if (this.#settle(session.id, state.user, told) !== state.status) session.sink.deliver(delivery);
       }
     }
+    // No session here heard it: none holds an older word either, so a session that opens
+    // later (a channel mate, the user's own) is told the next change whatever it is.
     if (reached) this.#told.set(state.user, state.status);
+    else this.#told.delete(state.user);
     this.#onChange(state);
   }
 
