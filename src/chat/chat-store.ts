@@ -15,7 +15,7 @@ import type { Database } from '../store/database.js';
 import { toChannel, toEvent, toUser } from '../store/rows.js';
 import type { LogTables } from '../store/schema.js';
 import type { SqlDialect } from '../store/sql-dialect.js';
-import { TickBatcher } from '../store/tick-batcher.js';
+import { STORM_LINGER_MS, TickBatcher } from '../store/tick-batcher.js';
 
 /** The chat module's tables (migration 0003-chat). Times are epoch milliseconds. */
 export type ChatTables = {
@@ -88,9 +88,14 @@ async function writeStatuses(db: Kysely<Tables>, changes: readonly StatusChange[
 export class ChatStore {
   readonly #db: Kysely<Tables>;
   readonly #dialect: SqlDialect;
-  // Per tick, not lingering: what others read of a user's status (a contact just added,
-  // a node comparing the registry with the table) must be there once the change is announced.
-  readonly #statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes));
+  // Lingering as a connect storm's other writes do: a returning user's status is the one
+  // write their connect makes, and a transaction per tick was most of its cost.
+  readonly #statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), { lingerMs: STORM_LINGER_MS });
+  /**
+   * Status changes not yet in the table, laid over what this node reads of it: a contact
+   * added the moment a user connected must not read them as offline for the linger.
+   */
+  readonly #unwritten = new Map<UserId, StatusChange>();
 
   constructor(database: Database) {
     this.#db = database.tables<Tables>();
@@ -134,7 +139,7 @@ export class ChatStore {
       .where('c.user_id', '=', user)
       .orderBy('c.contact_id')
       .execute();
-    return rows.map((row) => toState(row.user, row));
+    return rows.map((row) => this.#stateOf(row.user, row));
   }
 
   /**
@@ -142,8 +147,22 @@ export class ChatStore {
    * the disk (soft state): every user coming online after a restart would otherwise cost
    * a commit and an fsync of its own.
    */
-  setStatus(user: UserId, status: UserStatus, at: Millis): Promise<void> {
-    return this.#statusChanges.add({ user, status, at });
+  async setStatus(user: UserId, status: UserStatus, at: Millis): Promise<void> {
+    const change = { user, status, at };
+    this.#unwritten.set(user, change);
+    try {
+      await this.#statusChanges.add(change);
+    } finally {
+      if (this.#unwritten.get(user) === change) this.#unwritten.delete(user);
+    }
+  }
+
+  /** A user's row, with a status change this node has not written yet laid over it. */
+  #stateOf(user: UserId, row: StateRow): UserState {
+    const state = toState(user, row);
+    const unwritten = this.#unwritten.get(user);
+    if (!unwritten) return state;
+    return { ...state, status: unwritten.status, lastSeen: unwritten.status === 'offline' ? unwritten.at : state.lastSeen };
   }
 
   async #writeStatuses(changes: readonly StatusChange[]): Promise<void[]> {
@@ -159,7 +178,7 @@ export class ChatStore {
       .select(['u.id', 'u.name', 'u.avatar_url', 'u.status_text', 's.status', 's.last_seen'])
       .where('u.id', 'in', [...users])
       .execute();
-    const byId = new Map(rows.map((row) => [row.id, toState(row.id, row)]));
+    const byId = new Map(rows.map((row) => [row.id, this.#stateOf(row.id, row)]));
     return users.flatMap((user) => byId.get(user) ?? []);
   }
 
@@ -532,10 +551,15 @@ function reactionKey(channel: ChannelId, seq: Seq, emoji: string, user: UserId):
   return `${channel}\u0000${seq}\u0000${emoji}\u0000${user}`;
 }
 
-function toState(
-  user: UserId,
-  row: { name: string | null; avatar_url: string | null; status_text: string | null; status: string | null; last_seen: number | null },
-): UserState {
+interface StateRow {
+  readonly name: string | null;
+  readonly avatar_url: string | null;
+  readonly status_text: string | null;
+  readonly status: string | null;
+  readonly last_seen: number | null;
+}
+
+function toState(user: UserId, row: StateRow): UserState {
   return {
     user,
     name: row.name ?? user,

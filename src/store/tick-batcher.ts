@@ -5,9 +5,8 @@ interface Pending<I, O> {
 }
 
 /**
- * The linger of the batchers a connect storm goes through (users seen, the connect caches'
- * reads; not status changes, which others read once announced): a few ms of latency in a
- * storm, and none for a lone connect.
+ * The linger of the batchers a connect storm goes through (users seen, status changes, the
+ * connect caches' reads): a few ms of latency in a storm, and none for a lone connect.
  */
 export const STORM_LINGER_MS = 25;
 
