@@ -169,6 +169,20 @@ describe('chat notices across nodes', () => {
     await alice.waitUntil(() => alice.frames.some((f) => f.type === 'status' && f.user === 'bob' && f.status === 'offline'));
   });
 
+  it('pushes a profile change to a contact added on the other node, even when that node never heard of the contact', async () => {
+    const { bus, one, two } = await twoNodes();
+    const alice = await clients.connect(one.wsUrl, 'alice');
+    const carol = await clients.connect(two.wsUrl, 'carol');
+    // Node one learns of carol's new contact by a notice: lost here, as it may still be in
+    // flight when alice changes her profile a moment later.
+    bus.failing = true;
+    await carol.ok('contacts.add', { user: 'alice' });
+    bus.failing = false;
+    await alice.ok('users.update', { user: 'alice', name: 'Alice Liddell' });
+    const pushed = await carol.waitFor((f) => f.type === 'profile' && f.user === 'alice');
+    expect(pushed).toMatchObject({ name: 'Alice Liddell' });
+  });
+
   it("shows the users of a node that died offline once the broker removes that node's sessions", async () => {
     const { bus, one, two } = await twoNodes();
     const alice = await clients.connect(one.wsUrl, 'alice');

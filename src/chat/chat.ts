@@ -156,7 +156,7 @@ export class Chat implements HubObserver {
         this.#status.apply(notice);
         return;
       case 'profile':
-        this.#profiles.apply(notice);
+        this.#profiles.received(notice);
         return;
       case 'contacts':
         cache.contactsChanged(notice.users);

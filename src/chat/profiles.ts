@@ -26,8 +26,26 @@ export class ProfilePushes {
   /** A profile changed on this node (the hub's `profileChanged`). */
   changed(user: UserId): void {
     this.#context.cache.renamed(user);
+    this.#inOrder(user, () => this.#announce(user));
+  }
+
+  /**
+   * A change on another node. Its audience is what that node's cache knew: a contact just
+   * added here may not have reached it yet, so this node's own contacts of the user count too.
+   */
+  received(notice: ProfileNotice): void {
+    const user = notice.state.user;
+    this.#context.cache.renamed(user);
+    this.#inOrder(user, async () => {
+      // Unreadable here (the database is away): the sender's audience still hears it.
+      const contacts = await this.#context.cache.contactsOf(user).catch((): UserId[] => []);
+      this.#apply({ ...notice, audience: [...new Set([...notice.audience, ...contacts])] });
+    });
+  }
+
+  #inOrder(user: UserId, work: () => Promise<void>): void {
     const previous = this.#queues.get(user) ?? Promise.resolve();
-    const next = previous.then(() => this.#announce(user)).catch((error: unknown) => {
+    const next = previous.then(work).catch((error: unknown) => {
       this.#context.logger.warn({ err: error, user }, 'profile push failed');
     });
     this.#queues.set(user, next);
@@ -36,8 +54,8 @@ export class ProfilePushes {
     });
   }
 
-  /** A change here or on another node: to this node's sessions. */
-  apply(notice: ProfileNotice): void {
+  /** To this node's sessions. */
+  #apply(notice: ProfileNotice): void {
     const { state, audience, at } = notice;
     this.#context.cache.renamed(state.user);
     const delivery = new Delivery({
@@ -62,7 +80,7 @@ export class ProfilePushes {
     const [[state], contacts] = await Promise.all([tables.userStates([user]), cache.contactsOf(user)]);
     if (!state) return;
     const notice: ProfileNotice = { kind: 'profile', state, audience: [...contacts, user], at: Date.now() };
-    this.apply(notice);
+    this.#apply(notice);
     hub.sendNotice(CHAT_MODULE, notice);
   }
 }
