@@ -54,10 +54,9 @@ export class ProfilePushes {
     });
   }
 
-  /** To this node's sessions. */
+  /** To this node's sessions (the cached state was dropped when the change was heard). */
   #apply(notice: ProfileNotice): void {
     const { state, audience, at } = notice;
-    this.#context.cache.renamed(state.user);
     const delivery = new Delivery({
       type: 'profile',
       user: state.user,

@@ -17,7 +17,7 @@ import { ChannelDirectory } from './channel-directory.js';
 import { type ChannelPolicies, DEFAULT_POLICIES, isVolatile, retentionOf } from './channel-options.js';
 import type { Subscriber } from './channel-feed.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import { Delivery } from './delivery.js';
+import { Delivery, type Outbound } from './delivery.js';
 import { CLOSE_CODES, type ErrorCode, SwitchboardError } from './errors.js';
 import { FanOut } from './fan-out.js';
 import { type HubObserver, Observers } from './hub-observer.js';
@@ -753,12 +753,8 @@ export class Hub {
   }
 
   /** Ends one subscription from the server's side: nothing more of the channel, then `unsubscribed` saying why. */
-  async #revoke(subscriber: Subscriber, code: ErrorCode, message: string): Promise<void> {
-    const state = this.#sessions.find(subscriber.session.id);
-    if (!state) return;
-    const detached = this.#detach(state, subscriber.channel);
-    state.sink.deliver(new Delivery({ type: 'unsubscribed', channel: subscriber.channel, code, message }));
-    await detached;
+  #revoke(subscriber: Subscriber, code: ErrorCode, message: string): Promise<void> {
+    return this.#endSubscription(subscriber, { type: 'unsubscribed', channel: subscriber.channel, code, message });
   }
 
   /**
@@ -787,11 +783,16 @@ export class Hub {
   }
 
   /** Ends one subscription to a deleted channel: nothing more of it, then `channelDeleted`. */
-  async #endDeleted(subscriber: Subscriber, epoch: number, at: number): Promise<void> {
+  #endDeleted(subscriber: Subscriber, epoch: number, at: number): Promise<void> {
+    return this.#endSubscription(subscriber, { type: 'channelDeleted', channel: subscriber.channel, epoch, at });
+  }
+
+  /** Detaches the subscriber (so nothing more of the channel reaches it), then sends the frame that says why. */
+  async #endSubscription(subscriber: Subscriber, why: Outbound): Promise<void> {
     const state = this.#sessions.find(subscriber.session.id);
     if (!state) return;
     const detached = this.#detach(state, subscriber.channel);
-    state.sink.deliver(new Delivery({ type: 'channelDeleted', channel: subscriber.channel, epoch, at }));
+    state.sink.deliver(new Delivery(why));
     await detached;
   }
 
