@@ -63,7 +63,7 @@ export class UserStatusTracker {
       snapshot.catch(() => {});
       const action = await this.#presence.add(ONLINE_KEY, user, session.id);
       // Stored as soon as the registry says so; its frames follow the contacts snapshot.
-      const change = action === 'join' ? this.#change(user, 'online', snapshot) : null;
+      const change = action === 'join' ? this.#change(user, 'online', { followsSessions: true, first: snapshot }) : null;
       change?.catch(() => {});
       const contacts = await snapshot;
       session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
@@ -78,7 +78,7 @@ export class UserStatusTracker {
       // In the user's chain, after the snapshot of the session's opening was recorded.
       this.#toldOtherwise.delete(session.id);
       const action = await this.#presence.remove(ONLINE_KEY, user, session.id);
-      if (action === 'leave') await this.#change(user, 'offline');
+      if (action === 'leave') await this.#change(user, 'offline', { followsSessions: true });
     });
   }
 
@@ -114,25 +114,31 @@ export class UserStatusTracker {
     await Promise.all(this.#queues.values());
   }
 
-  /** Stores and announces a change; its frames wait for `first` (frames that must reach sessions before them). */
-  async #change(user: UserId, status: UserStatus, first?: Promise<unknown>): Promise<UserState> {
+  /**
+   * Stores and announces a change. Other nodes hear of it once it is stored, and so do
+   * this node's sessions, except of a change that follows the user's sessions (a connect,
+   * a last disconnect): that is soft state, laid over this node's reads until written, so
+   * its frames go at once rather than a batched write later (a returning user's connect
+   * is then one socket write: welcome, contacts and own status together). Its frames
+   * wait for `first` (frames that must reach sessions before them).
+   */
+  async #change(user: UserId, status: UserStatus, options: { followsSessions?: boolean; first?: Promise<unknown> } = {}): Promise<UserState> {
     const { tables, hub, cache } = this.#context;
     const at = Date.now();
+    const stored = tables.setStatus(user, status, at);
+    stored.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
     // no query on a reconnect, one per tick for all first connects.
-    const [, before, audience] = await Promise.all([
-      tables.setStatus(user, status, at),
-      cache.state(user),
-      cache.audienceOf(user),
-      first,
-    ]);
+    const early = options.followsSessions === true;
+    const [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? options.first : stored]);
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
     const current: UserState = { ...(before ?? unknownUser(user)), status, lastSeen };
-    cache.statusChanged(current);
     // The user's own other devices hear it too.
     const everyone = [...audience, user];
+    cache.statusChanged(current);
     this.#deliver(current, everyone, at);
+    if (early) await stored;
     const notice: StatusNotice = { kind: 'status', state: current, audience: everyone, at };
     hub.sendNotice(CHAT_MODULE, notice);
     return current;
