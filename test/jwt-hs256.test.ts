@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JwtVerifier } from '../src/auth/jwt-verifier.js';
 
 /**
@@ -76,6 +76,18 @@ describe('HS256 verification without WebCrypto', () => {
       ['wrong issuer', await signed({ ...claims, iss: 'https://evil.example' })],
       ['no exp', await signed({ sub: 'alice', aud: 'chat', iss: RULES.issuer })],
       ['exp not a number', handMade({ alg: 'HS256' }, { ...claims, exp: 'soon' })],
+      ['nbf not a number', handMade({ alg: 'HS256' }, { ...claims, nbf: 'later' })],
+      ['iat not a number', handMade({ alg: 'HS256' }, { ...claims, iat: '2026' })],
+      ['iat in the future', handMade({ alg: 'HS256' }, { ...claims, iat: now + 3600 })],
+      ['no aud', handMade({ alg: 'HS256' }, { sub: 'alice', iss: RULES.issuer, exp: now + 600 })],
+      ['no iss', handMade({ alg: 'HS256' }, { sub: 'alice', aud: 'chat', exp: now + 600 })],
+      ['neither iss nor sub', handMade({ alg: 'HS256' }, { aud: 'chat', exp: now + 600 })],
+      ['audience list without ours', handMade({ alg: 'HS256' }, { ...claims, aud: ['other', 'third'] })],
+      ['aud a number', handMade({ alg: 'HS256' }, { ...claims, aud: 7 })],
+      ['payload not UTF-8', (() => {
+        const input = `${b64({ alg: 'HS256' })}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}`;
+        return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      })()],
       ['no sub', await signed({ aud: 'chat', iss: RULES.issuer, exp: now + 600 })],
       ['HS512 with the same secret', await signed(claims, 'HS512')],
       ['alg none', `${b64({ alg: 'none' })}.${p}.`],
@@ -109,5 +121,32 @@ describe('HS256 verification without WebCrypto', () => {
     expect(seen).toContain("The token's signature does not verify.");
     expect(seen).toContain("The token's signing algorithm is not accepted here.");
     expect(seen).toContain('The token is malformed.');
+    expect(seen).toContain('The token\'s "iat" claim is missing or invalid.');
+  });
+
+  describe('a token used again', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('skips no check that depends on the time, and no other token rides on it', async () => {
+      const verifier = new JwtVerifier({ kind: 'secret', secret: SECRET }, RULES);
+      const token = await signed({ ...claims, exp: now + 60 });
+      expect((await verifier.verify(token)).userId).toBe('alice');
+      expect((await verifier.verify(token)).userId).toBe('alice');
+      // The same token, with its payload swapped under the verified signature: not a hit.
+      const [h, , s] = token.split('.');
+      await expect(verifier.verify(`${h}.${b64({ ...claims, sub: 'mallory', exp: now + 60 })}.${s}`)).rejects.toThrow(
+        "The token's signature does not verify.",
+      );
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime((now + 120) * 1000);
+      await expect(verifier.verify(token)).rejects.toThrow('The token expired.');
+      const early = await signed({ ...claims, nbf: now + 600, exp: now + 3600 });
+      vi.setSystemTime((now + 700) * 1000);
+      expect((await verifier.verify(early)).userId).toBe('alice');
+      vi.setSystemTime(now * 1000);
+      await expect(verifier.verify(early)).rejects.toThrow('The token is not valid yet.');
+    });
   });
 });

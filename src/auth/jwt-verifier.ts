@@ -1,5 +1,5 @@
 import { createHmac, createPublicKey, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { createRemoteJWKSet, errors, type JWTClaimVerificationOptions, type JWTPayload, type JWTVerifyGetKey, jwtVerify, UnsecuredJWT } from 'jose';
+import { createRemoteJWKSet, errors, type JWTClaimVerificationOptions, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { SwitchboardError } from '../core/errors.js';
 import { CHANNEL_ID_PATTERN, USER_ID_PATTERN } from '../core/names.js';
 import type { Principal } from '../core/types.js';
@@ -19,6 +19,8 @@ export interface ClaimRules {
 }
 
 const MAX_NAME_LENGTH = 200;
+/** HS256 tokens whose signature was checked, kept for their next use (a reconnect); cleared when full. */
+const VERIFIED_TOKENS_LIMIT = 20_000;
 
 /**
  * Checks a JWT and turns its claims into a Principal: `sub` is the user id, `name` the
@@ -38,6 +40,12 @@ export class JwtVerifier {
   readonly #hmacKey: KeyObject | null = null;
   readonly #algorithms: string[];
   readonly #rules: ClaimRules;
+  /**
+   * HS256 tokens already verified, with their claims: a client reconnects with the token
+   * it had, and its signature (an HMAC and two decodes) need not be checked again. The
+   * claims that depend on the time are checked on every use.
+   */
+  readonly #verified = new Map<string, JWTPayload>();
 
   constructor(key: VerificationKey, rules: ClaimRules) {
     this.#rules = rules;
@@ -61,50 +69,56 @@ export class JwtVerifier {
 
   async verify(token: string): Promise<Principal> {
     let payload: JWTPayload;
-    const claims: JWTClaimVerificationOptions = {
-      audience: this.#rules.audience ?? undefined,
-      issuer: this.#rules.issuer ?? undefined,
-      clockTolerance: this.#rules.clockToleranceSeconds,
-      requiredClaims: ['exp', 'sub'],
-    };
     try {
-      if (this.#hmacKey) payload = verifyHs256(token, this.#hmacKey, claims);
-      else ({ payload } = await jwtVerify(token, this.#key, { algorithms: this.#algorithms, ...claims }));
+      if (this.#hmacKey) payload = this.#verifyHs256(token, this.#hmacKey);
+      else {
+        const claims: JWTClaimVerificationOptions = {
+          audience: this.#rules.audience ?? undefined,
+          issuer: this.#rules.issuer ?? undefined,
+          clockTolerance: this.#rules.clockToleranceSeconds,
+          requiredClaims: ['exp', 'sub'],
+        };
+        ({ payload } = await jwtVerify(token, this.#key, { algorithms: this.#algorithms, ...claims }));
+      }
     } catch (error) {
       throw verificationError(error);
     }
     return principalFrom(payload, this.#rules.clockToleranceSeconds);
   }
+
+  #verifyHs256(token: string, key: KeyObject): JWTPayload {
+    let payload = this.#verified.get(token);
+    if (!payload) {
+      payload = verifyHs256Signature(token, key);
+      if (this.#verified.size >= VERIFIED_TOKENS_LIMIT) this.#verified.clear();
+      this.#verified.set(token, payload);
+    }
+    checkClaims(payload, this.#rules);
+    return payload;
+  }
 }
 
-/** The protected header of an unsigned JWT: jose's claim checks run on the payload under it. */
-const UNSIGNED_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
 /** Unpadded base64url; an HS256 signature is 32 bytes, 43 such characters. */
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const HS256_SIGNATURE_LENGTH = 43;
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * An HS256 token checked in this thread: jose verifies HMACs through WebCrypto, whose
- * every call is a job on the thread pool (about 150 µs a connect, more than the rest of
- * the token's checks). The signature is checked here (node:crypto, constant-time compare);
- * the claims by jose itself, on the verified payload re-wrapped as an unsigned token, so
- * exp, nbf, aud, iss and the required claims mean exactly what they mean for other keys.
+ * An HS256 token's signature checked in this thread, and its payload: jose verifies HMACs
+ * through WebCrypto, whose every call is a job on the thread pool (about 150 µs a connect,
+ * more than the rest of the token's checks). node:crypto, constant-time compare. The
+ * claims are checked apart (checkClaims), exactly as jose checks them for other keys
+ * (test/jwt-hs256 holds both to the same verdicts).
  */
-function verifyHs256(token: string, secret: KeyObject, claims: JWTClaimVerificationOptions): JWTPayload {
+function verifyHs256Signature(token: string, secret: KeyObject): JWTPayload {
   const parts = token.split('.');
   if (parts.length !== 3) throw new errors.JWSInvalid('Compact JWS must have three parts.');
   const [header, payload, signature] = parts as [string, string, string];
-  let fields: unknown;
-  try {
-    fields = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
-  } catch {
-    throw new errors.JWSInvalid('The protected header is not JSON.');
-  }
-  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new errors.JWSInvalid('The protected header is not an object.');
-  const { alg, crit } = fields as { alg?: unknown; crit?: unknown };
-  if (alg !== 'HS256') throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+  const fields = jsonObject(header);
+  if (!fields) throw new errors.JWSInvalid('The protected header is not a JSON object.');
+  if (fields.alg !== 'HS256') throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
   // No extension is understood here, so a token that makes one critical is refused (RFC 7515 4.1.11).
-  if (crit !== undefined) throw new errors.JWSInvalid('"crit" is not supported.');
+  if (fields.crit !== undefined) throw new errors.JWSInvalid('"crit" is not supported.');
   // What is no base64url at all (a foreign character, a length of 4n+1) is malformed, as
   // jose says, rather than a wrong signature.
   if (!BASE64URL.test(signature) || signature.length % 4 === 1) throw new errors.JWSInvalid('The signature is not base64url.');
@@ -112,7 +126,49 @@ function verifyHs256(token: string, secret: KeyObject, claims: JWTClaimVerificat
   if (signature.length !== HS256_SIGNATURE_LENGTH || !timingSafeEqual(Buffer.from(signature, 'base64url'), expected)) {
     throw new errors.JWSSignatureVerificationFailed();
   }
-  return UnsecuredJWT.decode(`${UNSIGNED_HEADER}.${payload}.`, claims).payload;
+  const claims = jsonObject(payload);
+  if (!claims) throw new errors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
+  return claims;
+}
+
+/** A base64url segment holding a JSON object (strict UTF-8, as jose reads it); null otherwise. */
+function jsonObject(segment: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(STRICT_UTF8.decode(Buffer.from(segment, 'base64url')));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The claims checks jose's jwtVerify makes with these rules, in its order: `iss`, `aud`,
+ * `sub` and `exp` present; `iss` and `aud` as configured; `iat`, `nbf` and `exp` numbers,
+ * `nbf` reached and `exp` not passed, within the clock tolerance.
+ */
+function checkClaims(payload: JWTPayload, rules: ClaimRules): void {
+  const required = [...(rules.issuer !== null ? ['iss'] : []), ...(rules.audience !== null ? ['aud'] : []), 'sub', 'exp'];
+  for (const claim of required) {
+    if (!Object.hasOwn(payload, claim)) throw new errors.JWTClaimValidationFailed(`missing required "${claim}" claim`, payload, claim, 'missing');
+  }
+  const unexpected = (claim: string) => new errors.JWTClaimValidationFailed(`unexpected "${claim}" claim value`, payload, claim, 'check_failed');
+  if (rules.issuer !== null && payload.iss !== rules.issuer) throw unexpected('iss');
+  const { aud } = payload;
+  if (rules.audience !== null && !(aud === rules.audience || (Array.isArray(aud) && aud.includes(rules.audience)))) throw unexpected('aud');
+  const now = Math.floor(Date.now() / 1000);
+  const tolerance = rules.clockToleranceSeconds;
+  const numeric = (claim: 'iat' | 'nbf' | 'exp') => {
+    const value = payload[claim];
+    if (value !== undefined && typeof value !== 'number') {
+      throw new errors.JWTClaimValidationFailed(`"${claim}" claim must be a number`, payload, claim, 'invalid');
+    }
+    return value;
+  };
+  numeric('iat');
+  const nbf = numeric('nbf');
+  if (nbf !== undefined && nbf > now + tolerance) throw new errors.JWTClaimValidationFailed('"nbf" claim timestamp check failed', payload, 'nbf', 'check_failed');
+  const exp = numeric('exp');
+  if (exp !== undefined && exp <= now - tolerance) throw new errors.JWTExpired('"exp" claim timestamp check failed', payload, 'exp', 'check_failed');
 }
 
 /** Reads a PEM public key and picks the one algorithm it may verify. */
