@@ -256,5 +256,49 @@ for (const backend of backends) {
       await append({ kind: 'delete', channel: 's-pub', author: 'alice', target: bread.seq });
       expect(await chat.search({ text: 'cherry', readableBy: 'bob', limit: 10 })).toEqual([]);
     });
+
+    it('stores and reads a storm of connects in batches of any size, names and statuses as given', async () => {
+      const odd = ['O\'Brien "Bob"', 'Zoë 🚀', 'back\\slash; drop table users', 'x'.repeat(200)];
+      const ids = Array.from({ length: 620 }, (_, k) => `storm-${String(k).padStart(3, '0')}`);
+      // One tick: 620 users seen at once (two statements of up to 500), the first four oddly named.
+      const renamed = await Promise.all(ids.map((id, k) => store.rememberUser({ id, name: odd[k] ?? `Storm ${k}` })));
+      expect(renamed.every((r) => r === false)).toBe(true);
+      for (const [k, name] of odd.entries()) expect((await store.getUser(ids[k]!))?.name).toBe(name);
+      // A rename says so; a name that only fills in replaces the placeholder (the id) alone.
+      await store.rememberUser({ id: 'storm-ph', name: 'storm-ph' });
+      expect(
+        await Promise.all([
+          store.rememberUser({ id: ids[4]!, name: 'Renamed' }),
+          store.rememberUser({ id: ids[5]!, name: 'Storm 5' }),
+          store.rememberUser({ id: ids[6]!, name: 'Copy', fillsIn: true }),
+          store.rememberUser({ id: 'storm-ph', name: 'Filled', fillsIn: true }),
+        ]),
+      ).toEqual([true, false, false, true]);
+      expect((await store.getUser(ids[6]!))?.name).toBe('Storm 6');
+      expect((await store.getUser('storm-ph'))?.name).toBe('Filled');
+
+      await Promise.all(ids.map((id, k) => chat.setStatus(id, k % 2 === 0 ? 'online' : 'offline', 10_000 + k)));
+      await store.createChannel(channel('storm-room', { members: [{ user: ids[0]!, role: 'member' }, { user: ids[619]!, role: 'member' }] }));
+      await chat.addContact(ids[1]!, ids[618]!);
+      const [states, contacts, channels, members] = await Promise.all([
+        chat.statesOf([...ids, 'storm-nobody']),
+        chat.contactIdsOf(ids),
+        chat.statusChannelsOf(ids),
+        chat.memberIdsOf(['storm-room', 'storm-none']),
+      ]);
+      expect(states.at(-1)).toBeNull();
+      expect(states[0]).toMatchObject({ user: ids[0], name: odd[0], status: 'online', lastSeen: null });
+      expect(states[1]).toMatchObject({ user: ids[1], name: odd[1], status: 'offline', lastSeen: 10_001 });
+      expect(states[619]).toMatchObject({ user: ids[619], status: 'offline', lastSeen: 10_619 });
+      expect(states.filter((state) => state?.status === 'online').length).toBe(310);
+      expect(contacts[1]).toEqual([ids[618]]);
+      expect(contacts[618]).toEqual([ids[1]]);
+      expect(contacts.filter((list) => list.length > 0).length).toBe(2);
+      expect(channels[0]).toEqual(['storm-room']);
+      expect(channels[619]).toEqual(['storm-room']);
+      expect(channels.filter((list) => list.length > 0).length).toBe(2);
+      expect(members[0]!.sort()).toEqual([ids[0], ids[619]]);
+      expect(members[1]).toEqual([]);
+    });
   });
 }

@@ -52,12 +52,14 @@ interface StatusChange {
   readonly at: Millis;
 }
 
+const STATUS_COLUMNS = { user_id: 'text', status: 'text', last_seen: 'bigint', updated_at: 'bigint' } as const;
+
 /**
  * Writes a tick's status changes with one statement per chunk of users. A user changed
  * twice in one tick is written once, with the last status; last_seen records when the
  * user was last online, so it moves only when they go offline (the last such change).
  */
-async function writeStatuses(db: Kysely<Tables>, changes: readonly StatusChange[]): Promise<void> {
+async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: readonly StatusChange[]): Promise<void> {
   const latest = new Map<UserId, { user_id: UserId; status: UserStatus; last_seen: Millis | null; updated_at: Millis }>();
   for (const { user, status, at } of changes) {
     const lastSeen = status === 'offline' ? at : (latest.get(user)?.last_seen ?? null);
@@ -66,17 +68,11 @@ async function writeStatuses(db: Kysely<Tables>, changes: readonly StatusChange[
   // In user order: transactions on other nodes lock the same rows in the same order.
   const rows = [...latest.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
   for (const chunk of chunks(rows)) {
-    await db
-      .insertInto('user_status')
-      .values(chunk)
-      .onConflict((oc) =>
-        oc.column('user_id').doUpdateSet((eb) => ({
-          status: eb.ref('excluded.status'),
-          updated_at: eb.ref('excluded.updated_at'),
-          last_seen: eb.fn.coalesce('excluded.last_seen', 'user_status.last_seen'),
-        })),
-      )
-      .execute();
+    // `where true`: SQLite's grammar needs it between a select and its upsert clause.
+    await sql`insert into user_status (user_id, status, last_seen, updated_at)
+      select r.user_id, r.status, r.last_seen, r.updated_at from ${dialect.jsonRows(chunk, 'r', STATUS_COLUMNS)} where true
+      on conflict (user_id) do update set status = excluded.status, updated_at = excluded.updated_at,
+        last_seen = coalesce(excluded.last_seen, user_status.last_seen)`.execute(db);
   }
 }
 
@@ -166,7 +162,7 @@ export class ChatStore {
   }
 
   async #writeStatuses(changes: readonly StatusChange[]): Promise<void[]> {
-    await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, changes));
+    await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, this.#dialect, changes));
     return changes.map(() => undefined);
   }
 
@@ -176,7 +172,7 @@ export class ChatStore {
       .selectFrom('users as u')
       .leftJoin('user_status as s', 's.user_id', 'u.id')
       .select(['u.id', 'u.name', 'u.avatar_url', 'u.status_text', 's.status', 's.last_seen'])
-      .where('u.id', 'in', [...users])
+      .where(sql<SqlBool>`u.id in (${this.#dialect.textSet(users)})`)
       .execute();
     const byId = new Map(rows.map((row) => [row.id, this.#stateOf(row.id, row)]));
     return users.flatMap((user) => byId.get(user) ?? []);
@@ -195,7 +191,11 @@ export class ChatStore {
   async contactIdsOf(users: readonly UserId[]): Promise<UserId[][]> {
     const found = new Map<UserId, UserId[]>();
     for (const chunk of chunks(users)) {
-      const rows = await this.#db.selectFrom('contacts').select(['user_id', 'contact_id']).where('user_id', 'in', chunk).execute();
+      const rows = await this.#db
+        .selectFrom('contacts')
+        .select(['user_id', 'contact_id'])
+        .where(sql<SqlBool>`user_id in (${this.#dialect.textSet(chunk)})`)
+        .execute();
       for (const row of rows) listIn(found, row.user_id).push(row.contact_id);
     }
     return users.map((user) => found.get(user) ?? []);
@@ -209,7 +209,7 @@ export class ChatStore {
         .selectFrom('members as m')
         .innerJoin('channels as c', 'c.id', 'm.channel')
         .select(['m.user_id', 'm.channel'])
-        .where('m.user_id', 'in', chunk)
+        .where(sql<SqlBool>`m.user_id in (${this.#dialect.textSet(chunk)})`)
         .where('c.type', '<>', 'inbox')
         .execute();
       for (const row of rows) listIn(found, row.user_id).push(row.channel);
@@ -221,7 +221,11 @@ export class ChatStore {
   async memberIdsOf(channels: readonly ChannelId[]): Promise<UserId[][]> {
     const found = new Map<ChannelId, UserId[]>();
     for (const chunk of chunks(channels)) {
-      const rows = await this.#db.selectFrom('members').select(['channel', 'user_id']).where('channel', 'in', chunk).execute();
+      const rows = await this.#db
+        .selectFrom('members')
+        .select(['channel', 'user_id'])
+        .where(sql<SqlBool>`channel in (${this.#dialect.textSet(chunk)})`)
+        .execute();
       for (const row of rows) listIn(found, row.channel).push(row.user_id);
     }
     return channels.map((channel) => found.get(channel) ?? []);
@@ -513,7 +517,6 @@ export const reactionWriter: AnnotationWriter = {
   },
 };
 
-/** Keys of the reactions stored on the messages these annotations target. */
 /** Keys per query: far below SQLite's and PostgreSQL's limits on bound parameters. */
 const CHUNK = 500;
 
@@ -527,6 +530,7 @@ function listIn<K, V>(map: Map<K, V[]>, key: K): V[] {
   return list;
 }
 
+/** Keys of the reactions stored on the messages these annotations target. */
 async function presentReactions(db: Kysely<Tables>, annotations: readonly AnnotationAppend[]): Promise<Set<string>> {
   const byChannel = new Map<ChannelId, Seq[]>();
   for (const { channel, target } of annotations) {

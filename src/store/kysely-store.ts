@@ -21,6 +21,7 @@ import type { SqlDialect } from './sql-dialect.js';
 import { STORM_LINGER_MS, TickBatcher } from './tick-batcher.js';
 
 const INSERT_CHUNK = 200;
+const SEEN_USER_COLUMNS = { id: 'text', name: 'text' } as const;
 
 export interface KyselyStoreOptions {
   /** Modules' event kinds and the tables they keep in step (chat's reactions). */
@@ -84,21 +85,15 @@ export class KyselyStore implements Store {
       // One statement per run of users alike (names that fill in, names that set), at most
       // 500 each (far below either database's parameter limit); the runs keep the id order.
       for (const run of runsOf(ordered, 500)) {
-        const rows = await trx
-          .insertInto('users')
-          .values(run.map((user) => ({ id: user.id, name: user.name, created_at: now, avatar_url: null, status_text: null })))
-          .onConflict((oc) =>
-            oc
-              .column('id')
-              .doUpdateSet((eb) => ({ name: eb.ref('excluded.name') }))
-              .where((eb) => {
-                const renamed = eb('users.name', '<>', eb.ref('excluded.name'));
-                return run[0]!.fillsIn ? eb.and([renamed, eb('users.name', '=', eb.ref('users.id'))]) : renamed;
-              }),
-          )
-          // Only rows inserted or renamed come back; a renamed one keeps its creation time.
-          .returning(['id', 'created_at'])
-          .execute();
+        const users = this.#dialect.jsonRows(run.map((user) => ({ id: user.id, name: user.name })), 'u', SEEN_USER_COLUMNS);
+        // A name that only fills in replaces nothing but the placeholder (the user's id).
+        const onlyPlaceholder = run[0]!.fillsIn ? sql`and users.name = users.id` : sql``;
+        // `where true`: SQLite's grammar needs it between a select and its upsert clause.
+        const { rows } = await sql<{ id: UserId; created_at: number | string }>`insert into users (id, name, created_at)
+          select u.id, u.name, cast(${now} as bigint) from ${users} where true
+          on conflict (id) do update set name = excluded.name where users.name <> excluded.name ${onlyPlaceholder}
+          returning id, created_at`.execute(trx);
+        // Only rows inserted or renamed come back; a renamed one keeps its creation time.
         for (const row of rows) if (Number(row.created_at) !== now) changed.add(row.id);
       }
     });

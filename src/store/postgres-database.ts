@@ -95,6 +95,9 @@ const postgresDialect: SqlDialect = {
       await sql`set local synchronous_commit = off`.execute(trx);
       return work(trx);
     }),
+  jsonRows: (rows, alias, columns) =>
+    sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as ${sql.id(alias)}(${sql.join(Object.entries(columns).map(([name, type]) => sql`${sql.id(name)} ${sql.raw(type)}`))})`,
+  textSet: (values) => sql`select unnest(${values}::text[])`,
   fullText: {
     async createIndex(db) {
       await sql`create index events_search on events using gin (to_tsvector('simple', coalesce(text, ''))) where kind = 'message'`.execute(db);

@@ -1,4 +1,4 @@
-import type { Expression, Kysely, SqlBool, Transaction } from 'kysely';
+import type { Expression, Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
 import type { ChannelId } from '../core/types.js';
 import type { LogTables } from './schema.js';
 
@@ -30,7 +30,18 @@ export interface SqlDialect {
   softTransaction<DB, T>(db: Kysely<DB>, work: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
   /** Full-text search over the text of the log's messages. */
   readonly fullText: FullTextSearch;
+  /**
+   * Rows handed over as one JSON parameter and read as a table (`alias`, with these
+   * columns): a batch of any size is one statement text, compiled once, with no query
+   * builder work per value (the connect path's batched writes).
+   */
+  jsonRows(rows: readonly object[], alias: string, columns: JsonColumns): RawBuilder<unknown>;
+  /** Text values as a one-column set, for `x in (...)`: one parameter whatever their number. */
+  textSet(values: readonly string[]): RawBuilder<unknown>;
 }
+
+/** The columns of `jsonRows`, by name, as the rows' fields of the same names. */
+export type JsonColumns = Readonly<Record<string, 'text' | 'bigint'>>;
 
 /**
  * Whole-word, case-insensitive matching without stemming, so both databases find the

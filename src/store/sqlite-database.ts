@@ -60,6 +60,9 @@ function sqliteDialect(synchronous: 'FULL' | 'NORMAL'): SqlDialect {
           await sql.raw(`pragma synchronous = ${synchronous}`).execute(connection);
         }
       }),
+    jsonRows: (rows, alias, columns) =>
+      sql`(select ${sql.join(Object.keys(columns).map((name) => sql`json_extract(value, ${`$.${name}`}) as ${sql.id(name)}`))} from json_each(${JSON.stringify(rows)})) as ${sql.id(alias)}`,
+    textSet: (values) => sql`select value from json_each(${JSON.stringify(values)})`,
     fullText: {
       // External content: the index stores words only; the text stays in events.
       async createIndex(db) {
