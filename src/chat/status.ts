@@ -61,14 +61,14 @@ export class UserStatusTracker {
       // Awaited below; marked handled now, since a step before that may throw first (the
       // node is closing and the database is gone) and leave it rejected with no one looking.
       snapshot.catch(() => {});
+      const sendContacts = async () => {
+        const contacts = await snapshot;
+        session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
+        for (const contact of contacts) this.#tell(session.id, contact.user, contact.status);
+      };
       const action = await this.#presence.add(ONLINE_KEY, user, session.id);
-      // Stored as soon as the registry says so; its frames follow the contacts snapshot.
-      const change = action === 'join' ? this.#change(user, 'online', { followsSessions: true, first: snapshot }) : null;
-      change?.catch(() => {});
-      const contacts = await snapshot;
-      session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
-      for (const contact of contacts) this.#tell(session.id, contact.user, contact.status);
-      await change;
+      if (action === 'join') await this.#change(user, 'online', { followsSessions: true, first: sendContacts });
+      else await sendContacts();
     });
   }
 
@@ -118,11 +118,12 @@ export class UserStatusTracker {
    * Stores and announces a change. Other nodes hear of it once it is stored, and so do
    * this node's sessions, except of a change that follows the user's sessions (a connect,
    * a last disconnect): that is soft state, laid over this node's reads until written, so
-   * its frames go at once rather than a batched write later (a returning user's connect
-   * is then one socket write: welcome, contacts and own status together). Its frames
-   * wait for `first` (frames that must reach sessions before them).
+   * its frames go at once rather than a batched write later. `first` sends what must
+   * reach sessions before the frames (a connect's contacts snapshot), once the change is
+   * known, so both leave in one socket write: a returning user's connect is one write
+   * (welcome, contacts, own status), a first connect two (the welcome, then the rest).
    */
-  async #change(user: UserId, status: UserStatus, options: { followsSessions?: boolean; first?: Promise<unknown> } = {}): Promise<UserState> {
+  async #change(user: UserId, status: UserStatus, options: { followsSessions?: boolean; first?: () => Promise<void> } = {}): Promise<UserState> {
     const { tables, hub, cache } = this.#context;
     const at = Date.now();
     const stored = tables.setStatus(user, status, at);
@@ -130,7 +131,14 @@ export class UserStatusTracker {
     // The state before the change (name, last seen) and the audience come from the cache:
     // no query on a reconnect, one per tick for all first connects.
     const early = options.followsSessions === true;
-    const [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? options.first : stored]);
+    let before: UserState | undefined;
+    let audience: UserId[];
+    try {
+      [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? undefined : stored]);
+    } finally {
+      // Sent even when the change cannot be: the snapshot does not depend on it.
+      await options.first?.();
+    }
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
     const current: UserState = { ...(before ?? unknownUser(user)), status, lastSeen };
