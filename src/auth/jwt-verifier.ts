@@ -46,9 +46,12 @@ export class JwtVerifier {
    * claims that depend on the time are checked on every use.
    */
   readonly #verified = new Map<string, JWTPayload>();
+  /** The claims an HS256 token must carry, in the order jose checks them. */
+  readonly #requiredClaims: readonly string[];
 
   constructor(key: VerificationKey, rules: ClaimRules) {
     this.#rules = rules;
+    this.#requiredClaims = [...(rules.issuer !== null ? ['iss'] : []), ...(rules.audience !== null ? ['aud'] : []), 'sub', 'exp'];
     switch (key.kind) {
       case 'secret':
         this.#key = key.secret;
@@ -93,7 +96,7 @@ export class JwtVerifier {
       if (this.#verified.size >= VERIFIED_TOKENS_LIMIT) this.#verified.clear();
       this.#verified.set(token, payload);
     }
-    checkClaims(payload, this.#rules);
+    checkClaims(payload, this.#rules, this.#requiredClaims);
     return payload;
   }
 }
@@ -146,8 +149,7 @@ function jsonObject(segment: string): Record<string, unknown> | null {
  * `sub` and `exp` present; `iss` and `aud` as configured; `iat`, `nbf` and `exp` numbers,
  * `nbf` reached and `exp` not passed, within the clock tolerance.
  */
-function checkClaims(payload: JWTPayload, rules: ClaimRules): void {
-  const required = [...(rules.issuer !== null ? ['iss'] : []), ...(rules.audience !== null ? ['aud'] : []), 'sub', 'exp'];
+function checkClaims(payload: JWTPayload, rules: ClaimRules, required: readonly string[]): void {
   for (const claim of required) {
     if (!Object.hasOwn(payload, claim)) throw new errors.JWTClaimValidationFailed(`missing required "${claim}" claim`, payload, claim, 'missing');
   }

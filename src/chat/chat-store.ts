@@ -55,7 +55,7 @@ interface StatusChange {
 const STATUS_COLUMNS = { user_id: 'text', status: 'text', last_seen: 'bigint', updated_at: 'bigint' } as const;
 
 /**
- * Writes a tick's status changes with one statement per chunk of users. A user changed
+ * Writes a tick's status changes with one statement. A user changed
  * twice in one tick is written once, with the last status; last_seen records when the
  * user was last online, so it moves only when they go offline (the last such change).
  */
@@ -67,13 +67,11 @@ async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: r
   }
   // In user order: transactions on other nodes lock the same rows in the same order.
   const rows = [...latest.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
-  for (const chunk of chunks(rows)) {
-    // `where true`: SQLite's grammar needs it between a select and its upsert clause.
-    await sql`insert into user_status (user_id, status, last_seen, updated_at)
-      select r.user_id, r.status, r.last_seen, r.updated_at from ${dialect.jsonRows(chunk, 'r', STATUS_COLUMNS)} where true
-      on conflict (user_id) do update set status = excluded.status, updated_at = excluded.updated_at,
-        last_seen = coalesce(excluded.last_seen, user_status.last_seen)`.execute(db);
-  }
+  // `where true`: SQLite's grammar needs it between a select and its upsert clause.
+  await sql`insert into user_status (user_id, status, last_seen, updated_at)
+    select r.user_id, r.status, r.last_seen, r.updated_at from ${dialect.jsonRows(rows, 'r', STATUS_COLUMNS)} where true
+    on conflict (user_id) do update set status = excluded.status, updated_at = excluded.updated_at,
+      last_seen = coalesce(excluded.last_seen, user_status.last_seen)`.execute(db);
 }
 
 /**
@@ -180,54 +178,47 @@ export class ChatStore {
 
   // --- batched reads behind the connect caches (chat-cache.ts) ----------------------
 
-  /** Each user's state, or null for a user never seen; one query per chunk of users. */
+  /** Each user's state, or null for a user never seen; one query (the keys are one parameter). */
   async statesOf(users: readonly UserId[]): Promise<(UserState | null)[]> {
-    const states = new Map<UserId, UserState>();
-    for (const chunk of chunks(users)) for (const state of await this.userStates(chunk)) states.set(state.user, state);
+    const states = new Map((await this.userStates(users)).map((state) => [state.user, state]));
     return users.map((user) => states.get(user) ?? null);
   }
 
   /** Each user's contacts (ids). */
   async contactIdsOf(users: readonly UserId[]): Promise<UserId[][]> {
     const found = new Map<UserId, UserId[]>();
-    for (const chunk of chunks(users)) {
-      const rows = await this.#db
-        .selectFrom('contacts')
-        .select(['user_id', 'contact_id'])
-        .where(sql<SqlBool>`user_id in (${this.#dialect.textSet(chunk)})`)
-        .execute();
-      for (const row of rows) listIn(found, row.user_id).push(row.contact_id);
-    }
+    const rows = await this.#db
+      .selectFrom('contacts')
+      .select(['user_id', 'contact_id'])
+      .where(sql<SqlBool>`user_id in (${this.#dialect.textSet(users)})`)
+      .execute();
+    for (const row of rows) listIn(found, row.user_id).push(row.contact_id);
     return users.map((user) => found.get(user) ?? []);
   }
 
   /** The channels each user is a member of that carry their status (every type but inboxes). */
   async statusChannelsOf(users: readonly UserId[]): Promise<ChannelId[][]> {
     const found = new Map<UserId, ChannelId[]>();
-    for (const chunk of chunks(users)) {
-      const rows = await this.#db
-        .selectFrom('members as m')
-        .innerJoin('channels as c', 'c.id', 'm.channel')
-        .select(['m.user_id', 'm.channel'])
-        .where(sql<SqlBool>`m.user_id in (${this.#dialect.textSet(chunk)})`)
-        .where('c.type', '<>', 'inbox')
-        .execute();
-      for (const row of rows) listIn(found, row.user_id).push(row.channel);
-    }
+    const rows = await this.#db
+      .selectFrom('members as m')
+      .innerJoin('channels as c', 'c.id', 'm.channel')
+      .select(['m.user_id', 'm.channel'])
+      .where(sql<SqlBool>`m.user_id in (${this.#dialect.textSet(users)})`)
+      .where('c.type', '<>', 'inbox')
+      .execute();
+    for (const row of rows) listIn(found, row.user_id).push(row.channel);
     return users.map((user) => found.get(user) ?? []);
   }
 
   /** Each channel's members (ids). */
   async memberIdsOf(channels: readonly ChannelId[]): Promise<UserId[][]> {
     const found = new Map<ChannelId, UserId[]>();
-    for (const chunk of chunks(channels)) {
-      const rows = await this.#db
-        .selectFrom('members')
-        .select(['channel', 'user_id'])
-        .where(sql<SqlBool>`channel in (${this.#dialect.textSet(chunk)})`)
-        .execute();
-      for (const row of rows) listIn(found, row.channel).push(row.user_id);
-    }
+    const rows = await this.#db
+      .selectFrom('members')
+      .select(['channel', 'user_id'])
+      .where(sql<SqlBool>`channel in (${this.#dialect.textSet(channels)})`)
+      .execute();
+    for (const row of rows) listIn(found, row.channel).push(row.user_id);
     return channels.map((channel) => found.get(channel) ?? []);
   }
 
@@ -516,13 +507,6 @@ export const reactionWriter: AnnotationWriter = {
     return changed;
   },
 };
-
-/** Keys per query: far below SQLite's and PostgreSQL's limits on bound parameters. */
-const CHUNK = 500;
-
-function* chunks<T>(items: readonly T[]): Generator<T[]> {
-  for (let start = 0; start < items.length; start += CHUNK) yield items.slice(start, start + CHUNK);
-}
 
 function listIn<K, V>(map: Map<K, V[]>, key: K): V[] {
   let list = map.get(key);

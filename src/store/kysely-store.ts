@@ -82,9 +82,9 @@ export class KyselyStore implements Store {
     const ordered = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const changed = new Set<UserId>();
     await this.#dialect.softTransaction(this.#db, async (trx) => {
-      // One statement per run of users alike (names that fill in, names that set), at most
-      // 500 each (far below either database's parameter limit); the runs keep the id order.
-      for (const run of runsOf(ordered, 500)) {
+      // One statement per run of users alike (names that fill in, names that set); the runs
+      // keep the id order.
+      for (const run of runsOf(ordered)) {
         const users = this.#dialect.jsonRows(run.map((user) => ({ id: user.id, name: user.name })), 'u', SEEN_USER_COLUMNS);
         // A name that only fills in replaces nothing but the placeholder (the user's id).
         const onlyPlaceholder = run[0]!.fillsIn ? sql`and users.name = users.id` : sql``;
@@ -595,12 +595,12 @@ function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events
   }
 }
 
-/** Consecutive users with the same `fillsIn`, at most `size` each, in the order given. */
-function runsOf(users: readonly SeenUser[], size: number): SeenUser[][] {
+/** Consecutive users with the same `fillsIn`, in the order given. */
+function runsOf(users: readonly SeenUser[]): SeenUser[][] {
   const runs: SeenUser[][] = [];
   for (const user of users) {
     const last = runs.at(-1);
-    if (last && last.length < size && Boolean(last[0]!.fillsIn) === Boolean(user.fillsIn)) last.push(user);
+    if (last && Boolean(last[0]!.fillsIn) === Boolean(user.fillsIn)) last.push(user);
     else runs.push([user]);
   }
   return runs;
