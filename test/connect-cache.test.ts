@@ -162,6 +162,53 @@ describe('connect cache, renamed by a credential', () => {
   });
 });
 
+describe('connect reads ahead', () => {
+  /**
+   * A connect starts the reads its session's opening makes (state, contacts, channels)
+   * with its own write of the user, in the same batch round: when the session opens they
+   * are answered, so the 101 response, the welcome, the contacts snapshot and the user's
+   * own status leave in one socket write, for a first connect as for a reconnect.
+   */
+  it('answers a storm of first connects, and of reconnects, in one socket write each, under the names the tokens carry', async () => {
+    const secret = 'connect-cache-test-secret-0123456789';
+    const apiKey = 'connect-cache-test-api-key-0123456789';
+    const server = await startTestServer({ overrides: { auth: 'jwt', jwt: { secret }, apiKeys: [apiKey], limits: { connectionsPerIp: 1000 } } });
+    const socketWrites = async () => {
+      const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } })).text();
+      return Number(/^switchboard_ws_socket_writes_total (\d+)/m.exec(metrics)![1]);
+    };
+    const users = Array.from({ length: 40 }, (_, i) => `storm-${i}`);
+    const tokenOf = (user: string) =>
+      new SignJWT({ name: `Storm ${user}` }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const tokens = await Promise.all(users.map(tokenOf));
+    const open = (token: string) => clients.open(server.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    const connectAll = async () => {
+      const connected = tokens.map(open);
+      // Each session's own status is the last of its first frames.
+      await Promise.all(connected.map((client, i) => client.waitFor(isStatus(users[i]!, 'online'))));
+      return connected;
+    };
+
+    let before = await socketWrites();
+    const first = await connectAll();
+    expect((await socketWrites()) - before).toBe(users.length);
+    for (const client of first) expect(client.frames.slice(0, 3).map((f) => f.type)).toEqual(['welcome', 'contacts', 'status']);
+
+    // Read ahead of the users' rows, the states cached by their connects still carry the
+    // names their tokens brought: the offline changes push them to a live list.
+    const watcher = open(await tokenOf('watcher'));
+    await watcher.waitFor((f) => f.type === 'welcome');
+    await watcher.ok('list.subscribe', { list: 'users', users });
+    await Promise.all(first.map((client) => client.close()));
+    await Promise.all(users.map((user) => watcher.waitFor((f) => namedInList(user, `Storm ${user}`)(f) && (f.item as Contact).status === 'offline')));
+    await watcher.close();
+
+    before = await socketWrites();
+    await connectAll();
+    expect((await socketWrites()) - before).toBe(users.length);
+  });
+});
+
 describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'connect cache across node processes (PostgreSQL + Redis)', () => {
   it('sees a change made on one node at once on the other', async () => {
     const nodes = await startNodeCluster('connectcache', 2, () => clients.closeAll());

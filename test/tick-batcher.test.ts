@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TickBatcher } from '../src/store/tick-batcher.js';
+import { BatchRounds, TickBatcher } from '../src/store/tick-batcher.js';
 
 describe('TickBatcher', () => {
   it('writes a tick of items at once, one write at a time, and a bad item fails alone', async () => {
@@ -55,5 +55,47 @@ describe('TickBatcher', () => {
     expect(await Promise.all(storm)).toEqual(Array.from({ length: 30 }, (_, i) => 200 + 2 * i));
     expect(writes.flat()).toEqual([1, ...Array.from({ length: 30 }, (_, i) => 100 + i)]);
     expect(writes.length).toBeLessThan(10);
+  });
+
+  it('on shared rounds, runs every batcher asked in a round together, in the order asked, when the first of them is due', async () => {
+    const rounds = new BatchRounds();
+    const ran: string[] = [];
+    const batcher = (name: string) =>
+      new TickBatcher(
+        async (items: readonly number[]) => {
+          ran.push(`${name}:${items.join(',')}`);
+          return items;
+        },
+        { lingerMs: 40, rounds },
+      );
+    const writes = batcher('writes');
+    const reads = batcher('reads');
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+    // A lone round goes at once; asked first, the write runs first.
+    const write = writes.add(1);
+    await reads.add(1);
+    // Started in the same round: by the time the read is answered, the write has run too.
+    expect(ran).toEqual(['writes:1', 'reads:1']);
+    await write;
+
+    // Asked again right after: both wait for their linger, then share a round, reads first now.
+    const read = reads.add(2);
+    const nextWrite = writes.add(2);
+    await nextTurn();
+    expect(ran).toEqual(['writes:1', 'reads:1']);
+    await read;
+    expect(ran.slice(2)).toEqual(['reads:2', 'writes:2']);
+    await nextWrite;
+
+    // A batcher that has not run lately is due at once: its round comes now, and takes the
+    // lingering write along.
+    const status = batcher('status');
+    const lingering = writes.add(3);
+    await nextTurn();
+    expect(ran).toHaveLength(4);
+    await status.add(1);
+    expect(ran.slice(4)).toEqual(['writes:3', 'status:1']);
+    await lingering;
   });
 });

@@ -25,15 +25,28 @@ export class BatchedCache<K, V> {
   readonly #flights = new Map<K, Flight<V>>();
   readonly #loader: TickBatcher<K, V>;
   readonly #limit: number;
+  readonly #kept: (value: V) => boolean;
 
-  /** `load` answers the keys it is given, in their order. */
-  constructor(load: (keys: readonly K[]) => Promise<readonly V[]>, options: TickBatcherOptions & { limit?: number } = {}) {
+  /**
+   * `load` answers the keys it is given, in their order. `keep` says which answers are
+   * cached (default: all); the others are read again when next asked.
+   */
+  constructor(
+    load: (keys: readonly K[]) => Promise<readonly V[]>,
+    options: TickBatcherOptions & { limit?: number; keep?: (value: V) => boolean } = {},
+  ) {
     this.#loader = new TickBatcher(load, options);
     this.#limit = options.limit ?? DEFAULT_LIMIT;
+    this.#kept = options.keep ?? (() => true);
   }
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** The cached value, if any (no read). */
+  peek(key: K): V | undefined {
+    return this.#entries.get(key);
   }
 
   get(key: K): Promise<V> {
@@ -46,7 +59,7 @@ export class BatchedCache<K, V> {
     return value.then(
       (loaded) => {
         if (this.#flights.get(key) === flight) this.#flights.delete(key);
-        if (!flight.stale) this.#store(key, loaded);
+        if (!flight.stale && this.#kept(loaded)) this.#store(key, loaded);
         return loaded;
       },
       (error: unknown) => {
@@ -54,6 +67,12 @@ export class BatchedCache<K, V> {
         throw error;
       },
     );
+  }
+
+  /** Starts reading the key unless it is cached or being read; a failure is left to the next `get`. */
+  readAhead(key: K): void {
+    if (this.#entries.has(key) || this.#flights.has(key)) return;
+    this.get(key).catch(() => {});
   }
 
   getAll(keys: readonly K[]): Promise<V[]> {

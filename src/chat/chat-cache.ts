@@ -27,12 +27,30 @@ export class ChatCache {
   readonly #storedStates: TickBatcher<UserId, UserState | null>;
 
   constructor(tables: ChatStore) {
-    const storm = { lingerMs: STORM_LINGER_MS };
-    this.#states = new BatchedCache((users) => tables.statesOf(users), storm);
+    const storm = { lingerMs: STORM_LINGER_MS, rounds: tables.stormRounds };
+    // A user not stored yet is not kept as such: read ahead of a first connect, they are
+    // missing until that connect's own write lands (on PostgreSQL, possibly after the read).
+    this.#states = new BatchedCache((users) => tables.statesOf(users), { ...storm, keep: (state) => state !== null });
     this.#storedStates = new TickBatcher((users) => tables.statesOf(users), storm);
     this.#contacts = new BatchedCache((users) => tables.contactIdsOf(users), storm);
     this.#channels = new BatchedCache((users) => tables.statusChannelsOf(users), storm);
     this.#members = new BatchedCache((channels) => tables.memberIdsOf(channels), storm);
+  }
+
+  /**
+   * Starts the reads a user's connect will make (state, contacts, channels, their members)
+   * unless cached, so that they share a batch with the connect's own write.
+   */
+  readAhead(user: UserId): void {
+    this.#states.readAhead(user);
+    this.#contacts.readAhead(user);
+    const channels = this.#channels.peek(user);
+    if (channels) this.#readMembersAhead(channels);
+    else this.#channels.get(user).then((loaded) => this.#readMembersAhead(loaded), () => {});
+  }
+
+  #readMembersAhead(channels: readonly ChannelId[]): void {
+    for (const channel of channels) this.#members.readAhead(channel);
   }
 
   /** The user's state (name, status, last seen); undefined for a user never seen. */
@@ -104,7 +122,7 @@ export class ChatCache {
   }
 }
 
-/** A contact whose user row is missing (never seen on this database): named by their id. */
-export function unknownUser(user: UserId): UserState {
-  return { user, name: user, avatarUrl: null, statusText: null, status: 'offline', lastSeen: null };
+/** A user whose row is missing (never seen on this database, or not yet written): named by their id unless the name is known. */
+export function unknownUser(user: UserId, name: string = user): UserState {
+  return { user, name, avatarUrl: null, statusText: null, status: 'offline', lastSeen: null };
 }

@@ -15,7 +15,7 @@ import type { Database } from '../store/database.js';
 import { toChannel, toEvent, toUser } from '../store/rows.js';
 import type { LogTables } from '../store/schema.js';
 import type { SqlDialect } from '../store/sql-dialect.js';
-import { STORM_LINGER_MS, TickBatcher } from '../store/tick-batcher.js';
+import { type BatchRounds, STORM_LINGER_MS, TickBatcher } from '../store/tick-batcher.js';
 
 /** The chat module's tables (migration 0003-chat). Times are epoch milliseconds. */
 export type ChatTables = {
@@ -84,16 +84,21 @@ export class ChatStore {
   readonly #dialect: SqlDialect;
   // Lingering as a connect storm's other writes do: a returning user's status is the one
   // write their connect makes, and a transaction per tick was most of its cost.
-  readonly #statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), { lingerMs: STORM_LINGER_MS });
+  readonly #statusChanges: TickBatcher<StatusChange, void>;
   /**
    * Status changes not yet in the table, laid over what this node reads of it: a contact
    * added the moment a user connected must not read them as offline for the linger.
    */
   readonly #unwritten = new Map<UserId, StatusChange>();
 
+  /** The rounds the connect path's batches share on this database (the connect caches' reads too). */
+  readonly stormRounds: BatchRounds;
+
   constructor(database: Database) {
     this.#db = database.tables<Tables>();
     this.#dialect = database.dialect;
+    this.stormRounds = database.stormRounds;
+    this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), { lingerMs: STORM_LINGER_MS, rounds: this.stormRounds });
   }
 
   // --- contacts and status ------------------------------------------------------

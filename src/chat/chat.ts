@@ -88,6 +88,11 @@ export class Chat implements HubObserver {
 
   // --- HubObserver ------------------------------------------------------------------
 
+  connecting(principal: Principal): void {
+    // What the session's status change and contacts snapshot will read (see UserStatusTracker).
+    this.#context.cache.readAhead(principal.userId);
+  }
+
   sessionOpened(session: Session): void {
     if (session.principal.kind === 'user') this.#status.sessionOpened(session);
   }

@@ -67,7 +67,7 @@ export class UserStatusTracker {
         for (const contact of contacts) this.#tell(session.id, contact.user, contact.status);
       };
       const action = await this.#presence.add(ONLINE_KEY, user, session.id);
-      if (action === 'join') await this.#change(user, 'online', { followsSessions: true, first: sendContacts });
+      if (action === 'join') await this.#change(user, 'online', { followsSessions: true, first: sendContacts, name: session.principal.name });
       else await sendContacts();
     });
   }
@@ -123,13 +123,19 @@ export class UserStatusTracker {
    * known, so both leave in one socket write: a returning user's connect is one write
    * (welcome, contacts, own status), a first connect two (the welcome, then the rest).
    */
-  async #change(user: UserId, status: UserStatus, options: { followsSessions?: boolean; first?: () => Promise<void> } = {}): Promise<UserState> {
+  async #change(
+    user: UserId,
+    status: UserStatus,
+    options: { followsSessions?: boolean; first?: () => Promise<void>; name?: string } = {},
+  ): Promise<UserState> {
     const { tables, hub, cache } = this.#context;
     const at = Date.now();
     const stored = tables.setStatus(user, status, at);
     stored.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
-    // no query on a reconnect, one per tick for all first connects.
+    // no query on a reconnect, and a first connect's were read ahead with its own write
+    // (HubObserver.connecting). Read ahead of the write, a first connect's row may be missing
+    // still: it is the user the connect names.
     const early = options.followsSessions === true;
     let before: UserState | undefined;
     let audience: UserId[];
@@ -141,7 +147,7 @@ export class UserStatusTracker {
     }
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
-    const current: UserState = { ...(before ?? unknownUser(user)), status, lastSeen };
+    const current: UserState = { ...(before ?? unknownUser(user, options.name)), status, lastSeen };
     // The user's own other devices hear it too.
     const everyone = [...audience, user];
     cache.statusChanged(current);

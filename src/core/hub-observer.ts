@@ -40,6 +40,13 @@ export interface HubObserver {
    */
   authorize?(action: HubAction): void | Promise<void>;
   /**
+   * A user is about to open a session: called before the user is recorded and the session
+   * registered, so a module can start the reads its `sessionOpened` will make. Started now,
+   * they join the batch of the connect's own write and are answered by the time the session
+   * opens. The connect may still be refused; nothing is to be changed here.
+   */
+  connecting?(principal: Principal): void;
+  /**
    * The veto on a new session (auth: a banned user), called synchronously once the session
    * is registered and before anyone is told of it, so a ban that arrives from another node
    * while a session is being opened either is seen here or ends the registered session.
@@ -100,6 +107,7 @@ export class Observers {
   readonly #all: HubObserver[] = [];
   readonly #authorizers: HubObserver[] = [];
   readonly #openers: HubObserver[] = [];
+  readonly #connectors: HubObserver[] = [];
   readonly #logger: Logger;
 
   constructor(logger: Logger) {
@@ -110,6 +118,7 @@ export class Observers {
     this.#all.push(observer);
     if (observer.authorize) this.#authorizers.push(observer);
     if (observer.sessionOpening) this.#openers.push(observer);
+    if (observer.connecting) this.#connectors.push(observer);
   }
 
   /** Whether anyone listens (checked before building what a hook would be handed). */
@@ -130,6 +139,17 @@ export class Observers {
   /** Whether any observer may refuse actions: callers build an action only then (the publish path). */
   get authorizing(): boolean {
     return this.#authorizers.length > 0;
+  }
+
+  /** Tells those who read ahead that `principal` is connecting (no closure per connect: the connect path). */
+  connecting(principal: Principal): void {
+    for (const observer of this.#connectors) {
+      try {
+        observer.connecting!(principal);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'hub observer failed');
+      }
+    }
   }
 
   /** Throws the first refusal of a new session (see `sessionOpening`); unlike hooks, never swallowed. */

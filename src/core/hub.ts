@@ -199,8 +199,11 @@ export class Hub {
    */
   async connect(principal: Principal, transport: string, sink: SessionSink): Promise<Session> {
     if (this.#closing) throw new SwitchboardError('unavailable', 'The server is shutting down.');
-    if (principal.kind === 'user' && (await this.#directory.remember(principal))) {
-      this.#observers.notify((o) => o.profileChanged?.(principal.userId));
+    if (principal.kind === 'user') {
+      // The record first, then the reads ahead: in a storm's batch round the write runs first.
+      const remembered = this.#directory.remember(principal);
+      this.#observers.connecting(principal);
+      if (await remembered) this.#observers.notify((o) => o.profileChanged?.(principal.userId));
     }
     // From here to `open` nothing awaits: two connects of one user cannot both take the last place.
     if (principal.kind === 'user' && this.#sessions.countOf(principal.userId) >= this.#maxSessionsPerUser) {

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, Migrator } from 'kysely';
 import type { SqlDialect } from './sql-dialect.js';
+import { BatchRounds } from './tick-batcher.js';
 
 /**
  * The one database every module shares (the log, chat, auth, webhooks), handed to each
@@ -14,6 +15,11 @@ export interface Database {
   /** Kysely over the tables a module names (its own, and the log's it joins). */
   tables<T>(): Kysely<T>;
   readonly dialect: SqlDialect;
+  /**
+   * The rounds a connect storm's batched writes and reads share (see BatchRounds): one per
+   * database, whose statements then run back to back.
+   */
+  readonly stormRounds: BatchRounds;
   /** Ends every connection. Idempotent; call it once every module is done. */
   close(): Promise<void>;
 }
@@ -76,6 +82,7 @@ async function executedMigrations(db: Kysely<any>, schema: string | undefined): 
 /** The handle over one Kysely instance. */
 export class KyselyDatabase implements Database {
   readonly dialect: SqlDialect;
+  readonly stormRounds = new BatchRounds();
   /** Untyped here: each module types it with its own tables. */
   readonly #db: Kysely<any>;
   #closing: Promise<void> | null = null;

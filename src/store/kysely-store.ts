@@ -34,14 +34,13 @@ export class KyselyStore implements Store {
   readonly #db: Kysely<LogTables>;
   readonly #dialect: SqlDialect;
   readonly #annotations = new Map<string, AnnotationWriter>();
-  readonly #seenUsers = new TickBatcher((users: readonly SeenUser[]) => this.#writeSeenUsers(users), {
-    lingerMs: STORM_LINGER_MS,
-  });
+  readonly #seenUsers: TickBatcher<SeenUser, boolean>;
 
   constructor(database: Database, options: KyselyStoreOptions = {}) {
     this.#database = database;
     this.#db = database.tables<LogTables>();
     this.#dialect = database.dialect;
+    this.#seenUsers = new TickBatcher((users: readonly SeenUser[]) => this.#writeSeenUsers(users), { lingerMs: STORM_LINGER_MS, rounds: database.stormRounds });
     for (const writer of options.annotations ?? []) for (const kind of writer.kinds) this.#annotations.set(kind, writer);
   }
 

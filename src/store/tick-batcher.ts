@@ -5,6 +5,54 @@ interface Pending<I, O> {
 }
 
 /**
+ * Batchers whose batches start together, in rounds. Each batcher asks for the next round
+ * no earlier than its own linger allows; a round comes when the first of them is due and
+ * runs every batcher asked so far, in the order they were first asked, in one turn of the
+ * event loop. With SQLite's one connection their statements run back to back: a
+ * connect's reads, started with its write of the user (HubObserver.connecting), are
+ * answered in the same turn as the write, and the frames its session then sends leave
+ * with its welcome. One per database: two SQLite connections in one process (tests'
+ * nodes on one file) must not interleave their transactions.
+ */
+export class BatchRounds {
+  readonly #asked = new Set<() => void>();
+  #timer: NodeJS.Timeout | null = null;
+  #immediate: NodeJS.Immediate | null = null;
+  /** When the next round comes (performance.now()); Infinity: none is due. */
+  #at = Infinity;
+
+  /** Runs `flush` in the first round from `notBefore` on (performance.now() time), or in an earlier one. */
+  ask(flush: () => void, notBefore: number): void {
+    this.#asked.add(flush);
+    if (notBefore >= this.#at) return;
+    this.#cancel();
+    const wait = notBefore - performance.now();
+    if (wait >= 1) {
+      this.#at = notBefore;
+      this.#timer = setTimeout(this.#run, wait);
+    } else {
+      this.#at = -Infinity;
+      this.#immediate = setImmediate(this.#run);
+    }
+  }
+
+  #cancel(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#timer = null;
+    this.#immediate = null;
+  }
+
+  readonly #run = (): void => {
+    this.#cancel();
+    this.#at = Infinity;
+    const flushes = [...this.#asked];
+    this.#asked.clear();
+    for (const flush of flushes) flush();
+  };
+}
+
+/**
  * The linger of the batchers a connect storm goes through (users seen, status changes, the
  * connect caches' reads): a few ms of latency in a storm, and none for a lone connect.
  */
@@ -17,6 +65,8 @@ export interface TickBatcherOptions {
    * this long share a batch instead of paying a query (or a commit) per tick. 0: every tick.
    */
   readonly lingerMs?: number;
+  /** Batches start in these rounds, shared with other batchers (the linger still holds: a round may come earlier, not later). */
+  readonly rounds?: BatchRounds;
 }
 
 /**
@@ -30,6 +80,7 @@ export interface TickBatcherOptions {
 export class TickBatcher<I, O> {
   readonly #write: (items: readonly I[]) => Promise<readonly O[]>;
   readonly #lingerMs: number;
+  readonly #rounds: BatchRounds | null;
   #pending: Pending<I, O>[] = [];
   #scheduled = false;
   #writing = false;
@@ -39,6 +90,7 @@ export class TickBatcher<I, O> {
   constructor(write: (items: readonly I[]) => Promise<readonly O[]>, options: TickBatcherOptions = {}) {
     this.#write = write;
     this.#lingerMs = options.lingerMs ?? 0;
+    this.#rounds = options.rounds ?? null;
   }
 
   add(item: I): Promise<O> {
@@ -51,7 +103,12 @@ export class TickBatcher<I, O> {
   #schedule(): void {
     if (this.#scheduled || this.#writing || this.#pending.length === 0) return;
     this.#scheduled = true;
-    const wait = this.#lastStart + this.#lingerMs - performance.now();
+    const due = this.#lastStart + this.#lingerMs;
+    if (this.#rounds) {
+      this.#rounds.ask(this.#run, due);
+      return;
+    }
+    const wait = due - performance.now();
     if (wait >= 1) setTimeout(this.#run, wait);
     else setImmediate(this.#run);
   }
