@@ -56,4 +56,30 @@ describe('BatchedCache', () => {
     cache.dropWhere((value) => value === 8);
     expect(await cache.get(4)).toBe(8);
   });
+
+  it('reads ahead without asking twice, and answers what it does not keep without caching it', async () => {
+    const loads: string[][] = [];
+    const stored = new Map<string, string>();
+    const cache = new BatchedCache(
+      async (keys: readonly string[]) => {
+        loads.push([...keys]);
+        return keys.map((key) => stored.get(key) ?? null);
+      },
+      { keep: (value) => value !== null },
+    );
+    stored.set('known', 'K');
+    cache.readAhead('known');
+    cache.readAhead('missing');
+    cache.readAhead('known');
+    expect(await cache.get('known')).toBe('K');
+    expect(await cache.get('missing')).toBeNull();
+    expect(loads).toEqual([['known', 'missing']]);
+
+    // Kept: no read. Not kept: read again, and answered as stored now.
+    cache.readAhead('known');
+    stored.set('missing', 'M');
+    expect(await cache.get('missing')).toBe('M');
+    expect(loads).toEqual([['known', 'missing'], ['missing']]);
+    expect(cache.peek('missing')).toBe('M');
+  });
 });
