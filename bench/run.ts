@@ -76,6 +76,8 @@ Options:
                        the first missed (default 2)
   --auth LIST          connect: Switchboard's auth modes, open,jwt (default both)
   --concurrency N      connect: connects in flight per worker (default 100)
+  --rounds N           connect: every server N times in turn, each round against its own
+                       raw ws run, with medians over the rounds (default 1)
   --pin auto|off       auto (default): with 2+ cores and taskset, servers on core 0 and the
                        load generator on the others; off: nobody pinned (recorded)
   --build src|dist     run Switchboard from src through tsx (default) or dist (npm run build)
@@ -144,6 +146,7 @@ async function main(): Promise<number> {
       refine: { type: 'string', default: '2' },
       auth: { type: 'string', default: 'open,jwt' },
       concurrency: { type: 'string', default: '100' },
+      rounds: { type: 'string', default: '1' },
       pin: { type: 'string', default: 'auto' },
       build: { type: 'string', default: 'src' },
       'no-write': { type: 'boolean' },
@@ -264,6 +267,7 @@ async function main(): Promise<number> {
         concurrency: int('concurrency', values.concurrency, 1, 1000),
         workers,
         build,
+        rounds: int('rounds', values.rounds, 1, 20),
       } as const;
       options = opts;
       results = await runConnectRate(opts, log);

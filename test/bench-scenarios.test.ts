@@ -37,18 +37,29 @@ describe('bench planning', () => {
 });
 
 describe('bench scenarios at tiny sizes', () => {
-  it('connect: every client connects to Switchboard with open auth and with JWT, and to raw ws', async () => {
-    const results = await runConnectRate({ servers: ['switchboard', 'ws'], auth: ['open', 'jwt'], connections: 30, concurrency: 10, workers: 1, build: 'src' }, quiet);
-    expect(results.map((r) => [r.server, r.auth, r.users, r.connected, r.firstError])).toEqual([
+  it('connect: every client connects to Switchboard with open auth and with JWT, and to raw ws, round after round', async () => {
+    const results = await runConnectRate(
+      { servers: ['switchboard', 'ws'], auth: ['open', 'jwt'], connections: 30, concurrency: 10, workers: 1, build: 'src', rounds: 2 },
+      quiet,
+    );
+    const first = [
       ['switchboard', 'open', 'new', 30, null],
       ['switchboard', 'open', 'returning', 30, null],
       ['switchboard', 'jwt', 'new', 30, null],
       ['switchboard', 'jwt', 'returning', 30, null],
       ['ws', null, 'new', 30, null],
-    ]);
+    ];
+    // The second round runs the servers in the reverse order.
+    const second = [first[4], first[2], first[3], first[0], first[1]];
+    expect(results.map((r) => [r.server, r.auth, r.users, r.connected, r.firstError])).toEqual([...first, ...second]);
+    expect(results.map((r) => r.round)).toEqual([1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
     for (const r of results) expect(r.connectPerSec).toBeGreaterThan(0);
-    expect(results[4]!.versusWs).toBe(1);
-    expect(tables('connect', results)).toMatch(/\| switchboard \| jwt \| returning \| 30 \| 30 \|/);
+    // Each round's ratios are against its own raw ws run.
+    expect([results[4]!.versusWs, results[5]!.versusWs]).toEqual([1, 1]);
+    expect(results[6]!.versusWs).toBe(Math.round((results[6]!.connectPerSec / results[5]!.connectPerSec) * 100) / 100);
+    const table = tables('connect', results);
+    expect(table).toMatch(/\| 2 \| switchboard \| jwt \| returning \| 30 \| 30 \|/);
+    expect(table).toMatch(/Medians over 2 rounds[\s\S]*\| ws \| - \| new \| \d+ \| 1x \| 1–1x \|/);
   }, SCENARIO_TIMEOUT);
 
   it('presence: subscribing with presence on costs frames that subscribing without does not', async () => {

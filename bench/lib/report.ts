@@ -145,16 +145,48 @@ export function describePinning(pinning: Pinning | undefined): string {
 }
 
 function connectRateTable(results: ConnectRateResult[]): string[] {
+  // Results written before rounds existed have no `round`: they had one.
+  const rounds = Math.max(...results.map((r) => r.round ?? 1));
   const out = [
-    '| server | auth | users | connections | connected | connects/s | vs raw ws | server CPU µs per connect |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    `|${rounds > 1 ? ' round |' : ''} server | auth | users | connections | connected | connects/s | vs raw ws | server CPU µs per connect |`,
+    `|${rounds > 1 ? ' ---: |' : ''} --- | --- | --- | ---: | ---: | ---: | ---: | ---: |`,
   ];
   for (const r of results) {
     const failed = r.error ? ` (failed: ${r.error})` : r.firstError ? ` (first error: ${r.firstError})` : '';
     // Results written before the returning storm existed have no `users`: they were all new.
-    out.push(`| ${r.server} | ${r.auth ?? '-'} | ${r.users ?? 'new'} | ${r.connections} | ${r.connected}${failed} | ${r.connectPerSec} | ${r.versusWs === null ? '-' : `${r.versusWs}x`} | ${r.serverCpuMicrosPerConnect} |`);
+    out.push(`|${rounds > 1 ? ` ${r.round} |` : ''} ${r.server} | ${r.auth ?? '-'} | ${r.users ?? 'new'} | ${r.connections} | ${r.connected}${failed} | ${r.connectPerSec} | ${r.versusWs === null ? '-' : `${r.versusWs}x`} | ${r.serverCpuMicrosPerConnect} |`);
+  }
+  if (rounds > 1) out.push('', ...connectRateMedians(results, rounds));
+  return out;
+}
+
+/** Per server, auth and users: the median over the rounds, and the range of the ratio to each round's raw ws. */
+function connectRateMedians(results: ConnectRateResult[], rounds: number): string[] {
+  const out = [
+    `Medians over ${rounds} rounds (each ratio against the raw ws run of its own round):`,
+    '',
+    '| server | auth | users | connects/s | vs raw ws | vs raw ws, range | server CPU µs per connect |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  const groups = new Map<string, ConnectRateResult[]>();
+  for (const r of results) {
+    if (r.connected === 0) continue;
+    const key = `${r.server} | ${r.auth ?? '-'} | ${r.users ?? 'new'}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const [key, group] of groups) {
+    const ratios = group.flatMap((r) => (r.versusWs === null ? [] : [r.versusWs]));
+    const versus = ratios.length === 0 ? '-' : `${median(ratios)}x`;
+    const range = ratios.length === 0 ? '-' : `${Math.min(...ratios)}–${Math.max(...ratios)}x`;
+    out.push(`| ${key} | ${median(group.map((r) => r.connectPerSec))} | ${versus} | ${range} | ${median(group.map((r) => r.serverCpuMicrosPerConnect))} |`);
   }
   return out;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : Math.round(((sorted[middle - 1]! + sorted[middle]!) / 2) * 100) / 100;
 }
 
 function presenceTable(results: PresenceSetupResult[]): string[] {

@@ -16,6 +16,12 @@ export interface ConnectRateOptions {
   readonly concurrency: number;
   readonly workers: number;
   readonly build: 'src' | 'dist';
+  /**
+   * Times every server runs, in turn: each round's Switchboard figures are set against
+   * that round's raw ws (a noisy machine drifts between rounds), and even rounds run the
+   * servers in the reverse order.
+   */
+  readonly rounds: number;
 }
 
 export interface ConnectRateResult {
@@ -34,8 +40,10 @@ export interface ConnectRateResult {
   readonly connectPerSec: number;
   /** Server CPU (user + system) over the storm, per connection: what a connect costs the server. */
   readonly serverCpuMicrosPerConnect: number;
-  /** connects/s over the raw ws peer's in the same run (null without a ws row). */
+  /** connects/s over the raw ws peer's in the same round (null without a ws row). */
   readonly versusWs: number | null;
+  /** Which round of the run (1 when the run had one). */
+  readonly round: number;
   readonly error?: string;
 }
 
@@ -53,13 +61,17 @@ export async function runConnectRate(options: ConnectRateOptions, log: (line: st
     if (kind === 'switchboard') for (const auth of options.auth) runs.push({ kind, auth });
     else runs.push({ kind, auth: null });
   }
-  const results: Omit<ConnectRateResult, 'versusWs'>[] = [];
-  for (const { kind, auth } of runs) {
-    log(`connect: ${kind}${auth ? ` (${auth})` : ''}, ${options.connections}`);
-    results.push(...(await connectStorms(kind, auth, options, log)));
+  const all: ConnectRateResult[] = [];
+  for (let index = 1; index <= options.rounds; index++) {
+    const results: Omit<ConnectRateResult, 'versusWs' | 'round'>[] = [];
+    for (const { kind, auth } of index % 2 === 0 ? [...runs].reverse() : runs) {
+      log(`connect${options.rounds > 1 ? ` (round ${index})` : ''}: ${kind}${auth ? ` (${auth})` : ''}, ${options.connections}`);
+      results.push(...(await connectStorms(kind, auth, options, log)));
+    }
+    const ws = results.find((r) => r.server === 'ws' && r.connected > 0);
+    for (const r of results) all.push({ ...r, round: index, versusWs: ws ? round(r.connectPerSec / ws.connectPerSec, 2) : null });
   }
-  const ws = results.find((r) => r.server === 'ws' && r.connected > 0);
-  return results.map((r) => ({ ...r, versusWs: ws ? round(r.connectPerSec / ws.connectPerSec, 2) : null }));
+  return all;
 }
 
 /** Time after the first storm's clients closed before the second: their offline changes settle. */
@@ -74,12 +86,12 @@ async function connectStorms(
   auth: BenchAuth | null,
   options: ConnectRateOptions,
   log: (line: string) => void,
-): Promise<Omit<ConnectRateResult, 'versusWs'>[]> {
+): Promise<Omit<ConnectRateResult, 'versusWs' | 'round'>[]> {
   const specs = await clientSpecs(options.connections, auth);
   const server = await startServerProcess({ kind, build: options.build, auth: auth ?? 'open' });
   const pool = new WorkerPool(options.workers);
   const parts = WorkerPool.spread(specs, options.workers);
-  const storm = async (users: 'new' | 'returning'): Promise<Omit<ConnectRateResult, 'versusWs'>> => {
+  const storm = async (users: 'new' | 'returning'): Promise<Omit<ConnectRateResult, 'versusWs' | 'round'>> => {
     const cpuBefore = server.cpuSeconds();
     const summaries = await pool.all<ConnectSummary>((worker) => ({
       op: 'connect',
@@ -105,7 +117,7 @@ async function connectStorms(
     log(`  ${users}: ${connected} connected at ${result.connectPerSec}/s, server CPU ${result.serverCpuMicrosPerConnect} µs per connect${result.firstError ? ` (first error: ${result.firstError})` : ''}`);
     return result;
   };
-  const results: Omit<ConnectRateResult, 'versusWs'>[] = [];
+  const results: Omit<ConnectRateResult, 'versusWs' | 'round'>[] = [];
   try {
     await sleep(1000);
     results.push(await storm('new'));
