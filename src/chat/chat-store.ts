@@ -98,7 +98,10 @@ export class ChatStore {
     this.#db = database.tables<Tables>();
     this.#dialect = database.dialect;
     this.stormRounds = database.stormRounds;
-    this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), { lingerMs: STORM_LINGER_MS, rounds: this.stormRounds });
+    this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), {
+      lingerMs: STORM_LINGER_MS,
+      rounds: this.stormRounds,
+    });
   }
 
   // --- contacts and status ------------------------------------------------------

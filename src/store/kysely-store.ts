@@ -40,7 +40,10 @@ export class KyselyStore implements Store {
     this.#database = database;
     this.#db = database.tables<LogTables>();
     this.#dialect = database.dialect;
-    this.#seenUsers = new TickBatcher((users: readonly SeenUser[]) => this.#writeSeenUsers(users), { lingerMs: STORM_LINGER_MS, rounds: database.stormRounds });
+    this.#seenUsers = new TickBatcher((users: readonly SeenUser[]) => this.#writeSeenUsers(users), {
+      lingerMs: STORM_LINGER_MS,
+      rounds: database.stormRounds,
+    });
     for (const writer of options.annotations ?? []) for (const kind of writer.kinds) this.#annotations.set(kind, writer);
   }
 
