@@ -194,8 +194,8 @@ describe('connect reads ahead', () => {
     expect((await socketWrites()) - before).toBe(users.length);
     for (const client of first) expect(client.frames.slice(0, 3).map((f) => f.type)).toEqual(['welcome', 'contacts', 'status']);
 
-    // Read ahead of the users' rows, the states cached by their connects still carry the
-    // names their tokens brought: the offline changes push them to a live list.
+    // The states their connects cached carry the names their tokens brought: the offline
+    // changes push them to a live list.
     const watcher = open(await tokenOf('watcher'));
     await watcher.waitFor((f) => f.type === 'welcome');
     await watcher.ok('list.subscribe', { list: 'users', users });
@@ -206,6 +206,37 @@ describe('connect reads ahead', () => {
     before = await socketWrites();
     await connectAll();
     expect((await socketWrites()) - before).toBe(users.length);
+  });
+});
+
+describe('connect frames in order', () => {
+  it('sends the welcome first, then the contacts and own status, when server-side subscriptions hold the welcome back', async () => {
+    const secret = 'connect-cache-test-secret-0123456789';
+    const server = await startTestServer({ overrides: { auth: 'jwt', jwt: { secret }, limits: { connectionsPerIp: 1000 } } });
+    const tokenOf = (user: string, claims: Record<string, unknown> = {}) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const open = (token: string) => clients.open(server.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    const owner = open(await tokenOf('owner'));
+    await owner.waitFor((f) => f.type === 'welcome');
+    await owner.ok('channel.create', { channel: 'news', channelType: 'public' });
+    await owner.ok('publish', { channel: 'news', text: 'first' });
+
+    // First connects and reconnects alike: their own notices are ready before the
+    // subscriptions the welcome reports are made, and still follow the welcome.
+    const users = Array.from({ length: 10 }, (_, i) => `reader-${i}`);
+    const tokens = await Promise.all(users.map((user) => tokenOf(user, { channels: ['news'] })));
+    for (const pass of ['first', 'again']) {
+      const connected = tokens.map(open);
+      await Promise.all(connected.map((client, i) => client.waitFor(isStatus(users[i]!, 'online'))));
+      for (const [i, client] of connected.entries()) {
+        // Presence of the other readers may come between: the channel is theirs too.
+        const own = client.frames.filter((f) => f.type === 'welcome' || f.type === 'contacts' || isStatus(users[i]!, 'online')(f));
+        expect(own.map((f) => f.type), pass).toEqual(['welcome', 'contacts', 'status']);
+        expect(client.frames[0]!.type, pass).toBe('welcome');
+        expect(client.frames[0]!.subscriptions, pass).toEqual([expect.objectContaining({ channel: 'news' })]);
+      }
+      await Promise.all(connected.map((client) => client.close()));
+    }
   });
 });
 

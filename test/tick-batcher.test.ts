@@ -66,8 +66,9 @@ describe('TickBatcher', () => {
           ran.push(`${name}:${items.join(',')}`);
           return items;
         },
-        { lingerMs: 40, rounds },
+        { lingerMs: 200, rounds },
       );
+    // A long linger: a stalled machine must not let it pass between two turns of the loop.
     const writes = batcher('writes');
     const reads = batcher('reads');
     const nextTurn = () => new Promise((resolve) => setImmediate(resolve));

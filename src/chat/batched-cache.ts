@@ -69,7 +69,7 @@ export class BatchedCache<K, V> {
     );
   }
 
-  /** Starts reading the key unless it is cached or being read; a failure is left to the next `get`. */
+  /** Starts reading the key unless it is cached or being read; a failure reaches only a `get` sharing that read. */
   readAhead(key: K): void {
     if (this.#entries.has(key) || this.#flights.has(key)) return;
     this.get(key).catch(() => {});

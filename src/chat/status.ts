@@ -120,9 +120,10 @@ export class UserStatusTracker {
    * a last disconnect): that is soft state, laid over this node's reads until written, so
    * its frames go at once rather than a batched write later. `first` sends what must
    * reach sessions before the frames (a connect's contacts snapshot), once the change is
-   * known, so both leave in one socket write: on SQLite a connect, first or returning,
-   * is one write (welcome, contacts, own status). `name` names a user whose row is not
-   * read yet (a first connect's).
+   * known, so both leave in one socket write: on SQLite a connect whose reads were
+   * answered with its own write (HubObserver.connecting) is one write (welcome, contacts,
+   * own status); contacts' states, and members of channels not cached, are read after it
+   * and add one. `name` names a user whose row is not read yet (a first connect's).
    */
   async #change(
     user: UserId,

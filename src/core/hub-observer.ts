@@ -42,8 +42,9 @@ export interface HubObserver {
   /**
    * A user is about to open a session: called before the user is recorded and the session
    * registered, so a module can start the reads its `sessionOpened` will make. Started now,
-   * they join the batch of the connect's own write and are answered by the time the session
-   * opens. The connect may still be refused; nothing is to be changed here.
+   * they share a batch round with the connect's own write and are, on SQLite, answered by
+   * the time the session opens. The connect may still be refused; nothing is to be
+   * changed here.
    */
   connecting?(principal: Principal): void;
   /**

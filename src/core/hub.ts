@@ -200,7 +200,8 @@ export class Hub {
   async connect(principal: Principal, transport: string, sink: SessionSink): Promise<Session> {
     if (this.#closing) throw new SwitchboardError('unavailable', 'The server is shutting down.');
     if (principal.kind === 'user') {
-      // The record first, then the reads ahead: in a storm's batch round the write runs first.
+      // The record is asked for before the reads ahead, so in the round they share the write
+      // usually runs first (a state read before it finds no row and is read again).
       const remembered = this.#directory.remember(principal);
       this.#observers.connecting(principal);
       if (await remembered) this.#observers.notify((o) => o.profileChanged?.(principal.userId));

@@ -63,9 +63,15 @@ export interface TickBatcherOptions {
    * A batch starts at least this long after the previous one started (ms). A lone item
    * still goes at once; in a storm, where connects arrive a few per tick, the items of
    * this long share a batch instead of paying a query (or a commit) per tick. 0: every tick.
+   * With rounds, this is when the batcher asks for its round; a round another batcher
+   * called first takes it along earlier.
    */
   readonly lingerMs?: number;
-  /** Batches start in these rounds, shared with other batchers (the linger still holds: a round may come earlier, not later). */
+  /**
+   * Batches start in these rounds, shared with the other batchers of the database: a
+   * connect's write and reads stay in one round, at the price of a batch that may start
+   * before its own linger has passed.
+   */
   readonly rounds?: BatchRounds;
 }
 

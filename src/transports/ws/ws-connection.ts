@@ -90,6 +90,12 @@ export class WsConnection implements SessionSink, BatchedConnection {
   /** Who sends this connection's commands: made once, when it authenticates. */
   #call: Call | null = null;
   #authenticating: Promise<void> | null = null;
+  /**
+   * Deliveries to the session made before its welcome (or auth reply) was written: the
+   * session's own notices (contacts, status) and events of server-side subscriptions
+   * arrive while they are being made, and follow the welcome.
+   */
+  #beforeWelcome: Delivery[] | null = null;
   #authTimer: NodeJS.Timeout | null = null;
   /** Whether the upgrade's 101 response still waits in the socket for the welcome (one write for both). */
   #corked: boolean;
@@ -168,6 +174,10 @@ export class WsConnection implements SessionSink, BatchedConnection {
 
   deliver(delivery: Delivery): void {
     if (this.#closed) return;
+    if (this.#beforeWelcome) {
+      this.#beforeWelcome.push(delivery);
+      return;
+    }
     this.#write(delivery.encode(this.#encoding.format, this.#encoding.outbound));
   }
 
@@ -364,6 +374,7 @@ export class WsConnection implements SessionSink, BatchedConnection {
     }
     try {
       const principal = await this.#admission.admit({ wire: 'ws', credentials, header: (name) => this.#header(name), data: handshake.data });
+      this.#beforeWelcome = [];
       const session = await this.#hub.connect(principal, 'ws', this);
       if (this.#closed || this.#session) {
         await this.#hub.disconnect(session);
@@ -394,6 +405,10 @@ export class WsConnection implements SessionSink, BatchedConnection {
       const failure = toSwitchboardError(error);
       if (id === null) this.close(failure.closeCode, failure.message);
     } finally {
+      const held = this.#beforeWelcome;
+      this.#beforeWelcome = null;
+      // After the welcome; refused or closed before it, what was held goes nowhere.
+      if (held && this.#session) for (const delivery of held) this.deliver(delivery);
       this.#authenticating = null;
     }
   }
