@@ -11,6 +11,7 @@ import type { ResumeResult } from '../scenarios/resume.js';
 import type { MachineInfo } from './machine.js';
 import type { Pinning } from './pinning.js';
 import type { StepResult } from './measure.js';
+import { round } from './stats.js';
 
 export const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 
@@ -176,17 +177,19 @@ function connectRateMedians(results: ConnectRateResult[], rounds: number): strin
   }
   for (const [key, group] of groups) {
     const ratios = group.flatMap((r) => (r.versusWs === null ? [] : [r.versusWs]));
-    const versus = ratios.length === 0 ? '-' : `${median(ratios)}x`;
+    const versus = ratios.length === 0 ? '-' : `${median(ratios, 2)}x`;
     const range = ratios.length === 0 ? '-' : `${Math.min(...ratios)}–${Math.max(...ratios)}x`;
-    out.push(`| ${key} | ${median(group.map((r) => r.connectPerSec))} | ${versus} | ${range} | ${median(group.map((r) => r.serverCpuMicrosPerConnect))} |`);
+    out.push(`| ${key} | ${median(group.map((r) => r.connectPerSec), 0)} | ${versus} | ${range} | ${median(group.map((r) => r.serverCpuMicrosPerConnect), 0)} |`);
   }
   return out;
 }
 
-function median(values: readonly number[]): number {
+/** The middle value; of an even count, the mean of the two middle ones, to `digits` decimals. */
+function median(values: readonly number[], digits: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : Math.round(((sorted[middle - 1]! + sorted[middle]!) / 2) * 100) / 100;
+  const value = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return round(value, digits);
 }
 
 function presenceTable(results: PresenceSetupResult[]): string[] {
