@@ -11,7 +11,7 @@ import type { ResumeResult } from '../scenarios/resume.js';
 import type { MachineInfo } from './machine.js';
 import type { Pinning } from './pinning.js';
 import type { StepResult } from './measure.js';
-import { round } from './stats.js';
+import { median } from './stats.js';
 
 export const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 
@@ -173,7 +173,9 @@ function connectRateMedians(results: ConnectRateResult[], rounds: number): strin
   for (const r of results) {
     if (r.connected === 0) continue;
     const key = `${r.server} | ${r.auth ?? '-'} | ${r.users ?? 'new'}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
   for (const [key, group] of groups) {
     const ratios = group.flatMap((r) => (r.versusWs === null ? [] : [r.versusWs]));
@@ -184,13 +186,6 @@ function connectRateMedians(results: ConnectRateResult[], rounds: number): strin
   return out;
 }
 
-/** The middle value; of an even count, the mean of the two middle ones, to `digits` decimals. */
-function median(values: readonly number[], digits: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const value = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return round(value, digits);
-}
 
 function presenceTable(results: PresenceSetupResult[]): string[] {
   const out = ['| presence | subscribers | subscribed | connect ms | settled ms | frames | frames per subscriber | frames / subscribers² |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];

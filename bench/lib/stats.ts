@@ -14,6 +14,14 @@ export function summarize(samples: readonly number[]): LatencySummary {
   return { count: sorted.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: round(sorted[sorted.length - 1]!, 2) };
 }
 
+/** The middle value; of an even count, the mean of the two middle ones, to `digits` decimals. */
+export function median(values: readonly number[], digits: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const value = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return round(value, digits);
+}
+
 export function round(value: number, digits = 0): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;

@@ -1,6 +1,6 @@
 import type { UserState } from '../../protocol/values.js';
 import type { ChannelId, UserId } from '../core/types.js';
-import { STORM_LINGER_MS, TickBatcher } from '../store/tick-batcher.js';
+import { stormBatching, TickBatcher } from '../store/tick-batcher.js';
 import { BatchedCache } from './batched-cache.js';
 import type { ChatStore } from './chat-store.js';
 
@@ -27,7 +27,7 @@ export class ChatCache {
   readonly #storedStates: TickBatcher<UserId, UserState | null>;
 
   constructor(tables: ChatStore) {
-    const storm = { lingerMs: STORM_LINGER_MS, rounds: tables.stormRounds };
+    const storm = stormBatching(tables.stormRounds);
     // A user not stored yet is not kept as such: read ahead of a first connect, they are
     // missing until that connect's own write lands (on PostgreSQL, possibly after the read).
     this.#states = new BatchedCache((users) => tables.statesOf(users), { ...storm, keep: (state) => state !== null });

@@ -15,7 +15,7 @@ import type { Database } from '../store/database.js';
 import { toChannel, toEvent, toUser } from '../store/rows.js';
 import type { LogTables } from '../store/schema.js';
 import type { SqlDialect } from '../store/sql-dialect.js';
-import { type BatchRounds, STORM_LINGER_MS, TickBatcher } from '../store/tick-batcher.js';
+import { type BatchRounds, stormBatching, TickBatcher } from '../store/tick-batcher.js';
 
 /** The chat module's tables (migration 0003-chat). Times are epoch milliseconds. */
 export type ChatTables = {
@@ -98,10 +98,7 @@ export class ChatStore {
     this.#db = database.tables<Tables>();
     this.#dialect = database.dialect;
     this.stormRounds = database.stormRounds;
-    this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), {
-      lingerMs: STORM_LINGER_MS,
-      rounds: this.stormRounds,
-    });
+    this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), stormBatching(this.stormRounds));
   }
 
   // --- contacts and status ------------------------------------------------------

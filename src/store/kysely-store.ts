@@ -18,7 +18,7 @@ import { newEventId } from '../core/event-id.js';
 import { encodeData, toChannel, toEvent, toMember, toUser } from './rows.js';
 import type { LogTables } from './schema.js';
 import type { SqlDialect } from './sql-dialect.js';
-import { STORM_LINGER_MS, TickBatcher } from './tick-batcher.js';
+import { stormBatching, TickBatcher } from './tick-batcher.js';
 
 const INSERT_CHUNK = 200;
 const SEEN_USER_COLUMNS = { id: 'text', name: 'text' } as const;
@@ -40,10 +40,7 @@ export class KyselyStore implements Store {
     this.#database = database;
     this.#db = database.tables<LogTables>();
     this.#dialect = database.dialect;
-    this.#seenUsers = new TickBatcher((users: readonly SeenUser[]) => this.#writeSeenUsers(users), {
-      lingerMs: STORM_LINGER_MS,
-      rounds: database.stormRounds,
-    });
+    this.#seenUsers = new TickBatcher((users: readonly SeenUser[]) => this.#writeSeenUsers(users), stormBatching(database.stormRounds));
     for (const writer of options.annotations ?? []) for (const kind of writer.kinds) this.#annotations.set(kind, writer);
   }
 

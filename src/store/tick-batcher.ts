@@ -58,6 +58,11 @@ export class BatchRounds {
  */
 export const STORM_LINGER_MS = 25;
 
+/** How a connect storm's writes and reads on one database batch: the storm's linger, in the database's rounds. */
+export function stormBatching(rounds: BatchRounds): TickBatcherOptions {
+  return { lingerMs: STORM_LINGER_MS, rounds };
+}
+
 export interface TickBatcherOptions {
   /**
    * A batch starts at least this long after the previous one started (ms). A lone item
