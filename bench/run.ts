@@ -78,6 +78,9 @@ Options:
   --concurrency N      connect: connects in flight per worker (default 100)
   --rounds N           connect: every server N times in turn, each round against its own
                        raw ws run, with medians over the rounds (default 1)
+  --warmup N           connect: connects each server takes, from other users, before
+                       the measured storms, so the JIT has compiled the connect path
+                       (default 2000; 0 measures a cold server)
   --pin auto|off       auto (default): with 2+ cores and taskset, servers on core 0 and the
                        load generator on the others; off: nobody pinned (recorded)
   --build src|dist     run Switchboard from src through tsx (default) or dist (npm run build)
@@ -147,6 +150,7 @@ async function main(): Promise<number> {
       auth: { type: 'string', default: 'open,jwt' },
       concurrency: { type: 'string', default: '100' },
       rounds: { type: 'string', default: '1' },
+      warmup: { type: 'string', default: '2000' },
       pin: { type: 'string', default: 'auto' },
       build: { type: 'string', default: 'src' },
       'no-write': { type: 'boolean' },
@@ -268,6 +272,7 @@ async function main(): Promise<number> {
         workers,
         build,
         rounds: int('rounds', values.rounds, 1, 20),
+        warmup: int('warmup', values.warmup, 0, 100_000),
       } as const;
       options = opts;
       results = await runConnectRate(opts, log);

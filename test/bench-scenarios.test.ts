@@ -39,7 +39,7 @@ describe('bench planning', () => {
 describe('bench scenarios at tiny sizes', () => {
   it('connect: every client connects to Switchboard with open auth and with JWT, and to raw ws, round after round', async () => {
     const results = await runConnectRate(
-      { servers: ['switchboard', 'ws'], auth: ['open', 'jwt'], connections: 30, concurrency: 10, workers: 1, build: 'src', rounds: 2 },
+      { servers: ['switchboard', 'ws'], auth: ['open', 'jwt'], connections: 30, concurrency: 10, workers: 1, build: 'src', rounds: 2, warmup: 5 },
       quiet,
     );
     const first = [
@@ -57,7 +57,9 @@ describe('bench scenarios at tiny sizes', () => {
     // Each round's ratios are against its own raw ws run.
     expect([results[4]!.versusWs, results[5]!.versusWs]).toEqual([1, 1]);
     expect(results[6]!.versusWs).toBe(Math.round((results[6]!.connectPerSec / results[5]!.connectPerSec) * 100) / 100);
+    expect(results.every((r) => r.warmup === 5)).toBe(true);
     const table = tables('connect', results);
+    expect(table).toMatch(/Each server took 5 warm-up connects/);
     expect(table).toMatch(/\| 2 \| switchboard \| jwt \| returning \| 30 \| 30 \|/);
     expect(table).toMatch(/Medians over 2 rounds[\s\S]*\| ws \| - \| new \| \d+ \| 1x \| 1–1x \|/);
   }, SCENARIO_TIMEOUT);

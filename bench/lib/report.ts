@@ -148,7 +148,13 @@ export function describePinning(pinning: Pinning | undefined): string {
 function connectRateTable(results: ConnectRateResult[]): string[] {
   // Results written before rounds existed have no `round`: they had one.
   const rounds = Math.max(...results.map((r) => r.round ?? 1));
+  // Results written before warm-up existed have no `warmup`: their servers were cold.
+  const warmup = results[0]?.warmup ?? 0;
   const out = [
+    warmup > 0
+      ? `Each server took ${warmup} warm-up connects (other users, closed again) before its storms.`
+      : 'Each server was measured cold: its storms were the first connects it took.',
+    '',
     `|${rounds > 1 ? ' round |' : ''} server | auth | users | connections | connected | connects/s | vs raw ws | server CPU µs per connect |`,
     `|${rounds > 1 ? ' ---: |' : ''} --- | --- | --- | ---: | ---: | ---: | ---: | ---: |`,
   ];

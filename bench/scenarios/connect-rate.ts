@@ -22,6 +22,12 @@ export interface ConnectRateOptions {
    * servers in the reverse order.
    */
   readonly rounds: number;
+  /**
+   * Connects each server takes (from other users, closed again) before its measured storms:
+   * the figures are then a warm server's, whose code the JIT has compiled, as in a server
+   * that has run for a while; 0 measures a cold one. Every server gets the same.
+   */
+  readonly warmup: number;
 }
 
 export interface ConnectRateResult {
@@ -44,6 +50,8 @@ export interface ConnectRateResult {
   readonly versusWs: number | null;
   /** Which round of the run (1 when the run had one). */
   readonly round: number;
+  /** Warm-up connects the server took before the storms (0: measured cold). */
+  readonly warmup: number;
   readonly error?: string;
 }
 
@@ -63,18 +71,18 @@ export async function runConnectRate(options: ConnectRateOptions, log: (line: st
   }
   const all: ConnectRateResult[] = [];
   for (let index = 1; index <= options.rounds; index++) {
-    const results: Omit<ConnectRateResult, 'versusWs' | 'round'>[] = [];
+    const results: Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>[] = [];
     for (const { kind, auth } of index % 2 === 0 ? [...runs].reverse() : runs) {
       log(`connect${options.rounds > 1 ? ` (round ${index})` : ''}: ${kind}${auth ? ` (${auth})` : ''}, ${options.connections}`);
       results.push(...(await connectStorms(kind, auth, options, log)));
     }
     const ws = results.find((r) => r.server === 'ws' && r.connected > 0);
-    for (const r of results) all.push({ ...r, round: index, versusWs: ws ? round(r.connectPerSec / ws.connectPerSec, 2) : null });
+    for (const r of results) all.push({ ...r, round: index, warmup: options.warmup, versusWs: ws ? round(r.connectPerSec / ws.connectPerSec, 2) : null });
   }
   return all;
 }
 
-/** Time after the first storm's clients closed before the second: their offline changes settle. */
+/** Time after a storm's clients closed before the next storm: their offline changes settle. */
 const SETTLE_MS = 2000;
 
 /**
@@ -86,12 +94,13 @@ async function connectStorms(
   auth: BenchAuth | null,
   options: ConnectRateOptions,
   log: (line: string) => void,
-): Promise<Omit<ConnectRateResult, 'versusWs' | 'round'>[]> {
-  const specs = await clientSpecs(options.connections, auth);
+): Promise<Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>[]> {
+  const specs = await clientSpecs('conn', options.connections, auth);
+  const warmupParts = WorkerPool.spread(await clientSpecs('warm', options.warmup, auth), options.workers);
   const server = await startServerProcess({ kind, build: options.build, auth: auth ?? 'open' });
   const pool = new WorkerPool(options.workers);
   const parts = WorkerPool.spread(specs, options.workers);
-  const storm = async (users: 'new' | 'returning'): Promise<Omit<ConnectRateResult, 'versusWs' | 'round'>> => {
+  const storm = async (users: 'new' | 'returning'): Promise<Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>> => {
     const cpuBefore = server.cpuSeconds();
     const summaries = await pool.all<ConnectSummary>((worker) => ({
       op: 'connect',
@@ -117,9 +126,16 @@ async function connectStorms(
     log(`  ${users}: ${connected} connected at ${result.connectPerSec}/s, server CPU ${result.serverCpuMicrosPerConnect} µs per connect${result.firstError ? ` (first error: ${result.firstError})` : ''}`);
     return result;
   };
-  const results: Omit<ConnectRateResult, 'versusWs' | 'round'>[] = [];
+  const results: Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>[] = [];
   try {
     await sleep(1000);
+    if (options.warmup > 0) {
+      const warmed = await pool.all<ConnectSummary>((worker) => ({ op: 'connect', kind, port: server.port, clients: warmupParts[worker.index]!, concurrency: options.concurrency }));
+      const failure = warmed.find((s) => s.firstError)?.firstError;
+      if (failure) throw new Error(`warm-up connect failed: ${failure}`);
+      await pool.all({ op: 'closeAll' });
+      await sleep(SETTLE_MS);
+    }
     results.push(await storm('new'));
     if (kind === 'switchboard') {
       await pool.all({ op: 'closeAll' });
@@ -144,13 +160,13 @@ async function connectStorms(
   }
 }
 
-/** One client per user; with JWT each carries its own token, signed before the clock starts. */
-async function clientSpecs(count: number, auth: BenchAuth | null): Promise<ClientSpec[]> {
+/** One client per user (`prefix-k`); with JWT each carries its own token, signed before the clock starts. */
+async function clientSpecs(prefix: string, count: number, auth: BenchAuth | null): Promise<ClientSpec[]> {
   const key = new TextEncoder().encode(BENCH_JWT_SECRET);
   const expires = Math.floor(Date.now() / 1000) + 3600;
   return Promise.all(
     Array.from({ length: count }, async (_, k): Promise<ClientSpec> => {
-      const user = `conn-${k}`;
+      const user = `${prefix}-${k}`;
       if (auth !== 'jwt') return { user, channel: null, probe: false };
       const token = await new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime(expires).sign(key);
       return { user, channel: null, probe: false, token };
