@@ -76,8 +76,8 @@ export const MSGPACK_ENCODING: WsEncoding = {
 };
 
 /** The encoding a connection asked for in its URL (`?encoding=`); refuses one we do not speak. */
-export function encodingFrom(url: URL): WsEncoding {
-  const name = url.searchParams.get('encoding');
+export function encodingFrom(query: URLSearchParams): WsEncoding {
+  const name = query.get('encoding');
   if (name === null || name === 'json') return JSON_ENCODING;
   if (name === 'msgpack') return MSGPACK_ENCODING;
   throw new SwitchboardError('bad_request', `Invalid encoding: ${JSON.stringify(name.slice(0, 32))} is not one of ${WS_ENCODING_NAMES.join(', ')}.`);

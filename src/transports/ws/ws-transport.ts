@@ -72,11 +72,11 @@ export class WsTransport {
 
   /** Handles an HTTP upgrade for /ws; returns false when the path is not ours. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/ws') return false;
+    const { path, query } = splitTarget(request.url ?? '/');
+    if (path !== '/ws') return false;
     let encoding: WsEncoding;
     try {
-      encoding = encodingFrom(url);
+      encoding = encodingFrom(query);
     } catch (error) {
       rejectUpgrade(socket, error as SwitchboardError);
       return true;
@@ -91,7 +91,7 @@ export class WsTransport {
     if (admission) socket.on('close', admission.release);
     // Read before the callback: a closure naming the request would keep it (and its
     // headers) alive as long as the connection, about 2 KiB each.
-    const credentials = credentialsFrom(url, request);
+    const credentials = credentialsFrom(query, request);
     // Kept only when a connect hook may forward some of them.
     const headers = this.#admission.hooked ? { ...request.headers } : null;
     // With credentials in the request the welcome follows at once (no backend to ask): the
@@ -141,10 +141,25 @@ function checkAlive(connection: WsConnection, periodMs: number): void {
   connection.ping();
 }
 
+/**
+ * A request target's path and query. The usual origin form (`/ws?user=ann`) is split by
+ * hand: a whole URL object cost more than anything else an upgrade does itself. The
+ * absolute form a client may send through a proxy goes through URL.
+ */
+function splitTarget(target: string): { path: string; query: URLSearchParams } {
+  if (!target.startsWith('/') || target.startsWith('//')) {
+    const url = new URL(target, 'http://localhost');
+    return { path: url.pathname, query: url.searchParams };
+  }
+  const mark = target.indexOf('?');
+  if (mark === -1) return { path: target, query: new URLSearchParams() };
+  return { path: target.slice(0, mark), query: new URLSearchParams(target.slice(mark + 1)) };
+}
+
 /** `?ticket=` / `?user=` from the URL, or a token from `Authorization: Bearer` (never a token in the URL). */
-function credentialsFrom(url: URL, request: IncomingMessage): Credentials | null {
-  const user = url.searchParams.get('user') ?? undefined;
-  const ticket = url.searchParams.get('ticket') ?? undefined;
+function credentialsFrom(query: URLSearchParams, request: IncomingMessage): Credentials | null {
+  const user = query.get('user') ?? undefined;
+  const ticket = query.get('ticket') ?? undefined;
   const bearer = /^Bearer +(\S+)\s*$/i.exec(request.headers.authorization ?? '');
   const token = bearer ? bearer[1] : undefined;
   if (user === undefined && ticket === undefined && token === undefined) return null;
