@@ -192,7 +192,6 @@ function connectRateMedians(results: ConnectRateResult[], rounds: number): strin
   return out;
 }
 
-
 function presenceTable(results: PresenceSetupResult[]): string[] {
   const out = ['| presence | subscribers | subscribed | connect ms | settled ms | frames | frames per subscriber | frames / subscribers² |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
   for (const r of results) {

@@ -100,15 +100,15 @@ async function connectStorms(
   const server = await startServerProcess({ kind, build: options.build, auth: auth ?? 'open' });
   const pool = new WorkerPool(options.workers);
   const parts = WorkerPool.spread(specs, options.workers);
+  const connectAll = (clients: ClientSpec[][]) =>
+    pool.all<ConnectSummary>((worker) => ({ op: 'connect', kind, port: server.port, clients: clients[worker.index]!, concurrency: options.concurrency }));
+  const closeAllAndSettle = async () => {
+    await pool.all({ op: 'closeAll' });
+    await sleep(SETTLE_MS);
+  };
   const storm = async (users: 'new' | 'returning'): Promise<Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>> => {
     const cpuBefore = server.cpuSeconds();
-    const summaries = await pool.all<ConnectSummary>((worker) => ({
-      op: 'connect',
-      kind,
-      port: server.port,
-      clients: parts[worker.index]!,
-      concurrency: options.concurrency,
-    }));
+    const summaries = await connectAll(parts);
     const cpu = server.cpuSeconds() - cpuBefore;
     const millis = Math.max(...summaries.map((s) => s.millis));
     const connected = summaries.reduce((n, s) => n + s.connected, 0);
@@ -130,16 +130,13 @@ async function connectStorms(
   try {
     await sleep(1000);
     if (options.warmup > 0) {
-      const warmed = await pool.all<ConnectSummary>((worker) => ({ op: 'connect', kind, port: server.port, clients: warmupParts[worker.index]!, concurrency: options.concurrency }));
-      const failure = warmed.find((s) => s.firstError)?.firstError;
+      const failure = (await connectAll(warmupParts)).find((s) => s.firstError)?.firstError;
       if (failure) throw new Error(`warm-up connect failed: ${failure}`);
-      await pool.all({ op: 'closeAll' });
-      await sleep(SETTLE_MS);
+      await closeAllAndSettle();
     }
     results.push(await storm('new'));
     if (kind === 'switchboard') {
-      await pool.all({ op: 'closeAll' });
-      await sleep(SETTLE_MS);
+      await closeAllAndSettle();
       results.push(await storm('returning'));
     }
     return results;
