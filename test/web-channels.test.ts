@@ -45,6 +45,7 @@ describe.skipIf(chromiumMissing('the web app channel tests'))('web app: channels
     await alice.getByLabel('Channel name').fill('secret-plans');
     await alice.getByRole('radio', { name: /Private/ }).check();
     await alice.getByRole('button', { name: 'Create channel' }).click();
+    await alice.getByRole('dialog', { name: 'Browse channels' }).waitFor({ state: 'detached', ...WAIT });
     await alice.getByRole('heading', { level: 1, name: '#secret-plans' }).waitFor(WAIT);
     await say(alice, '#secret-plans', 'the surprise party is on saturday');
 

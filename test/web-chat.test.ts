@@ -261,6 +261,8 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     await picker.getByRole('checkbox', { name: /bob/ }).check();
     await picker.getByLabel('Or type user names').fill('carol');
     await picker.getByRole('button', { name: 'Start conversation' }).click();
+    // Typed while the dialog is up, the text would go nowhere: the page behind a modal is inert.
+    await picker.waitFor({ state: 'detached', ...WAIT });
     await alice.getByRole('heading', { level: 1, name: '@bob, @carol' }).waitFor(WAIT);
     await say(alice, '@bob, @carol', 'planning the offsite');
     await carol.getByRole('button', { name: 'Show channels' }).click();

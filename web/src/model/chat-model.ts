@@ -1053,7 +1053,8 @@ export class ChatModel {
       this.#putChannel(channel);
       this.#setRole(channel.id, 'owner');
       this.#setJoined([...this.#state.joined, channel.id]);
-      await this.open(channel.id);
+      // Done once it exists: the dialog closes while the channel opens behind it.
+      void this.open(channel.id);
     });
   }
 
@@ -1113,7 +1114,7 @@ export class ChatModel {
       this.#setRole(channel.id, this.#state.roles.get(channel.id) ?? 'member');
       this.#setJoined([...this.#state.joined, channel.id]);
       this.#rememberUsers(others);
-      await this.open(channel.id);
+      void this.open(channel.id);
     });
   }
 
