@@ -58,6 +58,16 @@ export class ChatCache {
     return (await this.#states.get(user)) ?? undefined;
   }
 
+  /** The user's state if cached (no read); undefined otherwise. */
+  peekState(user: UserId): UserState | undefined {
+    return this.#states.peek(user) ?? undefined;
+  }
+
+  /** The user's contacts (ids) if cached (no read); undefined otherwise. */
+  peekContacts(user: UserId): readonly UserId[] | undefined {
+    return this.#contacts.peek(user);
+  }
+
   /**
    * The user's contacts with their states, in id order (the contacts snapshot). The states
    * are read from the store (batched), not the cache: a node cut off from the cluster
@@ -77,11 +87,27 @@ export class ChatCache {
 
   /** Everyone told of the user's status: their contacts and whoever shares a channel or DM with them. */
   async audienceOf(user: UserId): Promise<UserId[]> {
+    const cached = this.peekAudience(user);
+    if (cached) return cached;
     const [contacts, channels] = await Promise.all([this.#contacts.get(user), this.#channels.get(user)]);
-    const audience = new Set(contacts);
-    for (const members of await this.#members.getAll(channels)) for (const member of members) audience.add(member);
-    audience.delete(user);
-    return [...audience];
+    return audienceFrom(user, contacts, await this.#members.getAll(channels));
+  }
+
+  /**
+   * The audience when all it is made of is cached (a reconnect), else undefined: a
+   * connect storm's status changes then go out without a promise per part.
+   */
+  peekAudience(user: UserId): UserId[] | undefined {
+    const contacts = this.#contacts.peek(user);
+    const channels = this.#channels.peek(user);
+    if (contacts === undefined || channels === undefined) return undefined;
+    const members: (readonly UserId[])[] = [];
+    for (const channel of channels) {
+      const cached = this.#members.peek(channel);
+      if (cached === undefined) return undefined;
+      members.push(cached);
+    }
+    return audienceFrom(user, contacts, members);
   }
 
   // --- changes -----------------------------------------------------------------------
@@ -120,6 +146,13 @@ export class ChatCache {
     this.#channels.clear();
     this.#members.clear();
   }
+}
+
+function audienceFrom(user: UserId, contacts: readonly UserId[], members: readonly (readonly UserId[])[]): UserId[] {
+  const audience = new Set(contacts);
+  for (const list of members) for (const member of list) audience.add(member);
+  audience.delete(user);
+  return [...audience];
 }
 
 /** A user whose row is missing (never seen on this database, or not yet written): named by their id unless the name is known. */

@@ -15,6 +15,10 @@ export const ONLINE_KEY = '~online';
 
 type StatusNotice = Extract<ChatNotice, { kind: 'status' }>;
 
+const SETTLED = Promise.resolve();
+/** The snapshot of a user with no contacts: one frame, encoded once for every such connect. */
+const NO_CONTACTS = new Delivery({ type: 'contacts', contacts: [] });
+
 /**
  * Online / away / offline per user. A user is online from their first session on any
  * node to their last (the broker's presence registry counts sessions cluster-wide; a
@@ -57,15 +61,18 @@ export class UserStatusTracker {
   sessionOpened(session: Session): void {
     const user = session.principal.userId;
     this.#background(user, async () => {
-      const snapshot = this.#context.cache.contactStates(user);
+      // No contacts (cached): the snapshot is known without a read or a promise.
+      const snapshot = this.#context.cache.peekContacts(user)?.length === 0 ? null : this.#context.cache.contactStates(user);
       // Awaited below; marked handled now, since a step before that may throw first (the
       // node is closing and the database is gone) and leave it rejected with no one looking.
-      snapshot.catch(() => {});
-      const sendContacts = async () => {
-        const contacts = await snapshot;
-        session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
-        for (const contact of contacts) this.#tell(session.id, contact.user, contact.status);
-      };
+      snapshot?.catch(() => {});
+      const sendContacts = snapshot
+        ? async () => {
+            const contacts = await snapshot;
+            session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
+            for (const contact of contacts) this.#tell(session.id, contact.user, contact.status);
+          }
+        : () => session.sink.deliver(NO_CONTACTS);
       const action = await this.#presence.add(ONLINE_KEY, user, session.id);
       if (action === 'join') await this.#change(user, 'online', { followsSessions: true, first: sendContacts, name: session.principal.name });
       else await sendContacts();
@@ -128,24 +135,30 @@ export class UserStatusTracker {
   async #change(
     user: UserId,
     status: UserStatus,
-    options: { followsSessions?: boolean; first?: () => Promise<void>; name?: string } = {},
+    options: { followsSessions?: boolean; first?: () => Promise<void> | void; name?: string } = {},
   ): Promise<UserState> {
     const { tables, hub, cache } = this.#context;
     const at = Date.now();
     const stored = tables.setStatus(user, status, at);
     stored.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
-    // no query on a reconnect, and a first connect's were read ahead with its own write
+    // no query on a reconnect (and no await either: a storm's garbage was mostly promises
+    // here), and a first connect's were read ahead with its own write
     // (HubObserver.connecting). Read ahead of the write, a first connect's row may be missing
     // still: it is the user the connect names.
     const early = options.followsSessions === true;
-    let before: UserState | undefined;
-    let audience: UserId[];
-    try {
-      [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? undefined : stored]);
-    } finally {
-      // Sent even when the change cannot be: the snapshot does not depend on it.
-      await options.first?.();
+    let before = early ? cache.peekState(user) : undefined;
+    let audience = before && cache.peekAudience(user);
+    if (!audience) {
+      try {
+        [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? undefined : stored]);
+      } finally {
+        // Sent even when the change cannot be: the snapshot does not depend on it.
+        await options.first?.();
+      }
+    } else {
+      const sent = options.first?.();
+      if (sent) await sent;
     }
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
@@ -200,21 +213,26 @@ export class UserStatusTracker {
   }
 
   #background(user: UserId, work: () => Promise<void>): void {
-    this.#enqueue(user, work).catch(() => {});
+    // Its failure is logged by the chain (#enqueue), which handles the rejection.
+    void this.#enqueue(user, work);
   }
 
   /** Runs `work` after the user's earlier status work; a failure is logged and ends only this step. */
   #enqueue<T>(user: UserId, work: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(user) ?? Promise.resolve();
-    const result = previous.then(work);
-    const settled = result.then(
-      () => {},
-      (error: unknown) => this.#context.logger.warn({ err: error, user }, 'user status update failed'),
+    const result = (this.#queues.get(user) ?? SETTLED).then(work);
+    const settled: Promise<void> = result.then(
+      () => this.#dequeue(user, settled),
+      (error: unknown) => {
+        this.#context.logger.warn({ err: error, user }, 'user status update failed');
+        this.#dequeue(user, settled);
+      },
     );
     this.#queues.set(user, settled);
-    void settled.then(() => {
-      if (this.#queues.get(user) === settled) this.#queues.delete(user);
-    });
     return result;
+  }
+
+  /** The user's chain is done with `step`: forgotten unless more was queued behind it. */
+  #dequeue(user: UserId, step: Promise<void>): void {
+    if (this.#queues.get(user) === step) this.#queues.delete(user);
   }
 }
