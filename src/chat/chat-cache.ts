@@ -85,7 +85,7 @@ export class ChatCache {
     return this.#contacts.get(user);
   }
 
-  /** Everyone told of the user's status: their contacts and whoever shares a channel or DM with them. */
+  /** Everyone told of the user's status: their contacts and whoever shares a channel or DM with them (a new array). */
   async audienceOf(user: UserId): Promise<UserId[]> {
     const cached = this.peekAudience(user);
     if (cached) return cached;

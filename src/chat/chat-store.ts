@@ -146,14 +146,10 @@ export class ChatStore {
    * the disk (soft state): every user coming online after a restart would otherwise cost
    * a commit and an fsync of its own.
    */
-  async setStatus(user: UserId, status: UserStatus, at: Millis): Promise<void> {
+  setStatus(user: UserId, status: UserStatus, at: Millis): Promise<void> {
     const change = { user, status, at };
     this.#unwritten.set(user, change);
-    try {
-      await this.#statusChanges.add(change);
-    } finally {
-      if (this.#unwritten.get(user) === change) this.#unwritten.delete(user);
-    }
+    return this.#statusChanges.add(change);
   }
 
   /** A user's row, with a status change this node has not written yet laid over it. */
@@ -165,8 +161,20 @@ export class ChatStore {
   }
 
   async #writeStatuses(changes: readonly StatusChange[]): Promise<void[]> {
-    await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, this.#dialect, changes));
+    try {
+      await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, this.#dialect, changes));
+    } catch (error) {
+      // A failed batch of several is retried change by change, each coming back here.
+      if (changes.length === 1) this.#written(changes);
+      throw error;
+    }
+    this.#written(changes);
     return changes.map(() => undefined);
+  }
+
+  /** These changes are in the table now (or never will be): reads no longer lay them over it. */
+  #written(changes: readonly StatusChange[]): void {
+    for (const change of changes) if (this.#unwritten.get(change.user) === change) this.#unwritten.delete(change.user);
   }
 
   async userStates(users: readonly UserId[]): Promise<UserState[]> {

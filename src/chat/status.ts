@@ -163,8 +163,9 @@ export class UserStatusTracker {
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
     const current: UserState = { ...(before ?? unknownUser(user, options.name)), status, lastSeen };
-    // The user's own other devices hear it too.
-    const everyone = [...audience, user];
+    // The user's own other devices hear it too (the audience is a new array each time).
+    const everyone = audience;
+    everyone.push(user);
     cache.statusChanged(current);
     this.#deliver(current, everyone, at);
     if (early) await stored;
