@@ -333,6 +333,7 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
       // writes settle, before the database closes under them.
       await hub.closeSessions();
       await chat.idle();
+      chat.close();
       await webhooks?.close();
       await files.close();
       await broker.close();

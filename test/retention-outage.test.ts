@@ -1,8 +1,6 @@
-import { expect, it, onTestFinished } from 'vitest';
-import { OutageProxy } from './helpers/outage-proxy.js';
-import { createTestSchema } from './helpers/postgres.js';
-import { createRedisPrefix } from './helpers/redis-prefix.js';
-import { describeWithServices, serviceUrl } from './helpers/services.js';
+import { expect, it } from 'vitest';
+import { clusterBehindOutageProxy } from './helpers/outage-proxy.js';
+import { describeWithServices } from './helpers/services.js';
 import { startTestServer } from './helpers/test-server.js';
 import { useWsClients } from './helpers/ws-test-client.js';
 
@@ -15,27 +13,16 @@ const clients = useWsClients();
 
 describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'volatile channels through a database outage', () => {
   it('acknowledges and delivers memory and none publishes across nodes while PostgreSQL is unreachable', async () => {
-    const base = serviceUrl('TEST_DATABASE_URL')!;
-    const schema = await createTestSchema(base, 'volatile');
-    const redis = createRedisPrefix(serviceUrl('TEST_REDIS_URL')!, 'volatile');
-    onTestFinished(async () => {
-      await schema.drop();
-      await redis.drop();
-    });
-    const proxy = await OutageProxy.start(Number(new URL(base).port || 5432));
-    onTestFinished(() => proxy.close());
-    const databaseUrl = new URL(schema.url);
-    databaseUrl.hostname = '127.0.0.1';
-    databaseUrl.port = String(proxy.port);
+    const { proxy, proxiedUrl, redisUrl } = await clusterBehindOutageProxy('volatile');
     const overrides = {
-      redisUrl: redis.url,
+      redisUrl,
       namespaces: {
         ring: { retention: { mode: 'memory' as const, maxCount: 50 }, autoCreate: true },
         ticker: { retention: { mode: 'none' as const }, autoCreate: true },
       },
     };
-    const one = await startTestServer({ databaseUrl: databaseUrl.toString(), overrides });
-    const two = await startTestServer({ databaseUrl: databaseUrl.toString(), overrides });
+    const one = await startTestServer({ databaseUrl: proxiedUrl, overrides });
+    const two = await startTestServer({ databaseUrl: proxiedUrl, overrides });
 
     const alice = await clients.connect(one.wsUrl, 'alice');
     const bob = await clients.connect(two.wsUrl, 'bob');

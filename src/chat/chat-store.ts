@@ -8,6 +8,7 @@ import type {
   UserState,
   UserStatus,
 } from '../../protocol/values.js';
+import { SwitchboardError } from '../core/errors.js';
 import type { AnnotationAppend } from '../core/store.js';
 import type { Channel, ChannelEvent, ChannelId, Millis, Seq, User, UserId } from '../core/types.js';
 import type { AnnotationWriter } from '../store/annotation-writer.js';
@@ -50,7 +51,12 @@ interface StatusChange {
   readonly user: UserId;
   readonly status: UserStatus;
   readonly at: Millis;
+  /** Told to the user's audience already: written again while the database is out of reach (writeStatusLater). */
+  readonly soft: boolean;
 }
+
+/** How soon a status change told but not written (writeStatusLater) is written again. */
+const STATUS_RETRY_MS = 1000;
 
 const STATUS_COLUMNS = { user_id: 'text', status: 'text', last_seen: 'bigint', updated_at: 'bigint' } as const;
 
@@ -90,6 +96,10 @@ export class ChatStore {
    * added the moment a user connected must not read them as offline for the linger.
    */
   readonly #unwritten = new Map<UserId, StatusChange>();
+  /** Status changes told but not written, by user, waiting to be written again (writeStatusLater). */
+  readonly #retrying = new Map<UserId, StatusChange>();
+  #retryTimer: NodeJS.Timeout | null = null;
+  #closed = false;
 
   /** The rounds the connect path's batches share on this database (the connect caches' reads too). */
   readonly stormRounds: BatchRounds;
@@ -147,9 +157,24 @@ export class ChatStore {
    * a commit and an fsync of its own.
    */
   setStatus(user: UserId, status: UserStatus, at: Millis): Promise<void> {
-    const change = { user, status, at };
+    const change = { user, status, at, soft: false };
     this.#unwritten.set(user, change);
     return this.#statusChanges.add(change);
+  }
+
+  /**
+   * A status change the user's audience was told of (a connect, a last disconnect) whose
+   * write found the database out of reach. It stays laid over this node's reads and is
+   * written again every second until it lands or a newer change does, so the table
+   * catches up with what everyone was told.
+   */
+  writeStatusLater(user: UserId, status: UserStatus, at: Millis): void {
+    if (this.#closed) return;
+    const change = { user, status, at, soft: true };
+    const current = this.#unwritten.get(user);
+    if (current === undefined || current.at <= at) this.#unwritten.set(user, change);
+    this.#retrying.set(user, change);
+    this.#retrySoon();
   }
 
   /** A user's row, with a status change this node has not written yet laid over it. */
@@ -165,16 +190,65 @@ export class ChatStore {
       await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, this.#dialect, changes));
     } catch (error) {
       // A failed batch of several is retried change by change, each coming back here.
-      if (changes.length === 1) this.#written(changes);
+      if (changes.length === 1) this.#notWritten(changes[0]!, error);
       throw error;
     }
     this.#written(changes);
     return changes.map(() => undefined);
   }
 
-  /** These changes are in the table now (or never will be): reads no longer lay them over it. */
+  /** These changes are in the table now: reads no longer lay them over it, and older ones need not be written again. */
   #written(changes: readonly StatusChange[]): void {
-    for (const change of changes) if (this.#unwritten.get(change.user) === change) this.#unwritten.delete(change.user);
+    for (const change of changes) {
+      if (this.#unwritten.get(change.user) === change) this.#unwritten.delete(change.user);
+      const waiting = this.#retrying.get(change.user);
+      if (waiting && waiting.at <= change.at) this.#retrying.delete(change.user);
+    }
+  }
+
+  /**
+   * A change the database did not take. One being written again (writeStatusLater) goes
+   * back to waiting while the database is out of reach. Any other is dropped, so a refused
+   * `status.set` never takes effect later, and reads show again the change waiting to be
+   * written that it had replaced, if any.
+   */
+  #notWritten(change: StatusChange, error: unknown): void {
+    const outage = error instanceof SwitchboardError && error.code === 'unavailable';
+    if (change.soft && outage && !this.#closed) {
+      this.#retrying.set(change.user, change);
+      this.#retrySoon();
+      return;
+    }
+    if (this.#unwritten.get(change.user) !== change) return;
+    const waiting = this.#retrying.get(change.user);
+    if (waiting) this.#unwritten.set(change.user, waiting);
+    else this.#unwritten.delete(change.user);
+  }
+
+  #retrySoon(): void {
+    if (this.#retryTimer || this.#closed) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      for (const [user, change] of this.#retrying) {
+        // A change of the user's still on its way goes first: this one waits for its outcome.
+        const current = this.#unwritten.get(user);
+        if (current !== undefined && current !== change) continue;
+        this.#retrying.delete(user);
+        this.#unwritten.set(user, change);
+        // A failure comes back through #notWritten.
+        this.#statusChanges.add(change).catch(() => {});
+      }
+      if (this.#retrying.size > 0) this.#retrySoon();
+    }, STATUS_RETRY_MS);
+    this.#retryTimer.unref();
+  }
+
+  /** Stops writing status changes again (the node is stopping; the database closes next). */
+  close(): void {
+    this.#closed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#retrying.clear();
   }
 
   async userStates(users: readonly UserId[]): Promise<UserState[]> {

@@ -202,9 +202,14 @@ export class Chat implements HubObserver {
     return this.#status.set(userOf(principal), status);
   }
 
-  /** Settles queued status work (tests). */
+  /** Settles queued status work (tests, shutdown). */
   async idle(): Promise<void> {
     await Promise.all([this.#status.idle(), this.#profiles.idle()]);
+  }
+
+  /** The node is stopping: nothing is written again after this (the database closes next). */
+  close(): void {
+    this.#context.tables.close();
   }
 
   // --- read state ---------------------------------------------------------------------

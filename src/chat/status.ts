@@ -1,6 +1,7 @@
 import type { UserState, UserStatus } from '../../protocol/values.js';
 import type { PresenceRegistry } from '../core/broker.js';
 import { Delivery } from '../core/delivery.js';
+import { SwitchboardError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
 import type { SessionId, UserId } from '../core/types.js';
 import { unknownUser } from './chat-cache.js';
@@ -125,7 +126,9 @@ export class UserStatusTracker {
    * Stores and announces a change. Other nodes hear of it once it is stored, and so do
    * this node's sessions, except of a change that follows the user's sessions (a connect,
    * a last disconnect): that is soft state, laid over this node's reads until written, so
-   * its frames go at once rather than a batched write later. `first` sends what must
+   * its frames go at once rather than a batched write later, and other nodes hear of it
+   * once its write is done or has failed (the database out of reach, it is written again
+   * when it can be). `first` sends what must
    * reach sessions before the frames (a connect's contacts snapshot), once the change is
    * known, so both leave in one socket write: on SQLite a connect whose reads were
    * answered with its own write (HubObserver.connecting) is one write (welcome, contacts,
@@ -139,6 +142,7 @@ export class UserStatusTracker {
   ): Promise<UserState> {
     const { tables, hub, cache } = this.#context;
     const at = Date.now();
+    const early = options.followsSessions === true;
     const stored = tables.setStatus(user, status, at);
     stored.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
@@ -146,7 +150,6 @@ export class UserStatusTracker {
     // here), and a first connect's were read ahead with its own write
     // (HubObserver.connecting). Read ahead of the write, a first connect's row may be missing
     // still: it is the user the connect names.
-    const early = options.followsSessions === true;
     let before = early ? cache.peekState(user) : undefined;
     let audience = before && cache.peekAudience(user);
     if (!audience) {
@@ -154,11 +157,12 @@ export class UserStatusTracker {
         [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? undefined : stored]);
       } finally {
         // Sent even when the change cannot be: the snapshot does not depend on it.
-        await options.first?.();
+        const sending = this.#sendFirst(user, options.first);
+        if (sending) await sending;
       }
     } else {
-      const sent = options.first?.();
-      if (sent) await sent;
+      const sending = this.#sendFirst(user, options.first);
+      if (sending) await sending;
     }
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
@@ -168,10 +172,37 @@ export class UserStatusTracker {
     everyone.push(user);
     cache.statusChanged(current);
     this.#deliver(current, everyone, at);
-    if (early) await stored;
+    if (early) {
+      try {
+        await stored;
+      } catch (error) {
+        // This node's sessions were told already, so the other nodes are told too, and with
+        // the database out of reach the change is written again once it can be.
+        if (error instanceof SwitchboardError && error.code === 'unavailable') tables.writeStatusLater(user, status, at);
+        this.#context.logger.warn({ err: error, user, status }, 'user status not stored yet');
+      }
+    }
     const notice: StatusNotice = { kind: 'status', state: current, audience: everyone, at };
     hub.sendNotice(CHAT_MODULE, notice);
     return current;
+  }
+
+  /**
+   * Sends what goes before a change's frames (a contacts snapshot). Its failure (the
+   * database out of reach) costs the session its snapshot, not the change: the user is
+   * online all the same. Nothing to wait for when it is sent at once.
+   */
+  #sendFirst(user: UserId, first: (() => Promise<void> | void) | undefined): Promise<void> | void {
+    try {
+      const sending = first?.();
+      if (sending) return sending.catch((error: unknown) => this.#firstFailed(user, error));
+    } catch (error) {
+      this.#firstFailed(user, error);
+    }
+  }
+
+  #firstFailed(user: UserId, error: unknown): void {
+    this.#context.logger.warn({ err: error, user }, 'contacts snapshot not sent');
   }
 
   #deliver(state: UserState, audience: readonly UserId[], at: number): void {

@@ -1,4 +1,8 @@
+import { onTestFinished } from 'vitest';
 import { DropProxy } from './drop-proxy.js';
+import { createTestSchema } from './postgres.js';
+import { createRedisPrefix } from './redis-prefix.js';
+import { serviceUrl } from './services.js';
 
 /**
  * A loopback TCP proxy with an outage switch: `cut()` drops every connection and refuses
@@ -33,4 +37,25 @@ export class OutageProxy {
   close(): Promise<void> {
     return this.#proxy.close();
   }
+}
+
+/**
+ * A fresh PostgreSQL schema and Redis prefix for a cluster test, with the schema also
+ * reachable through an OutageProxy: nodes given `proxiedUrl` lose the database on `cut()`,
+ * nodes given `schemaUrl` keep it. Dropped after the test.
+ */
+export async function clusterBehindOutageProxy(label: string): Promise<{ proxy: OutageProxy; schemaUrl: string; proxiedUrl: string; redisUrl: string }> {
+  const base = serviceUrl('TEST_DATABASE_URL')!;
+  const schema = await createTestSchema(base, label);
+  const redis = createRedisPrefix(serviceUrl('TEST_REDIS_URL')!, label);
+  onTestFinished(async () => {
+    await schema.drop();
+    await redis.drop();
+  });
+  const proxy = await OutageProxy.start(Number(new URL(base).port || 5432));
+  onTestFinished(() => proxy.close());
+  const proxied = new URL(schema.url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  return { proxy, schemaUrl: schema.url, proxiedUrl: proxied.toString(), redisUrl: redis.url };
 }
