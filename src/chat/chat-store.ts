@@ -215,7 +215,9 @@ export class ChatStore {
   #notWritten(change: StatusChange, error: unknown): void {
     const outage = error instanceof SwitchboardError && error.code === 'unavailable';
     if (change.soft && outage && !this.#closed) {
-      this.#retrying.set(change.user, change);
+      // Unless a newer one is waiting already (a disconnect told while this was in flight).
+      const waiting = this.#retrying.get(change.user);
+      if (!waiting || waiting.at <= change.at) this.#retrying.set(change.user, change);
       this.#retrySoon();
       return;
     }
