@@ -10,9 +10,8 @@ import { logMigrations } from '../src/store/migrations/index.js';
 import { openPostgresDatabase } from '../src/store/postgres-database.js';
 import { webhookMigrations } from '../src/webhooks/migrations/index.js';
 import { WebhookOutbox } from '../src/webhooks/webhook-outbox.js';
-import { OutageProxy } from './helpers/outage-proxy.js';
-import { createTestSchema } from './helpers/postgres.js';
-import { describeWithServices, serviceUrl } from './helpers/services.js';
+import { databaseBehindOutageProxy } from './helpers/outage-proxy.js';
+import { describeWithServices } from './helpers/services.js';
 
 /**
  * One database handle for every module: while PostgreSQL cannot be reached, a query from
@@ -21,14 +20,8 @@ import { describeWithServices, serviceUrl } from './helpers/services.js';
  */
 describeWithServices(['TEST_DATABASE_URL'], 'a database outage', () => {
   it('answers unavailable for every module\'s queries, and recovers', async () => {
-    const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, 'outage');
-    onTestFinished(() => schema.drop());
-    const proxy = await OutageProxy.start(Number(new URL(serviceUrl('TEST_DATABASE_URL')!).port || 5432));
-    onTestFinished(() => proxy.close());
-    const viaProxy = new URL(schema.url);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    const database = await openPostgresDatabase({ url: viaProxy.toString() }, [
+    const { proxy, proxiedUrl } = await databaseBehindOutageProxy('outage');
+    const database = await openPostgresDatabase({ url: proxiedUrl }, [
       logMigrations,
       authMigrations,
       chatMigrations,

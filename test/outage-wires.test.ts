@@ -1,9 +1,8 @@
-import { expect, it, onTestFinished } from 'vitest';
+import { expect, it } from 'vitest';
 import { ERROR_CODE_KEY } from '../src/transports/grpc/grpc-errors.js';
 import { as, call, failure, grpcClient } from './helpers/grpc-test-client.js';
-import { OutageProxy } from './helpers/outage-proxy.js';
-import { createTestSchema } from './helpers/postgres.js';
-import { describeWithServices, serviceUrl } from './helpers/services.js';
+import { databaseBehindOutageProxy } from './helpers/outage-proxy.js';
+import { describeWithServices } from './helpers/services.js';
 import { startTestServer } from './helpers/test-server.js';
 import { useWsClients } from './helpers/ws-test-client.js';
 
@@ -34,15 +33,8 @@ const RPCS: Record<string, string> = {
 
 describeWithServices(['TEST_DATABASE_URL'], 'a database outage, seen from every wire', () => {
   it('answers unavailable for core, chat and auth commands on /ws, REST and gRPC, and recovers', async () => {
-    const base = serviceUrl('TEST_DATABASE_URL')!;
-    const schema = await createTestSchema(base, 'wires');
-    onTestFinished(() => schema.drop());
-    const proxy = await OutageProxy.start(Number(new URL(base).port || 5432));
-    onTestFinished(() => proxy.close());
-    const databaseUrl = new URL(schema.url);
-    databaseUrl.hostname = '127.0.0.1';
-    databaseUrl.port = String(proxy.port);
-    const server = await startTestServer({ databaseUrl: databaseUrl.toString() });
+    const { proxy, proxiedUrl } = await databaseBehindOutageProxy('wires');
+    const server = await startTestServer({ databaseUrl: proxiedUrl });
 
     const alice = await clients.connect(server.wsUrl, 'alice');
     await alice.ok('channel.create', { channel: 'room', channelType: 'public' });

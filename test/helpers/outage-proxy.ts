@@ -40,22 +40,26 @@ export class OutageProxy {
 }
 
 /**
- * A fresh PostgreSQL schema and Redis prefix for a cluster test, with the schema also
- * reachable through an OutageProxy: nodes given `proxiedUrl` lose the database on `cut()`,
- * nodes given `schemaUrl` keep it. Dropped after the test.
+ * A fresh PostgreSQL schema, reachable directly (`schemaUrl`) and through an OutageProxy
+ * (`proxiedUrl`): whatever connects through the proxy loses the database on `cut()`, the
+ * rest keeps it. Dropped after the test.
  */
-export async function clusterBehindOutageProxy(label: string): Promise<{ proxy: OutageProxy; schemaUrl: string; proxiedUrl: string; redisUrl: string }> {
+export async function databaseBehindOutageProxy(label: string): Promise<{ proxy: OutageProxy; schemaUrl: string; proxiedUrl: string }> {
   const base = serviceUrl('TEST_DATABASE_URL')!;
   const schema = await createTestSchema(base, label);
-  const redis = createRedisPrefix(serviceUrl('TEST_REDIS_URL')!, label);
-  onTestFinished(async () => {
-    await schema.drop();
-    await redis.drop();
-  });
+  onTestFinished(() => schema.drop());
   const proxy = await OutageProxy.start(Number(new URL(base).port || 5432));
   onTestFinished(() => proxy.close());
   const proxied = new URL(schema.url);
   proxied.hostname = '127.0.0.1';
   proxied.port = String(proxy.port);
-  return { proxy, schemaUrl: schema.url, proxiedUrl: proxied.toString(), redisUrl: redis.url };
+  return { proxy, schemaUrl: schema.url, proxiedUrl: proxied.toString() };
+}
+
+/** The same, with a fresh Redis prefix for the nodes of a cluster test. */
+export async function clusterBehindOutageProxy(label: string): Promise<{ proxy: OutageProxy; schemaUrl: string; proxiedUrl: string; redisUrl: string }> {
+  const database = await databaseBehindOutageProxy(label);
+  const redis = createRedisPrefix(serviceUrl('TEST_REDIS_URL')!, label);
+  onTestFinished(() => redis.drop());
+  return { ...database, redisUrl: redis.url };
 }

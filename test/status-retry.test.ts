@@ -1,0 +1,53 @@
+import pg from 'pg';
+import { expect, it, onTestFinished } from 'vitest';
+import { authMigrations } from '../src/auth/migrations/index.js';
+import { ChatStore } from '../src/chat/chat-store.js';
+import { chatMigrations } from '../src/chat/migrations/index.js';
+import { SwitchboardError } from '../src/core/errors.js';
+import { logMigrations } from '../src/store/migrations/index.js';
+import { openPostgresDatabase } from '../src/store/postgres-database.js';
+import { databaseBehindOutageProxy } from './helpers/outage-proxy.js';
+import { describeWithServices } from './helpers/services.js';
+
+/**
+ * Status changes told to users before they were written (a connect, a last disconnect)
+ * are written again once PostgreSQL is back (ChatStore.writeStatusLater): the newest
+ * change of each user is what the table ends with, and a refused `status.set` is never
+ * written later. The table is read over a connection of its own, not through the store.
+ */
+describeWithServices(['TEST_DATABASE_URL'], 'status changes written again after a database outage', () => {
+  it("ends with each user's newest told change in the table, and without the refused one", async () => {
+    const { proxy, schemaUrl, proxiedUrl } = await databaseBehindOutageProxy('statusretry');
+    const database = await openPostgresDatabase({ url: proxiedUrl }, [logMigrations, authMigrations, chatMigrations]);
+    onTestFinished(() => database.close());
+    const chat = new ChatStore(database);
+    onTestFinished(() => chat.close());
+    const table = new pg.Client({ connectionString: schemaUrl });
+    await table.connect();
+    onTestFinished(() => table.end());
+    const row = async (user: string) =>
+      (await table.query<{ status: string; last_seen: string | null; updated_at: string }>('select status, last_seen, updated_at from user_status where user_id = $1', [user])).rows[0];
+    const refusal = (write: Promise<void>) => write.then(() => null, (error: unknown) => (error as SwitchboardError).code);
+
+    await chat.setStatus('alice', 'offline', 1000);
+    await chat.setStatus('bob', 'offline', 1000);
+
+    proxy.cut();
+    // Alice connects and leaves again, both told while the database is out of reach.
+    expect(await refusal(chat.setStatus('alice', 'online', 2000))).toBe('unavailable');
+    chat.writeStatusLater('alice', 'online', 2000);
+    expect(await refusal(chat.setStatus('alice', 'offline', 3000))).toBe('unavailable');
+    chat.writeStatusLater('alice', 'offline', 3000);
+    // Bob connects (told), then asks to be away: refused, so never written.
+    expect(await refusal(chat.setStatus('bob', 'online', 2000))).toBe('unavailable');
+    chat.writeStatusLater('bob', 'online', 2000);
+    expect(await refusal(chat.setStatus('bob', 'away', 3000))).toBe('unavailable');
+    expect(await row('alice')).toMatchObject({ status: 'offline', updated_at: '1000' });
+
+    proxy.restore();
+    await expect.poll(async () => (await row('alice'))?.updated_at, { timeout: 10_000 }).toBe('3000');
+    await expect.poll(async () => (await row('bob'))?.updated_at, { timeout: 10_000 }).toBe('2000');
+    expect(await row('alice')).toEqual({ status: 'offline', last_seen: '3000', updated_at: '3000' });
+    expect(await row('bob')).toMatchObject({ status: 'online', updated_at: '2000' });
+  }, 30_000);
+});
