@@ -12,8 +12,8 @@ import { describeWithServices } from './helpers/services.js';
 /**
  * Status changes told to users before they were written (a connect, a last disconnect)
  * are written again once PostgreSQL is back (ChatStore.writeStatusLater): the newest
- * change of each user is what the table ends with, and a refused `status.set` is never
- * written later. The table is read over a connection of its own, not through the store.
+ * change of each user is what the table ends with, a refused `status.set` is never
+ * written later, and a late write never undoes a newer row another node wrote. The table is read over a connection of its own, not through the store.
  */
 describeWithServices(['TEST_DATABASE_URL'], 'status changes written again after a database outage', () => {
   it("ends with each user's newest told change in the table, and without the refused one", async () => {
@@ -33,15 +33,21 @@ describeWithServices(['TEST_DATABASE_URL'], 'status changes written again after 
     await chat.setStatus('bob', 'offline', 1000);
 
     proxy.cut();
-    // Alice connects and leaves again, both told while the database is out of reach.
-    expect(await refusal(chat.setStatus('alice', 'online', 2000))).toBe('unavailable');
+    // Alice connects and leaves again, both told (as the status tracker does) while the
+    // database is out of reach.
+    expect(await refusal(chat.setStatus('alice', 'online', 2000, true))).toBe('unavailable');
     chat.writeStatusLater('alice', 'online', 2000);
-    expect(await refusal(chat.setStatus('alice', 'offline', 3000))).toBe('unavailable');
+    expect(await refusal(chat.setStatus('alice', 'offline', 3000, true))).toBe('unavailable');
     chat.writeStatusLater('alice', 'offline', 3000);
     // Bob connects (told), then asks to be away: refused, so never written.
-    expect(await refusal(chat.setStatus('bob', 'online', 2000))).toBe('unavailable');
+    expect(await refusal(chat.setStatus('bob', 'online', 2000, true))).toBe('unavailable');
     chat.writeStatusLater('bob', 'online', 2000);
     expect(await refusal(chat.setStatus('bob', 'away', 3000))).toBe('unavailable');
+    // Carol's row was written by another node at 5000, after her change told here at 4000:
+    // written again late, hers must not undo it.
+    expect(await refusal(chat.setStatus('carol', 'online', 4000, true))).toBe('unavailable');
+    chat.writeStatusLater('carol', 'online', 4000);
+    await table.query("insert into user_status (user_id, status, last_seen, updated_at) values ('carol', 'offline', 5000, 5000)");
     expect(await row('alice')).toMatchObject({ status: 'offline', updated_at: '1000' });
 
     proxy.restore();
@@ -49,5 +55,7 @@ describeWithServices(['TEST_DATABASE_URL'], 'status changes written again after 
     await expect.poll(async () => (await row('bob'))?.updated_at, { timeout: 10_000 }).toBe('2000');
     expect(await row('alice')).toEqual({ status: 'offline', last_seen: '3000', updated_at: '3000' });
     expect(await row('bob')).toMatchObject({ status: 'online', updated_at: '2000' });
+    // Written in the same round as alice's and bob's: carol's row is as the other node left it.
+    expect(await row('carol')).toEqual({ status: 'offline', last_seen: '5000', updated_at: '5000' });
   }, 30_000);
 });

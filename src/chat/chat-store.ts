@@ -51,11 +51,13 @@ interface StatusChange {
   readonly user: UserId;
   readonly status: UserStatus;
   readonly at: Millis;
-  /** Told to the user's audience already: written again while the database is out of reach (writeStatusLater). */
-  readonly soft: boolean;
+  /** The user's audience heard of it before it was written (a connect, a last disconnect). */
+  readonly told: boolean;
+  /** Order of the changes made on this node (clocks may step back; this never does). */
+  readonly seq: number;
 }
 
-/** How soon a status change told but not written (writeStatusLater) is written again. */
+/** How soon the status changes told but not written (writeStatusLater) are written again. */
 const STATUS_RETRY_MS = 1000;
 
 const STATUS_COLUMNS = { user_id: 'text', status: 'text', last_seen: 'bigint', updated_at: 'bigint' } as const;
@@ -64,8 +66,10 @@ const STATUS_COLUMNS = { user_id: 'text', status: 'text', last_seen: 'bigint', u
  * Writes a tick's status changes with one statement. A user changed
  * twice in one tick is written once, with the last status; last_seen records when the
  * user was last online, so it moves only when they go offline (the last such change).
+ * `onlyNewer` leaves rows a later change wrote alone (a change written again, late, after
+ * an outage, must not undo what another node wrote meanwhile).
  */
-async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: readonly StatusChange[]): Promise<void> {
+async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: readonly StatusChange[], onlyNewer = false): Promise<void> {
   const latest = new Map<UserId, { user_id: UserId; status: UserStatus; last_seen: Millis | null; updated_at: Millis }>();
   for (const { user, status, at } of changes) {
     const lastSeen = status === 'offline' ? at : (latest.get(user)?.last_seen ?? null);
@@ -77,7 +81,8 @@ async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: r
   await sql`insert into user_status (user_id, status, last_seen, updated_at)
     select r.user_id, r.status, r.last_seen, r.updated_at from ${dialect.jsonRows(rows, 'r', STATUS_COLUMNS)} where true
     on conflict (user_id) do update set status = excluded.status, updated_at = excluded.updated_at,
-      last_seen = coalesce(excluded.last_seen, user_status.last_seen)`.execute(db);
+      last_seen = coalesce(excluded.last_seen, user_status.last_seen)
+    ${onlyNewer ? sql`where user_status.updated_at <= excluded.updated_at` : sql``}`.execute(db);
 }
 
 /**
@@ -99,6 +104,7 @@ export class ChatStore {
   /** Status changes told but not written, by user, waiting to be written again (writeStatusLater). */
   readonly #retrying = new Map<UserId, StatusChange>();
   #retryTimer: NodeJS.Timeout | null = null;
+  #statusSeq = 0;
   #closed = false;
 
   /** The rounds the connect path's batches share on this database (the connect caches' reads too). */
@@ -156,23 +162,24 @@ export class ChatStore {
    * the disk (soft state): every user coming online after a restart would otherwise cost
    * a commit and an fsync of its own.
    */
-  setStatus(user: UserId, status: UserStatus, at: Millis): Promise<void> {
-    const change = { user, status, at, soft: false };
+  /** `told`: the user's audience hears of it before it is written (a connect, a last disconnect). */
+  setStatus(user: UserId, status: UserStatus, at: Millis, told = false): Promise<void> {
+    const change = { user, status, at, told, seq: ++this.#statusSeq };
     this.#unwritten.set(user, change);
     return this.#statusChanges.add(change);
   }
 
   /**
-   * A status change the user's audience was told of (a connect, a last disconnect) whose
-   * write found the database out of reach. It stays laid over this node's reads and is
-   * written again every second until it lands or a newer change does, so the table
-   * catches up with what everyone was told.
+   * A told status change whose write found the database out of reach. It stays laid over
+   * this node's reads and is written again every second until it lands or a newer change
+   * does, so the table catches up with what everyone was told.
    */
   writeStatusLater(user: UserId, status: UserStatus, at: Millis): void {
-    if (this.#closed) return;
-    const change = { user, status, at, soft: true };
     const current = this.#unwritten.get(user);
-    if (current === undefined || current.at <= at) this.#unwritten.set(user, change);
+    // A newer change is on its way already: it is the one the table must end with.
+    if (this.#closed || (current && current.told)) return;
+    const change = { user, status, at, told: true, seq: ++this.#statusSeq };
+    if (!current) this.#unwritten.set(user, change);
     this.#retrying.set(user, change);
     this.#retrySoon();
   }
@@ -190,7 +197,7 @@ export class ChatStore {
       await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, this.#dialect, changes));
     } catch (error) {
       // A failed batch of several is retried change by change, each coming back here.
-      if (changes.length === 1) this.#notWritten(changes[0]!, error);
+      if (changes.length === 1) this.#notWritten(changes[0]!);
       throw error;
     }
     this.#written(changes);
@@ -202,47 +209,56 @@ export class ChatStore {
     for (const change of changes) {
       if (this.#unwritten.get(change.user) === change) this.#unwritten.delete(change.user);
       const waiting = this.#retrying.get(change.user);
-      if (waiting && waiting.at <= change.at) this.#retrying.delete(change.user);
+      if (waiting && waiting.seq < change.seq) this.#retrying.delete(change.user);
     }
   }
 
   /**
-   * A change the database did not take. One being written again (writeStatusLater) goes
-   * back to waiting while the database is out of reach. Any other is dropped, so a refused
-   * `status.set` never takes effect later, and reads show again the change waiting to be
-   * written that it had replaced, if any.
+   * A change the database did not take. A told one is newer than any change of the user's
+   * waiting to be written again, which must then never land: the caller writes the told
+   * one later (writeStatusLater) if the database was out of reach. A refused `status.set`
+   * never takes effect later, and reads show again the change it had replaced, if that one
+   * is still waiting.
    */
-  #notWritten(change: StatusChange, error: unknown): void {
-    const outage = error instanceof SwitchboardError && error.code === 'unavailable';
-    if (change.soft && outage && !this.#closed) {
-      // Unless a newer one is waiting already (a disconnect told while this was in flight).
-      const waiting = this.#retrying.get(change.user);
-      if (!waiting || waiting.at <= change.at) this.#retrying.set(change.user, change);
-      this.#retrySoon();
-      return;
-    }
-    if (this.#unwritten.get(change.user) !== change) return;
+  #notWritten(change: StatusChange): void {
     const waiting = this.#retrying.get(change.user);
-    if (waiting) this.#unwritten.set(change.user, waiting);
+    if (change.told && waiting) this.#retrying.delete(change.user);
+    if (this.#unwritten.get(change.user) !== change) return;
+    if (!change.told && waiting) this.#unwritten.set(change.user, waiting);
     else this.#unwritten.delete(change.user);
   }
 
   #retrySoon(): void {
     if (this.#retryTimer || this.#closed) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = null;
-      for (const [user, change] of this.#retrying) {
-        // A change of the user's still on its way goes first: this one waits for its outcome.
-        const current = this.#unwritten.get(user);
-        if (current !== undefined && current !== change) continue;
-        this.#retrying.delete(user);
-        this.#unwritten.set(user, change);
-        // A failure comes back through #notWritten.
-        this.#statusChanges.add(change).catch(() => {});
-      }
-      if (this.#retrying.size > 0) this.#retrySoon();
-    }, STATUS_RETRY_MS);
+    this.#retryTimer = setTimeout(() => void this.#writeWaiting(), STATUS_RETRY_MS);
     this.#retryTimer.unref();
+  }
+
+  /**
+   * One round of writing the waiting changes again: one statement for all of them, off the
+   * batcher, so a database that stays away costs new status changes nothing. A change of
+   * the user's still on its way goes first; the waiting one waits for its outcome.
+   */
+  async #writeWaiting(): Promise<void> {
+    const due = [...this.#retrying.values()].filter((change) => (this.#unwritten.get(change.user) ?? change) === change);
+    try {
+      if (due.length > 0) await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, this.#dialect, due, true));
+      this.#settleWaiting(due);
+    } catch (error) {
+      // Not an outage: these will not be written, however often they are tried.
+      if (!(error instanceof SwitchboardError && error.code === 'unavailable')) this.#settleWaiting(due);
+    } finally {
+      this.#retryTimer = null;
+      if (this.#retrying.size > 0) this.#retrySoon();
+    }
+  }
+
+  /** Waiting changes that are written (or never will be): no longer waiting, nor laid over reads. */
+  #settleWaiting(changes: readonly StatusChange[]): void {
+    for (const change of changes) {
+      if (this.#retrying.get(change.user) === change) this.#retrying.delete(change.user);
+      if (this.#unwritten.get(change.user) === change) this.#unwritten.delete(change.user);
+    }
   }
 
   /** Stops writing status changes again (the node is stopping; the database closes next). */

@@ -127,8 +127,8 @@ export class UserStatusTracker {
    * this node's sessions, except of a change that follows the user's sessions (a connect,
    * a last disconnect): that is soft state, laid over this node's reads until written, so
    * its frames go at once rather than a batched write later, and other nodes hear of it
-   * once its write is done or has failed (the database out of reach, it is written again
-   * when it can be). `first` sends what must
+   * once it is written, or once its write found the database out of reach (it is written
+   * again when the database answers). `first` sends what must
    * reach sessions before the frames (a connect's contacts snapshot), once the change is
    * known, so both leave in one socket write: on SQLite a connect whose reads were
    * answered with its own write (HubObserver.connecting) is one write (welcome, contacts,
@@ -143,7 +143,7 @@ export class UserStatusTracker {
     const { tables, hub, cache } = this.#context;
     const at = Date.now();
     const early = options.followsSessions === true;
-    const stored = tables.setStatus(user, status, at);
+    const stored = tables.setStatus(user, status, at, early);
     stored.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
     // no query on a reconnect (and no await either: a storm's garbage was mostly promises
@@ -176,9 +176,10 @@ export class UserStatusTracker {
       try {
         await stored;
       } catch (error) {
-        // This node's sessions were told already, so the other nodes are told too, and with
-        // the database out of reach the change is written again once it can be.
-        if (error instanceof SwitchboardError && error.code === 'unavailable') tables.writeStatusLater(user, status, at);
+        if (!(error instanceof SwitchboardError && error.code === 'unavailable')) throw error;
+        // The database out of reach: this node's sessions were told already, so the other
+        // nodes are told too, and the change is written again once the database answers.
+        tables.writeStatusLater(user, status, at);
         this.#context.logger.warn({ err: error, user, status }, 'user status not stored yet');
       }
     }
