@@ -160,9 +160,9 @@ export class ChatStore {
   /**
    * Status changes made in one tick share one transaction, committed without waiting for
    * the disk (soft state): every user coming online after a restart would otherwise cost
-   * a commit and an fsync of its own.
+   * a commit and an fsync of its own. `told`: the user's audience hears of the change
+   * before it is written (a connect, a last disconnect).
    */
-  /** `told`: the user's audience hears of it before it is written (a connect, a last disconnect). */
   setStatus(user: UserId, status: UserStatus, at: Millis, told = false): Promise<void> {
     const change = { user, status, at, told, seq: ++this.#statusSeq };
     this.#unwritten.set(user, change);
@@ -200,16 +200,19 @@ export class ChatStore {
       if (changes.length === 1) this.#notWritten(changes[0]!);
       throw error;
     }
-    this.#written(changes);
+    this.#settled(changes);
     return changes.map(() => undefined);
   }
 
-  /** These changes are in the table now: reads no longer lay them over it, and older ones need not be written again. */
-  #written(changes: readonly StatusChange[]): void {
+  /**
+   * These changes are in the table now (or never will be): reads no longer lay them over
+   * it, and neither they nor older ones wait to be written again.
+   */
+  #settled(changes: readonly StatusChange[]): void {
     for (const change of changes) {
       if (this.#unwritten.get(change.user) === change) this.#unwritten.delete(change.user);
       const waiting = this.#retrying.get(change.user);
-      if (waiting && waiting.seq < change.seq) this.#retrying.delete(change.user);
+      if (waiting && waiting.seq <= change.seq) this.#retrying.delete(change.user);
     }
   }
 
@@ -243,21 +246,13 @@ export class ChatStore {
     const due = [...this.#retrying.values()].filter((change) => (this.#unwritten.get(change.user) ?? change) === change);
     try {
       if (due.length > 0) await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, this.#dialect, due, true));
-      this.#settleWaiting(due);
+      this.#settled(due);
     } catch (error) {
       // Not an outage: these will not be written, however often they are tried.
-      if (!(error instanceof SwitchboardError && error.code === 'unavailable')) this.#settleWaiting(due);
+      if (!(error instanceof SwitchboardError && error.code === 'unavailable')) this.#settled(due);
     } finally {
       this.#retryTimer = null;
       if (this.#retrying.size > 0) this.#retrySoon();
-    }
-  }
-
-  /** Waiting changes that are written (or never will be): no longer waiting, nor laid over reads. */
-  #settleWaiting(changes: readonly StatusChange[]): void {
-    for (const change of changes) {
-      if (this.#retrying.get(change.user) === change) this.#retrying.delete(change.user);
-      if (this.#unwritten.get(change.user) === change) this.#unwritten.delete(change.user);
     }
   }
 

@@ -157,10 +157,10 @@ export class UserStatusTracker {
         [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? undefined : stored]);
       } finally {
         // Sent even when the change cannot be: the snapshot does not depend on it.
-        const sending = this.#sendFirst(user, options.first);
-        if (sending) await sending;
+        await this.#sendFirst(user, options.first);
       }
     } else {
+      // Cached: no promise unless the snapshot has one.
       const sending = this.#sendFirst(user, options.first);
       if (sending) await sending;
     }
