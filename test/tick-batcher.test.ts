@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SwitchboardError } from '../src/core/errors.js';
 import { BatchRounds, TickBatcher } from '../src/store/tick-batcher.js';
 
 describe('TickBatcher', () => {
@@ -28,6 +29,49 @@ describe('TickBatcher', () => {
     expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : 'rejected'))).toEqual(['C', 'rejected', 'D']);
     expect(overlapped).toBe(false);
     expect(writes).toEqual([['a', 'b'], ['c', 'bad', 'd'], ['c'], ['bad'], ['d']]);
+  });
+
+  it('fails a batch whole when the database is unavailable, without a write per item, and writes the items behind it next', async () => {
+    const outage = new SwitchboardError('unavailable', 'The database is unavailable; retry shortly.');
+    const writes: string[][] = [];
+    let release: () => void = () => {};
+    let down = true;
+    const batcher = new TickBatcher(async (items: readonly string[]) => {
+      writes.push([...items]);
+      if (writes.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      if (down) throw outage;
+      return items.map((item) => item.toUpperCase());
+    });
+    const failed = ['a', 'b', 'c', 'd'].map((item) => batcher.add(item));
+    while (writes.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // Queued behind the failing write: the next batch, written once the database is back.
+    const behind = [batcher.add('e'), batcher.add('f')];
+    release();
+    for (const item of failed) await expect(item).rejects.toBe(outage);
+    expect(writes).toEqual([['a', 'b', 'c', 'd']]);
+    down = false;
+    expect(await Promise.all(behind)).toEqual(['E', 'F']);
+    expect(writes).toEqual([['a', 'b', 'c', 'd'], ['e', 'f']]);
+  });
+
+  it('stops writing item by item once the database turns out unavailable, and fails the rest with it', async () => {
+    const outage = new SwitchboardError('unavailable');
+    const writes: string[][] = [];
+    const batcher = new TickBatcher(async (items: readonly string[]) => {
+      writes.push([...items]);
+      if (items.includes('bad')) throw new Error('refused');
+      // The database goes away while the bad item's batch is written one by one.
+      if (writes.length > 2) throw outage;
+      return items;
+    });
+    const settled = await Promise.allSettled(['bad', 'b', 'c', 'd'].map((item) => batcher.add(item)));
+    expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message))).toEqual([
+      'refused',
+      outage.message,
+      outage.message,
+      outage.message,
+    ]);
+    expect(writes).toEqual([['bad', 'b', 'c', 'd'], ['bad'], ['b']]);
   });
 
   it('with a linger, writes a lone item at once and a storm of items in few batches', async () => {

@@ -1,3 +1,5 @@
+import { SwitchboardError } from '../core/errors.js';
+
 interface Pending<I, O> {
   readonly item: I;
   readonly resolve: (output: O) => void;
@@ -86,7 +88,10 @@ export interface TickBatcherOptions {
  * each pay a commit. One write runs at a time (two concurrent transactions upserting the
  * same rows in different orders could deadlock on PostgreSQL); items added meanwhile form
  * the next batch. A batch that fails is retried item by item, so one bad item (a name the
- * database refuses) fails alone.
+ * database refuses) fails alone; but one that fails because the database is unavailable
+ * fails whole, each item with that error: retried one by one, each would wait out the
+ * same timeout in turn (the pool's connect timeout, 5 s on PostgreSQL), and every batch
+ * behind with them.
  */
 export class TickBatcher<I, O> {
   readonly #write: (items: readonly I[]) => Promise<readonly O[]>;
@@ -139,21 +144,32 @@ export class TickBatcher<I, O> {
       const outputs = await this.#write(batch.map((pending) => pending.item));
       for (let i = 0; i < batch.length; i++) batch[i]!.resolve(outputs[i]!);
     } catch (error) {
-      if (batch.length === 1) batch[0]!.reject(error);
+      if (batch.length === 1 || isUnavailable(error)) for (const pending of batch) pending.reject(error);
       else await this.#oneByOne(batch);
     }
     this.#writing = false;
     this.#schedule();
   }
 
+  /** Writes each item alone; once the database turns out unavailable, the rest fail with it. */
   async #oneByOne(batch: readonly Pending<I, O>[]): Promise<void> {
+    let outage: unknown = null;
     for (const pending of batch) {
+      if (outage) {
+        pending.reject(outage);
+        continue;
+      }
       try {
         const [output] = await this.#write([pending.item]);
         pending.resolve(output!);
       } catch (error) {
         pending.reject(error);
+        if (isUnavailable(error)) outage = error;
       }
     }
   }
+}
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof SwitchboardError && error.code === 'unavailable';
 }
