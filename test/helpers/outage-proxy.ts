@@ -1,4 +1,5 @@
 import { onTestFinished } from 'vitest';
+import { BlackholeProxy } from './blackhole-proxy.js';
 import { DropProxy } from './drop-proxy.js';
 import { createTestSchema } from './postgres.js';
 import { createRedisPrefix } from './redis-prefix.js';
@@ -44,11 +45,27 @@ export class OutageProxy {
  * (`proxiedUrl`): whatever connects through the proxy loses the database on `cut()`, the
  * rest keeps it. Dropped after the test.
  */
-export async function databaseBehindOutageProxy(label: string): Promise<{ proxy: OutageProxy; schemaUrl: string; proxiedUrl: string }> {
+export function databaseBehindOutageProxy(label: string): Promise<{ proxy: OutageProxy; schemaUrl: string; proxiedUrl: string }> {
+  return databaseBehind(label, (port) => OutageProxy.start(port));
+}
+
+/**
+ * The same behind a BlackholeProxy, for the silent kind of outage: on `blackhole()` the
+ * database's connections stay open and move no byte, and new ones are accepted and held:
+ * a pool's new connections wait out its connect timeout instead of being refused.
+ */
+export function databaseBehindBlackholeProxy(label: string): Promise<{ proxy: BlackholeProxy; schemaUrl: string; proxiedUrl: string }> {
+  return databaseBehind(label, (port) => BlackholeProxy.start(port));
+}
+
+async function databaseBehind<P extends { readonly port: number; close(): Promise<void> }>(
+  label: string,
+  startProxy: (targetPort: number) => Promise<P>,
+): Promise<{ proxy: P; schemaUrl: string; proxiedUrl: string }> {
   const base = serviceUrl('TEST_DATABASE_URL')!;
   const schema = await createTestSchema(base, label);
   onTestFinished(() => schema.drop());
-  const proxy = await OutageProxy.start(Number(new URL(base).port || 5432));
+  const proxy = await startProxy(Number(new URL(base).port || 5432));
   onTestFinished(() => proxy.close());
   const proxied = new URL(schema.url);
   proxied.hostname = '127.0.0.1';
