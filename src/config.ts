@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_LIMITS } from '../protocol/limits.js';
 import { DEFAULT_PRESENCE_SETTINGS } from './core/presence.js';
 import { channelHooksSchema, HOOK_BACKEND_NAME, namespacesSchema } from './namespaces/namespace-config.js';
+import { DEFAULT_QUERY_TIMEOUT_MS } from './store/postgres-timeouts.js';
 import { DEFAULT_WRITE_BATCH } from './transports/write-batcher.js';
 
 /** Transports this version can serve. */
@@ -196,6 +197,19 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Timing of a Redis cluster: heartbeats, reaping dead nodes, noticing a stalled link (docs/operations.md).'),
+  postgres: z
+    .strictObject({
+      queryTimeoutMs: z
+        .coerce.number()
+        .int()
+        .min(1000)
+        .default(DEFAULT_QUERY_TIMEOUT_MS)
+        .describe(
+          "Longest wait for one query's answer, at least 1000: then it fails with `unavailable` and its connection is replaced (PostgreSQL out of reach silently). Migrations are exempt.",
+        ),
+    })
+    .prefault({})
+    .describe('PostgreSQL connections, with a `postgres://` databaseUrl (docs/operations.md).'),
   batching: z
     .strictObject({
       maxWriteDelayMs: z

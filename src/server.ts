@@ -95,7 +95,7 @@ export const MIGRATIONS: readonly ModuleMigrations[] = [
  */
 export async function startServer(config: Readonly<Config>, deps: ServerDependencies = {}): Promise<RunningServer> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
-  const database = await openConfiguredDatabase(config.databaseUrl);
+  const database = await openConfiguredDatabase(config);
   // Reactions are chat's events in the log: the store writes them with chat's aggregate.
   const store = new KyselyStore(database, { annotations: [reactionWriter] });
   const broker = deps.broker ?? createBroker(config, logger);
@@ -387,9 +387,9 @@ function createBroker(config: Readonly<Config>, logger: PinoLogger): Broker {
   return new MemoryBroker({ logger });
 }
 
-async function openConfiguredDatabase(databaseUrl: string): Promise<Database> {
+async function openConfiguredDatabase({ databaseUrl, postgres }: Pick<Config, 'databaseUrl' | 'postgres'>): Promise<Database> {
   try {
-    return await openDatabase(databaseUrl, MIGRATIONS);
+    return await openDatabase(databaseUrl, MIGRATIONS, { queryTimeoutMs: postgres.queryTimeoutMs });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new StartupError(`Cannot open the database ${describeDatabase(databaseUrl)}: ${reason}`);

@@ -7,12 +7,15 @@ import { describeWithServices } from './helpers/services.js';
 
 /** Users seen in one tick, more than the test's 30 s holds connect timeouts (5 s each). */
 const USERS = 10;
+/** Short, so each wait is brief; the tests' own timeouts, far below the kernel's ~15 minutes, are the guard. */
+const QUERY_TIMEOUT_MS = 1_000;
 
 /**
- * PostgreSQL out of reach silently (a partition: connections open, no byte moves): a
+ * PostgreSQL out of reach silently (a partition: connections open, no byte moves). A
  * batch of writes fails whole with `unavailable` after one connect timeout of the pool,
  * instead of retrying each item in turn and keeping every connect behind it waiting
- * USERS × 5 s (TickBatcher).
+ * USERS × 5 s (TickBatcher). A query on a connection the pool already holds fails after
+ * the query timeout, and its connection is discarded.
  */
 describeWithServices(['TEST_DATABASE_URL'], 'a blackholed database', () => {
   it('fails a tick of users seen all at once, not one connect timeout per user, and writes them once healed', async () => {
@@ -23,6 +26,8 @@ describeWithServices(['TEST_DATABASE_URL'], 'a blackholed database', () => {
     onTestFinished(() => proxy.heal());
     const store = new KyselyStore(database);
     const users = Array.from({ length: USERS }, (_, i) => ({ id: `u${i}`, name: `User ${i}` }));
+    // The pool holds an open connection, as a serving node's does (migrations ran on their own).
+    await store.ping();
 
     proxy.blackhole();
     // The pool's open connections die too (reset), so each query needs a new one, which the
@@ -41,5 +46,28 @@ describeWithServices(['TEST_DATABASE_URL'], 'a blackholed database', () => {
     proxy.heal();
     expect(await Promise.all(users.map((user) => store.rememberUser(user)))).toEqual(users.map(() => false));
     expect((await store.getUser('u9'))?.name).toBe('User 9');
+  }, 30_000);
+
+  it('fails a batched write on a connection gone silent within the query timeout, and writes on a fresh one once healed', async () => {
+    const { proxy, proxiedUrl } = await databaseBehindBlackholeProxy('silent');
+    const database = await openPostgresDatabase({ url: proxiedUrl, queryTimeoutMs: QUERY_TIMEOUT_MS }, [logMigrations]);
+    onTestFinished(() => database.close());
+    onTestFinished(() => proxy.heal());
+    const store = new KyselyStore(database);
+    await store.ping();
+    // The pool keeps the connection that answered; the migrations' and the lock's are closed.
+    await proxy.untilConnections((count) => count === 1, 5_000);
+
+    proxy.blackhole();
+    // Users seen go out in a batch (a transaction) on that open connection, into the hole.
+    await expect(store.rememberUser({ id: 'u1', name: 'User 1' })).rejects.toMatchObject({ code: 'unavailable' });
+
+    // The connection from before stays silent: had the pool taken it back, the next write
+    // would wait on it again and fail. A fresh one answers.
+    proxy.heal({ keepEarlier: true });
+    // Stored now (false: new, not renamed).
+    expect(await store.rememberUser({ id: 'u1', name: 'User 1' })).toBe(false);
+    expect((await store.getUser('u1'))?.name).toBe('User 1');
+    await expect(store.ping()).resolves.toBeUndefined();
   }, 30_000);
 });

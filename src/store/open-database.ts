@@ -9,13 +9,15 @@ export function parseDatabaseUrl(url: string): { kind: 'sqlite'; path: string } 
   return { kind: 'sqlite', path: url };
 }
 
+export interface OpenDatabaseOptions extends Pick<MigrateOptions, 'othersMayExist'> {
+  /** PostgreSQL only (see PostgresOptions): longest wait for one query's answer. */
+  readonly queryTimeoutMs?: number;
+}
+
 /** Opens the database a DATABASE_URL names and runs the modules' migrations. */
-export function openDatabase(
-  url: string,
-  modules: readonly ModuleMigrations[],
-  options: Pick<MigrateOptions, 'othersMayExist'> = {},
-): Promise<Database> {
+export function openDatabase(url: string, modules: readonly ModuleMigrations[], options: OpenDatabaseOptions = {}): Promise<Database> {
+  const { queryTimeoutMs, ...migrateOptions } = options;
   const target = parseDatabaseUrl(url);
-  if (target.kind === 'sqlite') return openSqliteDatabase({ path: target.path }, modules, options);
-  return openPostgresDatabase({ url: target.url }, modules, options);
+  if (target.kind === 'sqlite') return openSqliteDatabase({ path: target.path }, modules, migrateOptions);
+  return openPostgresDatabase({ url: target.url, queryTimeoutMs }, modules, migrateOptions);
 }

@@ -1,8 +1,10 @@
-import { Kysely, sql, type SqlBool } from 'kysely';
+import { Kysely, type PostgresPool, sql, type SqlBool } from 'kysely';
 import pg from 'pg';
 import { CurrentSchemaPostgresDialect } from './current-schema-introspector.js';
 import { type Database, KyselyDatabase, type MigrateOptions, migrate, type ModuleMigrations } from './database.js';
+import { DiscardingPool, isQueryTimeout } from './discarding-pool.js';
 import { OutageDialect } from './outage-dialect.js';
+import { DEFAULT_QUERY_TIMEOUT_MS, postgresTimeouts } from './postgres-timeouts.js';
 import type { SqlDialect } from './sql-dialect.js';
 
 export interface PostgresOptions {
@@ -10,6 +12,12 @@ export interface PostgresOptions {
   readonly url: string;
   /** Connections per node. Group commit keeps appends to one connection at a time. */
   readonly maxConnections?: number;
+  /**
+   * Longest wait for one query's answer (default 30 s): past it the query fails with
+   * `unavailable` and its connection is destroyed, not reused, so a database gone silent
+   * fails queries in bounded time. Migrations are exempt (see postgresTimeouts).
+   */
+  readonly queryTimeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -27,6 +35,21 @@ const types = {
   },
 };
 
+function quietPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  // A client that loses its server (PostgreSQL restarted, network cut) emits 'error': on
+  // the pool while idle, on itself while checked out between queries. Unhandled, either
+  // would crash the node; the query in flight fails on its own and the next reconnects.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
+/** Kysely over a pool, with every failure to reach the database mapped to `unavailable`. */
+function kyselyOver(pool: PostgresPool): Kysely<any> {
+  return new Kysely<any>({ dialect: new OutageDialect(new CurrentSchemaPostgresDialect({ pool }), postgresDialect.isOutage) });
+}
+
 /**
  * Opens a PostgreSQL database and runs the modules' migrations. Many nodes may start at
  * once: the advisory lock lets one migrate while the others wait, then find nothing left to do.
@@ -36,33 +59,39 @@ export async function openPostgresDatabase(
   modules: readonly ModuleMigrations[],
   migrateOptions: Omit<MigrateOptions, 'schema'> = {},
 ): Promise<Database> {
-  const pool = new pg.Pool({
+  const connection = {
     connectionString: options.url,
-    max: options.maxConnections ?? 10,
     types,
     connectionTimeoutMillis: 5_000,
+    // Lets the kernel notice a dead peer on a connection that waits with nothing unanswered
+    // (idle in the pool, or the migration lock's wait), where no query timer runs.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
+  const pool = quietPool({
+    ...connection,
+    max: options.maxConnections ?? 10,
+    ...postgresTimeouts(options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS),
   });
-  // A client that loses its server (PostgreSQL restarted, network cut) emits 'error': on
-  // the pool while idle, on itself while checked out between queries. Unhandled, either
-  // would crash the node; the query in flight fails on its own and the next reconnects.
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<any>({ dialect: new OutageDialect(new CurrentSchemaPostgresDialect({ pool }), postgresDialect.isOutage) });
-  const database = new KyselyDatabase(db, postgresDialect);
-  // The lock is held on a connection of its own, so migrating never waits for it in the pool.
-  const lock = new pg.Client({ connectionString: options.url });
+  const database = new KyselyDatabase(kyselyOver(new DiscardingPool(pool)), postgresDialect);
+  // Migrations may rightly take long (an index over a large table): they run on a pool of
+  // their own, without the timeouts, closed once they are done.
+  const migrations = kyselyOver(quietPool(connection));
+  // The lock is held on a connection of its own, so migrating never waits for it in a pool.
+  const lock = new pg.Client(connection);
   lock.on('error', () => {});
   try {
     await lock.connect();
     // Keyed by schema too: nodes of one deployment wait for each other, other schemas do not.
     await lock.query('select pg_advisory_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK]);
     const { rows } = await lock.query<{ schema: string }>('select current_schema() as schema');
-    await migrate(db, postgresDialect, modules, { ...migrateOptions, schema: rows[0]!.schema });
+    await migrate(migrations, postgresDialect, modules, { ...migrateOptions, schema: rows[0]!.schema });
   } catch (error) {
     // Kysely's destroy() ends the pool.
     await database.close().catch(() => {});
     throw error;
   } finally {
+    await migrations.destroy().catch(() => {});
     // Ending the session releases the advisory lock.
     await lock.end().catch(() => {});
   }
@@ -87,6 +116,8 @@ const postgresDialect: SqlDialect = {
       // SQLSTATE classes: 08 connection, 53 resources, 57P shutdown, 40 rollback (deadlock, serialization).
       return /^(08|53|57P|40)/.test(code);
     }
+    // pg's query_timeout: no answer in time (a partition, or a server too slow).
+    if (isQueryTimeout(error)) return true;
     const message = error instanceof Error ? error.message : '';
     return /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(message);
   },
