@@ -205,7 +205,7 @@ export const configSchema = z.strictObject({
         .min(1000)
         .default(DEFAULT_QUERY_TIMEOUT_MS)
         .describe(
-          "Longest wait for one query's answer, at least 1000: then it fails with `unavailable` and its connection is replaced (PostgreSQL out of reach silently). Migrations are exempt.",
+          "Longest wait for one query's answer, at least 1000: then it fails with `unavailable` and its connection is replaced (PostgreSQL out of reach silently). The server cancels a statement at 90% of it and ends a transaction left idle this long. Migrations are exempt.",
         ),
     })
     .prefault({})

@@ -2,6 +2,7 @@ import { expect, it, onTestFinished } from 'vitest';
 import { KyselyStore } from '../src/store/kysely-store.js';
 import { logMigrations } from '../src/store/migrations/index.js';
 import { openPostgresDatabase } from '../src/store/postgres-database.js';
+import type { LogTables } from '../src/store/schema.js';
 import { databaseBehindBlackholeProxy } from './helpers/outage-proxy.js';
 import { describeWithServices } from './helpers/services.js';
 
@@ -15,7 +16,8 @@ const QUERY_TIMEOUT_MS = 1_000;
  * batch of writes fails whole with `unavailable` after one connect timeout of the pool,
  * instead of retrying each item in turn and keeping every connect behind it waiting
  * USERS × 5 s (TickBatcher). A query on a connection the pool already holds fails after
- * the query timeout, and its connection is discarded.
+ * the query timeout, its connection is discarded, and a transaction cut off so holds its
+ * locks no longer than that.
  */
 describeWithServices(['TEST_DATABASE_URL'], 'a blackholed database', () => {
   it('fails a tick of users seen all at once, not one connect timeout per user, and writes them once healed', async () => {
@@ -69,5 +71,38 @@ describeWithServices(['TEST_DATABASE_URL'], 'a blackholed database', () => {
     expect(await store.rememberUser({ id: 'u1', name: 'User 1' })).toBe(false);
     expect((await store.getUser('u1'))?.name).toBe('User 1');
     await expect(store.ping()).resolves.toBeUndefined();
+  }, 30_000);
+
+  it('undoes a transaction cut off mid-way, whose channel lock another node then takes at once', async () => {
+    const { proxy, proxiedUrl, schemaUrl } = await databaseBehindBlackholeProxy('cutoff');
+    const database = await openPostgresDatabase({ url: proxiedUrl, queryTimeoutMs: QUERY_TIMEOUT_MS }, [logMigrations]);
+    onTestFinished(() => database.close());
+    onTestFinished(() => proxy.heal());
+    // Another node, whose path to PostgreSQL stays open; its statements wait on locks 9 s at most.
+    const other = await openPostgresDatabase({ url: schemaUrl, queryTimeoutMs: 10 * QUERY_TIMEOUT_MS }, [logMigrations]);
+    onTestFinished(() => other.close());
+    const store = new KyselyStore(database);
+    await store.createChannel({ id: 'c', type: 'public', title: null, publish: 'anyone', createdBy: null, members: [] });
+
+    const db = database.tables<LogTables>();
+    const cutOff = db.transaction().execute(async (trx) => {
+      // As an append does: the channel's row locked, part of the work done.
+      await database.dialect.lockChannels(trx, ['c']);
+      await trx.insertInto('users').values({ id: 'half', name: 'Half', created_at: 1, avatar_url: null, status_text: null }).execute();
+      proxy.blackhole();
+      await trx.updateTable('channels').set({ title: 'never' }).where('id', '=', 'c').execute();
+    });
+    await expect(cutOff).rejects.toMatchObject({ code: 'unavailable' });
+
+    // Still in the hole, the transaction idles on the server, which ends it after the
+    // timeout: the lock is free long before the other node's own statement timeout.
+    const [appended] = await new KyselyStore(other).appendBatch([
+      { kind: 'message', channel: 'c', author: 'a', text: 'x', data: null, cid: null, replyTo: null },
+    ]);
+    expect(appended).toMatchObject({ ok: true, event: { seq: 1 } });
+
+    proxy.heal();
+    expect(await store.getUser('half')).toBeUndefined();
+    expect(await store.getChannel('c')).toMatchObject({ title: null, lastSeq: 1 });
   }, 30_000);
 });

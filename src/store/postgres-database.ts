@@ -113,10 +113,12 @@ const postgresDialect: SqlDialect = {
     if (code !== undefined) {
       // Node socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT ...).
       if (/^E[A-Z]+$/.test(code)) return true;
-      // SQLSTATE classes: 08 connection, 53 resources, 57P shutdown, 40 rollback (deadlock, serialization).
-      return /^(08|53|57P|40)/.test(code);
+      // SQLSTATE classes: 08 connection, 53 resources, 57P shutdown, 40 rollback (deadlock, serialization);
+      // 57014 a statement cancelled (statement_timeout: too slow to answer in time, undone),
+      // 25P03 a session ended for idling in a transaction (undone too).
+      return /^(08|53|57P|40|57014|25P03)/.test(code);
     }
-    // pg's query_timeout: no answer in time (a partition, or a server too slow).
+    // pg's query_timeout: no answer in time (a partition, or a server too slow to cancel).
     if (isQueryTimeout(error)) return true;
     const message = error instanceof Error ? error.message : '';
     return /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(message);
