@@ -12,7 +12,7 @@ import { updateDocs } from './lib/latest-docs.js';
 import { describeMachine } from './lib/machine.js';
 import { writeResults } from './lib/report.js';
 import { killServers } from './lib/server-process.js';
-import { pinLoadGenerator, pinServersTo, planPinning, tasksetAvailable } from './lib/pinning.js';
+import { coresOf, pinLoadGenerator, pinServersTo, planPinning, tasksetAvailable } from './lib/pinning.js';
 import { SERVER_KINDS, type ServerKind } from './lib/targets.js';
 import { BENCH_RETENTIONS, type BenchRetention } from './lib/worker-protocol.js';
 import { runChat } from './scenarios/chat.js';
@@ -273,6 +273,7 @@ async function main(): Promise<number> {
         build,
         rounds: int('rounds', values.rounds, 1, 20),
         warmup: int('warmup', values.warmup, 0, 100_000),
+        loadCores: pinning.load ? coresOf(pinning.load) : null,
       } as const;
       options = opts;
       results = await runConnectRate(opts, log);

@@ -39,7 +39,7 @@ describe('bench planning', () => {
 describe('bench scenarios at tiny sizes', () => {
   it('connect: every client connects to Switchboard with open auth and with JWT, and to raw ws, round after round', async () => {
     const results = await runConnectRate(
-      { servers: ['switchboard', 'ws'], auth: ['open', 'jwt'], connections: 30, concurrency: 10, workers: 1, build: 'src', rounds: 2, warmup: 5 },
+      { servers: ['switchboard', 'ws'], auth: ['open', 'jwt'], connections: 30, concurrency: 10, workers: 1, build: 'src', rounds: 2, warmup: 5, loadCores: null },
       quiet,
     );
     const first = [
@@ -58,6 +58,8 @@ describe('bench scenarios at tiny sizes', () => {
     expect([results[4]!.versusWs, results[5]!.versusWs]).toEqual([1, 1]);
     expect(results[6]!.versusWs).toBe(Math.round((results[6]!.connectPerSec / results[5]!.connectPerSec) * 100) / 100);
     expect(results.every((r) => r.warmup === 5)).toBe(true);
+    // Who set the rate: the server's CPU and the load generator's, each measured.
+    for (const r of results) expect([r.serverBusyPercent! > 0, r.loadCpuMicrosPerConnect! > 0, r.loadBusyPercent]).toEqual([true, true, null]);
     const table = tables('connect', results);
     expect(table).toMatch(/Each server took 5 warm-up connects/);
     expect(table).toMatch(/\| 2 \| switchboard \| jwt \| returning \| 30 \| 30 \|/);

@@ -47,3 +47,11 @@ export function pinServersTo(cores: string | null): void {
 export function pinnedCommand(executable: string, args: readonly string[]): { command: string; args: string[] } {
   return serverCores === null ? { command: executable, args: [...args] } : { command: 'taskset', args: ['-c', serverCores, executable, ...args] };
 }
+
+/** The cores a `taskset -c` list names ("1", "1-3", "1,3-4"). */
+export function coresOf(list: string): number[] {
+  return list.split(',').flatMap((part) => {
+    const [first, last = first] = part.split('-').map(Number);
+    return Array.from({ length: last! - first! + 1 }, (_, k) => first! + k);
+  });
+}

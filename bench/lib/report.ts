@@ -155,13 +155,13 @@ function connectRateTable(results: ConnectRateResult[]): string[] {
       ? `Each server took ${warmup} warm-up connects (other users, closed again) before its storms.`
       : 'Each server was measured cold: its storms were the first connects it took.',
     '',
-    `|${rounds > 1 ? ' round |' : ''} server | auth | users | connections | connected | connects/s | vs raw ws | server CPU µs per connect |`,
-    `|${rounds > 1 ? ' ---: |' : ''} --- | --- | --- | ---: | ---: | ---: | ---: | ---: |`,
+    `|${rounds > 1 ? ' round |' : ''} server | auth | users | connections | connected | connects/s | vs raw ws | server CPU µs per connect | server busy | load generator CPU µs per connect | load generator's cores busy |`,
+    `|${rounds > 1 ? ' ---: |' : ''} --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
   ];
   for (const r of results) {
     const failed = r.error ? ` (failed: ${r.error})` : r.firstError ? ` (first error: ${r.firstError})` : '';
     // Results written before the returning storm existed have no `users`: they were all new.
-    out.push(`|${rounds > 1 ? ` ${r.round} |` : ''} ${r.server} | ${r.auth ?? '-'} | ${r.users ?? 'new'} | ${r.connections} | ${r.connected}${failed} | ${r.connectPerSec} | ${r.versusWs === null ? '-' : `${r.versusWs}x`} | ${r.serverCpuMicrosPerConnect} |`);
+    out.push(`|${rounds > 1 ? ` ${r.round} |` : ''} ${r.server} | ${r.auth ?? '-'} | ${r.users ?? 'new'} | ${r.connections} | ${r.connected}${failed} | ${r.connectPerSec} | ${r.versusWs === null ? '-' : `${r.versusWs}x`} | ${r.serverCpuMicrosPerConnect} | ${pct(r.serverBusyPercent)} | ${r.loadCpuMicrosPerConnect ?? '-'} | ${pct(r.loadBusyPercent ?? undefined)} |`);
   }
   if (rounds > 1) out.push('', ...connectRateMedians(results, rounds));
   return out;
@@ -172,8 +172,8 @@ function connectRateMedians(results: ConnectRateResult[], rounds: number): strin
   const out = [
     `Medians over ${rounds} rounds (each ratio against the raw ws run of its own round):`,
     '',
-    '| server | auth | users | connects/s | vs raw ws | vs raw ws, range | server CPU µs per connect |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    '| server | auth | users | connects/s | vs raw ws | vs raw ws, range | server CPU µs per connect | server busy | load generator\'s cores busy |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const groups = new Map<string, ConnectRateResult[]>();
   for (const r of results) {
@@ -187,7 +187,14 @@ function connectRateMedians(results: ConnectRateResult[], rounds: number): strin
     const ratios = group.flatMap((r) => (r.versusWs === null ? [] : [r.versusWs]));
     const versus = ratios.length === 0 ? '-' : `${median(ratios, 2)}x`;
     const range = ratios.length === 0 ? '-' : `${Math.min(...ratios)}–${Math.max(...ratios)}x`;
-    out.push(`| ${key} | ${median(group.map((r) => r.connectPerSec), 0)} | ${versus} | ${range} | ${median(group.map((r) => r.serverCpuMicrosPerConnect), 0)} |`);
+    const busy = (values: (number | null | undefined)[]) => {
+      const known = values.filter((v): v is number => typeof v === 'number');
+      return known.length === 0 ? '-' : `${median(known, 0)}%`;
+    };
+    out.push(
+      `| ${key} | ${median(group.map((r) => r.connectPerSec), 0)} | ${versus} | ${range} | ${median(group.map((r) => r.serverCpuMicrosPerConnect), 0)} | ` +
+        `${busy(group.map((r) => r.serverBusyPercent))} | ${busy(group.map((r) => r.loadBusyPercent))} |`,
+    );
   }
   return out;
 }

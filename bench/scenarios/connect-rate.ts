@@ -1,9 +1,10 @@
 import { SignJWT } from 'jose';
+import { coreBusySince } from '../lib/core-busy.js';
 import { BENCH_JWT_SECRET, startServerProcess } from '../lib/server-process.js';
 import { round, sleep } from '../lib/stats.js';
 import type { ServerKind } from '../lib/targets.js';
 import { WorkerPool } from '../lib/worker-pool.js';
-import type { ClientSpec, ConnectSummary } from '../lib/worker-protocol.js';
+import type { ClientSpec, ConnectSummary, WorkerStats } from '../lib/worker-protocol.js';
 
 export type BenchAuth = 'open' | 'jwt';
 
@@ -28,6 +29,8 @@ export interface ConnectRateOptions {
    * that has run for a while; 0 measures a cold one. Every server gets the same.
    */
   readonly warmup: number;
+  /** The load generator's cores when pinned (their busy share is reported); null: not pinned. */
+  readonly loadCores: readonly number[] | null;
 }
 
 export interface ConnectRateResult {
@@ -46,6 +49,16 @@ export interface ConnectRateResult {
   readonly connectPerSec: number;
   /** Server CPU (user + system) over the storm, per connection: what a connect costs the server. */
   readonly serverCpuMicrosPerConnect: number;
+  /** The server's CPU over the storm's time, in % of one core: near 100, the server set the rate. */
+  readonly serverBusyPercent?: number;
+  /** The load generator's CPU (its workers) per connection. */
+  readonly loadCpuMicrosPerConnect?: number;
+  /**
+   * How busy the load generator's cores were over the storm, in %, network interrupts
+   * included (null: not pinned). Near 100, the client set the rate, and a faster server
+   * could not show it: raw ws's run usually is such a run.
+   */
+  readonly loadBusyPercent?: number | null;
   /** connects/s over the raw ws peer's in the same round (null without a ws row). */
   readonly versusWs: number | null;
   /** Which round of the run (1 when the run had one). */
@@ -102,14 +115,20 @@ async function connectStorms(
   const parts = WorkerPool.spread(specs, options.workers);
   const connectAll = (clients: ClientSpec[][]) =>
     pool.all<ConnectSummary>((worker) => ({ op: 'connect', kind, port: server.port, clients: clients[worker.index]!, concurrency: options.concurrency }));
+  // Counted around each storm only: the workers idle between storms.
+  const loadCpuSeconds = async () => (await pool.all<WorkerStats>({ op: 'stats' })).reduce((total, s) => total + s.cpuSeconds, 0);
   const closeAllAndSettle = async () => {
     await pool.all({ op: 'closeAll' });
     await sleep(SETTLE_MS);
   };
   const storm = async (users: 'new' | 'returning'): Promise<Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>> => {
+    const loadBefore = await loadCpuSeconds();
+    const loadBusy = options.loadCores ? coreBusySince(options.loadCores) : () => null;
     const cpuBefore = server.cpuSeconds();
     const summaries = await connectAll(parts);
     const cpu = server.cpuSeconds() - cpuBefore;
+    const loadBusyShare = loadBusy();
+    const loadCpu = (await loadCpuSeconds()) - loadBefore;
     const millis = Math.max(...summaries.map((s) => s.millis));
     const connected = summaries.reduce((n, s) => n + s.connected, 0);
     const result = {
@@ -122,8 +141,15 @@ async function connectStorms(
       firstError: summaries.find((s) => s.firstError)?.firstError ?? null,
       connectPerSec: round((connected / millis) * 1000),
       serverCpuMicrosPerConnect: connected === 0 ? 0 : round((cpu / connected) * 1e6),
+      serverBusyPercent: round((cpu / (millis / 1000)) * 100),
+      loadCpuMicrosPerConnect: connected === 0 ? 0 : round((loadCpu / connected) * 1e6),
+      loadBusyPercent: loadBusyShare === null ? null : round(loadBusyShare * 100),
     };
-    log(`  ${users}: ${connected} connected at ${result.connectPerSec}/s, server CPU ${result.serverCpuMicrosPerConnect} µs per connect${result.firstError ? ` (first error: ${result.firstError})` : ''}`);
+    log(
+      `  ${users}: ${connected} connected at ${result.connectPerSec}/s, server CPU ${result.serverCpuMicrosPerConnect} µs per connect` +
+        ` (busy ${result.serverBusyPercent}%), load generator ${result.loadCpuMicrosPerConnect} µs (cores busy ${result.loadBusyPercent ?? '-'}%)` +
+        `${result.firstError ? ` (first error: ${result.firstError})` : ''}`,
+    );
     return result;
   };
   const results: Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>[] = [];
