@@ -58,19 +58,34 @@ export function databaseBehindBlackholeProxy(label: string): Promise<{ proxy: Bl
   return databaseBehind(label, (port) => BlackholeProxy.start(port));
 }
 
+/**
+ * Another OutageProxy to a schema from databaseBehindOutageProxy, for a second node that
+ * loses the database on a switch of its own. Closed after the test.
+ */
+export function anotherOutageProxy(schemaUrl: string): Promise<{ proxy: OutageProxy; proxiedUrl: string }> {
+  return proxyTo(schemaUrl, (port) => OutageProxy.start(port));
+}
+
 async function databaseBehind<P extends { readonly port: number; close(): Promise<void> }>(
   label: string,
   startProxy: (targetPort: number) => Promise<P>,
 ): Promise<{ proxy: P; schemaUrl: string; proxiedUrl: string }> {
-  const base = serviceUrl('TEST_DATABASE_URL')!;
-  const schema = await createTestSchema(base, label);
+  const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, label);
   onTestFinished(() => schema.drop());
-  const proxy = await startProxy(Number(new URL(base).port || 5432));
+  return { ...(await proxyTo(schema.url, startProxy)), schemaUrl: schema.url };
+}
+
+/** A proxy in front of the schema's server, and the schema's URL through it. */
+async function proxyTo<P extends { readonly port: number; close(): Promise<void> }>(
+  schemaUrl: string,
+  startProxy: (targetPort: number) => Promise<P>,
+): Promise<{ proxy: P; proxiedUrl: string }> {
+  const proxied = new URL(schemaUrl);
+  const proxy = await startProxy(Number(proxied.port || 5432));
   onTestFinished(() => proxy.close());
-  const proxied = new URL(schema.url);
   proxied.hostname = '127.0.0.1';
   proxied.port = String(proxy.port);
-  return { proxy, schemaUrl: schema.url, proxiedUrl: proxied.toString() };
+  return { proxy, proxiedUrl: proxied.toString() };
 }
 
 /** The same, with a fresh Redis prefix for the nodes of a cluster test. */
