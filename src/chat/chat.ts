@@ -207,8 +207,9 @@ export class Chat implements HubObserver {
     await Promise.all([this.#status.idle(), this.#profiles.idle()]);
   }
 
-  /** The node is stopping: nothing is written again after this (the database closes next). */
+  /** The node is stopping: nothing is written or read again after this (the database closes next). */
   close(): void {
+    this.#status.close();
     this.#context.tables.close();
   }
 

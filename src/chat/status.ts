@@ -7,6 +7,7 @@ import type { SessionId, UserId } from '../core/types.js';
 import { unknownUser } from './chat-cache.js';
 import type { ChatContext } from './chat-context.js';
 import { CHAT_MODULE, type ChatNotice } from './notices.js';
+import { PendingSnapshots } from './pending-snapshots.js';
 
 /**
  * The registry key under which every session of a user counts, across nodes. `~` cannot
@@ -25,7 +26,8 @@ const NO_CONTACTS = new Delivery({ type: 'contacts', contacts: [] });
  * node to their last (the broker's presence registry counts sessions cluster-wide; a
  * silent client is dropped by its transport's heartbeat, which ends the session).
  * Changes go to the user's contacts and everyone who shares a channel or DM with them,
- * as `status` frames; a session is sent its user's contacts when it opens.
+ * as `status` frames; a session is sent its user's contacts when it opens, or once the
+ * database answers again if it was out of reach then (PendingSnapshots).
  *
  * A session never gets the same status for a user twice in a row. A change the registry
  * made on its own (a reaped node's sessions leaving, a cut-off node's written back) is
@@ -52,11 +54,18 @@ export class UserStatusTracker {
    * lasts until the next frame about that user settles it.
    */
   readonly #toldOtherwise = new Map<SessionId, Map<UserId, UserStatus>>();
+  /** Snapshots being read, and those read again after an outage. */
+  readonly #snapshots: PendingSnapshots;
 
   constructor(context: ChatContext, presence: PresenceRegistry, onChange: (state: UserState) => void) {
     this.#context = context;
     this.#presence = presence;
     this.#onChange = onChange;
+    this.#snapshots = new PendingSnapshots({
+      read: (user) => context.cache.contactStates(user),
+      send: (session, contacts) => this.#sendSnapshot(session, contacts),
+      logger: context.logger,
+    });
   }
 
   sessionOpened(session: Session): void {
@@ -67,13 +76,8 @@ export class UserStatusTracker {
       // Awaited below; marked handled now, since a step before that may throw first (the
       // node is closing and the database is gone) and leave it rejected with no one looking.
       snapshot?.catch(() => {});
-      const sendContacts = snapshot
-        ? async () => {
-            const contacts = await snapshot;
-            session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
-            for (const contact of contacts) this.#tell(session.id, contact.user, contact.status);
-          }
-        : () => session.sink.deliver(NO_CONTACTS);
+      if (snapshot) this.#snapshots.due(session);
+      const sendContacts = snapshot ? () => this.#sendWhenRead(session, snapshot) : () => session.sink.deliver(NO_CONTACTS);
       const action = await this.#presence.add(ONLINE_KEY, user, session.id);
       if (action === 'join') await this.#change(user, 'online', { followsSessions: true, first: sendContacts, name: session.principal.name });
       else await sendContacts();
@@ -85,6 +89,7 @@ export class UserStatusTracker {
     this.#background(user, async () => {
       // In the user's chain, after the snapshot of the session's opening was recorded.
       this.#toldOtherwise.delete(session.id);
+      this.#snapshots.forget(session.id);
       const action = await this.#presence.remove(ONLINE_KEY, user, session.id);
       if (action === 'leave') await this.#change(user, 'offline', { followsSessions: true });
     });
@@ -117,9 +122,14 @@ export class UserStatusTracker {
     this.#deliver(notice.state, notice.audience, notice.at);
   }
 
-  /** Settles every status change queued so far (tests, shutdown). */
+  /** Settles every status change queued so far, and a round of late snapshots under way (tests, shutdown). */
   async idle(): Promise<void> {
-    await Promise.all(this.#queues.values());
+    await Promise.all([...this.#queues.values(), this.#snapshots.idle()]);
+  }
+
+  /** Stops reading late snapshots (the node is stopping; the database closes next). */
+  close(): void {
+    this.#snapshots.close();
   }
 
   /**
@@ -157,11 +167,11 @@ export class UserStatusTracker {
         [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? undefined : stored]);
       } finally {
         // Sent even when the change cannot be: the snapshot does not depend on it.
-        await this.#sendFirst(user, options.first);
+        await options.first?.();
       }
     } else {
       // Cached: no promise unless the snapshot has one.
-      const sending = this.#sendFirst(user, options.first);
+      const sending = options.first?.();
       if (sending) await sending;
     }
     // last seen records when the user was last online, so it moves only when they go offline.
@@ -189,21 +199,30 @@ export class UserStatusTracker {
   }
 
   /**
-   * Sends what goes before a change's frames (a contacts snapshot). Its failure (the
-   * database out of reach) costs the session its snapshot, not the change: the user is
-   * online all the same. Nothing to wait for when it is sent at once.
+   * Sends a session its contacts snapshot once read. A failure never fails the change it
+   * goes before (the user is online all the same): the database out of reach, the
+   * snapshot is read again until sent (PendingSnapshots); any other failure costs it.
    */
-  #sendFirst(user: UserId, first: (() => Promise<void> | void) | undefined): Promise<void> | void {
+  async #sendWhenRead(session: Session, snapshot: Promise<UserState[]>): Promise<void> {
     try {
-      const sending = first?.();
-      if (sending) return sending.catch((error: unknown) => this.#firstFailed(user, error));
+      this.#sendSnapshot(session, await snapshot);
+      this.#snapshots.forget(session.id);
     } catch (error) {
-      this.#firstFailed(user, error);
+      const user = session.principal.userId;
+      if (error instanceof SwitchboardError && error.code === 'unavailable') {
+        this.#snapshots.retry(session.id);
+        this.#context.logger.warn({ err: error, user }, 'contacts snapshot not sent yet');
+      } else {
+        this.#snapshots.forget(session.id);
+        this.#context.logger.warn({ err: error, user }, 'contacts snapshot not sent');
+      }
     }
   }
 
-  #firstFailed(user: UserId, error: unknown): void {
-    this.#context.logger.warn({ err: error, user }, 'contacts snapshot not sent');
+  /** Sends the snapshot (on time, or late) and records what it told each contact's status to be. */
+  #sendSnapshot(session: Session, contacts: UserState[]): void {
+    session.sink.deliver(new Delivery({ type: 'contacts', contacts }));
+    for (const contact of contacts) this.#tell(session.id, contact.user, contact.status);
   }
 
   #deliver(state: UserState, audience: readonly UserId[], at: number): void {
@@ -214,7 +233,11 @@ export class UserStatusTracker {
     for (const user of audience) {
       for (const session of this.#context.hub.sessionsOf(user)) {
         reached = true;
-        if (this.#settle(session.id, state.user, told) !== state.status) session.sink.deliver(delivery);
+        if (this.#settle(session.id, state.user, told) !== state.status) {
+          session.sink.deliver(delivery);
+          // A snapshot still due must not take it back (PendingSnapshots).
+          this.#snapshots.heard(session.id, state);
+        }
       }
     }
     // No session here heard it: none holds an older word either, so a session that opens
