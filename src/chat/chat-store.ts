@@ -8,7 +8,7 @@ import type {
   UserState,
   UserStatus,
 } from '../../protocol/values.js';
-import { SwitchboardError } from '../core/errors.js';
+import { isUnavailable } from '../core/errors.js';
 import type { AnnotationAppend } from '../core/store.js';
 import type { Channel, ChannelEvent, ChannelId, Millis, Seq, User, UserId } from '../core/types.js';
 import type { AnnotationWriter } from '../store/annotation-writer.js';
@@ -249,7 +249,7 @@ export class ChatStore {
       this.#settled(due);
     } catch (error) {
       // Not an outage: these will not be written, however often they are tried.
-      if (!(error instanceof SwitchboardError && error.code === 'unavailable')) this.#settled(due);
+      if (!isUnavailable(error)) this.#settled(due);
     } finally {
       this.#retryTimer = null;
       if (this.#retrying.size > 0) this.#retrySoon();

@@ -1,5 +1,5 @@
 import type { UserState } from '../../protocol/values.js';
-import { SwitchboardError } from '../core/errors.js';
+import { isUnavailable } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Session } from '../core/session.js';
 import type { SessionId, UserId } from '../core/types.js';
@@ -132,7 +132,7 @@ export class PendingSnapshots {
       contacts = await read;
     } catch (error) {
       // Still out of reach: the next round reads again. Any other failure would recur.
-      if ((error instanceof SwitchboardError && error.code === 'unavailable') || this.#pending.get(id) !== pending) return;
+      if (isUnavailable(error) || this.#pending.get(id) !== pending) return;
       this.#pending.delete(id);
       this.#options.logger.warn({ err: error, user: pending.session.principal.userId }, 'contacts snapshot not sent');
       return;

@@ -1,7 +1,7 @@
 import type { UserState, UserStatus } from '../../protocol/values.js';
 import type { PresenceRegistry } from '../core/broker.js';
 import { Delivery } from '../core/delivery.js';
-import { SwitchboardError } from '../core/errors.js';
+import { isUnavailable } from '../core/errors.js';
 import type { Session } from '../core/session.js';
 import type { SessionId, UserId } from '../core/types.js';
 import { unknownUser } from './chat-cache.js';
@@ -186,7 +186,7 @@ export class UserStatusTracker {
       try {
         await stored;
       } catch (error) {
-        if (!(error instanceof SwitchboardError && error.code === 'unavailable')) throw error;
+        if (!isUnavailable(error)) throw error;
         // The database out of reach: this node's sessions were told already, so the other
         // nodes are told too, and the change is written again once the database answers.
         tables.writeStatusLater(user, status, at);
@@ -209,7 +209,7 @@ export class UserStatusTracker {
       this.#snapshots.forget(session.id);
     } catch (error) {
       const user = session.principal.userId;
-      if (error instanceof SwitchboardError && error.code === 'unavailable') {
+      if (isUnavailable(error)) {
         this.#snapshots.retry(session.id);
         this.#context.logger.warn({ err: error, user }, 'contacts snapshot not sent yet');
       } else {

@@ -53,6 +53,14 @@ export class SwitchboardError extends Error {
   }
 }
 
+/**
+ * The store or the broker was out of reach (an outage, a node shutting down): the same
+ * work may succeed later, so callers retry or tell the client to, rather than give up.
+ */
+export function isUnavailable(error: unknown): boolean {
+  return error instanceof SwitchboardError && error.code === 'unavailable';
+}
+
 /** Turns anything thrown into a SwitchboardError fit to send; unknown errors become `internal`. */
 export function toSwitchboardError(err: unknown): SwitchboardError {
   if (err instanceof SwitchboardError) return err;

@@ -1,4 +1,4 @@
-import { SwitchboardError } from '../core/errors.js';
+import { isUnavailable } from '../core/errors.js';
 
 interface Pending<I, O> {
   readonly item: I;
@@ -195,8 +195,4 @@ export class TickBatcher<I, O> {
       }
     }
   }
-}
-
-function isUnavailable(error: unknown): boolean {
-  return error instanceof SwitchboardError && error.code === 'unavailable';
 }
