@@ -101,35 +101,6 @@ describe('TickBatcher', () => {
     expect(writes.length).toBeLessThan(10);
   });
 
-  it('with a linger, sends a batch that fills up at once rather than when the linger ends', async () => {
-    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-    for (const rounds of [null, new BatchRounds()]) {
-      const writes: number[][] = [];
-      // A linger far longer than the test may take: only filling up can send the batch.
-      const batcher = new TickBatcher(
-        async (items: readonly number[]) => {
-          writes.push([...items]);
-          return items;
-        },
-        { lingerMs: 60_000, fullBatch: 3, ...(rounds ? { rounds } : {}) },
-      );
-      await batcher.add(0);
-      const waiting = [batcher.add(1), batcher.add(2)];
-      await nextTurn();
-      expect(writes).toEqual([[0]]);
-      // The third item fills the batch: it goes in the next turn, with the two before it.
-      waiting.push(batcher.add(3));
-      expect(await Promise.all(waiting)).toEqual([1, 2, 3]);
-      // The next batch lingers again until it fills; what joins it before its turn comes goes along.
-      const next = [batcher.add(4), batcher.add(5)];
-      await nextTurn();
-      next.push(batcher.add(6), batcher.add(7));
-      expect(await Promise.all(next.slice(0, 3))).toEqual([4, 5, 6]);
-      expect(writes).toEqual([[0], [1, 2, 3], [4, 5, 6, 7]]);
-      await next[3];
-    }
-  });
-
   it('on shared rounds, runs every batcher asked in a round together, in the order asked, when the first of them is due', async () => {
     const rounds = new BatchRounds();
     const ran: string[] = [];

@@ -60,18 +60,9 @@ export class BatchRounds {
  */
 export const STORM_LINGER_MS = 25;
 
-/**
- * A storm batcher's batch this full goes without waiting out the linger. The linger is
- * there to share a round's fixed cost among many items; past this many that cost is
- * shared already, and each further ms only holds connects back. A storm of first connects
- * (each waits for its user's write) was bound by that wait, not by the CPU: with 200
- * connects in flight the server idled a quarter of the time (docs/benchmarks.md).
- */
-export const STORM_FULL_BATCH = 64;
-
 /** How a connect storm's writes and reads on one database batch: the storm's linger, in the database's rounds. */
 export function stormBatching(rounds: BatchRounds): TickBatcherOptions {
-  return { lingerMs: STORM_LINGER_MS, fullBatch: STORM_FULL_BATCH, rounds };
+  return { lingerMs: STORM_LINGER_MS, rounds };
 }
 
 export interface TickBatcherOptions {
@@ -83,8 +74,6 @@ export interface TickBatcherOptions {
    * called first takes it along earlier.
    */
   readonly lingerMs?: number;
-  /** A batch of this many items starts without waiting out the linger (default: none does). */
-  readonly fullBatch?: number;
   /**
    * Batches start in these rounds, shared with the other batchers of the database: a
    * connect's write and reads stay in one round, at the price of a batch that may start
@@ -107,57 +96,41 @@ export interface TickBatcherOptions {
 export class TickBatcher<I, O> {
   readonly #write: (items: readonly I[]) => Promise<readonly O[]>;
   readonly #lingerMs: number;
-  readonly #fullBatch: number;
   readonly #rounds: BatchRounds | null;
   #pending: Pending<I, O>[] = [];
   #scheduled = false;
   #writing = false;
-  /** The timer of a batch waiting out its linger (without rounds). */
-  #lingering: NodeJS.Timeout | null = null;
   /** When the last batch started (performance.now()). */
   #lastStart = -Infinity;
 
   constructor(write: (items: readonly I[]) => Promise<readonly O[]>, options: TickBatcherOptions = {}) {
     this.#write = write;
     this.#lingerMs = options.lingerMs ?? 0;
-    this.#fullBatch = options.fullBatch ?? Infinity;
     this.#rounds = options.rounds ?? null;
   }
 
   add(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ item, resolve, reject });
-      if (this.#scheduled && this.#pending.length === this.#fullBatch) this.#hurry();
-      else this.#schedule();
+      this.#schedule();
     });
   }
 
   #schedule(): void {
     if (this.#scheduled || this.#writing || this.#pending.length === 0) return;
     this.#scheduled = true;
-    const due = this.#pending.length >= this.#fullBatch ? -Infinity : this.#lastStart + this.#lingerMs;
+    const due = this.#lastStart + this.#lingerMs;
     if (this.#rounds) {
       this.#rounds.ask(this.#run, due);
       return;
     }
     const wait = due - performance.now();
-    if (wait >= 1) this.#lingering = setTimeout(this.#run, wait);
+    if (wait >= 1) setTimeout(this.#run, wait);
     else setImmediate(this.#run);
-  }
-
-  /** The batch filled while it waited out the linger: it goes in the next turn instead. */
-  #hurry(): void {
-    if (this.#rounds) this.#rounds.ask(this.#run, -Infinity);
-    else if (this.#lingering) {
-      clearTimeout(this.#lingering);
-      this.#lingering = null;
-      setImmediate(this.#run);
-    }
   }
 
   readonly #run = (): void => {
     this.#scheduled = false;
-    this.#lingering = null;
     void this.#flush();
   };
 
