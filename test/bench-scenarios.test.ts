@@ -58,8 +58,11 @@ describe('bench scenarios at tiny sizes', () => {
     expect([results[4]!.versusWs, results[5]!.versusWs]).toEqual([1, 1]);
     expect(results[6]!.versusWs).toBe(Math.round((results[6]!.connectPerSec / results[5]!.connectPerSec) * 100) / 100);
     expect(results.every((r) => r.warmup === 5)).toBe(true);
-    // Who set the rate: the server's CPU and the load generator's, each measured.
-    for (const r of results) expect([r.serverBusyPercent! > 0, r.loadCpuMicrosPerConnect! > 0, r.loadBusyPercent]).toEqual([true, true, null]);
+    // Who set the rate: the server's CPU and the load generator's, each measured. The
+    // server's is read in clock ticks (10 ms), which a storm of 30 may not fill: 0 is possible.
+    for (const r of results) {
+      expect([r.serverBusyPercent! >= 0, r.loadCpuMicrosPerConnect! > 0, r.loadBusyPercent]).toEqual([true, true, null]);
+    }
     const table = tables('connect', results);
     expect(table).toMatch(/Each server took 5 warm-up connects/);
     expect(table).toMatch(/\| 2 \| switchboard \| jwt \| returning \| 30 \| 30 \|/);
