@@ -3,9 +3,7 @@ import { isUnavailable } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Session } from '../core/session.js';
 import type { SessionId, UserId } from '../core/types.js';
-
-/** How soon the snapshots the database could not give are read again (as ChatStore's STATUS_RETRY_MS). */
-const SNAPSHOT_RETRY_MS = 1000;
+import { RetryRounds } from './retry-rounds.js';
 
 interface Pending {
   readonly session: Session;
@@ -45,8 +43,7 @@ export interface PendingSnapshotsOptions {
 export class PendingSnapshots {
   readonly #options: PendingSnapshotsOptions;
   readonly #pending = new Map<SessionId, Pending>();
-  #timer: NodeJS.Timeout | null = null;
-  #round: Promise<void> | null = null;
+  readonly #rounds = new RetryRounds(() => this.#readWaiting(), () => this.#anyWaiting());
   #closed = false;
 
   constructor(options: PendingSnapshotsOptions) {
@@ -73,7 +70,7 @@ export class PendingSnapshots {
     const pending = this.#pending.get(session);
     if (!pending) return;
     pending.waiting = true;
-    this.#soon();
+    this.#rounds.soon();
   }
 
   /** Sent (on time), given up, or the session closed. */
@@ -82,28 +79,15 @@ export class PendingSnapshots {
   }
 
   /** Settles the round under way, if any (tests, shutdown: before the database closes). */
-  async idle(): Promise<void> {
-    await this.#round;
+  idle(): Promise<void> {
+    return this.#rounds.idle();
   }
 
   /** No more rounds (the node is stopping; the database closes next). A round under way sends nothing. */
   close(): void {
     this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#rounds.close();
     this.#pending.clear();
-  }
-
-  #soon(): void {
-    if (this.#timer || this.#round || this.#closed) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#round = this.#readWaiting().finally(() => {
-        this.#round = null;
-        if (this.#anyWaiting()) this.#soon();
-      });
-    }, SNAPSHOT_RETRY_MS);
-    this.#timer.unref();
   }
 
   #anyWaiting(): boolean {
