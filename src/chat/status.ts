@@ -8,6 +8,7 @@ import { unknownUser } from './chat-cache.js';
 import type { ChatContext } from './chat-context.js';
 import { CHAT_MODULE, type ChatNotice } from './notices.js';
 import { PendingSnapshots } from './pending-snapshots.js';
+import { PendingStatusChanges, type SessionStatusChange } from './pending-status-changes.js';
 
 /**
  * The registry key under which every session of a user counts, across nodes. `~` cannot
@@ -27,7 +28,10 @@ const NO_CONTACTS = new Delivery({ type: 'contacts', contacts: [] });
  * silent client is dropped by its transport's heartbeat, which ends the session).
  * Changes go to the user's contacts and everyone who shares a channel or DM with them,
  * as `status` frames; a session is sent its user's contacts when it opens, or once the
- * database answers again if it was out of reach then (PendingSnapshots).
+ * database answers again if it was out of reach then (PendingSnapshots). A connect or a
+ * last disconnect that could not read whom to tell, the database out of reach, is
+ * announced once it answers, unless a later change of the user's came first
+ * (PendingStatusChanges).
  *
  * A session never gets the same status for a user twice in a row. A change the registry
  * made on its own (a reaped node's sessions leaving, a cut-off node's written back) is
@@ -56,6 +60,8 @@ export class UserStatusTracker {
   readonly #toldOtherwise = new Map<SessionId, Map<UserId, UserStatus>>();
   /** Snapshots being read, and those read again after an outage. */
   readonly #snapshots: PendingSnapshots;
+  /** Connects and last disconnects whose reads found the database out of reach, announced once it answers. */
+  readonly #late = new PendingStatusChanges({ announce: (change) => this.#announceLate(change) });
 
   constructor(context: ChatContext, presence: PresenceRegistry, onChange: (state: UserState) => void) {
     this.#context = context;
@@ -97,7 +103,8 @@ export class UserStatusTracker {
 
   /** A user's own choice between online and away (offline follows their sessions). */
   set(user: UserId, status: Exclude<UserStatus, 'offline'>): Promise<UserState> {
-    return this.#enqueue(user, () => this.#change(user, status));
+    // It does not follow the sessions, so it never waits to be announced: it is made or refused.
+    return this.#enqueue(user, () => this.#change(user, status) as Promise<UserState>);
   }
 
   /**
@@ -118,18 +125,28 @@ export class UserStatusTracker {
 
   /** A status notice from another node: deliver it to the audience's sessions here. */
   apply(notice: StatusNotice): void {
+    this.#late.supersede(notice.state.user, notice.at);
     this.#context.cache.statusChanged(notice.state);
     this.#deliver(notice.state, notice.audience, notice.at);
   }
 
-  /** Settles every status change queued so far, and a round of late snapshots under way (tests, shutdown). */
+  /** Settles every status change queued so far, and a round of late snapshots or changes under way (tests, shutdown). */
   async idle(): Promise<void> {
-    await Promise.all([...this.#queues.values(), this.#snapshots.idle()]);
+    await Promise.all([...this.#queues.values(), this.#snapshots.idle(), this.#late.idle()]);
   }
 
-  /** Stops reading late snapshots (the node is stopping; the database closes next). */
+  /** Stops reading late snapshots and changes (the node is stopping; the database closes next). */
   close(): void {
     this.#snapshots.close();
+    this.#late.close();
+  }
+
+  /** A change that waited, tried again in the user's chain: skipped if a later change came first meanwhile. */
+  async #announceLate(change: SessionStatusChange): Promise<void> {
+    // Any failure but the database's absence is logged by the chain, and the change given up.
+    await this.#enqueue(change.user, async () => {
+      if (this.#late.take(change)) await this.#change(change.user, change.status, { followsSessions: true, late: change });
+    }).catch(() => {});
   }
 
   /**
@@ -144,15 +161,23 @@ export class UserStatusTracker {
    * answered with its own write (HubObserver.connecting) is one write (welcome, contacts,
    * own status); contacts' states, and members of channels not cached, are read after it
    * and add one. `name` names a user whose row is not read yet (a first connect's).
+   *
+   * A change that follows the sessions and cannot read whom to tell, the database out of
+   * reach, tells no one and writes nothing: it waits to be announced once the database
+   * answers (PendingStatusChanges), and resolves null. `late` is such a change, tried again.
    */
   async #change(
     user: UserId,
     status: UserStatus,
-    options: { followsSessions?: boolean; first?: () => Promise<void> | void; name?: string } = {},
-  ): Promise<UserState> {
+    options: { followsSessions?: boolean; first?: () => Promise<void> | void; name?: string; late?: SessionStatusChange } = {},
+  ): Promise<UserState | null> {
     const { tables, hub, cache } = this.#context;
-    const at = Date.now();
+    const at = options.late?.at ?? Date.now();
+    const name = options.late?.name ?? options.name;
     const early = options.followsSessions === true;
+    // The registry moved since a change of the user's still waiting: that one is out of
+    // date, whatever becomes of this one.
+    if (early) this.#late.supersede(user);
     const stored = tables.setStatus(user, status, at, early);
     stored.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
@@ -165,6 +190,12 @@ export class UserStatusTracker {
     if (!audience) {
       try {
         [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? undefined : stored]);
+      } catch (error) {
+        if (!early || !isUnavailable(error)) throw error;
+        this.#late.wait(options.late ?? { user, status, at, name });
+        // Once per change, not once per round.
+        if (!options.late) this.#context.logger.warn({ err: error, user, status }, 'user status not announced yet');
+        return null;
       } finally {
         // Sent even when the change cannot be: the snapshot does not depend on it.
         await options.first?.();
@@ -176,10 +207,12 @@ export class UserStatusTracker {
     }
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
-    const current: UserState = { ...(before ?? unknownUser(user, options.name)), status, lastSeen };
+    const current: UserState = { ...(before ?? unknownUser(user, name)), status, lastSeen };
     // The user's own other devices hear it too (the audience is a new array each time).
     const everyone = audience;
     everyone.push(user);
+    // Told now (a `status.set`, a registry's change): one still waiting would take it back.
+    this.#late.supersede(user);
     cache.statusChanged(current);
     this.#deliver(current, everyone, at);
     if (early) {
