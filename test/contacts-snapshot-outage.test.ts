@@ -74,10 +74,16 @@ describeWithServices(['TEST_DATABASE_URL'], 'contacts snapshot after a database 
     await warm(b.wsUrl, 'bob');
     await first.ok('contacts.add', { user: 'bob' });
     await first.close();
-    // Node A hears of bob's connect once B wrote it: his row says online.
+    // Node A hears of bob's connect once B wrote it: his row says online. Alice learns it
+    // from the frame, or from her snapshot when that was read after the write (the frame is
+    // then held back: she was told already).
     const warmAlice = await clients.connect(a.wsUrl, 'alice');
     const bob = await connectOnline(b.wsUrl, 'bob');
-    await warmAlice.waitFor(isStatus('bob', 'online'));
+    await warmAlice.waitFor(
+      (frame) =>
+        isStatus('bob', 'online')(frame) ||
+        (frame.type === 'contacts' && (frame.contacts as Contact[]).some((c) => c.user === 'bob' && c.status === 'online')),
+    );
     await warmAlice.close();
     await bob.waitFor(isStatus('alice', 'offline'));
 
