@@ -17,6 +17,7 @@ import { toChannel, toEvent, toUser } from '../store/rows.js';
 import type { LogTables } from '../store/schema.js';
 import type { SqlDialect } from '../store/sql-dialect.js';
 import { type BatchRounds, stormBatching, TickBatcher } from '../store/tick-batcher.js';
+import { RetryRounds } from './retry-rounds.js';
 
 /** The chat module's tables (migration 0003-chat). Times are epoch milliseconds. */
 export type ChatTables = {
@@ -56,9 +57,6 @@ interface StatusChange {
   /** Order of the changes made on this node (clocks may step back; this never does). */
   readonly seq: number;
 }
-
-/** How soon the status changes told but not written (writeStatusLater) are written again. */
-const STATUS_RETRY_MS = 1000;
 
 const STATUS_COLUMNS = { user_id: 'text', status: 'text', last_seen: 'bigint', updated_at: 'bigint' } as const;
 
@@ -103,7 +101,7 @@ export class ChatStore {
   readonly #unwritten = new Map<UserId, StatusChange>();
   /** Status changes told but not written, by user, waiting to be written again (writeStatusLater). */
   readonly #retrying = new Map<UserId, StatusChange>();
-  #retryTimer: NodeJS.Timeout | null = null;
+  readonly #retries = new RetryRounds(() => this.#writeWaiting(), () => this.#retrying.size > 0);
   #statusSeq = 0;
   #closed = false;
 
@@ -181,7 +179,7 @@ export class ChatStore {
     const change = { user, status, at, told: true, seq: ++this.#statusSeq };
     if (!current) this.#unwritten.set(user, change);
     this.#retrying.set(user, change);
-    this.#retrySoon();
+    this.#retries.soon();
   }
 
   /** A user's row, with a status change this node has not written yet laid over it. */
@@ -231,12 +229,6 @@ export class ChatStore {
     else this.#unwritten.delete(change.user);
   }
 
-  #retrySoon(): void {
-    if (this.#retryTimer || this.#closed) return;
-    this.#retryTimer = setTimeout(() => void this.#writeWaiting(), STATUS_RETRY_MS);
-    this.#retryTimer.unref();
-  }
-
   /**
    * One round of writing the waiting changes again: one statement for all of them, off the
    * batcher, so a database that stays away costs new status changes nothing. A change of
@@ -250,17 +242,13 @@ export class ChatStore {
     } catch (error) {
       // Not an outage: these will not be written, however often they are tried.
       if (!isUnavailable(error)) this.#settled(due);
-    } finally {
-      this.#retryTimer = null;
-      if (this.#retrying.size > 0) this.#retrySoon();
     }
   }
 
   /** Stops writing status changes again (the node is stopping; the database closes next). */
   close(): void {
     this.#closed = true;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
+    this.#retries.close();
     this.#retrying.clear();
   }
 

@@ -1,4 +1,4 @@
-/** How soon work the database could not do is tried again (as ChatStore's STATUS_RETRY_MS). */
+/** How soon work the database could not do is tried again. */
 const RETRY_MS = 1000;
 
 /**
