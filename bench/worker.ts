@@ -80,9 +80,12 @@ async function connect(request: { kind: ServerKind; port: number; clients: Clien
   const started = performance.now();
   let failed = 0;
   let firstError: string | null = null;
+  const connectMillis: number[] = [];
   await inBatches(request.clients, request.concurrency, async (spec) => {
     try {
+      const begun = performance.now();
       const ws = await p.connect(request.port, spec.user, spec.channel, { token: spec.token, presence: spec.presence });
+      connectMillis.push(performance.now() - begun);
       watchClose(ws);
       const decode = spec.probe || spec.publishes === true;
       ws.mode = decode ? 'decode' : 'count';
@@ -100,7 +103,7 @@ async function connect(request: { kind: ServerKind; port: number; clients: Clien
       firstError ??= (error as Error).message;
     }
   });
-  return { connected: request.clients.length - failed, failed, firstError, millis: performance.now() - started };
+  return { connected: request.clients.length - failed, failed, firstError, millis: performance.now() - started, connectMillis };
 }
 
 async function openPublishers(request: { kind: ServerKind; port: number; channels: string[]; count: number; create: boolean; retention?: BenchRetention }) {

@@ -62,10 +62,12 @@ describe('bench scenarios at tiny sizes', () => {
     // server's is read in clock ticks (10 ms), which a storm of 30 may not fill: 0 is possible.
     for (const r of results) {
       expect([r.serverBusyPercent! >= 0, r.loadCpuMicrosPerConnect! > 0, r.loadBusyPercent]).toEqual([true, true, null]);
+      // And how long each connect waited: p50 ≤ p99, both from the 30 connects timed.
+      expect(r.latencyMillis!.p50! > 0 && r.latencyMillis!.p50! <= r.latencyMillis!.p99!).toBe(true);
     }
     const table = tables('connect', results);
     expect(table).toMatch(/Each server took 5 warm-up connects/);
-    expect(table).toMatch(/\| 2 \| switchboard \| jwt \| returning \| 30 \| 30 \|/);
+    expect(table).toMatch(/\| 2 \| switchboard \| jwt \| returning \| 30 \| 30 \|.* \| [\d.]+ \/ [\d.]+ \|$/m);
     expect(table).toMatch(/Medians over 2 rounds[\s\S]*\| ws \| - \| new \| \d+ \| 1x \| 1–1x \|/);
   }, SCENARIO_TIMEOUT);
 

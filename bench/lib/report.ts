@@ -11,7 +11,7 @@ import type { ResumeResult } from '../scenarios/resume.js';
 import type { MachineInfo } from './machine.js';
 import type { Pinning } from './pinning.js';
 import type { StepResult } from './measure.js';
-import { median } from './stats.js';
+import { median, round } from './stats.js';
 
 export const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 
@@ -155,13 +155,13 @@ function connectRateTable(results: ConnectRateResult[]): string[] {
       ? `Each server took ${warmup} warm-up connects (other users, closed again) before its storms.`
       : 'Each server was measured cold: its storms were the first connects it took.',
     '',
-    `|${rounds > 1 ? ' round |' : ''} server | auth | users | connections | connected | connects/s | vs raw ws | server CPU µs per connect | server busy | load generator CPU µs per connect | load generator's cores busy |`,
-    `|${rounds > 1 ? ' ---: |' : ''} --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+    `|${rounds > 1 ? ' round |' : ''} server | auth | users | connections | connected | connects/s | vs raw ws | server CPU µs per connect | server busy | load generator CPU µs per connect | load generator's cores busy | connect p50 / p99 ms |`,
+    `|${rounds > 1 ? ' ---: |' : ''} --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`,
   ];
   for (const r of results) {
     const failed = r.error ? ` (failed: ${r.error})` : r.firstError ? ` (first error: ${r.firstError})` : '';
     // Results written before the returning storm existed have no `users`: they were all new.
-    out.push(`|${rounds > 1 ? ` ${r.round} |` : ''} ${r.server} | ${r.auth ?? '-'} | ${r.users ?? 'new'} | ${r.connections} | ${r.connected}${failed} | ${r.connectPerSec} | ${r.versusWs === null ? '-' : `${r.versusWs}x`} | ${r.serverCpuMicrosPerConnect} | ${pct(r.serverBusyPercent)} | ${r.loadCpuMicrosPerConnect ?? '-'} | ${pct(r.loadBusyPercent ?? undefined)} |`);
+    out.push(`|${rounds > 1 ? ` ${r.round} |` : ''} ${r.server} | ${r.auth ?? '-'} | ${r.users ?? 'new'} | ${r.connections} | ${r.connected}${failed} | ${r.connectPerSec} | ${r.versusWs === null ? '-' : `${r.versusWs}x`} | ${r.serverCpuMicrosPerConnect} | ${pct(r.serverBusyPercent)} | ${r.loadCpuMicrosPerConnect ?? '-'} | ${pct(r.loadBusyPercent ?? undefined)} | ${latencyPair(r)} |`);
   }
   if (rounds > 1) out.push('', ...connectRateMedians(results, rounds));
   return out;
@@ -172,8 +172,8 @@ function connectRateMedians(results: ConnectRateResult[], rounds: number): strin
   const out = [
     `Medians over ${rounds} rounds (each ratio against the raw ws run of its own round):`,
     '',
-    '| server | auth | users | connects/s | vs raw ws | vs raw ws, range | server CPU µs per connect | server busy | load generator\'s cores busy |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | auth | users | connects/s | vs raw ws | vs raw ws, range | server CPU µs per connect | server busy | load generator\'s cores busy | connect p50 ms |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const groups = new Map<string, ConnectRateResult[]>();
   for (const r of results) {
@@ -188,15 +188,27 @@ function connectRateMedians(results: ConnectRateResult[], rounds: number): strin
     const versus = ratios.length === 0 ? '-' : `${median(ratios, 2)}x`;
     const range = ratios.length === 0 ? '-' : `${Math.min(...ratios)}–${Math.max(...ratios)}x`;
     const busy = (values: (number | null | undefined)[]) => {
-      const known = values.filter((v): v is number => typeof v === 'number');
-      return known.length === 0 ? '-' : `${median(known, 0)}%`;
+      const middle = medianOf(values, 0);
+      return middle === '-' ? middle : `${middle}%`;
     };
     out.push(
       `| ${key} | ${median(group.map((r) => r.connectPerSec), 0)} | ${versus} | ${range} | ${median(group.map((r) => r.serverCpuMicrosPerConnect), 0)} | ` +
-        `${busy(group.map((r) => r.serverBusyPercent))} | ${busy(group.map((r) => r.loadBusyPercent))} |`,
+        `${busy(group.map((r) => r.serverBusyPercent))} | ${busy(group.map((r) => r.loadBusyPercent))} | ${medianOf(group.map((r) => r.latencyMillis?.p50), 1)} |`,
     );
   }
   return out;
+}
+
+/** The median of the values known (runs from before a figure existed lack it), or '-'. */
+function medianOf(values: (number | null | undefined)[], digits: number): string {
+  const known = values.filter((v): v is number => typeof v === 'number');
+  return known.length === 0 ? '-' : String(median(known, digits));
+}
+
+/** A connect's p50 / p99 time to ready; '-' for runs from before it was measured. */
+function latencyPair(r: ConnectRateResult): string {
+  const latency = r.latencyMillis;
+  return latency && latency.p50 !== null ? `${round(latency.p50, 1)} / ${round(latency.p99 ?? 0, 1)}` : '-';
 }
 
 function presenceTable(results: PresenceSetupResult[]): string[] {

@@ -88,6 +88,8 @@ export interface ConnectSummary {
   readonly failed: number;
   readonly firstError: string | null;
   readonly millis: number;
+  /** Each successful connect's time from its start to the server's ready (ms). */
+  readonly connectMillis: number[];
 }
 
 export interface ResumeSummary {

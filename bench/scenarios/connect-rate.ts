@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { coreBusySince } from '../lib/core-busy.js';
 import { BENCH_JWT_SECRET, startServerProcess } from '../lib/server-process.js';
-import { round, sleep } from '../lib/stats.js';
+import { round, sleep, summarize } from '../lib/stats.js';
 import type { ServerKind } from '../lib/targets.js';
 import { WorkerPool } from '../lib/worker-pool.js';
 import type { ClientSpec, ConnectSummary, WorkerStats } from '../lib/worker-protocol.js';
@@ -59,6 +59,12 @@ export interface ConnectRateResult {
    * could not show it: raw ws's run usually is such a run.
    */
   readonly loadBusyPercent?: number | null;
+  /**
+   * Each connect's time from its start to the server's ready, median and p99 (ms). With
+   * `concurrency` in flight per worker, rate × latency ≈ connects in flight: a server that
+   * holds connects back (to batch their writes) is bound by that wait, not its CPU.
+   */
+  readonly latencyMillis?: { readonly p50: number | null; readonly p99: number | null };
   /** connects/s over the raw ws peer's in the same round (null without a ws row). */
   readonly versusWs: number | null;
   /** Which round of the run (1 when the run had one). */
@@ -131,6 +137,7 @@ async function connectStorms(
     const loadCpu = (await loadCpuSeconds()) - loadBefore;
     const millis = Math.max(...summaries.map((s) => s.millis));
     const connected = summaries.reduce((n, s) => n + s.connected, 0);
+    const latency = summarize(summaries.flatMap((s) => s.connectMillis));
     const result = {
       server: kind,
       auth,
@@ -144,10 +151,12 @@ async function connectStorms(
       serverBusyPercent: round((cpu / (millis / 1000)) * 100),
       loadCpuMicrosPerConnect: connected === 0 ? 0 : round((loadCpu / connected) * 1e6),
       loadBusyPercent: loadBusyShare === null ? null : round(loadBusyShare * 100),
+      latencyMillis: { p50: latency.p50, p99: latency.p99 },
     };
     log(
       `  ${users}: ${connected} connected at ${result.connectPerSec}/s, server CPU ${result.serverCpuMicrosPerConnect} µs per connect` +
         ` (busy ${result.serverBusyPercent}%), load generator ${result.loadCpuMicrosPerConnect} µs (cores busy ${result.loadBusyPercent ?? '-'}%)` +
+        `, connect p50 ${latency.p50 ?? '-'} ms, p99 ${latency.p99 ?? '-'} ms` +
         `${result.firstError ? ` (first error: ${result.firstError})` : ''}`,
     );
     return result;

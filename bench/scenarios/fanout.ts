@@ -39,7 +39,7 @@ export interface FanoutServerResult {
   /** Absent in results from before multi-node runs: one. */
   readonly nodes?: number;
   readonly subscribers: number;
-  readonly connect: ConnectSummary & { readonly perSecond: number };
+  readonly connect: Omit<ConnectSummary, 'connectMillis'> & { readonly perSecond: number };
   readonly settleMillis: number;
   readonly setupFrames: number;
   readonly steps: StepResult[];
