@@ -351,6 +351,36 @@ describe('switchboard token', () => {
   }
 });
 
+describeWithServices(['TEST_DATABASE_URL'], 'switchboard token on PostgreSQL', () => {
+  it("gives up after the configured postgres.queryTimeoutMs, as a serving node's queries do, while the accounts are locked", async () => {
+    const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, 'clitoken');
+    cleanups.push(() => schema.drop());
+    const dir = scratchDir();
+    const configFile = join(dir, 'switchboard.json');
+    writeFileSync(configFile, JSON.stringify({ auth: 'accounts', databaseUrl: schema.url, postgres: { queryTimeoutMs: 1000 } }));
+    expect((await run(['migrate', '--config', configFile], dir)).code).toBe(0);
+
+    // Another session holds the tables signing reads and writes: the command's statements
+    // wait on the lock, as they would on a database that has stopped answering.
+    const { default: pg } = await import('pg');
+    const holder = new pg.Client({ connectionString: schema.url });
+    await holder.connect();
+    cleanups.push(() => holder.end());
+    await holder.query('begin');
+    await holder.query('lock table auth_keys, accounts in access exclusive mode');
+    // With the default 30 s, or none, it would still be waiting when outcome() gives up (20 s).
+    const locked = await run(['token', '--user', 'root', '--config', configFile], dir);
+    expect(locked.code).toBe(1);
+    // The statement cancelled at 90% of the timeout reads as an outage.
+    expect(locked.stderr).toMatch(/^switchboard: Cannot sign with the accounts of postgres:\/\/.+: The database is unavailable; retry shortly\. .+\n$/);
+
+    await holder.query('rollback');
+    const signed = await run(['token', '--user', 'root', '--config', configFile, '--json'], dir);
+    expect([signed.code, signed.stderr]).toEqual([0, '']);
+    expect(JSON.parse(signed.stdout)).toMatchObject({ user: 'root' });
+  });
+});
+
 describe('switchboard migrate', () => {
   it('runs every module\'s migrations, each once, and says where the database stands', async () => {
     const dir = scratchDir();

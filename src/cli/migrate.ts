@@ -29,7 +29,8 @@ ${SETTINGS_HELP}`,
     const where = describeDatabase(config.databaseUrl);
     let database;
     try {
-      database = await openDatabase(config.databaseUrl, MIGRATIONS);
+      // As `serve` opens it: the migrations are exempt from the query timeout, the queries after them are not.
+      database = await openDatabase(config.databaseUrl, MIGRATIONS, { queryTimeoutMs: config.postgres.queryTimeoutMs });
     } catch (error) {
       return fail(`Cannot migrate ${where}: ${(error as Error).message.replace(/\.$/, '')}.`);
     }

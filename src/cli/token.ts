@@ -136,7 +136,11 @@ async function signForAccount(
   if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
     throw new Error(`There is no database at ${target.path}: start a node on it, or run switchboard migrate, first.`);
   }
-  const database = await openDatabase(config.databaseUrl, [], { othersMayExist: true }).catch((error: unknown) => {
+  // Bounded as a serving node's queries are: a database gone silent fails the command.
+  const database = await openDatabase(config.databaseUrl, [], {
+    othersMayExist: true,
+    queryTimeoutMs: config.postgres.queryTimeoutMs,
+  }).catch((error: unknown) => {
     throw new Error(`Cannot open the database ${where}: ${(error as Error).message}.`);
   });
   try {
