@@ -14,8 +14,8 @@ export interface SessionStatusChange {
 
 export interface PendingStatusChangesOptions {
   /**
-   * Announces the change in its user's chain once `take` says it is still due there.
-   * Must not reject: a change whose reads fail again comes back through `wait`.
+   * Announces the change in its user's chain once `due` says it still is there.
+   * Must not reject: a change whose reads fail again waits again (`wait`).
    */
   readonly announce: (change: SessionStatusChange) => Promise<void>;
 }
@@ -25,47 +25,60 @@ export interface PendingStatusChangesOptions {
  * cache had dropped the user's contacts or channels) found the database out of reach, so
  * no one was told and nothing was written. Each user's newest waits and is tried again
  * every second, all in one round, until it is announced or a later change of the user's
- * comes first: one this node made or heard from another. Memory is one entry per user who
- * connected or left during the outage.
+ * comes first: one this node made or heard from another, even while its reads were under
+ * way. Memory is one entry per user whose change is being read or waits.
  *
  * @example
  *   const pending = new PendingStatusChanges({ announce: (change) => announceInChain(change) });
- *   pending.wait(change); // its reads failed with `unavailable`
- *   pending.take(change); // its turn in the user's chain: true if it is still due
+ *   pending.begin(change); // its reads start
+ *   pending.wait(change); // they failed with `unavailable`: true if it waits
+ *   pending.due(change); // its turn in the user's chain: true if it is still due
  *   pending.supersede(user, at); // a later change of the user's was announced
  */
 export class PendingStatusChanges {
   readonly #announce: (change: SessionStatusChange) => Promise<void>;
-  readonly #waiting = new Map<UserId, SessionStatusChange>();
-  readonly #rounds = new RetryRounds(() => this.#announceWaiting(), () => this.#waiting.size > 0);
+  /** Each user's change being read or waiting; a round announces them all (one still being read waits its turn in the chain). */
+  readonly #pending = new Map<UserId, SessionStatusChange>();
+  readonly #rounds = new RetryRounds(() => this.#announceWaiting(), () => this.#pending.size > 0);
   #closed = false;
 
   constructor(options: PendingStatusChangesOptions) {
     this.#announce = options.announce;
   }
 
-  /** The change could not be announced: it is tried again, in place of any older one of the user's. */
-  wait(change: SessionStatusChange): void {
-    if (this.#closed) return;
-    this.#waiting.set(change.user, change);
+  /**
+   * The change's reads start, in place of any older change of the user's: a later one
+   * that comes while they are under way supersedes it, so it cannot wait afterwards.
+   */
+  begin(change: SessionStatusChange): void {
+    if (!this.#closed) this.#pending.set(change.user, change);
+  }
+
+  /** Its reads found the database out of reach: true, and tried again, unless a later change came first. */
+  wait(change: SessionStatusChange): boolean {
+    if (!this.due(change)) return false;
     this.#rounds.soon();
+    return true;
+  }
+
+  /** Whether the change is still due: begun, and not superseded, announced or given up since. */
+  due(change: SessionStatusChange): boolean {
+    return this.#pending.get(change.user) === change;
+  }
+
+  /** The change was announced, or is given up (a failure other than the database's absence). */
+  forget(change: SessionStatusChange): void {
+    if (this.due(change)) this.#pending.delete(change.user);
   }
 
   /**
-   * A later change of the user's came first, so the waiting one is out of date. `at`: one
+   * A later change of the user's came first, so the pending one is out of date. `at`: one
    * another node made, which supersedes only a change made before it (its notice may come
    * late, after a change made here since).
    */
   supersede(user: UserId, at = Infinity): void {
-    const waiting = this.#waiting.get(user);
-    if (waiting && waiting.at <= at) this.#waiting.delete(user);
-  }
-
-  /** The change's turn to be announced: true, and no longer waiting, unless it was superseded meanwhile. */
-  take(change: SessionStatusChange): boolean {
-    if (this.#waiting.get(change.user) !== change) return false;
-    this.#waiting.delete(change.user);
-    return true;
+    const pending = this.#pending.get(user);
+    if (pending && pending.at <= at) this.#pending.delete(user);
   }
 
   /** Settles the round under way, if any (tests, shutdown). */
@@ -77,11 +90,11 @@ export class PendingStatusChanges {
   close(): void {
     this.#closed = true;
     this.#rounds.close();
-    this.#waiting.clear();
+    this.#pending.clear();
   }
 
-  /** One round: every waiting change, all asked in this tick. */
+  /** One round: every pending change, all asked in this tick. */
   async #announceWaiting(): Promise<void> {
-    await Promise.all([...this.#waiting.values()].map((change) => this.#announce(change)));
+    await Promise.all([...this.#pending.values()].map((change) => this.#announce(change)));
   }
 }

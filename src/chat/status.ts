@@ -145,7 +145,7 @@ export class UserStatusTracker {
   async #announceLate(change: SessionStatusChange): Promise<void> {
     // Any failure but the database's absence is logged by the chain, and the change given up.
     await this.#enqueue(change.user, async () => {
-      if (this.#late.take(change)) await this.#change(change.user, change.status, { followsSessions: true, late: change });
+      if (this.#late.due(change)) await this.#change(change.user, change.status, { followsSessions: true, late: change });
     }).catch(() => {});
   }
 
@@ -164,7 +164,8 @@ export class UserStatusTracker {
    *
    * A change that follows the sessions and cannot read whom to tell, the database out of
    * reach, tells no one and writes nothing: it waits to be announced once the database
-   * answers (PendingStatusChanges), and resolves null. `late` is such a change, tried again.
+   * answers (PendingStatusChanges), unless a later change of the user's came during its
+   * reads, and resolves null. `late` is such a change, tried again.
    */
   async #change(
     user: UserId,
@@ -176,8 +177,8 @@ export class UserStatusTracker {
     const name = options.late?.name ?? options.name;
     const early = options.followsSessions === true;
     // The registry moved since a change of the user's still waiting: that one is out of
-    // date, whatever becomes of this one.
-    if (early) this.#late.supersede(user);
+    // date, whatever becomes of this one (a late one is the one waiting).
+    if (early && !options.late) this.#late.supersede(user);
     const stored = tables.setStatus(user, status, at, early);
     stored.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
@@ -188,13 +189,18 @@ export class UserStatusTracker {
     let before = early ? cache.peekState(user) : undefined;
     let audience = before && cache.peekAudience(user);
     if (!audience) {
+      // Pending from here, so that a later change heard during the reads supersedes it.
+      const pending = early ? (options.late ?? { user, status, at, name }) : null;
+      if (pending) this.#late.begin(pending);
       try {
         [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? undefined : stored]);
       } catch (error) {
-        if (!early || !isUnavailable(error)) throw error;
-        this.#late.wait(options.late ?? { user, status, at, name });
+        if (!pending || !isUnavailable(error)) {
+          if (pending) this.#late.forget(pending);
+          throw error;
+        }
         // Once per change, not once per round.
-        if (!options.late) this.#context.logger.warn({ err: error, user, status }, 'user status not announced yet');
+        if (this.#late.wait(pending) && !options.late) this.#context.logger.warn({ err: error, user, status }, 'user status not announced yet');
         return null;
       } finally {
         // Sent even when the change cannot be: the snapshot does not depend on it.
@@ -211,7 +217,7 @@ export class UserStatusTracker {
     // The user's own other devices hear it too (the audience is a new array each time).
     const everyone = audience;
     everyone.push(user);
-    // Told now (a `status.set`, a registry's change): one still waiting would take it back.
+    // Told now (a `status.set`, a registry's change; this one, if late): one still waiting would take it back.
     this.#late.supersede(user);
     cache.statusChanged(current);
     this.#deliver(current, everyone, at);
