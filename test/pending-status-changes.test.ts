@@ -5,7 +5,7 @@ import { PendingStatusChanges, type SessionStatusChange } from '../src/chat/pend
  * Which waiting status change is announced, and when (chat/pending-status-changes.ts):
  * each user's newest, a second after it began to wait and every second while its reads
  * fail, never one a later change came before, even while its reads were under way. The
- * tracker's side is test/status-announce-outage.test.ts.
+ * tracker's side is test/status-announce-outage.test.ts and test/status-registry-outage.test.ts.
  */
 const change = (user: string, status: SessionStatusChange['status'], at: number): SessionStatusChange => ({ user, status, at });
 

@@ -12,21 +12,34 @@ export interface SessionStatusChange {
   readonly name?: string;
 }
 
-export interface PendingStatusChangesOptions {
+/**
+ * A change the presence registry made on its own: a dead node's sessions reaped (`leave`),
+ * this node's written back after a partition (`join`). Whether the user's status changed
+ * is read when it is announced.
+ */
+export interface RegistryStatusChange {
+  readonly user: UserId;
+  readonly action: 'join' | 'leave';
+  /** When the registry changed: a change another node made later supersedes it. */
+  readonly at: number;
+}
+
+export interface PendingStatusChangesOptions<C> {
   /**
    * Announces the change in its user's chain once `due` says it still is there.
    * Must not reject: a change whose reads fail again waits again (`wait`).
    */
-  readonly announce: (change: SessionStatusChange) => Promise<void>;
+  readonly announce: (change: C) => Promise<void>;
 }
 
 /**
  * Status changes that could not be announced: their reads (whom to tell, when the node's
- * cache had dropped the user's contacts or channels) found the database out of reach, so
- * no one was told and nothing was written. Each user's newest waits and is tried again
- * every second, all in one round, until it is announced or a later change of the user's
- * comes first: one this node made or heard from another, even while its reads were under
- * way. Memory is one entry per user whose change is being read or waits.
+ * cache had dropped the user's contacts or channels; the user's row, for a registry's
+ * change) found the database out of reach, so no one was told and nothing was written.
+ * Each user's newest waits and is tried again every second, all in one round, until it is
+ * announced or a later change of the user's comes first: one this node made or heard from
+ * another, even while its reads were under way. Memory is one entry per user whose change
+ * is being read or waits.
  *
  * @example
  *   const pending = new PendingStatusChanges({ announce: (change) => announceInChain(change) });
@@ -35,14 +48,14 @@ export interface PendingStatusChangesOptions {
  *   pending.due(change); // its turn in the user's chain: true if it is still due
  *   pending.supersede(user, at); // a later change of the user's was announced
  */
-export class PendingStatusChanges {
-  readonly #announce: (change: SessionStatusChange) => Promise<void>;
+export class PendingStatusChanges<C extends { readonly user: UserId; readonly at: number } = SessionStatusChange> {
+  readonly #announce: (change: C) => Promise<void>;
   /** Each user's change being read or waiting; a round announces them all (one still being read waits its turn in the chain). */
-  readonly #pending = new Map<UserId, SessionStatusChange>();
+  readonly #pending = new Map<UserId, C>();
   readonly #rounds = new RetryRounds(() => this.#announceWaiting(), () => this.#pending.size > 0);
   #closed = false;
 
-  constructor(options: PendingStatusChangesOptions) {
+  constructor(options: PendingStatusChangesOptions<C>) {
     this.#announce = options.announce;
   }
 
@@ -50,24 +63,24 @@ export class PendingStatusChanges {
    * The change's reads start, in place of any older change of the user's: a later one
    * that comes while they are under way supersedes it, so it cannot wait afterwards.
    */
-  begin(change: SessionStatusChange): void {
+  begin(change: C): void {
     if (!this.#closed) this.#pending.set(change.user, change);
   }
 
   /** Its reads found the database out of reach: true, and tried again, unless a later change came first. */
-  wait(change: SessionStatusChange): boolean {
+  wait(change: C): boolean {
     if (!this.due(change)) return false;
     this.#rounds.soon();
     return true;
   }
 
   /** Whether the change is still due: begun, and not superseded, announced or given up since. */
-  due(change: SessionStatusChange): boolean {
+  due(change: C): boolean {
     return this.#pending.get(change.user) === change;
   }
 
   /** The change was announced, or is given up (a failure other than the database's absence). */
-  forget(change: SessionStatusChange): void {
+  forget(change: C): void {
     if (this.due(change)) this.#pending.delete(change.user);
   }
 

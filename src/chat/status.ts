@@ -8,7 +8,7 @@ import { unknownUser } from './chat-cache.js';
 import type { ChatContext } from './chat-context.js';
 import { CHAT_MODULE, type ChatNotice } from './notices.js';
 import { PendingSnapshots } from './pending-snapshots.js';
-import { PendingStatusChanges, type SessionStatusChange } from './pending-status-changes.js';
+import { PendingStatusChanges, type RegistryStatusChange, type SessionStatusChange } from './pending-status-changes.js';
 
 /**
  * The registry key under which every session of a user counts, across nodes. `~` cannot
@@ -31,7 +31,8 @@ const NO_CONTACTS = new Delivery({ type: 'contacts', contacts: [] });
  * database answers again if it was out of reach then (PendingSnapshots). A connect or a
  * last disconnect that could not read whom to tell, the database out of reach, is
  * announced once it answers, unless a later change of the user's came first
- * (PendingStatusChanges).
+ * (PendingStatusChanges), and so is a change the registry made on its own (a reap, a
+ * write-back) whose reads found the database out of reach.
  *
  * A session never gets the same status for a user twice in a row. A change the registry
  * made on its own (a reaped node's sessions leaving, a cut-off node's written back) is
@@ -62,6 +63,12 @@ export class UserStatusTracker {
   readonly #snapshots: PendingSnapshots;
   /** Connects and last disconnects whose reads found the database out of reach, announced once it answers. */
   readonly #late = new PendingStatusChanges({ announce: (change) => this.#announceLate(change) });
+  /**
+   * Changes the registry made on its own whose reads found the database out of reach. Apart
+   * from #late: such a change may find nothing to announce, so it must not take the place
+   * of a connect or disconnect still waiting.
+   */
+  readonly #lateRegistry = new PendingStatusChanges<RegistryStatusChange>({ announce: (change) => this.#announceLateRegistry(change) });
 
   constructor(context: ChatContext, presence: PresenceRegistry, onChange: (state: UserState) => void) {
     this.#context = context;
@@ -113,40 +120,67 @@ export class UserStatusTracker {
    * alone records the user's status, if it changed, and tells every node.
    */
   registryChanged(user: UserId, action: 'join' | 'leave'): void {
-    this.#background(user, async () => {
-      // The table before the registry: a return is written to the registry before the table,
-      // so a table that already says online is never paired with a registry from before it.
-      const [known] = await this.#context.tables.userStates([user]);
-      const online = (await this.#presence.list(ONLINE_KEY)).some((member) => member.user === user);
-      if (online && action === 'join' && known?.status === 'offline') await this.#change(user, 'online');
-      if (!online && action === 'leave' && known?.status !== 'offline') await this.#change(user, 'offline');
-    });
+    this.#background(user, () => this.#registryChange({ user, action, at: Date.now() }));
   }
 
   /** A status notice from another node: deliver it to the audience's sessions here. */
   apply(notice: StatusNotice): void {
-    this.#late.supersede(notice.state.user, notice.at);
+    this.#supersede(notice.state.user, notice.at);
     this.#context.cache.statusChanged(notice.state);
     this.#deliver(notice.state, notice.audience, notice.at);
   }
 
   /** Settles every status change queued so far, and a round of late snapshots or changes under way (tests, shutdown). */
   async idle(): Promise<void> {
-    await Promise.all([...this.#queues.values(), this.#snapshots.idle(), this.#late.idle()]);
+    await Promise.all([...this.#queues.values(), this.#snapshots.idle(), this.#late.idle(), this.#lateRegistry.idle()]);
   }
 
   /** Stops reading late snapshots and changes (the node is stopping; the database closes next). */
   close(): void {
     this.#snapshots.close();
     this.#late.close();
+    this.#lateRegistry.close();
   }
 
   /** A change that waited, tried again in the user's chain: skipped if a later change came first meanwhile. */
-  async #announceLate(change: SessionStatusChange): Promise<void> {
-    // Any failure but the database's absence is logged by the chain, and the change given up.
-    await this.#enqueue(change.user, async () => {
+  #announceLate(change: SessionStatusChange): Promise<void> {
+    return this.#inChain(change.user, async () => {
       if (this.#late.due(change)) await this.#change(change.user, change.status, { followsSessions: true, late: change });
-    }).catch(() => {});
+    });
+  }
+
+  /** A registry's change that waited, tried again in the user's chain, unless a later change came first meanwhile. */
+  #announceLateRegistry(change: RegistryStatusChange): Promise<void> {
+    return this.#inChain(change.user, async () => {
+      if (this.#lateRegistry.due(change)) await this.#registryChange(change, true);
+    });
+  }
+
+  /**
+   * Acts on a change the registry made on its own: records and announces the user's status
+   * if it changed. Its reads failing with the database out of reach, it waits and is tried
+   * again (`retry`) until it is done or a later change of the user's comes first.
+   */
+  async #registryChange(change: RegistryStatusChange, retry = false): Promise<void> {
+    const { user, action } = change;
+    this.#lateRegistry.begin(change);
+    try {
+      // The table before the registry: a return is written to the registry before the table,
+      // so a table that already says online is never paired with a registry from before it.
+      const [known] = await this.#context.tables.userStates([user]);
+      const online = (await this.#presence.list(ONLINE_KEY)).some((member) => member.user === user);
+      if (online && action === 'join' && known?.status === 'offline') await this.#change(user, 'online');
+      if (!online && action === 'leave' && known?.status !== 'offline') await this.#change(user, 'offline');
+    } catch (error) {
+      if (isUnavailable(error)) {
+        // Once per change, not once per round.
+        if (this.#lateRegistry.wait(change) && !retry) this.#context.logger.warn({ err: error, user, action }, 'user status not announced yet');
+        return;
+      }
+      this.#lateRegistry.forget(change);
+      throw error;
+    }
+    this.#lateRegistry.forget(change);
   }
 
   /**
@@ -178,7 +212,7 @@ export class UserStatusTracker {
     const early = options.followsSessions === true;
     // The registry moved since a change of the user's still waiting: that one is out of
     // date, whatever becomes of this one (a late one is the one waiting).
-    if (early && !options.late) this.#late.supersede(user);
+    if (early && !options.late) this.#supersede(user);
     const stored = tables.setStatus(user, status, at, early);
     stored.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
@@ -218,7 +252,7 @@ export class UserStatusTracker {
     const everyone = audience;
     everyone.push(user);
     // Told now (a `status.set`, a registry's change; this one, if late): one still waiting would take it back.
-    this.#late.supersede(user);
+    this.#supersede(user);
     cache.statusChanged(current);
     this.#deliver(current, everyone, at);
     if (early) {
@@ -305,6 +339,17 @@ export class UserStatusTracker {
     own!.delete(user);
     if (own!.size === 0) this.#toldOtherwise.delete(session);
     return status;
+  }
+
+  /** A later change of the user's came first (`at`: made on another node): none still waiting is due. */
+  #supersede(user: UserId, at?: number): void {
+    this.#late.supersede(user, at);
+    this.#lateRegistry.supersede(user, at);
+  }
+
+  /** A waiting change's turn in the user's chain. Any failure but the database's absence is logged by the chain, and the change given up. */
+  async #inChain(user: UserId, work: () => Promise<void>): Promise<void> {
+    await this.#enqueue(user, work).catch(() => {});
   }
 
   #background(user: UserId, work: () => Promise<void>): void {
