@@ -26,7 +26,9 @@ describe('/readyz with a readiness check that does not answer', () => {
     await app.ready();
     onTestFinished(() => app.close());
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    onTestFinished(() => vi.useRealTimers());
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
 
     expect((await app.inject('/readyz')).json()).toEqual({ status: 'ready' });
     // An answer in time clears its timer.
