@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchboardError } from '../src/core/errors.js';
-import { blobKey, thumbnailKey } from '../src/files/file-storage.js';
+import { silentLogger } from '../src/core/logger.js';
+import { FileCatalog } from '../src/files/file-catalog.js';
+import { FileCollector } from '../src/files/file-collector.js';
+import { blobKey, type FileStorage, thumbnailKey } from '../src/files/file-storage.js';
 import type { FileDescriptor } from '../src/files/files.js';
-import { type FilesApp, type StorageKind, startFilesApp } from './helpers/files-app.js';
+import { type FilesApp, nextThumbnail, sha256, type StorageKind, startFilesApp } from './helpers/files-app.js';
 import { solidPng } from './helpers/images.js';
 import { createTestSchema, type TestSchema } from './helpers/postgres.js';
 import { serviceUrl } from './helpers/services.js';
@@ -96,6 +99,60 @@ for (const setup of setups) {
       expect(await app.storage.stat(blobKey(sha))).toBeNull();
       expect(await app.storage.stat(thumbnailKey(sha))).toBeNull();
       expect((await fetch(`${app.url}${file.url}`)).status).toBe(404);
+    });
+
+    /**
+     * A collection `ms` past now whose removal of this blob does not commit after its
+     * objects are gone (as when a node restarts, or PostgreSQL ends the transaction, right
+     * after): the storage removes the thumbnail, then the transaction fails and is undone.
+     */
+    async function collectWithoutCommitting(sha: string, ms: number): Promise<void> {
+      const storage = app.storage;
+      const failing: FileStorage = {
+        kind: storage.kind,
+        put: (key, body, options) => storage.put(key, body, options),
+        get: (key, range) => storage.get(key, range),
+        stat: (key) => storage.stat(key),
+        async delete(key) {
+          await storage.delete(key);
+          if (key === thumbnailKey(sha)) throw new Error('the transaction did not commit');
+        },
+      };
+      const collector = new FileCollector({ catalog: new FileCatalog(app.database), storage: failing, graceMs: GRACE_MS, logger: silentLogger });
+      await expect(collector.collect(app.clock.now + ms)).rejects.toThrow('the transaction did not commit');
+    }
+
+    it('makes the thumbnail again for bytes stored anew after a collection removed them without committing, and collects such a row later', async () => {
+      const png = await solidPng(120, 80, { r: 9, g: 8, b: 7 });
+      const sha = sha256(png);
+      const catalog = new FileCatalog(app.database);
+      const made = nextThumbnail(app, png);
+      await upload('alice', png);
+      expect(await made).toEqual({ sha256: sha, state: 'ready' });
+
+      // Never attached, so collected past the grace period: the objects go, the row stays.
+      await collectWithoutCommitting(sha, GRACE_MS + 1000);
+      expect(await app.storage.stat(blobKey(sha))).toBeNull();
+      expect(await app.storage.stat(thumbnailKey(sha))).toBeNull();
+      expect(await catalog.blob(sha)).toMatchObject({ thumbState: 'ready' });
+
+      // The same bytes again: stored anew, and the thumbnail the row promised is made again.
+      const remade = nextThumbnail(app, png);
+      const again = await upload('alice', png);
+      expect(await remade).toEqual({ sha256: sha, state: 'ready' });
+      expect(await app.storage.stat(thumbnailKey(sha))).not.toBeNull();
+      const described = (await (await fetch(`${app.url}/api/files/${again.id}`, { headers: { 'X-Switchboard-User': 'alice' } })).json()) as FileDescriptor;
+      expect(described.thumbnail).toEqual({ width: 120, height: 80 });
+      const thumb = await fetch(`${app.url}${described.thumbnailUrl}`);
+      expect(thumb.status).toBe(200);
+      expect(thumb.headers.get('content-type')).toBe('image/webp');
+
+      // Left so again, with no upload to follow: the next collection removes the row, its
+      // objects already gone.
+      await collectWithoutCommitting(sha, GRACE_MS + 1000);
+      expect(await catalog.blob(sha)).toBeDefined();
+      expect((await collectAt(GRACE_MS + 1000)).blobs).toBeGreaterThanOrEqual(1);
+      expect(await catalog.blob(sha)).toBeUndefined();
     });
 
     it('keeps a file while any message refers to it, and bytes while any file points at them', async () => {

@@ -1,12 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileDescriptor } from '../src/files/files.js';
-import type { ThumbnailOutcome } from '../src/files/thumbnailer.js';
 import { blobKey, thumbnailKey } from '../src/files/file-storage.js';
-import { type FilesApp, type StorageKind, startFilesApp } from './helpers/files-app.js';
+import { type FilesApp, nextThumbnail, sha256, type StorageKind, startFilesApp } from './helpers/files-app.js';
 import { bombPng, solidPng } from './helpers/images.js';
 import { createUpload, patchAndCut, patchUpload, uploadOffset } from './helpers/tus-client.js';
 import { Waiters } from './helpers/waiters.js';
@@ -38,27 +37,6 @@ async function uploaded(app: FilesApp, user: string, channel: string, body: Uint
   const response = await upload(app, user, channel, body, { name });
   if (response.status !== 201) throw new Error(`upload answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as FileDescriptor;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** Resolves with the next thumbnail outcome for these bytes on this node. */
-function nextThumbnail(app: FilesApp, bytes: Uint8Array, timeoutMs = 10_000): Promise<ThumbnailOutcome> {
-  const hash = sha256(bytes);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`no thumbnail for ${hash} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const stop = app.files.onThumbnail((outcome) => {
-      if (outcome.sha256 !== hash) return;
-      clearTimeout(timer);
-      stop();
-      resolve(outcome);
-    });
-  });
 }
 
 for (const kind of ['local', 's3'] as const satisfies readonly StorageKind[]) {

@@ -192,6 +192,21 @@ export class FileCatalog {
     return undefined;
   }
 
+  /**
+   * Queues a `ready` thumbnail again: its blob's bytes were just stored anew, because a
+   * collection removed the objects but not the row (see deleteBlob), and the thumbnail went
+   * with them. Resolves true when it is due now (false: not `ready`, nothing to remake).
+   */
+  async remakeThumbnail(sha256: string): Promise<boolean> {
+    const updated = await this.#db
+      .updateTable('file_blobs')
+      .set({ thumb_state: 'pending', thumb_lease_until: null, thumb_width: null, thumb_height: null })
+      .where('sha256', '=', sha256)
+      .where('thumb_state', '=', 'ready')
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) === 1;
+  }
+
   async finishThumbnail(sha256: string, result: { width: number; height: number } | 'failed'): Promise<void> {
     await this.#db
       .updateTable('file_blobs')
@@ -322,6 +337,12 @@ export class FileCatalog {
    * objects through `removeObjects`, called while the row's deletion is uncommitted. An
    * upload of the same bytes touches the row first, so it waits for this to finish (then
    * stores the bytes anew) or this finds it touched and leaves it. Resolves true when removed.
+   *
+   * If the deletion fails to commit after `removeObjects` (a restart, PostgreSQL ending a
+   * transaction left idle too long), the row outlives its objects. Nothing trusts it for
+   * long: an upload of the same bytes finds the blob missing, stores it anew and queues its
+   * thumbnail again (FileIntake); otherwise the next collection removes the row, its
+   * `removeObjects` deleting objects already gone (FileStorage.delete allows that).
    */
   async deleteBlob(sha256: string, cutoff: number, removeObjects: () => Promise<void>): Promise<boolean> {
     return this.#db.transaction().execute(async (trx) => {

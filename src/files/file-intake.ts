@@ -63,9 +63,14 @@ export class FileIntake {
       const blob = await this.#catalog.touchBlob({ sha256: staged.sha256, size: staged.size, type, thumbState }, now);
       const key = blobKey(staged.sha256);
       const existing = await this.#storage.stat(key);
+      let thumbnailDue = blob.thumbState === 'pending';
       if (existing?.size !== staged.size) {
         if (this.#storage.adopt) await this.#storage.adopt(key, staged.path);
         else await this.#storage.put(key, createReadStream(staged.path), { size: staged.size, contentType: type });
+        // A row that said ready while its bytes were missing outlived a collection that
+        // could not commit (FileCatalog.deleteBlob): its thumbnail went with the bytes.
+        // Queued once the bytes are back, so the thumbnailer finds them.
+        if (blob.thumbState === 'ready') thumbnailDue = await this.#catalog.remakeThumbnail(staged.sha256);
       }
       const file: StoredFile = {
         id: newFileId(),
@@ -83,7 +88,7 @@ export class FileIntake {
         stateAt: now,
       };
       await this.#catalog.insertFile(file);
-      if (blob.thumbState === 'pending') this.#thumbnailDue();
+      if (thumbnailDue) this.#thumbnailDue();
       return file;
     } finally {
       await rm(staged.path, { force: true });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { Files, type FilesSettings } from '../../src/files/files.js';
 import { LocalStorage } from '../../src/files/local-storage.js';
 import { filesMigrations } from '../../src/files/migrations/index.js';
 import { S3Storage, type S3StorageOptions } from '../../src/files/s3-storage.js';
+import type { ThumbnailOutcome } from '../../src/files/thumbnailer.js';
 import type { Database } from '../../src/store/database.js';
 import { KyselyStore } from '../../src/store/kysely-store.js';
 import { logMigrations } from '../../src/store/migrations/index.js';
@@ -117,4 +119,26 @@ export async function startFilesApp(
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** The name bytes are stored under (blobKey, thumbnailKey). */
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Resolves with the next thumbnail outcome for these bytes on this node; rejects after the timeout. */
+export function nextThumbnail(app: FilesApp, bytes: Uint8Array, timeoutMs = 10_000): Promise<ThumbnailOutcome> {
+  const hash = sha256(bytes);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`no thumbnail for ${hash} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const stop = app.files.onThumbnail((outcome) => {
+      if (outcome.sha256 !== hash) return;
+      clearTimeout(timer);
+      stop();
+      resolve(outcome);
+    });
+  });
 }
