@@ -28,17 +28,19 @@ export interface PendingSnapshotsOptions {
  * them one query, and a round starts only once the last one ended, so a database that
  * stays away costs one read in flight.
  *
- * A late snapshot is read fresh, yet the database may still lag behind the status frames
- * its session got meanwhile: another node tells a connect or a last disconnect before it
- * is written, and during an outage writes it a second or more later. What those frames
- * said stands in the snapshot over what was read, so it never takes back a newer word.
+ * A snapshot, on time or late, may be read from a database that lags behind the status
+ * frames its session got meanwhile: another node tells a connect or a last disconnect
+ * before it is written, and during an outage writes it a second or more later. What those
+ * frames said stands in the snapshot over what was read, so it never takes back a newer
+ * word (a frame older than the read is followed by the newer change's own frame).
  *
  * @example
  *   const pending = new PendingSnapshots({ read: (user) => cache.contactStates(user), send, logger });
  *   pending.due(session); // its snapshot's read begins
  *   pending.heard(session.id, state); // a status frame reached it
- *   pending.retry(session.id); // the read failed with `unavailable`
- *   pending.forget(session.id); // sent on time, or the session closed
+ *   send(session, pending.onTime(session.id, contacts)); // read on time: sent with what it heard
+ *   pending.retry(session.id); // or the read failed with `unavailable`
+ *   pending.forget(session.id); // or the session closed
  */
 export class PendingSnapshots {
   readonly #options: PendingSnapshotsOptions;
@@ -73,7 +75,18 @@ export class PendingSnapshots {
     this.#rounds.soon();
   }
 
-  /** Sent (on time), given up, or the session closed. */
+  /**
+   * The session's snapshot as read on time, with what its frames said meanwhile laid over
+   * (a node tells a connect or a last disconnect before it is written, so the read may be
+   * older than a frame); the session is no longer pending.
+   */
+  onTime(session: SessionId, contacts: UserState[]): UserState[] {
+    const pending = this.#pending.get(session);
+    this.#pending.delete(session);
+    return overlay(contacts, pending?.heard ?? null);
+  }
+
+  /** Given up, or the session closed. */
   forget(session: SessionId): void {
     this.#pending.delete(session);
   }

@@ -278,8 +278,8 @@ export class UserStatusTracker {
    */
   async #sendWhenRead(session: Session, snapshot: Promise<UserState[]>): Promise<void> {
     try {
-      this.#sendSnapshot(session, await snapshot);
-      this.#snapshots.forget(session.id);
+      const contacts = await snapshot;
+      this.#sendSnapshot(session, this.#snapshots.onTime(session.id, contacts));
     } catch (error) {
       const user = session.principal.userId;
       if (isUnavailable(error)) {
