@@ -51,6 +51,7 @@ import { WebhookOutbox } from './webhooks/webhook-outbox.js';
 import { createLogger } from './ops/logger.js';
 import { opsCommands } from './ops/commands.js';
 import { Operations } from './ops/operations.js';
+import { boundedReadiness } from './ops/bounded-readiness.js';
 import { opsMigrations } from './ops/migrations/index.js';
 
 export interface RunningServer {
@@ -170,15 +171,23 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
   if (config.transports.includes('web')) await registerWebRoutes(app);
   app.setErrorHandler(httpErrorHandler(logger));
   let draining = false;
-  const readiness = {
+  // Bounded once, here, so /readyz, gRPC Health and the node reports all answer within
+  // 2 s of a silent database and share one waiting ping.
+  const dependencies = boundedReadiness({
     async check() {
-      if (draining) throw new SwitchboardError('unavailable', 'The node is shutting down.');
       await store.ping().catch(() => {
         throw new SwitchboardError('unavailable', 'The database does not answer.');
       });
       await broker.ping().catch(() => {
         throw new SwitchboardError('unavailable', 'The broker does not answer.');
       });
+    },
+  });
+  const readiness = {
+    // Draining is said at once, not after a ping that may be waiting on a silent database.
+    async check() {
+      if (draining) throw new SwitchboardError('unavailable', 'The node is shutting down.');
+      await dependencies.check();
     },
   };
   registerHealthRoutes(app, readiness);

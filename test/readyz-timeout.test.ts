@@ -1,10 +1,14 @@
+import { isDeepStrictEqual } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 import Fastify from 'fastify';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { SwitchboardError } from '../src/core/errors.js';
-import { READINESS_TIMEOUT_MS, registerHealthRoutes } from '../src/transports/http/health-routes.js';
+import { boundedReadiness, READINESS_TIMEOUT_MS } from '../src/ops/bounded-readiness.js';
+import { registerHealthRoutes } from '../src/transports/http/health-routes.js';
 import { databaseBehindBlackholeProxy } from './helpers/outage-proxy.js';
+import { packageObject, track } from './helpers/grpc-test-client.js';
 import { describeWithServices } from './helpers/services.js';
-import { startTestServer } from './helpers/test-server.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const LATE = { status: 'unavailable', code: 'unavailable', message: 'The database or the broker did not answer within 2 s.' };
 
@@ -17,12 +21,15 @@ describe('/readyz with a readiness check that does not answer', () => {
     let giveUp: (error: Error) => void = () => {};
     let next = () => Promise.resolve();
     const app = Fastify();
-    registerHealthRoutes(app, {
-      check: () => {
-        calls++;
-        return next();
-      },
-    });
+    registerHealthRoutes(
+      app,
+      boundedReadiness({
+        check: () => {
+          calls++;
+          return next();
+        },
+      }),
+    );
     await app.ready();
     onTestFinished(() => app.close());
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -66,32 +73,68 @@ describe('/readyz with a readiness check that does not answer', () => {
 /** Under the pool's connect timeout (5 s) and far under the query timeout (30 s): what an unbounded check waits. */
 const PROBE_TIMEOUT_MS = 2 * READINESS_TIMEOUT_MS + 500;
 
-describeWithServices(['TEST_DATABASE_URL'], '/readyz with PostgreSQL out of reach silently', () => {
-  it('says not ready within its timeout, not the query timeout, and ready again once the path heals', async () => {
-    const { proxy, proxiedUrl } = await databaseBehindBlackholeProxy('readyz');
-    // The default postgres.queryTimeoutMs (30 s).
-    const server = await startTestServer({ databaseUrl: proxiedUrl });
-    // Runs before the server closes: ending the pool waits on connections the hole holds.
-    onTestFinished(() => proxy.heal());
-    const probe = () => fetch(`${server.url}/readyz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    expect((await probe()).status).toBe(200);
+/** A way to ask a node whether it is ready, each answer within PROBE_TIMEOUT_MS or a failure. */
+interface Probe {
+  readonly wire: string;
+  /** One asking function for `server`; its clients close after the test. */
+  open(server: TestServer): () => Promise<unknown>;
+  readonly ready: unknown;
+  /** What a check given up on at READINESS_TIMEOUT_MS answers. */
+  readonly late: unknown;
+}
 
-    // The ping goes out on a connection the pool holds open (the last probe's) or a new one
-    // the hole accepts and holds: no answer before the query or the connect timeout.
-    proxy.blackhole();
-    for (let i = 0; i < 2; i++) {
-      const notReady = await probe();
-      expect(notReady.status).toBe(503);
-      expect(await notReady.json()).toEqual(LATE);
-    }
+const PROBES: readonly Probe[] = [
+  {
+    wire: 'HTTP /readyz',
+    open: (server) => async () => {
+      const response = await fetch(`${server.url}/readyz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      return { status: response.status, body: await response.json() };
+    },
+    ready: { status: 200, body: { status: 'ready' } },
+    late: { status: 503, body: LATE },
+  },
+  {
+    wire: 'gRPC Health/Check',
+    open: (server) => {
+      const health = track(new packageObject.grpc.health.v1.Health(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure()));
+      const check = (health as unknown as Record<string, Function>).Check!.bind(health);
+      return () =>
+        new Promise((resolve, reject) =>
+          check({}, new grpc.Metadata(), { deadline: Date.now() + PROBE_TIMEOUT_MS }, (error: grpc.ServiceError | null, response: unknown) =>
+            error ? reject(error) : resolve(response),
+          ),
+        );
+    },
+    ready: { status: 'SERVING' },
+    late: { status: 'NOT_SERVING' },
+  },
+];
 
-    proxy.heal();
-    const deadline = Date.now() + 10_000;
-    let status = 0;
-    while (status !== 200 && Date.now() < deadline) {
-      status = (await probe()).status;
-      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(status).toBe(200);
-  }, 30_000);
-});
+for (const { wire, open, ready, late } of PROBES) {
+  describeWithServices(['TEST_DATABASE_URL'], `${wire} with PostgreSQL out of reach silently`, () => {
+    it('says not ready within its timeout, not the query timeout, and ready again once the path heals', async () => {
+      const { proxy, proxiedUrl } = await databaseBehindBlackholeProxy('readyz');
+      // The default postgres.queryTimeoutMs (30 s).
+      const server = await startTestServer({ databaseUrl: proxiedUrl });
+      // Runs before the server closes: ending the pool waits on connections the hole holds.
+      onTestFinished(() => proxy.heal());
+      const probe = open(server);
+      expect(await probe()).toEqual(ready);
+
+      // The ping goes out on a connection the pool holds open (the last probe's) or a new one
+      // the hole accepts and holds: no answer before the query or the connect timeout.
+      proxy.blackhole();
+      for (let i = 0; i < 2; i++) expect(await probe()).toEqual(late);
+
+      // Polled: what the node answers right after the heal depends on where its ping waited.
+      proxy.heal();
+      const deadline = Date.now() + 10_000;
+      let answer = await probe();
+      while (!isDeepStrictEqual(answer, ready) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        answer = await probe();
+      }
+      expect(answer).toEqual(ready);
+    }, 30_000);
+  });
+}

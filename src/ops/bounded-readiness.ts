@@ -1,0 +1,46 @@
+import { SwitchboardError } from '../core/errors.js';
+
+export interface Readiness {
+  /** Resolves when every dependency answers; rejects naming the one that does not. */
+  check(): Promise<void>;
+}
+
+/**
+ * Longest anyone waits for the readiness check. A database gone silent answers a query
+ * only after `postgres.queryTimeoutMs` (30 s); a probe wants its answer in a few seconds.
+ */
+export const READINESS_TIMEOUT_MS = 2_000;
+
+/**
+ * The readiness check, given up on after `timeoutMs`: what /readyz, gRPC Health and the
+ * node reports all ask, so each answers within the same bound. Callers that come while a
+ * check is still waiting share it rather than start another: during a silent outage each
+ * would hold a pool connection until the query timeout, taking them from the requests.
+ *
+ * @example
+ *   const readiness = boundedReadiness({ check: () => store.ping() });
+ *   await readiness.check(); // resolves, or rejects within 2 s
+ */
+export function boundedReadiness(readiness: Readiness, timeoutMs = READINESS_TIMEOUT_MS): Readiness {
+  let inFlight: Promise<void> | null = null;
+  return {
+    async check() {
+      const checking = (inFlight ??= readiness.check().finally(() => {
+        inFlight = null;
+      }));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(
+          () => reject(new SwitchboardError('unavailable', `The database or the broker did not answer within ${timeoutMs / 1000} s.`)),
+          timeoutMs,
+        );
+      });
+      try {
+        // race() subscribes to both: a check that fails after the timeout is not unhandled.
+        await Promise.race([checking, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
