@@ -274,19 +274,16 @@ export class ChatStore {
 
   /** Each user's contacts (ids). */
   async contactIdsOf(users: readonly UserId[]): Promise<UserId[][]> {
-    const found = new Map<UserId, UserId[]>();
     const rows = await this.#db
       .selectFrom('contacts')
       .select(['user_id', 'contact_id'])
       .where(sql<SqlBool>`user_id in (${this.#dialect.textSet(users)})`)
       .execute();
-    for (const row of rows) listIn(found, row.user_id).push(row.contact_id);
-    return users.map((user) => found.get(user) ?? []);
+    return groupedBy(users, rows, (row) => [row.user_id, row.contact_id]);
   }
 
   /** The channels each user is a member of that carry their status (every type but inboxes). */
   async statusChannelsOf(users: readonly UserId[]): Promise<ChannelId[][]> {
-    const found = new Map<UserId, ChannelId[]>();
     const rows = await this.#db
       .selectFrom('members as m')
       .innerJoin('channels as c', 'c.id', 'm.channel')
@@ -294,20 +291,17 @@ export class ChatStore {
       .where(sql<SqlBool>`m.user_id in (${this.#dialect.textSet(users)})`)
       .where('c.type', '<>', 'inbox')
       .execute();
-    for (const row of rows) listIn(found, row.user_id).push(row.channel);
-    return users.map((user) => found.get(user) ?? []);
+    return groupedBy(users, rows, (row) => [row.user_id, row.channel]);
   }
 
   /** Each channel's members (ids). */
   async memberIdsOf(channels: readonly ChannelId[]): Promise<UserId[][]> {
-    const found = new Map<ChannelId, UserId[]>();
     const rows = await this.#db
       .selectFrom('members')
       .select(['channel', 'user_id'])
       .where(sql<SqlBool>`channel in (${this.#dialect.textSet(channels)})`)
       .execute();
-    for (const row of rows) listIn(found, row.channel).push(row.user_id);
-    return channels.map((channel) => found.get(channel) ?? []);
+    return groupedBy(channels, rows, (row) => [row.channel, row.user_id]);
   }
 
   async findUsers(names: readonly string[]): Promise<User[]> {
@@ -596,10 +590,16 @@ export const reactionWriter: AnnotationWriter = {
   },
 };
 
-function listIn<K, V>(map: Map<K, V[]>, key: K): V[] {
-  let list = map.get(key);
-  if (!list) map.set(key, (list = []));
-  return list;
+/** Per key, in the keys' order, the values of the rows that carry it ([] for none): a batched read's answer to each asker. */
+function groupedBy<K, V, R>(keys: readonly K[], rows: readonly R[], pair: (row: R) => readonly [K, V]): V[][] {
+  const found = new Map<K, V[]>();
+  for (const row of rows) {
+    const [key, value] = pair(row);
+    const list = found.get(key);
+    if (list) list.push(value);
+    else found.set(key, [value]);
+  }
+  return keys.map((key) => found.get(key) ?? []);
 }
 
 /** Keys of the reactions stored on the messages these annotations target. */
