@@ -321,6 +321,15 @@ describe('switchboard token', () => {
     expect(await consoleSession(server.url, issued.token)).toMatchObject({ signedIn: true, operator: { actor: 'root' } });
   });
 
+  it('suggests migrating a database whose tables are missing, and only then', async () => {
+    const dir = scratchDir();
+    // An empty file is an empty SQLite database: there, but never migrated.
+    writeFileSync(join(dir, 'empty.db'), '');
+    const { code, stdout, stderr } = await run(['token', '--user', 'a', '--auth', 'accounts', '--database', 'sqlite:./empty.db'], dir);
+    expect([code, stdout]).toEqual([1, '']);
+    expect(stderr).toMatch(/^switchboard: Cannot sign with the accounts of sqlite:\.\/empty\.db: no such table: \w+\. Has it been migrated \(switchboard migrate\)\?\n$/);
+  });
+
   const refusals: readonly (readonly [string, readonly string[], Record<string, string>, RegExp])[] = [
     ['auth "open", which takes no tokens', ['--user', 'a'], {}, /^switchboard: Auth mode "open" takes no tokens: .+\.\n$/],
     [
@@ -371,8 +380,10 @@ describeWithServices(['TEST_DATABASE_URL'], 'switchboard token on PostgreSQL', (
     // With the default 30 s, or none, it would still be waiting when outcome() gives up (20 s).
     const locked = await run(['token', '--user', 'root', '--config', configFile], dir);
     expect(locked.code).toBe(1);
-    // The statement cancelled at 90% of the timeout reads as an outage.
-    expect(locked.stderr).toMatch(/^switchboard: Cannot sign with the accounts of postgres:\/\/.+: The database is unavailable; retry shortly\. .+\n$/);
+    // The statement cancelled at 90% of the timeout reads as an outage: look at the database, not at its migrations.
+    expect(locked.stderr).toMatch(
+      /^switchboard: Cannot sign with the accounts of postgres:\/\/.+: The database is unavailable; retry shortly\. It did not answer in time: check that it is up and reachable from here\.\n$/,
+    );
 
     await holder.query('rollback');
     const signed = await run(['token', '--user', 'root', '--config', configFile, '--json'], dir);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { SwitchboardError } from '../core/errors.js';
 import { USER_ID_PATTERN } from '../core/names.js';
 import type { Config } from '../config.js';
 import { defineCommand, fail } from './command.js';
@@ -149,8 +150,26 @@ async function signForAccount(
     return { token: provisioned.token, expiresAt: provisioned.expiresAt, roles: provisioned.user.roles };
   } catch (error) {
     const reason = (error as Error).message.replace(/\.$/, '');
-    throw new Error(`Cannot sign with the accounts of ${where}: ${reason}. Has it been migrated (switchboard migrate)?`);
+    throw new Error(`Cannot sign with the accounts of ${where}: ${reason}.${nextStep(error)}`);
   } finally {
     await database.close();
   }
+}
+
+/**
+ * What to do about a failure to sign, by its cause: a database that did not answer wants
+ * looking at, not migrating; only a missing table says the migrations have not run.
+ */
+function nextStep(error: unknown): string {
+  if (error instanceof SwitchboardError && error.code === 'unavailable') {
+    return ' It did not answer in time: check that it is up and reachable from here.';
+  }
+  return isMissingTable(error) ? ' Has it been migrated (switchboard migrate)?' : '';
+}
+
+/** PostgreSQL's undefined_table, or SQLite's "no such table". */
+function isMissingTable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  return code === '42P01' || (code === 'SQLITE_ERROR' && error.message.startsWith('no such table'));
 }
