@@ -58,4 +58,28 @@ describeWithServices(['TEST_DATABASE_URL'], 'status changes written again after 
     // Written in the same round as alice's and bob's: carol's row is as the other node left it.
     expect(await row('carol')).toEqual({ status: 'offline', last_seen: '5000', updated_at: '5000' });
   }, 30_000);
+
+  it('writes again every told change of a batch that failed whole', async () => {
+    const { proxy, schemaUrl, proxiedUrl } = await databaseBehindOutageProxy('statusbatch');
+    const database = await openPostgresDatabase({ url: proxiedUrl }, [logMigrations, authMigrations, chatMigrations]);
+    onTestFinished(() => database.close());
+    const chat = new ChatStore(database);
+    onTestFinished(() => chat.close());
+    const table = new pg.Client({ connectionString: schemaUrl });
+    await table.connect();
+    onTestFinished(() => table.end());
+    const status = async (user: string) => (await table.query<{ status: string }>('select status from user_status where user_id = $1', [user])).rows[0]?.status;
+    await chat.setStatus('dave', 'offline', 1000);
+
+    proxy.cut();
+    // A storm's connects: asked in one tick, their changes share one batch, which the
+    // database's absence fails whole. Each is told, so the tracker writes it again later.
+    const users = ['dave', 'erin', 'frank'];
+    const writes = users.map((user) => chat.setStatus(user, 'online', 2000, true).then(() => null, (error: unknown) => (error as SwitchboardError).code));
+    expect(await Promise.all(writes)).toEqual(['unavailable', 'unavailable', 'unavailable']);
+    for (const user of users) chat.writeStatusLater(user, 'online', 2000);
+
+    proxy.restore();
+    for (const user of users) await expect.poll(() => status(user), { timeout: 10_000 }).toBe('online');
+  }, 30_000);
 });

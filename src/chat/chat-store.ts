@@ -194,8 +194,9 @@ export class ChatStore {
     try {
       await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, this.#dialect, changes));
     } catch (error) {
-      // A failed batch of several is retried change by change, each coming back here.
-      if (changes.length === 1) this.#notWritten(changes[0]!);
+      // A failed batch of several is retried change by change, each coming back here,
+      // except when the database is out of reach: then the whole batch fails as one.
+      if (changes.length === 1 || isUnavailable(error)) for (const change of changes) this.#notWritten(change);
       throw error;
     }
     this.#settled(changes);
