@@ -73,6 +73,17 @@ describe('PendingStatusChanges', () => {
     expect(await round()).toEqual([bob]);
   });
 
+  it('leaves a change whose reads are under way to them: a round announces only those waiting', async () => {
+    const { pending, round, failed } = pendingChanges();
+    const bob = change('bob', 'online', 1);
+    failed(change('alice', 'online', 1));
+    pending.begin(bob);
+    expect(await round()).toEqual([change('alice', 'online', 1)]);
+    // Bob's reads failed after that round: his turn is the next one, a second later.
+    expect(pending.wait(bob)).toBe(true);
+    expect(await round()).toEqual([bob]);
+  });
+
   it('tries again every second while the database stays away, and not after close', async () => {
     const { pending, round, failed } = pendingChanges(2);
     failed(change('alice', 'online', 1));

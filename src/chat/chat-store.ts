@@ -56,6 +56,8 @@ interface StatusChange {
   readonly told: boolean;
   /** Order of the changes made on this node (clocks may step back; this never does). */
   readonly seq: number;
+  /** Written only over an older row: announced late, it must not undo what another node wrote meanwhile. */
+  readonly onlyNewer?: boolean;
 }
 
 const STATUS_COLUMNS = { user_id: 'text', status: 'text', last_seen: 'bigint', updated_at: 'bigint' } as const;
@@ -159,10 +161,11 @@ export class ChatStore {
    * Status changes made in one tick share one transaction, committed without waiting for
    * the disk (soft state): every user coming online after a restart would otherwise cost
    * a commit and an fsync of its own. `told`: the user's audience hears of the change
-   * before it is written (a connect, a last disconnect).
+   * before it is written (a connect, a last disconnect). `onlyNewer`: a change announced
+   * late, written only where the table holds nothing newer.
    */
-  setStatus(user: UserId, status: UserStatus, at: Millis, told = false): Promise<void> {
-    const change = { user, status, at, told, seq: ++this.#statusSeq };
+  setStatus(user: UserId, status: UserStatus, at: Millis, told = false, onlyNewer = false): Promise<void> {
+    const change = { user, status, at, told, seq: ++this.#statusSeq, onlyNewer };
     this.#unwritten.set(user, change);
     return this.#statusChanges.add(change);
   }
@@ -174,8 +177,9 @@ export class ChatStore {
    */
   writeStatusLater(user: UserId, status: UserStatus, at: Millis): void {
     const current = this.#unwritten.get(user);
-    // A newer change is on its way already: it is the one the table must end with.
-    if (this.#closed || (current && current.told)) return;
+    // A newer change is on its way already: it is the one the table must end with. (This
+    // one's own first write may still be on its way too: it is written again all the same.)
+    if (this.#closed || (current && current.told && current.at > at)) return;
     const change = { user, status, at, told: true, seq: ++this.#statusSeq };
     if (!current) this.#unwritten.set(user, change);
     this.#retrying.set(user, change);
@@ -192,7 +196,11 @@ export class ChatStore {
 
   async #writeStatuses(changes: readonly StatusChange[]): Promise<void[]> {
     try {
-      await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, this.#dialect, changes));
+      await this.#dialect.softTransaction(this.#db, async (trx) => {
+        const onlyNewer = changes.filter((change) => change.onlyNewer);
+        await writeStatuses(trx, this.#dialect, onlyNewer.length === 0 ? changes : changes.filter((change) => !change.onlyNewer));
+        if (onlyNewer.length > 0) await writeStatuses(trx, this.#dialect, onlyNewer, true);
+      });
     } catch (error) {
       // A failed batch of several is retried change by change, each coming back here,
       // except when the database is out of reach: then the whole batch fails as one.

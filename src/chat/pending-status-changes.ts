@@ -50,9 +50,9 @@ export interface PendingStatusChangesOptions<C> {
  */
 export class PendingStatusChanges<C extends { readonly user: UserId; readonly at: number } = SessionStatusChange> {
   readonly #announce: (change: C) => Promise<void>;
-  /** Each user's change being read or waiting; a round announces them all (one still being read waits its turn in the chain). */
-  readonly #pending = new Map<UserId, C>();
-  readonly #rounds = new RetryRounds(() => this.#announceWaiting(), () => this.#pending.size > 0);
+  /** Each user's change being read, or waiting (its reads failed): a round announces the waiting ones. */
+  readonly #pending = new Map<UserId, { readonly change: C; waiting: boolean }>();
+  readonly #rounds = new RetryRounds(() => this.#announceWaiting(), () => this.#anyWaiting());
   #closed = false;
 
   constructor(options: PendingStatusChangesOptions<C>) {
@@ -64,19 +64,21 @@ export class PendingStatusChanges<C extends { readonly user: UserId; readonly at
    * that comes while they are under way supersedes it, so it cannot wait afterwards.
    */
   begin(change: C): void {
-    if (!this.#closed) this.#pending.set(change.user, change);
+    if (!this.#closed) this.#pending.set(change.user, { change, waiting: false });
   }
 
   /** Its reads found the database out of reach: true, and tried again, unless a later change came first. */
   wait(change: C): boolean {
-    if (!this.due(change)) return false;
+    const pending = this.#pending.get(change.user);
+    if (pending?.change !== change) return false;
+    pending.waiting = true;
     this.#rounds.soon();
     return true;
   }
 
   /** Whether the change is still due: begun, and not superseded, announced or given up since. */
   due(change: C): boolean {
-    return this.#pending.get(change.user) === change;
+    return this.#pending.get(change.user)?.change === change;
   }
 
   /** The change was announced, or is given up (a failure other than the database's absence). */
@@ -91,7 +93,7 @@ export class PendingStatusChanges<C extends { readonly user: UserId; readonly at
    */
   supersede(user: UserId, at = Infinity): void {
     const pending = this.#pending.get(user);
-    if (pending && pending.at <= at) this.#pending.delete(user);
+    if (pending && pending.change.at <= at) this.#pending.delete(user);
   }
 
   /** Settles the round under way, if any (tests, shutdown). */
@@ -106,8 +108,14 @@ export class PendingStatusChanges<C extends { readonly user: UserId; readonly at
     this.#pending.clear();
   }
 
-  /** One round: every pending change, all asked in this tick. */
+  #anyWaiting(): boolean {
+    for (const pending of this.#pending.values()) if (pending.waiting) return true;
+    return false;
+  }
+
+  /** One round: every waiting change, all asked in this tick (one still being read is left to its reads). */
   async #announceWaiting(): Promise<void> {
-    await Promise.all([...this.#pending.values()].map((change) => this.#announce(change)));
+    const waiting = [...this.#pending.values()].filter((pending) => pending.waiting);
+    await Promise.all(waiting.map((pending) => this.#announce(pending.change)));
   }
 }

@@ -197,9 +197,12 @@ export class UserStatusTracker {
    * and add one. `name` names a user whose row is not read yet (a first connect's).
    *
    * A change that follows the sessions and cannot read whom to tell, the database out of
-   * reach, tells no one and writes nothing: it waits to be announced once the database
-   * answers (PendingStatusChanges), unless a later change of the user's came during its
-   * reads, and resolves null. `late` is such a change, tried again.
+   * reach, tells no one: it waits to be announced once the database answers
+   * (PendingStatusChanges), unless a later change of the user's came during its reads, and
+   * resolves null. `late` is such a change, tried again: it is announced only if still due
+   * once read, and written only where no newer change is in the table. Any other change is
+   * written once its reads succeeded, so a change that waits for them never finds itself
+   * in the table already.
    */
   async #change(
     user: UserId,
@@ -207,14 +210,16 @@ export class UserStatusTracker {
     options: { followsSessions?: boolean; first?: () => Promise<void> | void; name?: string; late?: SessionStatusChange } = {},
   ): Promise<UserState | null> {
     const { tables, hub, cache } = this.#context;
-    const at = options.late?.at ?? Date.now();
-    const name = options.late?.name ?? options.name;
+    const late = options.late;
+    const at = late?.at ?? Date.now();
+    const name = late?.name ?? options.name;
     const early = options.followsSessions === true;
     // The registry moved since a change of the user's still waiting: that one is out of
     // date, whatever becomes of this one (a late one is the one waiting).
-    if (early && !options.late) this.#supersede(user);
-    const stored = tables.setStatus(user, status, at, early);
-    stored.catch(() => {});
+    if (early && !late) this.#supersede(user);
+    // A connect's write goes now, to share its round with the connect's own write and reads.
+    let stored = early && !late ? tables.setStatus(user, status, at, true) : null;
+    stored?.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
     // no query on a reconnect (and no await either: a storm's garbage was mostly promises
     // here), and a first connect's were read ahead with its own write
@@ -224,27 +229,34 @@ export class UserStatusTracker {
     let audience = before && cache.peekAudience(user);
     if (!audience) {
       // Pending from here, so that a later change heard during the reads supersedes it.
-      const pending = early ? (options.late ?? { user, status, at, name }) : null;
+      const pending = early ? (late ?? { user, status, at, name }) : null;
       if (pending) this.#late.begin(pending);
       try {
-        [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user), early ? undefined : stored]);
+        [before, audience] = await Promise.all([cache.state(user), cache.audienceOf(user)]);
       } catch (error) {
         if (!pending || !isUnavailable(error)) {
           if (pending) this.#late.forget(pending);
           throw error;
         }
         // Once per change, not once per round.
-        if (this.#late.wait(pending) && !options.late) this.#context.logger.warn({ err: error, user, status }, 'user status not announced yet');
+        if (this.#late.wait(pending) && !late) this.#context.logger.warn({ err: error, user, status }, 'user status not announced yet');
         return null;
       } finally {
         // Sent even when the change cannot be: the snapshot does not depend on it.
         await options.first?.();
       }
+      // A later change of the user's came while it was read: that one stands.
+      if (pending && !this.#late.due(pending)) return null;
     } else {
       // Cached: no promise unless the snapshot has one.
       const sending = options.first?.();
       if (sending) await sending;
     }
+    // Stored before anyone is told; a refusal (`status.set`) tells no one.
+    if (!early) await tables.setStatus(user, status, at);
+    // Late, it is written only where the table holds nothing newer (another node's change,
+    // its notice not here yet), and other nodes hear of it once it is.
+    if (late) stored = tables.setStatus(user, status, at, true, true);
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
     const current: UserState = { ...(before ?? unknownUser(user, name)), status, lastSeen };
@@ -255,7 +267,7 @@ export class UserStatusTracker {
     this.#supersede(user);
     cache.statusChanged(current);
     this.#deliver(current, everyone, at);
-    if (early) {
+    if (stored) {
       try {
         await stored;
       } catch (error) {

@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { MemoryPresence } from '../src/broker/memory-presence.js';
+import { ChatCache } from '../src/chat/chat-cache.js';
+import type { ChatContext } from '../src/chat/chat-context.js';
+import { ChatStore } from '../src/chat/chat-store.js';
+import { chatMigrations } from '../src/chat/migrations/index.js';
+import type { ChatNotice } from '../src/chat/notices.js';
+import { ONLINE_KEY, UserStatusTracker } from '../src/chat/status.js';
+import { SwitchboardError } from '../src/core/errors.js';
+import type { Hub } from '../src/core/hub.js';
+import { silentLogger } from '../src/core/logger.js';
+import type { Session } from '../src/core/session.js';
+import type { ChannelId, UserId } from '../src/core/types.js';
+import type { Database } from '../src/store/database.js';
+import { logMigrations } from '../src/store/migrations/index.js';
+import { openSqliteDatabase } from '../src/store/sqlite-database.js';
+
+/**
+ * A connect whose reads found the database away waits, and is tried again once it answers
+ * (chat/status.ts, PendingStatusChanges). Tried again, it must not undo what came after
+ * it: a newer change of the user's heard while its reads were under way, or a newer row
+ * another node wrote before its notice arrived. Real SQLite; the reads of users' channels
+ * (whom a change is told to) fail, or are held, on demand.
+ */
+class HeldChannelReads extends ChatStore {
+  failing = false;
+  #hold: { reached: () => void; released: Promise<void> } | null = null;
+
+  /** The next read of users' channels waits for `release`; resolves once it is reached. */
+  holdNextRead(): { reached: Promise<void>; release: () => void } {
+    let reached!: () => void;
+    let release!: () => void;
+    const whenReached = new Promise<void>((resolve) => (reached = resolve));
+    this.#hold = { reached, released: new Promise<void>((resolve) => (release = resolve)) };
+    return { reached: whenReached, release };
+  }
+
+  override async statusChannelsOf(users: readonly UserId[]): Promise<ChannelId[][]> {
+    if (this.failing) throw new SwitchboardError('unavailable', 'The database does not answer.');
+    const hold = this.#hold;
+    this.#hold = null;
+    if (hold) {
+      hold.reached();
+      await hold.released;
+    }
+    return super.statusChannelsOf(users);
+  }
+}
+
+async function trackerOnSqlite() {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-status-late-'));
+  const database = await openSqliteDatabase({ path: join(dir, 'chat.db') }, [logMigrations, chatMigrations]);
+  const tables = new HeldChannelReads(database);
+  const notices: ChatNotice[] = [];
+  const hub = { sessionsOf: () => [], sendNotice: (_module: string, notice: ChatNotice) => notices.push(notice) } as unknown as Hub;
+  const context: ChatContext = { hub, log: {} as ChatContext['log'], tables, cache: new ChatCache(tables), logger: silentLogger };
+  const presence = new MemoryPresence();
+  const tracker = new UserStatusTracker(context, presence, () => {});
+  onTestFinished(async () => {
+    tracker.close();
+    tables.close();
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const alice = { id: 's-alice', principal: { userId: 'alice', name: 'alice' }, sink: { deliver: () => {} } } as unknown as Session;
+  const announced = (status: string) => notices.filter((n) => n.kind === 'status' && n.state.user === 'alice' && n.state.status === status);
+  return { database, tables, presence, tracker, alice, announced };
+}
+
+/** What another node wrote: alice offline at `at`. */
+async function writtenElsewhere(database: Database, at: number): Promise<void> {
+  await sql`insert into user_status (user_id, status, last_seen, updated_at) values ('alice', 'offline', ${at}, ${at})
+    on conflict (user_id) do update set status = excluded.status, last_seen = excluded.last_seen, updated_at = excluded.updated_at`.execute(database.tables());
+}
+
+async function rowOf(database: Database): Promise<{ status: string; updated_at: number } | undefined> {
+  const { rows } = await sql<{ status: string; updated_at: number }>`select status, updated_at from user_status where user_id = 'alice'`.execute(database.tables());
+  return rows[0] && { status: rows[0].status, updated_at: Number(rows[0].updated_at) };
+}
+
+describe('a status change announced late', () => {
+  it('is dropped when a newer change of the user is heard while its reads are under way', async () => {
+    const { database, tables, tracker, alice, announced } = await trackerOnSqlite();
+    tables.failing = true;
+    tracker.sessionOpened(alice);
+    await tracker.idle();
+    // Its reads failed: no one was told.
+    expect(announced('online')).toEqual([]);
+
+    tables.failing = false;
+    const hold = tables.holdNextRead();
+    // The retry round (a second later) is reading whom to tell.
+    await hold.reached;
+    const later = Date.now() + 1000;
+    await writtenElsewhere(database, later);
+    tracker.apply({ kind: 'status', state: { user: 'alice', name: 'alice', avatarUrl: null, statusText: null, status: 'offline', lastSeen: later }, audience: [], at: later });
+    hold.release();
+    await tracker.idle();
+
+    expect(announced('online')).toEqual([]);
+    expect(await rowOf(database)).toEqual({ status: 'offline', updated_at: later });
+  }, 10_000);
+
+  it('is told, yet does not write over a newer row another node wrote before its notice came', async () => {
+    const { database, tables, tracker, alice, announced } = await trackerOnSqlite();
+    tables.failing = true;
+    tracker.sessionOpened(alice);
+    await tracker.idle();
+    const later = Date.now() + 1000;
+    await writtenElsewhere(database, later);
+
+    tables.failing = false;
+    await expect.poll(() => announced('online').length, { timeout: 5_000 }).toBe(1);
+    await tracker.idle();
+    expect(await rowOf(database)).toEqual({ status: 'offline', updated_at: later });
+  }, 10_000);
+
+  it("a registry's change is written only once whom to tell is read, so its retry still finds it to announce", async () => {
+    const { database, tables, presence, tracker, announced } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 500)`.execute(database.tables());
+    await writtenElsewhere(database, 1000);
+    // This node wrote alice's session back after a partition: the registry says online,
+    // the table offline. Whom to tell cannot be read yet.
+    await presence.add(ONLINE_KEY, 'alice', 's-alice');
+    tables.failing = true;
+    tracker.registryChanged('alice', 'join');
+    await tracker.idle();
+    expect(announced('online')).toEqual([]);
+    expect((await rowOf(database))?.status).toBe('offline');
+
+    tables.failing = false;
+    await expect.poll(() => announced('online').length, { timeout: 5_000 }).toBe(1);
+    expect((await rowOf(database))?.status).toBe('online');
+  }, 10_000);
+});
