@@ -11,6 +11,7 @@ import { chatMigrations } from '../src/chat/migrations/index.js';
 import type { ChatNotice } from '../src/chat/notices.js';
 import { ONLINE_KEY, UserStatusTracker } from '../src/chat/status.js';
 import { SwitchboardError } from '../src/core/errors.js';
+import type { UserState } from '../protocol/values.js';
 import type { Hub } from '../src/core/hub.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { Session } from '../src/core/session.js';
@@ -20,34 +21,44 @@ import { logMigrations } from '../src/store/migrations/index.js';
 import { openSqliteDatabase } from '../src/store/sqlite-database.js';
 
 /**
- * A connect whose reads found the database away waits, and is tried again once it answers
- * (chat/status.ts, PendingStatusChanges). Tried again, it must not undo what came after
- * it: a newer change of the user's heard while its reads were under way, or a newer row
- * another node wrote before its notice arrived. Real SQLite; the reads of users' channels
- * (whom a change is told to) fail, or are held, on demand.
+ * What the status tracker (chat/status.ts) reads may be older than what it was told. A
+ * connect whose reads found the database away waits, and is tried again once it answers
+ * (PendingStatusChanges): tried again, it must not undo what came after it, a newer change
+ * of the user's heard while its reads were under way, or a newer row another node wrote
+ * before its notice arrived. A contacts snapshot read from a table that lags must not undo
+ * a change told meanwhile (PendingSnapshots). Real SQLite; the reads of users' channels
+ * (whom a change is told to) and of users' states fail, or are held, on demand.
  */
 class HeldChannelReads extends ChatStore {
   failing = false;
-  #hold: { reached: () => void; released: Promise<void> } | null = null;
+  #holds = new Map<'channels' | 'states', { reached: () => void; released: Promise<void> }>();
 
-  /** The next read of users' channels waits for `release`; resolves once it is reached. */
-  holdNextRead(): { reached: Promise<void>; release: () => void } {
+  /** The next read of that kind waits for `release`; `reached` resolves once it is under way. */
+  holdNextRead(kind: 'channels' | 'states' = 'channels'): { reached: Promise<void>; release: () => void } {
     let reached!: () => void;
     let release!: () => void;
     const whenReached = new Promise<void>((resolve) => (reached = resolve));
-    this.#hold = { reached, released: new Promise<void>((resolve) => (release = resolve)) };
+    this.#holds.set(kind, { reached, released: new Promise<void>((resolve) => (release = resolve)) });
     return { reached: whenReached, release };
   }
 
   override async statusChannelsOf(users: readonly UserId[]): Promise<ChannelId[][]> {
     if (this.failing) throw new SwitchboardError('unavailable', 'The database does not answer.');
-    const hold = this.#hold;
-    this.#hold = null;
-    if (hold) {
-      hold.reached();
-      await hold.released;
-    }
+    await this.#held('channels');
     return super.statusChannelsOf(users);
+  }
+
+  override async statesOf(users: readonly UserId[]): Promise<(UserState | null)[]> {
+    await this.#held('states');
+    return super.statesOf(users);
+  }
+
+  async #held(kind: 'channels' | 'states'): Promise<void> {
+    const hold = this.#holds.get(kind);
+    this.#holds.delete(kind);
+    if (!hold) return;
+    hold.reached();
+    await hold.released;
   }
 }
 
@@ -56,7 +67,8 @@ async function trackerOnSqlite() {
   const database = await openSqliteDatabase({ path: join(dir, 'chat.db') }, [logMigrations, chatMigrations]);
   const tables = new HeldChannelReads(database);
   const notices: ChatNotice[] = [];
-  const hub = { sessionsOf: () => [], sendNotice: (_module: string, notice: ChatNotice) => notices.push(notice) } as unknown as Hub;
+  const sessions = new Map<UserId, Session[]>();
+  const hub = { sessionsOf: (user: UserId) => sessions.get(user) ?? [], sendNotice: (_module: string, notice: ChatNotice) => notices.push(notice) } as unknown as Hub;
   const context: ChatContext = { hub, log: {} as ChatContext['log'], tables, cache: new ChatCache(tables), logger: silentLogger };
   const presence = new MemoryPresence();
   const tracker = new UserStatusTracker(context, presence, () => {});
@@ -68,7 +80,7 @@ async function trackerOnSqlite() {
   });
   const alice = { id: 's-alice', principal: { userId: 'alice', name: 'alice' }, sink: { deliver: () => {} } } as unknown as Session;
   const announced = (status: string) => notices.filter((n) => n.kind === 'status' && n.state.user === 'alice' && n.state.status === status);
-  return { database, tables, presence, tracker, alice, announced };
+  return { database, tables, presence, tracker, alice, announced, sessions };
 }
 
 /** What another node wrote: alice offline at `at`. */
@@ -81,6 +93,49 @@ async function rowOf(database: Database): Promise<{ status: string; updated_at: 
   const { rows } = await sql<{ status: string; updated_at: number }>`select status, updated_at from user_status where user_id = 'alice'`.execute(database.tables());
   return rows[0] && { status: rows[0].status, updated_at: Number(rows[0].updated_at) };
 }
+
+/** A session whose frames are kept. */
+function sessionOf(user: UserId): Session & { frames: Record<string, unknown>[] } {
+  const frames: Record<string, unknown>[] = [];
+  const sink = { deliver: (delivery: { message: Record<string, unknown> }) => frames.push(delivery.message) };
+  return { id: `s-${user}`, principal: { userId: user, name: user }, sink, frames } as unknown as Session & { frames: Record<string, unknown>[] };
+}
+
+const offline = (user: UserId, at: number) => ({
+  kind: 'status' as const,
+  state: { user, name: user, avatarUrl: null, statusText: null, status: 'offline' as const, lastSeen: at },
+  audience: ['alice', 'carol'],
+  at,
+});
+
+describe('a contacts snapshot read while a status change was held back as told', () => {
+  it('says what the change said, though its frame never reached the session', async () => {
+    const { database, tables, tracker, sessions } = await trackerOnSqlite();
+    const db = database.tables();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1), ('bob', 'bob', 1)`.execute(db);
+    await sql`insert into contacts (user_id, contact_id, created_at) values ('alice', 'bob', 1), ('bob', 'alice', 1)`.execute(db);
+    // The table still says online: bob's offline was told before it was written (on another node).
+    await sql`insert into user_status (user_id, status, last_seen, updated_at) values ('bob', 'online', null, 1)`.execute(db);
+    const carol = sessionOf('carol');
+    sessions.set('carol', [carol]);
+    tracker.apply(offline('bob', 1000));
+    expect(carol.frames.map((f) => f.status)).toEqual(['offline']);
+
+    const alice = sessionOf('alice');
+    sessions.set('alice', [alice]);
+    const hold = tables.holdNextRead('states');
+    tracker.sessionOpened(alice);
+    await hold.reached;
+    // Said again (a reaper and a close both report it): held back everywhere as told.
+    tracker.apply(offline('bob', 1001));
+    expect(alice.frames.filter((f) => f.type === 'status' && f.user === 'bob')).toEqual([]);
+    hold.release();
+    await tracker.idle();
+
+    const snapshot = alice.frames.find((f) => f.type === 'contacts') as { contacts: UserState[] } | undefined;
+    expect(snapshot?.contacts.map((c) => [c.user, c.status])).toEqual([['bob', 'offline']]);
+  }, 10_000);
+});
 
 describe('a status change announced late', () => {
   it('is dropped when a newer change of the user is heard while its reads are under way', async () => {

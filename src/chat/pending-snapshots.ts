@@ -60,7 +60,7 @@ export class PendingSnapshots {
     if (!this.#closed) this.#pending.set(session.id, { session, heard: null, waiting: false });
   }
 
-  /** A status frame reached the session (called for every status frame sent: a size check when nothing is pending). */
+  /** A status change reached the session's audience, its frame sent or held back as told (a size check when nothing is pending). */
   heard(session: SessionId, state: UserState): void {
     if (this.#pending.size === 0) return;
     const pending = this.#pending.get(session);

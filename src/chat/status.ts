@@ -318,11 +318,10 @@ export class UserStatusTracker {
     for (const user of audience) {
       for (const session of this.#context.hub.sessionsOf(user)) {
         reached = true;
-        if (this.#settle(session.id, state.user, told) !== state.status) {
-          session.sink.deliver(delivery);
-          // A snapshot still due must not take it back (PendingSnapshots).
-          this.#snapshots.heard(session.id, state);
-        }
+        if (this.#settle(session.id, state.user, told) !== state.status) session.sink.deliver(delivery);
+        // A snapshot still due must not take it back (PendingSnapshots), even where the frame
+        // was held back as already told: a session that opened since never had it.
+        this.#snapshots.heard(session.id, state);
       }
     }
     // No session here heard it: none holds an older word either, so a session that opens
