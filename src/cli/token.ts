@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { SwitchboardError } from '../core/errors.js';
+import { isUnavailable } from '../core/errors.js';
 import { USER_ID_PATTERN } from '../core/names.js';
 import type { Config } from '../config.js';
 import { defineCommand, fail } from './command.js';
@@ -161,7 +161,7 @@ async function signForAccount(
  * looking at, not migrating; only a missing table says the migrations have not run.
  */
 function nextStep(error: unknown): string {
-  if (error instanceof SwitchboardError && error.code === 'unavailable') {
+  if (isUnavailable(error)) {
     return ' It did not answer in time: check that it is up and reachable from here.';
   }
   return isMissingTable(error) ? ' Has it been migrated (switchboard migrate)?' : '';

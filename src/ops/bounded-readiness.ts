@@ -12,22 +12,36 @@ export interface Readiness {
 export const READINESS_TIMEOUT_MS = 2_000;
 
 /**
+ * A shared check this many timeouts old is left for a fresh one: a ping stuck on a dead
+ * connection can wait out the whole query timeout (30 s), and must not keep a node that
+ * answers again reported unready that long. So at most a few stuck pings hold pool
+ * connections at once.
+ */
+const FRESH_CHECK_AFTER = 5;
+
+/**
  * The readiness check, given up on after `timeoutMs`: what /readyz, gRPC Health and the
  * node reports all ask, so each answers within the same bound. Callers that come while a
  * check is still waiting share it rather than start another: during a silent outage each
  * would hold a pool connection until the query timeout, taking them from the requests.
+ * Once the shared one has waited FRESH_CHECK_AFTER timeouts, the next caller starts anew.
  *
  * @example
  *   const readiness = boundedReadiness({ check: () => store.ping() });
  *   await readiness.check(); // resolves, or rejects within 2 s
  */
 export function boundedReadiness(readiness: Readiness, timeoutMs = READINESS_TIMEOUT_MS): Readiness {
-  let inFlight: Promise<void> | null = null;
+  let inFlight: { readonly done: Promise<void>; readonly since: number } | null = null;
   return {
     async check() {
-      const checking = (inFlight ??= readiness.check().finally(() => {
-        inFlight = null;
-      }));
+      if (!inFlight || Date.now() - inFlight.since >= timeoutMs * FRESH_CHECK_AFTER) {
+        const current: { done: Promise<void>; since: number } = { done: Promise.resolve(), since: Date.now() };
+        current.done = readiness.check().finally(() => {
+          if (inFlight === current) inFlight = null;
+        });
+        inFlight = current;
+      }
+      const checking = inFlight.done;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(

@@ -1,13 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { SwitchboardError } from '../../core/errors.js';
+import type { Readiness } from '../../ops/bounded-readiness.js';
 
-export interface Readiness {
-  /**
-   * Resolves when every dependency answers; rejects naming the one that does not. The
-   * server passes the bounded check (src/ops/bounded-readiness.ts) every wire shares.
-   */
-  check(): Promise<void>;
-}
 
 /** /healthz: the process is up. /readyz: it can serve (store and broker answer, not draining). */
 export function registerHealthRoutes(app: FastifyInstance, readiness: Readiness): void {
