@@ -177,11 +177,12 @@ export class ChatStore {
    */
   writeStatusLater(user: UserId, status: UserStatus, at: Millis): void {
     const current = this.#unwritten.get(user);
-    // A newer change is on its way already: it is the one the table must end with. (This
-    // one's own first write may still be on its way too: it is written again all the same.)
+    // A newer change is on its way already: it is the one the table must end with.
     if (this.#closed || (current && current.told && current.at > at)) return;
     const change = { user, status, at, told: true, seq: ++this.#statusSeq };
-    if (!current) this.#unwritten.set(user, change);
+    // A told one still counted as on its way is this change, whose write failed (a batch
+    // retried one by one rejects those after an outage unwritten): this one stands for it.
+    if (!current || current.told) this.#unwritten.set(user, change);
     this.#retrying.set(user, change);
     this.#retries.soon();
   }

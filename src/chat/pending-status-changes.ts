@@ -50,9 +50,11 @@ export interface PendingStatusChangesOptions<C> {
  */
 export class PendingStatusChanges<C extends { readonly user: UserId; readonly at: number } = SessionStatusChange> {
   readonly #announce: (change: C) => Promise<void>;
-  /** Each user's change being read, or waiting (its reads failed): a round announces the waiting ones. */
-  readonly #pending = new Map<UserId, { readonly change: C; waiting: boolean }>();
-  readonly #rounds = new RetryRounds(() => this.#announceWaiting(), () => this.#anyWaiting());
+  /** Each user's change being read, or waiting: a round announces the waiting ones. */
+  readonly #pending = new Map<UserId, C>();
+  /** Of those, the ones whose reads failed (apart, so a connect's read costs no wrapper). */
+  readonly #waiting = new Set<C>();
+  readonly #rounds = new RetryRounds(() => this.#announceWaiting(), () => this.#waiting.size > 0);
   #closed = false;
 
   constructor(options: PendingStatusChangesOptions<C>) {
@@ -64,26 +66,30 @@ export class PendingStatusChanges<C extends { readonly user: UserId; readonly at
    * that comes while they are under way supersedes it, so it cannot wait afterwards.
    */
   begin(change: C): void {
-    if (!this.#closed) this.#pending.set(change.user, { change, waiting: false });
+    if (this.#closed) return;
+    const older = this.#pending.get(change.user);
+    if (older) this.#waiting.delete(older);
+    this.#pending.set(change.user, change);
   }
 
   /** Its reads found the database out of reach: true, and tried again, unless a later change came first. */
   wait(change: C): boolean {
-    const pending = this.#pending.get(change.user);
-    if (pending?.change !== change) return false;
-    pending.waiting = true;
+    if (!this.due(change)) return false;
+    this.#waiting.add(change);
     this.#rounds.soon();
     return true;
   }
 
   /** Whether the change is still due: begun, and not superseded, announced or given up since. */
   due(change: C): boolean {
-    return this.#pending.get(change.user)?.change === change;
+    return this.#pending.get(change.user) === change;
   }
 
   /** The change was announced, or is given up (a failure other than the database's absence). */
   forget(change: C): void {
-    if (this.due(change)) this.#pending.delete(change.user);
+    if (!this.due(change)) return;
+    this.#pending.delete(change.user);
+    this.#waiting.delete(change);
   }
 
   /**
@@ -93,7 +99,9 @@ export class PendingStatusChanges<C extends { readonly user: UserId; readonly at
    */
   supersede(user: UserId, at = Infinity): void {
     const pending = this.#pending.get(user);
-    if (pending && pending.change.at <= at) this.#pending.delete(user);
+    if (!pending || pending.at > at) return;
+    this.#pending.delete(user);
+    this.#waiting.delete(pending);
   }
 
   /** Settles the round under way, if any (tests, shutdown). */
@@ -106,16 +114,11 @@ export class PendingStatusChanges<C extends { readonly user: UserId; readonly at
     this.#closed = true;
     this.#rounds.close();
     this.#pending.clear();
-  }
-
-  #anyWaiting(): boolean {
-    for (const pending of this.#pending.values()) if (pending.waiting) return true;
-    return false;
+    this.#waiting.clear();
   }
 
   /** One round: every waiting change, all asked in this tick (one still being read is left to its reads). */
   async #announceWaiting(): Promise<void> {
-    const waiting = [...this.#pending.values()].filter((pending) => pending.waiting);
-    await Promise.all(waiting.map((pending) => this.#announce(pending.change)));
+    await Promise.all([...this.#waiting].map((change) => this.#announce(change)));
   }
 }

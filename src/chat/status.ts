@@ -200,9 +200,9 @@ export class UserStatusTracker {
    * reach, tells no one: it waits to be announced once the database answers
    * (PendingStatusChanges), unless a later change of the user's came during its reads, and
    * resolves null. `late` is such a change, tried again: it is announced only if still due
-   * once read, and written only where no newer change is in the table. Any other change is
-   * written once its reads succeeded, so a change that waits for them never finds itself
-   * in the table already.
+   * once read, and written only where no newer change is in the table. A `status.set` or a
+   * registry's change is written once its reads succeeded, so one that waits for them never
+   * finds itself in the table already.
    */
   async #change(
     user: UserId,
@@ -245,8 +245,10 @@ export class UserStatusTracker {
         // Sent even when the change cannot be: the snapshot does not depend on it.
         await options.first?.();
       }
-      // A later change of the user's came while it was read: that one stands.
-      if (pending && !this.#late.due(pending)) return null;
+      // Tried again, and a later change of the user's came while it was read: that one
+      // stands. (A first attempt is announced: its order against another node's change is
+      // the registry's, which clocks compared across nodes do not know.)
+      if (late && !this.#late.due(late)) return null;
     } else {
       // Cached: no promise unless the snapshot has one.
       const sending = options.first?.();
@@ -256,7 +258,10 @@ export class UserStatusTracker {
     if (!early) await tables.setStatus(user, status, at);
     // Late, it is written only where the table holds nothing newer (another node's change,
     // its notice not here yet), and other nodes hear of it once it is.
-    if (late) stored = tables.setStatus(user, status, at, true, true);
+    if (late) {
+      stored = tables.setStatus(user, status, at, true, true);
+      stored.catch(() => {});
+    }
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
     const current: UserState = { ...(before ?? unknownUser(user, name)), status, lastSeen };
