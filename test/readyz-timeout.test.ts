@@ -71,7 +71,7 @@ describe('/readyz with a readiness check that does not answer', () => {
 
 describe('boundedReadiness with a check stuck on a dead connection', () => {
   it('starts a fresh check once the shared one has waited five timeouts, so a node that answers again is ready', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     onTestFinished(() => {
       vi.useRealTimers();
     });
@@ -90,6 +90,27 @@ describe('boundedReadiness with a check stuck on a dead connection', () => {
     expect(await outcome(readiness.check())).toBe('ready');
     expect(calls).toBe(2);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('lets no more than three checks wait at once, however long they stay stuck', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    let calls = 0;
+    const readiness = boundedReadiness({
+      check: () => {
+        calls++;
+        return new Promise<void>(() => {});
+      },
+    });
+    // A minute of probes every 2 s, every ping stuck (a query timeout longer than that).
+    for (let probe = 0; probe < 30; probe++) {
+      const answer = readiness.check().catch((error: SwitchboardError) => error.message);
+      await vi.advanceTimersByTimeAsync(READINESS_TIMEOUT_MS);
+      expect(await answer).toBe(LATE.message);
+    }
+    expect(calls).toBe(3);
   });
 });
 

@@ -14,17 +14,20 @@ export const READINESS_TIMEOUT_MS = 2_000;
 /**
  * A shared check this many timeouts old is left for a fresh one: a ping stuck on a dead
  * connection can wait out the whole query timeout (30 s), and must not keep a node that
- * answers again reported unready that long. So at most a few stuck pings hold pool
- * connections at once.
+ * answers again reported unready that long.
  */
 const FRESH_CHECK_AFTER = 5;
+
+/** Checks still waiting at most (stuck ones included): each may hold a pool connection. */
+const MAX_CHECKS = 3;
 
 /**
  * The readiness check, given up on after `timeoutMs`: what /readyz, gRPC Health and the
  * node reports all ask, so each answers within the same bound. Callers that come while a
  * check is still waiting share it rather than start another: during a silent outage each
  * would hold a pool connection until the query timeout, taking them from the requests.
- * Once the shared one has waited FRESH_CHECK_AFTER timeouts, the next caller starts anew.
+ * Once the shared one has waited FRESH_CHECK_AFTER timeouts, the next caller starts anew,
+ * while fewer than MAX_CHECKS wait.
  *
  * @example
  *   const readiness = boundedReadiness({ check: () => store.ping() });
@@ -32,11 +35,16 @@ const FRESH_CHECK_AFTER = 5;
  */
 export function boundedReadiness(readiness: Readiness, timeoutMs = READINESS_TIMEOUT_MS): Readiness {
   let inFlight: { readonly done: Promise<void>; readonly since: number } | null = null;
+  let waiting = 0;
+  const stale = (shared: { readonly since: number }) =>
+    performance.now() - shared.since >= timeoutMs * FRESH_CHECK_AFTER && waiting < MAX_CHECKS;
   return {
     async check() {
-      if (!inFlight || Date.now() - inFlight.since >= timeoutMs * FRESH_CHECK_AFTER) {
-        const current: { done: Promise<void>; since: number } = { done: Promise.resolve(), since: Date.now() };
+      if (!inFlight || stale(inFlight)) {
+        const current: { done: Promise<void>; since: number } = { done: Promise.resolve(), since: performance.now() };
+        waiting++;
         current.done = readiness.check().finally(() => {
+          waiting--;
           if (inFlight === current) inFlight = null;
         });
         inFlight = current;
