@@ -15,16 +15,22 @@ import { describeWithServices } from './helpers/services.js';
  * change of each user is what the table ends with, a refused `status.set` is never
  * written later, and a late write never undoes a newer row another node wrote. The table is read over a connection of its own, not through the store.
  */
+/** A ChatStore on PostgreSQL behind an outage proxy, and a connection of its own to read the table. */
+async function chatStoreBehindProxy(name: string) {
+  const { proxy, schemaUrl, proxiedUrl } = await databaseBehindOutageProxy(name);
+  const database = await openPostgresDatabase({ url: proxiedUrl }, [logMigrations, authMigrations, chatMigrations]);
+  onTestFinished(() => database.close());
+  const chat = new ChatStore(database);
+  onTestFinished(() => chat.close());
+  const table = new pg.Client({ connectionString: schemaUrl });
+  await table.connect();
+  onTestFinished(() => table.end());
+  return { proxy, chat, table };
+}
+
 describeWithServices(['TEST_DATABASE_URL'], 'status changes written again after a database outage', () => {
   it("ends with each user's newest told change in the table, and without the refused one", async () => {
-    const { proxy, schemaUrl, proxiedUrl } = await databaseBehindOutageProxy('statusretry');
-    const database = await openPostgresDatabase({ url: proxiedUrl }, [logMigrations, authMigrations, chatMigrations]);
-    onTestFinished(() => database.close());
-    const chat = new ChatStore(database);
-    onTestFinished(() => chat.close());
-    const table = new pg.Client({ connectionString: schemaUrl });
-    await table.connect();
-    onTestFinished(() => table.end());
+    const { proxy, chat, table } = await chatStoreBehindProxy('statusretry');
     const row = async (user: string) =>
       (await table.query<{ status: string; last_seen: string | null; updated_at: string }>('select status, last_seen, updated_at from user_status where user_id = $1', [user])).rows[0];
     const refusal = (write: Promise<void>) => write.then(() => null, (error: unknown) => (error as SwitchboardError).code);
@@ -60,14 +66,7 @@ describeWithServices(['TEST_DATABASE_URL'], 'status changes written again after 
   }, 30_000);
 
   it('writes again every told change of a batch that failed whole', async () => {
-    const { proxy, schemaUrl, proxiedUrl } = await databaseBehindOutageProxy('statusbatch');
-    const database = await openPostgresDatabase({ url: proxiedUrl }, [logMigrations, authMigrations, chatMigrations]);
-    onTestFinished(() => database.close());
-    const chat = new ChatStore(database);
-    onTestFinished(() => chat.close());
-    const table = new pg.Client({ connectionString: schemaUrl });
-    await table.connect();
-    onTestFinished(() => table.end());
+    const { proxy, chat, table } = await chatStoreBehindProxy('statusbatch');
     const status = async (user: string) => (await table.query<{ status: string }>('select status from user_status where user_id = $1', [user])).rows[0]?.status;
     await chat.setStatus('dave', 'offline', 1000);
 
