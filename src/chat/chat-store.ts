@@ -67,9 +67,10 @@ const STATUS_COLUMNS = { user_id: 'text', status: 'text', last_seen: 'bigint', u
  * twice in one tick is written once, with the last status; last_seen records when the
  * user was last online, so it moves only when they go offline (the last such change).
  * `onlyNewer` leaves rows a later change wrote alone (a change written again, late, after
- * an outage, must not undo what another node wrote meanwhile).
+ * an outage, must not undo what another node wrote meanwhile); it resolves with the users
+ * whose rows it wrote (the others held a newer change).
  */
-async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: readonly StatusChange[], onlyNewer = false): Promise<void> {
+async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: readonly StatusChange[], onlyNewer = false): Promise<Set<UserId> | null> {
   const latest = new Map<UserId, { user_id: UserId; status: UserStatus; last_seen: Millis | null; updated_at: Millis }>();
   for (const { user, status, at } of changes) {
     const lastSeen = status === 'offline' ? at : (latest.get(user)?.last_seen ?? null);
@@ -78,11 +79,12 @@ async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: r
   // In user order: transactions on other nodes lock the same rows in the same order.
   const rows = [...latest.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
   // `where true`: SQLite's grammar needs it between a select and its upsert clause.
-  await sql`insert into user_status (user_id, status, last_seen, updated_at)
+  const { rows: written } = await sql<{ user_id: UserId }>`insert into user_status (user_id, status, last_seen, updated_at)
     select r.user_id, r.status, r.last_seen, r.updated_at from ${dialect.jsonRows(rows, 'r', STATUS_COLUMNS)} where true
     on conflict (user_id) do update set status = excluded.status, updated_at = excluded.updated_at,
       last_seen = coalesce(excluded.last_seen, user_status.last_seen)
-    ${onlyNewer ? sql`where user_status.updated_at <= excluded.updated_at` : sql``}`.execute(db);
+    ${onlyNewer ? sql`where user_status.updated_at <= excluded.updated_at returning user_id` : sql``}`.execute(db);
+  return onlyNewer ? new Set(written.map((row) => row.user_id)) : null;
 }
 
 /**
@@ -95,7 +97,7 @@ export class ChatStore {
   readonly #dialect: SqlDialect;
   // Lingering as a connect storm's other writes do: a returning user's status is the one
   // write their connect makes, and a transaction per tick was most of its cost.
-  readonly #statusChanges: TickBatcher<StatusChange, void>;
+  readonly #statusChanges: TickBatcher<StatusChange, boolean>;
   /**
    * Status changes not yet in the table, laid over what this node reads of it: a contact
    * added the moment a user connected must not read them as offline for the linger.
@@ -162,9 +164,10 @@ export class ChatStore {
    * the disk (soft state): every user coming online after a restart would otherwise cost
    * a commit and an fsync of its own. `told`: the user's audience hears of the change
    * before it is written (a connect, a last disconnect). `onlyNewer`: a change announced
-   * late, written only where the table holds nothing newer.
+   * late, written only where the table holds nothing newer; it resolves false when the
+   * table held a newer change (true otherwise).
    */
-  setStatus(user: UserId, status: UserStatus, at: Millis, told = false, onlyNewer = false): Promise<void> {
+  setStatus(user: UserId, status: UserStatus, at: Millis, told = false, onlyNewer = false): Promise<boolean> {
     const change = { user, status, at, told, seq: ++this.#statusSeq, onlyNewer };
     this.#unwritten.set(user, change);
     return this.#statusChanges.add(change);
@@ -195,12 +198,13 @@ export class ChatStore {
     return { ...state, status: unwritten.status, lastSeen: unwritten.status === 'offline' ? unwritten.at : state.lastSeen };
   }
 
-  async #writeStatuses(changes: readonly StatusChange[]): Promise<void[]> {
+  async #writeStatuses(changes: readonly StatusChange[]): Promise<boolean[]> {
+    const onlyNewer = changes.filter((change) => change.onlyNewer);
+    let written: Set<UserId> | null;
     try {
-      await this.#dialect.softTransaction(this.#db, async (trx) => {
-        const onlyNewer = changes.filter((change) => change.onlyNewer);
+      written = await this.#dialect.softTransaction(this.#db, async (trx) => {
         await writeStatuses(trx, this.#dialect, onlyNewer.length === 0 ? changes : changes.filter((change) => !change.onlyNewer));
-        if (onlyNewer.length > 0) await writeStatuses(trx, this.#dialect, onlyNewer, true);
+        return onlyNewer.length > 0 ? writeStatuses(trx, this.#dialect, onlyNewer, true) : null;
       });
     } catch (error) {
       // A failed batch of several is retried change by change, each coming back here,
@@ -209,7 +213,11 @@ export class ChatStore {
       throw error;
     }
     this.#settled(changes);
-    return changes.map(() => undefined);
+    if (written === null) return changes.map(() => true);
+    // An only-newer change was written if its row was, and it was the user's last in the batch.
+    const last = new Map(onlyNewer.map((change) => [change.user, change]));
+    const rows = written;
+    return changes.map((change) => !change.onlyNewer || (rows.has(change.user) && last.get(change.user) === change));
   }
 
   /**

@@ -199,8 +199,9 @@ export class UserStatusTracker {
    * A change that follows the sessions and cannot read whom to tell, the database out of
    * reach, tells no one: it waits to be announced once the database answers
    * (PendingStatusChanges), unless a later change of the user's came during its reads, and
-   * resolves null. `late` is such a change, tried again: it is announced only if still due
-   * once read, and written only where no newer change is in the table. A `status.set` or a
+   * resolves null. `late` is such a change, tried again: it is written before anyone is
+   * told, only where no newer change is in the table, and announced only if still due once
+   * read and written (a newer row left in place is not announced). A `status.set` or a
    * registry's change is written once its reads succeeded, so one that waits for them never
    * finds itself in the table already.
    */
@@ -218,7 +219,7 @@ export class UserStatusTracker {
     // date, whatever becomes of this one (a late one is the one waiting).
     if (early && !late) this.#supersede(user);
     // A connect's write goes now, to share its round with the connect's own write and reads.
-    let stored = early && !late ? tables.setStatus(user, status, at, true) : null;
+    const stored = early && !late ? tables.setStatus(user, status, at, true) : null;
     stored?.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
     // no query on a reconnect (and no await either: a storm's garbage was mostly promises
@@ -256,11 +257,13 @@ export class UserStatusTracker {
     }
     // Stored before anyone is told; a refusal (`status.set`) tells no one.
     if (!early) await tables.setStatus(user, status, at);
-    // Late, it is written only where the table holds nothing newer (another node's change,
-    // its notice not here yet), and other nodes hear of it once it is.
-    if (late) {
-      stored = tables.setStatus(user, status, at, true, true);
-      stored.catch(() => {});
+    // Late, it is written first too, and only where the table holds nothing newer. A newer
+    // row (another node's change, its notice not here yet) stands, and so does a newer
+    // change heard during the write: their notices tell everyone, and every node ends with
+    // what the table holds, not with whichever notice reached it last.
+    if (late && !(await this.#storeLate(late))) {
+      this.#late.forget(late);
+      return null;
     }
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
@@ -276,16 +279,37 @@ export class UserStatusTracker {
       try {
         await stored;
       } catch (error) {
-        if (!isUnavailable(error)) throw error;
         // The database out of reach: this node's sessions were told already, so the other
         // nodes are told too, and the change is written again once the database answers.
-        tables.writeStatusLater(user, status, at);
-        this.#context.logger.warn({ err: error, user, status }, 'user status not stored yet');
+        this.#writeLater(error, user, status, at);
       }
     }
     const notice: StatusNotice = { kind: 'status', state: current, audience: everyone, at };
     hub.sendNotice(CHAT_MODULE, notice);
     return current;
+  }
+
+  /**
+   * Writes a change announced late where the table holds nothing newer. False if it held a
+   * newer one, or a newer change of the user's was heard during the write. The database
+   * out of reach again, it is announced all the same and written later, as a change told
+   * before its write is.
+   */
+  async #storeLate(late: SessionStatusChange): Promise<boolean> {
+    const { user, status, at } = late;
+    try {
+      if (!(await this.#context.tables.setStatus(user, status, at, true, true))) return false;
+    } catch (error) {
+      this.#writeLater(error, user, status, at);
+    }
+    return this.#late.due(late);
+  }
+
+  /** A told change whose write found the database out of reach is written once it answers; any other failure is the caller's. */
+  #writeLater(error: unknown, user: UserId, status: UserStatus, at: number): void {
+    if (!isUnavailable(error)) throw error;
+    this.#context.tables.writeStatusLater(user, status, at);
+    this.#context.logger.warn({ err: error, user, status }, 'user status not stored yet');
   }
 
   /**
