@@ -11,7 +11,7 @@ import { chatMigrations } from '../src/chat/migrations/index.js';
 import type { ChatNotice } from '../src/chat/notices.js';
 import { ONLINE_KEY, UserStatusTracker } from '../src/chat/status.js';
 import { SwitchboardError } from '../src/core/errors.js';
-import type { UserState } from '../protocol/values.js';
+import type { UserState, UserStatus } from '../protocol/values.js';
 import type { Hub } from '../src/core/hub.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { Session } from '../src/core/session.js';
@@ -31,6 +31,19 @@ import { openSqliteDatabase } from '../src/store/sqlite-database.js';
  */
 class HeldChannelReads extends ChatStore {
   failing = false;
+  /** What a late change's write (only where nothing newer is stored) fails with; null: it goes through. */
+  lateWriteFailure: 'unavailable' | 'refused' | null = null;
+  /** Whose late changes' writes were tried, in order. */
+  readonly lateWrites: UserId[] = [];
+
+  override setStatus(user: UserId, status: UserStatus, at: number, told = false, onlyNewer = false): Promise<boolean> {
+    if (onlyNewer) {
+      this.lateWrites.push(user);
+      if (this.lateWriteFailure === 'unavailable') return Promise.reject(new SwitchboardError('unavailable', 'The database does not answer.'));
+      if (this.lateWriteFailure === 'refused') return Promise.reject(new Error('the database refused the row'));
+    }
+    return super.setStatus(user, status, at, told, onlyNewer);
+  }
   #holds = new Map<'channels' | 'states', { reached: () => void; released: Promise<void> }>();
 
   /** The next read of that kind waits for `release`; `reached` resolves once it is under way. */
@@ -69,7 +82,8 @@ async function trackerOnSqlite() {
   const notices: ChatNotice[] = [];
   const sessions = new Map<UserId, Session[]>();
   const hub = { sessionsOf: (user: UserId) => sessions.get(user) ?? [], sendNotice: (_module: string, notice: ChatNotice) => notices.push(notice) } as unknown as Hub;
-  const context: ChatContext = { hub, log: {} as ChatContext['log'], tables, cache: new ChatCache(tables), logger: silentLogger };
+  const cache = new ChatCache(tables);
+  const context: ChatContext = { hub, log: {} as ChatContext['log'], tables, cache, logger: silentLogger };
   const presence = new MemoryPresence();
   const tracker = new UserStatusTracker(context, presence, () => {});
   onTestFinished(async () => {
@@ -80,7 +94,7 @@ async function trackerOnSqlite() {
   });
   const alice = { id: 's-alice', principal: { userId: 'alice', name: 'alice' }, sink: { deliver: () => {} } } as unknown as Session;
   const announced = (status: string) => notices.filter((n) => n.kind === 'status' && n.state.user === 'alice' && n.state.status === status);
-  return { database, tables, presence, tracker, alice, announced, sessions };
+  return { database, tables, presence, tracker, alice, announced, sessions, cache };
 }
 
 /** What another node wrote: alice offline at `at`. */
@@ -201,7 +215,7 @@ describe('a status change announced late', () => {
     expect(await rowOf(database)).toEqual({ status: 'offline', updated_at: later });
   }, 10_000);
 
-  it('is written and told once the database answers, where the table holds nothing newer', async () => {
+  it('is written over an older row and told once the database takes the write, and tells no one before', async () => {
     const { database, tables, tracker, alice, announced } = await trackerOnSqlite();
     await writtenElsewhere(database, 1000);
     tables.failing = true;
@@ -209,9 +223,44 @@ describe('a status change announced late', () => {
     await tracker.idle();
     expect(announced('online')).toEqual([]);
 
+    // Whom to tell can be read again, but the write fails: no one was told, so no one is.
     tables.failing = false;
+    tables.lateWriteFailure = 'unavailable';
+    await expect.poll(() => tables.lateWrites.length, { timeout: 5_000 }).toBe(1);
+    await tracker.idle();
+    expect(announced('online')).toEqual([]);
+
+    tables.lateWriteFailure = null;
     await expect.poll(() => announced('online').length, { timeout: 5_000 }).toBe(1);
     expect((await rowOf(database))?.status).toBe('online');
+  }, 10_000);
+
+  it('is given up, not tried every second, when its write fails for another reason', async () => {
+    const { database, tables, tracker, alice, announced, cache } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
+    tables.failing = true;
+    tracker.sessionOpened(alice);
+    await tracker.idle();
+    // Alice's state and audience are cached by the time her change is tried again (another
+    // of her sessions read them), so the retry goes straight to the write.
+    tables.failing = false;
+    await Promise.all([cache.state('alice'), cache.audienceOf('alice')]);
+    tables.lateWriteFailure = 'refused';
+    await expect.poll(() => tables.lateWrites.length, { timeout: 5_000 }).toBe(1);
+    await tracker.idle();
+    tables.lateWriteFailure = null;
+
+    // Bob's connect waits for the next round: once he is told, that round has run.
+    tables.failing = true;
+    const bob = sessionOf('bob');
+    tracker.sessionOpened(bob);
+    await tracker.idle();
+    tables.failing = false;
+    await expect.poll(() => tables.lateWrites.includes('bob'), { timeout: 5_000 }).toBe(true);
+    await tracker.idle();
+
+    expect(tables.lateWrites).toEqual(['alice', 'bob']);
+    expect(announced('online')).toEqual([]);
   }, 10_000);
 
   it("a registry's change is written only once whom to tell is read, so its retry still finds it to announce", async () => {

@@ -169,7 +169,8 @@ export class ChatStore {
    */
   setStatus(user: UserId, status: UserStatus, at: Millis, told = false, onlyNewer = false): Promise<boolean> {
     const change = { user, status, at, told, seq: ++this.#statusSeq, onlyNewer };
-    this.#unwritten.set(user, change);
+    // An only-newer change may find a newer row: it is read once written, not before.
+    if (!onlyNewer) this.#unwritten.set(user, change);
     return this.#statusChanges.add(change);
   }
 

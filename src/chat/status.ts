@@ -261,10 +261,7 @@ export class UserStatusTracker {
     // row (another node's change, its notice not here yet) stands, and so does a newer
     // change heard during the write: their notices tell everyone, and every node ends with
     // what the table holds, not with whichever notice reached it last.
-    if (late && !(await this.#storeLate(late))) {
-      this.#late.forget(late);
-      return null;
-    }
+    if (late && !(await this.#storeLate(late))) return null;
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
     const current: UserState = { ...(before ?? unknownUser(user, name)), status, lastSeen };
@@ -279,9 +276,11 @@ export class UserStatusTracker {
       try {
         await stored;
       } catch (error) {
+        if (!isUnavailable(error)) throw error;
         // The database out of reach: this node's sessions were told already, so the other
         // nodes are told too, and the change is written again once the database answers.
-        this.#writeLater(error, user, status, at);
+        tables.writeStatusLater(user, status, at);
+        this.#context.logger.warn({ err: error, user, status }, 'user status not stored yet');
       }
     }
     const notice: StatusNotice = { kind: 'status', state: current, audience: everyone, at };
@@ -290,26 +289,27 @@ export class UserStatusTracker {
   }
 
   /**
-   * Writes a change announced late where the table holds nothing newer. False if it held a
-   * newer one, or a newer change of the user's was heard during the write. The database
-   * out of reach again, it is announced all the same and written later, as a change told
-   * before its write is.
+   * Writes a change announced late, only where the table holds nothing newer: true if it
+   * is to be told now. A newer row, or a newer change of the user's heard during the
+   * write, stands, and the late one is given up. The database out of reach again, it
+   * waits once more: no one was told yet. Any other failure gives it up, and is the
+   * caller's.
    */
   async #storeLate(late: SessionStatusChange): Promise<boolean> {
-    const { user, status, at } = late;
+    let written: boolean;
     try {
-      if (!(await this.#context.tables.setStatus(user, status, at, true, true))) return false;
+      written = await this.#context.tables.setStatus(late.user, late.status, late.at, false, true);
     } catch (error) {
-      this.#writeLater(error, user, status, at);
+      if (!isUnavailable(error)) {
+        this.#late.forget(late);
+        throw error;
+      }
+      this.#late.wait(late);
+      return false;
     }
-    return this.#late.due(late);
-  }
-
-  /** A told change whose write found the database out of reach is written once it answers; any other failure is the caller's. */
-  #writeLater(error: unknown, user: UserId, status: UserStatus, at: number): void {
-    if (!isUnavailable(error)) throw error;
-    this.#context.tables.writeStatusLater(user, status, at);
-    this.#context.logger.warn({ err: error, user, status }, 'user status not stored yet');
+    if (written && this.#late.due(late)) return true;
+    this.#late.forget(late);
+    return false;
   }
 
   /**
