@@ -30,6 +30,7 @@ import { openSqliteDatabase } from '../src/store/sqlite-database.js';
  * (whom a change is told to) and of users' states fail, or are held, on demand.
  */
 class HeldChannelReads extends ChatStore {
+  /** The database away: reads of users' channels fail, and so does a connect's own write (as a real outage). */
   failing = false;
   /** What a late change's write (only where nothing newer is stored) fails with; null: it goes through. */
   lateWriteFailure: 'unavailable' | 'refused' | null = null;
@@ -37,6 +38,7 @@ class HeldChannelReads extends ChatStore {
   readonly lateWrites: UserId[] = [];
 
   override setStatus(user: UserId, status: UserStatus, at: number, told = false, onlyNewer = false): Promise<boolean> {
+    if (!onlyNewer && this.failing) return Promise.reject(new SwitchboardError('unavailable', 'The database does not answer.'));
     if (onlyNewer) {
       this.lateWrites.push(user);
       if (this.lateWriteFailure === 'unavailable') return Promise.reject(new SwitchboardError('unavailable', 'The database does not answer.'));
@@ -197,14 +199,15 @@ describe('a status change announced late', () => {
     sessions.set('carol', [carol]);
     await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1), ('carol', 'carol', 1)`.execute(database.tables());
     await sql`insert into contacts (user_id, contact_id, created_at) values ('alice', 'carol', 1), ('carol', 'alice', 1)`.execute(database.tables());
+    const later = Date.now() + 1000;
+    await writtenElsewhere(database, later);
+    // The first attempt's reads fail (the hold waits for the retry's).
+    const hold = tables.holdNextRead();
     tables.failing = true;
     tracker.sessionOpened(alice);
     await tracker.idle();
-    const later = Date.now() + 1000;
-    await writtenElsewhere(database, later);
 
     tables.failing = false;
-    const hold = tables.holdNextRead();
     // The retry round (a second later) is reading whom to tell.
     await hold.reached;
     hold.release();
@@ -218,34 +221,38 @@ describe('a status change announced late', () => {
   it('is written over an older row and told once the database takes the write, and tells no one before', async () => {
     const { database, tables, tracker, alice, announced } = await trackerOnSqlite();
     await writtenElsewhere(database, 1000);
+    // Whom to tell can be read on the retry, but its write fails: no one was told, so no one is.
+    tables.lateWriteFailure = 'unavailable';
     tables.failing = true;
     tracker.sessionOpened(alice);
     await tracker.idle();
     expect(announced('online')).toEqual([]);
 
-    // Whom to tell can be read again, but the write fails: no one was told, so no one is.
     tables.failing = false;
-    tables.lateWriteFailure = 'unavailable';
     await expect.poll(() => tables.lateWrites.length, { timeout: 5_000 }).toBe(1);
     await tracker.idle();
     expect(announced('online')).toEqual([]);
+    expect(await rowOf(database)).toEqual({ status: 'offline', updated_at: 1000 });
 
     tables.lateWriteFailure = null;
     await expect.poll(() => announced('online').length, { timeout: 5_000 }).toBe(1);
-    expect((await rowOf(database))?.status).toBe('online');
+    const row = await rowOf(database);
+    expect(row?.status).toBe('online');
+    expect(row?.updated_at).toBeGreaterThan(1000);
   }, 10_000);
 
   it('is given up, not tried every second, when its write fails for another reason', async () => {
     const { database, tables, tracker, alice, announced, cache } = await trackerOnSqlite();
     await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
+    await cache.state('alice');
+    tables.lateWriteFailure = 'refused';
     tables.failing = true;
     tracker.sessionOpened(alice);
     await tracker.idle();
-    // Alice's state and audience are cached by the time her change is tried again (another
-    // of her sessions read them), so the retry goes straight to the write.
+    // Alice's audience is cached by the time her change is tried again (another of her
+    // sessions read it), so the retry goes straight to the write.
     tables.failing = false;
-    await Promise.all([cache.state('alice'), cache.audienceOf('alice')]);
-    tables.lateWriteFailure = 'refused';
+    await cache.audienceOf('alice');
     await expect.poll(() => tables.lateWrites.length, { timeout: 5_000 }).toBe(1);
     await tracker.idle();
     tables.lateWriteFailure = null;

@@ -116,7 +116,11 @@ export class ChatStore {
     this.#db = database.tables<Tables>();
     this.#dialect = database.dialect;
     this.stormRounds = database.stormRounds;
-    this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), stormBatching(this.stormRounds));
+    this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), {
+      ...stormBatching(this.stormRounds),
+      // Rejected after an outage without coming back through #writeStatuses: not laid over reads any more.
+      unwritten: (change) => this.#notWritten(change),
+    });
   }
 
   // --- contacts and status ------------------------------------------------------

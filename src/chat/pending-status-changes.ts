@@ -27,7 +27,7 @@ export interface RegistryStatusChange {
 export interface PendingStatusChangesOptions<C> {
   /**
    * Announces the change in its user's chain once `due` says it still is there.
-   * Must not reject: a change whose reads fail again waits again (`wait`).
+   * Must not reject: a change whose reads, or whose write, fail again waits again (`wait`).
    */
   readonly announce: (change: C) => Promise<void>;
 }
@@ -35,11 +35,11 @@ export interface PendingStatusChangesOptions<C> {
 /**
  * Status changes that could not be announced: their reads (whom to tell, when the node's
  * cache had dropped the user's contacts or channels; the user's row, for a registry's
- * change) found the database out of reach, so no one was told and nothing was written.
- * Each user's newest waits and is tried again every second, all in one round, until it is
- * announced or a later change of the user's comes first: one this node made or heard from
- * another, even while its reads were under way. Memory is one entry per user whose change
- * is being read or waits.
+ * change) found the database out of reach, so no one was told (a connect's own write may
+ * have landed: it goes before its reads). Each user's newest waits and is tried again
+ * every second, all in one round, until it is announced or a later change of the user's
+ * comes first: one this node made or heard from another, even while its reads were under
+ * way. Memory is one entry per user whose change is being read or waits.
  *
  * @example
  *   const pending = new PendingStatusChanges({ announce: (change) => announceInChain(change) });

@@ -87,6 +87,14 @@ export interface TickBatcherOptions {
   readonly rounds?: BatchRounds;
 }
 
+export interface TickBatcherHooks<I> {
+  /**
+   * Told of each item rejected without being written: the rest of a batch retried one by
+   * one once the database turned out unavailable. Called before the item's promise rejects.
+   */
+  readonly unwritten?: (item: I) => void;
+}
+
 /**
  * Collects the items added in one tick (or one linger) and writes them with one call (one
  * transaction): a reconnect storm brings thousands of small writes that would otherwise
@@ -102,16 +110,18 @@ export class TickBatcher<I, O> {
   readonly #write: (items: readonly I[]) => Promise<readonly O[]>;
   readonly #lingerMs: number;
   readonly #rounds: BatchRounds | null;
+  readonly #unwritten: ((item: I) => void) | undefined;
   #pending: Pending<I, O>[] = [];
   #scheduled = false;
   #writing = false;
   /** When the last batch started (performance.now()). */
   #lastStart = -Infinity;
 
-  constructor(write: (items: readonly I[]) => Promise<readonly O[]>, options: TickBatcherOptions = {}) {
+  constructor(write: (items: readonly I[]) => Promise<readonly O[]>, options: TickBatcherOptions & TickBatcherHooks<I> = {}) {
     this.#write = write;
     this.#lingerMs = options.lingerMs ?? 0;
     this.#rounds = options.rounds ?? null;
+    this.#unwritten = options.unwritten;
   }
 
   add(item: I): Promise<O> {
@@ -161,6 +171,7 @@ export class TickBatcher<I, O> {
     let outage: unknown = null;
     for (const pending of batch) {
       if (outage) {
+        this.#unwritten?.(pending.item);
         pending.reject(outage);
         continue;
       }
