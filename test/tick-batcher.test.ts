@@ -102,7 +102,7 @@ describe('TickBatcher', () => {
   });
 
   it('on shared rounds, runs every batcher asked in a round together, in the order asked, when the first of them is due', async () => {
-    const rounds = new BatchRounds();
+    const rounds = new BatchRounds(0);
     const ran: string[] = [];
     const batcher = (name: string) =>
       new TickBatcher(

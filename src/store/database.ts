@@ -82,7 +82,7 @@ async function executedMigrations(db: Kysely<any>, schema: string | undefined): 
 /** The handle over one Kysely instance. */
 export class KyselyDatabase implements Database {
   readonly dialect: SqlDialect;
-  readonly stormRounds = new BatchRounds();
+  readonly stormRounds: BatchRounds;
   /** Untyped here: each module types it with its own tables. */
   readonly #db: Kysely<any>;
   #closing: Promise<void> | null = null;
@@ -90,6 +90,7 @@ export class KyselyDatabase implements Database {
   constructor(db: Kysely<any>, dialect: SqlDialect) {
     this.#db = db;
     this.dialect = dialect;
+    this.stormRounds = new BatchRounds(dialect.stormLingerMs);
   }
 
   tables<T>(): Kysely<T> {

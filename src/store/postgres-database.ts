@@ -131,6 +131,9 @@ const postgresDialect: SqlDialect = {
   jsonRows: (rows, alias, columns) =>
     sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as ${sql.id(alias)}(${sql.join(Object.entries(columns).map(([name, type]) => sql`${sql.id(name)} ${sql.raw(type)}`))})`,
   textSet: (values) => sql`select unnest(${values}::text[])`,
+  // A round is transactions and round trips on a server every node shares: two nodes on
+  // one PostgreSQL connected 3,000 subscribers in 1.5-1.6 s at 25 ms, 2.2-2.3 s at 5 ms.
+  stormLingerMs: 25,
   fullText: {
     async createIndex(db) {
       await sql`create index events_search on events using gin (to_tsvector('simple', coalesce(text, ''))) where kind = 'message'`.execute(db);

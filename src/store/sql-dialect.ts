@@ -38,6 +38,13 @@ export interface SqlDialect {
   jsonRows(rows: readonly object[], alias: string, columns: JsonColumns): RawBuilder<unknown>;
   /** Text values as a one-column set, for `x in (...)`: one parameter whatever their number. */
   textSet(values: readonly string[]): RawBuilder<unknown>;
+  /**
+   * How long a connect storm's batches linger on this database (ms): a batch starts at
+   * least this long after the previous one of its kind. Every first connect waits for its
+   * batch (its user is stored before the welcome), so a longer linger is a longer wait;
+   * a shorter one makes more, smaller transactions.
+   */
+  readonly stormLingerMs: number;
 }
 
 /** The columns of `jsonRows`, by name, as the rows' fields of the same names. */

@@ -63,6 +63,10 @@ function sqliteDialect(synchronous: 'FULL' | 'NORMAL'): SqlDialect {
     jsonRows: (rows, alias, columns) =>
       sql`(select ${sql.join(Object.keys(columns).map((name) => sql`json_extract(value, ${`$.${name}`}) as ${sql.id(name)}`))} from json_each(${JSON.stringify(rows)})) as ${sql.id(alias)}`,
     textSet: (values) => sql`select value from json_each(${JSON.stringify(values)})`,
+    // A round costs this node's thread ~150 µs (10,000 connects/s, rounds counted against
+    // server CPU): at 5 ms, ~3% of the core. At 25 ms the core sat a third idle while
+    // first connects waited for their round (docs/benchmarks.md, ninth round).
+    stormLingerMs: 5,
     fullText: {
       // External content: the index stores words only; the text stays in events.
       async createIndex(db) {

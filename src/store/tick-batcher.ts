@@ -17,11 +17,17 @@ interface Pending<I, O> {
  * nodes on one file) must not interleave their transactions.
  */
 export class BatchRounds {
+  /** How long the connect storm's batchers on this database linger (see stormBatching). */
+  readonly lingerMs: number;
   readonly #asked = new Set<() => void>();
   #timer: NodeJS.Timeout | null = null;
   #immediate: NodeJS.Immediate | null = null;
   /** When the next round comes (performance.now()); Infinity: none is due. */
   #at = Infinity;
+
+  constructor(lingerMs: number) {
+    this.lingerMs = lingerMs;
+  }
 
   /** Runs `flush` in the first round from `notBefore` on (performance.now() time), or in an earlier one. */
   ask(flush: () => void, notBefore: number): void {
@@ -55,19 +61,12 @@ export class BatchRounds {
 }
 
 /**
- * The linger of the batchers a connect storm goes through (users seen, status changes, the
- * connect caches' reads): a few ms of latency in a storm, and none for a lone connect.
- * A round's fixed cost (its transactions, statements and promises) was ~150 µs on SQLite
- * in a storm of 10,000 connects/s (counted rounds against server CPU, one round per tick
- * against lingered ones), so 5 ms keeps that overhead near 3% of the core. A longer
- * linger left the core idle: every first connect waits for its round (the user is stored
- * before its welcome), and at 25 ms the wait, not the CPU, set the storm's rate.
+ * How a connect storm's writes and reads on one database batch (users seen, status
+ * changes, the connect caches' reads): in the database's rounds, with its linger (a few ms
+ * of latency in a storm, none for a lone connect; SqlDialect.stormLingerMs says why each).
  */
-export const STORM_LINGER_MS = 5;
-
-/** How a connect storm's writes and reads on one database batch: the storm's linger, in the database's rounds. */
 export function stormBatching(rounds: BatchRounds): TickBatcherOptions {
-  return { lingerMs: STORM_LINGER_MS, rounds };
+  return { lingerMs: rounds.lingerMs, rounds };
 }
 
 export interface TickBatcherOptions {
