@@ -36,8 +36,11 @@ class HeldChannelReads extends ChatStore {
   lateWriteFailure: 'unavailable' | 'refused' | null = null;
   /** Whose late changes' writes were tried, in order. */
   readonly lateWrites: UserId[] = [];
+  /** When each user's last connect or disconnect was made, as its own first write says. */
+  readonly madeAt = new Map<UserId, number>();
 
   override setStatus(user: UserId, status: UserStatus, at: number, told = false, onlyNewer = false): Promise<boolean> {
+    if (told && !onlyNewer) this.madeAt.set(user, at);
     if (!onlyNewer && this.failing) return Promise.reject(new SwitchboardError('unavailable', 'The database does not answer.'));
     if (onlyNewer) {
       this.lateWrites.push(user);
@@ -108,6 +111,22 @@ async function writtenElsewhere(database: Database, at: number): Promise<void> {
 async function rowOf(database: Database): Promise<{ status: string; updated_at: number } | undefined> {
   const { rows } = await sql<{ status: string; updated_at: number }>`select status, updated_at from user_status where user_id = 'alice'`.execute(database.tables());
   return rows[0] && { status: rows[0].status, updated_at: Number(rows[0].updated_at) };
+}
+
+/**
+ * Opens the session while the database is away, so its connect waits, then lets the
+ * database answer: resolves once the retry round (a second later) is reading whom to tell,
+ * held there until `release`.
+ */
+async function connectTriedAgain(tables: HeldChannelReads, tracker: UserStatusTracker, session: Session): Promise<{ release: () => void }> {
+  // The first attempt's reads fail; the hold waits for the retry's.
+  const hold = tables.holdNextRead();
+  tables.failing = true;
+  tracker.sessionOpened(session);
+  await tracker.idle();
+  tables.failing = false;
+  await hold.reached;
+  return hold;
 }
 
 /** A session whose frames are kept. */
@@ -201,21 +220,25 @@ describe('a status change announced late', () => {
     await sql`insert into contacts (user_id, contact_id, created_at) values ('alice', 'carol', 1), ('carol', 'alice', 1)`.execute(database.tables());
     const later = Date.now() + 1000;
     await writtenElsewhere(database, later);
-    // The first attempt's reads fail (the hold waits for the retry's).
-    const hold = tables.holdNextRead();
-    tables.failing = true;
-    tracker.sessionOpened(alice);
-    await tracker.idle();
-
-    tables.failing = false;
-    // The retry round (a second later) is reading whom to tell.
-    await hold.reached;
-    hold.release();
+    const retry = await connectTriedAgain(tables, tracker, alice);
+    retry.release();
     await tracker.idle();
 
     expect(announced('online')).toEqual([]);
     expect(carol.frames.filter((f) => f.type === 'status' && f.user === 'alice')).toEqual([]);
     expect(await rowOf(database)).toEqual({ status: 'offline', updated_at: later });
+  }, 10_000);
+
+  it("is neither written nor told over another node's row of the same millisecond with another status", async () => {
+    const { database, tables, tracker, alice, announced } = await trackerOnSqlite();
+    const retry = await connectTriedAgain(tables, tracker, alice);
+    // Another node's change, stamped the same millisecond: which came last, nothing says.
+    await writtenElsewhere(database, tables.madeAt.get('alice')!);
+    retry.release();
+    await expect.poll(() => tables.lateWrites.length, { timeout: 5_000 }).toBe(1);
+    await tracker.idle();
+    expect(announced('online')).toEqual([]);
+    expect((await rowOf(database))?.status).toBe('offline');
   }, 10_000);
 
   it('is written over an older row and told once the database takes the write, and tells no one before', async () => {

@@ -63,6 +63,13 @@ interface StatusChange {
 const STATUS_COLUMNS = { user_id: 'text', status: 'text', last_seen: 'bigint', updated_at: 'bigint' } as const;
 
 /**
+ * The stored status is not newer than the one being written: older, or of the same moment
+ * and the same status (the change's own first write, written again). Another node's change
+ * of the same millisecond with another status stands.
+ */
+const NOT_NEWER = sql`(user_status.updated_at < excluded.updated_at or (user_status.updated_at = excluded.updated_at and user_status.status = excluded.status))`;
+
+/**
  * Writes a tick's status changes with one statement. A user changed
  * twice in one tick is written once, with the last status; last_seen records when the
  * user was last online, so it moves only when they go offline (the last such change).
@@ -83,7 +90,7 @@ async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: r
     select r.user_id, r.status, r.last_seen, r.updated_at from ${dialect.jsonRows(rows, 'r', STATUS_COLUMNS)} where true
     on conflict (user_id) do update set status = excluded.status, updated_at = excluded.updated_at,
       last_seen = coalesce(excluded.last_seen, user_status.last_seen)
-    ${onlyNewer ? sql`where user_status.updated_at <= excluded.updated_at returning user_id` : sql``}`.execute(db);
+    ${onlyNewer ? sql`where ${NOT_NEWER} returning user_id` : sql``}`.execute(db);
   return onlyNewer ? new Set(written.map((row) => row.user_id)) : null;
 }
 
