@@ -311,3 +311,17 @@ describe('a status change announced late', () => {
     expect((await rowOf(database))?.status).toBe('online');
   }, 10_000);
 });
+
+describe('a status change written only where nothing newer is stored', () => {
+  it('is not laid over reads before its write lands, and then finds the newer row', async () => {
+    const { database, tables } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
+    await writtenElsewhere(database, 2000);
+    const writing = tables.setStatus('alice', 'online', 1000, false, true);
+    // Read before the write's batch runs: the table's newer row, not the change on its way.
+    const [state] = await tables.userStates(['alice']);
+    expect(state).toMatchObject({ status: 'offline', lastSeen: 2000 });
+    expect(await writing).toBe(false);
+    expect(await rowOf(database)).toEqual({ status: 'offline', updated_at: 2000 });
+  });
+});
