@@ -171,7 +171,9 @@ export function MembersPanel({ model, state, channel, onProfile }: { model: Chat
   const candidates = state.knownUsers.filter((u) => !state.members.some((m) => m.user === u));
   const add = async (event: FormEvent) => {
     event.preventDefault();
-    if (user.trim() && (await model.addMember(channel.id, user.trim()))) setUser('');
+    const name = user.trim();
+    // Cleared only if it still holds that name: the next one may be typed while this one is added.
+    if (name && (await model.addMember(channel.id, name))) setUser((current) => (current.trim() === name ? '' : current));
   };
   return (
     <PanelFrame title="Members" onClose={() => model.closePanel()}>
