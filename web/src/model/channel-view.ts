@@ -124,7 +124,9 @@ export function applyEvent(view: ChannelView, event: ChannelEvent): ChannelView 
       typing.delete(event.author ?? '');
       const shown = event.replyTo === null ? view.messages : countReply(view.messages, event);
       // A window that stops before the newest message gets newer ones by paging forward.
-      if (!view.loaded || view.hasNewer) return { ...view, messages: shown, typing };
+      // One whose first page is still on its way keeps them: that page may have been read
+      // before they were stored, and is merged with them when it comes.
+      if (view.hasNewer) return { ...view, messages: shown, typing };
       const last = shown.at(-1);
       const messages = last === undefined || last.seq < event.seq ? [...shown, event] : mergeMessages(shown, [event]);
       return { ...view, messages, typing };
