@@ -43,6 +43,22 @@ describe('soft writes (users seen on connect, status) on SQLite', () => {
     expect((await chat.userStates(['u7']))[0]).toMatchObject({ user: 'u7', name: 'User 7', status: 'online' });
   });
 
+  it('writes nothing of a failed one and restores full durability after it', async () => {
+    const { database, store } = await fileDatabase();
+    const FULL = 2;
+    const failed = database.dialect.softTransaction(database.tables<{ users: { id: string; name: string; created_at: number } }>(), async (trx) => {
+      await trx.insertInto('users').values({ id: 'ghost', name: 'Ghost', created_at: 1 }).execute();
+      throw new Error('the work failed after its write');
+    });
+    await expect(failed).rejects.toThrow('the work failed after its write');
+    expect(await store.getUser('ghost')).toBeUndefined();
+    expect(await synchronousSetting(database)).toBe(FULL);
+    // The connection is usable again, for soft writes as for the rest.
+    await store.rememberUser({ id: 'ann', name: 'Ann' });
+    expect(await store.getUser('ann')).toMatchObject({ id: 'ann', name: 'Ann' });
+    expect(await synchronousSetting(database)).toBe(FULL);
+  });
+
   it('renames a user it has seen before and leaves an unchanged one as it was', async () => {
     const { store } = await fileDatabase();
     // Only the clock is faked: a rename is told from an insert by the row's creation time.

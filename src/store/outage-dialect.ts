@@ -50,6 +50,11 @@ export class OutageDialect implements Dialect {
 
 const OUTAGE_MESSAGE = 'The database is unavailable; retry shortly.';
 
+/** Maps a driver's error to `unavailable` when `isOutage` says it is one; any other error as it is. */
+export function outageMapper(isOutage: (error: unknown) => boolean): (error: unknown) => unknown {
+  return (error) => (isOutage(error) ? new SwitchboardError('unavailable', OUTAGE_MESSAGE) : error);
+}
+
 /** The driver's connection, with its queries' outages mapped. */
 class OutageConnection implements DatabaseConnection {
   readonly inner: DatabaseConnection;
@@ -92,7 +97,7 @@ class OutageDriver implements Driver {
 
   constructor(inner: Driver, isOutage: (error: unknown) => boolean) {
     this.#inner = inner;
-    this.#map = (error) => (isOutage(error) ? new SwitchboardError('unavailable', OUTAGE_MESSAGE) : error);
+    this.#map = outageMapper(isOutage);
     // Optional in Kysely's contract: offered only when the inner driver has them.
     if (inner.savepoint) this.savepoint = (c, name, compile) => this.#guard(inner.savepoint!(unwrap(c), name, compile));
     if (inner.rollbackToSavepoint) {

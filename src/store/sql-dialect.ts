@@ -27,7 +27,7 @@ export interface SqlDialect {
    * without waiting for the disk: a crash may lose the last few, never a message, and the
    * next durable commit makes them durable too (both databases write their log in order).
    */
-  softTransaction<DB, T>(db: Kysely<DB>, work: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
+  softTransaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
   /** Full-text search over the text of the log's messages. */
   readonly fullText: FullTextSearch;
   /**

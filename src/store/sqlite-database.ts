@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql, type SqlBool } from 'kysely';
 import { type Database, KyselyDatabase, type MigrateOptions, migrate, type ModuleMigrations } from './database.js';
 import { FairSqliteDialect } from './fair-sqlite-dialect.js';
-import { OutageDialect } from './outage-dialect.js';
+import { OutageDialect, outageMapper } from './outage-dialect.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { withStatementCache } from './statement-cache.js';
 
@@ -28,7 +28,7 @@ export async function openSqliteDatabase(
   file.pragma(`synchronous = ${synchronous}`);
   file.pragma('foreign_keys = ON');
   file.pragma('busy_timeout = 5000');
-  const dialect = sqliteDialect(synchronous);
+  const dialect = sqliteDialect(file, synchronous);
   const db = new Kysely<any>({
     dialect: new OutageDialect(new FairSqliteDialect({ database: withStatementCache(file) }), dialect.isOutage),
   });
@@ -42,22 +42,38 @@ export async function openSqliteDatabase(
   return database;
 }
 
-function sqliteDialect(synchronous: 'FULL' | 'NORMAL'): SqlDialect {
+function sqliteDialect(file: BetterSqlite3.Database, synchronous: 'FULL' | 'NORMAL'): SqlDialect {
+  const isOutage = (error: unknown) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)/.test(codeOf(error) ?? '');
+  const unavailable = outageMapper(isOutage);
+  // Compiled once: a connect storm's rounds each make two soft transactions.
+  const relax = file.prepare('pragma synchronous = NORMAL');
+  const restore = file.prepare(`pragma synchronous = ${synchronous}`);
+  const begin = file.prepare('begin');
+  const commit = file.prepare('commit');
+  const rollback = file.prepare('rollback');
   return {
     // One writer at a time already: nothing to lock.
     lockChannels: async () => {},
     isUniqueViolation: (error) => codeOf(error) === 'SQLITE_CONSTRAINT_UNIQUE',
     isDataError: () => false,
     // Locked out past the busy timeout, or the disk failed or filled up.
-    isOutage: (error) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)/.test(codeOf(error) ?? ''),
-    // The connection is held throughout, so no other commit runs with the relaxed setting.
+    isOutage,
+    // The connection is held throughout, so no other statement runs on the file meanwhile
+    // and no other commit with the relaxed setting. The setting and the transaction's
+    // bounds go straight to the file, not as four more queries through Kysely.
     softTransaction: (db, work) =>
       db.connection().execute(async (connection) => {
-        await sql`pragma synchronous = NORMAL`.execute(connection);
         try {
-          return await connection.transaction().execute(work);
-        } finally {
-          await sql.raw(`pragma synchronous = ${synchronous}`).execute(connection);
+          relax.run();
+          begin.run();
+          const result = await work(connection);
+          commit.run();
+          restore.run();
+          return result;
+        } catch (error) {
+          if (file.inTransaction) rollback.run();
+          restore.run();
+          throw unavailable(error);
         }
       }),
     jsonRows: (rows, alias, columns) =>
