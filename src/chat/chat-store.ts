@@ -282,14 +282,15 @@ export class ChatStore {
     this.#retrying.clear();
   }
 
+  /**
+   * The users' states, leaving out users never seen. Written as a template, not with the
+   * query builder, as are the batched reads below: a connect storm makes them every
+   * round, and building and compiling such a query cost more than SQLite running it.
+   */
   async userStates(users: readonly UserId[]): Promise<UserState[]> {
     if (users.length === 0) return [];
-    const rows = await this.#db
-      .selectFrom('users as u')
-      .leftJoin('user_status as s', 's.user_id', 'u.id')
-      .select(['u.id', 'u.name', 'u.avatar_url', 'u.status_text', 's.status', 's.last_seen'])
-      .where(sql<SqlBool>`u.id in (${this.#dialect.textSet(users)})`)
-      .execute();
+    const { rows } = await sql<StateRow & { id: UserId }>`select u.id, u.name, u.avatar_url, u.status_text, s.status, s.last_seen
+      from users u left join user_status s on s.user_id = u.id where u.id in (${this.#dialect.textSet(users)})`.execute(this.#db);
     const byId = new Map(rows.map((row) => [row.id, this.#stateOf(row.id, row)]));
     return users.flatMap((user) => byId.get(user) ?? []);
   }
@@ -304,33 +305,23 @@ export class ChatStore {
 
   /** Each user's contacts (ids). */
   async contactIdsOf(users: readonly UserId[]): Promise<UserId[][]> {
-    const rows = await this.#db
-      .selectFrom('contacts')
-      .select(['user_id', 'contact_id'])
-      .where(sql<SqlBool>`user_id in (${this.#dialect.textSet(users)})`)
-      .execute();
+    const { rows } = await sql<{ user_id: UserId; contact_id: UserId }>`select user_id, contact_id from contacts
+      where user_id in (${this.#dialect.textSet(users)})`.execute(this.#db);
     return groupedBy(users, rows, (row) => [row.user_id, row.contact_id]);
   }
 
   /** The channels each user is a member of that carry their status (every type but inboxes). */
   async statusChannelsOf(users: readonly UserId[]): Promise<ChannelId[][]> {
-    const rows = await this.#db
-      .selectFrom('members as m')
-      .innerJoin('channels as c', 'c.id', 'm.channel')
-      .select(['m.user_id', 'm.channel'])
-      .where(sql<SqlBool>`m.user_id in (${this.#dialect.textSet(users)})`)
-      .where('c.type', '<>', 'inbox')
-      .execute();
+    const { rows } = await sql<{ user_id: UserId; channel: ChannelId }>`select m.user_id, m.channel
+      from members m join channels c on c.id = m.channel
+      where m.user_id in (${this.#dialect.textSet(users)}) and c.type <> 'inbox'`.execute(this.#db);
     return groupedBy(users, rows, (row) => [row.user_id, row.channel]);
   }
 
   /** Each channel's members (ids). */
   async memberIdsOf(channels: readonly ChannelId[]): Promise<UserId[][]> {
-    const rows = await this.#db
-      .selectFrom('members')
-      .select(['channel', 'user_id'])
-      .where(sql<SqlBool>`channel in (${this.#dialect.textSet(channels)})`)
-      .execute();
+    const { rows } = await sql<{ channel: ChannelId; user_id: UserId }>`select channel, user_id from members
+      where channel in (${this.#dialect.textSet(channels)})`.execute(this.#db);
     return groupedBy(channels, rows, (row) => [row.channel, row.user_id]);
   }
 
