@@ -1,4 +1,4 @@
-import type { Expression, Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
+import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql, type Transaction } from 'kysely';
 import type { ChannelId } from '../core/types.js';
 import type { LogTables } from './schema.js';
 
@@ -49,6 +49,30 @@ export interface SqlDialect {
 
 /** The columns of `jsonRows`, by name, as the rows' fields of the same names. */
 export type JsonColumns = Readonly<Record<string, 'text' | 'bigint'>>;
+
+/**
+ * The SQL around a `jsonRows` parameter, for one set of columns (a module's constant) and
+ * alias, made once: the connect path writes such rows every round, and building the same
+ * column list each time cost more than the rest of the statement.
+ */
+export function jsonRowsText(make: (names: string[], columns: JsonColumns, alias: string) => { before: string; after: string }) {
+  const made = new WeakMap<JsonColumns, Map<string, { before: RawBuilder<unknown>; after: RawBuilder<unknown> }>>();
+  return (columns: JsonColumns, alias: string): { before: RawBuilder<unknown>; after: RawBuilder<unknown> } => {
+    let byAlias = made.get(columns);
+    if (!byAlias) made.set(columns, (byAlias = new Map()));
+    let text = byAlias.get(alias);
+    if (!text) {
+      const { before, after } = make(Object.keys(columns), columns, alias);
+      byAlias.set(alias, (text = { before: sql.raw(before), after: sql.raw(after) }));
+    }
+    return text;
+  };
+}
+
+/** An identifier as SQL quotes it (both databases): the names here are code's, never input. */
+export function quotedName(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
 
 /**
  * Whole-word, case-insensitive matching without stemming, so both databases find the
