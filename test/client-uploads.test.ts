@@ -4,6 +4,7 @@ import { type ChannelEvent, ClientError, createClient } from '../client/src/inde
 import { solidPng } from './helpers/images.js';
 import { useSdkClients } from './helpers/sdk-clients.js';
 import { startTestServer } from './helpers/test-server.js';
+import { untypedBytes } from './helpers/untyped-bytes.js';
 
 /**
  * The SDK's `upload()` against a real server: one request for a small file, tus in chunks
@@ -43,7 +44,7 @@ describe('client SDK: uploads', () => {
     const proxy = await clients.proxy(server.port);
     const alice = clients.track(createClient({ url: `http://127.0.0.1:${proxy.port}`, user: 'alice' }));
     await alice.createChannel({ channel: 'big', type: 'public' });
-    const bytes = randomBytes(600 * 1024);
+    const bytes = untypedBytes(600 * 1024);
     const progress: number[] = [];
     let cuts = 0;
     const file = await alice.upload(new Blob([new Uint8Array(bytes)]), {

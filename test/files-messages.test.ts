@@ -5,6 +5,7 @@ import { as, call, grpcClient, track } from './helpers/grpc-test-client.js';
 import { solidPng } from './helpers/images.js';
 import { type LocalS3, startLocalS3 } from './helpers/s3rver.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
+import { untypedBytes } from './helpers/untyped-bytes.js';
 import { STREAM_WIRES, subscribeOn, type WireSubscriber } from './helpers/wire-subscribers.js';
 import { WsTestClient } from './helpers/ws-test-client.js';
 
@@ -121,7 +122,7 @@ for (const storage of ['local', 's3'] as const) {
     it('attaches uploads by publishing on /ws and REST; every wire carries them, readers get links, others nothing', async () => {
       const server = await start();
       const png = await solidPng(640, 480);
-      const report = randomBytes(5000);
+      const report = untypedBytes(5000);
       const image = await upload(server, 'alice', 'room', 'cat.png', png);
       const other = await upload(server, 'alice', 'room', 'report.bin', report);
 

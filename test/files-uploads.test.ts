@@ -8,6 +8,7 @@ import { blobKey, thumbnailKey } from '../src/files/file-storage.js';
 import { type FilesApp, nextThumbnail, sha256, type StorageKind, startFilesApp } from './helpers/files-app.js';
 import { bombPng, solidPng } from './helpers/images.js';
 import { createUpload, patchAndCut, patchUpload, uploadOffset } from './helpers/tus-client.js';
+import { untypedBytes } from './helpers/untyped-bytes.js';
 import { Waiters } from './helpers/waiters.js';
 
 /**
@@ -82,7 +83,7 @@ for (const kind of ['local', 's3'] as const satisfies readonly StorageKind[]) {
     });
 
     it('takes a multipart/form-data upload and names it after its part', async () => {
-      const bytes = randomBytes(5000);
+      const bytes = untypedBytes(5000);
       const form = new FormData();
       form.append('file', new Blob([bytes]), 'notes.dat');
       const response = await fetch(`${app.url}/api/files?channel=lobby`, { method: 'POST', headers: { 'X-Switchboard-User': 'alice' }, body: form });
