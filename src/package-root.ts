@@ -9,8 +9,18 @@ import { fileURLToPath } from 'node:url';
  */
 export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
-/** The package's version, for /openapi.json and `switchboard --version`. */
+let version: string | undefined;
+
+/**
+ * The package's version, for /openapi.json, `switchboard --version` and the node report.
+ * Read once: the report asks every second.
+ */
 export function packageVersion(): string {
+  version ??= readVersion();
+  return version;
+}
+
+function readVersion(): string {
   try {
     const text = readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8');
     return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
