@@ -51,21 +51,22 @@ export interface SqlDialect {
 export type JsonColumns = Readonly<Record<string, 'text' | 'bigint'>>;
 
 /**
- * The SQL around a `jsonRows` parameter, for one set of columns (a module's constant) and
- * alias, made once: the connect path writes such rows every round, and building the same
- * column list each time cost more than the rest of the statement.
+ * A dialect's `jsonRows`, from the SQL it puts before and after the rows' JSON parameter.
+ * That SQL is made once per set of columns (a module's constant) and alias: the connect
+ * path writes such rows every round, and building the same column list each time cost
+ * more than the rest of the statement.
  */
-export function jsonRowsText(make: (names: string[], columns: JsonColumns, alias: string) => { before: string; after: string }) {
+export function jsonRowsFrom(around: (columns: JsonColumns, alias: string) => { before: string; after: string }): SqlDialect['jsonRows'] {
   const made = new WeakMap<JsonColumns, Map<string, { before: RawBuilder<unknown>; after: RawBuilder<unknown> }>>();
-  return (columns: JsonColumns, alias: string): { before: RawBuilder<unknown>; after: RawBuilder<unknown> } => {
+  return (rows, alias, columns) => {
     let byAlias = made.get(columns);
     if (!byAlias) made.set(columns, (byAlias = new Map()));
     let text = byAlias.get(alias);
     if (!text) {
-      const { before, after } = make(Object.keys(columns), columns, alias);
+      const { before, after } = around(columns, alias);
       byAlias.set(alias, (text = { before: sql.raw(before), after: sql.raw(after) }));
     }
-    return text;
+    return sql`${text.before}${JSON.stringify(rows)}${text.after}`;
   };
 }
 
