@@ -1,8 +1,13 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SpreadSweep } from '../src/transports/spread-sweep.js';
 
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
 describe('SpreadSweep (heartbeats spread over their period)', () => {
-  beforeEach(() => vi.useFakeTimers());
+  beforeEach(() => vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'] }));
   afterEach(() => vi.useRealTimers());
 
   it('visits every member once per period, a bounded slice per tick', () => {
@@ -64,4 +69,28 @@ describe('SpreadSweep (heartbeats spread over their period)', () => {
     sweep.stop();
     expect(visited).toEqual(['a', 'b', 'c']);
   });
+
+  it('lets go of removed members once the set is empty (a pass left half done kept them alive)', async () => {
+    const members = new Set<object>();
+    const removed = addMembers(members, 1000);
+    const sweep = new SpreadSweep(members, 1000, () => {});
+    vi.advanceTimersByTime(100);
+    // Emptied mid-pass: the set's table shrinks and the pass's iterator holds the old one.
+    members.clear();
+    vi.advanceTimersByTime(100);
+    // WeakRefs hold their targets until the job that made them ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    sweep.stop();
+    expect(removed.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+  });
 });
+
+/** Made apart from the test, whose suspended frame would hold the last one alive. */
+function addMembers(members: Set<object>, count: number): WeakRef<object>[] {
+  return Array.from({ length: count }, (_, k) => {
+    const member = { k };
+    members.add(member);
+    return new WeakRef(member);
+  });
+}

@@ -32,6 +32,9 @@ export class SpreadSweep<T> {
 
   #tick(): void {
     this.#ticksSincePassStarted++;
+    // An iterator that no longer moves keeps the set's table as it was when the set last
+    // shrank, with the members removed since (closed connections, their sockets): let go.
+    if (this.#members.size === 0) this.#pass = null;
     if (this.#pass === null && !this.#startPassIfDue()) return;
     const slice = Math.ceil(this.#members.size / this.#ticksPerPeriod);
     for (let visited = 0; visited < slice; ) {
