@@ -156,12 +156,17 @@ export class ChannelDirectory {
   /**
    * Records the user on first sight and on a rename. Skipping the write otherwise keeps
    * connects (and reconnect storms) off the store's write path. True when a stored
-   * user was renamed.
+   * user was renamed. A user known as named is answered at once (`false`, no promise): a
+   * reconnect storm's connects then wait for nothing here.
    */
-  async remember(principal: Principal): Promise<boolean> {
+  remember(principal: Principal): Promise<boolean> | false {
     const { userId, name } = principal;
     if (this.#knownUsers.get(userId) === name) return false;
-    const changed = await this.#store.rememberUser({ id: userId, name, fillsIn: principal.nameFillsIn === true });
+    return this.#record(userId, name, principal.nameFillsIn === true);
+  }
+
+  async #record(userId: UserId, name: string, fillsIn: boolean): Promise<boolean> {
+    const changed = await this.#store.rememberUser({ id: userId, name, fillsIn });
     if (this.#knownUsers.size >= KNOWN_USERS_LIMIT) this.#knownUsers.clear();
     this.#knownUsers.set(userId, name);
     return changed;

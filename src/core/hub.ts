@@ -204,7 +204,7 @@ export class Hub {
       // usually runs first (a state read before it finds no row and is read again).
       const remembered = this.#directory.remember(principal);
       this.#observers.connecting(principal);
-      if (await remembered) this.#observers.notify((o) => o.profileChanged?.(principal.userId));
+      if (remembered !== false && (await remembered)) this.#observers.notify((o) => o.profileChanged?.(principal.userId));
     }
     // From here to `open` nothing awaits: two connects of one user cannot both take the last place.
     if (principal.kind === 'user' && this.#sessions.countOf(principal.userId) >= this.#maxSessionsPerUser) {
