@@ -21,6 +21,8 @@ export interface ClaimRules {
 const MAX_NAME_LENGTH = 200;
 /** HS256 tokens whose signature was checked, kept for their next use (a reconnect); cleared when full. */
 const VERIFIED_TOKENS_LIMIT = 20_000;
+/** Protected headers found acceptable, kept as they are (tokens of one issuer share theirs); no more are added past this. */
+const ACCEPTED_HEADERS_LIMIT = 16;
 
 /**
  * Checks a JWT and turns its claims into a Principal: `sub` is the user id, `name` the
@@ -46,6 +48,8 @@ export class JwtVerifier {
    * claims that depend on the time are checked on every use.
    */
   readonly #verified = new Map<string, JWTPayload>();
+  /** HS256 protected headers (base64url, as in the token) already read and accepted. */
+  readonly #acceptedHeaders = new Set<string>();
   /** The claims an HS256 token must carry, in the order jose checks them. */
   readonly #requiredClaims: readonly string[];
 
@@ -92,7 +96,7 @@ export class JwtVerifier {
   #verifyHs256(token: string, key: KeyObject): JWTPayload {
     let payload = this.#verified.get(token);
     if (!payload) {
-      payload = verifyHs256Signature(token, key);
+      payload = verifyHs256Signature(token, key, this.#acceptedHeaders);
       if (this.#verified.size >= VERIFIED_TOKENS_LIMIT) this.#verified.clear();
       this.#verified.set(token, payload);
     }
@@ -113,25 +117,34 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
  * claims are checked apart (checkClaims), exactly as jose checks them for other keys
  * (test/jwt-hs256 holds both to the same verdicts).
  */
-function verifyHs256Signature(token: string, secret: KeyObject): JWTPayload {
+function verifyHs256Signature(token: string, secret: KeyObject, acceptedHeaders: Set<string>): JWTPayload {
   const parts = token.split('.');
   if (parts.length !== 3) throw new errors.JWSInvalid('Compact JWS must have three parts.');
   const [header, payload, signature] = parts as [string, string, string];
-  const fields = jsonObject(header);
-  if (!fields) throw new errors.JWSInvalid('The protected header is not a JSON object.');
-  if (fields.alg !== 'HS256') throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
-  // No extension is understood here, so a token that makes one critical is refused (RFC 7515 4.1.11).
-  if (fields.crit !== undefined) throw new errors.JWSInvalid('"crit" is not supported.');
+  if (!acceptedHeaders.has(header)) {
+    checkHs256Header(header);
+    if (acceptedHeaders.size < ACCEPTED_HEADERS_LIMIT) acceptedHeaders.add(header);
+  }
   // What is no base64url at all (a foreign character, a length of 4n+1) is malformed, as
   // jose says, rather than a wrong signature.
   if (!BASE64URL.test(signature) || signature.length % 4 === 1) throw new errors.JWSInvalid('The signature is not base64url.');
-  const expected = createHmac('sha256', secret).update(`${header}.${payload}`).digest();
+  // The signing input is the token up to its second dot (a slice, not a copy).
+  const expected = createHmac('sha256', secret).update(token.slice(0, header.length + 1 + payload.length)).digest();
   if (signature.length !== HS256_SIGNATURE_LENGTH || !timingSafeEqual(Buffer.from(signature, 'base64url'), expected)) {
     throw new errors.JWSSignatureVerificationFailed();
   }
   const claims = jsonObject(payload);
   if (!claims) throw new errors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
   return claims;
+}
+
+/** Throws unless the protected header is a JSON object that names HS256 and makes nothing critical. */
+function checkHs256Header(header: string): void {
+  const fields = jsonObject(header);
+  if (!fields) throw new errors.JWSInvalid('The protected header is not a JSON object.');
+  if (fields.alg !== 'HS256') throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+  // No extension is understood here, so a token that makes one critical is refused (RFC 7515 4.1.11).
+  if (fields.crit !== undefined) throw new errors.JWSInvalid('"crit" is not supported.');
 }
 
 /** A base64url segment holding a JSON object (strict UTF-8, as jose reads it); null otherwise. */
