@@ -78,6 +78,10 @@ Options:
   --concurrency N      connect: connects in flight per worker (default 100)
   --rounds N           connect: every server N times in turn, each round against its own
                        raw ws run, with medians over the rounds (default 1)
+  --store sqlite|postgres
+                       connect: Switchboard's database (default sqlite: a fresh file per
+                       run); postgres: a scratch database on TEST_DATABASE_URL or
+                       DATABASE_URL per run, dropped after
   --warmup N           connect: connects each server takes, from other users, before
                        the measured storms, so the JIT has compiled the connect path
                        (default 2000; 0 measures a cold server)
@@ -151,6 +155,7 @@ async function main(): Promise<number> {
       concurrency: { type: 'string', default: '100' },
       rounds: { type: 'string', default: '1' },
       warmup: { type: 'string', default: '2000' },
+      store: { type: 'string', default: 'sqlite' },
       pin: { type: 'string', default: 'auto' },
       build: { type: 'string', default: 'src' },
       'no-write': { type: 'boolean' },
@@ -274,8 +279,9 @@ async function main(): Promise<number> {
         rounds: int('rounds', values.rounds, 1, 20),
         warmup: int('warmup', values.warmup, 0, 100_000),
         loadCores: pinning.load ? coresOf(pinning.load) : null,
+        postgresUrl: connectStorePostgres(values.store),
       } as const;
-      options = opts;
+      options = { ...opts, postgresUrl: opts.postgresUrl ? 'set' : null };
       results = await runConnectRate(opts, log);
       break;
     }
@@ -354,4 +360,13 @@ function withoutPassword(url: string): string {
 function benchEnvironment(): string {
   const presence = process.env.SWITCHBOARD_BENCH_PRESENCE;
   return presence ? `SWITCHBOARD_BENCH_PRESENCE=${presence} ` : '';
+}
+
+/** `--store` of the connect scenario: null for SQLite, else the PostgreSQL server's URL. */
+function connectStorePostgres(store: string): string | null {
+  if (store === 'sqlite') return null;
+  if (store !== 'postgres') throw new Error(`Unknown store "${store}": sqlite or postgres.`);
+  const url = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+  if (!url) throw new Error('--store postgres needs TEST_DATABASE_URL or DATABASE_URL.');
+  return url;
 }

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { planPinning } from '../bench/lib/pinning.js';
 import { renderTables, type RunRecord } from '../bench/lib/report.js';
@@ -5,6 +6,7 @@ import { runConnectRate } from '../bench/scenarios/connect-rate.js';
 import { refineBetween } from '../bench/scenarios/fanout.js';
 import { runPresenceSetup } from '../bench/scenarios/presence-setup.js';
 import { runResume } from '../bench/scenarios/resume.js';
+import { describeWithServices, serviceUrl } from './helpers/services.js';
 
 /**
  * The issue-20 benchmark scenarios at tiny sizes, so `npm run bench` stays runnable: real
@@ -83,5 +85,29 @@ describe('bench scenarios at tiny sizes', () => {
     const result = await runResume({ subscribers: 12, missed: 5, workers: 1, build: 'src', presence: true }, quiet);
     expect(result).toMatchObject({ presence: true, subscribers: 12, missed: 5, caughtUp: 12, exact: 12, failed: 0, firstError: null });
     expect(tables('resume', result)).toMatch(/^\| on \| 12 \| 5 \|/m);
+  }, SCENARIO_TIMEOUT);
+});
+
+describeWithServices(['TEST_DATABASE_URL'], 'bench scenarios on PostgreSQL', () => {
+  it('connect --store postgres: Switchboard stores on a scratch database of its own, dropped after', async () => {
+    const url = serviceUrl('TEST_DATABASE_URL')!;
+    const results = await runConnectRate(
+      { servers: ['switchboard'], auth: ['open'], connections: 20, concurrency: 10, workers: 1, build: 'src', rounds: 1, warmup: 0, loadCores: null, postgresUrl: url },
+      quiet,
+    );
+    expect(results.map((r) => [r.users, r.store, r.connected, r.firstError])).toEqual([
+      ['new', 'postgres', 20, null],
+      ['returning', 'postgres', 20, null],
+    ]);
+    expect(tables('connect', results)).toMatch(/Switchboard stored on PostgreSQL/);
+    // The run's scratch database (named after this process) is gone.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query('select datname from pg_database where datname like $1', [`switchboard_bench_${process.pid}_%`]);
+      expect(rows).toEqual([]);
+    } finally {
+      await client.end();
+    }
   }, SCENARIO_TIMEOUT);
 });

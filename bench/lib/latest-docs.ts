@@ -10,6 +10,7 @@ const END = '<!-- latest:end -->';
 /** Which runs replace each other: one scenario, and for fan-out one subscriber count and node count. */
 function keyOf(record: RunRecord): string {
   if (record.scenario === 'resume' && (record.results as { presence?: boolean }).presence) return 'resume, presence on';
+  if (record.scenario === 'connect' && record.options.postgresUrl) return 'connect, PostgreSQL';
   if (record.scenario !== 'fanout') return record.scenario;
   const nodes = Number(record.options.nodes ?? 1);
   return `fanout, ${String(record.options.subscribers)} subscribers${nodes > 1 ? `, ${nodes} nodes` : ''}`;

@@ -150,10 +150,12 @@ function connectRateTable(results: ConnectRateResult[]): string[] {
   const rounds = Math.max(...results.map((r) => r.round ?? 1));
   // Results written before warm-up existed have no `warmup`: their servers were cold.
   const warmup = results[0]?.warmup ?? 0;
+  const postgres = results.some((r) => r.store === 'postgres');
   const out = [
     warmup > 0
       ? `Each server took ${warmup} warm-up connects (other users, closed again) before its storms.`
       : 'Each server was measured cold: its storms were the first connects it took.',
+    `Switchboard stored on ${postgres ? 'PostgreSQL (a scratch database per server run)' : 'SQLite (a fresh file per server run)'}.`,
     '',
     `|${rounds > 1 ? ' round |' : ''} server | auth | users | connections | connected | connects/s | vs raw ws | server CPU µs per connect | server busy | load generator CPU µs per connect | load generator's cores busy | connect p50 / p99 ms |`,
     `|${rounds > 1 ? ' ---: |' : ''} --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`,

@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import { coreBusySince } from '../lib/core-busy.js';
+import { createScratchDatabase, type ScratchDatabase } from '../lib/scratch-database.js';
 import { BENCH_JWT_SECRET, startServerProcess } from '../lib/server-process.js';
 import { round, sleep, summarize } from '../lib/stats.js';
 import type { ServerKind } from '../lib/targets.js';
@@ -31,6 +32,11 @@ export interface ConnectRateOptions {
   readonly warmup: number;
   /** The load generator's cores when pinned (their busy share is reported); null: not pinned. */
   readonly loadCores: readonly number[] | null;
+  /**
+   * Switchboard's database: null, a fresh SQLite file per server run; a PostgreSQL URL, a
+   * scratch database made on its server for each run and dropped after.
+   */
+  readonly postgresUrl?: string | null;
 }
 
 export interface ConnectRateResult {
@@ -42,6 +48,8 @@ export interface ConnectRateResult {
    * the same users again, after they disconnected (Switchboard only: a reconnect storm).
    */
   readonly users: 'new' | 'returning';
+  /** Switchboard's database (null for the peers, which store nothing). Absent in results from before it was chosen: SQLite. */
+  readonly store?: 'sqlite' | 'postgres' | null;
   readonly command: string;
   readonly connections: number;
   readonly connected: number;
@@ -116,7 +124,12 @@ async function connectStorms(
 ): Promise<Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>[]> {
   const specs = await clientSpecs('conn', options.connections, auth);
   const warmupParts = WorkerPool.spread(await clientSpecs('warm', options.warmup, auth), options.workers);
-  const server = await startServerProcess({ kind, build: options.build, auth: auth ?? 'open' });
+  const store: ConnectRateResult['store'] = kind !== 'switchboard' ? null : options.postgresUrl ? 'postgres' : 'sqlite';
+  const database: ScratchDatabase | null = store === 'postgres' ? await createScratchDatabase(options.postgresUrl!) : null;
+  const server = await startServerProcess({ kind, build: options.build, auth: auth ?? 'open', databaseUrl: database?.url }).catch(async (error: unknown) => {
+    await database?.drop();
+    throw error;
+  });
   const pool = new WorkerPool(options.workers);
   const parts = WorkerPool.spread(specs, options.workers);
   const connectAll = (clients: ClientSpec[][]) =>
@@ -142,6 +155,7 @@ async function connectStorms(
       server: kind,
       auth,
       users,
+      store,
       command: server.command,
       connections: options.connections,
       connected,
@@ -181,7 +195,7 @@ async function connectStorms(
     return [
       ...results,
       {
-        server: kind, auth, users, command: server.command, connections: options.connections, connected: 0, firstError: null,
+        server: kind, auth, users, store, command: server.command, connections: options.connections, connected: 0, firstError: null,
         connectPerSec: 0, serverCpuMicrosPerConnect: 0, error: (error as Error).message,
       },
     ];
@@ -189,6 +203,7 @@ async function connectStorms(
     await pool.all({ op: 'closeAll' }).catch(() => {});
     await pool.exit();
     await server.dispose();
+    await database?.drop();
   }
 }
 
