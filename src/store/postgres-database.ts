@@ -98,6 +98,10 @@ export async function openPostgresDatabase(
   return database;
 }
 
+const SOFT_BEGIN = sql.raw('begin; set local synchronous_commit = off');
+const COMMIT = sql.raw('commit');
+const ROLLBACK = sql.raw('rollback');
+
 const postgresDialect: SqlDialect = {
   async lockChannels(trx, ids) {
     if (ids.length > 0) {
@@ -123,10 +127,22 @@ const postgresDialect: SqlDialect = {
     const message = error instanceof Error ? error.message : '';
     return /Connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i.test(message);
   },
+  // One round trip opens the transaction and relaxes its commit, where Kysely's
+  // transaction and a `set local` took two: a query without parameters goes as one
+  // simple query, which may hold two statements. The connection is held throughout.
   softTransaction: (db, work) =>
-    db.transaction().execute(async (trx) => {
-      await sql`set local synchronous_commit = off`.execute(trx);
-      return work(trx);
+    db.connection().execute(async (connection) => {
+      await SOFT_BEGIN.execute(connection);
+      let result;
+      try {
+        result = await work(connection);
+      } catch (error) {
+        // A connection that failed mid-transaction may not take the rollback either: the work's error is the one to report.
+        await ROLLBACK.execute(connection).catch(() => {});
+        throw error;
+      }
+      await COMMIT.execute(connection);
+      return result;
     }),
   jsonRows: jsonRowsFrom((columns, alias) => ({
     before: 'jsonb_to_recordset(',
