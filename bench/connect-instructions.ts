@@ -1,14 +1,17 @@
 /**
  * Instructions per connect, counted by callgrind: a repeatable figure where a shared
  * machine makes the time per connect swing by half from one run to the next (the connect
- * scenario's wall clock). One Switchboard server (the build in dist/, SQLite file, `open`
- * auth, the benchmark's config) runs under `valgrind --tool=callgrind` with counting off;
+ * scenario's wall clock). One Switchboard server (the build in dist/, SQLite file, `--auth`
+ * open or jwt, the benchmark's config) runs under `valgrind --tool=callgrind` with counting off;
  * a client here connects `--users` new users (each until its welcome, `--concurrency` in
  * flight), closes them, and connects them again (returning), counting each storm alone
  * (connects and their closes) after a full garbage collection. It runs `--storms` of
  * each and prints every count, and the fewest and the median per connect.
  *
- *   npm run build && npx tsx bench/connect-instructions.ts [--users 500] [--storms 3] [--concurrency 50]
+ *   npm run build && npx tsx bench/connect-instructions.ts [--users 500] [--storms 3] [--concurrency 50] [--auth open|jwt]
+ *
+ * With `--auth jwt` each user connects with an HS256 token of its own (signed before the
+ * count starts, sent as `Authorization: Bearer`), as in the connect scenario.
  *
  * Under valgrind the server runs some 50 times slower, so a storm's batches hold fewer
  * connects than at full speed: per-batch costs weigh more here than in the wall-clock
@@ -22,16 +25,25 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { SWITCHBOARD_BENCH_CONFIG } from './lib/server-process.js';
+import { BENCH_JWT_SECRET, SWITCHBOARD_BENCH_CONFIG } from './lib/server-process.js';
 
 const { values } = parseArgs({
   options: {
     users: { type: 'string', default: '500' },
     storms: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '50' },
+    auth: { type: 'string', default: 'open' },
   },
 });
+if (values.auth !== 'open' && values.auth !== 'jwt') {
+  console.error(`--auth is open or jwt, not "${values.auth}".`);
+  process.exit(1);
+}
+const jwt = values.auth === 'jwt';
+/** Each user's token, signed once (before any count starts) and used by every connect of theirs. */
+const tokens = new Map<string, string>();
 const users = Number(values.users);
 const storms = Number(values.storms);
 const concurrency = Number(values.concurrency);
@@ -67,7 +79,16 @@ const server = spawn(
     '--config',
     join(dir, 'config.json'),
   ],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORT: '', DATABASE_URL: '', REDIS_URL: '' } },
+  {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      PORT: '',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      ...(jwt ? { SWITCHBOARD_AUTH: 'jwt', SWITCHBOARD_JWT_SECRET: BENCH_JWT_SECRET } : {}),
+    },
+  },
 );
 let stderr = '';
 server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -82,6 +103,8 @@ try {
   for (const prefix of ['warm-a', 'warm-b', 'warm-c']) for (let pass = 0; pass < 2; pass++) await storm(port, prefix, users, concurrency);
   const counts: { kind: 'new' | 'returning'; instructions: number }[] = [];
   for (let k = 1; k <= storms; k++) {
+    // Signed outside the count: the server idles meanwhile, but its timers would be counted.
+    if (jwt) await signTokens(`storm-${k}`, users);
     for (const kind of ['new', 'returning'] as const) {
       await fullGc(server);
       control(server, ['-i', 'on']);
@@ -110,6 +133,7 @@ function perConnect(instructions: number): string {
 
 /** Connects `count` users (`prefix-i`) until each has its welcome, then closes them all. */
 async function storm(port: number, prefix: string, count: number, inFlight: number): Promise<void> {
+  if (jwt) await signTokens(prefix, count);
   const open: WebSocket[] = [];
   let next = 0;
   const worker = async () => {
@@ -117,7 +141,9 @@ async function storm(port: number, prefix: string, count: number, inFlight: numb
       const user = `${prefix}-${next++}`;
       open.push(
         await new Promise<WebSocket>((resolve, reject) => {
-          const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?user=${user}`);
+          const ws = jwt
+            ? new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${tokens.get(user)}` } })
+            : new WebSocket(`ws://127.0.0.1:${port}/ws?user=${user}`);
           ws.once('message', () => resolve(ws));
           ws.once('error', reject);
         }),
@@ -126,6 +152,15 @@ async function storm(port: number, prefix: string, count: number, inFlight: numb
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
   await Promise.all(open.map((ws) => new Promise((resolve) => (ws.once('close', resolve), ws.close()))));
+}
+
+async function signTokens(prefix: string, count: number): Promise<void> {
+  const key = new TextEncoder().encode(BENCH_JWT_SECRET);
+  const expires = Math.floor(Date.now() / 1000) + 3600;
+  for (let k = 0; k < count; k++) {
+    const user = `${prefix}-${k}`;
+    if (!tokens.has(user)) tokens.set(user, await new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime(expires).sign(key));
+  }
 }
 
 function control(child: ChildProcess, args: string[]): void {
