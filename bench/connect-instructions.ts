@@ -21,13 +21,11 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { BENCH_JWT_SECRET, SWITCHBOARD_BENCH_CONFIG } from './lib/server-process.js';
+import { BENCH_JWT_SECRET, freePort, SWITCHBOARD_BENCH_CONFIG, signBenchToken } from './lib/server-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -155,11 +153,9 @@ async function storm(port: number, prefix: string, count: number, inFlight: numb
 }
 
 async function signTokens(prefix: string, count: number): Promise<void> {
-  const key = new TextEncoder().encode(BENCH_JWT_SECRET);
-  const expires = Math.floor(Date.now() / 1000) + 3600;
   for (let k = 0; k < count; k++) {
     const user = `${prefix}-${k}`;
-    if (!tokens.has(user)) tokens.set(user, await new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime(expires).sign(key));
+    if (!tokens.has(user)) tokens.set(user, await signBenchToken(user));
   }
 }
 
@@ -210,15 +206,4 @@ async function waitFor(test: () => boolean | Promise<boolean>, timeoutMs: number
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }

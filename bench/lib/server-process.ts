@@ -4,6 +4,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 import { pinnedCommand } from './pinning.js';
 import type { ServerKind } from './targets.js';
 
@@ -36,6 +37,13 @@ export interface ServerOptions {
 
 /** The HS256 secret a `jwt` Switchboard under test accepts; the bench signs its clients' tokens with it. */
 export const BENCH_JWT_SECRET = 'switchboard-bench-secret-0123456789abcdef';
+const BENCH_JWT_KEY = new TextEncoder().encode(BENCH_JWT_SECRET);
+
+/** A bench client's token: HS256 with BENCH_JWT_SECRET, naming the user, valid for an hour. */
+export function signBenchToken(user: string): Promise<string> {
+  const expires = Math.floor(Date.now() / 1000) + 3600;
+  return new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime(expires).sign(BENCH_JWT_KEY);
+}
 
 export interface ServerUnderTest {
   readonly kind: ServerKind;

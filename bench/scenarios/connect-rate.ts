@@ -1,7 +1,6 @@
-import { SignJWT } from 'jose';
 import { coreBusySince } from '../lib/core-busy.js';
 import { createScratchDatabase, type ScratchDatabase } from '../lib/scratch-database.js';
-import { BENCH_JWT_SECRET, startServerProcess } from '../lib/server-process.js';
+import { signBenchToken, startServerProcess } from '../lib/server-process.js';
 import { round, sleep, summarize } from '../lib/stats.js';
 import type { ServerKind } from '../lib/targets.js';
 import { WorkerPool } from '../lib/worker-pool.js';
@@ -209,14 +208,11 @@ async function connectStorms(
 
 /** One client per user (`prefix-k`); with JWT each carries its own token, signed before the clock starts. */
 async function clientSpecs(prefix: string, count: number, auth: BenchAuth | null): Promise<ClientSpec[]> {
-  const key = new TextEncoder().encode(BENCH_JWT_SECRET);
-  const expires = Math.floor(Date.now() / 1000) + 3600;
   return Promise.all(
     Array.from({ length: count }, async (_, k): Promise<ClientSpec> => {
       const user = `${prefix}-${k}`;
       if (auth !== 'jwt') return { user, channel: null, probe: false };
-      const token = await new SignJWT({ name: user }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime(expires).sign(key);
-      return { user, channel: null, probe: false, token };
+      return { user, channel: null, probe: false, token: await signBenchToken(user) };
     }),
   );
 }
