@@ -1,8 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   LINGER_MAX_BYTES,
@@ -12,6 +10,7 @@ import {
   LingeringClose,
 } from '../src/transports/http/lingering-close.js';
 import { defaultConfig } from '../src/config.js';
+import { collectGarbage } from './helpers/collect-garbage.js';
 import { type Attempt, type Framing, type OversizeJob, runOversizeClient } from './helpers/oversize-client.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -285,12 +284,11 @@ function closed(socket: Socket): Promise<void> {
   return socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
 }
 
-// Live memory, not garbage: the 64 KiB read buffers a linger drops are garbage at once, but
-// would be counted until a collection, which comes when V8 likes (30 MiB late, measured).
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-/** Bytes this process holds in its heap and in buffers, after a full collection. */
+/**
+ * Bytes this process holds in its heap and in buffers, after a full collection. Live
+ * memory, not garbage: the 64 KiB read buffers a linger drops are garbage at once, but
+ * would be counted until a collection, which comes when V8 likes (30 MiB late, measured).
+ */
 function liveMemory(): number {
   collectGarbage();
   const usage = process.memoryUsage();
