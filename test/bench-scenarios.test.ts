@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { runInProcessConnects } from '../bench/lib/inprocess-connects.js';
 import { planPinning } from '../bench/lib/pinning.js';
 import { renderTables, type RunRecord } from '../bench/lib/report.js';
 import { runConnectRate } from '../bench/scenarios/connect-rate.js';
@@ -85,6 +86,16 @@ describe('bench scenarios at tiny sizes', () => {
     const result = await runResume({ subscribers: 12, missed: 5, workers: 1, build: 'src', presence: true }, quiet);
     expect(result).toMatchObject({ presence: true, subscribers: 12, missed: 5, caughtUp: 12, exact: 12, failed: 0, firstError: null });
     expect(tables('resume', result)).toMatch(/^\| on \| 12 \| 5 \|/m);
+  }, SCENARIO_TIMEOUT);
+
+  it('connects in-process: first and returning storms, each session sent its contacts and its own status', async () => {
+    const lines: string[] = [];
+    const result = await runInProcessConnects({ users: 20, storms: 2, concurrency: 5, build: 'src' }, (line) => lines.push(line));
+    expect(result.storms.map((storm) => storm.kind)).toEqual(['first', 'returning', 'first', 'returning']);
+    for (const storm of result.storms) expect(storm.micros).toBeGreaterThan(0);
+    // Every connect of a user with no contacts: the (empty) contacts snapshot, then the user's own `online`.
+    expect(result.framesPerConnect).toBe(2);
+    expect(lines).toHaveLength(4);
   }, SCENARIO_TIMEOUT);
 });
 
