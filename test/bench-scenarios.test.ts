@@ -88,12 +88,13 @@ describe('bench scenarios at tiny sizes', () => {
     expect(tables('resume', result)).toMatch(/^\| on \| 12 \| 5 \|/m);
   }, SCENARIO_TIMEOUT);
 
-  it('connects in-process: first and returning storms, each session sent its contacts and its own status', async () => {
+  it('connects in-process: first and returning storms beside watchers, each session sent its contacts and its own status', async () => {
     const lines: string[] = [];
-    const result = await runInProcessConnects({ users: 20, storms: 2, concurrency: 5, build: 'src' }, (line) => lines.push(line));
+    const result = await runInProcessConnects({ users: 20, storms: 2, concurrency: 5, build: 'src', watchers: 5 }, (line) => lines.push(line));
     expect(result.storms.map((storm) => storm.kind)).toEqual(['first', 'returning', 'first', 'returning']);
     for (const storm of result.storms) expect(storm.micros).toBeGreaterThan(0);
-    // Every connect of a user with no contacts: the (empty) contacts snapshot, then the user's own `online`.
+    // Every connect of a user with no contacts: the (empty) contacts snapshot, then the user's
+    // own `online`; the watchers, following users who never connect, get nothing.
     expect(result.framesPerConnect).toBe(2);
     expect(lines).toHaveLength(4);
   }, SCENARIO_TIMEOUT);

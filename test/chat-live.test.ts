@@ -101,6 +101,70 @@ describe('live lists', () => {
     // Nothing about the private channel reached eve on any list.
     expect(eve.frames.filter((f) => f.type === 'list' && JSON.stringify(f).includes('secret'))).toEqual([]);
   });
+
+  it('sends each change once to each list that holds it, after follows again, unfollows and closes', async () => {
+    const server = await startTestServer();
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
+    const eve = await clients.connect(server.wsUrl, 'eve');
+    const eveElsewhere = await clients.connect(server.wsUrl, 'eve');
+    // Carol follows everything too: once her frame is in, every list's frame of that change
+    // was written; a reply on another socket comes after what that socket was sent before it.
+    const carol = await clients.connect(server.wsUrl, 'carol');
+    const fence = (...sessions: WsTestClient[]) => Promise.all(sessions.map((session) => session.ok('contacts.list')));
+    await carol.ok('list.subscribe', { list: 'users', users: ['bob'] });
+    await carol.ok('list.subscribe', { list: 'channels' });
+    const bobChanges = (client: WsTestClient) => listFrames(client, 'users').filter((f) => f.item.user === 'bob').length;
+    const setBob = async (status: 'away' | 'online', seen: number) => {
+      await bob.ok('status.set', { status });
+      await carol.waitUntil(() => bobChanges(carol) === seen);
+    };
+
+    // Followed twice, and from two sessions: one frame per change on each session.
+    await eve.ok('list.subscribe', { list: 'users', users: ['bob'] });
+    await eve.ok('list.subscribe', { list: 'users', users: ['bob', 'alice'] });
+    await eveElsewhere.ok('list.subscribe', { list: 'users', users: ['bob'] });
+    await setBob('away', 1);
+    await fence(eve, eveElsewhere);
+    expect([bobChanges(eve), bobChanges(eveElsewhere)]).toEqual([1, 1]);
+
+    // Unfollowed on one session, closed on the other: neither hears the next change.
+    await eve.ok('list.unsubscribe', { list: 'users', users: ['bob'] });
+    await eveElsewhere.close();
+    await setBob('online', 2);
+    await fence(eve);
+    expect(bobChanges(eve)).toBe(1);
+    // Followed again: heard again, once.
+    await eve.ok('list.subscribe', { list: 'users', users: ['bob'] });
+    await setBob('away', 3);
+    await fence(eve);
+    expect(bobChanges(eve)).toBe(2);
+
+    // A channel list unfollowed hears no update; followed again, it holds the channel once more.
+    await alice.ok('channel.create', { channel: 'room', channelType: 'public' });
+    await alice.ok('list.subscribe', { list: 'channels' });
+    await alice.ok('list.unsubscribe', { list: 'channels' });
+    await alice.ok('list.subscribe', { list: 'channels' });
+    await alice.ok('list.subscribe', { list: 'members', channel: 'room' });
+    const roomUpdates = (client: WsTestClient) => listFrames(client, 'channels').filter((f) => f.item.id === 'room' && f.action === 'update');
+    await alice.ok('channel.update', { channel: 'room', title: 'The room' });
+    await carol.waitUntil(() => roomUpdates(carol).length === 1);
+    await fence(alice);
+    expect(roomUpdates(alice)).toHaveLength(1);
+
+    // A deleted channel leaves every list: its members list no longer hears of it.
+    await bob.ok('channel.join', { channel: 'room' });
+    await alice.waitUntil(() => listFrames(alice, 'members').length === 1);
+    await alice.ok('channel.delete', { channel: 'room' });
+    await carol.waitUntil(() => listFrames(carol, 'channels').some((f) => f.item.id === 'room' && f.action === 'remove'));
+    await fence(alice);
+    expect(listFrames(alice, 'channels').filter((f) => f.item.id === 'room' && f.action === 'remove')).toHaveLength(1);
+    await alice.ok('channel.create', { channel: 'room', channelType: 'public' });
+    await bob.ok('channel.join', { channel: 'room' });
+    await carol.waitUntil(() => listFrames(carol, 'channels').filter((f) => f.item.id === 'room' && f.action === 'add').length === 2);
+    await fence(alice);
+    expect(listFrames(alice, 'members')).toHaveLength(1);
+  });
 });
 
 describe('offline catch-up', () => {

@@ -17,6 +17,11 @@ export interface InProcessConnectOptions {
   readonly concurrency: number;
   /** `src` runs TypeScript through tsx; `dist` runs the build (`npm run build` first). */
   readonly build: 'src' | 'dist';
+  /**
+   * Sessions open through the storms, each following a users list of one user who never
+   * connects (a web client's list of people): they get nothing, and should cost nothing.
+   */
+  readonly watchers?: number;
 }
 
 export interface InProcessStorm {
@@ -86,7 +91,19 @@ export async function runInProcessConnects(options: InProcessConnectOptions, log
   };
 
   const storms: InProcessStorm[] = [];
+  let stormFrames = 0;
   try {
+    for (let k = 0; k < (options.watchers ?? 0); k++) {
+      const principal = { kind: 'user', userId: `watcher-${k}`, name: `watcher-${k}`, roles: [], nameFillsIn: true } as const;
+      const session = await server.hub.connect(principal, 'ws', sink);
+      const followed = (await server.edge.pipeline.run('list.subscribe', { list: 'users', users: [`away-${k}`] }, { principal, session, wire: 'ws' })) as {
+        list?: string;
+      };
+      if (followed.list !== 'users') throw new Error(`A watcher could not follow a users list: ${JSON.stringify(followed)}`);
+    }
+    // Their own connects' frames (sent once their status settles) are not the storms'.
+    await sleep(QUIET_MS);
+    frames = 0;
     for (let k = 1; k <= options.storms; k++) {
       for (const kind of ['first', 'returning'] as const) {
         const { sessions, micros } = await storm(`storm-${k}`);
@@ -96,11 +113,13 @@ export async function runInProcessConnects(options: InProcessConnectOptions, log
         await sleep(QUIET_MS);
       }
     }
+    // Before the close frames the shutdown sends.
+    stormFrames = frames;
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  return { storms, framesPerConnect: frames / (options.users * options.storms * 2) };
+  return { storms, framesPerConnect: stormFrames / (options.users * options.storms * 2) };
 }
 
 async function serverModules(build: 'src' | 'dist'): Promise<{ startServer: typeof StartServer; loadConfig: typeof LoadConfig }> {

@@ -2,6 +2,7 @@ import type { ListAction, ListName } from '../../protocol/frames.js';
 import type { UserState } from '../../protocol/values.js';
 import { Delivery } from '../core/delivery.js';
 import { SwitchboardError } from '../core/errors.js';
+import { MultiMap } from '../core/multimap.js';
 import type { Session } from '../core/session.js';
 import type { Channel, ChannelId, ListedChannel, Member, SessionId, UserId } from '../core/types.js';
 import { type ChatContext, SERVER } from './chat-context.js';
@@ -28,10 +29,25 @@ type ListNotice = Extract<ChatNotice, { kind: 'channels' | 'members' | 'channel-
  * channel's members, or chosen users, and gets a snapshot, then each add, update and
  * removal that concerns it as a `list` frame. Changes made on other nodes arrive as
  * notices and are applied the same way.
+ *
+ * A change is looked up in indexes of who follows what, so its cost is the sessions it
+ * reaches, not every session that follows some list: a status change (every connect and
+ * last disconnect in the cluster) used to walk them all, which made a reconnect storm of
+ * web clients quadratic. Only a new public channel goes to every channel list.
  */
 export class LiveLists {
   readonly #context: ChatContext;
   readonly #following = new Map<SessionId, Following>();
+  /** Sessions following a channel list, all of them (a new public channel reaches each). */
+  readonly #channelLists = new Set<Following>();
+  /** The same, by the session's user (a change meant for some users). */
+  readonly #channelListsOf = new MultiMap<UserId, Following>();
+  /** Channel lists by the channels they hold (updates and removals reach only those). */
+  readonly #holding = new MultiMap<ChannelId, Following>();
+  /** Members lists by channel. */
+  readonly #membersOf = new MultiMap<ChannelId, Following>();
+  /** Users lists by the users they follow. */
+  readonly #usersFollowing = new MultiMap<UserId, Following>();
 
   constructor(context: ChatContext) {
     this.#context = context;
@@ -48,22 +64,27 @@ export class LiveLists {
     // Follow first, then read: a change in between arrives twice (harmless), never not at all.
     switch (list) {
       case 'channels': {
-        this.#entry(session).channels = true;
+        this.#followChannels(this.#entry(session));
         const items = await hub.listChannels(who, { limit: 1000 });
         const entry = this.#following.get(session.id);
-        if (entry?.channels) for (const channel of items) entry.known.add(channel.id);
+        if (entry?.channels) for (const channel of items) this.#hold(entry, channel.id);
         return { list, items };
       }
       case 'members': {
         if (!target.channel) throw new SwitchboardError('bad_request', 'A members list needs a channel.');
         await hub.getChannel(who, target.channel);
-        this.#entry(session).members.add(target.channel);
+        const entry = this.#entry(session);
+        entry.members.add(target.channel);
+        this.#membersOf.add(target.channel, entry);
         return { list, channel: target.channel, items: await hub.listMembers(who, target.channel) };
       }
       case 'users': {
         if (!target.users || target.users.length === 0) throw new SwitchboardError('bad_request', 'A users list needs users.');
         const entry = this.#entry(session);
-        for (const user of target.users) entry.users.add(user);
+        for (const user of target.users) {
+          entry.users.add(user);
+          this.#usersFollowing.add(user, entry);
+        }
         return { list, items: await tables.userStates(target.users) };
       }
     }
@@ -74,18 +95,22 @@ export class LiveLists {
     let changed = false;
     if (entry && list === 'channels') {
       changed = entry.channels;
-      entry.channels = false;
-      entry.known.clear();
+      this.#unfollowChannels(entry);
     }
-    if (entry && list === 'members' && target.channel) changed = entry.members.delete(target.channel);
+    if (entry && list === 'members' && target.channel) changed = this.#unfollowMembers(entry, target.channel);
     if (entry && list === 'users') {
-      for (const user of target.users ?? [...entry.users]) changed = entry.users.delete(user) || changed;
+      for (const user of target.users ?? [...entry.users]) changed = this.#unfollowUser(entry, user) || changed;
     }
     if (!changed) throw new SwitchboardError('not_found', `Not following that ${list} list.`);
   }
 
   sessionClosed(session: Session): void {
+    const entry = this.#following.get(session.id);
+    if (!entry) return;
     this.#following.delete(session.id);
+    this.#unfollowChannels(entry);
+    for (const channel of entry.members) this.#membersOf.delete(channel, entry);
+    for (const user of entry.users) this.#usersFollowing.delete(user, entry);
   }
 
   // --- changes (from this node's hub hooks, and other nodes' notices) ----------------
@@ -146,10 +171,9 @@ export class LiveLists {
 
   /** A user's status changed (here or on another node): to the sessions following that user. */
   userChanged(state: UserState): void {
+    if (this.#usersFollowing.count(state.user) === 0) return;
     const delivery = new Delivery({ type: 'list', list: 'users', action: 'update', item: state });
-    for (const entry of this.#following.values()) {
-      if (entry.users.has(state.user)) entry.session.sink.deliver(delivery);
-    }
+    for (const entry of this.#usersFollowing.get(state.user)) entry.session.sink.deliver(delivery);
   }
 
   /** A change another node announced. */
@@ -184,35 +208,79 @@ export class LiveLists {
   }
 
   #channelChanged(action: ListAction, channel: ListedChannel, audience: readonly UserId[] | null): void {
-    const allowed = audience && new Set(audience);
+    // Meant for some users: their channel lists. For everyone: a new public channel goes to
+    // every channel list, an update or removal to the lists that hold the channel.
+    const reached: Iterable<Following> = audience
+      ? [...new Set(audience)].flatMap((user) => [...this.#channelListsOf.get(user)])
+      : action === 'add'
+        ? this.#channelLists
+        : [...this.#holding.get(channel.id)];
     const delivery = new Delivery({ type: 'list', list: 'channels', action, item: channel });
-    for (const entry of this.#following.values()) {
-      if (!entry.channels) continue;
-      if (allowed && !allowed.has(entry.session.principal.userId)) continue;
-      if (!allowed && action !== 'add' && !entry.known.has(channel.id)) continue;
-      if (action === 'remove') entry.known.delete(channel.id);
-      else entry.known.add(channel.id);
+    for (const entry of reached) {
+      if (action === 'remove') this.#release(entry, channel.id);
+      else this.#hold(entry, channel.id);
       entry.session.sink.deliver(delivery);
     }
   }
 
   #channelDeleted(id: ChannelId): void {
     const delivery = new Delivery({ type: 'list', list: 'channels', action: 'remove', item: { id } });
-    for (const entry of this.#following.values()) {
-      if (entry.known.delete(id)) entry.session.sink.deliver(delivery);
-      // Its members list is gone with it.
-      entry.members.delete(id);
+    for (const entry of [...this.#holding.get(id)]) {
+      this.#release(entry, id);
+      entry.session.sink.deliver(delivery);
     }
+    // Its members lists are gone with it.
+    for (const entry of [...this.#membersOf.get(id)]) this.#unfollowMembers(entry, id);
   }
 
   #memberChanged(action: ListAction, member: Member): void {
     const delivery = new Delivery({ type: 'list', list: 'members', channel: member.channel, action, item: member });
-    for (const entry of this.#following.values()) {
-      if (!entry.members.has(member.channel)) continue;
+    for (const entry of [...this.#membersOf.get(member.channel)]) {
       entry.session.sink.deliver(delivery);
       // Someone who left may no longer read the channel: they stop following its members.
-      if (action === 'remove' && entry.session.principal.userId === member.user) entry.members.delete(member.channel);
+      if (action === 'remove' && entry.session.principal.userId === member.user) this.#unfollowMembers(entry, member.channel);
     }
+  }
+
+  // --- who follows what (each change to an entry goes through these, indexes with it) --
+
+  #followChannels(entry: Following): void {
+    if (entry.channels) return;
+    entry.channels = true;
+    this.#channelLists.add(entry);
+    this.#channelListsOf.add(entry.session.principal.userId, entry);
+  }
+
+  #unfollowChannels(entry: Following): void {
+    if (!entry.channels) return;
+    entry.channels = false;
+    this.#channelLists.delete(entry);
+    this.#channelListsOf.delete(entry.session.principal.userId, entry);
+    for (const channel of entry.known) this.#holding.delete(channel, entry);
+    entry.known.clear();
+  }
+
+  /** The session's channel list holds the channel (its snapshot, or a change since). */
+  #hold(entry: Following, channel: ChannelId): void {
+    if (entry.known.has(channel)) return;
+    entry.known.add(channel);
+    this.#holding.add(channel, entry);
+  }
+
+  #release(entry: Following, channel: ChannelId): void {
+    if (entry.known.delete(channel)) this.#holding.delete(channel, entry);
+  }
+
+  #unfollowMembers(entry: Following, channel: ChannelId): boolean {
+    if (!entry.members.delete(channel)) return false;
+    this.#membersOf.delete(channel, entry);
+    return true;
+  }
+
+  #unfollowUser(entry: Following, user: UserId): boolean {
+    if (!entry.users.delete(user)) return false;
+    this.#usersFollowing.delete(user, entry);
+    return true;
   }
 
   #entry(session: Session): Following {
