@@ -4,10 +4,12 @@
  * `--concurrency` in flight, then disconnect (bench/lib/inprocess-connects.ts). The first
  * storm of each pair is first connects (the users are stored), the second returning ones.
  *
- *   npm run build && taskset -c 0 npx tsx bench/connect-inprocess.ts [--users 5000] [--storms 6] [--warm 2] [--concurrency 200] [--build dist|src] [--watchers 0]
+ *   npm run build && taskset -c 0 npx tsx bench/connect-inprocess.ts [--users 5000] [--storms 6] [--warm 2] [--concurrency 200] [--build dist|src] [--watchers 0] [--crowd]
  *
  * `--watchers N` keeps N other sessions open throughout, each following a users list of
- * one user who never connects (as web clients follow the people they show).
+ * one user who never connects (as web clients follow the people they show). `--crowd`
+ * makes every storm user a member of one public channel first (an organization's
+ * #general); the frames per connect then show what the channel's status traffic costs.
  *
  * What it leaves out (HTTP upgrade, WebSocket handshake, authentication, the welcome
  * write) is the same whatever the modules do, and it is most of what makes the connect
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '200' },
     build: { type: 'string', default: 'dist' },
     watchers: { type: 'string', default: '0' },
+    crowd: { type: 'boolean', default: false },
   },
 });
 if (values.build !== 'src' && values.build !== 'dist') {
@@ -35,7 +38,7 @@ if (values.build !== 'src' && values.build !== 'dist') {
 const storms = Number(values.storms);
 const warm = Math.min(Number(values.warm), storms - 1);
 const { storms: counts, framesPerConnect } = await runInProcessConnects(
-  { users: Number(values.users), storms, concurrency: Number(values.concurrency), build: values.build, watchers: Number(values.watchers) },
+  { users: Number(values.users), storms, concurrency: Number(values.concurrency), build: values.build, watchers: Number(values.watchers), crowd: values.crowd },
   (line) => console.log(line),
 );
 for (const kind of ['first', 'returning'] as const) {

@@ -232,7 +232,7 @@ export const configSchema = z.strictObject({
       occupancyAbove: positiveInt()
         .default(DEFAULT_PRESENCE_SETTINGS.occupancyAbove)
         .describe(
-          'Distinct users in a channel above which its subscribers get only the count (`occupancy` frames), no join/leave frames; the member list is paged with the `presence` command.',
+          "Distinct users in a channel above which its subscribers get only the count (`occupancy` frames), no join/leave frames; the member list is paged with the `presence` command. A chat channel with more members than this does not carry its members' `status` either (follow them in a users list).",
         ),
       occupancyIntervalMs: positiveInt()
         .default(DEFAULT_PRESENCE_SETTINGS.occupancyIntervalMs)

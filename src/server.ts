@@ -110,7 +110,14 @@ export async function startServer(config: Readonly<Config>, deps: ServerDependen
     pruning: { intervalMs: config.retention.pruneIntervalMs, batchSize: config.retention.pruneBatch },
   });
   await hub.start();
-  const chat = Chat.attach({ hub, store, tables: new ChatStore(database), presence: broker.presence, logger });
+  const chat = Chat.attach({
+    hub,
+    store,
+    tables: new ChatStore(database),
+    presence: broker.presence,
+    statusMembersLimit: config.presence.occupancyAbove,
+    logger,
+  });
   // Before any session or feed exists, so the metrics and the event log see them all.
   const ops = await Operations.attach({ config, hub, logger, database });
   const outbox = config.webhooks.urls.length > 0 ? new WebhookOutbox(database) : null;

@@ -97,6 +97,9 @@ describe('bench scenarios at tiny sizes', () => {
     // own `online`; the watchers, following users who never connect, get nothing.
     expect(result.framesPerConnect).toBe(2);
     expect(lines).toHaveLength(4);
+    // In one channel (of 10, under presence.occupancyAbove) members also hear each other come online.
+    const crowd = await runInProcessConnects({ users: 10, storms: 1, concurrency: 5, build: 'src', crowd: true }, quiet);
+    expect(crowd.framesPerConnect).toBeGreaterThan(2);
   }, SCENARIO_TIMEOUT);
 });
 

@@ -104,6 +104,34 @@ describe('user status fan-out', () => {
     });
   });
 
+  it('carries status in channels of up to presence.occupancyAbove members; in larger ones members follow users lists', async () => {
+    const server = await startTestServer({ overrides: { presence: { occupancyAbove: 3 } } });
+    const alice = await clients.connect(server.wsUrl, 'alice');
+    const bob = await clients.connect(server.wsUrl, 'bob');
+    const carol = await clients.connect(server.wsUrl, 'carol');
+    const dave = await clients.connect(server.wsUrl, 'dave');
+    const erin = await clients.connect(server.wsUrl, 'erin');
+    // 'pair' has 2 members (bob shares it with alice); 'crowd' has 4, one more than the limit.
+    await alice.ok('channel.create', { channel: 'pair', channelType: 'private', members: ['bob'] });
+    await alice.ok('channel.create', { channel: 'crowd', channelType: 'private', members: ['carol', 'dave', 'erin'] });
+    await erin.ok('list.subscribe', { list: 'users', users: ['alice'] });
+
+    await alice.ok('status.set', { status: 'away' });
+    await bob.waitUntil(() => statusOf(bob, 'alice').at(-1) === 'away');
+    const follows = (client: WsTestClient) => client.frames.filter((f) => f.type === 'list' && f.list === 'users');
+    await erin.waitUntil(() => follows(erin).length === 1);
+    expect(follows(erin)[0]).toMatchObject({ action: 'update', item: { user: 'alice', status: 'away' } });
+    await Promise.all([roundTrip(carol), roundTrip(dave), roundTrip(erin)]);
+    expect([statusOf(carol, 'alice'), statusOf(dave, 'alice'), statusOf(erin, 'alice')]).toEqual([[], [], []]);
+
+    // A member who leaves the crowd brings it to the limit: from then on it carries status.
+    await dave.ok('channel.leave', { channel: 'crowd' });
+    await alice.ok('status.set', { status: 'online' });
+    await carol.waitUntil(() => statusOf(carol, 'alice').at(-1) === 'online');
+    await roundTrip(dave);
+    expect(statusOf(dave, 'alice')).toEqual([]);
+  });
+
   it('tells a channel mate who connects later that a user came back, and the user of their own return', async () => {
     const server = await startTestServer();
     let bob = await clients.connect(server.wsUrl, 'bob');

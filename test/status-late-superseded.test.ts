@@ -14,6 +14,7 @@ import { SwitchboardError } from '../src/core/errors.js';
 import type { UserState, UserStatus } from '../protocol/values.js';
 import type { Hub } from '../src/core/hub.js';
 import { silentLogger } from '../src/core/logger.js';
+import { DEFAULT_PRESENCE_SETTINGS } from '../src/core/presence.js';
 import type { Session } from '../src/core/session.js';
 import type { ChannelId, UserId } from '../src/core/types.js';
 import type { Database } from '../src/store/database.js';
@@ -87,7 +88,7 @@ async function trackerOnSqlite() {
   const notices: ChatNotice[] = [];
   const sessions = new Map<UserId, Session[]>();
   const hub = { sessionsOf: (user: UserId) => sessions.get(user) ?? [], sendNotice: (_module: string, notice: ChatNotice) => notices.push(notice) } as unknown as Hub;
-  const cache = new ChatCache(tables);
+  const cache = new ChatCache(tables, DEFAULT_PRESENCE_SETTINGS.occupancyAbove);
   const context: ChatContext = { hub, log: {} as ChatContext['log'], tables, cache, logger: silentLogger };
   const presence = new MemoryPresence();
   const tracker = new UserStatusTracker(context, presence, () => {});

@@ -22,6 +22,11 @@ export interface InProcessConnectOptions {
    * connects (a web client's list of people): they get nothing, and should cost nothing.
    */
   readonly watchers?: number;
+  /**
+   * Every storm user is a member of one public channel beforehand (an organization's
+   * #general): its members' connects are what a channel's status traffic costs.
+   */
+  readonly crowd?: boolean;
 }
 
 export interface InProcessStorm {
@@ -100,6 +105,13 @@ export async function runInProcessConnects(options: InProcessConnectOptions, log
         list?: string;
       };
       if (followed.list !== 'users') throw new Error(`A watcher could not follow a users list: ${JSON.stringify(followed)}`);
+    }
+    if (options.crowd) {
+      const owner = { kind: 'user', userId: 'crowd-owner', name: 'crowd-owner', roles: [], nameFillsIn: true } as const;
+      await server.hub.createChannel(owner, { id: 'crowd', type: 'public' });
+      for (let k = 1; k <= options.storms; k++) {
+        for (let i = 0; i < options.users; i++) await server.hub.addMember(owner, 'crowd', `storm-${k}-${i}`);
+      }
     }
     // Their own connects' frames (sent once their status settles) are not the storms'.
     await sleep(QUIET_MS);

@@ -25,8 +25,12 @@ export class ChatCache {
   readonly #members: BatchedCache<ChannelId, UserId[]>;
   /** Contacts' states as stored now, read in one query per tick (never cached: see contactStates). */
   readonly #storedStates: TickBatcher<UserId, UserState | null>;
+  /** Channels with more members than this carry no status (see audienceOf). */
+  readonly #statusMembersLimit: number;
 
-  constructor(tables: ChatStore) {
+  /** `statusMembersLimit`: a channel with more members than this does not carry its members' status. */
+  constructor(tables: ChatStore, statusMembersLimit: number) {
+    this.#statusMembersLimit = statusMembersLimit;
     const storm = stormBatching(tables.stormRounds);
     // A user not stored yet is not kept as such: read ahead of a first connect, they are
     // missing until that connect's own write lands (on PostgreSQL, possibly after the read).
@@ -85,12 +89,17 @@ export class ChatCache {
     return this.#contacts.get(user);
   }
 
-  /** Everyone told of the user's status: their contacts and whoever shares a channel or DM with them (a new array). */
+  /**
+   * Everyone told of the user's status: their contacts and whoever shares a channel or DM
+   * with them (a new array), but for channels of more than `statusMembersLimit` members:
+   * there a connect storm would cost every member a frame per member, so their members
+   * follow whom they show in a users list instead (LiveLists), as the web app does.
+   */
   async audienceOf(user: UserId): Promise<UserId[]> {
     const cached = this.peekAudience(user);
     if (cached) return cached;
     const [contacts, channels] = await Promise.all([this.#contacts.get(user), this.#channels.get(user)]);
-    return audienceFrom(user, contacts, await this.#members.getAll(channels));
+    return this.#audienceFrom(user, contacts, await this.#members.getAll(channels));
   }
 
   /**
@@ -107,7 +116,15 @@ export class ChatCache {
       if (cached === undefined) return undefined;
       members.push(cached);
     }
-    return audienceFrom(user, contacts, members);
+    return this.#audienceFrom(user, contacts, members);
+  }
+
+  #audienceFrom(user: UserId, contacts: readonly UserId[], members: readonly (readonly UserId[])[]): UserId[] {
+    if (contacts.length === 0 && members.length === 0) return [];
+    const audience = new Set(contacts);
+    for (const list of members) if (list.length <= this.#statusMembersLimit) for (const member of list) audience.add(member);
+    audience.delete(user);
+    return [...audience];
   }
 
   // --- changes -----------------------------------------------------------------------
@@ -146,13 +163,6 @@ export class ChatCache {
     this.#channels.clear();
     this.#members.clear();
   }
-}
-
-function audienceFrom(user: UserId, contacts: readonly UserId[], members: readonly (readonly UserId[])[]): UserId[] {
-  const audience = new Set(contacts);
-  for (const list of members) for (const member of list) audience.add(member);
-  audience.delete(user);
-  return [...audience];
 }
 
 /** A user whose row is missing (never seen on this database, or not yet written): named by their id unless the name is known. */

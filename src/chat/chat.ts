@@ -35,6 +35,11 @@ export interface ChatOptions {
   readonly tables: ChatStore;
   /** The broker's presence registry: a user is online while any of their sessions is registered. */
   readonly presence: PresenceRegistry;
+  /**
+   * A channel with more members than this does not carry its members' status (config
+   * `presence.occupancyAbove`, where channel presence turns to counts too).
+   */
+  readonly statusMembersLimit: number;
   readonly logger: Logger;
 }
 
@@ -60,7 +65,7 @@ export class Chat implements HubObserver {
   /**
    * Builds the chat features and hooks them to the hub.
    *
-   * @example const chat = Chat.attach({ hub, store, tables: new ChatStore(database), presence: broker.presence, logger });
+   * @example const chat = Chat.attach({ hub, store, tables: new ChatStore(database), presence: broker.presence, statusMembersLimit: 200, logger });
    */
   static attach(options: ChatOptions): Chat {
     const chat = new Chat(options);
@@ -73,7 +78,7 @@ export class Chat implements HubObserver {
       hub: options.hub,
       log: options.store,
       tables: options.tables,
-      cache: new ChatCache(options.tables),
+      cache: new ChatCache(options.tables, options.statusMembersLimit),
       logger: options.logger,
     };
     this.#context = context;
