@@ -347,7 +347,7 @@ export const configSchema = z.strictObject({
       connectionsPerIp: positiveInt()
         .default(256)
         .describe(
-          'Connections one address may hold, every wire together (/ws and Pusher sockets, SSE and gRPC streams, connections without a request yet); more are refused.',
+          'Connections one address may hold (an IPv6 address: its whole /64), every wire together (/ws and Pusher sockets, SSE and gRPC streams, connections without a request yet); more are refused.',
         ),
       headerTimeoutMs: positiveInt()
         .default(10_000)

@@ -569,6 +569,16 @@ describe('hardening of /ws', () => {
     expect((await upgradeStatus(`${direct.wsUrl}?user=c`, via('203.0.113.3'))).status).toBe(429);
   });
 
+  it('counts an IPv6 client by its /64: addresses in one /64 share the connection limit', async () => {
+    const proxied = await startTestServer({ overrides: { limits: { connectionsPerIp: 2 }, trustProxy: ['127.0.0.1'] } });
+    const via = (client: string) => ({ headers: { 'x-forwarded-for': client }, localAddress: '127.0.0.1' });
+    const held = [clients.open(`${proxied.wsUrl}?user=a`, via('2001:db8:1:2::a')), clients.open(`${proxied.wsUrl}?user=b`, via('2001:db8:1:2:ffff::b'))];
+    await Promise.all(held.map((c) => c.waitFor((f) => f.type === 'welcome')));
+    // A third address of the same /64 is the same client; the next /64 is another.
+    expect((await upgradeStatus(`${proxied.wsUrl}?user=c`, via('2001:0db8:0001:0002:0:0:0:c'))).status).toBe(429);
+    expect((await upgradeStatus(`${proxied.wsUrl}?user=d`, via('2001:db8:1:3::d'))).status).toBe(101);
+  });
+
   it('answers a message flood with rate_limited, closes it with 4429, and stores only what was accepted', async () => {
     const server = await startTestServer({ overrides: { limits: { messagesPerSecond: 10, messageBurst: 10, floodCloseAfter: 20 } } });
     const bystander = await connectOpen(server, 'bob', '127.0.0.2');

@@ -2,6 +2,7 @@ import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SwitchboardError } from '../core/errors.js';
+import { countedAddress } from './counted-address.js';
 
 export type Admission = { readonly ok: true; release(): void } | { readonly ok: false; readonly error: SwitchboardError };
 
@@ -24,7 +25,7 @@ const TOO_MANY = 'Too many connections from your address.';
 const NOTHING = (): void => {};
 
 /**
- * One count of connections per client address, for every wire, so an address holds at
+ * One count of connections per client address (an IPv6 client's /64: countedAddress), for every wire, so an address holds at
  * most `connectionsPerIp` of them whichever wires it uses. What counts, one each, while
  * it is open:
  * - a long-lived connection: a /ws or Pusher socket, an SSE stream (`admit`), a gRPC
@@ -78,17 +79,18 @@ export class ConnectionGuard {
 
   /** One connection for `address` (a gRPC stream, or a socket the caller found the address of). */
   admitAddress(address: string): Admission {
-    if (this.heldBy(address) >= this.#perIp) {
+    const counted = countedAddress(address);
+    if ((this.#held.get(counted) ?? 0) >= this.#perIp) {
       return { ok: false, error: new SwitchboardError('rate_limited', TOO_MANY) };
     }
-    add(this.#held, address, 1);
+    add(this.#held, counted, 1);
     let released = false;
     return {
       ok: true,
       release: () => {
         if (released) return;
         released = true;
-        add(this.#held, address, -1);
+        add(this.#held, counted, -1);
       },
     };
   }
@@ -102,21 +104,22 @@ export class ConnectionGuard {
   admitPending(remoteAddress: string | undefined): (() => void) | null {
     const address = plainAddress(remoteAddress ?? 'unknown');
     if (this.#proxies.has(address)) return NOTHING;
-    if ((this.#pending.get(address) ?? 0) >= this.#perIp) return null;
-    add(this.#pending, address, 1);
-    add(this.#held, address, 1);
+    const counted = countedAddress(address);
+    if ((this.#pending.get(counted) ?? 0) >= this.#perIp) return null;
+    add(this.#pending, counted, 1);
+    add(this.#held, counted, 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      add(this.#pending, address, -1);
-      add(this.#held, address, -1);
+      add(this.#pending, counted, -1);
+      add(this.#held, counted, -1);
     };
   }
 
-  /** Connections `address` holds now (long-lived and pending). */
+  /** Connections `address` holds now (long-lived and pending): an IPv6 address's whole /64 (countedAddress). */
   heldBy(address: string): number {
-    return this.#held.get(plainAddress(address)) ?? 0;
+    return this.#held.get(countedAddress(address)) ?? 0;
   }
 
   /**

@@ -5,6 +5,7 @@ import type { Auth } from '../../auth/create-auth.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../auth/passwords.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { KeyedBuckets } from '../../edge/token-bucket.js';
+import { countedAddress } from '../counted-address.js';
 import { parseInput } from '../../edge/validation.js';
 import { documentOnly } from './api-schemas.js';
 import { assertServer, credentialsOf } from './request-auth.js';
@@ -35,7 +36,8 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRoutesOpti
   const { auth } = options;
   const limiter = new KeyedBuckets({ perSecond: options.attemptsPerMinute / 60, burst: options.attemptsPerMinute });
   const throttle = (request: FastifyRequest) => {
-    if (!limiter.take(request.ip)) {
+    // An IPv6 client is its /64: it may use any address in it.
+    if (!limiter.take(countedAddress(request.ip))) {
       throw new SwitchboardError('rate_limited', 'Too many attempts from your address; wait a minute.');
     }
   };
