@@ -1,6 +1,7 @@
 import { createHmac, createPublicKey, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, errors, type JWTClaimVerificationOptions, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { SwitchboardError } from '../core/errors.js';
+import { makeRoom } from '../core/make-room.js';
 import { CHANNEL_ID_PATTERN, USER_ID_PATTERN } from '../core/names.js';
 import type { Principal } from '../core/types.js';
 
@@ -19,7 +20,7 @@ export interface ClaimRules {
 }
 
 const MAX_NAME_LENGTH = 200;
-/** HS256 tokens whose signature was checked, kept for their next use (a reconnect); cleared when full. */
+/** HS256 tokens whose signature was checked, kept for their next use (a reconnect); the oldest quarter goes when full. */
 const VERIFIED_TOKENS_LIMIT = 20_000;
 /** Protected headers found acceptable, kept as they are (tokens of one issuer share theirs); no more are added past this. */
 const ACCEPTED_HEADERS_LIMIT = 16;
@@ -97,7 +98,7 @@ export class JwtVerifier {
     let payload = this.#verified.get(token);
     if (!payload) {
       payload = verifyHs256Signature(token, key, this.#acceptedHeaders);
-      if (this.#verified.size >= VERIFIED_TOKENS_LIMIT) this.#verified.clear();
+      makeRoom(this.#verified, VERIFIED_TOKENS_LIMIT);
       this.#verified.set(token, payload);
     }
     checkClaims(payload, this.#rules, this.#requiredClaims);

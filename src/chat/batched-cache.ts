@@ -1,6 +1,7 @@
+import { makeRoom } from '../core/make-room.js';
 import { TickBatcher, type TickBatcherOptions } from '../store/tick-batcher.js';
 
-/** Entries kept before the cache starts over (a bound, not a working-set size). */
+/** Entries kept before the oldest quarter goes (a bound, not a working-set size). */
 const DEFAULT_LIMIT = 100_000;
 
 interface Flight<V> {
@@ -111,7 +112,7 @@ export class BatchedCache<K, V> {
   }
 
   #store(key: K, value: V): void {
-    if (this.#entries.size >= this.#limit && !this.#entries.has(key)) this.#entries.clear();
+    if (!this.#entries.has(key)) makeRoom(this.#entries, this.#limit);
     this.#entries.set(key, value);
   }
 }

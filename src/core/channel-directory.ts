@@ -4,6 +4,7 @@ import type { Broker } from './broker.js';
 import type { ChannelPolicies } from './channel-options.js';
 import { SwitchboardError } from './errors.js';
 import type { CreateChannelInput } from './hub-requests.js';
+import { makeRoom } from './make-room.js';
 import { directChannelId, inboxChannelOf, isReservedChannelId, MAX_DIRECT_MEMBERS } from './names.js';
 import type { ChannelChanges, ProfileChanges, Store } from './store.js';
 import type { Channel, ChannelId, ListedChannel, Member, MemberRole, Principal, User, UserId } from './types.js';
@@ -24,7 +25,7 @@ export class ChannelDirectory {
   readonly #cache = new Map<ChannelId, Channel>();
   /** Counts evictions, so a read that raced one is not cached. */
   #generation = 0;
-  /** Users known to be stored under their current name (bounded; cleared when full). */
+  /** Users known to be stored under their current name (bounded: the oldest quarter goes when full). */
   readonly #knownUsers = new Map<UserId, string>();
 
   constructor(options: {
@@ -57,7 +58,7 @@ export class ChannelDirectory {
     if (!channel) throw new SwitchboardError('not_found', `Channel ${id} does not exist.`);
     // A change seen while this read was under way may have made it stale: don't keep it.
     if (generation !== this.#generation) return channel;
-    if (this.#cache.size > CHANNEL_CACHE_LIMIT) this.#cache.clear();
+    if (!this.#cache.has(id)) makeRoom(this.#cache, CHANNEL_CACHE_LIMIT);
     this.#cache.set(id, channel);
     return channel;
   }
@@ -167,7 +168,7 @@ export class ChannelDirectory {
 
   async #record(userId: UserId, name: string, fillsIn: boolean): Promise<boolean> {
     const changed = await this.#store.rememberUser({ id: userId, name, fillsIn });
-    if (this.#knownUsers.size >= KNOWN_USERS_LIMIT) this.#knownUsers.clear();
+    if (!this.#knownUsers.has(userId)) makeRoom(this.#knownUsers, KNOWN_USERS_LIMIT);
     this.#knownUsers.set(userId, name);
     return changed;
   }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BINDINGS, isServed } from '../../../protocol/bindings.js';
 import { COMMAND_NAMES, COMMANDS } from '../../../protocol/commands.js';
 import type { Logger } from '../../core/logger.js';
+import { makeRoom } from '../../core/make-room.js';
 import type { Store } from '../../core/store.js';
 import type { Principal, UserId } from '../../core/types.js';
 import type { Edge } from '../../edge/edge.js';
@@ -43,7 +44,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
       if (principal.kind === 'user' && !recorded.has(principal.userId)) {
         await options.store.upsertUser({ id: principal.userId, name: principal.name, fillsIn: principal.nameFillsIn === true });
         // Bounded: a node serving many users writes again now and then, never without limit.
-        if (recorded.size >= 10_000) recorded.clear();
+        makeRoom(recorded, 10_000);
         recorded.add(principal.userId);
       }
       principals.set(request, principal);

@@ -2,6 +2,7 @@ import type { CommandResult } from '../../../protocol/commands.js';
 import { PUSHER_SERVER_USER } from '../../../protocol/names.js';
 import type { Outbound } from '../../core/delivery.js';
 import { SwitchboardError } from '../../core/errors.js';
+import { makeRoom } from '../../core/make-room.js';
 import type { Principal } from '../../core/types.js';
 import type { Call } from '../../edge/call.js';
 import type { CommandPipeline } from '../../edge/pipeline.js';
@@ -22,7 +23,7 @@ export const PUSHER_SERVER: Principal = { kind: 'server', userId: PUSHER_SERVER_
 
 /** A cached event older than this is a miss, as on the hosted service. */
 const CACHE_TTL_MS = 30 * 60 * 1000;
-/** Hub channels checked to be the app's own, remembered so a trigger costs no look-up; cleared past this many. */
+/** Hub channels checked to be the app's own, remembered so a trigger costs no look-up; the oldest quarter goes past this many. */
 const CHECKED_LIMIT = 10_000;
 
 export function isPusherMessageData(data: unknown): data is PusherMessageData {
@@ -76,7 +77,7 @@ export class PusherHubBridge {
     const channel = await this.#getOrCreate(ref);
     const refusal = refusalToServe(ref, channel);
     if (refusal !== null) throw new SwitchboardError('conflict', refusal);
-    if (this.#checked.size >= CHECKED_LIMIT) this.#checked.clear();
+    if (!this.#checked.has(ref.id)) makeRoom(this.#checked, CHECKED_LIMIT);
     this.#checked.add(ref.id);
     return channel;
   }
