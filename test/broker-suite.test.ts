@@ -223,10 +223,13 @@ for (const kit of kits) {
         { user: 'alice', sessions: 2 },
         { user: 'bob', sessions: 1 },
       ]);
+      // One user's entry, from either node, without listing the channel.
+      expect([await pb.sessionsOf('lobby', 'alice'), await pa.sessionsOf('lobby', 'bob'), await pa.sessionsOf('lobby', 'carol'), await pa.sessionsOf('elsewhere', 'alice')]).toEqual([2, 1, 0, 0]);
       expect(await pa.remove('lobby', 'alice', 's1')).toBe('remove');
       expect(await pa.remove('lobby', 'alice', 's1')).toBeNull();
       expect(await pb.remove('lobby', 'alice', 's2')).toBe('leave');
       expect(await pb.list('lobby')).toEqual([{ user: 'bob', sessions: 1 }]);
+      expect(await pa.sessionsOf('lobby', 'alice')).toBe(0);
       expect(await pa.list('elsewhere')).toEqual([]);
     });
 

@@ -34,6 +34,10 @@ export class MemoryPresence implements PresenceRegistry {
     return this.#channels.get(channel)?.size ?? 0;
   }
 
+  async sessionsOf(channel: ChannelId, user: UserId): Promise<number> {
+    return this.#channels.get(channel)?.count(user) ?? 0;
+  }
+
   async list(channel: ChannelId): Promise<PresenceMember[]> {
     const users = this.#channels.get(channel);
     if (!users) return [];

@@ -309,6 +309,16 @@ export class RedisPresence implements PresenceRegistry {
     }
   }
 
+  async sessionsOf(channel: ChannelId, user: UserId): Promise<number> {
+    let count: string | null;
+    try {
+      count = await this.#redis.hget(`${this.#keyPrefix}users:${channel}`, user);
+    } catch {
+      throw new SwitchboardError('unavailable', 'Presence is unavailable: Redis does not answer.');
+    }
+    return Math.max(0, Number(count ?? 0));
+  }
+
   get #nodesKey(): string {
     return `${this.#keyPrefix}nodes`;
   }

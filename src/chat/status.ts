@@ -168,7 +168,9 @@ export class UserStatusTracker {
       // The table before the registry: a return is written to the registry before the table,
       // so a table that already says online is never paired with a registry from before it.
       const [known] = await this.#context.tables.userStates([user]);
-      const online = (await this.#presence.list(ONLINE_KEY)).some((member) => member.user === user);
+      // The user's entry alone: a reaped node's users are each asked, and listing everyone
+      // online for each of them made a node's death cost its users times the cluster's.
+      const online = (await this.#presence.sessionsOf(ONLINE_KEY, user)) > 0;
       if (online && action === 'join' && known?.status === 'offline') await this.#change(user, 'online');
       if (!online && action === 'leave' && known?.status !== 'offline') await this.#change(user, 'offline');
     } catch (error) {

@@ -89,6 +89,8 @@ export interface PresenceRegistry {
   list(channel: ChannelId): Promise<PresenceMember[]>;
   /** How many distinct users the channel holds: cheaper than `list` (decides occupancy mode every tick). */
   count(channel: ChannelId): Promise<number>;
+  /** How many sessions the user has in the channel (0: not there): one user's entry, not the channel's list. */
+  sessionsOf(channel: ChannelId, user: UserId): Promise<number>;
 }
 
 /** A message for a channel whose log is not in the database: everything but the seq. */
