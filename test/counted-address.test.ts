@@ -5,6 +5,8 @@ describe('countedAddress', () => {
   it('counts IPv4 as it is, an IPv4 peer on a dual-stack socket as IPv4, and IPv6 by its /64', () => {
     expect(countedAddress('203.0.113.5')).toBe('203.0.113.5');
     expect(countedAddress('::ffff:203.0.113.5')).toBe('203.0.113.5');
+    expect(countedAddress('::ffff:cb00:7105')).toBe('203.0.113.5');
+    expect(countedAddress('0:0:0:0:0:FFFF:CB00:7106')).toBe('203.0.113.6');
     expect(countedAddress('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
     expect(countedAddress('2001:0DB8:0001:0002::5')).toBe('2001:db8:1:2::/64');
     expect(countedAddress('2001:db8::1')).toBe('2001:db8:0:0::/64');

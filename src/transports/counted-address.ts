@@ -6,8 +6,8 @@ const GROUP = /^[0-9a-f]{1,4}$/i;
 
 /**
  * The key a client address is counted under by per-address limits (connections, sign-in
- * attempts): an IPv4 address as it is (`::ffff:10.0.0.1` on a dual-stack socket is
- * `10.0.0.1`), an IPv6 address as its /64 (`2001:db8:1:2::/64`). Every IPv6 client is
+ * attempts): an IPv4 address as it is (`::ffff:10.0.0.1` on a dual-stack socket, or
+ * `::ffff:a00:1`, is `10.0.0.1`), an IPv6 address as its /64 (`2001:db8:1:2::/64`). Every IPv6 client is
  * handed at least a /64 and may use any address in it, so counting whole addresses would
  * give it 2^64 budgets. Anything that does not parse is counted as it is.
  *
@@ -17,7 +17,13 @@ export function countedAddress(address: string): string {
   const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
   if (!plain.includes(':')) return plain;
   const groups = ipv6Groups(plain.split('%')[0]!);
-  return groups ? `${groups.slice(0, NETWORK_GROUPS).join(':')}::/64` : plain;
+  if (!groups) return plain;
+  // An IPv4 address written as IPv6 in hex (`::ffff:c000:201`) is that IPv4 address.
+  if (groups.slice(0, 5).every((group) => group === '0') && groups[5] === 'ffff') {
+    const [high, low] = [Number.parseInt(groups[6]!, 16), Number.parseInt(groups[7]!, 16)];
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
+  return `${groups.slice(0, NETWORK_GROUPS).join(':')}::/64`;
 }
 
 /** The eight groups of an IPv6 address (without leading zeros), or null if it is not one. */
