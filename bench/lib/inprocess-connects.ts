@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { loadConfig as LoadConfig } from '../../src/config.js';
 import type { Delivery } from '../../src/core/delivery.js';
 import type { Session, SessionSink } from '../../src/core/session.js';
+import type { Principal } from '../../src/core/types.js';
 import type { startServer as StartServer } from '../../src/server.js';
 
 export interface InProcessConnectOptions {
@@ -85,7 +86,7 @@ export async function runInProcessConnects(options: InProcessConnectOptions, log
     const worker = async () => {
       while (next < options.users) {
         const user = `${prefix}-${next++}`;
-        sessions.push(await server.hub.connect({ kind: 'user', userId: user, name: user, roles: [], nameFillsIn: true }, 'ws', sink));
+        sessions.push(await server.hub.connect(named(user), 'ws', sink));
       }
     };
     const before = process.cpuUsage();
@@ -99,7 +100,7 @@ export async function runInProcessConnects(options: InProcessConnectOptions, log
   let stormFrames = 0;
   try {
     for (let k = 0; k < (options.watchers ?? 0); k++) {
-      const principal = { kind: 'user', userId: `watcher-${k}`, name: `watcher-${k}`, roles: [], nameFillsIn: true } as const;
+      const principal = named(`watcher-${k}`);
       const session = await server.hub.connect(principal, 'ws', sink);
       const followed = (await server.edge.pipeline.run('list.subscribe', { list: 'users', users: [`away-${k}`] }, { principal, session, wire: 'ws' })) as {
         list?: string;
@@ -107,7 +108,7 @@ export async function runInProcessConnects(options: InProcessConnectOptions, log
       if (followed.list !== 'users') throw new Error(`A watcher could not follow a users list: ${JSON.stringify(followed)}`);
     }
     if (options.crowd) {
-      const owner = { kind: 'user', userId: 'crowd-owner', name: 'crowd-owner', roles: [], nameFillsIn: true } as const;
+      const owner = named('crowd-owner');
       await server.hub.createChannel(owner, { id: 'crowd', type: 'public' });
       for (let k = 1; k <= options.storms; k++) {
         for (let i = 0; i < options.users; i++) await server.hub.addMember(owner, 'crowd', `storm-${k}-${i}`);
@@ -132,6 +133,11 @@ export async function runInProcessConnects(options: InProcessConnectOptions, log
     rmSync(dir, { recursive: true, force: true });
   }
   return { storms, framesPerConnect: stormFrames / (options.users * options.storms * 2) };
+}
+
+/** A user as open auth makes them: named by their id. */
+function named(user: string): Principal {
+  return { kind: 'user', userId: user, name: user, roles: [], nameFillsIn: true };
 }
 
 async function serverModules(build: 'src' | 'dist'): Promise<{ startServer: typeof StartServer; loadConfig: typeof LoadConfig }> {

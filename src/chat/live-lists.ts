@@ -73,18 +73,13 @@ export class LiveLists {
       case 'members': {
         if (!target.channel) throw new SwitchboardError('bad_request', 'A members list needs a channel.');
         await hub.getChannel(who, target.channel);
-        const entry = this.#entry(session);
-        entry.members.add(target.channel);
-        this.#membersOf.add(target.channel, entry);
+        this.#followMembers(this.#entry(session), target.channel);
         return { list, channel: target.channel, items: await hub.listMembers(who, target.channel) };
       }
       case 'users': {
         if (!target.users || target.users.length === 0) throw new SwitchboardError('bad_request', 'A users list needs users.');
         const entry = this.#entry(session);
-        for (const user of target.users) {
-          entry.users.add(user);
-          this.#usersFollowing.add(user, entry);
-        }
+        for (const user of target.users) this.#followUser(entry, user);
         return { list, items: await tables.userStates(target.users) };
       }
     }
@@ -271,10 +266,20 @@ export class LiveLists {
     if (entry.known.delete(channel)) this.#holding.delete(channel, entry);
   }
 
+  #followMembers(entry: Following, channel: ChannelId): void {
+    entry.members.add(channel);
+    this.#membersOf.add(channel, entry);
+  }
+
   #unfollowMembers(entry: Following, channel: ChannelId): boolean {
     if (!entry.members.delete(channel)) return false;
     this.#membersOf.delete(channel, entry);
     return true;
+  }
+
+  #followUser(entry: Following, user: UserId): void {
+    entry.users.add(user);
+    this.#usersFollowing.add(user, entry);
   }
 
   #unfollowUser(entry: Following, user: UserId): boolean {

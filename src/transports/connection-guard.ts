@@ -2,7 +2,7 @@ import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SwitchboardError } from '../core/errors.js';
-import { countedAddress } from './counted-address.js';
+import { countedAddress, plainAddress } from './counted-address.js';
 
 export type Admission = { readonly ok: true; release(): void } | { readonly ok: false; readonly error: SwitchboardError };
 
@@ -25,7 +25,8 @@ const TOO_MANY = 'Too many connections from your address.';
 const NOTHING = (): void => {};
 
 /**
- * One count of connections per client address (an IPv6 client's /64: countedAddress), for every wire, so an address holds at
+ * One count of connections per client address (an IPv6 client's /64: countedAddress), for
+ * every wire, so an address holds at
  * most `connectionsPerIp` of them whichever wires it uses. What counts, one each, while
  * it is open:
  * - a long-lived connection: a /ws or Pusher socket, an SSE stream (`admit`), a gRPC
@@ -223,11 +224,6 @@ function add(counts: Map<string, number>, address: string, delta: number): void 
   const next = (counts.get(address) ?? 0) + delta;
   if (next > 0) counts.set(address, next);
   else counts.delete(address);
-}
-
-/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is `10.0.0.1`. */
-function plainAddress(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
 function normalizeOrigin(origin: string): string {

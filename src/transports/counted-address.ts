@@ -4,17 +4,22 @@ const GROUPS = 8;
 const NETWORK_GROUPS = 4;
 const GROUP = /^[0-9a-f]{1,4}$/i;
 
+/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is `10.0.0.1`. */
+export function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
+}
+
 /**
  * The key a client address is counted under by per-address limits (connections, sign-in
- * attempts): an IPv4 address as it is (`::ffff:10.0.0.1` on a dual-stack socket, or
- * `::ffff:a00:1`, is `10.0.0.1`), an IPv6 address as its /64 (`2001:db8:1:2::/64`). Every IPv6 client is
+ * attempts): an IPv4 address as it is (plainAddress; `::ffff:a00:1`, written in hex, is
+ * `10.0.0.1` too), an IPv6 address as its /64 (`2001:db8:1:2::/64`). Every IPv6 client is
  * handed at least a /64 and may use any address in it, so counting whole addresses would
  * give it 2^64 budgets. Anything that does not parse is counted as it is.
  *
  * @example countedAddress('2001:db8:1:2:aaaa::5') // '2001:db8:1:2::/64'
  */
 export function countedAddress(address: string): string {
-  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
+  const plain = plainAddress(address);
   if (!plain.includes(':')) return plain;
   const groups = ipv6Groups(plain.split('%')[0]!);
   if (!groups) return plain;
