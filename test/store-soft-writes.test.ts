@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ChatStore } from '../src/chat/chat-store.js';
 import { chatMigrations } from '../src/chat/migrations/index.js';
 import type { Database } from '../src/store/database.js';
+import type { RowsStatement } from '../src/store/sql-dialect.js';
 import { KyselyStore } from '../src/store/kysely-store.js';
 import { logMigrations } from '../src/store/migrations/index.js';
 import { openPostgresDatabase } from '../src/store/postgres-database.js';
@@ -128,5 +129,53 @@ describeWithServices(['TEST_DATABASE_URL'], 'soft writes on PostgreSQL', () => {
     expect(await store.getUser('bo')).toBeUndefined();
     await Promise.all(Array.from({ length: 12 }, (_, k) => store.rememberUser({ id: `u${k}`, name: `User ${k}` })));
     expect((await store.listUsers({ limit: 100 })).map((user) => user.id).sort()).toEqual(Array.from({ length: 12 }, (_, k) => `u${k}`).sort());
+  });
+});
+
+/** An upsert over a batch of rows, as the connect path's writes are: it returns the rows it inserted or changed. */
+const UPSERT_SCORES: RowsStatement = {
+  before: 'insert into scores (id, points) select s.id, s.points from',
+  alias: 's',
+  columns: { id: 'text', points: 'bigint' },
+  after: 'where true on conflict (id) do update set points = excluded.points where scores.points <> excluded.points returning id',
+};
+
+/** Runs UPSERT_SCORES over batches of every kind of size: one row, a padded one, and more than one statement holds. */
+async function checkBatchedRows(database: Database): Promise<void> {
+  type Scores = { scores: { id: string; points: number } };
+  const db = database.tables<Scores>();
+  await sql`create table scores (id text primary key, points bigint not null)`.execute(db);
+  const rows = (count: number, points: (k: number) => number) =>
+    Array.from({ length: count }, (_, k) => ({ id: `s${String(k).padStart(3, '0')}`, points: points(k) }));
+  const run = (batch: readonly { id: string; points: number }[]) => database.dialect.runRows<{ id: string }>(db, UPSERT_SCORES, batch);
+  expect(await run(rows(1, () => 1))).toEqual([{ id: 's000' }]);
+  // 5 rows (SQLite makes them 6), then 300 (SQLite: 256, then 44 made 48): each row returned once.
+  expect((await run(rows(5, (k) => k))).map((row) => row.id).sort()).toEqual(['s000', 's001', 's002', 's003', 's004']);
+  const all = rows(300, (k) => k * 2);
+  const written = (await run(all)).map((row) => row.id);
+  expect(written.length).toBe(new Set(written).size);
+  expect(written.sort()).toEqual(all.map((row) => row.id).filter((id) => id !== 's000'));
+  // Only the rows that change come back; every row holds its batch's value.
+  const changed = await run(all.map((row, k) => ({ ...row, points: k === 299 || k === 7 ? -1 : row.points })));
+  expect(changed.map((row) => row.id).sort()).toEqual(['s007', 's299']);
+  const stored = await db.selectFrom('scores').select(['id', 'points']).orderBy('id').execute();
+  expect(stored.length).toBe(300);
+  expect(stored.map((row) => Number(row.points))).toEqual(all.map((row, k) => (k === 299 || k === 7 ? -1 : row.points)));
+}
+
+describe('a batch of rows read as a table (runRows)', () => {
+  it('writes and returns each row once on SQLite, whatever the batch size', async () => {
+    const { database } = await fileDatabase();
+    await checkBatchedRows(database);
+  });
+});
+
+describeWithServices(['TEST_DATABASE_URL'], 'a batch of rows read as a table (runRows) on PostgreSQL', () => {
+  it('writes and returns each row once, whatever the batch size', async () => {
+    const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, 'rows');
+    cleanups.push(() => schema.drop());
+    const database = await openPostgresDatabase({ url: schema.url }, [logMigrations]);
+    cleanups.push(() => database.close());
+    await checkBatchedRows(database);
   });
 });

@@ -15,7 +15,7 @@ import type { AnnotationWriter } from '../store/annotation-writer.js';
 import type { Database } from '../store/database.js';
 import { toChannel, toEvent, toUser } from '../store/rows.js';
 import type { LogTables } from '../store/schema.js';
-import type { SqlDialect } from '../store/sql-dialect.js';
+import type { RowsStatement, SqlDialect } from '../store/sql-dialect.js';
 import { type BatchRounds, stormBatching, TickBatcher } from '../store/tick-batcher.js';
 import { RetryRounds } from './retry-rounds.js';
 
@@ -63,11 +63,29 @@ interface StatusChange {
 const STATUS_COLUMNS = { user_id: 'text', status: 'text', last_seen: 'bigint', updated_at: 'bigint' } as const;
 
 /**
- * The stored status is not newer than the one being written: older, or of the same moment
- * and the same status (the change's own first write, written again). Another node's change
- * of the same millisecond with another status stands.
+ * Writes status rows; last_seen keeps its value when the row brings none. `where true`:
+ * SQLite's grammar needs it between a select and its upsert clause.
  */
-const NOT_NEWER = sql`(user_status.updated_at < excluded.updated_at or (user_status.updated_at = excluded.updated_at and user_status.status = excluded.status))`;
+const WRITE_STATUSES: RowsStatement = {
+  before: 'insert into user_status (user_id, status, last_seen, updated_at) select r.user_id, r.status, r.last_seen, r.updated_at from',
+  alias: 'r',
+  columns: STATUS_COLUMNS,
+  after: `where true on conflict (user_id) do update set status = excluded.status, updated_at = excluded.updated_at,
+    last_seen = coalesce(excluded.last_seen, user_status.last_seen)`,
+};
+
+/**
+ * The same, only over rows that are not newer than the one written: older, or of the same
+ * moment and the same status (the change's own first write, written again). Another
+ * node's change of the same millisecond with another status stands. It returns the users
+ * whose rows it wrote.
+ */
+const WRITE_STATUSES_OVER_OLDER: RowsStatement = {
+  ...WRITE_STATUSES,
+  after: `${WRITE_STATUSES.after}
+    where user_status.updated_at < excluded.updated_at or (user_status.updated_at = excluded.updated_at and user_status.status = excluded.status)
+    returning user_id`,
+};
 
 /**
  * Writes a tick's status changes with one statement. A user changed
@@ -85,12 +103,7 @@ async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: r
   }
   // In user order: transactions on other nodes lock the same rows in the same order.
   const rows = [...latest.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
-  // `where true`: SQLite's grammar needs it between a select and its upsert clause.
-  const { rows: written } = await sql<{ user_id: UserId }>`insert into user_status (user_id, status, last_seen, updated_at)
-    select r.user_id, r.status, r.last_seen, r.updated_at from ${dialect.jsonRows(rows, 'r', STATUS_COLUMNS)} where true
-    on conflict (user_id) do update set status = excluded.status, updated_at = excluded.updated_at,
-      last_seen = coalesce(excluded.last_seen, user_status.last_seen)
-    ${onlyNewer ? sql`where ${NOT_NEWER} returning user_id` : sql``}`.execute(db);
+  const written = await dialect.runRows<{ user_id: UserId }>(db, onlyNewer ? WRITE_STATUSES_OVER_OLDER : WRITE_STATUSES, rows);
   return onlyNewer ? new Set(written.map((row) => row.user_id)) : null;
 }
 

@@ -17,11 +17,29 @@ import type { Database } from './database.js';
 import { newEventId } from '../core/event-id.js';
 import { encodeData, toChannel, toEvent, toMember, toUser } from './rows.js';
 import type { LogTables } from './schema.js';
-import type { SqlDialect } from './sql-dialect.js';
+import type { RowsStatement, SqlDialect } from './sql-dialect.js';
 import { stormBatching, TickBatcher } from './tick-batcher.js';
 
 const INSERT_CHUNK = 200;
-const SEEN_USER_COLUMNS = { id: 'text', name: 'text' } as const;
+const SEEN_USER_COLUMNS = { id: 'text', name: 'text', created_at: 'bigint' } as const;
+
+/**
+ * Users seen on connect: inserted, or renamed when their name changed. Only rows inserted
+ * or renamed come back. `where true`: SQLite's grammar needs it between a select and its
+ * upsert clause.
+ */
+const SEEN_USERS_SET: RowsStatement = {
+  before: 'insert into users (id, name, created_at) select u.id, u.name, u.created_at from',
+  alias: 'u',
+  columns: SEEN_USER_COLUMNS,
+  after: 'where true on conflict (id) do update set name = excluded.name where users.name <> excluded.name returning id, created_at',
+};
+
+/** The same for names that only fill in: they replace nothing but the placeholder (the user's id). */
+const SEEN_USERS_FILL_IN: RowsStatement = {
+  ...SEEN_USERS_SET,
+  after: 'where true on conflict (id) do update set name = excluded.name where users.name <> excluded.name and users.name = users.id returning id, created_at',
+};
 
 export interface KyselyStoreOptions {
   /** Modules' event kinds and the tables they keep in step (chat's reactions). */
@@ -84,14 +102,11 @@ export class KyselyStore implements Store {
       // One statement per run of users alike (names that fill in, names that set); the runs
       // keep the id order.
       for (const run of runsOf(ordered)) {
-        const users = this.#dialect.jsonRows(run.map((user) => ({ id: user.id, name: user.name })), 'u', SEEN_USER_COLUMNS);
-        // A name that only fills in replaces nothing but the placeholder (the user's id).
-        const onlyPlaceholder = run[0]!.fillsIn ? sql`and users.name = users.id` : sql``;
-        // `where true`: SQLite's grammar needs it between a select and its upsert clause.
-        const { rows } = await sql<{ id: UserId; created_at: number | string }>`insert into users (id, name, created_at)
-          select u.id, u.name, cast(${now} as bigint) from ${users} where true
-          on conflict (id) do update set name = excluded.name where users.name <> excluded.name ${onlyPlaceholder}
-          returning id, created_at`.execute(trx);
+        const rows = await this.#dialect.runRows<{ id: UserId; created_at: number | string }>(
+          trx,
+          run[0]!.fillsIn ? SEEN_USERS_FILL_IN : SEEN_USERS_SET,
+          run.map((user) => ({ id: user.id, name: user.name, created_at: now })),
+        );
         // Only rows inserted or renamed come back; a renamed one keeps its creation time.
         for (const row of rows) if (Number(row.created_at) !== now) changed.add(row.id);
       }

@@ -1,4 +1,4 @@
-import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql, type Transaction } from 'kysely';
+import { type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { ChannelId } from '../core/types.js';
 import type { LogTables } from './schema.js';
 
@@ -31,11 +31,13 @@ export interface SqlDialect {
   /** Full-text search over the text of the log's messages. */
   readonly fullText: FullTextSearch;
   /**
-   * Rows handed over as one JSON parameter and read as a table (`alias`, with these
-   * columns): a batch of any size is one statement text, compiled once, with no query
-   * builder work per value (the connect path's batched writes).
+   * Runs `statement` over a batch of rows and returns the rows it returned. Compiled here,
+   * not by the query builder: the connect path's batched writes run every round, and
+   * building a statement value by value cost as much as running it. Its text is made once
+   * per statement (on SQLite, per batch size): SQLite binds the rows as VALUES, PostgreSQL
+   * as one JSON parameter.
    */
-  jsonRows(rows: readonly object[], alias: string, columns: JsonColumns): RawBuilder<unknown>;
+  runRows<R>(db: Kysely<any>, statement: RowsStatement, rows: readonly RowValues[]): Promise<R[]>;
   /** Text values as a one-column set, for `x in (...)`: one parameter whatever their number. */
   textSet(values: readonly string[]): RawBuilder<unknown>;
   /**
@@ -47,27 +49,23 @@ export interface SqlDialect {
   readonly stormLingerMs: number;
 }
 
-/** The columns of `jsonRows`, by name, as the rows' fields of the same names. */
-export type JsonColumns = Readonly<Record<string, 'text' | 'bigint'>>;
+/** The columns of a RowsStatement's rows, by name, as the rows' fields of the same names. */
+export type RowColumns = Readonly<Record<string, 'text' | 'bigint'>>;
+
+/** A row of a RowsStatement: a value for each of its columns. */
+export type RowValues = Readonly<Record<string, string | number | null>>;
 
 /**
- * A dialect's `jsonRows`, from the SQL it puts before and after the rows' JSON parameter.
- * That SQL is made once per set of columns (a module's constant) and alias: the connect
- * path writes such rows every round, and building the same column list each time cost
- * more than the rest of the statement.
+ * A statement that reads a batch of rows as a table: `before`, the rows as `alias` (with
+ * `columns`), then `after`. Written once, as a module's constant (its texts are kept per
+ * statement). A row may be written twice (SQLite repeats the last row to make up a batch
+ * size, see runSqliteRows): it must be an upsert that a row repeated leaves as it was.
  */
-export function jsonRowsFrom(around: (columns: JsonColumns, alias: string) => { before: string; after: string }): SqlDialect['jsonRows'] {
-  const made = new WeakMap<JsonColumns, Map<string, { before: RawBuilder<unknown>; after: RawBuilder<unknown> }>>();
-  return (rows, alias, columns) => {
-    let byAlias = made.get(columns);
-    if (!byAlias) made.set(columns, (byAlias = new Map()));
-    let text = byAlias.get(alias);
-    if (!text) {
-      const { before, after } = around(columns, alias);
-      byAlias.set(alias, (text = { before: sql.raw(before), after: sql.raw(after) }));
-    }
-    return sql`${text.before}${JSON.stringify(rows)}${text.after}`;
-  };
+export interface RowsStatement {
+  readonly before: string;
+  readonly alias: string;
+  readonly columns: RowColumns;
+  readonly after: string;
 }
 
 /** An identifier as SQL quotes it (both databases): the names here are code's, never input. */
