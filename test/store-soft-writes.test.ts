@@ -85,6 +85,53 @@ describe('soft writes (users seen on connect, status) on SQLite', () => {
   });
 });
 
+describe('soft transactions asked for together on SQLite', () => {
+  type Users = { users: { id: string; name: string; created_at: number } };
+  const insert = (trx: Kysely<Users>, id: string) => trx.insertInto('users').values({ id, name: id, created_at: 1 }).execute();
+
+  it('share one commit: a work settles only once every work that joined it ran', async () => {
+    const { database, store } = await fileDatabase();
+    const db = database.tables<Users>();
+    let firstSettled = false;
+    const first = database.dialect.softTransaction(db, async (trx) => {
+      await insert(trx, 'a');
+      return 'first';
+    });
+    void first.then(() => (firstSettled = true));
+    const second = database.dialect.softTransaction(db, async (trx) => {
+      await insert(trx, 'b');
+      // Run after the first work, in its transaction: the first has not been told yet.
+      return firstSettled;
+    });
+    expect(await Promise.all([first, second])).toEqual(['first', false]);
+    expect((await store.listUsers({ limit: 10 })).map((user) => user.id)).toEqual(['a', 'b']);
+    expect(await synchronousSetting(database)).toBe(2);
+  });
+
+  it('roll a failed work back alone and commit the others', async () => {
+    const { database, store } = await fileDatabase();
+    const db = database.tables<Users>();
+    const works = [
+      database.dialect.softTransaction(db, (trx) => insert(trx, 'a')),
+      database.dialect.softTransaction(db, async (trx) => {
+        await insert(trx, 'ghost');
+        throw new Error('the work failed after its write');
+      }),
+      // A statement the database refuses, in a transaction of its own on PostgreSQL; here its savepoint's.
+      database.dialect.softTransaction(db, (trx) => insert(trx, 'a')),
+      database.dialect.softTransaction(db, (trx) => insert(trx, 'c')),
+    ];
+    const settled = await Promise.allSettled(works);
+    expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toContain('the work failed after its write');
+    expect((await store.listUsers({ limit: 10 })).map((user) => user.id)).toEqual(['a', 'c']);
+    expect(await synchronousSetting(database)).toBe(2);
+    // The next one opens a transaction of its own.
+    await database.dialect.softTransaction(db, (trx) => insert(trx, 'd'));
+    expect(await store.getUser('d')).toMatchObject({ id: 'd' });
+  });
+});
+
 describeWithServices(['TEST_DATABASE_URL'], 'soft writes on PostgreSQL', () => {
   type Users = { users: { id: string; name: string; created_at: number } };
 

@@ -7,6 +7,7 @@ import { FairSqliteDialect } from './fair-sqlite-dialect.js';
 import { OutageDialect, outageMapper } from './outage-dialect.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { runSqliteRows } from './sqlite-rows.js';
+import { SqliteSoftTransactions } from './sqlite-soft-transactions.js';
 import { withStatementCache } from './statement-cache.js';
 
 export interface SqliteOptions {
@@ -46,12 +47,7 @@ export async function openSqliteDatabase(
 function sqliteDialect(file: BetterSqlite3.Database, synchronous: 'FULL' | 'NORMAL'): SqlDialect {
   const isOutage = (error: unknown) => /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)/.test(codeOf(error) ?? '');
   const unavailable = outageMapper(isOutage);
-  // Compiled once: a connect storm's rounds each make two soft transactions.
-  const relax = file.prepare('pragma synchronous = NORMAL');
-  const restore = file.prepare(`pragma synchronous = ${synchronous}`);
-  const begin = file.prepare('begin');
-  const commit = file.prepare('commit');
-  const rollback = file.prepare('rollback');
+  const softTransactions = new SqliteSoftTransactions(file, synchronous, unavailable);
   return {
     // One writer at a time already: nothing to lock.
     lockChannels: async () => {},
@@ -59,24 +55,9 @@ function sqliteDialect(file: BetterSqlite3.Database, synchronous: 'FULL' | 'NORM
     isDataError: () => false,
     // Locked out past the busy timeout, or the disk failed or filled up.
     isOutage,
-    // The connection is held throughout, so no other statement runs on the file meanwhile
-    // and no other commit with the relaxed setting. The setting and the transaction's
-    // bounds go straight to the file, not as four more queries through Kysely.
-    softTransaction: (db, work) =>
-      db.connection().execute(async (connection) => {
-        try {
-          relax.run();
-          begin.run();
-          const result = await work(connection);
-          commit.run();
-          restore.run();
-          return result;
-        } catch (error) {
-          if (file.inTransaction) rollback.run();
-          restore.run();
-          throw unavailable(error);
-        }
-      }),
+    // The setting and the transaction's bounds go straight to the file, not as more
+    // queries through Kysely; works asked for together share one commit.
+    softTransaction: (db, work) => softTransactions.run(db, work),
     runRows: runSqliteRows,
     textSet: (values) => sql`select value from json_each(${JSON.stringify(values)})`,
     // A round costs this node's thread ~150 µs (10,000 connects/s, rounds counted against
