@@ -70,7 +70,7 @@ describe('RecentEvents', () => {
 function session(id: string): Session & { got: Delivery[] } {
   const got: Delivery[] = [];
   const principal: Principal = { kind: 'user', userId: id, name: id, roles: [] };
-  return { id, principal, transport: 'test', channels: new Set(), got, sink: { deliver: (d) => d.message.type === 'event' && got.push(d) } };
+  return { id, principal, transport: 'test', channels: new Set(), closed: false, got, sink: { deliver: (d) => d.message.type === 'event' && got.push(d) } };
 }
 const eventsOf = (s: { got: Delivery[] }) => s.got.map((d) => (d.message.type === 'event' ? d.message.event : expect.unreachable()));
 

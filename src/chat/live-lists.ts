@@ -73,6 +73,8 @@ export class LiveLists {
       case 'members': {
         if (!target.channel) throw new SwitchboardError('bad_request', 'A members list needs a channel.');
         await hub.getChannel(who, target.channel);
+        // Closed while the channel was read: sessionClosed has run, and an entry made now would stay.
+        if (session.closed) throw new SwitchboardError('unavailable', 'The session is closed.');
         this.#followMembers(this.#entry(session), target.channel);
         return { list, channel: target.channel, items: await hub.listMembers(who, target.channel) };
       }

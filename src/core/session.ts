@@ -29,4 +29,6 @@ export interface Session {
   readonly transport: string;
   readonly sink: SessionSink;
   readonly channels: ReadonlySet<ChannelId>;
+  /** True once the session ended: a step that awaited may find it so. */
+  readonly closed: boolean;
 }

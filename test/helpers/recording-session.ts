@@ -10,6 +10,7 @@ export function recordingSession(id: string): Session & { seqs: number[] } {
     principal: { kind: 'user', userId: id, name: id, roles: [] },
     transport: 'test',
     channels: new Set(),
+    closed: false,
     sink: {
       deliver(delivery: Delivery) {
         if (delivery.message.type === 'event') seqs.push(delivery.message.event.seq);

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatContext } from '../src/chat/chat-context.js';
+import { LiveLists } from '../src/chat/live-lists.js';
+import type { Delivery } from '../src/core/delivery.js';
+import type { Session } from '../src/core/session.js';
+import type { Channel, Member } from '../src/core/types.js';
+
+/**
+ * A members list asked for by a session that closes while the channel is read: the
+ * session's lists were dropped when it closed, and the follow must not make them again
+ * (an entry nobody removes, handed every later change of the channel).
+ */
+describe('live lists of a session that closes during a follow', () => {
+  it('leave nothing behind once the read comes back', async () => {
+    let channelRead!: (channel: Channel) => void;
+    const hub = {
+      getChannel: () => new Promise<Channel>((resolve) => (channelRead = resolve)),
+      listMembers: async () => [],
+      sendNotice: () => {},
+    };
+    const lists = new LiveLists({ hub } as unknown as ChatContext);
+    const frames: Delivery[] = [];
+    const session = {
+      id: 's1',
+      principal: { kind: 'user', userId: 'ann', name: 'ann', roles: [] },
+      transport: 'test',
+      channels: new Set(),
+      closed: false,
+      sink: { deliver: (delivery: Delivery) => frames.push(delivery) },
+    };
+    const following = lists.follow(session as Session, 'members', { channel: 'general' });
+    session.closed = true;
+    lists.sessionClosed(session as Session);
+    channelRead({ id: 'general' } as Channel);
+    await expect(following).rejects.toMatchObject({ code: 'unavailable' });
+
+    lists.memberAdded({ channel: 'general', user: 'bo', role: 'member' } as Member);
+    expect(frames).toEqual([]);
+  });
+});
