@@ -107,7 +107,10 @@ for (const backend of backends) {
       await store.createChannel(channel('user:carol', { type: 'inbox', members: [{ user: 'carol', role: 'member' }] }));
       expect(await chat.contactIdsOf(['bob', 'carol', 'carol'])).toEqual([[], ['alice'], ['alice']]);
       expect(await chat.statusChannelsOf(['carol', 'bob'])).toEqual([['aud-room'], []]);
-      expect((await chat.memberIdsOf(['aud-room', 'nowhere'])).map((members) => [...members].sort())).toEqual([['carol', 'dave'], []]);
+      expect((await chat.memberIdsOf(['aud-room', 'nowhere'], 200)).map((members) => [...members].sort())).toEqual([['carol', 'dave'], []]);
+      // A channel over the limit is read as having no members (it carries no status).
+      expect((await chat.memberIdsOf(['aud-room', 'nowhere'], 1)).map((members) => [...members].sort())).toEqual([[], []]);
+      expect((await chat.memberIdsOf(['aud-room'], 2))[0]!.length).toBe(2);
       expect(await chat.statesOf(['nobody', 'dave'])).toEqual([null, { user: 'dave', name: 'DAVE', avatarUrl: null, statusText: null, status: 'offline', lastSeen: 5000 }]);
       // More keys than one query takes (500) come back whole and in order.
       const many = Array.from({ length: 1203 }, (_, k) => (k === 1202 ? 'carol' : `ghost-${k}`));
@@ -284,7 +287,7 @@ for (const backend of backends) {
         chat.statesOf([...ids, 'storm-nobody']),
         chat.contactIdsOf(ids),
         chat.statusChannelsOf(ids),
-        chat.memberIdsOf(['storm-room', 'storm-none']),
+        chat.memberIdsOf(['storm-room', 'storm-none'], 10_000),
       ]);
       expect(states.at(-1)).toBeNull();
       expect(states[0]).toMatchObject({ user: ids[0], name: odd[0], status: 'online', lastSeen: null });

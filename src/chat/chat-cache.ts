@@ -22,15 +22,12 @@ export class ChatCache {
   readonly #contacts: BatchedCache<UserId, UserId[]>;
   /** Channels that carry a user's status (every type but inboxes). */
   readonly #channels: BatchedCache<UserId, ChannelId[]>;
+  /** Members of channels of up to `statusMembersLimit` members; none for a larger one. */
   readonly #members: BatchedCache<ChannelId, UserId[]>;
   /** Contacts' states as stored now, read in one query per tick (never cached: see contactStates). */
   readonly #storedStates: TickBatcher<UserId, UserState | null>;
-  /** Channels with more members than this carry no status (see audienceOf). */
-  readonly #statusMembersLimit: number;
-
   /** `statusMembersLimit`: a channel with more members than this does not carry its members' status. */
   constructor(tables: ChatStore, statusMembersLimit: number) {
-    this.#statusMembersLimit = statusMembersLimit;
     const storm = stormBatching(tables.stormRounds);
     // A user not stored yet is not kept as such: read ahead of a first connect, they are
     // missing until that connect's own write lands (on PostgreSQL, possibly after the read).
@@ -38,7 +35,8 @@ export class ChatCache {
     this.#storedStates = new TickBatcher((users) => tables.statesOf(users), storm);
     this.#contacts = new BatchedCache((users) => tables.contactIdsOf(users), storm);
     this.#channels = new BatchedCache((users) => tables.statusChannelsOf(users), storm);
-    this.#members = new BatchedCache((channels) => tables.memberIdsOf(channels), storm);
+    // A channel over the limit carries no status: its members are not read (an empty list).
+    this.#members = new BatchedCache((channels) => tables.memberIdsOf(channels, statusMembersLimit), storm);
   }
 
   /**
@@ -122,7 +120,7 @@ export class ChatCache {
   #audienceFrom(user: UserId, contacts: readonly UserId[], members: readonly (readonly UserId[])[]): UserId[] {
     if (contacts.length === 0 && members.length === 0) return [];
     const audience = new Set(contacts);
-    for (const list of members) if (list.length <= this.#statusMembersLimit) for (const member of list) audience.add(member);
+    for (const list of members) for (const member of list) audience.add(member);
     audience.delete(user);
     return [...audience];
   }

@@ -331,10 +331,15 @@ export class ChatStore {
     return groupedBy(users, rows, (row) => [row.user_id, row.channel]);
   }
 
-  /** Each channel's members (ids). */
-  async memberIdsOf(channels: readonly ChannelId[]): Promise<UserId[][]> {
+  /**
+   * Each channel's members (ids), or none for a channel of more than `upTo` members: the
+   * status audience leaves those out, and a big channel's list (read again after every
+   * join or leave) would be thousands of rows for nothing. Counting them reads the index only.
+   */
+  async memberIdsOf(channels: readonly ChannelId[], upTo: number): Promise<UserId[][]> {
     const { rows } = await sql<{ channel: ChannelId; user_id: UserId }>`select channel, user_id from members
-      where channel in (${this.#dialect.textSet(channels)})`.execute(this.#db);
+      where channel in (select channel from members where channel in (${this.#dialect.textSet(channels)})
+        group by channel having count(*) <= ${upTo})`.execute(this.#db);
     return groupedBy(channels, rows, (row) => [row.channel, row.user_id]);
   }
 
