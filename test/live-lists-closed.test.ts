@@ -37,4 +37,24 @@ describe('live lists of a session that closes during a follow', () => {
     lists.memberAdded({ channel: 'general', user: 'bo', role: 'member' } as Member);
     expect(frames).toEqual([]);
   });
+
+  it('refuse a session closed before the follow ran (a gRPC stream cancelled while it connected)', async () => {
+    const hub = { listChannels: async () => [], sendNotice: () => {} };
+    const tables = { userStates: async () => [] };
+    const lists = new LiveLists({ hub, tables } as unknown as ChatContext);
+    const frames: Delivery[] = [];
+    const session = {
+      id: 's2',
+      principal: { kind: 'user', userId: 'ann', name: 'ann', roles: [] },
+      transport: 'test',
+      channels: new Set(),
+      closed: true,
+      sink: { deliver: (delivery: Delivery) => frames.push(delivery) },
+    } as unknown as Session;
+    await expect(lists.follow(session, 'channels', {})).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(lists.follow(session, 'users', { users: ['bo'] })).rejects.toMatchObject({ code: 'unavailable' });
+    lists.channelCreated({ id: 'news', type: 'public', createdBy: null } as unknown as Channel);
+    lists.userChanged({ user: 'bo', name: 'bo', avatarUrl: null, statusText: null, status: 'online', lastSeen: null });
+    expect(frames).toEqual([]);
+  });
 });

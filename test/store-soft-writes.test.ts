@@ -88,17 +88,22 @@ describe('soft writes (users seen on connect, status) on SQLite', () => {
 describe('soft transactions asked for together on SQLite', () => {
   type Users = { users: { id: string; name: string; created_at: number } };
   const insert = (trx: Kysely<Users>, id: string) => trx.insertInto('users').values({ id, name: id, created_at: 1 }).execute();
+  /** Asks for soft transactions on a fresh file: `soft(work)` for each. */
+  async function softTransactions() {
+    const { database, store } = await fileDatabase();
+    const soft = <T>(work: (trx: Kysely<Users>) => Promise<T>) => database.dialect.softTransaction(database.tables<Users>(), work);
+    return { database, store, soft };
+  }
 
   it('share one commit: a work settles only once every work that joined it ran', async () => {
-    const { database, store } = await fileDatabase();
-    const db = database.tables<Users>();
+    const { database, store, soft } = await softTransactions();
     let firstSettled = false;
-    const first = database.dialect.softTransaction(db, async (trx) => {
+    const first = soft(async (trx) => {
       await insert(trx, 'a');
       return 'first';
     });
     void first.then(() => (firstSettled = true));
-    const second = database.dialect.softTransaction(db, async (trx) => {
+    const second = soft(async (trx) => {
       await insert(trx, 'b');
       // Run after the first work, in its transaction: the first has not been told yet.
       return firstSettled;
@@ -109,17 +114,16 @@ describe('soft transactions asked for together on SQLite', () => {
   });
 
   it('roll a failed work back alone and commit the others', async () => {
-    const { database, store } = await fileDatabase();
-    const db = database.tables<Users>();
+    const { database, store, soft } = await softTransactions();
     const works = [
-      database.dialect.softTransaction(db, (trx) => insert(trx, 'a')),
-      database.dialect.softTransaction(db, async (trx) => {
+      soft((trx) => insert(trx, 'a')),
+      soft(async (trx) => {
         await insert(trx, 'ghost');
         throw new Error('the work failed after its write');
       }),
       // A statement the database refuses, in a transaction of its own on PostgreSQL; here its savepoint's.
-      database.dialect.softTransaction(db, (trx) => insert(trx, 'a')),
-      database.dialect.softTransaction(db, (trx) => insert(trx, 'c')),
+      soft((trx) => insert(trx, 'a')),
+      soft((trx) => insert(trx, 'c')),
     ];
     const settled = await Promise.allSettled(works);
     expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
@@ -127,8 +131,27 @@ describe('soft transactions asked for together on SQLite', () => {
     expect((await store.listUsers({ limit: 10 })).map((user) => user.id)).toEqual(['a', 'c']);
     expect(await synchronousSetting(database)).toBe(2);
     // The next one opens a transaction of its own.
-    await database.dialect.softTransaction(db, (trx) => insert(trx, 'd'));
+    await soft((trx) => insert(trx, 'd'));
     expect(await store.getUser('d')).toMatchObject({ id: 'd' });
+  });
+
+  it('settle every work when a statement of the transaction itself fails', async () => {
+    const { database, store, soft } = await softTransactions();
+    const works = [
+      soft((trx) => insert(trx, 'a')),
+      // Releases the savepoint the transaction made for it: the transaction's own release then fails.
+      soft(async (trx) => {
+        await insert(trx, 'b');
+        await sql`release work`.execute(trx);
+      }),
+      soft((trx) => insert(trx, 'c')),
+    ];
+    const settled = await Promise.allSettled(works);
+    expect(settled.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(await store.listUsers({ limit: 10 })).toEqual([]);
+    expect(await synchronousSetting(database)).toBe(2);
+    await soft((trx) => insert(trx, 'd'));
+    expect((await store.listUsers({ limit: 10 })).map((user) => user.id)).toEqual(['d']);
   });
 });
 

@@ -15,7 +15,8 @@ import type { ChatStore } from './chat-store.js';
  * chat's notices, on every node), and renames, contact changes, membership changes and
  * channel deletions drop what they touch, here and on every node. A broker that may have
  * lost notices (`brokerResync`) empties it. Memory grows with memberships, not with
- * audiences: a user in a channel of 5,000 costs one id in that channel's list.
+ * audiences: a user in a channel of 150 costs one id in that channel's list, and a channel
+ * over the status limit keeps no list.
  */
 export class ChatCache {
   readonly #states: BatchedCache<UserId, UserState | null>;

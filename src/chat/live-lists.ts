@@ -73,8 +73,6 @@ export class LiveLists {
       case 'members': {
         if (!target.channel) throw new SwitchboardError('bad_request', 'A members list needs a channel.');
         await hub.getChannel(who, target.channel);
-        // Closed while the channel was read: sessionClosed has run, and an entry made now would stay.
-        if (session.closed) throw new SwitchboardError('unavailable', 'The session is closed.');
         this.#followMembers(this.#entry(session), target.channel);
         return { list, channel: target.channel, items: await hub.listMembers(who, target.channel) };
       }
@@ -293,6 +291,9 @@ export class LiveLists {
   #entry(session: Session): Following {
     let entry = this.#following.get(session.id);
     if (!entry) {
+      // Closed already (during a read, or before the follow ran): sessionClosed has run, and
+      // an entry made now would stay for good, handed every later change.
+      if (session.closed) throw new SwitchboardError('unavailable', 'The session is closed.');
       entry = { session, channels: false, known: new Set(), members: new Set(), users: new Set() };
       this.#following.set(session.id, entry);
     }

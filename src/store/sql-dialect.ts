@@ -31,7 +31,8 @@ export interface SqlDialect {
   /** Full-text search over the text of the log's messages. */
   readonly fullText: FullTextSearch;
   /**
-   * Runs `statement` over a batch of rows and returns the rows it returned. Compiled here,
+   * Runs `statement` over a batch of rows and returns the rows it returned (on SQLite a row
+   * repeated to make up a batch size may come back twice). Compiled here,
    * not by the query builder: the connect path's batched writes run every round, and
    * building a statement value by value cost as much as running it. Its text is made once
    * per statement (on SQLite, per batch size): SQLite binds the rows as VALUES, PostgreSQL
@@ -59,7 +60,8 @@ export type RowValues = Readonly<Record<string, string | number | null>>;
  * A statement that reads a batch of rows as a table: `before`, the rows as `alias` (with
  * `columns`), then `after`. Written once, as a module's constant (its texts are kept per
  * statement). A row may be written twice (SQLite repeats the last row to make up a batch
- * size, see runSqliteRows): it must be an upsert that a row repeated leaves as it was.
+ * size, see runSqliteRows): it must be an upsert that a row repeated leaves as it was, and
+ * a caller of what it returns must not count on each row coming back once.
  */
 export interface RowsStatement {
   readonly before: string;

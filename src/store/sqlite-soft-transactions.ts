@@ -60,7 +60,8 @@ export class SqliteSoftTransactions {
       db.connection()
         .execute((connection) => this.#runJoined(connection as Kysely<any>, transaction))
         .catch((error: unknown) => {
-          // The connection could not be had (the database is closing), or the rollback failed.
+          // The connection could not be had (the database is closing), or a rollback or the
+          // restoring of the setting failed: every work still waiting fails.
           for (const waiting of transaction.splice(0)) waiting.reject(this.#unavailable(error));
           if (this.#joined === transaction) this.#joined = null;
         });
@@ -79,14 +80,16 @@ export class SqliteSoftTransactions {
       for (const { joined } of done) joined.reject(this.#unavailable(error));
       done = [];
     };
+    let joined: Joined | undefined;
     try {
       relax.run();
       begin.run();
-      for (let joined = transaction.shift(); joined; joined = transaction.shift()) {
-        savepoint.run();
+      for (joined = transaction.shift(); joined; joined = transaction.shift()) {
         try {
-          done.push({ joined, result: await joined.work(connection) });
+          savepoint.run();
+          const result = await joined.work(connection);
           release.run();
+          done.push({ joined, result });
         } catch (error) {
           joined.reject(this.#unavailable(error));
           if (this.#file.inTransaction) {
@@ -103,16 +106,24 @@ export class SqliteSoftTransactions {
       // Works asked for from now on wait for the connection and open the next transaction.
       this.#joined = null;
       commit.run();
-      restore.run();
     } catch (error) {
-      // The transaction's own statements failed (begin, commit): nothing of it was written.
+      // One of the transaction's own statements failed (begin, a savepoint's, the commit):
+      // nothing of it stays written. The work in hand fails too (if its own failure was
+      // told already, this changes nothing).
+      joined?.reject(this.#unavailable(error));
       failDone(error);
       for (const waiting of transaction.splice(0)) waiting.reject(this.#unavailable(error));
       if (this.#joined === transaction) this.#joined = null;
-      if (this.#file.inTransaction) rollback.run();
-      restore.run();
+      try {
+        if (this.#file.inTransaction) rollback.run();
+      } finally {
+        restore.run();
+      }
       return;
     }
-    for (const { joined, result } of done) joined.resolve(result);
+    // Committed: told before the setting is restored, so that a failure there (the file
+    // closing) cannot report written works as lost.
+    for (const worked of done) worked.joined.resolve(worked.result);
+    restore.run();
   }
 }
