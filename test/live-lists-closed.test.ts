@@ -19,18 +19,10 @@ describe('live lists of a session that closes during a follow', () => {
       sendNotice: () => {},
     };
     const lists = new LiveLists({ hub } as unknown as ChatContext);
-    const frames: Delivery[] = [];
-    const session = {
-      id: 's1',
-      principal: { kind: 'user', userId: 'ann', name: 'ann', roles: [] },
-      transport: 'test',
-      channels: new Set(),
-      closed: false,
-      sink: { deliver: (delivery: Delivery) => frames.push(delivery) },
-    };
-    const following = lists.follow(session as Session, 'members', { channel: 'general' });
+    const { session, frames } = recordingSession('s1', false);
+    const following = lists.follow(session, 'members', { channel: 'general' });
     session.closed = true;
-    lists.sessionClosed(session as Session);
+    lists.sessionClosed(session);
     channelRead({ id: 'general' } as Channel);
     await expect(following).rejects.toMatchObject({ code: 'unavailable' });
 
@@ -42,15 +34,7 @@ describe('live lists of a session that closes during a follow', () => {
     const hub = { listChannels: async () => [], sendNotice: () => {} };
     const tables = { userStates: async () => [] };
     const lists = new LiveLists({ hub, tables } as unknown as ChatContext);
-    const frames: Delivery[] = [];
-    const session = {
-      id: 's2',
-      principal: { kind: 'user', userId: 'ann', name: 'ann', roles: [] },
-      transport: 'test',
-      channels: new Set(),
-      closed: true,
-      sink: { deliver: (delivery: Delivery) => frames.push(delivery) },
-    } as unknown as Session;
+    const { session, frames } = recordingSession('s2', true);
     await expect(lists.follow(session, 'channels', {})).rejects.toMatchObject({ code: 'unavailable' });
     await expect(lists.follow(session, 'users', { users: ['bo'] })).rejects.toMatchObject({ code: 'unavailable' });
     lists.channelCreated({ id: 'news', type: 'public', createdBy: null } as unknown as Channel);
@@ -58,3 +42,17 @@ describe('live lists of a session that closes during a follow', () => {
     expect(frames).toEqual([]);
   });
 });
+
+/** Ann's session, open or closed, whose sink keeps every frame it is handed. */
+function recordingSession(id: string, closed: boolean): { session: Session & { closed: boolean }; frames: Delivery[] } {
+  const frames: Delivery[] = [];
+  const session = {
+    id,
+    principal: { kind: 'user', userId: 'ann', name: 'ann', roles: [] },
+    transport: 'test',
+    channels: new Set(),
+    closed,
+    sink: { deliver: (delivery: Delivery) => frames.push(delivery) },
+  } as unknown as Session & { closed: boolean };
+  return { session, frames };
+}

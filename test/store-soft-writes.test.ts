@@ -88,6 +88,7 @@ describe('soft writes (users seen on connect, status) on SQLite', () => {
 describe('soft transactions asked for together on SQLite', () => {
   type Users = { users: { id: string; name: string; created_at: number } };
   const insert = (trx: Kysely<Users>, id: string) => trx.insertInto('users').values({ id, name: id, created_at: 1 }).execute();
+  const outcomesOf = (settled: PromiseSettledResult<unknown>[]) => settled.map((outcome) => outcome.status);
   /** Asks for soft transactions on a fresh file: `soft(work)` for each. */
   async function softTransactions() {
     const { database, store } = await fileDatabase();
@@ -126,7 +127,7 @@ describe('soft transactions asked for together on SQLite', () => {
       soft((trx) => insert(trx, 'c')),
     ];
     const settled = await Promise.allSettled(works);
-    expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect(outcomesOf(settled)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
     expect(String((settled[1] as PromiseRejectedResult).reason)).toContain('the work failed after its write');
     expect((await store.listUsers({ limit: 10 })).map((user) => user.id)).toEqual(['a', 'c']);
     expect(await synchronousSetting(database)).toBe(2);
@@ -146,8 +147,7 @@ describe('soft transactions asked for together on SQLite', () => {
       }),
       soft((trx) => insert(trx, 'c')),
     ];
-    const settled = await Promise.allSettled(works);
-    expect(settled.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(outcomesOf(await Promise.allSettled(works))).toEqual(['rejected', 'rejected', 'rejected']);
     expect(await store.listUsers({ limit: 10 })).toEqual([]);
     expect(await synchronousSetting(database)).toBe(2);
     await soft((trx) => insert(trx, 'd'));

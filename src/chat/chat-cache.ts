@@ -98,7 +98,7 @@ export class ChatCache {
     const cached = this.peekAudience(user);
     if (cached) return cached;
     const [contacts, channels] = await Promise.all([this.#contacts.get(user), this.#channels.get(user)]);
-    return this.#audienceFrom(user, contacts, await this.#members.getAll(channels));
+    return audienceFrom(user, contacts, await this.#members.getAll(channels));
   }
 
   /**
@@ -115,15 +115,7 @@ export class ChatCache {
       if (cached === undefined) return undefined;
       members.push(cached);
     }
-    return this.#audienceFrom(user, contacts, members);
-  }
-
-  #audienceFrom(user: UserId, contacts: readonly UserId[], members: readonly (readonly UserId[])[]): UserId[] {
-    if (contacts.length === 0 && members.length === 0) return [];
-    const audience = new Set(contacts);
-    for (const list of members) for (const member of list) audience.add(member);
-    audience.delete(user);
-    return [...audience];
+    return audienceFrom(user, contacts, members);
   }
 
   // --- changes -----------------------------------------------------------------------
@@ -162,6 +154,14 @@ export class ChatCache {
     this.#channels.clear();
     this.#members.clear();
   }
+}
+
+function audienceFrom(user: UserId, contacts: readonly UserId[], members: readonly (readonly UserId[])[]): UserId[] {
+  if (contacts.length === 0 && members.length === 0) return [];
+  const audience = new Set(contacts);
+  for (const list of members) for (const member of list) audience.add(member);
+  audience.delete(user);
+  return [...audience];
 }
 
 /** A user whose row is missing (never seen on this database, or not yet written): named by their id unless the name is known. */

@@ -28,17 +28,18 @@ const SEEN_USER_COLUMNS = { id: 'text', name: 'text', created_at: 'bigint' } as 
  * or renamed come back. `where true`: SQLite's grammar needs it between a select and its
  * upsert clause.
  */
+const RENAME_CHANGED = 'where true on conflict (id) do update set name = excluded.name where users.name <> excluded.name';
 const SEEN_USERS_SET: RowsStatement = {
   before: 'insert into users (id, name, created_at) select u.id, u.name, u.created_at from',
   alias: 'u',
   columns: SEEN_USER_COLUMNS,
-  after: 'where true on conflict (id) do update set name = excluded.name where users.name <> excluded.name returning id, created_at',
+  after: `${RENAME_CHANGED} returning id, created_at`,
 };
 
 /** The same for names that only fill in: they replace nothing but the placeholder (the user's id). */
 const SEEN_USERS_FILL_IN: RowsStatement = {
   ...SEEN_USERS_SET,
-  after: 'where true on conflict (id) do update set name = excluded.name where users.name <> excluded.name and users.name = users.id returning id, created_at',
+  after: `${RENAME_CHANGED} and users.name = users.id returning id, created_at`,
 };
 
 export interface KyselyStoreOptions {
