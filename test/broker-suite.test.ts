@@ -10,6 +10,7 @@ import { silentLogger } from '../src/core/logger.js';
 import { presenceChangesOf } from '../src/core/presence-frames.js';
 import type { ChannelEvent, EphemeralEvent } from '../src/core/types.js';
 import { OutageProxy } from './helpers/outage-proxy.js';
+import { presenceMembers } from './helpers/presence-members.js';
 import { PrivateRedis } from './helpers/private-redis.js';
 import { dropRedisPrefix } from './helpers/redis-prefix.js';
 import { serviceUrl } from './helpers/services.js';
@@ -219,7 +220,7 @@ for (const kit of kits) {
       expect(await pa.add('lobby', 'alice', 's1')).toBe('join');
       expect(await pb.add('lobby', 'alice', 's2')).toBe('add');
       expect(await pb.add('lobby', 'bob', 's3')).toBe('join');
-      expect(await pa.list('lobby')).toEqual([
+      expect(await presenceMembers(pa, 'lobby')).toEqual([
         { user: 'alice', sessions: 2 },
         { user: 'bob', sessions: 1 },
       ]);
@@ -228,9 +229,38 @@ for (const kit of kits) {
       expect(await pa.remove('lobby', 'alice', 's1')).toBe('remove');
       expect(await pa.remove('lobby', 'alice', 's1')).toBeNull();
       expect(await pb.remove('lobby', 'alice', 's2')).toBe('leave');
-      expect(await pb.list('lobby')).toEqual([{ user: 'bob', sessions: 1 }]);
+      expect(await presenceMembers(pb, 'lobby')).toEqual([{ user: 'bob', sessions: 1 }]);
       expect(await pa.sessionsOf('lobby', 'alice')).toBe(0);
-      expect(await pa.list('elsewhere')).toEqual([]);
+      expect(await presenceMembers(pa, 'elsewhere')).toEqual([]);
+    });
+
+    it('pages presence in user id order, with counts and infos, from where the last page ended', async () => {
+      const [a, b] = await kit.cluster(2);
+      const pa = a!.broker.presence;
+      const pb = b!.broker.presence;
+      await pa.add('hall', 'carol', 's5');
+      await pa.add('hall', 'alice', 's1');
+      await pb.add('hall', 'alice', 's2');
+      await pb.add('hall', 'bob', 's3', { seat: 3 });
+      await pa.add('hall', 'bob', 's7', { seat: 7 });
+      await pa.add('hall', 'ann', 's4');
+      // A user id that extends another's sorts after all of that one's sessions.
+      await pb.add('hall', 'ann2', 's0');
+      await pb.add('hall', 'dave', 's6', { seat: 6 });
+      const first = await pb.page('hall', undefined, 2);
+      expect(first).toEqual({ members: [{ user: 'alice', sessions: 2 }, { user: 'ann', sessions: 1 }], more: true, users: 6 });
+      expect(await pa.page('hall', 'ann', 2)).toEqual({
+        members: [{ user: 'ann2', sessions: 1 }, { user: 'bob', sessions: 2, info: { seat: 3 } }],
+        more: true,
+        users: 6,
+      });
+      expect(await pb.page('hall', 'bob', 2)).toEqual({ members: [{ user: 'carol', sessions: 1 }, { user: 'dave', sessions: 1, info: { seat: 6 } }], more: false, users: 6 });
+      // After an id that is no member (one that left, a made-up one): from the next one there is.
+      expect((await pa.page('hall', 'al', 1)).members).toEqual([{ user: 'alice', sessions: 2 }]);
+      expect(await pa.remove('hall', 'ann', 's4')).toBe('leave');
+      expect((await pb.page('hall', 'ann', 10)).members.map((m) => m.user)).toEqual(['ann2', 'bob', 'carol', 'dave']);
+      expect(await pb.page('hall', 'dave', 10)).toEqual({ members: [], more: false, users: 5 });
+      expect(await pa.page('empty', undefined, 10)).toEqual({ members: [], more: false, users: 0 });
     });
 
     it('answers ping while connected and never throws from publish, even after close', async () => {
@@ -272,11 +302,42 @@ describe.skipIf(redisUrl === undefined)('broker on redis: clusters, reaping, out
     await watched(theirs!, 'shared-name');
     theirs!.broker.publish({ type: 'event', event: event('shared-name', 'not for you') });
     expect(await theirs!.broker.presence.add('shared-name', 'eve', 'e1')).toBe('join');
-    expect(await ours!.broker.presence.list('shared-name')).toEqual([]);
+    expect(await presenceMembers(ours!.broker.presence, 'shared-name')).toEqual([]);
     // A message on our own prefix sent after theirs: once it is here, theirs had its chance.
     probe!.broker.publish({ type: 'event', event: event('shared-name', 'probe') });
     await ours!.waitFor((messages) => eventsOf(messages, 'shared-name').length >= 1);
     expect(eventsOf(ours!.received, 'shared-name').map((e) => e.text)).toEqual(['probe']);
+  });
+
+  it('pages presence that an older node wrote without the index, and keeps paging it after a reap', async () => {
+    const prefix = redisPrefix();
+    const timing = { heartbeatMs: 100, nodeTimeoutMs: 400 };
+    const [node] = await Promise.all([redisBroker(prefix, timing)].map((broker) => startNode(broker)));
+    const raw = new Redis(redisUrl!, { lazyConnect: true });
+    await raw.connect();
+    try {
+      const p = `${prefix}presence:`;
+      await node!.broker.presence.add('deck', 'zoe', 'z1');
+      // What a node from before the index writes: the hashes only.
+      const [seconds] = await raw.time();
+      await raw.zadd(`${p}nodes`, (Number(seconds) + 1) * 1000, 'old');
+      await raw.hset(`${p}sessions:deck`, 'o1', 'omar', 'o2', 'olga', 'o3', 'omar');
+      await raw.hset(`${p}users:deck`, 'omar', '2', 'olga', '1');
+      await raw.hset(`${p}infos:deck`, 'o3', JSON.stringify('late'), 'o1', JSON.stringify('early'));
+      await raw.sadd(`${p}node:old`, 'deck\no1', 'deck\no2', 'deck\no3');
+      expect(await presenceMembers(node!.broker.presence, 'deck')).toEqual([
+        { user: 'olga', sessions: 1 },
+        { user: 'omar', sessions: 2, info: 'early' },
+        { user: 'zoe', sessions: 1 },
+      ]);
+      expect(await raw.zcard(`${p}index:deck`)).toBe(4);
+      // The old node dies: its sessions leave the index with the hashes.
+      await node!.waitFor((messages) => presenceOf(messages).filter((change) => change.channel === 'deck').length === 3, 3000);
+      expect(await presenceMembers(node!.broker.presence, 'deck')).toEqual([{ user: 'zoe', sessions: 1 }]);
+      expect(await raw.zrange(`${p}index:deck`, 0, -1)).toEqual(['zoe\nz1']);
+    } finally {
+      raw.disconnect();
+    }
   });
 
   it('reaps the sessions of a node that stops heartbeating and tells every survivor who left, once', async () => {
@@ -300,7 +361,7 @@ describe.skipIf(redisUrl === undefined)('broker on redis: clusters, reaping, out
       await raw.hset(`${p}users:~online`, 'dora', '1');
       await raw.sadd(`${p}node:doomed`, 'lobby\nd1', 'lobby\nd2', '~online\nd1');
       expect(await survivor.broker.presence.add('lobby', 'sam', 's1')).toBe('join');
-      expect((await survivor.broker.presence.list('lobby')).map((m) => m.user)).toEqual(['dora', 'sam']);
+      expect((await presenceMembers(survivor.broker.presence, 'lobby')).map((m) => m.user)).toEqual(['dora', 'sam']);
 
       const expected = [
         ['lobby', 'dora', 'leave'],
@@ -316,8 +377,8 @@ describe.skipIf(redisUrl === undefined)('broker on redis: clusters, reaping, out
       // One reaper reported it; the other node heard it over pub/sub: each saw it once.
       expect(changes(survivor)).toEqual(expected);
       expect(changes(bystander)).toEqual(expected);
-      expect(await survivor.broker.presence.list('lobby')).toEqual([{ user: 'sam', sessions: 1 }]);
-      expect(await survivor.broker.presence.list('~online')).toEqual([]);
+      expect(await presenceMembers(survivor.broker.presence, 'lobby')).toEqual([{ user: 'sam', sessions: 1 }]);
+      expect(await presenceMembers(survivor.broker.presence, '~online')).toEqual([]);
       expect(await raw.exists(`${p}node:doomed`)).toBe(0);
       expect(await raw.zscore(`${p}nodes`, 'doomed')).toBeNull();
       expect(await raw.zscore(`${p}nodes`, survivor.broker.nodeId)).not.toBeNull();
@@ -337,9 +398,9 @@ describe.skipIf(redisUrl === undefined)('broker on redis: clusters, reaping, out
     try {
       // Redis loses every key of this cluster, as a restart without persistence would.
       await raw.del(...(await raw.keys(`${prefix}*`)));
-      expect(await b!.broker.presence.list('room')).toEqual([]);
-      await waitUntil(async () => (await b!.broker.presence.list('room')).length === 1, 3000);
-      expect(await b!.broker.presence.list('room')).toEqual([{ user: 'alice', sessions: 1 }]);
+      expect(await presenceMembers(b!.broker.presence, 'room')).toEqual([]);
+      await waitUntil(async () => (await presenceMembers(b!.broker.presence, 'room')).length === 1, 3000);
+      expect(await presenceMembers(b!.broker.presence, 'room')).toEqual([{ user: 'alice', sessions: 1 }]);
       // ... and says so, so subscribers that saw her leave (or never saw her) see her back.
       await b!.waitFor((messages) => presenceOf(messages).some((e) => e.user === 'alice' && e.action === 'join'));
     } finally {
@@ -361,18 +422,18 @@ describe.skipIf(redisUrl === undefined)('broker on redis: clusters, reaping, out
     expect(await cut.broker.presence.add('room', 'bob', 'b1')).toBe('join');
     expect(await cut.broker.presence.add('room', 'alice', 'a2')).toBe('add');
     expect(await cut.broker.presence.remove('room', 'carol', 'c1')).toBe('leave');
-    await expect(cut.broker.presence.list('room')).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(presenceMembers(cut.broker.presence, 'room')).rejects.toMatchObject({ code: 'unavailable' });
 
     cut.restore();
     const expected = [
       { user: 'alice', sessions: 2 },
       { user: 'bob', sessions: 1 },
     ];
-    const seen = async () => JSON.stringify(await other.broker.presence.list('room'));
+    const seen = async () => JSON.stringify(await presenceMembers(other.broker.presence, 'room'));
     await waitUntil(async () => (await seen()) === JSON.stringify(expected), 5000).catch(async (error: Error) => {
       throw new Error(`${error.message}: presence is ${await seen()}`);
     });
-    expect(await other.broker.presence.list('room')).toEqual(expected);
+    expect(await presenceMembers(other.broker.presence, 'room')).toEqual(expected);
   });
 
   it('survives a Redis crash: publishes fail without throwing and are counted; resync once back', async () => {

@@ -9,6 +9,7 @@ import type { Logger } from '../src/core/logger.js';
 import type { PresenceChange } from '../protocol/frames.js';
 import { presenceChangesOf } from '../src/core/presence-frames.js';
 import { BlackholeProxy } from './helpers/blackhole-proxy.js';
+import { presenceMembers } from './helpers/presence-members.js';
 import { createRedisPrefix } from './helpers/redis-prefix.js';
 import { describeWithServices, serviceUrl } from './helpers/services.js';
 import { type TestServer, startTestServer } from './helpers/test-server.js';
@@ -121,7 +122,7 @@ describeWithServices(['TEST_REDIS_URL'], 'redis presence across a silent partiti
       { user: 'alice', sessions: 1 },
       { user: 'bob', sessions: 1 },
     ];
-    expect(await other.broker.presence.list('room')).toEqual(expected);
+    expect(await presenceMembers(other.broker.presence, 'room')).toEqual(expected);
     const raw = new Redis(redisUrl!);
     try {
       const p = `${redis.prefix}presence:`;

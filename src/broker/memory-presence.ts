@@ -1,4 +1,4 @@
-import type { PresenceRegistry } from '../core/broker.js';
+import type { PresenceRegistry, PresenceSlice } from '../core/broker.js';
 import { MultiMap } from '../core/multimap.js';
 import type { ChannelId, PresenceMember, SessionId, UserId } from '../core/types.js';
 
@@ -7,6 +7,11 @@ export class MemoryPresence implements PresenceRegistry {
   readonly #channels = new Map<ChannelId, MultiMap<UserId, SessionId>>();
   /** channel -> session -> what the subscribe hook attached (only sessions that got something). */
   readonly #infos = new Map<ChannelId, Map<SessionId, unknown>>();
+  /**
+   * Each channel's users in id order, sorted when a page is first asked for and dropped at
+   * the next join or leave: paging through a channel sorts it once, not once a page.
+   */
+  readonly #sorted = new Map<ChannelId, UserId[]>();
 
   async add(channel: ChannelId, user: UserId, session: SessionId, info?: unknown): Promise<'join' | 'add'> {
     let users = this.#channels.get(channel);
@@ -16,7 +21,9 @@ export class MemoryPresence implements PresenceRegistry {
       if (!infos) this.#infos.set(channel, (infos = new Map()));
       infos.set(session, info);
     }
-    return users.add(user, session) === 1 ? 'join' : 'add';
+    if (users.add(user, session) > 1) return 'add';
+    this.#sorted.delete(channel);
+    return 'join';
   }
 
   async remove(channel: ChannelId, user: UserId, session: SessionId): Promise<'leave' | 'remove' | null> {
@@ -27,6 +34,7 @@ export class MemoryPresence implements PresenceRegistry {
     if (infos?.delete(session) && infos.size === 0) this.#infos.delete(channel);
     if (left > 0) return 'remove';
     if (users!.size === 0) this.#channels.delete(channel);
+    this.#sorted.delete(channel);
     return 'leave';
   }
 
@@ -38,15 +46,37 @@ export class MemoryPresence implements PresenceRegistry {
     return this.#channels.get(channel)?.count(user) ?? 0;
   }
 
-  async list(channel: ChannelId): Promise<PresenceMember[]> {
+  async page(channel: ChannelId, after: UserId | undefined, limit: number): Promise<PresenceSlice> {
     const users = this.#channels.get(channel);
-    if (!users) return [];
+    if (!users) return { members: [], more: false, users: 0 };
+    let sorted = this.#sorted.get(channel);
+    if (!sorted) this.#sorted.set(channel, (sorted = [...users.keys()].sort(byId)));
+    const start = after === undefined ? 0 : firstAfter(sorted, after);
     const infos = this.#infos.get(channel);
-    return [...users.counts()].map(([user, sessions]) => {
+    const members = sorted.slice(start, start + limit).map((user): PresenceMember => {
+      const sessions = users.count(user);
       const info = infos && firstInfo(infos, users.get(user));
       return info === undefined ? { user, sessions } : { user, sessions, info };
     });
+    return { members, more: start + limit < sorted.length, users: users.size };
   }
+}
+
+/** Code-unit order: ids are ASCII, so it is byte order too, as Redis sorts them. */
+function byId(a: UserId, b: UserId): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Where the first id greater than `after` sits in the sorted list (binary search). */
+function firstAfter(sorted: readonly UserId[], after: UserId): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]! <= after) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** The info of the user's earliest session that has one. */

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { PresenceRegistry } from '../core/broker.js';
+import type { PresenceRegistry, PresenceSlice } from '../core/broker.js';
 import { SwitchboardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ChannelId, NodeId, PresenceMember, SessionId, UserId } from '../core/types.js';
@@ -31,6 +31,8 @@ export interface RedisPresenceOptions {
  *   P users:<channel>     HASH user -> number of sessions in the channel
  *   P sessions:<channel>  HASH session -> user
  *   P infos:<channel>     HASH session -> what the subscribe hook attached (JSON); only sessions that got something
+ *   P index:<channel>     ZSET "<user>\n<session>", all scored 0: the sessions in user id order, so a page of
+ *                         members is read from where the last one ended (ZRANGEBYLEX) instead of listing the channel
  *   P node:<node>         SET "<channel>\n<session>": what to remove when the node dies
  * Channel ids never contain a newline (see names.ts), so the SET members split cleanly.
  *
@@ -56,6 +58,7 @@ if ARGV[6] ~= '' then redis.call('HSET', KEYS[6], ARGV[2], ARGV[6]) end
 if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1]) == 0 then
   return -tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '1')
 end
+if ARGV[7] ~= '' then redis.call('ZADD', KEYS[7], 0, ARGV[1] .. '\\n' .. ARGV[2]) end
 redis.call('SADD', KEYS[3], ARGV[3])
 return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)`);
 
@@ -63,12 +66,65 @@ return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)`);
 const REMOVE = new RedisScript(`${FENCE.replace('return 0', 'return false')}
 redis.call('HDEL', KEYS[6], ARGV[2])
 if redis.call('HDEL', KEYS[2], ARGV[2]) == 0 then return false end
+redis.call('ZREM', KEYS[7], ARGV[1] .. '\\n' .. ARGV[2])
 redis.call('SREM', KEYS[3], ARGV[3])
 if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then
   redis.call('HDEL', KEYS[1], ARGV[1])
   return 'leave'
 end
 return 'remove'`);
+
+/**
+ * A page of a channel's members in one snapshot: KEYS index, users, sessions, infos; ARGV
+ * the lower bound (exclusive, past every session of the previous page's last user, or '-')
+ * and the limit. Returns the channel's distinct users, 1 if members follow the page (else
+ * 0), then user, session count, info ('' for none) per member. A user's info is that of
+ * their session with the lowest id among those that have one, as sessions sort in the
+ * index. An index that does not hold every session (written by a node from before it) is
+ * made again from the sessions first.
+ */
+const PAGE = new RedisScript(`
+if redis.call('ZCARD', KEYS[1]) ~= redis.call('HLEN', KEYS[3]) then
+  redis.call('DEL', KEYS[1])
+  local all = redis.call('HGETALL', KEYS[3])
+  for i = 1, #all, 2 do redis.call('ZADD', KEYS[1], 0, all[i + 1] .. '\\n' .. all[i]) end
+end
+local limit = tonumber(ARGV[2])
+local withInfos = redis.call('HLEN', KEYS[4]) > 0
+local out = { redis.call('HLEN', KEYS[2]), 0 }
+local found = 0
+local last = nil
+local infoAt = nil
+local from = ARGV[1]
+while true do
+  local chunk = redis.call('ZRANGEBYLEX', KEYS[1], from, '+', 'LIMIT', 0, 256)
+  if #chunk == 0 then return out end
+  for _, entry in ipairs(chunk) do
+    local cut = string.find(entry, '\\n', 1, true)
+    local user = string.sub(entry, 1, cut - 1)
+    if user ~= last then
+      last = user
+      infoAt = nil
+      local count = tonumber(redis.call('HGET', KEYS[2], user) or '0')
+      if count > 0 then
+        if found == limit then
+          out[2] = 1
+          return out
+        end
+        found = found + 1
+        table.insert(out, user)
+        table.insert(out, count)
+        table.insert(out, '')
+        infoAt = #out
+      end
+    end
+    if infoAt and withInfos and out[infoAt] == '' then
+      local info = redis.call('HGET', KEYS[4], string.sub(entry, cut + 1))
+      if info then out[infoAt] = info end
+    end
+  end
+  from = '(' .. chunk[#chunk]
+end`);
 
 /**
  * Returns 1 when the node was not registered (first beat, reaped, or Redis lost its data),
@@ -109,6 +165,7 @@ for _, node in ipairs(dead) do
     redis.call('HDEL', P .. 'infos:' .. channel, session)
     if user then
       redis.call('HDEL', P .. 'sessions:' .. channel, session)
+      redis.call('ZREM', P .. 'index:' .. channel, user .. '\\n' .. session)
       local action = 'remove'
       if redis.call('HINCRBY', P .. 'users:' .. channel, user, -1) <= 0 then
         redis.call('HDEL', P .. 'users:' .. channel, user)
@@ -274,31 +331,28 @@ export class RedisPresence implements PresenceRegistry {
     }
   }
 
-  async list(channel: ChannelId): Promise<PresenceMember[]> {
-    let counts: Record<string, string>;
-    let infos: Map<UserId, string>;
+  async page(channel: ChannelId, after: UserId | undefined, limit: number): Promise<PresenceSlice> {
+    const p = this.#keyPrefix;
+    let reply: (string | number)[];
     try {
-      const p = this.#keyPrefix;
-      // One round trip, one snapshot: a MULTI reads the hashes at the same moment.
-      const replies = await this.#redis.multi().hgetall(`${p}users:${channel}`).hgetall(`${p}infos:${channel}`).hgetall(`${p}sessions:${channel}`).exec();
-      if (!replies || replies.some(([error]) => error)) throw new Error('presence read failed');
-      const [users, bySession, sessions] = replies.map(([, value]) => value as Record<string, string>) as [
-        Record<string, string>,
-        Record<string, string>,
-        Record<string, string>,
-      ];
-      counts = users;
-      infos = infosByUser(bySession, sessions);
+      // Past every "<after>\n<session>": sessions are ASCII, below DEL (0x7f).
+      const from = after === undefined ? '-' : `(${after}\n\x7f`;
+      reply = (await PAGE.run(
+        this.#redis,
+        [`${p}index:${channel}`, `${p}users:${channel}`, `${p}sessions:${channel}`, `${p}infos:${channel}`],
+        [from, limit],
+      )) as (string | number)[];
     } catch {
       throw new SwitchboardError('unavailable', 'Presence is unavailable: Redis does not answer.');
     }
-    return Object.entries(counts)
-      .map(([user, count]): PresenceMember => {
-        const info = infos.get(user);
-        return info === undefined ? { user, sessions: Number(count) } : { user, sessions: Number(count), info: JSON.parse(info) as unknown };
-      })
-      .filter((member) => member.sessions > 0)
-      .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+    const members: PresenceMember[] = [];
+    for (let i = 2; i + 2 < reply.length; i += 3) {
+      const user = String(reply[i]);
+      const sessions = Number(reply[i + 1]);
+      const info = String(reply[i + 2]);
+      members.push(info === '' ? { user, sessions } : { user, sessions, info: JSON.parse(info) as unknown });
+    }
+    return { members, more: reply[1] === 1, users: Number(reply[0]) };
   }
 
   async count(channel: ChannelId): Promise<number> {
@@ -341,8 +395,17 @@ export class RedisPresence implements PresenceRegistry {
     const p = this.#keyPrefix;
     return script.run(
       this.#redis,
-      [`${p}users:${entry.channel}`, `${p}sessions:${entry.channel}`, `${p}node:${this.#nodeId}`, this.#epochKey, this.#nodesKey, `${p}infos:${entry.channel}`],
-      [entry.user, entry.session, entryKey(entry), this.#epoch, this.#nodeId, entry.info ?? ''],
+      [
+        `${p}users:${entry.channel}`,
+        `${p}sessions:${entry.channel}`,
+        `${p}node:${this.#nodeId}`,
+        this.#epochKey,
+        this.#nodesKey,
+        `${p}infos:${entry.channel}`,
+        `${p}index:${entry.channel}`,
+      ],
+      // Registry keys (`~online`) are never paged: no index to keep.
+      [entry.user, entry.session, entryKey(entry), this.#epoch, this.#nodeId, entry.info ?? '', entry.channel.startsWith('~') ? '' : '1'],
     );
   }
 
@@ -463,22 +526,6 @@ export class RedisPresence implements PresenceRegistry {
     this.#lastFailureLog = now;
     this.#logger.warn({ err: error }, 'presence: Redis unreachable; answering from this node until it is back');
   }
-}
-
-/**
- * Each user's hook info (JSON): that of the user's session with the lowest id among those
- * that have one, so every node lists the same. An info whose session is gone (reaped by a
- * node of an earlier version, which knows nothing of infos) is ignored.
- */
-function infosByUser(infos: Record<string, string>, sessions: Record<string, string>): Map<UserId, string> {
-  const chosen = new Map<UserId, { session: SessionId; info: string }>();
-  for (const [session, info] of Object.entries(infos)) {
-    const user = sessions[session];
-    if (user === undefined) continue;
-    const current = chosen.get(user);
-    if (!current || session < current.session) chosen.set(user, { session, info });
-  }
-  return new Map([...chosen].map(([user, { info }]) => [user, info]));
 }
 
 function entryKey(entry: { channel: ChannelId; session: SessionId }): string {

@@ -77,6 +77,15 @@ export interface Broker {
   close(): Promise<void>;
 }
 
+/** A page of a channel's members, read at one moment. */
+export interface PresenceSlice {
+  readonly members: PresenceMember[];
+  /** Whether members follow the last one. */
+  readonly more: boolean;
+  /** Distinct users in the channel, every page together. */
+  readonly users: number;
+}
+
 /**
  * Who is subscribed where, across all nodes. `add` tells whether this was the user's
  * first session in the channel (`join`) or another one (`add`); `remove` likewise
@@ -86,8 +95,12 @@ export interface PresenceRegistry {
   /** `info`: what the app's subscribe hook attached to the subscription, listed with the member. */
   add(channel: ChannelId, user: UserId, session: SessionId, info?: unknown): Promise<'join' | 'add'>;
   remove(channel: ChannelId, user: UserId, session: SessionId): Promise<'leave' | 'remove' | null>;
-  list(channel: ChannelId): Promise<PresenceMember[]>;
-  /** How many distinct users the channel holds: cheaper than `list` (decides occupancy mode every tick). */
+  /**
+   * The channel's members in user id order, at most `limit` of them after `after`, each
+   * with its number of sessions: what a page costs grows with the page, not the channel.
+   */
+  page(channel: ChannelId, after: UserId | undefined, limit: number): Promise<PresenceSlice>;
+  /** How many distinct users the channel holds: cheaper than a page (decides occupancy mode every tick). */
   count(channel: ChannelId): Promise<number>;
   /** How many sessions the user has in the channel (0: not there): one user's entry, not the channel's list. */
   sessionsOf(channel: ChannelId, user: UserId): Promise<number>;

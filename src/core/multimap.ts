@@ -50,8 +50,7 @@ export class MultiMap<K, V> {
     return this.#entries.size;
   }
 
-  /** Each key with how many values it holds. */
-  *counts(): IterableIterator<[K, number]> {
-    for (const [key, held] of this.#entries) yield [key, held instanceof Set ? held.size : 1];
+  keys(): IterableIterator<K> {
+    return this.#entries.keys();
   }
 }

@@ -13,6 +13,9 @@ export interface PresenceSettings {
   readonly occupancyIntervalMs: Millis;
 }
 
+/** Members in a page when the caller names no limit (the `presence` command's own default and most). */
+const DEFAULT_PAGE_LIMIT = 1000;
+
 export const DEFAULT_PRESENCE_SETTINGS: PresenceSettings = { occupancyAbove: 200, occupancyIntervalMs: 1000 };
 
 /** A page of a channel's presence (the `presence` command). */
@@ -91,16 +94,10 @@ export class Presence {
     }
   }
 
-  /** Members in user id order, `limit` at a time after `after`. */
+  /** Members in user id order, `limit` at a time (default 1,000) after `after`. */
   async list(channel: ChannelId, page: { readonly after?: UserId; readonly limit?: number } = {}): Promise<PresencePage> {
-    const all = await this.#registry.list(channel);
-    all.sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
-    const { after } = page;
-    const start = after === undefined ? 0 : all.findIndex((member) => member.user > after);
-    const rest = start < 0 ? [] : all.slice(start);
-    const members = page.limit === undefined ? rest : rest.slice(0, page.limit);
-    const next = members.length < rest.length ? members.at(-1)!.user : null;
-    return { members, next, users: all.length };
+    const { members, more, users } = await this.#registry.page(channel, page.after, page.limit ?? DEFAULT_PAGE_LIMIT);
+    return { members, next: more ? members.at(-1)!.user : null, users };
   }
 
   /** Stops the occupancy timers (the node is closing). */
