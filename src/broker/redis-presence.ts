@@ -34,6 +34,9 @@ export interface RedisPresenceOptions {
  *   P index:<channel>     ZSET "<user>\n<session>", all scored 0: the sessions in user id order, so a page of
  *                         members is read from where the last one ended (ZRANGEBYLEX) instead of listing the channel
  *   P node:<node>         SET "<channel>\n<session>": what to remove when the node dies
+ *   P indexing            SET of the nodes that keep the index (every node of this version): while a node
+ *                         from before it is registered, its sessions may be missing from an index, so a page
+ *                         makes the index again from the sessions first
  * Channel ids never contain a newline (see names.ts), so the SET members split cleanly.
  *
  * Why an epoch: a connection dropped for a stall still holds the bytes written into it,
@@ -65,8 +68,10 @@ return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)`);
 /** 'leave' (the user's last session in the channel), 'remove', or false: not there or ignored. */
 const REMOVE = new RedisScript(`${FENCE.replace('return 0', 'return false')}
 redis.call('HDEL', KEYS[6], ARGV[2])
-if redis.call('HDEL', KEYS[2], ARGV[2]) == 0 then return false end
-redis.call('ZREM', KEYS[7], ARGV[1] .. '\\n' .. ARGV[2])
+local stored = redis.call('HGET', KEYS[2], ARGV[2])
+if not stored then return false end
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[7], stored .. '\\n' .. ARGV[2])
 redis.call('SREM', KEYS[3], ARGV[3])
 if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then
   redis.call('HDEL', KEYS[1], ARGV[1])
@@ -75,16 +80,23 @@ end
 return 'remove'`);
 
 /**
- * A page of a channel's members in one snapshot: KEYS index, users, sessions, infos; ARGV
- * the lower bound (exclusive, past every session of the previous page's last user, or '-')
- * and the limit. Returns the channel's distinct users, 1 if members follow the page (else
- * 0), then user, session count, info ('' for none) per member. A user's info is that of
- * their session with the lowest id among those that have one, as sessions sort in the
- * index. An index that does not hold every session (written by a node from before it) is
- * made again from the sessions first.
+ * A page of a channel's members in one snapshot: KEYS index, users, sessions, infos, nodes,
+ * indexing; ARGV the lower bound (exclusive, past every session of the previous page's last
+ * user, or '-') and the limit. Returns the channel's distinct users, 1 if members follow the
+ * page (else 0), then user, session count, info ('' for none) per member. A user's info is
+ * that of their session with the lowest id among those that have one, as sessions sort in
+ * the index. The index is made again from the sessions first when a node that does not
+ * keep it is registered (a rolling upgrade from before it), or when it does not hold as
+ * many sessions as there are (one such node was there, and left).
  */
 const PAGE = new RedisScript(`
-if redis.call('ZCARD', KEYS[1]) ~= redis.call('HLEN', KEYS[3]) then
+local rebuild = redis.call('ZCARD', KEYS[1]) ~= redis.call('HLEN', KEYS[3])
+if not rebuild then
+  for _, node in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+    if redis.call('SISMEMBER', KEYS[6], node) == 0 then rebuild = true break end
+  end
+end
+if rebuild then
   redis.call('DEL', KEYS[1])
   local all = redis.call('HGETALL', KEYS[3])
   for i = 1, #all, 2 do redis.call('ZADD', KEYS[1], 0, all[i + 1] .. '\\n' .. all[i]) end
@@ -93,37 +105,34 @@ local limit = tonumber(ARGV[2])
 local withInfos = redis.call('HLEN', KEYS[4]) > 0
 local out = { redis.call('HLEN', KEYS[2]), 0 }
 local found = 0
-local last = nil
-local infoAt = nil
 local from = ARGV[1]
 while true do
-  local chunk = redis.call('ZRANGEBYLEX', KEYS[1], from, '+', 'LIMIT', 0, 256)
-  if #chunk == 0 then return out end
-  for _, entry in ipairs(chunk) do
-    local cut = string.find(entry, '\\n', 1, true)
-    local user = string.sub(entry, 1, cut - 1)
-    if user ~= last then
-      last = user
-      infoAt = nil
-      local count = tonumber(redis.call('HGET', KEYS[2], user) or '0')
-      if count > 0 then
-        if found == limit then
-          out[2] = 1
-          return out
+  local first = redis.call('ZRANGEBYLEX', KEYS[1], from, '+', 'LIMIT', 0, 1)[1]
+  if not first then return out end
+  local user = string.sub(first, 1, string.find(first, '\\n', 1, true) - 1)
+  local count = tonumber(redis.call('HGET', KEYS[2], user) or '0')
+  if count > 0 then
+    if found == limit then
+      out[2] = 1
+      return out
+    end
+    found = found + 1
+    local info = ''
+    if withInfos then
+      for _, entry in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], '[' .. user .. '\\n', '(' .. user .. '\\n\\127')) do
+        local got = redis.call('HGET', KEYS[4], string.sub(entry, #user + 2))
+        if got then
+          info = got
+          break
         end
-        found = found + 1
-        table.insert(out, user)
-        table.insert(out, count)
-        table.insert(out, '')
-        infoAt = #out
       end
     end
-    if infoAt and withInfos and out[infoAt] == '' then
-      local info = redis.call('HGET', KEYS[4], string.sub(entry, cut + 1))
-      if info then out[infoAt] = info end
-    end
+    table.insert(out, user)
+    table.insert(out, count)
+    table.insert(out, info)
   end
-  from = '(' .. chunk[#chunk]
+  -- Past the user's other sessions: a page costs its users, not their sessions.
+  from = '(' .. user .. '\\n\\127'
 end`);
 
 /**
@@ -134,6 +143,7 @@ const HEARTBEAT = new RedisScript(`
 local epoch = tonumber(ARGV[3])
 if tonumber(redis.call('GET', KEYS[2]) or '0') > epoch then return -1 end
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])`);
@@ -156,6 +166,7 @@ end
 local out = {}
 for _, node in ipairs(dead) do
   redis.call('ZREM', KEYS[1], node)
+  redis.call('SREM', P .. 'indexing', node)
   local setKey = P .. 'node:' .. node
   for _, entry in ipairs(redis.call('SMEMBERS', setKey)) do
     local cut = string.find(entry, '\\n', 1, true)
@@ -339,7 +350,7 @@ export class RedisPresence implements PresenceRegistry {
       const from = after === undefined ? '-' : `(${after}\n\x7f`;
       reply = (await PAGE.run(
         this.#redis,
-        [`${p}index:${channel}`, `${p}users:${channel}`, `${p}sessions:${channel}`, `${p}infos:${channel}`],
+        [`${p}index:${channel}`, `${p}users:${channel}`, `${p}sessions:${channel}`, `${p}infos:${channel}`, this.#nodesKey, this.#indexingKey],
         [from, limit],
       )) as (string | number)[];
     } catch {
@@ -377,6 +388,10 @@ export class RedisPresence implements PresenceRegistry {
     return `${this.#keyPrefix}nodes`;
   }
 
+  get #indexingKey(): string {
+    return `${this.#keyPrefix}indexing`;
+  }
+
   get #epochKey(): string {
     return `${this.#keyPrefix}epoch:${this.#nodeId}`;
   }
@@ -385,7 +400,7 @@ export class RedisPresence implements PresenceRegistry {
   async #heartbeat(): Promise<number> {
     const answer = await HEARTBEAT.run(
       this.#redis,
-      [this.#nodesKey, this.#epochKey],
+      [this.#nodesKey, this.#epochKey, this.#indexingKey],
       [this.#nodeId, this.nodeTimeoutMs, this.#epoch, EPOCH_TTL_MS],
     );
     return Number(answer);

@@ -97,7 +97,7 @@ export class Presence {
   /** Members in user id order, `limit` at a time (default 1,000) after `after`. */
   async list(channel: ChannelId, page: { readonly after?: UserId; readonly limit?: number } = {}): Promise<PresencePage> {
     const { members, more, users } = await this.#registry.page(channel, page.after, page.limit ?? DEFAULT_PAGE_LIMIT);
-    return { members, next: more ? members.at(-1)!.user : null, users };
+    return { members, next: more && members.length > 0 ? members.at(-1)!.user : null, users };
   }
 
   /** Stops the occupancy timers (the node is closing). */
