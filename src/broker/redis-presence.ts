@@ -36,7 +36,7 @@ export interface RedisPresenceOptions {
  *   P node:<node>         SET "<channel>\n<session>": what to remove when the node dies
  *   P indexing            SET of the nodes that keep the index (every node of this version): while a node
  *                         from before it is registered, its sessions may be missing from an index, so a page
- *                         makes the index again from the sessions first
+ *                         is read from the hashes instead
  * Channel ids never contain a newline (see names.ts), so the SET members split cleanly.
  *
  * Why an epoch: a connection dropped for a stall still holds the bytes written into it,
@@ -73,8 +73,8 @@ if not stored then return false end
 redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[7], stored .. '\\n' .. ARGV[2])
 redis.call('SREM', KEYS[3], ARGV[3])
-if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then
-  redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HINCRBY', KEYS[1], stored, -1) <= 0 then
+  redis.call('HDEL', KEYS[1], stored)
   return 'leave'
 end
 return 'remove'`);
@@ -85,18 +85,16 @@ return 'remove'`);
  * user, or '-') and the limit. Returns the channel's distinct users, 1 if members follow the
  * page (else 0), then user, session count, info ('' for none) per member. A user's info is
  * that of their session with the lowest id among those that have one, as sessions sort in
- * the index. The index is made again from the sessions first when a node that does not
- * keep it is registered (a rolling upgrade from before it), or when it does not hold as
- * many sessions as there are (one such node was there, and left).
+ * the index. Returns { -1 } while a node that does not keep the index is registered (a
+ * rolling upgrade from before it): its sessions may be missing, and the page is read from
+ * the hashes instead. An index that holds more entries than there are sessions (such a node
+ * removed some, and left) is made again from the sessions first.
  */
 const PAGE = new RedisScript(`
-local rebuild = redis.call('ZCARD', KEYS[1]) ~= redis.call('HLEN', KEYS[3])
-if not rebuild then
-  for _, node in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
-    if redis.call('SISMEMBER', KEYS[6], node) == 0 then rebuild = true break end
-  end
+for _, node in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+  if redis.call('SISMEMBER', KEYS[6], node) == 0 then return { -1 } end
 end
-if rebuild then
+if redis.call('ZCARD', KEYS[1]) ~= redis.call('HLEN', KEYS[3]) then
   redis.call('DEL', KEYS[1])
   local all = redis.call('HGETALL', KEYS[3])
   for i = 1, #all, 2 do redis.call('ZADD', KEYS[1], 0, all[i + 1] .. '\\n' .. all[i]) end
@@ -119,7 +117,7 @@ while true do
     found = found + 1
     local info = ''
     if withInfos then
-      for _, entry in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], '[' .. user .. '\\n', '(' .. user .. '\\n\\127')) do
+      for _, entry in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], '[' .. user .. '\\n', '(' .. user .. '\\v')) do
         local got = redis.call('HGET', KEYS[4], string.sub(entry, #user + 2))
         if got then
           info = got
@@ -131,8 +129,9 @@ while true do
     table.insert(out, count)
     table.insert(out, info)
   end
-  -- Past the user's other sessions: a page costs its users, not their sessions.
-  from = '(' .. user .. '\\n\\127'
+  -- Past the user's other sessions ("<user>\\n..." sorts below "<user>\\v", whatever the
+  -- session id): a page costs its users, not their sessions.
+  from = '(' .. user .. '\\v'
 end`);
 
 /**
@@ -346,13 +345,14 @@ export class RedisPresence implements PresenceRegistry {
     const p = this.#keyPrefix;
     let reply: (string | number)[];
     try {
-      // Past every "<after>\n<session>": sessions are ASCII, below DEL (0x7f).
-      const from = after === undefined ? '-' : `(${after}\n\x7f`;
+      // Past every "<after>\n<session>": \v is the byte after \n.
+      const from = after === undefined ? '-' : `(${after}\v`;
       reply = (await PAGE.run(
         this.#redis,
         [`${p}index:${channel}`, `${p}users:${channel}`, `${p}sessions:${channel}`, `${p}infos:${channel}`, this.#nodesKey, this.#indexingKey],
         [from, limit],
       )) as (string | number)[];
+      if (reply[0] === -1) return await this.#pageFromHashes(channel, after, limit);
     } catch {
       throw new SwitchboardError('unavailable', 'Presence is unavailable: Redis does not answer.');
     }
@@ -364,6 +364,33 @@ export class RedisPresence implements PresenceRegistry {
       members.push(info === '' ? { user, sessions } : { user, sessions, info: JSON.parse(info) as unknown });
     }
     return { members, more: reply[1] === 1, users: Number(reply[0]) };
+  }
+
+  /**
+   * A page read from the channel's hashes, the whole channel sorted, while a node from
+   * before the index is registered (a rolling upgrade): what every page cost before the
+   * index, and never a write.
+   */
+  async #pageFromHashes(channel: ChannelId, after: UserId | undefined, limit: number): Promise<PresenceSlice> {
+    const p = this.#keyPrefix;
+    // One round trip, one snapshot: a MULTI reads the hashes at the same moment.
+    const replies = await this.#redis.multi().hgetall(`${p}users:${channel}`).hgetall(`${p}infos:${channel}`).hgetall(`${p}sessions:${channel}`).exec();
+    if (!replies || replies.some(([error]) => error)) throw new Error('presence read failed');
+    const [counts, infos, sessions] = replies.map(([, value]) => value as Record<string, string>) as [
+      Record<string, string>,
+      Record<string, string>,
+      Record<string, string>,
+    ];
+    const infoOf = infosByUser(infos, sessions);
+    const users = Object.keys(counts)
+      .filter((user) => Number(counts[user]) > 0 && (after === undefined || user > after))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const members = users.slice(0, limit).map((user): PresenceMember => {
+      const sessionCount = Number(counts[user]);
+      const info = infoOf.get(user);
+      return info === undefined ? { user, sessions: sessionCount } : { user, sessions: sessionCount, info: JSON.parse(info) as unknown };
+    });
+    return { members, more: users.length > limit, users: Object.keys(counts).length };
   }
 
   async count(channel: ChannelId): Promise<number> {
@@ -541,6 +568,21 @@ export class RedisPresence implements PresenceRegistry {
     this.#lastFailureLog = now;
     this.#logger.warn({ err: error }, 'presence: Redis unreachable; answering from this node until it is back');
   }
+}
+
+/**
+ * Each user's hook info (JSON): that of the user's session with the lowest id among those
+ * that have one, as the index orders them. An info whose session is gone is ignored.
+ */
+function infosByUser(infos: Record<string, string>, sessions: Record<string, string>): Map<UserId, string> {
+  const chosen = new Map<UserId, { session: SessionId; info: string }>();
+  for (const [session, info] of Object.entries(infos)) {
+    const user = sessions[session];
+    if (user === undefined) continue;
+    const current = chosen.get(user);
+    if (!current || session < current.session) chosen.set(user, { session, info });
+  }
+  return new Map([...chosen].map(([user, { info }]) => [user, info]));
 }
 
 function entryKey(entry: { channel: ChannelId; session: SessionId }): string {
