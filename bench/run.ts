@@ -85,6 +85,9 @@ Options:
   --warmup N           connect: connects each server takes, from other users, before
                        the measured storms, so the JIT has compiled the connect path
                        (default 2000; 0 measures a cold server)
+  --restart            connect: Switchboard restarts on the same database after the returning
+                       storm, warms up again and the same users connect once more
+                       ("restarted": a reconnect storm after a deploy, caches cold)
   --pin auto|off       auto (default): with 2+ cores and taskset, servers on core 0 and the
                        load generator on the others; off: nobody pinned (recorded)
   --build src|dist     run Switchboard from src through tsx (default) or dist (npm run build)
@@ -155,6 +158,7 @@ async function main(): Promise<number> {
       concurrency: { type: 'string', default: '100' },
       rounds: { type: 'string', default: '1' },
       warmup: { type: 'string', default: '2000' },
+      restart: { type: 'boolean' },
       store: { type: 'string', default: 'sqlite' },
       pin: { type: 'string', default: 'auto' },
       build: { type: 'string', default: 'src' },
@@ -280,6 +284,7 @@ async function main(): Promise<number> {
         warmup: int('warmup', values.warmup, 0, 100_000),
         loadCores: pinning.load ? coresOf(pinning.load) : null,
         postgresUrl: connectStorePostgres(values.store),
+        restart: values.restart === true,
       } as const;
       options = { ...opts, postgresUrl: opts.postgresUrl ? 'set' : null };
       results = await runConnectRate(opts, log);

@@ -74,6 +74,19 @@ describe('bench scenarios at tiny sizes', () => {
     expect(table).toMatch(/Medians over 2 rounds[\s\S]*\| ws \| - \| new \| \d+ \| 1x \| 1–1x \|/);
   }, SCENARIO_TIMEOUT);
 
+  it('connect --restart: the same users connect once more to a new process on the same database', async () => {
+    const results = await runConnectRate(
+      { servers: ['switchboard'], auth: ['jwt'], connections: 20, concurrency: 10, workers: 1, build: 'src', rounds: 1, warmup: 5, loadCores: null, restart: true },
+      quiet,
+    );
+    expect(results.map((r) => [r.users, r.connected, r.firstError])).toEqual([
+      ['new', 20, null],
+      ['returning', 20, null],
+      ['restarted', 20, null],
+    ]);
+    expect(tables('connect', results)).toMatch(/\| switchboard \| jwt \| restarted \| 20 \| 20 \|/);
+  }, SCENARIO_TIMEOUT);
+
   it('presence: subscribing with presence on costs frames that subscribing without does not', async () => {
     const [on, off] = await runPresenceSetup({ subscribers: 12, workers: 1, build: 'src' }, quiet);
     expect([on!.presence, on!.connected, off!.presence, off!.connected]).toEqual([true, 12, false, 12]);

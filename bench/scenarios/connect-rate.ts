@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { coreBusySince } from '../lib/core-busy.js';
 import { createScratchDatabase, type ScratchDatabase } from '../lib/scratch-database.js';
 import { signBenchToken, startServerProcess } from '../lib/server-process.js';
@@ -36,7 +39,17 @@ export interface ConnectRateOptions {
    * scratch database made on its server for each run and dropped after.
    */
   readonly postgresUrl?: string | null;
+  /**
+   * Switchboard: after the returning storm the server restarts on the same database, takes
+   * its warm-up again (other users, other tokens) and the same users connect once more
+   * (`restarted`): a reconnect storm after a deploy, with the JIT warm and every cache of
+   * the storm's users (and their verified tokens) cold.
+   */
+  readonly restart?: boolean;
 }
+
+/** Which storm of a server's run: see ConnectRateResult.users. */
+type StormUsers = 'new' | 'returning' | 'restarted';
 
 export interface ConnectRateResult {
   readonly server: ServerKind;
@@ -45,8 +58,10 @@ export interface ConnectRateResult {
   /**
    * `new`: every client is a user the server has never seen (it stores them). `returning`:
    * the same users again, after they disconnected (Switchboard only: a reconnect storm).
+   * `restarted`: the same users once more, to a new server process on the same database
+   * (Switchboard, with `restart`).
    */
-  readonly users: 'new' | 'returning';
+  readonly users: StormUsers;
   /** Switchboard's database (null for the peers, which store nothing). Absent in results from before it was chosen: SQLite. */
   readonly store?: 'sqlite' | 'postgres' | null;
   readonly command: string;
@@ -125,7 +140,10 @@ async function connectStorms(
   const warmupParts = WorkerPool.spread(await clientSpecs('warm', options.warmup, auth), options.workers);
   const store: ConnectRateResult['store'] = kind !== 'switchboard' ? null : options.postgresUrl ? 'postgres' : 'sqlite';
   const database: ScratchDatabase | null = store === 'postgres' ? await createScratchDatabase(options.postgresUrl!) : null;
-  const server = await startServerProcess({ kind, build: options.build, auth: auth ?? 'open', databaseUrl: database?.url }).catch(async (error: unknown) => {
+  // Its own directory, so a restarted server finds the same SQLite file.
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+  const start = () => startServerProcess({ kind, build: options.build, auth: auth ?? 'open', databaseUrl: database?.url }, dir);
+  let server = await start().catch(async (error: unknown) => {
     await database?.drop();
     throw error;
   });
@@ -139,7 +157,7 @@ async function connectStorms(
     await pool.all({ op: 'closeAll' });
     await sleep(SETTLE_MS);
   };
-  const storm = async (users: 'new' | 'returning'): Promise<Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>> => {
+  const storm = async (users: StormUsers): Promise<Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>> => {
     const loadBefore = await loadCpuSeconds();
     const loadBusy = options.loadCores ? coreBusySince(options.loadCores) : () => null;
     const cpuBefore = server.cpuSeconds();
@@ -175,22 +193,32 @@ async function connectStorms(
     return result;
   };
   const results: Omit<ConnectRateResult, 'versusWs' | 'round' | 'warmup'>[] = [];
-  try {
+  const warmUp = async () => {
     await sleep(1000);
-    if (options.warmup > 0) {
-      const failure = (await connectAll(warmupParts)).find((s) => s.firstError)?.firstError;
-      if (failure) throw new Error(`warm-up connect failed: ${failure}`);
-      await closeAllAndSettle();
-    }
+    if (options.warmup === 0) return;
+    const failure = (await connectAll(warmupParts)).find((s) => s.firstError)?.firstError;
+    if (failure) throw new Error(`warm-up connect failed: ${failure}`);
+    await closeAllAndSettle();
+  };
+  const kinds: StormUsers[] = kind !== 'switchboard' ? ['new'] : options.restart ? ['new', 'returning', 'restarted'] : ['new', 'returning'];
+  try {
+    await warmUp();
     results.push(await storm('new'));
     if (kind === 'switchboard') {
       await closeAllAndSettle();
       results.push(await storm('returning'));
     }
+    if (kind === 'switchboard' && options.restart) {
+      await pool.all({ op: 'closeAll' });
+      await server.stop();
+      server = await start();
+      await warmUp();
+      results.push(await storm('restarted'));
+    }
     return results;
   } catch (error) {
     log(`  failed: ${(error as Error).message}`);
-    const users = results.length === 0 ? 'new' : 'returning';
+    const users = kinds[results.length] ?? 'new';
     return [
       ...results,
       {
