@@ -86,6 +86,9 @@ export const jsonData = z
   .describe(`Any JSON value, at most ${DEFAULT_LIMITS.maxDataDepth} levels deep and ${DEFAULT_LIMITS.maxDataBytes / 1024} KiB as JSON.`);
 
 const pageLimit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
+
+/** The most members a `presence` page holds, and what it holds when the client names no limit. */
+export const PRESENCE_PAGE_LIMIT = 1000;
 const none = z.null().describe('No content.');
 
 /** The reply to a stored write: where the event sits in its channel's log. */
@@ -372,7 +375,7 @@ export const COMMANDS = {
     input: z.strictObject({
       channel: channelId,
       after: userId.optional().describe('The `next` of the previous page.'),
-      limit: pageLimit(1000, 1000),
+      limit: pageLimit(PRESENCE_PAGE_LIMIT, PRESENCE_PAGE_LIMIT),
     }),
     result: z.object({
       members: z.array(presenceMember),

@@ -251,6 +251,11 @@ for (const kit of kits) {
       await pb.add('hall', 'carol', 's8', { seat: 8 });
       const first = await pb.page('hall', undefined, 2);
       expect(first).toEqual({ members: [{ user: 'alice', sessions: 2 }, { user: 'ann', sessions: 1 }], more: true, users: 6 });
+      // A join after a page is in the next page, and a leave is gone from it (memory sorted the channel for the first).
+      await pa.add('hall', 'abby', 's9');
+      expect((await pb.page('hall', undefined, 1)).members).toEqual([{ user: 'abby', sessions: 1 }]);
+      expect(await pa.remove('hall', 'abby', 's9')).toBe('leave');
+      expect((await pb.page('hall', undefined, 1)).members).toEqual([{ user: 'alice', sessions: 2 }]);
       expect(await pa.page('hall', 'ann', 2)).toEqual({
         members: [{ user: 'ann2', sessions: 1 }, { user: 'bob', sessions: 2, info: { seat: 3 } }],
         more: true,

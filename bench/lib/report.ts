@@ -153,9 +153,9 @@ function connectRateTable(results: ConnectRateResult[]): string[] {
   const postgres = results.some((r) => r.store === 'postgres');
   const out = [
     warmup > 0
-      ? `Each server took ${warmup} warm-up connects (other users, closed again) before its storms.`
+      ? `Each server took ${warmup} warm-up connects (other users, closed again) before its storms${results.some((r) => r.users === 'restarted') ? ', and again after its restart' : ''}.`
       : 'Each server was measured cold: its storms were the first connects it took.',
-    `Switchboard stored on ${postgres ? 'PostgreSQL (a scratch database per server run)' : 'SQLite (a fresh file per server run)'}.`,
+    `Switchboard stored on ${postgres ? 'PostgreSQL (a scratch database per server run)' : 'SQLite (a fresh file per server run)'}${results.some((r) => r.users === 'restarted') ? '; a restarted server kept its database' : ''}.`,
     '',
     `|${rounds > 1 ? ' round |' : ''} server | auth | users | connections | connected | connects/s | vs raw ws | server CPU µs per connect | server busy | load generator CPU µs per connect | load generator's cores busy | connect p50 / p99 ms |`,
     `|${rounds > 1 ? ' ---: |' : ''} --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`,

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coreBusySince } from '../lib/core-busy.js';
@@ -128,7 +128,8 @@ const SETTLE_MS = 2000;
 
 /**
  * The storm of first connects; for Switchboard, the same users once more after they all
- * closed (what a reconnect storm costs, with the users stored and the caches warm).
+ * closed (what a reconnect storm costs, with the users stored and the caches warm), and
+ * with `restart` once more to a new process on the same database (the caches cold).
  */
 async function connectStorms(
   kind: ServerKind,
@@ -144,6 +145,7 @@ async function connectStorms(
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
   const start = () => startServerProcess({ kind, build: options.build, auth: auth ?? 'open', databaseUrl: database?.url }, dir);
   let server = await start().catch(async (error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
     await database?.drop();
     throw error;
   });
@@ -200,7 +202,7 @@ async function connectStorms(
     if (failure) throw new Error(`warm-up connect failed: ${failure}`);
     await closeAllAndSettle();
   };
-  const kinds: StormUsers[] = kind !== 'switchboard' ? ['new'] : options.restart ? ['new', 'returning', 'restarted'] : ['new', 'returning'];
+  const storms: StormUsers[] = kind !== 'switchboard' ? ['new'] : options.restart ? ['new', 'returning', 'restarted'] : ['new', 'returning'];
   try {
     await warmUp();
     results.push(await storm('new'));
@@ -218,7 +220,7 @@ async function connectStorms(
     return results;
   } catch (error) {
     log(`  failed: ${(error as Error).message}`);
-    const users = kinds[results.length] ?? 'new';
+    const users = storms[results.length] ?? 'new';
     return [
       ...results,
       {

@@ -571,8 +571,10 @@ export class RedisPresence implements PresenceRegistry {
 }
 
 /**
- * Each user's hook info (JSON): that of the user's session with the lowest id among those
- * that have one, as the index orders them. An info whose session is gone is ignored.
+ * Each user's hook info (JSON), chosen as the page script chooses it from the index: that
+ * of the user's session with the lowest id among those that have one, so every node lists
+ * the same. An info whose session is gone (reaped by a node of a version that knows
+ * nothing of infos) is ignored.
  */
 function infosByUser(infos: Record<string, string>, sessions: Record<string, string>): Map<UserId, string> {
   const chosen = new Map<UserId, { session: SessionId; info: string }>();

@@ -97,7 +97,9 @@ export interface PresenceRegistry {
   remove(channel: ChannelId, user: UserId, session: SessionId): Promise<'leave' | 'remove' | null>;
   /**
    * The channel's members in user id order, at most `limit` of them after `after`, each
-   * with its number of sessions: what a page costs grows with the page, not the channel.
+   * with its number of sessions. A page is read from where `after` ends, not by listing the
+   * channel (but for an implementation's stated exceptions: a sort after a change in
+   * memory, a rolling upgrade in Redis).
    */
   page(channel: ChannelId, after: UserId | undefined, limit: number): Promise<PresenceSlice>;
   /** How many distinct users the channel holds: cheaper than a page (decides occupancy mode every tick). */

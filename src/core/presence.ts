@@ -1,3 +1,4 @@
+import { PRESENCE_PAGE_LIMIT } from '../../protocol/commands.js';
 import type { PresenceChange } from '../../protocol/frames.js';
 import type { PresenceRegistry } from './broker.js';
 import type { FanOut } from './fan-out.js';
@@ -12,9 +13,6 @@ export interface PresenceSettings {
   /** A channel in occupancy mode gets its count at most this often (per node). */
   readonly occupancyIntervalMs: Millis;
 }
-
-/** Members in a page when the caller names no limit (the `presence` command's own default and most). */
-const DEFAULT_PAGE_LIMIT = 1000;
 
 export const DEFAULT_PRESENCE_SETTINGS: PresenceSettings = { occupancyAbove: 200, occupancyIntervalMs: 1000 };
 
@@ -94,9 +92,9 @@ export class Presence {
     }
   }
 
-  /** Members in user id order, `limit` at a time (default 1,000) after `after`. */
+  /** Members in user id order, `limit` at a time (default the `presence` command's) after `after`. */
   async list(channel: ChannelId, page: { readonly after?: UserId; readonly limit?: number } = {}): Promise<PresencePage> {
-    const { members, more, users } = await this.#registry.page(channel, page.after, page.limit ?? DEFAULT_PAGE_LIMIT);
+    const { members, more, users } = await this.#registry.page(channel, page.after, page.limit ?? PRESENCE_PAGE_LIMIT);
     return { members, next: more && members.length > 0 ? members.at(-1)!.user : null, users };
   }
 
