@@ -109,9 +109,11 @@ describe('client SDK: nothing is lost across drops and restarts', () => {
     const publishing = run.publishAll();
     for (const threshold of [250, 500, 750]) {
       // Cut when a subscriber sees the event (its ack is often still on the way), and only
-      // when all four are back, so each connection really is cut three times.
+      // when all four are back, so each connection really is cut three times. A client that
+      // has not yet read the previous cut still says `connected`: its connection must be
+      // through the proxy again too, or the cut finds nothing of it to drop.
       await run.signal.until(
-        () => run.received[0]!.length >= threshold && everyone.every((c) => c.state === 'connected'),
+        () => run.received[0]!.length >= threshold && everyone.every((c) => c.state === 'connected') && proxy.connectionCount === everyone.length,
         WAIT_MS,
         `timed out waiting for ${threshold} events with everyone connected`,
       );
