@@ -8,8 +8,9 @@ export class MemoryPresence implements PresenceRegistry {
   /** channel -> session -> what the subscribe hook attached (only sessions that got something). */
   readonly #infos = new Map<ChannelId, Map<SessionId, unknown>>();
   /**
-   * Each channel's users in id order, sorted when a page is first asked for and dropped at
-   * the next join or leave: paging through a channel sorts it once, not once a page.
+   * Each channel's users in id order, sorted when a page is first asked for and kept in
+   * order by every join and leave after that (a binary search and a splice): a channel
+   * nobody pages costs nothing here, and a page never sorts a channel twice.
    */
   readonly #sorted = new Map<ChannelId, UserId[]>();
 
@@ -22,7 +23,12 @@ export class MemoryPresence implements PresenceRegistry {
       infos.set(session, info);
     }
     if (users.add(user, session) > 1) return 'add';
-    this.#sorted.delete(channel);
+    const sorted = this.#sorted.get(channel);
+    if (sorted) {
+      const at = firstAfter(sorted, user);
+      // A session added twice counts once, and its user is listed once.
+      if (sorted[at - 1] !== user) sorted.splice(at, 0, user);
+    }
     return 'join';
   }
 
@@ -33,8 +39,16 @@ export class MemoryPresence implements PresenceRegistry {
     const infos = this.#infos.get(channel);
     if (infos?.delete(session) && infos.size === 0) this.#infos.delete(channel);
     if (left > 0) return 'remove';
-    if (users!.size === 0) this.#channels.delete(channel);
-    this.#sorted.delete(channel);
+    const sorted = this.#sorted.get(channel);
+    if (sorted) {
+      // The user sits just before where an id greater than theirs would go.
+      const at = firstAfter(sorted, user) - 1;
+      if (sorted[at] === user) sorted.splice(at, 1);
+    }
+    if (users!.size === 0) {
+      this.#channels.delete(channel);
+      this.#sorted.delete(channel);
+    }
     return 'leave';
   }
 

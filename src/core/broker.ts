@@ -98,8 +98,8 @@ export interface PresenceRegistry {
   /**
    * The channel's members in user id order, at most `limit` of them after `after`, each
    * with its number of sessions. A page is read from where `after` ends, not by listing the
-   * channel (but for an implementation's stated exceptions: a sort after a change in
-   * memory, a rolling upgrade in Redis).
+   * channel (but for an implementation's stated exceptions: the first page of a channel in
+   * memory sorts it, and Redis reads it all during a rolling upgrade).
    */
   page(channel: ChannelId, after: UserId | undefined, limit: number): Promise<PresenceSlice>;
   /** How many distinct users the channel holds: cheaper than a page (decides occupancy mode every tick). */
