@@ -88,6 +88,16 @@ describe('HS256 verification without WebCrypto', () => {
         const input = `${b64({ alg: 'HS256' })}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}`;
         return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
       })()],
+      ['payload after a byte order mark', (() => {
+        const payload = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(claims))]).toString('base64url');
+        const input = `${b64({ alg: 'HS256' })}.${payload}`;
+        return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      })()],
+      ['header after a byte order mark', (() => {
+        const header = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"alg":"HS256"}')]).toString('base64url');
+        const input = `${header}.${b64(claims)}`;
+        return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      })()],
       ['no sub', await signed({ aud: 'chat', iss: RULES.issuer, exp: now + 600 })],
       ['HS512 with the same secret', await signed(claims, 'HS512')],
       ['alg none', `${b64({ alg: 'none' })}.${p}.`],
