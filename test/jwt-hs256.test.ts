@@ -88,6 +88,18 @@ describe('HS256 verification without WebCrypto', () => {
         const input = `${b64({ alg: 'HS256' })}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}`;
         return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
       })()],
+      ['payload with a byte that is no UTF-8 inside a string', (() => {
+        const [before, after] = JSON.stringify({ ...claims, name: 'HERE' }).split('HERE') as [string, string];
+        const json = Buffer.concat([Buffer.from(before), Buffer.from([0xff]), Buffer.from(after)]);
+        const input = `${b64({ alg: 'HS256' })}.${json.toString('base64url')}`;
+        return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      })()],
+      ['payload with an encoded surrogate inside a string', (() => {
+        const [before, after] = JSON.stringify({ ...claims, name: 'HERE' }).split('HERE') as [string, string];
+        const json = Buffer.concat([Buffer.from(before), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(after)]);
+        const input = `${b64({ alg: 'HS256' })}.${json.toString('base64url')}`;
+        return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      })()],
       ['payload after a byte order mark', (() => {
         const payload = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(claims))]).toString('base64url');
         const input = `${b64({ alg: 'HS256' })}.${payload}`;

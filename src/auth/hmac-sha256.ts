@@ -15,8 +15,8 @@ const DIGEST_BYTES = 32;
  *   timingSafeEqual(mac.of('header.payload'), signature);
  */
 export class HmacSha256 {
-  /** The key XOR ipad, then room for the message. */
-  #inner: Buffer;
+  /** The key XOR ipad, then room for a message of up to 2,048 UTF-16 code units. */
+  readonly #inner: Buffer;
   /** The key XOR opad, then the inner digest. */
   readonly #outer = Buffer.alloc(BLOCK_BYTES + DIGEST_BYTES);
 
@@ -33,16 +33,17 @@ export class HmacSha256 {
 
   /** The MAC of the message's UTF-8 bytes (32 bytes, a new buffer). */
   of(message: string): Buffer {
-    // A UTF-16 code unit is at most 3 bytes of UTF-8: no length is measured for a message that fits.
-    if (BLOCK_BYTES + 3 * message.length > this.#inner.length) this.#grow(BLOCK_BYTES + 3 * message.length);
-    const end = BLOCK_BYTES + this.#inner.write(message, BLOCK_BYTES, 'utf8');
-    hash('sha256', this.#inner.subarray(0, end), 'buffer').copy(this.#outer, BLOCK_BYTES);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a lone surrogate too), so a message
+    // that passes this check is written whole. A longer one gets a buffer of its own, once.
+    const inner = BLOCK_BYTES + 3 * message.length <= this.#inner.length ? this.#inner : this.#innerFor(message);
+    const end = BLOCK_BYTES + inner.write(message, BLOCK_BYTES, 'utf8');
+    hash('sha256', inner.subarray(0, end), 'buffer').copy(this.#outer, BLOCK_BYTES);
     return hash('sha256', this.#outer, 'buffer');
   }
 
-  #grow(bytes: number): void {
-    const larger = Buffer.alloc(bytes);
-    this.#inner.copy(larger, 0, 0, BLOCK_BYTES);
-    this.#inner = larger;
+  #innerFor(message: string): Buffer {
+    const inner = Buffer.alloc(BLOCK_BYTES + Buffer.byteLength(message, 'utf8'));
+    this.#inner.copy(inner, 0, 0, BLOCK_BYTES);
+    return inner;
   }
 }
