@@ -2,10 +2,10 @@ import { isUtf8 } from 'node:buffer';
 import { createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, errors, type JWTClaimVerificationOptions, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { SwitchboardError } from '../core/errors.js';
-import { HmacSha256 } from './hmac-sha256.js';
 import { makeRoom } from '../core/make-room.js';
 import { CHANNEL_ID_PATTERN, USER_ID_PATTERN } from '../core/names.js';
 import type { Principal } from '../core/types.js';
+import { HmacSha256 } from './hmac-sha256.js';
 
 /** The one kind of key a server checks tokens with. Never more than one: no key confusion. */
 export type VerificationKey =

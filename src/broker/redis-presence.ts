@@ -357,12 +357,7 @@ export class RedisPresence implements PresenceRegistry {
       throw new SwitchboardError('unavailable', 'Presence is unavailable: Redis does not answer.');
     }
     const members: PresenceMember[] = [];
-    for (let i = 2; i + 2 < reply.length; i += 3) {
-      const user = String(reply[i]);
-      const sessions = Number(reply[i + 1]);
-      const info = String(reply[i + 2]);
-      members.push(info === '' ? { user, sessions } : { user, sessions, info: JSON.parse(info) as unknown });
-    }
+    for (let i = 2; i + 2 < reply.length; i += 3) members.push(memberOf(String(reply[i]), Number(reply[i + 1]), String(reply[i + 2]) || undefined));
     return { members, more: reply[1] === 1, users: Number(reply[0]) };
   }
 
@@ -385,11 +380,7 @@ export class RedisPresence implements PresenceRegistry {
     const users = Object.keys(counts)
       .filter((user) => Number(counts[user]) > 0 && (after === undefined || user > after))
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const members = users.slice(0, limit).map((user): PresenceMember => {
-      const sessionCount = Number(counts[user]);
-      const info = infoOf.get(user);
-      return info === undefined ? { user, sessions: sessionCount } : { user, sessions: sessionCount, info: JSON.parse(info) as unknown };
-    });
+    const members = users.slice(0, limit).map((user) => memberOf(user, Number(counts[user]), infoOf.get(user)));
     return { members, more: users.length > limit, users: Object.keys(counts).length };
   }
 
@@ -585,6 +576,11 @@ function infosByUser(infos: Record<string, string>, sessions: Record<string, str
     if (!current || session < current.session) chosen.set(user, { session, info });
   }
   return new Map([...chosen].map(([user, { info }]) => [user, info]));
+}
+
+/** A member as listed: `info` the hook's JSON, if the user's sessions got any. */
+function memberOf(user: UserId, sessions: number, info: string | undefined): PresenceMember {
+  return info === undefined ? { user, sessions } : { user, sessions, info: JSON.parse(info) as unknown };
 }
 
 function entryKey(entry: { channel: ChannelId; session: SessionId }): string {
