@@ -226,11 +226,16 @@ for (const kit of kits) {
       ]);
       // One user's entry, from either node, without listing the channel.
       expect([await pb.sessionsOf('lobby', 'alice'), await pa.sessionsOf('lobby', 'bob'), await pa.sessionsOf('lobby', 'carol'), await pa.sessionsOf('elsewhere', 'alice')]).toEqual([2, 1, 0, 0]);
+      // Several users' entries in one read, from either node.
+      expect([...(await pa.presentAmong('lobby', ['carol', 'bob', 'alice']))].sort()).toEqual(['alice', 'bob']);
+      expect([...(await pb.presentAmong('elsewhere', ['alice']))]).toEqual([]);
+      expect([...(await pb.presentAmong('lobby', []))]).toEqual([]);
       expect(await pa.remove('lobby', 'alice', 's1')).toBe('remove');
       expect(await pa.remove('lobby', 'alice', 's1')).toBeNull();
       expect(await pb.remove('lobby', 'alice', 's2')).toBe('leave');
       expect(await presenceMembers(pb, 'lobby')).toEqual([{ user: 'bob', sessions: 1 }]);
       expect(await pa.sessionsOf('lobby', 'alice')).toBe(0);
+      expect([...(await pa.presentAmong('lobby', ['alice', 'bob']))]).toEqual(['bob']);
       expect(await presenceMembers(pa, 'elsewhere')).toEqual([]);
     });
 

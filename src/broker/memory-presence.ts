@@ -60,6 +60,11 @@ export class MemoryPresence implements PresenceRegistry {
     return this.#channels.get(channel)?.count(user) ?? 0;
   }
 
+  async presentAmong(channel: ChannelId, users: readonly UserId[]): Promise<Set<UserId>> {
+    const members = this.#channels.get(channel);
+    return new Set(members ? users.filter((user) => members.count(user) > 0) : []);
+  }
+
   async page(channel: ChannelId, after: UserId | undefined, limit: number): Promise<PresenceSlice> {
     const users = this.#channels.get(channel);
     if (!users) return { members: [], more: false, users: 0 };

@@ -402,6 +402,21 @@ export class RedisPresence implements PresenceRegistry {
     return Math.max(0, Number(count ?? 0));
   }
 
+  async presentAmong(channel: ChannelId, users: readonly UserId[]): Promise<Set<UserId>> {
+    if (users.length === 0) return new Set();
+    let counts: (string | null)[];
+    try {
+      counts = await this.#redis.hmget(`${this.#keyPrefix}users:${channel}`, ...users);
+    } catch (error) {
+      // As add and remove do: what this node holds stands in for the cluster's word.
+      this.#logOutage(error);
+      const here = new Set<UserId>();
+      for (const entry of this.#local.values()) if (entry.channel === channel) here.add(entry.user);
+      return new Set(users.filter((user) => here.has(user)));
+    }
+    return new Set(users.filter((_, k) => Number(counts[k] ?? 0) > 0));
+  }
+
   get #nodesKey(): string {
     return `${this.#keyPrefix}nodes`;
   }
