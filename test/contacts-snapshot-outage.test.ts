@@ -7,8 +7,9 @@ import { type ServerFrame, useWsClients, type WsTestClient } from './helpers/ws-
 /**
  * A session whose contacts snapshot could not be read, PostgreSQL being out of reach,
  * gets it once the database answers again, without asking (chat/pending-snapshots.ts).
- * The contacts' states are always read from the table, never from the node's cache
- * (ChatCache.contactStates), so the snapshot's read does hit the database.
+ * The contacts' states are always read from the table and the presence registry, never
+ * from the node's cache (ChatCache.contactStates), so the snapshot's read does hit the
+ * database.
  */
 const clients = useWsClients();
 
@@ -64,7 +65,7 @@ describeWithServices(['TEST_DATABASE_URL'], 'contacts snapshot after a database 
 
   // Node B tells bob's disconnect before it can write it; A's database is back first, with
   // his row still online: alice's late snapshot must not take back the offline she heard.
-  it('keeps what a status frame told the session while it waited, over a table behind it', async () => {
+  it('keeps what a status frame told the session while it waited, whose change the table never got', async () => {
     const { proxy: proxyA, schemaUrl, proxiedUrl: urlA, redisUrl } = await clusterBehindOutageProxy('latesnapshotframes');
     const { proxy: proxyB, proxiedUrl: urlB } = await anotherOutageProxy(schemaUrl);
     const overrides = { redisUrl, grpcPort: 0 };
@@ -74,9 +75,8 @@ describeWithServices(['TEST_DATABASE_URL'], 'contacts snapshot after a database 
     await warm(b.wsUrl, 'bob');
     await first.ok('contacts.add', { user: 'bob' });
     await first.close();
-    // Node A hears of bob's connect once B wrote it: his row says online. Alice learns it
-    // from the frame, or from her snapshot when that was read after the write (the frame is
-    // then held back: she was told already).
+    // Alice learns of bob's connect from the frame, or from her snapshot when that was read
+    // after his session was registered (the frame is then held back: she was told already).
     const warmAlice = await clients.connect(a.wsUrl, 'alice');
     const bob = await connectOnline(b.wsUrl, 'bob');
     await warmAlice.waitFor(

@@ -9,7 +9,8 @@ import type { ChatContext } from '../src/chat/chat-context.js';
 import { ChatStore } from '../src/chat/chat-store.js';
 import { chatMigrations } from '../src/chat/migrations/index.js';
 import type { ChatNotice } from '../src/chat/notices.js';
-import { ONLINE_KEY, UserStatusTracker } from '../src/chat/status.js';
+import { UserStatusTracker } from '../src/chat/status.js';
+import { ONLINE_KEY, UserStates } from '../src/chat/user-states.js';
 import { SwitchboardError } from '../src/core/errors.js';
 import type { UserState, UserStatus } from '../protocol/values.js';
 import type { Hub } from '../src/core/hub.js';
@@ -23,10 +24,11 @@ import { openSqliteDatabase } from '../src/store/sqlite-database.js';
 
 /**
  * What the status tracker (chat/status.ts) reads may be older than what it was told. A
- * connect whose reads found the database away waits, and is tried again once it answers
- * (PendingStatusChanges): tried again, it must not undo what came after it, a newer change
- * of the user's heard while its reads were under way, or a newer row another node wrote
- * before its notice arrived. A contacts snapshot read from a table that lags must not undo
+ * connect or a last disconnect whose reads found the database away waits, and is tried
+ * again once it answers (PendingStatusChanges): tried again, it must not undo what came
+ * after it, a newer change of the user's heard while its reads were under way, a
+ * disconnect another node's newer row written before its notice arrived, a connect the
+ * registry's word that the user left since. A contacts snapshot read from a table that lags must not undo
  * a change told meanwhile (PendingSnapshots). Real SQLite; the reads of users' channels
  * (whom a change is told to) and of users' states fail, or are held, on demand.
  */
@@ -50,14 +52,17 @@ class HeldChannelReads extends ChatStore {
     }
     return super.setStatus(user, status, at, told, onlyNewer);
   }
-  #holds = new Map<'channels' | 'states', { reached: () => void; released: Promise<void> }>();
+  #holds = new Map<'channels' | 'states', { reached: () => void; released: Promise<void>; of?: UserId }>();
 
-  /** The next read of that kind waits for `release`; `reached` resolves once it is under way. */
-  holdNextRead(kind: 'channels' | 'states' = 'channels'): { reached: Promise<void>; release: () => void } {
+  /**
+   * The next read of that kind (of `of`'s, if given) waits for `release`; `reached` resolves
+   * once it is under way.
+   */
+  holdNextRead(kind: 'channels' | 'states' = 'channels', of?: UserId): { reached: Promise<void>; release: () => void } {
     let reached!: () => void;
     let release!: () => void;
     const whenReached = new Promise<void>((resolve) => (reached = resolve));
-    this.#holds.set(kind, { reached, released: new Promise<void>((resolve) => (release = resolve)) });
+    this.#holds.set(kind, { reached, released: new Promise<void>((resolve) => (release = resolve)), of });
     return { reached: whenReached, release };
   }
 
@@ -68,16 +73,30 @@ class HeldChannelReads extends ChatStore {
   }
 
   override async statesOf(users: readonly UserId[]): Promise<(UserState | null)[]> {
-    await this.#held('states');
+    await this.#held('states', users);
     return super.statesOf(users);
   }
 
-  async #held(kind: 'channels' | 'states'): Promise<void> {
+  async #held(kind: 'channels' | 'states', users: readonly UserId[] = []): Promise<void> {
     const hold = this.#holds.get(kind);
+    if (!hold || (hold.of !== undefined && !users.includes(hold.of))) return;
     this.#holds.delete(kind);
-    if (!hold) return;
     hold.reached();
     await hold.released;
+  }
+}
+
+/** The registry, whose check of a user's sessions (a late connect's) fails on demand. */
+class CheckedPresence extends MemoryPresence {
+  failure: 'unavailable' | 'refused' | null = null;
+  /** Whose sessions were counted, in order. */
+  readonly checks: UserId[] = [];
+
+  override async sessionsOf(channel: ChannelId, user: UserId): Promise<number> {
+    this.checks.push(user);
+    if (this.failure === 'unavailable') throw new SwitchboardError('unavailable', 'Presence is unavailable: Redis does not answer.');
+    if (this.failure === 'refused') throw new Error('the registry refused the read');
+    return super.sessionsOf(channel, user);
   }
 }
 
@@ -88,9 +107,10 @@ async function trackerOnSqlite() {
   const notices: ChatNotice[] = [];
   const sessions = new Map<UserId, Session[]>();
   const hub = { sessionsOf: (user: UserId) => sessions.get(user) ?? [], sendNotice: (_module: string, notice: ChatNotice) => notices.push(notice) } as unknown as Hub;
-  const cache = new ChatCache(tables, DEFAULT_PRESENCE_SETTINGS.occupancyAbove);
-  const context: ChatContext = { hub, log: {} as ChatContext['log'], tables, cache, logger: silentLogger };
-  const presence = new MemoryPresence();
+  const presence = new CheckedPresence();
+  const states = new UserStates(tables, presence);
+  const cache = new ChatCache(tables, states, DEFAULT_PRESENCE_SETTINGS.occupancyAbove);
+  const context: ChatContext = { hub, log: {} as ChatContext['log'], tables, states, cache, logger: silentLogger };
   const tracker = new UserStatusTracker(context, presence, () => {});
   onTestFinished(async () => {
     tracker.close();
@@ -100,12 +120,13 @@ async function trackerOnSqlite() {
   });
   const alice = { id: 's-alice', principal: { userId: 'alice', name: 'alice' }, sink: { deliver: () => {} } } as unknown as Session;
   const announced = (status: string) => notices.filter((n) => n.kind === 'status' && n.state.user === 'alice' && n.state.status === status);
-  return { database, tables, presence, tracker, alice, announced, sessions, cache };
+  return { database, tables, presence, tracker, alice, announced, sessions, cache, states };
 }
 
-/** What another node wrote: alice offline at `at`. */
-async function writtenElsewhere(database: Database, at: number): Promise<void> {
-  await sql`insert into user_status (user_id, status, last_seen, updated_at) values ('alice', 'offline', ${at}, ${at})
+/** What another node wrote: alice `status` (offline: last seen) at `at`. */
+async function writtenElsewhere(database: Database, at: number, status: UserStatus = 'offline'): Promise<void> {
+  const lastSeen = status === 'offline' ? at : null;
+  await sql`insert into user_status (user_id, status, last_seen, updated_at) values ('alice', ${status}, ${lastSeen}, ${at})
     on conflict (user_id) do update set status = excluded.status, last_seen = excluded.last_seen, updated_at = excluded.updated_at`.execute(database.tables());
 }
 
@@ -130,6 +151,28 @@ async function connectTriedAgain(tables: HeldChannelReads, tracker: UserStatusTr
   return hold;
 }
 
+/**
+ * Opens the session (told), then closes it while the database is away with nothing of the
+ * user's cached, so its disconnect waits; then lets the database answer: resolves once the
+ * retry round is reading whom to tell, held there until `release`.
+ */
+async function disconnectTriedAgain(tables: HeldChannelReads, tracker: UserStatusTracker, cache: ChatCache, session: Session): Promise<{ release: () => void }> {
+  tracker.sessionOpened(session);
+  await tracker.idle();
+  cache.clear();
+  return closedWhileAway(tables, tracker, session);
+}
+
+async function closedWhileAway(tables: HeldChannelReads, tracker: UserStatusTracker, session: Session): Promise<{ release: () => void }> {
+  const hold = tables.holdNextRead();
+  tables.failing = true;
+  tracker.sessionClosed(session);
+  await tracker.idle();
+  tables.failing = false;
+  await hold.reached;
+  return hold;
+}
+
 /** A session whose frames are kept. */
 function sessionOf(user: UserId): Session & { frames: Record<string, unknown>[] } {
   const frames: Record<string, unknown>[] = [];
@@ -146,12 +189,12 @@ const offline = (user: UserId, at: number) => ({
 
 describe('a contacts snapshot read while a status change was held back as told', () => {
   it('says what the change said, though its frame never reached the session', async () => {
-    const { database, tables, tracker, sessions } = await trackerOnSqlite();
+    const { database, tables, presence, tracker, sessions } = await trackerOnSqlite();
     const db = database.tables();
     await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1), ('bob', 'bob', 1)`.execute(db);
     await sql`insert into contacts (user_id, contact_id, created_at) values ('alice', 'bob', 1), ('bob', 'alice', 1)`.execute(db);
-    // The table still says online: bob's offline was told before it was written (on another node).
-    await sql`insert into user_status (user_id, status, last_seen, updated_at) values ('bob', 'online', null, 1)`.execute(db);
+    // The read below finds bob online: his session leaves the registry once it is under way.
+    await presence.add(ONLINE_KEY, 'bob', 's-bob');
     const carol = sessionOf('carol');
     sessions.set('carol', [carol]);
     tracker.apply(offline('bob', 1000));
@@ -159,9 +202,11 @@ describe('a contacts snapshot read while a status change was held back as told',
 
     const alice = sessionOf('alice');
     sessions.set('alice', [alice]);
-    const hold = tables.holdNextRead('states');
+    // The snapshot's read of bob's state: the registry answers at once, the table is held.
+    const hold = tables.holdNextRead('states', 'bob');
     tracker.sessionOpened(alice);
     await hold.reached;
+    await presence.remove(ONLINE_KEY, 'bob', 's-bob');
     // Said again (a reaper and a close both report it): held back everywhere as told.
     tracker.apply(offline('bob', 1001));
     expect(alice.frames.filter((f) => f.type === 'status' && f.user === 'bob')).toEqual([]);
@@ -211,87 +256,134 @@ describe('a status change announced late', () => {
     expect(announced('online')).toHaveLength(1);
   }, 10_000);
 
-  it('is neither written nor told over a newer row another node wrote before its notice came', async () => {
-    // Told anyway, it would reach each node after or before that node's newer notice, as
-    // the broker happens to deliver them: nodes would disagree, and disagree with the table.
-    const { database, tables, tracker, alice, announced, sessions } = await trackerOnSqlite();
-    const carol = sessionOf('carol');
-    sessions.set('carol', [carol]);
-    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1), ('carol', 'carol', 1)`.execute(database.tables());
-    await sql`insert into contacts (user_id, contact_id, created_at) values ('alice', 'carol', 1), ('carol', 'alice', 1)`.execute(database.tables());
+  it('is a connect told while the registry holds the user, and not written: reads say online over a newer offline row', async () => {
+    const { database, tables, tracker, alice, announced, states } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
     const later = Date.now() + 1000;
     await writtenElsewhere(database, later);
     const retry = await connectTriedAgain(tables, tracker, alice);
     retry.release();
     await tracker.idle();
 
-    expect(announced('online')).toEqual([]);
-    expect(carol.frames.filter((f) => f.type === 'status' && f.user === 'alice')).toEqual([]);
+    expect(announced('online')).toHaveLength(1);
+    expect(tables.lateWrites).toEqual([]);
     expect(await rowOf(database)).toEqual({ status: 'offline', updated_at: later });
+    expect(await states.of(['alice'])).toMatchObject([{ status: 'online', lastSeen: later }]);
   }, 10_000);
 
-  it("is neither written nor told over another node's row of the same millisecond with another status", async () => {
-    const { database, tables, tracker, alice, announced } = await trackerOnSqlite();
+  it('is a connect neither told nor written once the registry lost the user, its notice not here yet', async () => {
+    // Reaped, or closed on the node that held the session: that node tells everyone offline.
+    const { database, tables, presence, tracker, alice, announced, sessions } = await trackerOnSqlite();
+    const carol = sessionOf('carol');
+    sessions.set('carol', [carol]);
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1), ('carol', 'carol', 1)`.execute(database.tables());
+    await sql`insert into contacts (user_id, contact_id, created_at) values ('alice', 'carol', 1), ('carol', 'alice', 1)`.execute(database.tables());
     const retry = await connectTriedAgain(tables, tracker, alice);
+    await presence.remove(ONLINE_KEY, 'alice', alice.id);
+    retry.release();
+    await tracker.idle();
+
+    expect(announced('online')).toEqual([]);
+    expect(carol.frames.filter((f) => f.type === 'status' && f.user === 'alice')).toEqual([]);
+    expect(await rowOf(database)).toBeUndefined();
+  }, 10_000);
+
+  it('is a connect that waits while the registry does not answer, and is told once it does', async () => {
+    const { tables, presence, tracker, alice, announced } = await trackerOnSqlite();
+    presence.failure = 'unavailable';
+    const retry = await connectTriedAgain(tables, tracker, alice);
+    retry.release();
+    await expect.poll(() => presence.checks.length, { timeout: 5_000 }).toBe(1);
+    await tracker.idle();
+    expect(announced('online')).toEqual([]);
+
+    presence.failure = null;
+    await expect.poll(() => announced('online').length, { timeout: 5_000 }).toBe(1);
+    expect(presence.checks).toEqual(['alice', 'alice']);
+  }, 10_000);
+
+  it('is a connect given up, not tried every second, when the registry fails it for another reason', async () => {
+    const { tables, presence, tracker, alice, announced } = await trackerOnSqlite();
+    presence.failure = 'refused';
+    (await connectTriedAgain(tables, tracker, alice)).release();
+    await expect.poll(() => presence.checks.length, { timeout: 5_000 }).toBe(1);
+    await tracker.idle();
+    presence.failure = null;
+
+    // Bob's connect waits for the next round: once he is checked, that round has run.
+    (await connectTriedAgain(tables, tracker, sessionOf('bob'))).release();
+    await expect.poll(() => presence.checks.includes('bob'), { timeout: 5_000 }).toBe(true);
+    await tracker.idle();
+
+    expect(presence.checks).toEqual(['alice', 'bob']);
+    expect(announced('online')).toEqual([]);
+  }, 10_000);
+
+  it('is a disconnect neither written nor told over a newer row another node wrote before its notice came', async () => {
+    // Told anyway, it would reach each node after or before that node's newer notice, as
+    // the broker happens to deliver them: nodes would disagree, and disagree with the table.
+    const { database, tables, tracker, alice, announced, sessions, cache } = await trackerOnSqlite();
+    const carol = sessionOf('carol');
+    sessions.set('carol', [carol]);
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1), ('carol', 'carol', 1)`.execute(database.tables());
+    await sql`insert into contacts (user_id, contact_id, created_at) values ('alice', 'carol', 1), ('carol', 'alice', 1)`.execute(database.tables());
+    const later = Date.now() + 1000;
+    const retry = await disconnectTriedAgain(tables, tracker, cache, alice);
+    await writtenElsewhere(database, later, 'online');
+    retry.release();
+    await tracker.idle();
+
+    expect(tables.lateWrites).toEqual(['alice']);
+    expect(announced('offline')).toEqual([]);
+    expect(carol.frames.filter((f) => f.type === 'status' && f.user === 'alice').map((f) => f.status)).toEqual(['online']);
+    expect(await rowOf(database)).toEqual({ status: 'online', updated_at: later });
+  }, 10_000);
+
+  it("is a disconnect neither written nor told over another node's row of the same millisecond with another status", async () => {
+    const { database, tables, tracker, alice, announced, cache } = await trackerOnSqlite();
+    const retry = await disconnectTriedAgain(tables, tracker, cache, alice);
     // Another node's change, stamped the same millisecond: which came last, nothing says.
-    await writtenElsewhere(database, tables.madeAt.get('alice')!);
+    await writtenElsewhere(database, tables.madeAt.get('alice')!, 'online');
     retry.release();
     await expect.poll(() => tables.lateWrites.length, { timeout: 5_000 }).toBe(1);
     await tracker.idle();
-    expect(announced('online')).toEqual([]);
-    expect((await rowOf(database))?.status).toBe('offline');
+    expect(announced('offline')).toEqual([]);
+    expect((await rowOf(database))?.status).toBe('online');
   }, 10_000);
 
-  it('is written over an older row and told once the database takes the write, and tells no one before', async () => {
-    const { database, tables, tracker, alice, announced } = await trackerOnSqlite();
+  it('is a disconnect written over an older row and told once the database takes the write, and tells no one before', async () => {
+    const { database, tables, tracker, alice, announced, cache } = await trackerOnSqlite();
     await writtenElsewhere(database, 1000);
     // Whom to tell can be read on the retry, but its write fails: no one was told, so no one is.
     tables.lateWriteFailure = 'unavailable';
-    tables.failing = true;
-    tracker.sessionOpened(alice);
-    await tracker.idle();
-    expect(announced('online')).toEqual([]);
-
-    tables.failing = false;
+    (await disconnectTriedAgain(tables, tracker, cache, alice)).release();
     await expect.poll(() => tables.lateWrites.length, { timeout: 5_000 }).toBe(1);
     await tracker.idle();
-    expect(announced('online')).toEqual([]);
+    expect(announced('offline')).toEqual([]);
     expect(await rowOf(database)).toEqual({ status: 'offline', updated_at: 1000 });
 
     tables.lateWriteFailure = null;
-    await expect.poll(() => announced('online').length, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => announced('offline').length, { timeout: 5_000 }).toBe(1);
     const row = await rowOf(database);
-    expect(row?.status).toBe('online');
+    expect(row?.status).toBe('offline');
     expect(row?.updated_at).toBeGreaterThan(1000);
   }, 10_000);
 
-  it('is given up, not tried every second, when its write fails for another reason', async () => {
-    const { database, tables, tracker, alice, announced, cache } = await trackerOnSqlite();
-    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
-    await cache.state('alice');
+  it('is a disconnect given up, not tried every second, when its write fails for another reason', async () => {
+    const { tables, tracker, alice, announced, cache } = await trackerOnSqlite();
     tables.lateWriteFailure = 'refused';
-    tables.failing = true;
-    tracker.sessionOpened(alice);
-    await tracker.idle();
-    // Alice's audience is cached by the time her change is tried again (another of her
-    // sessions read it), so the retry goes straight to the write.
-    tables.failing = false;
-    await cache.audienceOf('alice');
+    (await disconnectTriedAgain(tables, tracker, cache, alice)).release();
     await expect.poll(() => tables.lateWrites.length, { timeout: 5_000 }).toBe(1);
     await tracker.idle();
     tables.lateWriteFailure = null;
 
-    // Bob's connect waits for the next round: once he is told, that round has run.
-    tables.failing = true;
-    const bob = sessionOf('bob');
-    tracker.sessionOpened(bob);
-    await tracker.idle();
-    tables.failing = false;
+    // Bob's disconnect waits for the next round: once it is written, that round has run.
+    (await disconnectTriedAgain(tables, tracker, cache, sessionOf('bob'))).release();
     await expect.poll(() => tables.lateWrites.includes('bob'), { timeout: 5_000 }).toBe(true);
     await tracker.idle();
 
     expect(tables.lateWrites).toEqual(['alice', 'bob']);
-    expect(announced('online')).toEqual([]);
+    expect(announced('offline')).toEqual([]);
   }, 10_000);
 
   it("a registry's change is written only once whom to tell is read, so its retry still finds it to announce", async () => {

@@ -27,11 +27,11 @@ async function directClient(url: string): Promise<pg.Client> {
 }
 
 /**
- * Alice's told connect in a batch the database refuses (a NUL in another user's id), which
+ * Alice's told disconnect in a batch the database refuses (a NUL in another user's id), which
  * is retried change by change: bob's write waits for another node's lock on his row, the
  * database goes away meanwhile, and alice's change is rejected with that outage, unwritten.
  * `tellLater`: as the status tracker does with a told change the database was out of reach
- * for; false: as it does when the connect's reads failed too (no one was told).
+ * for; false: as it does when the disconnect's reads failed too (no one was told).
  */
 async function rejectedUnwrittenInOneByOneRetry(tellLater: boolean) {
   const { proxy, schemaUrl, proxiedUrl } = await databaseBehindOutageProxy('statusstale');
@@ -46,16 +46,16 @@ async function rejectedUnwrittenInOneByOneRetry(tellLater: boolean) {
   const row = async (user: string) =>
     (await table.query<{ status: string; updated_at: string }>('select status, updated_at from user_status where user_id = $1', [user])).rows[0];
 
-  await chat.setStatus('alice', 'offline', 1000);
-  await chat.setStatus('bob', 'offline', 1000);
+  await chat.setStatus('alice', 'away', 1000);
+  await chat.setStatus('bob', 'away', 1000);
   await otherNode.query('begin');
   await otherNode.query("select 1 from user_status where user_id = 'bob' for update");
 
   const write = (user: string, told: boolean) =>
-    chat.setStatus(user, 'online', 2000, told).then(
+    chat.setStatus(user, 'offline', 2000, told).then(
       () => 'written',
       (error: unknown) => {
-        if (told && tellLater && isUnavailable(error)) chat.writeStatusLater(user, 'online', 2000);
+        if (told && tellLater && isUnavailable(error)) chat.writeStatusLater(user, 'offline', 2000);
         return (error as { code?: unknown }).code;
       },
     );
@@ -68,13 +68,13 @@ async function rejectedUnwrittenInOneByOneRetry(tellLater: boolean) {
   // Bob's write met the outage; alice's was rejected with it, unwritten.
   expect(await outcomes).toEqual(['22P05', 'unavailable', 'unavailable']);
   await otherNode.query('rollback');
-  expect(await row('alice')).toEqual({ status: 'offline', updated_at: '1000' });
+  expect(await row('alice')).toEqual({ status: 'away', updated_at: '1000' });
   return { proxy, chat, table, row };
 }
 
-/** What reads on this node show of alice once another node wrote her offline at 3000: the row, or a change of this node's laid over it. */
+/** What reads on this node show of alice once another node wrote her away at 3000 (she came back there): the row, or a change of this node's laid over it. */
 async function aliceAsReadAfterNewerRow(chat: ChatStore, table: pg.Client) {
-  await table.query("update user_status set status = 'offline', last_seen = 3000, updated_at = 3000 where user_id = 'alice'");
+  await table.query("update user_status set status = 'away', updated_at = 3000 where user_id = 'alice'");
   await chat.addContact('carol', 'alice');
   return (await chat.listContacts('carol'))[0];
 }
@@ -83,18 +83,18 @@ describeWithServices(['TEST_DATABASE_URL'], 'a told status change rejected unwri
   it('is written once the database is back, and then no longer held by the store', async () => {
     const { proxy, chat, table, row } = await rejectedUnwrittenInOneByOneRetry(true);
     proxy.restore();
-    await expect.poll(() => row('bob'), { timeout: 10_000 }).toEqual({ status: 'online', updated_at: '2000' });
-    await expect.poll(() => row('alice'), { timeout: 10_000 }).toEqual({ status: 'online', updated_at: '2000' });
+    await expect.poll(() => row('bob'), { timeout: 10_000 }).toEqual({ status: 'offline', updated_at: '2000' });
+    await expect.poll(() => row('alice'), { timeout: 10_000 }).toEqual({ status: 'offline', updated_at: '2000' });
 
     // Written, alice's change is the store's no more (nothing of hers waits to be written
     // again): a newer row another node writes is what reads show, not her change laid over it.
-    expect(await aliceAsReadAfterNewerRow(chat, table)).toMatchObject({ user: 'alice', status: 'offline', lastSeen: 3000 });
+    expect(await aliceAsReadAfterNewerRow(chat, table)).toMatchObject({ user: 'alice', status: 'away' });
   }, 30_000);
 
   it('is not laid over reads when no one was told of it', async () => {
     const { proxy, chat, table } = await rejectedUnwrittenInOneByOneRetry(false);
     proxy.restore();
     await expect.poll(() => chat.listContacts('carol').then(() => 'answers', () => 'away'), { timeout: 10_000 }).toBe('answers');
-    expect(await aliceAsReadAfterNewerRow(chat, table)).toMatchObject({ user: 'alice', status: 'offline', lastSeen: 3000 });
+    expect(await aliceAsReadAfterNewerRow(chat, table)).toMatchObject({ user: 'alice', status: 'away' });
   }, 30_000);
 });

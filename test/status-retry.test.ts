@@ -10,8 +10,8 @@ import { databaseBehindOutageProxy } from './helpers/outage-proxy.js';
 import { describeWithServices } from './helpers/services.js';
 
 /**
- * Status changes told to users before they were written (a connect, a last disconnect)
- * are written again once PostgreSQL is back (ChatStore.writeStatusLater): the newest
+ * Status changes told to users before they were written (a last disconnect: a connect
+ * writes nothing) are written again once PostgreSQL is back (ChatStore.writeStatusLater): the newest
  * change of each user is what the table ends with, a refused `status.set` is never
  * written later, and a late write never undoes a newer row another node wrote. The table is read over a connection of its own, not through the store.
  */
@@ -35,50 +35,50 @@ describeWithServices(['TEST_DATABASE_URL'], 'status changes written again after 
       (await table.query<{ status: string; last_seen: string | null; updated_at: string }>('select status, last_seen, updated_at from user_status where user_id = $1', [user])).rows[0];
     const refusal = (write: Promise<unknown>) => write.then(() => null, (error: unknown) => (error as SwitchboardError).code);
 
-    await chat.setStatus('alice', 'offline', 1000);
-    await chat.setStatus('bob', 'offline', 1000);
+    await chat.setStatus('alice', 'away', 1000);
+    await chat.setStatus('bob', 'away', 1000);
 
     proxy.cut();
-    // Alice connects and leaves again, both told (as the status tracker does) while the
-    // database is out of reach.
-    expect(await refusal(chat.setStatus('alice', 'online', 2000, true))).toBe('unavailable');
-    chat.writeStatusLater('alice', 'online', 2000);
+    // Alice leaves twice (she came back in between, which writes nothing), both told (as
+    // the status tracker does) while the database is out of reach.
+    expect(await refusal(chat.setStatus('alice', 'offline', 2000, true))).toBe('unavailable');
+    chat.writeStatusLater('alice', 'offline', 2000);
     expect(await refusal(chat.setStatus('alice', 'offline', 3000, true))).toBe('unavailable');
     chat.writeStatusLater('alice', 'offline', 3000);
-    // Bob connects (told), then asks to be away: refused, so never written.
-    expect(await refusal(chat.setStatus('bob', 'online', 2000, true))).toBe('unavailable');
-    chat.writeStatusLater('bob', 'online', 2000);
+    // Bob leaves (told), comes back and asks to be away: refused, so never written.
+    expect(await refusal(chat.setStatus('bob', 'offline', 2000, true))).toBe('unavailable');
+    chat.writeStatusLater('bob', 'offline', 2000);
     expect(await refusal(chat.setStatus('bob', 'away', 3000))).toBe('unavailable');
     // Carol's row was written by another node at 5000, after her change told here at 4000:
     // written again late, hers must not undo it.
-    expect(await refusal(chat.setStatus('carol', 'online', 4000, true))).toBe('unavailable');
-    chat.writeStatusLater('carol', 'online', 4000);
-    await table.query("insert into user_status (user_id, status, last_seen, updated_at) values ('carol', 'offline', 5000, 5000)");
-    expect(await row('alice')).toMatchObject({ status: 'offline', updated_at: '1000' });
+    expect(await refusal(chat.setStatus('carol', 'offline', 4000, true))).toBe('unavailable');
+    chat.writeStatusLater('carol', 'offline', 4000);
+    await table.query("insert into user_status (user_id, status, last_seen, updated_at) values ('carol', 'online', null, 5000)");
+    expect(await row('alice')).toMatchObject({ status: 'away', updated_at: '1000' });
 
     proxy.restore();
     await expect.poll(async () => (await row('alice'))?.updated_at, { timeout: 10_000 }).toBe('3000');
     await expect.poll(async () => (await row('bob'))?.updated_at, { timeout: 10_000 }).toBe('2000');
     expect(await row('alice')).toEqual({ status: 'offline', last_seen: '3000', updated_at: '3000' });
-    expect(await row('bob')).toMatchObject({ status: 'online', updated_at: '2000' });
+    expect(await row('bob')).toEqual({ status: 'offline', last_seen: '2000', updated_at: '2000' });
     // Written in the same round as alice's and bob's: carol's row is as the other node left it.
-    expect(await row('carol')).toEqual({ status: 'offline', last_seen: '5000', updated_at: '5000' });
+    expect(await row('carol')).toEqual({ status: 'online', last_seen: null, updated_at: '5000' });
   }, 30_000);
 
   it('writes again every told change of a batch that failed whole', async () => {
     const { proxy, chat, table } = await chatStoreBehindProxy('statusbatch');
     const status = async (user: string) => (await table.query<{ status: string }>('select status from user_status where user_id = $1', [user])).rows[0]?.status;
-    await chat.setStatus('dave', 'offline', 1000);
+    await chat.setStatus('dave', 'away', 1000);
 
     proxy.cut();
-    // A storm's connects: asked in one tick, their changes share one batch, which the
+    // A storm's disconnects: asked in one tick, their changes share one batch, which the
     // database's absence fails whole. Each is told, so the tracker writes it again later.
     const users = ['dave', 'erin', 'frank'];
-    const writes = users.map((user) => chat.setStatus(user, 'online', 2000, true).then(() => null, (error: unknown) => (error as SwitchboardError).code));
+    const writes = users.map((user) => chat.setStatus(user, 'offline', 2000, true).then(() => null, (error: unknown) => (error as SwitchboardError).code));
     expect(await Promise.all(writes)).toEqual(['unavailable', 'unavailable', 'unavailable']);
-    for (const user of users) chat.writeStatusLater(user, 'online', 2000);
+    for (const user of users) chat.writeStatusLater(user, 'offline', 2000);
 
     proxy.restore();
-    for (const user of users) await expect.poll(() => status(user), { timeout: 10_000 }).toBe('online');
+    for (const user of users) await expect.poll(() => status(user), { timeout: 10_000 }).toBe('offline');
   }, 30_000);
 });

@@ -20,6 +20,7 @@ export async function catchUp(context: ChatContext, principal: Principal): Promi
   const { tables, log } = context;
   const inbox = inboxChannelOf(user);
   const [[state], channels, directs] = await Promise.all([
+    // The row alone: last seen is the table's, and catching up needs no word from the registry.
     tables.userStates([user]),
     tables.unreadChannels(user),
     tables.directConversations(user, MAX_PAGE),

@@ -3,6 +3,7 @@ import type { ChannelId, UserId } from '../core/types.js';
 import { stormBatching, TickBatcher } from '../store/tick-batcher.js';
 import { BatchedCache } from './batched-cache.js';
 import type { ChatStore } from './chat-store.js';
+import type { UserStates } from './user-states.js';
 
 /**
  * What a connect and a status change read, kept in memory: users' states, their
@@ -25,15 +26,15 @@ export class ChatCache {
   readonly #channels: BatchedCache<UserId, ChannelId[]>;
   /** Members of channels of up to `statusMembersLimit` members; none for a larger one. */
   readonly #members: BatchedCache<ChannelId, UserId[]>;
-  /** Contacts' states as stored now, read in one query per tick (never cached: see contactStates). */
+  /** Contacts' states as they are now, read in one batch per tick (never cached: see contactStates). */
   readonly #storedStates: TickBatcher<UserId, UserState | null>;
   /** `statusMembersLimit`: a channel with more members than this does not carry its members' status. */
-  constructor(tables: ChatStore, statusMembersLimit: number) {
+  constructor(tables: ChatStore, states: UserStates, statusMembersLimit: number) {
     const storm = stormBatching(tables.stormRounds);
     // A user not stored yet is not kept as such: read ahead of a first connect, they are
     // missing until that connect's own write lands (on PostgreSQL, possibly after the read).
-    this.#states = new BatchedCache((users) => tables.statesOf(users), { ...storm, keep: (state) => state !== null });
-    this.#storedStates = new TickBatcher((users) => tables.statesOf(users), storm);
+    this.#states = new BatchedCache((users) => states.orNull(users), { ...storm, keep: (state) => state !== null });
+    this.#storedStates = new TickBatcher((users) => states.orNull(users), storm);
     this.#contacts = new BatchedCache((users) => tables.contactIdsOf(users), storm);
     this.#channels = new BatchedCache((users) => tables.statusChannelsOf(users), storm);
     // A channel over the limit carries no status: its members are not read (an empty list).
@@ -73,9 +74,9 @@ export class ChatCache {
 
   /**
    * The user's contacts with their states, in id order (the contacts snapshot). The states
-   * are read from the store (batched), not the cache: a node cut off from the cluster
-   * misses other nodes' status notices, and the store is where they reported its users
-   * offline.
+   * are read from the store and the registry (batched, UserStates), not the cache: a node
+   * cut off from the cluster misses other nodes' status notices, and the registry is where
+   * their users' sessions are.
    */
   async contactStates(user: UserId): Promise<UserState[]> {
     const ids = [...(await this.#contacts.get(user))].sort();

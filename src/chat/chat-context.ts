@@ -5,6 +5,7 @@ import type { Store } from '../core/store.js';
 import type { Principal, UserId } from '../core/types.js';
 import type { ChatCache } from './chat-cache.js';
 import type { ChatStore } from './chat-store.js';
+import type { UserStates } from './user-states.js';
 
 /** What every chat feature works with: core (through the hub), the log's reads, chat's own tables. */
 export interface ChatContext {
@@ -12,6 +13,8 @@ export interface ChatContext {
   /** The log's reads the features make themselves, after the hub checked access. */
   readonly log: Pick<Store, 'getChannel' | 'getEvent' | 'readEvents' | 'listMembers'>;
   readonly tables: ChatStore;
+  /** Users' states: the table's, with online-ness from the presence registry. */
+  readonly states: UserStates;
   /** What connects and status changes read, kept true by chat's changes and notices. */
   readonly cache: ChatCache;
   readonly logger: Logger;

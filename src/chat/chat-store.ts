@@ -52,7 +52,7 @@ interface StatusChange {
   readonly user: UserId;
   readonly status: UserStatus;
   readonly at: Millis;
-  /** The user's audience heard of it before it was written (a connect, a last disconnect). */
+  /** The user's audience heard of it before it was written (a last disconnect). */
   readonly told: boolean;
   /** Order of the changes made on this node (clocks may step back; this never does). */
   readonly seq: number;
@@ -115,12 +115,12 @@ async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: r
 export class ChatStore {
   readonly #db: Kysely<Tables>;
   readonly #dialect: SqlDialect;
-  // Lingering as a connect storm's other writes do: a returning user's status is the one
-  // write their connect makes, and a transaction per tick was most of its cost.
+  // Lingering as a connect storm's other writes do: a disconnect storm's one write per
+  // user is its status, and a transaction per tick was most of its cost.
   readonly #statusChanges: TickBatcher<StatusChange, boolean>;
   /**
    * Status changes not yet in the table, laid over what this node reads of it: a contact
-   * added the moment a user connected must not read them as offline for the linger.
+   * added the moment a user disconnected must not read them as online for the linger.
    */
   readonly #unwritten = new Map<UserId, StatusChange>();
   /** Status changes told but not written, by user, waiting to be written again (writeStatusLater). */
@@ -187,7 +187,7 @@ export class ChatStore {
    * Status changes made in one tick share one transaction, committed without waiting for
    * the disk (soft state): every user coming online after a restart would otherwise cost
    * a commit and an fsync of its own. `told`: the user's audience hears of the change
-   * before it is written (a connect, a last disconnect). `onlyNewer`: a change announced
+   * before it is written (a last disconnect). `onlyNewer`: a change announced
    * late, written only where the table holds nothing newer; it resolves false when the
    * table held a newer change (true otherwise).
    */

@@ -21,8 +21,9 @@ import { CHAT_MODULE, type ChatNotice } from './notices.js';
 import { Reactions } from './reactions.js';
 import { ReadState } from './read-state.js';
 import { search, type SearchInput } from './search.js';
-import { ONLINE_KEY, UserStatusTracker } from './status.js';
+import { UserStatusTracker } from './status.js';
 import { readThread } from './threads.js';
+import { ONLINE_KEY, UserStates } from './user-states.js';
 
 export type { CatchUp } from './catch-up.js';
 export type { SearchInput } from './search.js';
@@ -74,11 +75,13 @@ export class Chat implements HubObserver {
   }
 
   private constructor(options: ChatOptions) {
+    const states = new UserStates(options.tables, options.presence);
     const context: ChatContext = {
       hub: options.hub,
       log: options.store,
       tables: options.tables,
-      cache: new ChatCache(options.tables, options.statusMembersLimit),
+      states,
+      cache: new ChatCache(options.tables, states, options.statusMembersLimit),
       logger: options.logger,
     };
     this.#context = context;

@@ -15,8 +15,8 @@ export class Contacts {
   async add(principal: Principal, contact: UserId): Promise<UserState> {
     const user = userOf(principal);
     if (contact === user) throw new SwitchboardError('bad_request', 'You cannot add yourself as a contact.');
-    const { tables } = this.#context;
-    const [state] = await tables.userStates([contact]);
+    const { tables, states } = this.#context;
+    const [state] = await states.of([contact]);
     if (!state) throw new SwitchboardError('not_found', `No user ${contact}.`);
     if (await tables.addContact(user, contact)) this.#changed([user, contact]);
     return state;
@@ -31,7 +31,7 @@ export class Contacts {
   }
 
   list(principal: Principal): Promise<UserState[]> {
-    return this.#context.tables.listContacts(userOf(principal));
+    return this.#context.states.contactsOf(userOf(principal));
   }
 
   /** Both users' audiences changed: their cached contact lists go, here and on every node. */

@@ -59,7 +59,7 @@ export class LiveLists {
     list: ListName,
     target: ListTarget,
   ): Promise<{ list: ListName; channel?: ChannelId; items: readonly (Channel | Member | UserState)[] }> {
-    const { hub, tables } = this.#context;
+    const { hub, states } = this.#context;
     const who = session.principal;
     // Follow first, then read: a change in between arrives twice (harmless), never not at all.
     switch (list) {
@@ -80,7 +80,7 @@ export class LiveLists {
         if (!target.users || target.users.length === 0) throw new SwitchboardError('bad_request', 'A users list needs users.');
         const entry = this.#entry(session);
         for (const user of target.users) this.#followUser(entry, user);
-        return { list, items: await tables.userStates(target.users) };
+        return { list, items: await states.of(target.users) };
       }
     }
   }

@@ -75,8 +75,8 @@ export class ProfilePushes {
   }
 
   async #announce(user: UserId): Promise<void> {
-    const { tables, cache, hub } = this.#context;
-    const [[state], contacts] = await Promise.all([tables.userStates([user]), cache.contactsOf(user)]);
+    const { states, cache, hub } = this.#context;
+    const [[state], contacts] = await Promise.all([states.of([user]), cache.contactsOf(user)]);
     if (!state) return;
     const notice: ProfileNotice = { kind: 'profile', state, audience: [...contacts, user], at: Date.now() };
     this.#apply(notice);

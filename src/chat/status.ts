@@ -9,12 +9,7 @@ import type { ChatContext } from './chat-context.js';
 import { CHAT_MODULE, type ChatNotice } from './notices.js';
 import { PendingSnapshots } from './pending-snapshots.js';
 import { PendingStatusChanges, type RegistryStatusChange, type SessionStatusChange } from './pending-status-changes.js';
-
-/**
- * The registry key under which every session of a user counts, across nodes. `~` cannot
- * start a channel id, so it never meets a real channel's presence.
- */
-export const ONLINE_KEY = '~online';
+import { ONLINE_KEY } from './user-states.js';
 
 type StatusNotice = Extract<ChatNotice, { kind: 'status' }>;
 
@@ -165,14 +160,18 @@ export class UserStatusTracker {
     const { user, action } = change;
     this.#lateRegistry.begin(change);
     try {
-      // The table before the registry: a return is written to the registry before the table,
-      // so a table that already says online is never paired with a registry from before it.
-      const [known] = await this.#context.tables.userStates([user]);
       // The user's entry alone: a reaped node's users are each asked, and listing everyone
       // online for each of them made a node's death cost its users times the cluster's.
       const online = (await this.#presence.sessionsOf(ONLINE_KEY, user)) > 0;
-      if (online && action === 'join' && known?.status === 'offline') await this.#change(user, 'online');
-      if (!online && action === 'leave' && known?.status !== 'offline') await this.#change(user, 'offline');
+      if (online && action === 'join') {
+        // Back from a partition (the other nodes reaped them): online again, unless they
+        // chose away and no reaper wrote them offline meanwhile.
+        const [stored] = await this.#context.tables.userStates([user]);
+        if (stored?.status !== 'away') await this.#change(user, 'online');
+      }
+      // Their last session reaped: offline. A session told so already (a local close said it
+      // too) is not told twice (#deliver).
+      if (!online && action === 'leave') await this.#change(user, 'offline');
     } catch (error) {
       if (isUnavailable(error)) {
         // Once per change, not once per round.
@@ -187,11 +186,12 @@ export class UserStatusTracker {
 
   /**
    * Stores and announces a change. Other nodes hear of it once it is stored, and so do
-   * this node's sessions, except of a change that follows the user's sessions (a connect,
-   * a last disconnect): that is soft state, laid over this node's reads until written, so
-   * its frames go at once rather than a batched write later, and other nodes hear of it
-   * once it is written, or once its write found the database out of reach (it is written
-   * again when the database answers). `first` sends what must
+   * this node's sessions, except of a change that follows the user's sessions. A connect
+   * is stored nowhere but the registry, which every read of a status consults (UserStates),
+   * so it is told at once. A last disconnect is soft state, laid over this node's reads
+   * until written, so its frames go at once rather than a batched write later, and other
+   * nodes hear of it once it is written, or once its write found the database out of reach
+   * (it is written again when the database answers). `first` sends what must
    * reach sessions before the frames (a connect's contacts snapshot), once the change is
    * known, so both leave in one socket write: on SQLite a connect whose reads were
    * answered with its own write (HubObserver.connecting) is one write (welcome, contacts,
@@ -201,9 +201,10 @@ export class UserStatusTracker {
    * A change that follows the sessions and cannot read whom to tell, the database out of
    * reach, tells no one: it waits to be announced once the database answers
    * (PendingStatusChanges), unless a later change of the user's came during its reads, and
-   * resolves null. `late` is such a change, tried again: it is written before anyone is
-   * told, only where no newer change is in the table, and announced only if still due once
-   * read and written (a newer row left in place is not announced). A `status.set` or a
+   * resolves null. `late` is such a change, tried again, and announced only if still due
+   * once read and confirmed (#confirmLate): a disconnect is written first, only where no
+   * newer change is in the table (a newer row left in place is not announced); a connect
+   * is told if the registry still holds a session of the user's. A `status.set` or a
    * registry's change is written once its reads succeeded, so one that waits for them never
    * finds itself in the table already.
    */
@@ -220,8 +221,9 @@ export class UserStatusTracker {
     // The registry moved since a change of the user's still waiting: that one is out of
     // date, whatever becomes of this one (a late one is the one waiting).
     if (early && !late) this.#supersede(user);
-    // A connect's write goes now, to share its round with the connect's own write and reads.
-    const stored = early && !late ? tables.setStatus(user, status, at, true) : null;
+    // A last disconnect's write goes now, to share its round with other connects' and
+    // disconnects' writes and reads. A connect writes nothing: the registry says it.
+    const stored = early && !late && status === 'offline' ? tables.setStatus(user, status, at, true) : null;
     stored?.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
     // no query on a reconnect (and no await either: a storm's garbage was mostly promises
@@ -263,7 +265,7 @@ export class UserStatusTracker {
     // row (another node's change, its notice not here yet) stands, and so does a newer
     // change heard during the write: their notices tell everyone, and every node ends with
     // what the table holds, not with whichever notice reached it last.
-    if (late && !(await this.#storeLate(late))) return null;
+    if (late && !(await this.#confirmLate(late))) return null;
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
     const current: UserState = { ...(before ?? unknownUser(user, name)), status, lastSeen };
@@ -291,16 +293,20 @@ export class UserStatusTracker {
   }
 
   /**
-   * Writes a change announced late, only where the table holds nothing newer: true if it
-   * is to be told now. A newer row, or a newer change of the user's heard during the
-   * write, stands, and the late one is given up. The database out of reach again, it
-   * waits once more: no one was told yet. Any other failure gives it up, and is the
-   * caller's.
+   * Whether a change announced late is to be told now. A disconnect is written first, only
+   * where the table holds nothing newer: a newer row stands. A connect is told only while
+   * the registry holds a session of the user's: gone since, its disconnect is the one to
+   * tell (or was told). Either way a newer change of the user's heard meanwhile stands, and
+   * the late one is given up. The database or the registry out of reach again, it waits
+   * once more: no one was told yet. Any other failure gives it up, and is the caller's.
    */
-  async #storeLate(late: SessionStatusChange): Promise<boolean> {
-    let written: boolean;
+  async #confirmLate(late: SessionStatusChange): Promise<boolean> {
+    let confirmed: boolean;
     try {
-      written = await this.#context.tables.setStatus(late.user, late.status, late.at, false, true);
+      confirmed =
+        late.status === 'online'
+          ? (await this.#presence.sessionsOf(ONLINE_KEY, late.user)) > 0
+          : await this.#context.tables.setStatus(late.user, late.status, late.at, false, true);
     } catch (error) {
       if (!isUnavailable(error)) {
         this.#late.forget(late);
@@ -309,7 +315,7 @@ export class UserStatusTracker {
       this.#late.wait(late);
       return false;
     }
-    if (written && this.#late.due(late)) return true;
+    if (confirmed && this.#late.due(late)) return true;
     this.#late.forget(late);
     return false;
   }
