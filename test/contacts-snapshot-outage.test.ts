@@ -63,8 +63,8 @@ describeWithServices(['TEST_DATABASE_URL'], 'contacts snapshot after a database 
     expect(snapshotsOf(bob)).toHaveLength(1);
   }, 30_000);
 
-  // Node B tells bob's disconnect before it can write it; A's database is back first, with
-  // his row still online: alice's late snapshot must not take back the offline she heard.
+  // Node B tells bob's disconnect before it can write it; A's database is back first: alice's
+  // late snapshot must not take back the offline she heard.
   it('keeps what a status frame told the session while it waited, whose change the table never got', async () => {
     const { proxy: proxyA, schemaUrl, proxiedUrl: urlA, redisUrl } = await clusterBehindOutageProxy('latesnapshotframes');
     const { proxy: proxyB, proxiedUrl: urlB } = await anotherOutageProxy(schemaUrl);

@@ -386,7 +386,7 @@ describe('a status change announced late', () => {
     expect(announced('offline')).toEqual([]);
   }, 10_000);
 
-  it("a registry's change is written only once whom to tell is read, so its retry still finds it to announce", async () => {
+  it("a registry's change waits while whom to tell cannot be read, then is announced, and writes nothing", async () => {
     const { database, tables, presence, tracker, announced } = await trackerOnSqlite();
     await sql`insert into users (id, name, created_at) values ('alice', 'alice', 500)`.execute(database.tables());
     await writtenElsewhere(database, 1000);
@@ -401,8 +401,71 @@ describe('a status change announced late', () => {
 
     tables.failing = false;
     await expect.poll(() => announced('online').length, { timeout: 5_000 }).toBe(1);
-    expect((await rowOf(database))?.status).toBe('online');
+    expect(await rowOf(database)).toEqual({ status: 'offline', updated_at: 1000 });
   }, 10_000);
+
+  it('is a disconnect neither told nor written once the user is back in the registry, its notice not here yet', async () => {
+    const { tables, presence, tracker, alice, announced, cache } = await trackerOnSqlite();
+    const retry = await disconnectTriedAgain(tables, tracker, cache, alice);
+    // Back on another node, whose connect's notice this node missed.
+    await presence.add(ONLINE_KEY, 'alice', 's-alice-elsewhere');
+    retry.release();
+    await tracker.idle();
+    expect(announced('offline')).toEqual([]);
+    expect(tables.lateWrites).toEqual([]);
+  }, 10_000);
+});
+
+describe('online status from the registry', () => {
+  it('clears an away that outlived the sessions when the user comes back', async () => {
+    // Her last disconnect's write was lost (a crash, an outage): the row still says away.
+    const { database, tracker, alice, announced, states } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
+    await writtenElsewhere(database, 1000, 'away');
+    tracker.sessionOpened(alice);
+    await tracker.idle();
+    expect(announced('online')).toHaveLength(1);
+    expect((await rowOf(database))?.status).toBe('online');
+    expect(await states.of(['alice'])).toMatchObject([{ status: 'online' }]);
+  });
+
+  it('keeps an away chosen during the sessions: a second session says nothing', async () => {
+    const { database, tracker, alice, announced, states } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
+    tracker.sessionOpened(alice);
+    await tracker.idle();
+    expect(await tracker.set('alice', 'away')).toMatchObject({ status: 'away' });
+    tracker.sessionOpened({ ...sessionOf('alice'), id: 's-alice-2' } as unknown as Session);
+    await tracker.idle();
+    expect(announced('online')).toHaveLength(1);
+    expect(await states.of(['alice'])).toMatchObject([{ status: 'away' }]);
+  });
+
+  it('reads a user without a session as the table says: what they set, offline once they left', async () => {
+    const { database, tracker, alice, announced, states } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
+    // Set over REST with no connection (a bot): told, stored, and read so.
+    expect(await tracker.set('alice', 'away')).toMatchObject({ status: 'away' });
+    expect(announced('away')).toHaveLength(1);
+    expect(await states.of(['alice'])).toMatchObject([{ status: 'away' }]);
+    tracker.sessionOpened(alice);
+    await tracker.idle();
+    tracker.sessionClosed(alice);
+    await tracker.idle();
+    expect(await states.of(['alice'])).toMatchObject([{ status: 'offline' }]);
+  });
+
+  it("announces a written-back user away who chose it, and writes nothing", async () => {
+    const { database, presence, tracker, announced } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
+    await writtenElsewhere(database, 1000, 'away');
+    await presence.add(ONLINE_KEY, 'alice', 's-alice');
+    tracker.registryChanged('alice', 'join');
+    await tracker.idle();
+    expect(announced('away')).toHaveLength(1);
+    expect(announced('online')).toEqual([]);
+    expect(await rowOf(database)).toEqual({ status: 'away', updated_at: 1000 });
+  });
 });
 
 describe('a status change written only where nothing newer is stored', () => {

@@ -9,7 +9,7 @@ import { type ServerFrame, useWsClients, type WsTestClient } from './helpers/ws-
 /**
  * A change the presence registry made on its own (a dead node's sessions reaped, a cut-off
  * node's sessions written back) is acted on by the one node that made it, which reads the
- * user's row to know whether the status changed. With PostgreSQL out of reach there, the
+ * user's row (whom to tell, and whether they chose away). With PostgreSQL out of reach there, the
  * change waits and is tried again once the database answers (chat/status.ts,
  * registryChanged). Node A reaches Redis through a proxy that can cut it off and
  * PostgreSQL through an outage switch; node B reaches both directly. The table is read
@@ -82,8 +82,10 @@ describeWithServices(['TEST_DATABASE_URL', 'TEST_REDIS_URL'], 'a registry change
     database.restore();
     await frameSince(bob, healed, isStatus('alice', 'online'), 15_000);
     expect(statusesSince(bob, mark, 'alice')).toEqual(['offline', 'online']);
-    // Written before the other nodes are told.
-    expect((await row())?.status).toBe('online');
+    // Nothing written: the table keeps the reaper's offline, and bob's node reads her online
+    // from the registry.
+    expect((await row())?.status).toBe('offline');
+    expect(await bob.ok('contacts.add', { user: 'alice' })).toMatchObject({ status: 'online' });
     expect(statusesSince(bob, healed, 'alice')).toEqual(['online']);
 
     // Her disconnect follows it to bob: a second online would have come before it.

@@ -407,12 +407,10 @@ export class RedisPresence implements PresenceRegistry {
     let counts: (string | null)[];
     try {
       counts = await this.#redis.hmget(`${this.#keyPrefix}users:${channel}`, ...users);
-    } catch (error) {
-      // As add and remove do: what this node holds stands in for the cluster's word.
-      this.#logOutage(error);
-      const here = new Set<UserId>();
-      for (const entry of this.#local.values()) if (entry.channel === channel) here.add(entry.user);
-      return new Set(users.filter((user) => here.has(user)));
+    } catch {
+      // Not this node's sessions instead: users connected elsewhere would read as gone, and
+      // nothing would tell them otherwise once Redis is back.
+      throw new SwitchboardError('unavailable', 'Presence is unavailable: Redis does not answer.');
     }
     return new Set(users.filter((_, k) => Number(counts[k] ?? 0) > 0));
   }

@@ -33,7 +33,9 @@ export class ChatCache {
     const storm = stormBatching(tables.stormRounds);
     // A user not stored yet is not kept as such: read ahead of a first connect, they are
     // missing until that connect's own write lands (on PostgreSQL, possibly after the read).
-    this.#states = new BatchedCache((users) => states.orNull(users), { ...storm, keep: (state) => state !== null });
+    // The row alone: a status change reads it for the name and last seen before it sets the
+    // status, and a connect storm's read-ahead then asks the registry nothing.
+    this.#states = new BatchedCache((users) => tables.statesOf(users), { ...storm, keep: (state) => state !== null });
     this.#storedStates = new TickBatcher((users) => states.orNull(users), storm);
     this.#contacts = new BatchedCache((users) => tables.contactIdsOf(users), storm);
     this.#channels = new BatchedCache((users) => tables.statusChannelsOf(users), storm);

@@ -28,9 +28,9 @@ export interface PendingSnapshotsOptions {
  * them one query, and a round starts only once the last one ended, so a database that
  * stays away costs one read in flight.
  *
- * A snapshot, on time or late, may be read from a database that lags behind the status
- * frames its session got meanwhile: another node tells a connect or a last disconnect
- * before it is written, and during an outage writes it a second or more later. What those
+ * A snapshot, on time or late, may be read before the status frames its session got
+ * meanwhile, or from a database that lags behind them: another node tells a last
+ * disconnect before it is written, and during an outage writes it a second or more later. What those
  * frames said stands in the snapshot over what was read, so it never takes back a newer
  * word (a frame older than the read is followed by the newer change's own frame).
  *
@@ -77,8 +77,8 @@ export class PendingSnapshots {
 
   /**
    * The session's snapshot as read on time, with what its frames said meanwhile laid over
-   * (a node tells a connect or a last disconnect before it is written, so the read may be
-   * older than a frame); the session is no longer pending.
+   * (a frame may come after the read, or a node tells a last disconnect before it is
+   * written); the session is no longer pending.
    */
   onTime(session: SessionId, contacts: UserState[]): UserState[] {
     const pending = this.#pending.get(session);

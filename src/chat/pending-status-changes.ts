@@ -35,8 +35,8 @@ export interface PendingStatusChangesOptions<C> {
 /**
  * Status changes that could not be announced: their reads (whom to tell, when the node's
  * cache had dropped the user's contacts or channels; the user's row, for a registry's
- * change) found the database out of reach, so no one was told (a connect's own write may
- * have landed: it goes before its reads). Each user's newest waits and is tried again
+ * change) found the database out of reach, so no one was told (a disconnect's own write
+ * may have landed: it goes before its reads). Each user's newest waits and is tried again
  * every second, all in one round, until it is announced or a later change of the user's
  * comes first: one this node made or heard from another, even while its reads were under
  * way. Memory is one entry per user whose change is being read or waits.

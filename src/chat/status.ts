@@ -164,10 +164,11 @@ export class UserStatusTracker {
       // online for each of them made a node's death cost its users times the cluster's.
       const online = (await this.#presence.sessionsOf(ONLINE_KEY, user)) > 0;
       if (online && action === 'join') {
-        // Back from a partition (the other nodes reaped them): online again, unless they
-        // chose away and no reaper wrote them offline meanwhile.
+        // Back from a partition (the other nodes reaped them): online again, or away if they
+        // chose it and no reaper wrote them offline meanwhile. Nothing to write: the
+        // registry says it, as for a connect.
         const [stored] = await this.#context.tables.userStates([user]);
-        if (stored?.status !== 'away') await this.#change(user, 'online');
+        await this.#change(user, stored?.status === 'away' ? 'away' : 'online', { write: false });
       }
       // Their last session reaped: offline. A session told so already (a local close said it
       // too) is not told twice (#deliver).
@@ -211,7 +212,7 @@ export class UserStatusTracker {
   async #change(
     user: UserId,
     status: UserStatus,
-    options: { followsSessions?: boolean; first?: () => Promise<void> | void; name?: string; late?: SessionStatusChange } = {},
+    options: { followsSessions?: boolean; first?: () => Promise<void> | void; name?: string; late?: SessionStatusChange; write?: boolean } = {},
   ): Promise<UserState | null> {
     const { tables, hub, cache } = this.#context;
     const late = options.late;
@@ -223,7 +224,7 @@ export class UserStatusTracker {
     if (early && !late) this.#supersede(user);
     // A last disconnect's write goes now, to share its round with other connects' and
     // disconnects' writes and reads. A connect writes nothing: the registry says it.
-    const stored = early && !late && status === 'offline' ? tables.setStatus(user, status, at, true) : null;
+    let stored = early && !late && status === 'offline' ? tables.setStatus(user, status, at, true) : null;
     stored?.catch(() => {});
     // The state before the change (name, last seen) and the audience come from the cache:
     // no query on a reconnect (and no await either: a storm's garbage was mostly promises
@@ -260,12 +261,19 @@ export class UserStatusTracker {
       if (sending) await sending;
     }
     // Stored before anyone is told; a refusal (`status.set`) tells no one.
-    if (!early) await tables.setStatus(user, status, at);
-    // Late, it is written first too, and only where the table holds nothing newer. A newer
-    // row (another node's change, its notice not here yet) stands, and so does a newer
-    // change heard during the write: their notices tell everyone, and every node ends with
-    // what the table holds, not with whichever notice reached it last.
+    if (!early && options.write !== false) await tables.setStatus(user, status, at);
+    // Late, a disconnect is written first too, and only where the table holds nothing
+    // newer. A newer row (another node's change, its notice not here yet) stands, and so
+    // does a newer change heard during the write: their notices tell everyone, and every
+    // node ends with what the table holds, not with whichever notice reached it last. A late
+    // connect is checked against the registry.
     if (late && !(await this.#confirmLate(late))) return null;
+    // An away outlived the user's sessions (their last disconnect's write was lost: a crash,
+    // an outage): their return clears it, or every read would say away.
+    if (early && status === 'online' && before?.status === 'away') {
+      stored = tables.setStatus(user, status, at, true);
+      stored.catch(() => {});
+    }
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
     const current: UserState = { ...(before ?? unknownUser(user, name)), status, lastSeen };
@@ -293,20 +301,21 @@ export class UserStatusTracker {
   }
 
   /**
-   * Whether a change announced late is to be told now. A disconnect is written first, only
-   * where the table holds nothing newer: a newer row stands. A connect is told only while
-   * the registry holds a session of the user's: gone since, its disconnect is the one to
-   * tell (or was told). Either way a newer change of the user's heard meanwhile stands, and
+   * Whether a change announced late is to be told now. A connect is told only while the
+   * registry holds a session of the user's: gone since, its disconnect is the one to tell
+   * (or was told). A disconnect only while it holds none (the user may be back on another
+   * node, its notice lost), and it is written first, only where the table holds nothing
+   * newer: a newer row stands. Either way a newer change of the user's heard meanwhile stands, and
    * the late one is given up. The database or the registry out of reach again, it waits
    * once more: no one was told yet. Any other failure gives it up, and is the caller's.
    */
   async #confirmLate(late: SessionStatusChange): Promise<boolean> {
     let confirmed: boolean;
     try {
-      confirmed =
-        late.status === 'online'
-          ? (await this.#presence.sessionsOf(ONLINE_KEY, late.user)) > 0
-          : await this.#context.tables.setStatus(late.user, late.status, late.at, false, true);
+      const sessions = await this.#presence.sessionsOf(ONLINE_KEY, late.user);
+      // A disconnect's user back since (on another node, its notice lost): not offline.
+      if (late.status === 'online') confirmed = sessions > 0;
+      else confirmed = sessions === 0 && (await this.#context.tables.setStatus(late.user, late.status, late.at, false, true));
     } catch (error) {
       if (!isUnavailable(error)) {
         this.#late.forget(late);

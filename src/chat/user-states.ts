@@ -1,4 +1,4 @@
-import type { UserState, UserStatus } from '../../protocol/values.js';
+import type { UserState } from '../../protocol/values.js';
 import type { PresenceRegistry } from '../core/broker.js';
 import type { UserId } from '../core/types.js';
 import type { ChatStore } from './chat-store.js';
@@ -10,10 +10,11 @@ import type { ChatStore } from './chat-store.js';
 export const ONLINE_KEY = '~online';
 
 /**
- * Users' states as chat shows them. Whether a user is online is the presence registry's
- * word (a session on any node), not the table's: a connect writes nothing, so a connect
- * storm costs the database nothing for status. The table keeps what the registry cannot:
- * a chosen `away`, and when the user was last seen (written when they go offline).
+ * Users' states as chat shows them. A user with a session on any node is online, or away
+ * if they chose it: the presence registry's word, not the table's, so a connect writes
+ * nothing and a connect storm costs the database nothing for status. A user without one
+ * is as the table says: offline once their last disconnect is written (with when they
+ * were last seen), or what they set without a session (`status.set` over REST, a bot).
  */
 export class UserStates {
   readonly #tables: ChatStore;
@@ -48,11 +49,8 @@ export class UserStates {
   }
 }
 
-/**
- * A stored state with the registry's word laid over it: online unless the user chose away,
- * offline without a session whatever the row says (a dead node's users before the reaper).
- */
+/** A stored state with the registry's word laid over it: with a session, online unless the user chose away. */
 export function withPresence(state: UserState, online: boolean): UserState {
-  const status: UserStatus = online ? (state.status === 'away' ? 'away' : 'online') : 'offline';
-  return status === state.status ? state : { ...state, status };
+  if (!online || state.status === 'online' || state.status === 'away') return state;
+  return { ...state, status: 'online' };
 }

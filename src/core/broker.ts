@@ -106,11 +106,7 @@ export interface PresenceRegistry {
   count(channel: ChannelId): Promise<number>;
   /** How many sessions the user has in the channel (0: not there): one user's entry, not the channel's list. */
   sessionsOf(channel: ChannelId, user: UserId): Promise<number>;
-  /**
-   * Those of `users` with a session in the channel: one read for the lot (their entries, not
-   * the channel's list). While a shared registry cannot be reached, those with a session on
-   * this node: a node cut off from the cluster shows what it holds.
-   */
+  /** Those of `users` with a session in the channel: one read for the lot (their entries, not the channel's list). */
   presentAmong(channel: ChannelId, users: readonly UserId[]): Promise<Set<UserId>>;
 }
 
