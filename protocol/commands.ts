@@ -544,7 +544,7 @@ export const COMMANDS = {
     retry: true,
   }),
   'status.set': command({
-    summary: 'Sets your status to online or away (offline follows your connections)',
+    summary: 'Sets your status to online or away (offline follows your connections: without one, `conflict`)',
     input: z.strictObject({ status: z.enum(['online', 'away']) }),
     result: userState,
     caller: 'user',

@@ -22,8 +22,12 @@ describe('chat features over REST', () => {
     expect((await alice('PUT', '/api/me/contacts/ghost')).status).toBe(404);
     expect((await alice('DELETE', '/api/me/contacts/bob')).status).toBe(204);
     expect((await alice('DELETE', '/api/me/contacts/bob')).status).toBe(404);
+    // Status follows connections: with none, there is nothing to set.
+    expect(await bob('PUT', '/api/me/status', { status: 'away' })).toMatchObject({ status: 409, body: { code: 'conflict' } });
+    const bobOnline = await clients.connect(server.wsUrl, 'bob');
     expect(await bob('PUT', '/api/me/status', { status: 'away' })).toMatchObject({ status: 200, body: { status: 'away' } });
     expect((await bob('PUT', '/api/me/status', { status: 'offline' })).status).toBe(400);
+    await bobOnline.close();
 
     // A private channel with a watcher on /ws: eve's REST calls never reach it.
     const watcher = await clients.connect(server.wsUrl, 'alice');

@@ -146,6 +146,9 @@ describe('chat over gRPC', () => {
     const carol = new StreamRecorder(client, { channel: 'team' }, as('carol'));
     await carol.live();
     await carol.waitUntil(() => carol.of<{ contacts: Message[] }>('contacts').some((c) => c.contacts.some((s) => s.user === 'bob')));
+    // Status follows connections: bob needs one somewhere to set his.
+    await expect(call(client, 'SetStatus', { status: 'USER_STATUS_AWAY' }, as('bob'))).rejects.toThrow(/connect first/);
+    const bobOnWs = await ws.connect(server.wsUrl, 'bob');
     expect(await call(client, 'SetStatus', { status: 'USER_STATUS_AWAY' }, as('bob'))).toMatchObject({ user: 'bob', status: 'USER_STATUS_AWAY' });
     await carol.waitUntil(() => carol.of<Message>('status').some((s) => s.user === 'bob' && s.status === 'USER_STATUS_AWAY'));
 

@@ -262,6 +262,8 @@ describeWithServices(['TEST_REDIS_URL'], 'chat across a partition between a node
     // registry is out of reach), so his contacts snapshot waits for the heal.
     frank = await clients.connect(one.wsUrl, 'frank');
     await frank.waitFor((f) => f.type === 'status' && f.user === 'frank' && f.status === 'online');
+    // A snapshot read then would have gone with (before) his own status.
+    expect(frank.frames.filter((f) => f.type === 'contacts')).toEqual([]);
 
     proxy.heal();
     for (const observer of [bob, erin]) {

@@ -7,6 +7,7 @@ import { MemoryPresence } from '../src/broker/memory-presence.js';
 import { ChatCache } from '../src/chat/chat-cache.js';
 import type { ChatContext } from '../src/chat/chat-context.js';
 import { ChatStore } from '../src/chat/chat-store.js';
+import { ProfilePushes } from '../src/chat/profiles.js';
 import { chatMigrations } from '../src/chat/migrations/index.js';
 import type { ChatNotice } from '../src/chat/notices.js';
 import { UserStatusTracker } from '../src/chat/status.js';
@@ -92,6 +93,14 @@ class CheckedPresence extends MemoryPresence {
   /** Whose sessions were counted, in order. */
   readonly checks: UserId[] = [];
 
+  /** Redis out of reach for batched reads of who is online. */
+  unreachable = false;
+
+  override async presentAmong(channel: ChannelId, users: readonly UserId[]): Promise<Set<UserId>> {
+    if (this.unreachable) throw new SwitchboardError('unavailable', 'Presence is unavailable: Redis does not answer.');
+    return super.presentAmong(channel, users);
+  }
+
   override async sessionsOf(channel: ChannelId, user: UserId): Promise<number> {
     this.checks.push(user);
     if (this.failure === 'unavailable') throw new SwitchboardError('unavailable', 'Presence is unavailable: Redis does not answer.');
@@ -120,7 +129,7 @@ async function trackerOnSqlite() {
   });
   const alice = { id: 's-alice', principal: { userId: 'alice', name: 'alice' }, sink: { deliver: () => {} } } as unknown as Session;
   const announced = (status: string) => notices.filter((n) => n.kind === 'status' && n.state.user === 'alice' && n.state.status === status);
-  return { database, tables, presence, tracker, alice, announced, sessions, cache, states };
+  return { database, tables, presence, tracker, alice, announced, sessions, cache, states, context };
 }
 
 /** What another node wrote: alice `status` (offline: last seen) at `at`. */
@@ -410,6 +419,7 @@ describe('a status change announced late', () => {
     // Back on another node, whose connect's notice this node missed.
     await presence.add(ONLINE_KEY, 'alice', 's-alice-elsewhere');
     retry.release();
+    await expect.poll(() => presence.checks.includes('alice'), { timeout: 5_000 }).toBe(true);
     await tracker.idle();
     expect(announced('offline')).toEqual([]);
     expect(tables.lateWrites).toEqual([]);
@@ -417,16 +427,33 @@ describe('a status change announced late', () => {
 });
 
 describe('online status from the registry', () => {
-  it('clears an away that outlived the sessions when the user comes back', async () => {
-    // Her last disconnect's write was lost (a crash, an outage): the row still says away.
-    const { database, tracker, alice, announced, states } = await trackerOnSqlite();
+  it('clears an away that outlived the sessions when the user comes back, though her offline was told', async () => {
+    // Her last disconnect was told everywhere, but its write was lost (an outage, then the
+    // node stopped): the row still says away, and this node's cache says offline.
+    const { database, tracker, alice, announced, states, cache } = await trackerOnSqlite();
     await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
     await writtenElsewhere(database, 1000, 'away');
+    tracker.apply(offline('alice', 2000));
+    expect(cache.peekState('alice')?.status).toBe('offline');
+    expect(await states.of(['alice'])).toMatchObject([{ status: 'offline' }]);
     tracker.sessionOpened(alice);
     await tracker.idle();
     expect(announced('online')).toHaveLength(1);
-    expect((await rowOf(database))?.status).toBe('online');
+    await expect.poll(async () => (await rowOf(database))?.status, { timeout: 5_000 }).toBe('online');
     expect(await states.of(['alice'])).toMatchObject([{ status: 'online' }]);
+  });
+
+  it('keeps an away stored after the return began (set on another device meanwhile)', async () => {
+    const { database, tables, tracker, alice, states } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
+    const later = Date.now() + 60_000;
+    await writtenElsewhere(database, later, 'away');
+    tracker.sessionOpened(alice);
+    await tracker.idle();
+    // Her return's batch has run once a return asked after it has.
+    await tables.userReturned('nobody', Date.now());
+    expect(await rowOf(database)).toEqual({ status: 'away', updated_at: later });
+    expect(await states.of(['alice'])).toMatchObject([{ status: 'away' }]);
   });
 
   it('keeps an away chosen during the sessions: a second session says nothing', async () => {
@@ -441,17 +468,34 @@ describe('online status from the registry', () => {
     expect(await states.of(['alice'])).toMatchObject([{ status: 'away' }]);
   });
 
-  it('reads a user without a session as the table says: what they set, offline once they left', async () => {
-    const { database, tracker, alice, announced, states } = await trackerOnSqlite();
+  it('pushes a profile while the registry is out of reach, with the status this node last told', async () => {
+    const { database, presence, tracker, sessions, context } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1), ('carol', 'carol', 1)`.execute(database.tables());
+    await sql`insert into contacts (user_id, contact_id, created_at) values ('alice', 'carol', 1), ('carol', 'alice', 1)`.execute(database.tables());
+    const carol = sessionOf('carol');
+    sessions.set('carol', [carol]);
+    tracker.apply({ ...offline('alice', 1000), state: { ...offline('alice', 1000).state, status: 'away' } });
+    presence.unreachable = true;
+    // The state goes to live users lists too (their `update` carries the status).
+    const listed: UserState[] = [];
+    const pushes = new ProfilePushes(context, (state) => listed.push(state));
+    pushes.changed('alice');
+    await pushes.idle();
+    expect(carol.frames.filter((f) => f.type === 'profile')).toMatchObject([{ user: 'alice', name: 'alice' }]);
+    expect(listed).toMatchObject([{ user: 'alice', status: 'away' }]);
+  });
+
+  it('refuses status.set while the user holds no session, and writes nothing', async () => {
+    const { database, tracker, announced } = await trackerOnSqlite();
+    await expect(tracker.set('alice', 'away')).rejects.toMatchObject({ code: 'conflict' });
+    expect(announced('away')).toEqual([]);
+    expect(await rowOf(database)).toBeUndefined();
+  });
+
+  it('reads a user without a session offline, whatever a row a lost write left says', async () => {
+    const { database, states } = await trackerOnSqlite();
     await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
-    // Set over REST with no connection (a bot): told, stored, and read so.
-    expect(await tracker.set('alice', 'away')).toMatchObject({ status: 'away' });
-    expect(announced('away')).toHaveLength(1);
-    expect(await states.of(['alice'])).toMatchObject([{ status: 'away' }]);
-    tracker.sessionOpened(alice);
-    await tracker.idle();
-    tracker.sessionClosed(alice);
-    await tracker.idle();
+    await writtenElsewhere(database, 1000, 'online');
     expect(await states.of(['alice'])).toMatchObject([{ status: 'offline' }]);
   });
 

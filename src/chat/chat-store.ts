@@ -88,6 +88,18 @@ const WRITE_STATUSES_OVER_OLDER: RowsStatement = {
 };
 
 /**
+ * Ends an `away` left over from before a user's return (their last disconnect's write was
+ * lost: a crash, an outage), unless it was set since. It matches no row but for such a
+ * leftover: an update that changes nothing writes nothing to sync.
+ */
+const CLEAR_STALE_AWAY: RowsStatement = {
+  before: "update user_status set status = 'online', updated_at = r.returned_at from",
+  alias: 'r',
+  columns: { user_id: 'text', returned_at: 'bigint' },
+  after: "where user_status.user_id = r.user_id and user_status.status = 'away' and user_status.updated_at < r.returned_at",
+};
+
+/**
  * Writes a tick's status changes with one statement. A user changed
  * twice in one tick is written once, with the last status; last_seen records when the
  * user was last online, so it moves only when they go offline (the last such change).
@@ -118,6 +130,8 @@ export class ChatStore {
   // Lingering as a connect storm's other writes do: a disconnect storm's one write per
   // user is its status, and a transaction per tick was most of its cost.
   readonly #statusChanges: TickBatcher<StatusChange, boolean>;
+  /** Users back online, whose leftover `away` (if any) goes: one statement per tick. */
+  readonly #returns: TickBatcher<{ user_id: UserId; returned_at: Millis }, null>;
   /**
    * Status changes not yet in the table, laid over what this node reads of it: a contact
    * added the moment a user disconnected must not read them as online for the linger.
@@ -136,6 +150,10 @@ export class ChatStore {
     this.#db = database.tables<Tables>();
     this.#dialect = database.dialect;
     this.stormRounds = database.stormRounds;
+    this.#returns = new TickBatcher(async (returns) => {
+      await this.#dialect.runRows(this.#db, CLEAR_STALE_AWAY, returns);
+      return returns.map(() => null);
+    }, stormBatching(this.stormRounds));
     this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), {
       ...stormBatching(this.stormRounds),
       // Rejected after an outage without coming back through #writeStatuses: not laid over reads any more.
@@ -196,6 +214,15 @@ export class ChatStore {
     // An only-newer change may find a newer row: it is read once written, not before.
     if (!onlyNewer) this.#unwritten.set(user, change);
     return this.#statusChanges.add(change);
+  }
+
+  /**
+   * A user came back online (their first session): an `away` stored before `at` is over.
+   * A connect writes no status, so without this an away whose user left without their
+   * last disconnect being written would be read again for their whole next visit.
+   */
+  async userReturned(user: UserId, at: Millis): Promise<void> {
+    await this.#returns.add({ user_id: user, returned_at: at });
   }
 
   /**

@@ -15,8 +15,8 @@ export class Contacts {
   async add(principal: Principal, contact: UserId): Promise<UserState> {
     const user = userOf(principal);
     if (contact === user) throw new SwitchboardError('bad_request', 'You cannot add yourself as a contact.');
-    const { tables, states } = this.#context;
-    const [state] = await states.of([contact]);
+    const { tables, states, cache } = this.#context;
+    const [state] = await states.ofOrKnown([contact], (known) => cache.peekState(known)?.status);
     if (!state) throw new SwitchboardError('not_found', `No user ${contact}.`);
     if (await tables.addContact(user, contact)) this.#changed([user, contact]);
     return state;

@@ -1,4 +1,4 @@
-import type { UserState } from '../../protocol/values.js';
+import type { UserState, UserStatus } from '../../protocol/values.js';
 import { Delivery } from '../core/delivery.js';
 import type { UserId } from '../core/types.js';
 import type { ChatContext } from './chat-context.js';
@@ -25,8 +25,10 @@ export class ProfilePushes {
 
   /** A profile changed on this node (the hub's `profileChanged`). */
   changed(user: UserId): void {
+    // The status last told here, before the cached state goes: the registry may be out of reach.
+    const known = this.#context.cache.peekState(user)?.status;
     this.#context.cache.renamed(user);
-    this.#inOrder(user, () => this.#announce(user));
+    this.#inOrder(user, () => this.#announce(user, known));
   }
 
   /**
@@ -74,9 +76,9 @@ export class ProfilePushes {
     await Promise.all(this.#queues.values());
   }
 
-  async #announce(user: UserId): Promise<void> {
+  async #announce(user: UserId, known: UserStatus | undefined): Promise<void> {
     const { states, cache, hub } = this.#context;
-    const [[state], contacts] = await Promise.all([states.of([user]), cache.contactsOf(user)]);
+    const [[state], contacts] = await Promise.all([states.ofOrKnown([user], () => known), cache.contactsOf(user)]);
     if (!state) return;
     const notice: ProfileNotice = { kind: 'profile', state, audience: [...contacts, user], at: Date.now() };
     this.#apply(notice);

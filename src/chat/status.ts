@@ -1,7 +1,7 @@
 import type { UserState, UserStatus } from '../../protocol/values.js';
 import type { PresenceRegistry } from '../core/broker.js';
 import { Delivery } from '../core/delivery.js';
-import { isUnavailable } from '../core/errors.js';
+import { isUnavailable, SwitchboardError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
 import type { SessionId, UserId } from '../core/types.js';
 import { unknownUser } from './chat-cache.js';
@@ -103,10 +103,18 @@ export class UserStatusTracker {
     });
   }
 
-  /** A user's own choice between online and away (offline follows their sessions). */
+  /**
+   * A user's own choice between online and away (offline follows their sessions), refused
+   * while they hold no session anywhere: every read says offline then.
+   */
   set(user: UserId, status: Exclude<UserStatus, 'offline'>): Promise<UserState> {
     // It does not follow the sessions, so it never waits to be announced: it is made or refused.
-    return this.#enqueue(user, () => this.#change(user, status) as Promise<UserState>);
+    return this.#enqueue(user, async () => {
+      if ((await this.#presence.sessionsOf(ONLINE_KEY, user)) === 0) {
+        throw new SwitchboardError('conflict', 'Your status follows your connections, and you have none: connect first.');
+      }
+      return (await this.#change(user, status)) as UserState;
+    });
   }
 
   /**
@@ -223,9 +231,11 @@ export class UserStatusTracker {
     // date, whatever becomes of this one (a late one is the one waiting).
     if (early && !late) this.#supersede(user);
     // A last disconnect's write goes now, to share its round with other connects' and
-    // disconnects' writes and reads. A connect writes nothing: the registry says it.
-    let stored = early && !late && status === 'offline' ? tables.setStatus(user, status, at, true) : null;
+    // disconnects' writes and reads. A connect writes no status (the registry says it), but
+    // ends an away left over from before it.
+    const stored = early && !late && status === 'offline' ? tables.setStatus(user, status, at, true) : null;
     stored?.catch(() => {});
+    if (early && !late && status === 'online') this.#returned(user, at);
     // The state before the change (name, last seen) and the audience come from the cache:
     // no query on a reconnect (and no await either: a storm's garbage was mostly promises
     // here), and a first connect's were read ahead with its own write
@@ -268,12 +278,7 @@ export class UserStatusTracker {
     // node ends with what the table holds, not with whichever notice reached it last. A late
     // connect is checked against the registry.
     if (late && !(await this.#confirmLate(late))) return null;
-    // An away outlived the user's sessions (their last disconnect's write was lost: a crash,
-    // an outage): their return clears it, or every read would say away.
-    if (early && status === 'online' && before?.status === 'away') {
-      stored = tables.setStatus(user, status, at, true);
-      stored.catch(() => {});
-    }
+    if (late && status === 'online') this.#returned(user, at);
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
     const current: UserState = { ...(before ?? unknownUser(user, name)), status, lastSeen };
@@ -298,6 +303,15 @@ export class UserStatusTracker {
     const notice: StatusNotice = { kind: 'status', state: current, audience: everyone, at };
     hub.sendNotice(CHAT_MODULE, notice);
     return current;
+  }
+
+  /**
+   * The user's first session began at `at`: a stored away from before it goes (written in
+   * the connects' batch, and only over an older away). Not written, it stays until their
+   * next return or change: the database is out of reach, which a connect does not wait for.
+   */
+  #returned(user: UserId, at: number): void {
+    this.#context.tables.userReturned(user, at).catch(() => {});
   }
 
   /**

@@ -1,5 +1,6 @@
-import type { UserState } from '../../protocol/values.js';
+import type { UserState, UserStatus } from '../../protocol/values.js';
 import type { PresenceRegistry } from '../core/broker.js';
+import { isUnavailable } from '../core/errors.js';
 import type { UserId } from '../core/types.js';
 import type { ChatStore } from './chat-store.js';
 
@@ -10,11 +11,11 @@ import type { ChatStore } from './chat-store.js';
 export const ONLINE_KEY = '~online';
 
 /**
- * Users' states as chat shows them. A user with a session on any node is online, or away
- * if they chose it: the presence registry's word, not the table's, so a connect writes
- * nothing and a connect storm costs the database nothing for status. A user without one
- * is as the table says: offline once their last disconnect is written (with when they
- * were last seen), or what they set without a session (`status.set` over REST, a bot).
+ * Users' states as chat shows them. Whether a user is online is the presence registry's
+ * word (a session on any node), not the table's: a connect writes no status, so a connect
+ * storm costs the database nothing for it, and a row a lost write left behind never shows
+ * a user online. The table keeps what the registry cannot: a chosen `away` (ended by the
+ * user's next return, UserStatusTracker) and when the user was last seen.
  */
 export class UserStates {
   readonly #tables: ChatStore;
@@ -30,6 +31,21 @@ export class UserStates {
     if (users.length === 0) return [];
     const [stored, online] = await Promise.all([this.#tables.userStates(users), this.#presence.presentAmong(ONLINE_KEY, users)]);
     return stored.map((state) => withPresence(state, online.has(state.user)));
+  }
+
+  /**
+   * As `of`, for what carries a state but is not about status (a profile push, a contact
+   * added): while the registry cannot be reached, each user's status is `known` (what this
+   * node last said of them), else offline, rather than a failure.
+   */
+  async ofOrKnown(users: readonly UserId[], known: (user: UserId) => UserStatus | undefined): Promise<UserState[]> {
+    try {
+      return await this.of(users);
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      const stored = await this.#tables.userStates(users);
+      return stored.map((state) => ({ ...state, status: known(state.user) ?? 'offline' }));
+    }
   }
 
   /** Each user's state, or null for a user never seen (the connect caches' batched read). */
@@ -49,8 +65,8 @@ export class UserStates {
   }
 }
 
-/** A stored state with the registry's word laid over it: with a session, online unless the user chose away. */
+/** A stored state with the registry's word laid over it: online unless the user chose away; offline without a session, whatever the row says. */
 export function withPresence(state: UserState, online: boolean): UserState {
-  if (!online || state.status === 'online' || state.status === 'away') return state;
-  return { ...state, status: 'online' };
+  const status = online ? (state.status === 'away' ? 'away' : 'online') : 'offline';
+  return status === state.status ? state : { ...state, status };
 }
