@@ -23,7 +23,12 @@ export function Modal({
     const dialog = ref.current;
     const opener = document.activeElement as HTMLElement | null;
     if (dialog && !dialog.open) dialog.showModal();
-    return () => opener?.focus?.();
+    return () => {
+      // Closed first: while a modal dialog is open (React may run this before it removes the
+      // dialog), everything outside it is inert and the opener cannot take focus.
+      if (dialog?.open) dialog.close();
+      opener?.focus?.();
+    };
   }, []);
   return (
     <dialog
