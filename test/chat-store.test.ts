@@ -99,6 +99,20 @@ for (const backend of backends) {
       expect(await chat.removeContact('bob', 'alice')).toBe(false);
     });
 
+    it("ends a user's away from before their return, and not one set since", async () => {
+      for (const id of ['ret-stale', 'ret-fresh', 'ret-offline']) await store.upsertUser({ id, name: id });
+      await chat.setStatus('ret-stale', 'away', 1000);
+      await chat.setStatus('ret-fresh', 'away', 9000);
+      await chat.setStatus('ret-offline', 'offline', 1000);
+      // One batch: padded on SQLite, a user twice, one never stored.
+      await Promise.all(['ret-stale', 'ret-fresh', 'ret-offline', 'ret-stale', 'ret-nobody'].map((user) => chat.userReturned(user, 5000)));
+      expect(await chat.userStates(['ret-stale', 'ret-fresh', 'ret-offline', 'ret-nobody'])).toMatchObject([
+        { user: 'ret-stale', status: 'online' },
+        { user: 'ret-fresh', status: 'away' },
+        { user: 'ret-offline', status: 'offline', lastSeen: 1000 },
+      ]);
+    });
+
     it('reads the status audience in batches: contacts, channels but inboxes, members; each key answered in order', async () => {
       await store.createChannel(
         channel('aud-room', { type: 'private', members: [{ user: 'carol', role: 'owner' }, { user: 'dave', role: 'member' }] }),

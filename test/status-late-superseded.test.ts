@@ -53,6 +53,11 @@ class HeldChannelReads extends ChatStore {
     }
     return super.setStatus(user, status, at, told, onlyNewer);
   }
+  override userReturned(user: UserId, at: number): Promise<void> {
+    if (this.failing) return Promise.reject(new SwitchboardError('unavailable', 'The database does not answer.'));
+    return super.userReturned(user, at);
+  }
+
   #holds = new Map<'channels' | 'states', { reached: () => void; released: Promise<void>; of?: UserId }>();
 
   /**
@@ -456,17 +461,34 @@ describe('online status from the registry', () => {
     expect(await states.of(['alice'])).toMatchObject([{ status: 'away' }]);
   });
 
-  it('keeps an away chosen during the sessions: a second session says nothing', async () => {
-    const { database, tracker, alice, announced, states } = await trackerOnSqlite();
+  it('keeps an away chosen during the sessions: a second session says nothing and clears nothing', async () => {
+    const { database, tables, tracker, alice, announced, states } = await trackerOnSqlite();
     await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
     tracker.sessionOpened(alice);
     await tracker.idle();
     expect(await tracker.set('alice', 'away')).toMatchObject({ status: 'away' });
+    // Her away older than any return from here on.
+    await sql`update user_status set updated_at = 1000 where user_id = 'alice'`.execute(database.tables());
     tracker.sessionOpened({ ...sessionOf('alice'), id: 's-alice-2' } as unknown as Session);
     await tracker.idle();
+    // Any return asked so far has been written once one asked after it has.
+    await tables.userReturned('nobody', Date.now());
     expect(announced('online')).toHaveLength(1);
     expect(await states.of(['alice'])).toMatchObject([{ status: 'away' }]);
   });
+
+  it('clears a stale away on a connect announced late, its first clearing refused with the database away', async () => {
+    const { database, tables, tracker, alice, announced, states } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
+    await writtenElsewhere(database, 1000, 'away');
+    const retry = await connectTriedAgain(tables, tracker, alice);
+    retry.release();
+    await tracker.idle();
+    expect(announced('online')).toHaveLength(1);
+    await tables.userReturned('nobody', Date.now());
+    expect((await rowOf(database))?.status).toBe('online');
+    expect(await states.of(['alice'])).toMatchObject([{ status: 'online' }]);
+  }, 10_000);
 
   it('pushes a profile while the registry is out of reach, with the status this node last told', async () => {
     const { database, presence, tracker, sessions, context } = await trackerOnSqlite();

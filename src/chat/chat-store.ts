@@ -151,7 +151,9 @@ export class ChatStore {
     this.#dialect = database.dialect;
     this.stormRounds = database.stormRounds;
     this.#returns = new TickBatcher(async (returns) => {
-      await this.#dialect.runRows(this.#db, CLEAR_STALE_AWAY, returns);
+      // In user order, as status writes lock their rows: no deadlock between the two.
+      const ordered = [...returns].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
+      await this.#dialect.runRows(this.#db, CLEAR_STALE_AWAY, ordered);
       return returns.map(() => null);
     }, stormBatching(this.stormRounds));
     this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), {

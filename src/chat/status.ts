@@ -110,7 +110,10 @@ export class UserStatusTracker {
   set(user: UserId, status: Exclude<UserStatus, 'offline'>): Promise<UserState> {
     // It does not follow the sessions, so it never waits to be announced: it is made or refused.
     return this.#enqueue(user, async () => {
-      if ((await this.#presence.sessionsOf(ONLINE_KEY, user)) === 0) {
+      // A session here answers without the registry (a command over it comes after its
+      // open in this chain); only one from elsewhere (REST, gRPC unary) asks it.
+      const here = !this.#context.hub.sessionsOf(user)[Symbol.iterator]().next().done;
+      if (!here && (await this.#presence.sessionsOf(ONLINE_KEY, user)) === 0) {
         throw new SwitchboardError('conflict', 'Your status follows your connections, and you have none: connect first.');
       }
       return (await this.#change(user, status)) as UserState;
