@@ -53,7 +53,11 @@ class HeldChannelReads extends ChatStore {
     }
     return super.setStatus(user, status, at, told, onlyNewer);
   }
+  /** Whose returns asked for a stored away to be cleared, in order. */
+  readonly returns: UserId[] = [];
+
   override userReturned(user: UserId, at: number): Promise<void> {
+    if (user !== 'nobody') this.returns.push(user);
     if (this.failing) return Promise.reject(new SwitchboardError('unavailable', 'The database does not answer.'));
     return super.userReturned(user, at);
   }
@@ -446,6 +450,26 @@ describe('online status from the registry', () => {
     expect(announced('online')).toHaveLength(1);
     await expect.poll(async () => (await rowOf(database))?.status, { timeout: 5_000 }).toBe('online');
     expect(await states.of(['alice'])).toMatchObject([{ status: 'online' }]);
+  });
+
+  it('asks to clear nothing on the return of a user whose row this node read as not away, until told away', async () => {
+    const { database, tables, tracker, alice } = await trackerOnSqlite();
+    await sql`insert into users (id, name, created_at) values ('alice', 'alice', 1)`.execute(database.tables());
+    for (let visit = 0; visit < 2; visit++) {
+      tracker.sessionOpened(alice);
+      await tracker.idle();
+      tracker.sessionClosed(alice);
+      await tracker.idle();
+    }
+    expect(tables.returns).toEqual([]);
+    tracker.sessionOpened(alice);
+    await tracker.idle();
+    await tracker.set('alice', 'away');
+    tracker.sessionClosed(alice);
+    await tracker.idle();
+    tracker.sessionOpened(alice);
+    await tracker.idle();
+    expect(tables.returns).toEqual(['alice']);
   });
 
   it('keeps an away stored after the return began (set on another device meanwhile)', async () => {

@@ -26,6 +26,12 @@ export class ChatCache {
   readonly #channels: BatchedCache<UserId, ChannelId[]>;
   /** Members of channels of up to `statusMembersLimit` members; none for a larger one. */
   readonly #members: BatchedCache<ChannelId, UserId[]>;
+  /**
+   * Whether each user's row said away when last read, or they were told away since: a
+   * user's return clears a stored away (UserStatusTracker) only where this is not false,
+   * so a reconnect storm of users never away writes nothing.
+   */
+  readonly #storedAway = new Map<UserId, boolean>();
   /** Contacts' states as they are now, read in one batch per tick (never cached: see contactStates). */
   readonly #storedStates: TickBatcher<UserId, UserState | null>;
   /** `statusMembersLimit`: a channel with more members than this does not carry its members' status. */
@@ -35,7 +41,14 @@ export class ChatCache {
     // missing until that connect's own write lands (on PostgreSQL, possibly after the read).
     // The row alone: a status change reads it for the name and last seen before it sets the
     // status, and a connect storm's read-ahead then asks the registry nothing.
-    this.#states = new BatchedCache((users) => tables.statesOf(users), { ...storm, keep: (state) => state !== null });
+    this.#states = new BatchedCache(
+      async (users) => {
+        const states = await tables.statesOf(users);
+        for (let k = 0; k < users.length; k++) this.#storedAway.set(users[k]!, states[k]?.status === 'away');
+        return states;
+      },
+      { ...storm, keep: (state) => state !== null },
+    );
     this.#storedStates = new TickBatcher((users) => states.orNull(users), storm);
     this.#contacts = new BatchedCache((users) => tables.contactIdsOf(users), storm);
     this.#channels = new BatchedCache((users) => tables.statusChannelsOf(users), storm);
@@ -123,7 +136,16 @@ export class ChatCache {
 
   // --- changes -----------------------------------------------------------------------
 
+  /**
+   * Whether the user's row may say away: read so, told so since (their offline may not have
+   * been written), or never read here.
+   */
+  mayBeStoredAway(user: UserId): boolean {
+    return this.#storedAway.get(user) !== false;
+  }
+
   statusChanged(state: UserState): void {
+    if (state.status === 'away') this.#storedAway.set(state.user, true);
     this.#states.set(state.user, state);
   }
 
@@ -152,6 +174,7 @@ export class ChatCache {
   }
 
   clear(): void {
+    this.#storedAway.clear();
     this.#states.clear();
     this.#contacts.clear();
     this.#channels.clear();

@@ -234,11 +234,9 @@ export class UserStatusTracker {
     // date, whatever becomes of this one (a late one is the one waiting).
     if (early && !late) this.#supersede(user);
     // A last disconnect's write goes now, to share its round with other connects' and
-    // disconnects' writes and reads. A connect writes no status (the registry says it), but
-    // ends an away left over from before it.
+    // disconnects' writes and reads. A connect writes no status (the registry says it).
     const stored = early && !late && status === 'offline' ? tables.setStatus(user, status, at, true) : null;
     stored?.catch(() => {});
-    if (early && !late && status === 'online') this.#returned(user, at);
     // The state before the change (name, last seen) and the audience come from the cache:
     // no query on a reconnect (and no await either: a storm's garbage was mostly promises
     // here), and a first connect's were read ahead with its own write
@@ -273,6 +271,8 @@ export class UserStatusTracker {
       const sending = options.first?.();
       if (sending) await sending;
     }
+    // A return ends an away left over from before it (read by now, if this node had not).
+    if (early && !late && status === 'online' && cache.mayBeStoredAway(user)) this.#returned(user, at);
     // Stored before anyone is told; a refusal (`status.set`) tells no one.
     if (!early && options.write !== false) await tables.setStatus(user, status, at);
     // Late, a disconnect is written first too, and only where the table holds nothing
@@ -281,7 +281,7 @@ export class UserStatusTracker {
     // node ends with what the table holds, not with whichever notice reached it last. A late
     // connect is checked against the registry.
     if (late && !(await this.#confirmLate(late))) return null;
-    if (late && status === 'online') this.#returned(user, at);
+    if (late && status === 'online' && cache.mayBeStoredAway(user)) this.#returned(user, at);
     // last seen records when the user was last online, so it moves only when they go offline.
     const lastSeen = status === 'offline' ? at : (before?.lastSeen ?? null);
     const current: UserState = { ...(before ?? unknownUser(user, name)), status, lastSeen };
@@ -310,8 +310,10 @@ export class UserStatusTracker {
 
   /**
    * The user's first session began at `at`: a stored away from before it goes (written in
-   * the connects' batch, and only over an older away). Not written, it stays until their
-   * next return or change: the database is out of reach, which a connect does not wait for.
+   * the connects' batch, and only over an older away), unless this node read their row as
+   * not away and was not told away since (ChatCache.mayBeStoredAway). Not written, it stays
+   * until their next return or change: the database is out of reach, which a connect does
+   * not wait for.
    */
   #returned(user: UserId, at: number): void {
     this.#context.tables.userReturned(user, at).catch(() => {});
