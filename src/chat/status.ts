@@ -112,8 +112,7 @@ export class UserStatusTracker {
     return this.#enqueue(user, async () => {
       // A session here answers without the registry (a command over it comes after its
       // open in this chain); only one from elsewhere (REST, gRPC unary) asks it.
-      const here = !this.#context.hub.sessionsOf(user)[Symbol.iterator]().next().done;
-      if (!here && (await this.#presence.sessionsOf(ONLINE_KEY, user)) === 0) {
+      if (isEmpty(this.#context.hub.sessionsOf(user)) && (await this.#presence.sessionsOf(ONLINE_KEY, user)) === 0) {
         throw new SwitchboardError('conflict', 'Your status follows your connections, and you have none: connect first.');
       }
       return (await this.#change(user, status)) as UserState;
@@ -451,4 +450,10 @@ export class UserStatusTracker {
   #dequeue(user: UserId, step: Promise<void>): void {
     if (this.#queues.get(user) === step) this.#queues.delete(user);
   }
+}
+
+/** Whether the iterable yields nothing (a user's sessions on this node, say). */
+function isEmpty(items: Iterable<unknown>): boolean {
+  for (const _ of items) return false;
+  return true;
 }

@@ -29,8 +29,7 @@ export class UserStates {
   /** The users' states, leaving out users never seen. */
   async of(users: readonly UserId[]): Promise<UserState[]> {
     if (users.length === 0) return [];
-    const [stored, online] = await Promise.all([this.#tables.userStates(users), this.#presence.presentAmong(ONLINE_KEY, users)]);
-    return stored.map((state) => withPresence(state, online.has(state.user)));
+    return (await this.orNull(users)).filter((state) => state !== null);
   }
 
   /**
@@ -57,10 +56,7 @@ export class UserStates {
   /** The user's contacts with their states, in id order. */
   async contactsOf(user: UserId): Promise<UserState[]> {
     const stored = await this.#tables.listContacts(user);
-    const online = await this.#presence.presentAmong(
-      ONLINE_KEY,
-      stored.map((state) => state.user),
-    );
+    const online = await this.#presence.presentAmong(ONLINE_KEY, stored.map((state) => state.user));
     return stored.map((state) => withPresence(state, online.has(state.user)));
   }
 }
