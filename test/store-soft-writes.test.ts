@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Kysely, sql } from 'kysely';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ChatStore } from '../src/chat/chat-store.js';
 import { chatMigrations } from '../src/chat/migrations/index.js';
@@ -11,6 +12,7 @@ import { KyselyStore } from '../src/store/kysely-store.js';
 import { logMigrations } from '../src/store/migrations/index.js';
 import { openPostgresDatabase } from '../src/store/postgres-database.js';
 import { openSqliteDatabase } from '../src/store/sqlite-database.js';
+import { SqliteSoftTransactions } from '../src/store/sqlite-soft-transactions.js';
 import { createTestSchema } from './helpers/postgres.js';
 import { describeWithServices, serviceUrl } from './helpers/services.js';
 
@@ -18,6 +20,17 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+/** A plain insert of users: a row repeated makes it fail. */
+const INSERT_USERS: RowsStatement = {
+  before: 'insert into users (id, name, created_at) select u.id, u.name, u.created_at from',
+  alias: 'u',
+  columns: { id: 'text', name: 'text', created_at: 'bigint' },
+  after: '',
+};
+
+/** The same, returning each row with the commit setting it was written under. */
+const INSERT_USERS_TELLING_COMMIT: RowsStatement = { ...INSERT_USERS, after: "returning id, current_setting('synchronous_commit') as setting" };
 
 /** The log's store and chat's tables on one SQLite file, as the server has them. */
 async function fileDatabase(): Promise<{ database: Database; store: KyselyStore; chat: ChatStore }> {
@@ -50,11 +63,12 @@ describe('soft writes (users seen on connect, status) on SQLite', () => {
   it('writes nothing of a failed one and restores full durability after it', async () => {
     const { database, store } = await fileDatabase();
     const FULL = 2;
-    const failed = database.dialect.softTransaction(database.tables<{ users: { id: string; name: string; created_at: number } }>(), async (trx) => {
-      await trx.insertInto('users').values({ id: 'ghost', name: 'Ghost', created_at: 1 }).execute();
-      throw new Error('the work failed after its write');
-    });
-    await expect(failed).rejects.toThrow('the work failed after its write');
+    // The second row repeats the first's id: the statement fails, and takes the first row with it.
+    const failed = database.dialect.softRows(database.tables(), INSERT_USERS, [
+      { id: 'ghost', name: 'Ghost', created_at: 1 },
+      { id: 'ghost', name: 'Ghost again', created_at: 1 },
+    ]);
+    await expect(failed).rejects.toThrow(/UNIQUE/);
     expect(await store.getUser('ghost')).toBeUndefined();
     expect(await synchronousSetting(database)).toBe(FULL);
     // The connection is usable again, for soft writes as for the rest.
@@ -89,15 +103,25 @@ describe('soft transactions asked for together on SQLite', () => {
   type Users = { users: { id: string; name: string; created_at: number } };
   const insert = (trx: Kysely<Users>, id: string) => trx.insertInto('users').values({ id, name: id, created_at: 1 }).execute();
   const outcomesOf = (settled: PromiseSettledResult<unknown>[]) => settled.map((outcome) => outcome.status);
-  /** Asks for soft transactions on a fresh file: `soft(work)` for each. */
+  /** SqliteSoftTransactions on a fresh file with a users table: `soft(work)` asks for one. */
   async function softTransactions() {
-    const { database, store } = await fileDatabase();
-    const soft = <T>(work: (trx: Kysely<Users>) => Promise<T>) => database.dialect.softTransaction(database.tables<Users>(), work);
-    return { database, store, soft };
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-soft-'));
+    const file = new BetterSqlite3(join(dir, 'db.sqlite'));
+    file.pragma('journal_mode = WAL');
+    file.pragma('synchronous = FULL');
+    const db = new Kysely<Users>({ dialect: new SqliteDialect({ database: file }) });
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => db.destroy());
+    await sql`create table users (id text primary key, name text not null, created_at integer not null)`.execute(db);
+    const transactions = new SqliteSoftTransactions(file, 'FULL', (error) => error);
+    const soft = <T>(work: (trx: Kysely<Users>) => Promise<T>) => transactions.run(db, work);
+    const ids = async () => (await db.selectFrom('users').select('id').orderBy('id').execute()).map((row) => row.id);
+    const synchronous = () => file.pragma('synchronous', { simple: true });
+    return { soft, ids, synchronous };
   }
 
   it('share one commit: a work settles only once every work that joined it ran', async () => {
-    const { database, store, soft } = await softTransactions();
+    const { soft, ids, synchronous } = await softTransactions();
     let firstSettled = false;
     const first = soft(async (trx) => {
       await insert(trx, 'a');
@@ -110,12 +134,12 @@ describe('soft transactions asked for together on SQLite', () => {
       return firstSettled;
     });
     expect(await Promise.all([first, second])).toEqual(['first', false]);
-    expect((await store.listUsers({ limit: 10 })).map((user) => user.id)).toEqual(['a', 'b']);
-    expect(await synchronousSetting(database)).toBe(2);
+    expect(await ids()).toEqual(['a', 'b']);
+    expect(synchronous()).toBe(2);
   });
 
   it('roll a failed work back alone and commit the others', async () => {
-    const { database, store, soft } = await softTransactions();
+    const { soft, ids, synchronous } = await softTransactions();
     const works = [
       soft((trx) => insert(trx, 'a')),
       soft(async (trx) => {
@@ -129,15 +153,15 @@ describe('soft transactions asked for together on SQLite', () => {
     const settled = await Promise.allSettled(works);
     expect(outcomesOf(settled)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
     expect(String((settled[1] as PromiseRejectedResult).reason)).toContain('the work failed after its write');
-    expect((await store.listUsers({ limit: 10 })).map((user) => user.id)).toEqual(['a', 'c']);
-    expect(await synchronousSetting(database)).toBe(2);
+    expect(await ids()).toEqual(['a', 'c']);
+    expect(synchronous()).toBe(2);
     // The next one opens a transaction of its own.
     await soft((trx) => insert(trx, 'd'));
-    expect(await store.getUser('d')).toMatchObject({ id: 'd' });
+    expect(await ids()).toEqual(['a', 'c', 'd']);
   });
 
   it('settle every work when a statement of the transaction itself fails', async () => {
-    const { database, store, soft } = await softTransactions();
+    const { soft, ids, synchronous } = await softTransactions();
     const works = [
       soft((trx) => insert(trx, 'a')),
       // Releases the savepoint the transaction made for it: the transaction's own release then fails.
@@ -148,16 +172,14 @@ describe('soft transactions asked for together on SQLite', () => {
       soft((trx) => insert(trx, 'c')),
     ];
     expect(outcomesOf(await Promise.allSettled(works))).toEqual(['rejected', 'rejected', 'rejected']);
-    expect(await store.listUsers({ limit: 10 })).toEqual([]);
-    expect(await synchronousSetting(database)).toBe(2);
+    expect(await ids()).toEqual([]);
+    expect(synchronous()).toBe(2);
     await soft((trx) => insert(trx, 'd'));
-    expect((await store.listUsers({ limit: 10 })).map((user) => user.id)).toEqual(['d']);
+    expect(await ids()).toEqual(['d']);
   });
 });
 
 describeWithServices(['TEST_DATABASE_URL'], 'soft writes on PostgreSQL', () => {
-  type Users = { users: { id: string; name: string; created_at: number } };
-
   async function postgres(): Promise<{ database: Database; store: KyselyStore }> {
     const schema = await createTestSchema(serviceUrl('TEST_DATABASE_URL')!, 'soft');
     cleanups.push(() => schema.drop());
@@ -169,13 +191,13 @@ describeWithServices(['TEST_DATABASE_URL'], 'soft writes on PostgreSQL', () => {
   const commitSetting = async <DB>(db: Kysely<DB>) =>
     (await sql<{ setting: string }>`select current_setting('synchronous_commit') as setting`.execute(db)).rows[0]!.setting;
 
-  it('relaxes the commit inside the transaction only, and commits the work', async () => {
+  it('relaxes the commit of the statement only, and commits its rows', async () => {
     const { database, store } = await postgres();
-    const inside = await database.dialect.softTransaction(database.tables<Users>(), async (trx) => {
-      await trx.insertInto('users').values({ id: 'ann', name: 'Ann', created_at: 1 }).execute();
-      return commitSetting(trx);
-    });
-    expect(inside).toBe('off');
+    const rows = await database.dialect.softRows<{ id: string; setting: string }>(database.tables(), INSERT_USERS_TELLING_COMMIT, [
+      { id: 'ann', name: 'Ann', created_at: 1 },
+      { id: 'bo', name: 'Bo', created_at: 1 },
+    ]);
+    expect(rows.map((row) => row.setting)).toEqual(['off', 'off']);
     expect(await store.getUser('ann')).toMatchObject({ id: 'ann', name: 'Ann' });
     // Every pooled connection is back to the server's default.
     const after = await Promise.all(Array.from({ length: 4 }, () => commitSetting(database.tables())));
@@ -184,21 +206,15 @@ describeWithServices(['TEST_DATABASE_URL'], 'soft writes on PostgreSQL', () => {
 
   it('writes nothing of a failed one, and its connection serves the next', async () => {
     const { database, store } = await postgres();
-    const failed = database.dialect.softTransaction(database.tables<Users>(), async (trx) => {
-      await trx.insertInto('users').values({ id: 'ghost', name: 'Ghost', created_at: 1 }).execute();
-      throw new Error('the work failed after its write');
-    });
-    await expect(failed).rejects.toThrow('the work failed after its write');
-    // A statement the database refuses leaves the transaction aborted; it is rolled back all the same.
-    const refused = database.dialect.softTransaction(database.tables<Users>(), async (trx) => {
-      await trx.insertInto('users').values({ id: 'bo', name: 'Bo', created_at: 1 }).execute();
-      await sql`select 1 / 0`.execute(trx);
-    });
-    await expect(refused).rejects.toThrow(/division by zero/);
+    const failed = database.dialect.softRows(database.tables(), INSERT_USERS, [
+      { id: 'ghost', name: 'Ghost', created_at: 1 },
+      { id: 'ghost', name: 'Ghost again', created_at: 1 },
+    ]);
+    await expect(failed).rejects.toThrow(/duplicate key/);
     expect(await store.getUser('ghost')).toBeUndefined();
-    expect(await store.getUser('bo')).toBeUndefined();
     await Promise.all(Array.from({ length: 12 }, (_, k) => store.rememberUser({ id: `u${k}`, name: `User ${k}` })));
     expect((await store.listUsers({ limit: 100 })).map((user) => user.id).sort()).toEqual(Array.from({ length: 12 }, (_, k) => `u${k}`).sort());
+    expect(await Promise.all(Array.from({ length: 4 }, () => commitSetting(database.tables())))).toEqual(['on', 'on', 'on', 'on']);
   });
 });
 

@@ -113,9 +113,9 @@ async function writeStatuses(db: Kysely<Tables>, dialect: SqlDialect, changes: r
     const lastSeen = status === 'offline' ? at : (latest.get(user)?.last_seen ?? null);
     latest.set(user, { user_id: user, status, last_seen: lastSeen, updated_at: at });
   }
-  // In user order: transactions on other nodes lock the same rows in the same order.
+  // In user order: statements on other nodes lock the same rows in the same order.
   const rows = [...latest.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
-  const written = await dialect.runRows<{ user_id: UserId }>(db, onlyNewer ? WRITE_STATUSES_OVER_OLDER : WRITE_STATUSES, rows);
+  const written = await dialect.softRows<{ user_id: UserId }>(db, onlyNewer ? WRITE_STATUSES_OVER_OLDER : WRITE_STATUSES, rows);
   return onlyNewer ? new Set(written.map((row) => row.user_id)) : null;
 }
 
@@ -153,7 +153,7 @@ export class ChatStore {
     this.#returns = new TickBatcher(async (returns) => {
       // In user order, as status writes lock their rows: no deadlock between the two.
       const ordered = [...returns].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
-      await this.#dialect.runRows(this.#db, CLEAR_STALE_AWAY, ordered);
+      await this.#dialect.softRows(this.#db, CLEAR_STALE_AWAY, ordered);
       return returns.map(() => null);
     }, stormBatching(this.stormRounds));
     this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), {
@@ -204,9 +204,9 @@ export class ChatStore {
   }
 
   /**
-   * Status changes made in one tick share one transaction, committed without waiting for
-   * the disk (soft state): every user coming online after a restart would otherwise cost
-   * a commit and an fsync of its own. `told`: the user's audience hears of the change
+   * Status changes made in one tick are one statement, committed without waiting for the
+   * disk (soft state, SqlDialect.softRows): every user coming online after a restart would
+   * otherwise cost a commit and an fsync of its own. `told`: the user's audience hears of the change
    * before it is written (a last disconnect). `onlyNewer`: a change announced
    * late, written only where the table holds nothing newer; it resolves false when the
    * table held a newer change (true otherwise).
@@ -256,10 +256,10 @@ export class ChatStore {
     const onlyNewer = changes.filter((change) => change.onlyNewer);
     let written: Set<UserId> | null;
     try {
-      written = await this.#dialect.softTransaction(this.#db, async (trx) => {
-        await writeStatuses(trx, this.#dialect, onlyNewer.length === 0 ? changes : changes.filter((change) => !change.onlyNewer));
-        return onlyNewer.length > 0 ? writeStatuses(trx, this.#dialect, onlyNewer, true) : null;
-      });
+      // Each statement commits on its own: written again, a change leaves its row as it was.
+      const plain = onlyNewer.length === 0 ? changes : changes.filter((change) => !change.onlyNewer);
+      if (plain.length > 0) await writeStatuses(this.#db, this.#dialect, plain);
+      written = onlyNewer.length > 0 ? await writeStatuses(this.#db, this.#dialect, onlyNewer, true) : null;
     } catch (error) {
       // A failed batch of several is retried change by change, each coming back here,
       // except when the database is out of reach: then the whole batch fails as one.
@@ -309,7 +309,7 @@ export class ChatStore {
   async #writeWaiting(): Promise<void> {
     const due = [...this.#retrying.values()].filter((change) => (this.#unwritten.get(change.user) ?? change) === change);
     try {
-      if (due.length > 0) await this.#dialect.softTransaction(this.#db, (trx) => writeStatuses(trx, this.#dialect, due, true));
+      if (due.length > 0) await writeStatuses(this.#db, this.#dialect, due, true);
       this.#settled(due);
     } catch (error) {
       // Not an outage: these will not be written, however often they are tried.

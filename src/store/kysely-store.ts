@@ -95,23 +95,21 @@ export class KyselyStore implements Store {
 
   async #writeSeenUsers(users: readonly SeenUser[]): Promise<boolean[]> {
     const now = Date.now();
-    // In id order, each once: transactions on other nodes lock the same rows in the same order.
+    // In id order, each once: statements on other nodes lock the same rows in the same order.
     const byId = new Map(users.map((user) => [user.id, user]));
     const ordered = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const changed = new Set<UserId>();
-    await this.#dialect.softTransaction(this.#db, async (trx) => {
-      // One statement per run of users alike (names that fill in, names that set); the runs
-      // keep the id order.
-      for (const run of runsOf(ordered)) {
-        const rows = await this.#dialect.runRows<{ id: UserId; created_at: number | string }>(
-          trx,
-          run[0]!.fillsIn ? SEEN_USERS_FILL_IN : SEEN_USERS_SET,
-          run.map((user) => ({ id: user.id, name: user.name, created_at: now })),
-        );
-        // Only rows inserted or renamed come back; a renamed one keeps its creation time.
-        for (const row of rows) if (Number(row.created_at) !== now) changed.add(row.id);
-      }
-    });
+    // One statement for the names that fill in, one for those that set; each commits on its own.
+    for (const group of [ordered.filter((user) => user.fillsIn), ordered.filter((user) => !user.fillsIn)]) {
+      if (group.length === 0) continue;
+      const rows = await this.#dialect.softRows<{ id: UserId; created_at: number | string }>(
+        this.#db,
+        group[0]!.fillsIn ? SEEN_USERS_FILL_IN : SEEN_USERS_SET,
+        group.map((user) => ({ id: user.id, name: user.name, created_at: now })),
+      );
+      // Only rows inserted or renamed come back; a renamed one keeps its creation time.
+      for (const row of rows) if (Number(row.created_at) !== now) changed.add(row.id);
+    }
     return users.map((user) => changed.has(user.id));
   }
 
@@ -610,13 +608,3 @@ function toRow(request: AppendRequest, seq: Seq, now: number): LogTables['events
   }
 }
 
-/** Consecutive users with the same `fillsIn`, in the order given. */
-function runsOf(users: readonly SeenUser[]): SeenUser[][] {
-  const runs: SeenUser[][] = [];
-  for (const user of users) {
-    const last = runs.at(-1);
-    if (last && Boolean(last[0]!.fillsIn) === Boolean(user.fillsIn)) last.push(user);
-    else runs.push([user]);
-  }
-  return runs;
-}

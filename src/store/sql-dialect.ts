@@ -23,11 +23,13 @@ export interface SqlDialect {
    */
   isOutage(error: unknown): boolean;
   /**
-   * A transaction for soft state (users seen on connect, online status) that commits
-   * without waiting for the disk: a crash may lose the last few, never a message, and the
-   * next durable commit makes them durable too (both databases write their log in order).
+   * runRows for soft state (users seen on connect, online status): the statement commits on
+   * its own without waiting for the disk. A crash may lose the last few, never a message,
+   * and the next durable commit makes them durable too (both databases write their log in
+   * order). On PostgreSQL one round trip: the statement relaxes its own commit. On SQLite
+   * the statements asked for in one tick share one transaction.
    */
-  softTransaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
+  softRows<R>(db: Kysely<any>, statement: RowsStatement, rows: readonly RowValues[]): Promise<R[]>;
   /** Full-text search over the text of the log's messages. */
   readonly fullText: FullTextSearch;
   /**

@@ -56,8 +56,8 @@ function sqliteDialect(file: BetterSqlite3.Database, synchronous: 'FULL' | 'NORM
     // Locked out past the busy timeout, or the disk failed or filled up.
     isOutage,
     // The setting and the transaction's bounds go straight to the file, not as more
-    // queries through Kysely; works asked for together share one commit.
-    softTransaction: (db, work) => softTransactions.run(db, work),
+    // queries through Kysely; statements asked for together share one commit.
+    softRows: (db, statement, rows) => softTransactions.run(db, (trx) => runSqliteRows(trx, statement, rows)),
     runRows: runSqliteRows,
     textSet: (values) => sql`select value from json_each(${JSON.stringify(values)})`,
     // A round costs this node's thread ~150 µs (10,000 connects/s, rounds counted against

@@ -8,7 +8,7 @@ interface Joined {
 }
 
 /**
- * SQLite's soft transactions (SqlDialect.softTransaction), merged: a work asked for while
+ * SQLite's soft transactions (SqlDialect.softRows), merged: a work asked for while
  * one is open joins it, in a savepoint of its own, and one commit ends them all. A connect
  * storm's round writes its users and its status changes (two batchers, two works); merged,
  * the round pays one commit and one switch of the durability setting instead of two (a
