@@ -381,6 +381,11 @@ export const COMMANDS = {
       members: z.array(presenceMember),
       next: userId.nullable().describe('Pass as `after`; null on the last page.'),
       users: z.number().int().nonnegative().describe('Distinct users in the channel, every page together.'),
+      mode: z
+        .enum(['members', 'occupancy'])
+        .describe(
+          'How the channel announces its presence now: `members`, join/leave frames (a client that shows the list reads every page once, then follows them); `occupancy`, counts only, above `presence.occupancyAbove` (read further pages only on request).',
+        ),
     }),
     caller: 'any',
     session: 'none',

@@ -188,7 +188,7 @@ describe('gRPC transport', () => {
     const laptop = new Subscription(client, { channel: 'lobby' }, as('erin'));
     await Promise.all([phone.live(), laptop.live()]);
     const presence = await call<{ members: Message[] }>(client, 'Presence', { channel: 'lobby' }, alice);
-    expect(presence.members).toEqual([{ user: 'erin', sessions: 2 }]);
+    expect(presence).toMatchObject({ members: [{ user: 'erin', sessions: 2 }], users: 1, mode: 'MODE_MEMBERS' });
     // Both subscribed in one tick or not: one `presence` per change, or one `presenceBatch` for the tick's.
     const changes = (m: Message) => [m.presence as Message | undefined, ...(((m.presenceBatch as Message | undefined)?.changes as Message[]) ?? [])];
     await phone.waitUntil(() => phone.messages.some((m) => changes(m).some((c) => c?.action === 'PRESENCE_ACTION_ADD')));

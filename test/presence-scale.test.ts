@@ -118,8 +118,14 @@ describe('presence at scale', () => {
       const seen: string[] = [];
       let after: string | undefined;
       do {
-        const page = await admin.ok<{ members: { user: string; sessions: number }[]; next: string | null; users: number }>('presence', { channel: 'arena', limit: 300, after });
+        const page = await admin.ok<{ members: { user: string; sessions: number }[]; next: string | null; users: number; mode: string }>('presence', {
+          channel: 'arena',
+          limit: 300,
+          after,
+        });
         expect(page.users).toBe(SUBSCRIBERS);
+        // Every page says so: a client reads on only on request.
+        expect(page.mode).toBe('occupancy');
         expect(page.members.length).toBeLessThanOrEqual(300);
         seen.push(...page.members.map((member) => member.user));
         after = page.next ?? undefined;
@@ -156,6 +162,8 @@ describe('presence at scale', () => {
       expect(ticks).toBeLessThan(SUBSCRIBERS / 4);
       // Exact: nobody sees a join twice; every announcement's changes are in subscribe order per user.
       for (const probe of probes) expect(new Set(joined(probe)).size).toBe(joined(probe).length);
+      // Join/leave frames keep a list read once true: the pages say to read them all.
+      expect(await admin.ok('presence', { channel: 'hall', limit: 10 })).toMatchObject({ users: SUBSCRIBERS, mode: 'members' });
     } finally {
       closeAll(probes);
     }

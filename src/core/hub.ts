@@ -653,7 +653,7 @@ export class Hub {
   /** Who is in the channel's presence, in user id order, a page at a time (`after`: the previous page's `next`). */
   async presence(principal: Principal, id: ChannelId, page: { readonly after?: UserId; readonly limit?: number } = {}): Promise<PresencePage> {
     await this.#readable(principal, id);
-    if (!this.#policies.optionsFor(id).presence) return { members: [], next: null, users: 0 };
+    if (!this.#policies.optionsFor(id).presence) return { members: [], next: null, users: 0, mode: 'members' };
     return this.#presence.list(id, page);
   }
 

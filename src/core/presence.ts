@@ -21,6 +21,8 @@ export interface PresencePage {
   readonly members: PresenceMember[];
   readonly next: UserId | null;
   readonly users: number;
+  /** `occupancy` above the threshold: the channel sends counts, not join/leave (see Presence). */
+  readonly mode: 'members' | 'occupancy';
 }
 
 /** A channel this node counts rather than lists: when it last pushed a count, and what. */
@@ -92,10 +94,15 @@ export class Presence {
     }
   }
 
-  /** Members in user id order, `limit` at a time (default the `presence` command's) after `after`. */
+  /**
+   * Members in user id order, `limit` at a time (default the `presence` command's) after
+   * `after`, with the mode the count puts the channel in: a client that shows the list
+   * reads it all only where join/leave frames keep it true afterwards.
+   */
   async list(channel: ChannelId, page: { readonly after?: UserId; readonly limit?: number } = {}): Promise<PresencePage> {
     const { members, more, users } = await this.#registry.page(channel, page.after, page.limit ?? PRESENCE_PAGE_LIMIT);
-    return { members, next: more && members.length > 0 ? members.at(-1)!.user : null, users };
+    const mode = users > this.#settings.occupancyAbove ? 'occupancy' : 'members';
+    return { members, next: more && members.length > 0 ? members.at(-1)!.user : null, users, mode };
   }
 
   /** Stops the occupancy timers (the node is closing). */
