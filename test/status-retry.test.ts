@@ -81,4 +81,23 @@ describeWithServices(['TEST_DATABASE_URL'], 'status changes written again after 
     proxy.restore();
     for (const user of users) await expect.poll(() => status(user), { timeout: 10_000 }).toBe('offline');
   }, 30_000);
+
+  it('clears again a leftover away whose clearing found the database out of reach, and only one older than the return', async () => {
+    const { proxy, chat, table } = await chatStoreBehindProxy('returnretry');
+    const row = async (user: string) => (await table.query<{ status: string; updated_at: string }>('select status, updated_at from user_status where user_id = $1', [user])).rows[0];
+    // Both left while away, their last disconnects' writes lost: the rows still say away.
+    await chat.setStatus('gina', 'away', 1000);
+    await chat.setStatus('hugo', 'away', 1000);
+
+    proxy.cut();
+    const returns = ['gina', 'hugo'].map((user) => chat.userReturned(user, 2000).then(() => null, (error: unknown) => (error as SwitchboardError).code));
+    expect(await Promise.all(returns)).toEqual(['unavailable', 'unavailable']);
+    // Hugo chose away again after his return, written by another node before the database came back here.
+    await table.query("update user_status set status = 'away', updated_at = 3000 where user_id = 'hugo'");
+
+    proxy.restore();
+    await expect.poll(async () => (await row('gina'))?.status, { timeout: 10_000 }).toBe('online');
+    expect(await row('gina')).toEqual({ status: 'online', updated_at: '2000' });
+    expect(await row('hugo')).toEqual({ status: 'away', updated_at: '3000' });
+  }, 30_000);
 });

@@ -139,7 +139,12 @@ export class ChatStore {
   readonly #unwritten = new Map<UserId, StatusChange>();
   /** Status changes told but not written, by user, waiting to be written again (writeStatusLater). */
   readonly #retrying = new Map<UserId, StatusChange>();
-  readonly #retries = new RetryRounds(() => this.#writeWaiting(), () => this.#retrying.size > 0);
+  /** Returns whose clearing found the database out of reach (userReturned): the latest per user, cleared again. */
+  readonly #returnsWaiting = new Map<UserId, Millis>();
+  readonly #retries = new RetryRounds(
+    () => this.#writeWaiting(),
+    () => this.#retrying.size > 0 || this.#returnsWaiting.size > 0,
+  );
   #statusSeq = 0;
   #closed = false;
 
@@ -151,9 +156,7 @@ export class ChatStore {
     this.#dialect = database.dialect;
     this.stormRounds = database.stormRounds;
     this.#returns = new TickBatcher(async (returns) => {
-      // In user order, as status writes lock their rows: no deadlock between the two.
-      const ordered = [...returns].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
-      await this.#dialect.softRows(this.#db, CLEAR_STALE_AWAY, ordered);
+      await this.#clearStaleAways(returns);
       return returns.map(() => null);
     }, stormBatching(this.stormRounds));
     this.#statusChanges = new TickBatcher((changes: readonly StatusChange[]) => this.#writeStatuses(changes), {
@@ -224,7 +227,23 @@ export class ChatStore {
    * last disconnect being written would be read again for their whole next visit.
    */
   async userReturned(user: UserId, at: Millis): Promise<void> {
-    await this.#returns.add({ user_id: user, returned_at: at });
+    try {
+      await this.#returns.add({ user_id: user, returned_at: at });
+    } catch (error) {
+      // Cleared again once the database answers: only an away older than the return goes,
+      // so a late clearing never undoes what was set since (an away, an offline).
+      if (isUnavailable(error) && !this.#closed) {
+        this.#returnsWaiting.set(user, Math.max(at, this.#returnsWaiting.get(user) ?? 0));
+        this.#retries.soon();
+      }
+      throw error;
+    }
+  }
+
+  async #clearStaleAways(returns: readonly { user_id: UserId; returned_at: Millis }[]): Promise<void> {
+    // In user order, as status writes lock their rows: no deadlock between the two.
+    const ordered = [...returns].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
+    await this.#dialect.softRows(this.#db, CLEAR_STALE_AWAY, ordered);
   }
 
   /**
@@ -315,6 +334,19 @@ export class ChatStore {
       // Not an outage: these will not be written, however often they are tried.
       if (!isUnavailable(error)) this.#settled(due);
     }
+    await this.#clearWaitingReturns();
+  }
+
+  /** The returns whose clearing failed, cleared in one statement; a return that came meanwhile waits for the next round. */
+  async #clearWaitingReturns(): Promise<void> {
+    const due = [...this.#returnsWaiting].map(([user, at]) => ({ user_id: user, returned_at: at }));
+    if (due.length === 0) return;
+    try {
+      await this.#clearStaleAways(due);
+    } catch (error) {
+      if (isUnavailable(error)) return;
+    }
+    for (const { user_id, returned_at } of due) if (this.#returnsWaiting.get(user_id) === returned_at) this.#returnsWaiting.delete(user_id);
   }
 
   /** Stops writing status changes again (the node is stopping; the database closes next). */
@@ -322,6 +354,7 @@ export class ChatStore {
     this.#closed = true;
     this.#retries.close();
     this.#retrying.clear();
+    this.#returnsWaiting.clear();
   }
 
   /**

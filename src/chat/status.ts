@@ -310,9 +310,9 @@ export class UserStatusTracker {
   /**
    * The user's first session began at `at`: a stored away from before it goes (written in
    * the connects' batch, and only over an older away), unless this node read their row as
-   * not away and was not told away since (ChatCache.mayBeStoredAway). Not written, it stays
-   * until their next return or change: the database is out of reach, which a connect does
-   * not wait for.
+   * not away and was not told away since (ChatCache.mayBeStoredAway). The database out of
+   * reach, the store clears it once it answers (ChatStore.userReturned); a connect does not
+   * wait for that.
    */
   #returned(user: UserId, at: number): void {
     this.#context.tables.userReturned(user, at).catch(() => {});
