@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { chromiumMissing, composer, inView, message, openChannel, PHONE, say, screenshot, signIn, startWebServer, useBrowser, WAIT } from './web-harness.js';
+import { chromiumMissing, composer, inView, message, openChannel, PHONE, say, screenshot, seed, signIn, startWebServer, useBrowser, WAIT } from './web-harness.js';
 
 /**
  * In the page: records the browser notifications shown (`window.shown`) and lets the
@@ -186,6 +186,24 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     await screenshot(alice, 'mentions');
   });
 
+  it('keeps what is typed right after completing a name after the name', async () => {
+    const server = await startWebServer();
+    await signIn(browser(), server.url, 'alice');
+    const bob = (await signIn(browser(), server.url, 'bob')).page;
+    await bob.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+    await composer(bob, '#general').pressSequentially('look @al');
+    await bob.getByRole('option', { name: 'alice' }).waitFor(WAIT);
+    // Enter completes the name, and "at" is typed before the next frame (a fast typist, a busy
+    // page): the caret must already be after the name.
+    await composer(bob, '#general').evaluate(async (element) => {
+      element.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+      document.execCommand('insertText', false, 'at');
+    });
+    await composer(bob, '#general').pressSequentially(' the deploy log');
+    expect(await composer(bob, '#general').inputValue()).toBe('look @alice at the deploy log');
+  });
+
   it('searches with context and jumps to the result in its channel', async () => {
     const server = await startWebServer();
     const writer = await server.client('carol');
@@ -218,6 +236,53 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     const linked = message(tab, 'the banana budget is approved');
     await expect.poll(() => inView(tab, linked), WAIT).toBe(true);
     expect(await linked.getAttribute('class')).toContain('highlighted');
+  });
+
+  it('keeps a message that arrives while the page after the window is on its way', async () => {
+    const server = await startWebServer();
+    const writer = await server.client('carol');
+    await writer.createChannel({ channel: 'general', type: 'public' });
+    await seed(writer, 'general', 120, (i) => `history line ${i}`);
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
+    await alice.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+
+    // A new tab opened at the first message pages forward to the newest. The page after the
+    // window is read before "just in" is stored and reaches the tab after it (held here).
+    const tab = await alice.context().newPage();
+    let pageRead: () => void;
+    const read = new Promise<void>((resolve) => (pageRead = resolve));
+    await tab.routeWebSocket(/\/ws/, (socket) => {
+      const upstream = socket.connectToServer();
+      let forward: number | null = null;
+      let held: string | null = null;
+      socket.onMessage((data) => {
+        const frame = JSON.parse(String(data)) as { type: string; id: number; after?: number };
+        if (frame.type === 'history' && frame.after !== undefined && forward === null) forward = frame.id;
+        upstream.send(data);
+      });
+      upstream.onMessage((data) => {
+        const frame = JSON.parse(String(data)) as { type: string; id?: number; text?: string };
+        if (frame.type === 'ok' && frame.id === forward && held === null) {
+          held = String(data);
+          pageRead();
+          return;
+        }
+        socket.send(data);
+        if (frame.type === 'event' && frame.text === 'just in' && held !== null) socket.send(held);
+      });
+    });
+    await tab.goto(`${server.url}/#c=general&m=1`);
+    await message(tab, /history line 1$/).waitFor(WAIT);
+    await tab.getByRole('feed').evaluate((feed) => feed.scrollTo(0, feed.scrollHeight));
+    await read;
+    await writer.publish('general', 'just in');
+    // The window reaches the newest message: "just in" is at its end.
+    await expect
+      .poll(async () => {
+        await tab.getByRole('feed').evaluate((feed) => feed.scrollTo(0, feed.scrollHeight));
+        return tab.getByRole('feed').getByRole('article').last().textContent();
+      }, WAIT)
+      .toContain('just in');
   });
 
   it('DMs and group DMs with read receipts, status with last seen, a profile card, and notifications when hidden', async () => {

@@ -129,6 +129,8 @@ export class ChatModel {
   readonly #readSeqs = new Map<string, number>();
   readonly #markTimers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #delivering = new Set<string>();
+  /** Per channel, the live events collected for each page load on its way (`#catching`). */
+  readonly #caught = new Map<string, Set<ChannelEvent[]>>();
   #state: ChatState;
   #toastId = 0;
   #focusToken = 0;
@@ -464,9 +466,9 @@ export class ChatModel {
 
   async #loadNewest(channel: string): Promise<void> {
     await this.#attempt('load', async () => {
-      const page = await this.#client.history(channel, { limit: PAGE });
+      const [page, caught] = await this.#catching(channel, () => this.#client.history(channel, { limit: PAGE }));
       const current = this.#view(channel);
-      this.#setView(channel, {
+      this.#setPage(channel, caught, {
         // Live events that came in while the page was on its way are kept.
         messages: mergeMessages(page.events, current.loaded ? [] : current.messages),
         hasOlder: page.hasMore,
@@ -491,10 +493,12 @@ export class ChatModel {
       return;
     }
     await this.#attempt('load', async () => {
-      const page = unreadAfter === null ? await this.#pageAround(channel, seq) : await this.#pageFrom(channel, seq);
+      const [page, caught] = await this.#catching(channel, () =>
+        unreadAfter === null ? this.#pageAround(channel, seq) : this.#pageFrom(channel, seq),
+      );
       const { messages } = page;
       const target = unreadAfter === null ? seq : (messages.find((m) => m.seq > seq && m.author !== this.me)?.seq ?? seq);
-      this.#setView(channel, {
+      this.#setPage(channel, caught, {
         messages,
         reactions: new Map(),
         hasOlder: page.hasOlder,
@@ -521,6 +525,28 @@ export class ChatModel {
       this.#client.history(channel, { after: seq, limit: FIRST_UNREAD_PAGE }),
     ]);
     return { messages: mergeMessages(before.events, after.events), hasOlder: before.hasMore, hasNewer: after.hasMore };
+  }
+
+  /**
+   * Loads a page, with the live events of its channel that arrive meanwhile: the window they
+   * came to did not keep them (it stopped before the newest, or is being replaced), and the
+   * page may have been read before they were stored.
+   */
+  async #catching<T>(channel: string, load: () => Promise<T>): Promise<[T, ChannelEvent[]]> {
+    const caught: ChannelEvent[] = [];
+    const loads = this.#caught.get(channel) ?? new Set();
+    this.#caught.set(channel, loads.add(caught));
+    try {
+      return [await load(), caught];
+    } finally {
+      loads.delete(caught);
+      if (loads.size === 0) this.#caught.delete(channel);
+    }
+  }
+
+  /** A page's window, with the events caught while it loaded applied to it as they came (they are idempotent). */
+  #setPage(channel: string, caught: readonly ChannelEvent[], change: Partial<ChannelView>): void {
+    this.#setView(channel, caught.reduce(applyEvent, { ...this.#view(channel), ...change }));
   }
 
   /** Infinite scroll upward: the page before the window; after a failed load, only when the reader asks again (`retry`). */
@@ -552,15 +578,15 @@ export class ChatModel {
     const newest = view.messages.at(-1)?.seq ?? 0;
     this.#setView(channel, { loadingNewer: true });
     const ok = await this.#attempt('load', async () => {
-      const page = await this.#client.history(channel, { after: newest, limit: 100 });
+      const [page, caught] = await this.#catching(channel, () => this.#client.history(channel, { after: newest, limit: 100 }));
       const current = this.#view(channel);
-      this.#setView(channel, {
+      this.#setPage(channel, caught, {
         messages: mergeMessages(current.messages, page.events),
         hasNewer: page.hasMore,
         loadingNewer: false,
       });
       void this.#loadReactions(channel, page.events);
-      const last = page.events.at(-1);
+      const last = this.#view(channel).messages.at(-1);
       if (!page.hasMore && last) this.#markRead(channel, last.seq);
     });
     if (!ok) this.#setView(channel, { loadingNewer: false, newerFailed: true });
@@ -694,6 +720,7 @@ export class ChatModel {
     }
     const view = this.#state.views.get(event.channel);
     if (view) this.#setView(event.channel, applyEvent(view, event));
+    for (const caught of this.#caught.get(event.channel) ?? []) caught.push(event);
     if (event.kind === 'message') {
       if (event.author) this.#rememberUsers([event.author]);
       if (event.cid && this.#state.outbox.some((entry) => entry.cid === event.cid)) this.#dropPending(event.cid);

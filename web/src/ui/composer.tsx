@@ -1,4 +1,4 @@
-import { type ClipboardEvent, type DragEvent, type KeyboardEvent, useEffect, useId, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { type ClipboardEvent, type DragEvent, type KeyboardEvent, useEffect, useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { ChatModel } from '../model/chat-model.js';
 import { UploadTray } from './attachments.js';
 import { Icon } from './icons.js';
@@ -31,6 +31,8 @@ export function Composer({
   const [choice, setChoice] = useState(0);
   const [dismissed, setDismissed] = useState<string | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
+  /** Where the caret goes once a completed name is in the textarea. */
+  const completedAt = useRef<number | null>(null);
   const picker = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
   const shelf = useSyncExternalStore(model.files.subscribe, model.files.snapshot);
@@ -68,12 +70,19 @@ export function Composer({
   const complete = (user: string) => {
     const before = text.slice(0, caret).replace(/@([A-Za-z0-9_.@-]*)$/, `@${user} `);
     const value = before + text.slice(caret);
+    completedAt.current = before.length;
     update(value, before.length);
-    requestAnimationFrame(() => {
-      area.current?.focus();
-      area.current?.setSelectionRange(before.length, before.length);
-    });
   };
+
+  // In the commit that puts the name in, not a frame later: keys typed meanwhile would land
+  // at the end and the late caret move would split them from the rest.
+  useLayoutEffect(() => {
+    const position = completedAt.current;
+    if (position === null) return;
+    completedAt.current = null;
+    area.current?.focus();
+    area.current?.setSelectionRange(position, position);
+  });
 
   const send = () => {
     if (model.files.busy(draftKey)) return;
