@@ -106,6 +106,8 @@ export interface ModelOptions {
 
 const PAGE = 50;
 const FIRST_UNREAD_PAGE = 100;
+/** Presence members per request: a large channel's first page is all the app reads of it. */
+const PRESENCE_PAGE = 100;
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SENT_EVERY_MS = 2500;
 /** A message is published until the server answers it, however long that takes. */
@@ -649,10 +651,27 @@ export class ChatModel {
     this.#followUsersSoon();
   }
 
+  /**
+   * Who is here: every page while join/leave events keep the list true afterwards; in
+   * occupancy mode (a large channel) the first page and the count, which occupancy events
+   * keep up to date. 20 pages at 20,000 users would be read for a count.
+   */
   async #loadPresence(channel: string): Promise<void> {
     try {
-      const here = await this.#client.presence(channel);
-      this.#setView(channel, { presence: new Map(here.map((member) => [member.user, member.sessions])) });
+      const counted = this.#state.views.get(channel)?.occupancy ?? null;
+      const first = await this.#client.presencePage(channel, { limit: PRESENCE_PAGE });
+      const here = [...first.members];
+      for (let after = first.next; after !== null && first.mode === 'members'; ) {
+        const page = await this.#client.presencePage(channel, { after, limit: PRESENCE_PAGE });
+        here.push(...page.members);
+        after = page.next;
+      }
+      // An occupancy event that came while the page was read is newer than its count.
+      const current = this.#state.views.get(channel)?.occupancy ?? null;
+      this.#setView(channel, {
+        presence: new Map(here.map((member) => [member.user, member.sessions])),
+        occupancy: first.mode === 'members' ? null : current !== counted ? current : first.users,
+      });
       this.#rememberUsers(here.map((member) => member.user));
     } catch {
       // Not important enough to bother anyone.

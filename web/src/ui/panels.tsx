@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from 'react';
-import type { Channel, MemberRole } from '../../../client/src/index.js';
+import type { Channel, MemberRole, UserState } from '../../../client/src/index.js';
 import { type ChatModel, type ChatState, labelOf } from '../model/chat-model.js';
 import { Composer } from './composer.js';
 import { Markdown } from './markdown.js';
@@ -203,7 +203,7 @@ export function MembersPanel({ model, state, channel, onProfile }: { model: Chat
           return (
             <li key={member.user}>
               <button type="button" className="member-name" onClick={() => onProfile(member.user)}>
-                <Avatar user={member.user} size={28} url={status?.avatarUrl} status={status?.status ?? (here?.has(member.user) ? 'online' : 'offline')} />
+                <Avatar user={member.user} size={28} url={status?.avatarUrl} status={status?.status ?? presenceOf(member.user, here, occupancy)} />
                 <span>
                   {status?.name ?? member.user}
                   {member.user === state.me && ' (you)'}
@@ -246,6 +246,15 @@ export function MembersPanel({ model, state, channel, onProfile }: { model: Chat
       )}
     </PanelFrame>
   );
+}
+
+/**
+ * A member's dot from the channel's presence when their status is not followed: in
+ * occupancy mode the list read is its first page, so a member not on it shows no dot.
+ */
+function presenceOf(user: string, here: ReadonlyMap<string, number> | undefined, occupancy: number | null): UserState['status'] | undefined {
+  if (here?.has(user)) return 'online';
+  return occupancy === null ? 'offline' : undefined;
 }
 
 export function StatusLine({ status }: { status: Parameters<typeof lastSeenText>[0] }) {
