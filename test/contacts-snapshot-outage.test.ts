@@ -72,9 +72,16 @@ describeWithServices(['TEST_DATABASE_URL'], 'contacts snapshot after a database 
     const a = await startTestServer({ databaseUrl: urlA, overrides });
     const b = await startTestServer({ databaseUrl: urlB, overrides });
     const first = await clients.connect(a.wsUrl, 'alice');
-    await warm(b.wsUrl, 'bob');
+    // Bob leaves B only once B has heard of the new contact (alice's disconnect, noticed after
+    // it on the same path, reaches him then), so his disconnect caches his contacts as they are
+    // now. The notice is ordered before no connect on another node: heard after his next one,
+    // that connect would be told to the contacts cached before (none), and the notice would drop
+    // them, leaving B nothing to tell his disconnect with during the outage.
+    const warmBob = await connectOnline(b.wsUrl, 'bob');
     await first.ok('contacts.add', { user: 'bob' });
     await first.close();
+    await warmBob.waitFor(isStatus('alice', 'offline'));
+    await warmBob.close();
     // Alice learns of bob's connect from the frame, or from her snapshot when that was read
     // after his session was registered (the frame is then held back: she was told already).
     const warmAlice = await clients.connect(a.wsUrl, 'alice');
