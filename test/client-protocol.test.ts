@@ -478,7 +478,7 @@ const CASES: readonly CommandCase[] = [
   {
     name: 'presence',
     call: (c) => c.presence('room'),
-    result: { members: [{ user: 'bob', sessions: 2 }], next: null, users: 1 },
+    result: { members: [{ user: 'bob', sessions: 2 }], next: null, users: 1, mode: 'members' },
     resolves: [{ user: 'bob', sessions: 2 }],
   },
   { name: 'typing', call: (c) => c.typing('room'), result: null, resolves: undefined },

@@ -73,7 +73,7 @@ describe('namespaces from the documented example', () => {
     await bob.ok('publish', { channel: 'live:quiet', text: 'after both joined' });
     await ann.waitFor((f) => f.type === 'event' && f.channel === 'live:quiet');
     expect(ann.frames.filter((f) => f.type === 'presence')).toEqual([]);
-    expect(await ann.ok('presence', { channel: 'live:quiet' })).toEqual({ members: [], next: null, users: 0 });
+    expect(await ann.ok('presence', { channel: 'live:quiet' })).toEqual({ members: [], next: null, users: 0, mode: 'members' });
     // The ring keeps no stored message to change.
     const edit = await bob.request('edit', { channel: 'live:quiet', seq: 1, text: 'changed' });
     expect(edit).toMatchObject({ type: 'error', code: 'bad_request' });

@@ -661,7 +661,7 @@ export class ChatModel {
       const counted = this.#state.views.get(channel)?.occupancy ?? null;
       const first = await this.#client.presencePage(channel, { limit: PRESENCE_PAGE });
       const here = [...first.members];
-      for (let after = first.next; after !== null && first.mode === 'members'; ) {
+      for (let after = first.next; after !== null && first.mode !== 'occupancy'; ) {
         const page = await this.#client.presencePage(channel, { after, limit: PRESENCE_PAGE });
         here.push(...page.members);
         after = page.next;
@@ -670,7 +670,7 @@ export class ChatModel {
       const current = this.#state.views.get(channel)?.occupancy ?? null;
       this.#setView(channel, {
         presence: new Map(here.map((member) => [member.user, member.sessions])),
-        occupancy: first.mode === 'members' ? null : current !== counted ? current : first.users,
+        occupancy: first.mode !== 'occupancy' ? null : current !== counted ? current : first.users,
       });
       this.#rememberUsers(here.map((member) => member.user));
     } catch {
