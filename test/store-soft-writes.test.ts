@@ -204,6 +204,39 @@ describeWithServices(['TEST_DATABASE_URL'], 'soft writes on PostgreSQL', () => {
     expect(after).toEqual(['on', 'on', 'on', 'on']);
   });
 
+  /** Makes the database refuse rows of `table` with this id the way it fails under load (a serialization failure: `unavailable`). */
+  async function refuseAsOutage(database: Database, table: string, column: string, id: string): Promise<void> {
+    const db = database.tables();
+    await sql.raw(`create function refuse_${id}() returns trigger language plpgsql as $$ begin if new.${column} = '${id}' then raise exception 'refused' using errcode = '40001'; end if; return new; end $$`).execute(db);
+    await sql.raw(`create trigger refuse_${id} before insert on ${table} for each row execute function refuse_${id}()`).execute(db);
+  }
+
+  it("reports a rename whose batch failed after writing it on the user's next write", async () => {
+    const { database, store } = await postgres();
+    await store.rememberUser({ id: 'xavier', name: 'xavier', fillsIn: true });
+    // One tick: the fill-in statement renames xavier and commits; the set statement fails.
+    await refuseAsOutage(database, 'users', 'id', 'yann');
+    const batch = await Promise.allSettled([store.rememberUser({ id: 'xavier', name: 'Xavier X', fillsIn: true }), store.rememberUser({ id: 'yann', name: 'Yann' })]);
+    expect(batch.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect(await store.getUser('xavier')).toMatchObject({ name: 'Xavier X' });
+    // The connect is tried again: its write changes nothing, and reports the rename all the same, once.
+    expect(await store.rememberUser({ id: 'xavier', name: 'Xavier X', fillsIn: true })).toBe(true);
+    expect(await store.rememberUser({ id: 'xavier', name: 'Xavier X', fillsIn: true })).toBe(false);
+  });
+
+  it('leaves no status change that its batch reported unwritten in the table', async () => {
+    const { database } = await postgres();
+    const chat = new ChatStore(database);
+    cleanups.push(() => chat.close());
+    await refuseAsOutage(database, 'user_status', 'user_id', 'bob');
+    // One tick: alice's `status.set` and bob's late disconnect (written only over older rows).
+    const batch = await Promise.allSettled([chat.setStatus('alice', 'away', 2000), chat.setStatus('bob', 'offline', 2000, true, true)]);
+    expect(batch.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    // Alice was told her change failed: the table must not hold it.
+    const rows = await sql<{ user_id: string }>`select user_id from user_status`.execute(database.tables());
+    expect(rows.rows).toEqual([]);
+  });
+
   it('writes nothing of a failed one, and its connection serves the next', async () => {
     const { database, store } = await postgres();
     const failed = database.dialect.softRows(database.tables(), INSERT_USERS, [

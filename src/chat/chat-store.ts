@@ -275,10 +275,13 @@ export class ChatStore {
     const onlyNewer = changes.filter((change) => change.onlyNewer);
     let written: Set<UserId> | null;
     try {
-      // Each statement commits on its own: written again, a change leaves its row as it was.
+      // Each statement commits on its own. The only-newer changes go first: reported
+      // unwritten though written (the next statement failed), they are written again only
+      // over older rows, and that write finds their own. A plain change reported unwritten
+      // must not be in the table: a refused `status.set` is never told.
+      written = onlyNewer.length > 0 ? await writeStatuses(this.#db, this.#dialect, onlyNewer, true) : null;
       const plain = onlyNewer.length === 0 ? changes : changes.filter((change) => !change.onlyNewer);
       if (plain.length > 0) await writeStatuses(this.#db, this.#dialect, plain);
-      written = onlyNewer.length > 0 ? await writeStatuses(this.#db, this.#dialect, onlyNewer, true) : null;
     } catch (error) {
       // A failed batch of several is retried change by change, each coming back here,
       // except when the database is out of reach: then the whole batch fails as one.

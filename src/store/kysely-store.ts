@@ -54,6 +54,12 @@ export class KyselyStore implements Store {
   readonly #dialect: SqlDialect;
   readonly #annotations = new Map<string, AnnotationWriter>();
   readonly #seenUsers: TickBatcher<SeenUser, boolean>;
+  /**
+   * Users renamed by a statement of a batch whose next statement failed: the batch failed,
+   * so the rename was not reported, and the row holds it now, so their next write would
+   * find nothing to change. That write reports it instead.
+   */
+  readonly #renamesUnreported = new Set<UserId>();
 
   constructor(database: Database, options: KyselyStoreOptions = {}) {
     this.#database = database;
@@ -100,16 +106,22 @@ export class KyselyStore implements Store {
     const ordered = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const changed = new Set<UserId>();
     // One statement for the names that fill in, one for those that set; each commits on its own.
-    for (const group of [ordered.filter((user) => user.fillsIn), ordered.filter((user) => !user.fillsIn)]) {
-      if (group.length === 0) continue;
-      const rows = await this.#dialect.softRows<{ id: UserId; created_at: number | string }>(
-        this.#db,
-        group[0]!.fillsIn ? SEEN_USERS_FILL_IN : SEEN_USERS_SET,
-        group.map((user) => ({ id: user.id, name: user.name, created_at: now })),
-      );
-      // Only rows inserted or renamed come back; a renamed one keeps its creation time.
-      for (const row of rows) if (Number(row.created_at) !== now) changed.add(row.id);
+    try {
+      for (const group of [ordered.filter((user) => user.fillsIn), ordered.filter((user) => !user.fillsIn)]) {
+        if (group.length === 0) continue;
+        const rows = await this.#dialect.softRows<{ id: UserId; created_at: number | string }>(
+          this.#db,
+          group[0]!.fillsIn ? SEEN_USERS_FILL_IN : SEEN_USERS_SET,
+          group.map((user) => ({ id: user.id, name: user.name, created_at: now })),
+        );
+        // Only rows inserted or renamed come back; a renamed one keeps its creation time.
+        for (const row of rows) if (Number(row.created_at) !== now) changed.add(row.id);
+      }
+    } catch (error) {
+      for (const id of changed) this.#renamesUnreported.add(id);
+      throw error;
     }
+    if (this.#renamesUnreported.size > 0) for (const user of ordered) if (this.#renamesUnreported.delete(user.id)) changed.add(user.id);
     return users.map((user) => changed.has(user.id));
   }
 
