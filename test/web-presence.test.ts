@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { chromiumMissing, signIn, startWebServer, useBrowser, WAIT, type WebServer } from './web-harness.js';
+import { chromiumMissing, composer, signIn, startWebServer, useBrowser, WAIT, type WebServer } from './web-harness.js';
 
 /** In the page: counts the `presence` requests the app sends (`window.presenceAsked`). */
 function countPresenceRequests(): void {
@@ -48,6 +48,50 @@ describe.skipIf(chromiumMissing('the web app presence tests'))('web app: presenc
     await page.getByRole('complementary', { name: 'Members' }).getByText('121 here now').waitFor(WAIT);
     // One page of 100, though 21 more follow.
     expect(await presenceAsked(page)).toBe(1);
+  });
+
+  it('keeps an occupancy count heard while the pages of the list were read', async () => {
+    const server = await startWebServer({ presence: { occupancyAbove: 130, occupancyIntervalMs: 200 } });
+    const owner = await server.client('olga');
+    await owner.createChannel({ channel: 'general', type: 'public' });
+    await crowd(server, 'general', 121);
+    // The reply to the second presence page is held until the channel has gone over the threshold.
+    const person = await signIn(browser(), server.url, 'alice');
+    const tab = await person.context.newPage();
+    let secondAsked: () => void;
+    const asked = new Promise<void>((resolve) => (secondAsked = resolve));
+    let release: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await tab.routeWebSocket(/\/ws/, (socket) => {
+      const upstream = socket.connectToServer();
+      let second: number | null = null;
+      socket.onMessage((data) => {
+        const frame = JSON.parse(String(data)) as { type: string; id: number; after?: string };
+        if (frame.type === 'presence' && frame.after !== undefined && second === null) {
+          second = frame.id;
+          secondAsked();
+        }
+        upstream.send(data);
+      });
+      upstream.onMessage((data) => {
+        const frame = JSON.parse(String(data)) as { type: string; id?: number };
+        if (frame.type === 'ok' && frame.id === second) void released.then(() => socket.send(data));
+        else socket.send(data);
+      });
+    });
+    await tab.goto(server.url);
+    await tab.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+    await asked;
+    await crowd(server, 'general', 20, 'late');
+    await tab.getByRole('button', { name: 'Members', exact: true }).click();
+    const panel = tab.getByRole('complementary', { name: 'Members' });
+    await panel.getByText(/1[34]\d here now/).waitFor(WAIT);
+    release!();
+    // The read is done once its users are known: @ completion offers one from its second page.
+    await composer(tab, '#general').pressSequentially('@guest12');
+    await tab.getByRole('option', { name: 'guest120' }).waitFor(WAIT);
+    // Its pages, read in members mode, are older than the count: the count stays.
+    expect(await panel.getByText(/1[34]\d here now/).count()).toBe(1);
   });
 
   it('reads every page of a channel whose presence comes as join and leave', async () => {

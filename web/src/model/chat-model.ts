@@ -10,6 +10,7 @@ import {
   type LiveList,
   type Member,
   type MemberRole,
+  type PresenceAction,
   type PublishPolicy,
   type ReactionCount,
   type SwitchboardClient,
@@ -133,6 +134,8 @@ export class ChatModel {
   readonly #delivering = new Set<string>();
   /** Per channel, the live events collected for each page load on its way (`#catching`). */
   readonly #caught = new Map<string, Set<ChannelEvent[]>>();
+  /** Per channel, the presence read under way (#loadPresence): a later one replaces it. */
+  readonly #presenceReads = new Map<string, PresenceRead>();
   #state: ChatState;
   #toastId = 0;
   #focusToken = 0;
@@ -654,11 +657,15 @@ export class ChatModel {
   /**
    * Who is here: every page while join/leave events keep the list true afterwards; in
    * occupancy mode (a large channel) the first page and the count, which occupancy events
-   * keep up to date. 20 pages at 20,000 users would be read for a count.
+   * keep up to date. 20 pages at 20,000 users would be read for a count. Join and leave
+   * events heard while the pages are read apply to what they make; an occupancy event
+   * heard meanwhile is newer than their count and mode; a read begun later replaces this
+   * one.
    */
   async #loadPresence(channel: string): Promise<void> {
+    const read: PresenceRead = { changes: [], occupancyHeard: false };
+    this.#presenceReads.set(channel, read);
     try {
-      const counted = this.#state.views.get(channel)?.occupancy ?? null;
       const first = await this.#client.presencePage(channel, { limit: PRESENCE_PAGE });
       const here = [...first.members];
       for (let after = first.next; after !== null && first.mode !== 'occupancy'; ) {
@@ -666,15 +673,17 @@ export class ChatModel {
         here.push(...page.members);
         after = page.next;
       }
-      // An occupancy event that came while the page was read is newer than its count.
-      const current = this.#state.views.get(channel)?.occupancy ?? null;
-      this.#setView(channel, {
-        presence: new Map(here.map((member) => [member.user, member.sessions])),
-        occupancy: first.mode !== 'occupancy' ? null : current !== counted ? current : first.users,
-      });
+      if (this.#presenceReads.get(channel) !== read) return;
+      const presence = new Map(here.map((member) => [member.user, member.sessions]));
+      for (const change of read.changes) applyPresence(presence, change.user, change.action);
+      // A server that does not say the mode leaves the count to its events.
+      const mode = read.occupancyHeard ? undefined : (first.mode as PresencePageMode | undefined);
+      this.#setView(channel, { presence, ...(mode && { occupancy: mode === 'occupancy' ? first.users : null }) });
       this.#rememberUsers(here.map((member) => member.user));
     } catch {
       // Not important enough to bother anyone.
+    } finally {
+      if (this.#presenceReads.get(channel) === read) this.#presenceReads.delete(channel);
     }
   }
 
@@ -686,15 +695,17 @@ export class ChatModel {
       await this.#client.subscribe(channel, {
         onEvent: (event) => this.#onEvent(event),
         onPresence: ({ user, action }) => {
+          this.#presenceReads.get(channel)?.changes.push({ user, action });
           const view = this.#state.views.get(channel);
           if (!view) return;
           const presence = new Map(view.presence);
-          if (action === 'leave') presence.delete(user);
-          else presence.set(user, (presence.get(user) ?? 0) + (action === 'remove' ? -1 : 1));
+          applyPresence(presence, user, action);
           this.#setView(channel, { presence });
           this.#rememberUsers([user]);
         },
         onOccupancy: ({ users, mode }) => {
+          const read = this.#presenceReads.get(channel);
+          if (read) read.occupancyHeard = true;
           if (!this.#state.views.get(channel)) return;
           this.#setView(channel, { occupancy: mode === 'occupancy' ? users : null });
           // Back to join/leave events: they apply to the list as it is now.
@@ -1320,6 +1331,27 @@ function isChannel(item: ListedChannel | { readonly id: string }): item is Liste
 
 function directMembers(id: string): string[] {
   return id.startsWith('dm:') ? id.slice(3).split(',') : [];
+}
+
+/** A presence read under way, and what its channel's events said meanwhile. */
+interface PresenceRead {
+  readonly changes: { readonly user: string; readonly action: PresenceAction }[];
+  occupancyHeard: boolean;
+}
+
+type PresencePageMode = 'members' | 'occupancy';
+
+/**
+ * A join or leave applied to who is here (sessions per user). Applied again to a list read
+ * after it, it leaves the user as present as the list says: a join makes one session at
+ * least, a remove leaves one.
+ */
+function applyPresence(presence: Map<string, number>, user: string, action: PresenceAction): void {
+  const sessions = presence.get(user) ?? 0;
+  if (action === 'leave') presence.delete(user);
+  else if (action === 'join') presence.set(user, Math.max(sessions, 1));
+  else if (action === 'add') presence.set(user, sessions + 1);
+  else presence.set(user, Math.max(sessions - 1, 1));
 }
 
 function sortMembers(members: readonly Member[]): Member[] {
