@@ -285,6 +285,77 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
       .toContain('just in');
   });
 
+  it('drops a page after the window that lands once "Jump to latest" replaced the window', async () => {
+    const server = await startWebServer();
+    const writer = await server.client('carol');
+    await writer.createChannel({ channel: 'general', type: 'public' });
+    await seed(writer, 'general', 300, (i) => `history line ${i}`);
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
+    await alice.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+
+    // A tab opened at the first message pages forward; that page's reply is held until the
+    // reader has jumped to the newest page. Merged into it, the page would leave a gap of
+    // 124 messages and a window that says newer ones follow.
+    const tab = await alice.context().newPage();
+    let forwardAsked: () => void;
+    const asked = new Promise<void>((resolve) => (forwardAsked = resolve));
+    let release: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let forwardAfterRelease = 0;
+    await tab.routeWebSocket(/\/ws/, (socket) => {
+      const upstream = socket.connectToServer();
+      let held: number | null = null;
+      let isReleased = false;
+      void released.then(() => (isReleased = true));
+      socket.onMessage((data) => {
+        const frame = JSON.parse(String(data)) as { type: string; id: number; after?: number };
+        if (frame.type === 'history' && frame.after !== undefined) {
+          if (held === null) {
+            held = frame.id;
+            forwardAsked();
+          } else if (isReleased) forwardAfterRelease++;
+        }
+        upstream.send(data);
+      });
+      upstream.onMessage((data) => {
+        const frame = JSON.parse(String(data)) as { type: string; id?: number };
+        if (frame.type === 'ok' && frame.id === held) void released.then(() => socket.send(data));
+        else socket.send(data);
+      });
+    });
+    await tab.goto(`${server.url}/#c=general&m=1`);
+    await message(tab, /history line 1$/).waitFor(WAIT);
+    await tab.getByRole('feed').evaluate((feed) => feed.scrollTo(0, feed.scrollHeight));
+    await asked;
+    await tab.getByRole('button', { name: 'Jump to latest' }).click();
+    await message(tab, 'history line 300').waitFor(WAIT);
+    release!();
+    // A live message comes after the held page: once it shows, the page was dealt with.
+    await writer.publish('general', 'after the jump');
+    await message(tab, 'after the jump').waitFor(WAIT);
+    expect(forwardAfterRelease).toBe(0);
+  });
+
+  it('clears the unread count of the channel you read once its window reaches the newest message', async () => {
+    const server = await startWebServer();
+    const writer = await server.client('carol');
+    await writer.createChannel({ channel: 'general', type: 'public' });
+    await seed(writer, 'general', 300, (i) => `history line ${i}`);
+    const alice = (await signIn(browser(), server.url, 'alice')).page;
+    await alice.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+    // A tab opened at the first message: messages that come now are below its window, unread.
+    const tab = await alice.context().newPage();
+    await tab.goto(`${server.url}/#c=general&m=1`);
+    await message(tab, /history line 1$/).waitFor(WAIT);
+    await writer.publish('general', 'new one');
+    await writer.publish('general', 'new two');
+    const badge = tab.getByRole('navigation').getByRole('button', { name: /#general \d+ unread/ });
+    await badge.waitFor(WAIT);
+    await tab.getByRole('button', { name: 'Jump to latest' }).click();
+    await message(tab, 'new two').waitFor(WAIT);
+    await expect.poll(() => badge.count(), WAIT).toBe(0);
+  });
+
   it('DMs and group DMs with read receipts, status with last seen, a profile card, and notifications when hidden', async () => {
     const server = await startWebServer();
     const alice = (

@@ -134,6 +134,11 @@ export class ChatModel {
   readonly #delivering = new Set<string>();
   /** Per channel, the live events collected for each page load on its way (`#catching`). */
   readonly #caught = new Map<string, Set<ChannelEvent[]>>();
+  /**
+   * Per channel, how many times its window was replaced (a jump, "Jump to latest"): a page
+   * before or after the window that lands after a replacement belongs to the old one.
+   */
+  readonly #windows = new Map<string, number>();
   /** Per channel, the presence read under way (#loadPresence): a later one replaces it. */
   readonly #presenceReads = new Map<string, PresenceRead>();
   #state: ChatState;
@@ -478,7 +483,7 @@ export class ChatModel {
         messages: mergeMessages(page.events, current.loaded ? [] : current.messages),
         hasOlder: page.hasMore,
         hasNewer: false,
-        ...NO_FAILED_LOADS,
+        ...this.#newWindow(channel),
         loaded: true,
         unreadAfter: null,
         focus: null,
@@ -508,7 +513,7 @@ export class ChatModel {
         reactions: new Map(),
         hasOlder: page.hasOlder,
         hasNewer: page.hasNewer,
-        ...NO_FAILED_LOADS,
+        ...this.#newWindow(channel),
         loaded: true,
         unreadAfter,
         focus: { seq: target, token: ++this.#focusToken, highlight },
@@ -554,14 +559,27 @@ export class ChatModel {
     this.#setView(channel, caught.reduce(applyEvent, { ...this.#view(channel), ...change }));
   }
 
+  /** A replaced window's fields: no load of the old one is under way for it, or failed. */
+  #newWindow(channel: string): Partial<ChannelView> {
+    this.#windows.set(channel, (this.#windows.get(channel) ?? 0) + 1);
+    return { ...NO_FAILED_LOADS, loadingOlder: false, loadingNewer: false };
+  }
+
+  /** Whether the channel's window is still the one that was there when a load began (`window`: #windows then). */
+  #sameWindow(channel: string, window: number): boolean {
+    return (this.#windows.get(channel) ?? 0) === window;
+  }
+
   /** Infinite scroll upward: the page before the window; after a failed load, only when the reader asks again (`retry`). */
   async loadOlder(channel: string, retry = false): Promise<void> {
     const view = this.#state.views.get(channel);
     if (!view?.loaded || !view.hasOlder || view.loadingOlder || (view.olderFailed && !retry)) return;
     const oldest = view.messages[0]?.seq;
+    const window = this.#windows.get(channel) ?? 0;
     this.#setView(channel, { loadingOlder: true, olderFailed: false });
     const ok = await this.#attempt('load', async () => {
       const page = await this.#client.history(channel, { before: oldest, limit: PAGE });
+      if (!this.#sameWindow(channel, window)) return;
       const current = this.#view(channel);
       this.#setView(channel, {
         messages: mergeMessages(page.events, current.messages),
@@ -570,7 +588,7 @@ export class ChatModel {
       });
       void this.#loadReactions(channel, page.events);
     });
-    if (!ok) this.#setView(channel, { loadingOlder: false, olderFailed: true });
+    if (!ok && this.#sameWindow(channel, window)) this.#setView(channel, { loadingOlder: false, olderFailed: true });
   }
 
   /**
@@ -581,9 +599,11 @@ export class ChatModel {
     const view = this.#state.views.get(channel);
     if (!view?.loaded || !view.hasNewer || view.loadingNewer || view.newerFailed) return;
     const newest = view.messages.at(-1)?.seq ?? 0;
+    const window = this.#windows.get(channel) ?? 0;
     this.#setView(channel, { loadingNewer: true });
     const ok = await this.#attempt('load', async () => {
       const [page, caught] = await this.#catching(channel, () => this.#client.history(channel, { after: newest, limit: 100 }));
+      if (!this.#sameWindow(channel, window)) return;
       const current = this.#view(channel);
       this.#setPage(channel, caught, {
         messages: mergeMessages(current.messages, page.events),
@@ -591,10 +611,9 @@ export class ChatModel {
         loadingNewer: false,
       });
       void this.#loadReactions(channel, page.events);
-      const last = this.#view(channel).messages.at(-1);
-      if (!page.hasMore && last) this.#markRead(channel, last.seq);
+      if (!page.hasMore) this.#caughtUp(channel);
     });
-    if (!ok) this.#setView(channel, { loadingNewer: false, newerFailed: true });
+    if (!ok && this.#sameWindow(channel, window)) this.#setView(channel, { loadingNewer: false, newerFailed: true });
   }
 
   /** "Jump to latest": the newest page, wherever the window was. */
@@ -602,8 +621,21 @@ export class ChatModel {
     const view = this.#state.views.get(channel);
     if (view?.hasNewer) await this.#loadNewest(channel);
     this.#setView(channel, { focus: null, unreadAfter: null });
+    this.#caughtUp(channel);
+  }
+
+  /**
+   * The window reached the channel's newest message: read up to it, and, while you look at
+   * the channel, no unread count for it (messages that came while the window stopped short
+   * of the newest counted as unread).
+   */
+  #caughtUp(channel: string): void {
     const newest = this.#state.views.get(channel)?.messages.at(-1);
     if (newest) this.#markRead(channel, newest.seq);
+    if (channel !== this.#state.current || document.hidden || !this.#state.unread.has(channel)) return;
+    const unread = new Map(this.#state.unread);
+    unread.delete(channel);
+    this.#set({ unread });
   }
 
   /** Opens a channel at one message, highlighted (search results, mentions, links). */
