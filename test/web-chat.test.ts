@@ -35,6 +35,48 @@ async function act(page: Page, text: string, action: string): Promise<void> {
   await row.getByRole('button', { name: action }).click();
 }
 
+type WireFrame = { type: string; id?: number; after?: number; text?: string };
+
+/**
+ * Routes the page's WebSocket through the test and holds back the reply to its first
+ * forward page (`history` with `after`): `read` resolves once the server answered it (the
+ * page was read), and the reply goes on once `releaseWhen` returns true for a frame from
+ * the server (sent just after it), or `release()` is called. `forwardAfterRelease()` counts
+ * forward pages asked for after the release.
+ */
+async function holdForwardPage(page: Page, releaseWhen: (frame: WireFrame) => boolean = () => false) {
+  let pageRead: () => void;
+  const read = new Promise<void>((resolve) => (pageRead = resolve));
+  let release: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let isReleased = false;
+  void released.then(() => (isReleased = true));
+  let later = 0;
+  await page.routeWebSocket(/\/ws/, (socket) => {
+    const upstream = socket.connectToServer();
+    let held: number | null = null;
+    socket.onMessage((data) => {
+      const frame = JSON.parse(String(data)) as WireFrame;
+      if (frame.type === 'history' && frame.after !== undefined) {
+        if (held === null) held = frame.id ?? null;
+        else if (isReleased) later++;
+      }
+      upstream.send(data);
+    });
+    upstream.onMessage((data) => {
+      const frame = JSON.parse(String(data)) as WireFrame;
+      if (frame.type === 'ok' && frame.id === held) {
+        pageRead();
+        void released.then(() => socket.send(data));
+        return;
+      }
+      socket.send(data);
+      if (releaseWhen(frame)) release();
+    });
+  });
+  return { read, release: () => release(), forwardAfterRelease: () => later };
+}
+
 describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, reactions, threads, mentions', () => {
   const browser = useBrowser();
 
@@ -249,32 +291,11 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     // A new tab opened at the first message pages forward to the newest. The page after the
     // window is read before "just in" is stored and reaches the tab after it (held here).
     const tab = await alice.context().newPage();
-    let pageRead: () => void;
-    const read = new Promise<void>((resolve) => (pageRead = resolve));
-    await tab.routeWebSocket(/\/ws/, (socket) => {
-      const upstream = socket.connectToServer();
-      let forward: number | null = null;
-      let held: string | null = null;
-      socket.onMessage((data) => {
-        const frame = JSON.parse(String(data)) as { type: string; id: number; after?: number };
-        if (frame.type === 'history' && frame.after !== undefined && forward === null) forward = frame.id;
-        upstream.send(data);
-      });
-      upstream.onMessage((data) => {
-        const frame = JSON.parse(String(data)) as { type: string; id?: number; text?: string };
-        if (frame.type === 'ok' && frame.id === forward && held === null) {
-          held = String(data);
-          pageRead();
-          return;
-        }
-        socket.send(data);
-        if (frame.type === 'event' && frame.text === 'just in' && held !== null) socket.send(held);
-      });
-    });
+    const forward = await holdForwardPage(tab, (frame) => frame.type === 'event' && frame.text === 'just in');
     await tab.goto(`${server.url}/#c=general&m=1`);
     await message(tab, /history line 1$/).waitFor(WAIT);
     await tab.getByRole('feed').evaluate((feed) => feed.scrollTo(0, feed.scrollHeight));
-    await read;
+    await forward.read;
     await writer.publish('general', 'just in');
     // The window reaches the newest message: "just in" is at its end.
     await expect
@@ -297,43 +318,18 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     // reader has jumped to the newest page. Merged into it, the page would leave a gap of
     // 124 messages and a window that says newer ones follow.
     const tab = await alice.context().newPage();
-    let forwardAsked: () => void;
-    const asked = new Promise<void>((resolve) => (forwardAsked = resolve));
-    let release: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let forwardAfterRelease = 0;
-    await tab.routeWebSocket(/\/ws/, (socket) => {
-      const upstream = socket.connectToServer();
-      let held: number | null = null;
-      let isReleased = false;
-      void released.then(() => (isReleased = true));
-      socket.onMessage((data) => {
-        const frame = JSON.parse(String(data)) as { type: string; id: number; after?: number };
-        if (frame.type === 'history' && frame.after !== undefined) {
-          if (held === null) {
-            held = frame.id;
-            forwardAsked();
-          } else if (isReleased) forwardAfterRelease++;
-        }
-        upstream.send(data);
-      });
-      upstream.onMessage((data) => {
-        const frame = JSON.parse(String(data)) as { type: string; id?: number };
-        if (frame.type === 'ok' && frame.id === held) void released.then(() => socket.send(data));
-        else socket.send(data);
-      });
-    });
+    const forward = await holdForwardPage(tab);
     await tab.goto(`${server.url}/#c=general&m=1`);
     await message(tab, /history line 1$/).waitFor(WAIT);
     await tab.getByRole('feed').evaluate((feed) => feed.scrollTo(0, feed.scrollHeight));
-    await asked;
+    await forward.read;
     await tab.getByRole('button', { name: 'Jump to latest' }).click();
     await message(tab, 'history line 300').waitFor(WAIT);
-    release!();
+    forward.release();
     // A live message comes after the held page: once it shows, the page was dealt with.
     await writer.publish('general', 'after the jump');
     await message(tab, 'after the jump').waitFor(WAIT);
-    expect(forwardAfterRelease).toBe(0);
+    expect(forward.forwardAfterRelease()).toBe(0);
   });
 
   it('clears the unread count of the channel you read once its window reaches the newest message', async () => {
