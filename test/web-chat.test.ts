@@ -280,13 +280,19 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
     expect(await linked.getAttribute('class')).toContain('highlighted');
   });
 
-  it('keeps a message that arrives while the page after the window is on its way', async () => {
+  /** #general with `count` messages by carol (`history line N`), and alice signed in on it. */
+  async function historyChannel(count: number) {
     const server = await startWebServer();
     const writer = await server.client('carol');
     await writer.createChannel({ channel: 'general', type: 'public' });
-    await seed(writer, 'general', 120, (i) => `history line ${i}`);
+    await seed(writer, 'general', count, (i) => `history line ${i}`);
     const alice = (await signIn(browser(), server.url, 'alice')).page;
     await alice.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+    return { server, writer, alice };
+  }
+
+  it('keeps a message that arrives while the page after the window is on its way', async () => {
+    const { server, writer, alice } = await historyChannel(120);
 
     // A new tab opened at the first message pages forward to the newest. The page after the
     // window is read before "just in" is stored and reaches the tab after it (held here).
@@ -307,12 +313,7 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
   });
 
   it('drops a page after the window that lands once "Jump to latest" replaced the window', async () => {
-    const server = await startWebServer();
-    const writer = await server.client('carol');
-    await writer.createChannel({ channel: 'general', type: 'public' });
-    await seed(writer, 'general', 300, (i) => `history line ${i}`);
-    const alice = (await signIn(browser(), server.url, 'alice')).page;
-    await alice.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+    const { server, writer, alice } = await historyChannel(300);
 
     // A tab opened at the first message pages forward; that page's reply is held until the
     // reader has jumped to the newest page. Merged into it, the page would leave a gap of
@@ -333,12 +334,7 @@ describe.skipIf(chromiumMissing('the web app chat tests'))('web app: messages, r
   });
 
   it('clears the unread count of the channel you read once its window reaches the newest message', async () => {
-    const server = await startWebServer();
-    const writer = await server.client('carol');
-    await writer.createChannel({ channel: 'general', type: 'public' });
-    await seed(writer, 'general', 300, (i) => `history line ${i}`);
-    const alice = (await signIn(browser(), server.url, 'alice')).page;
-    await alice.getByRole('heading', { level: 1, name: '#general' }).waitFor(WAIT);
+    const { server, writer, alice } = await historyChannel(300);
     // A tab opened at the first message: messages that come now are below its window, unread.
     const tab = await alice.context().newPage();
     await tab.goto(`${server.url}/#c=general&m=1`);
